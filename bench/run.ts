@@ -1,0 +1,14 @@
+// `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
+import { benchCsv } from './csv.js';
+
+const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
+  csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
+};
+
+const [name = 'csv', ...args] = process.argv.slice(2);
+const bench = BENCHES[name];
+if (!bench) {
+  console.error(`unknown benchmark "${name}"; available: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+await bench(args);

@@ -1,0 +1,37 @@
+// The `sluice` command line. Every command lives in its own file; this one only wires them and maps errors to
+// exit codes (0 success, 1 run failed, 2 usage/config, 3 partial success).
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { CliCommand } from './command.js';
+import { dlqCommand } from './dlq.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { initCommand } from './init.js';
+import { printError } from './print-error.js';
+import { runCommand } from './run.js';
+import { runsCommand } from './runs.js';
+import { stateCommand } from './state.js';
+import { validateCommand } from './validate.js';
+
+const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand];
+
+const version = (): string =>
+  (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.success;
+  const program = new Command('sluice')
+    .description('ETL, ELT and data synchronisation: one pipeline file, exactly-once loads, a record of every run.')
+    .version(version())
+    .exitOverride()
+    .enablePositionalOptions()
+    .showHelpAfterError();
+  for (const c of COMMANDS) c.register(program, (n) => { code = n; });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.success : EXIT.usage;
+    printError(e);
+    return exitCodeFor(e);
+  }
+}

@@ -1,0 +1,62 @@
+// `sluice run <pipeline.yaml> [--json] [--full-refresh] [--stream NAME…] [--dry-run]`
+import type { Command } from 'commander';
+import { loadPipelineFile } from '../config/load.js';
+import { createLogger } from '../core/logger.js';
+import { type RunSummary, runPipeline } from '../engine/runner.js';
+import type { CliCommand } from './command.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { printError } from './print-error.js';
+import { Progress } from './progress.js';
+import { printSummary } from './summary.js';
+
+export const runCommand: CliCommand = {
+  register(program: Command, setExit) {
+    program
+      .command('run')
+      .description('run a pipeline')
+      .argument('<pipeline>', 'pipeline file (YAML)')
+      .option('--json', 'print one JSON object with the run summary on stdout')
+      .option('--full-refresh', 'ignore saved state and reload every stream from scratch (replaces target tables)')
+      .option('--stream <names...>', 'run only these streams')
+      .option('--dry-run', 'extract, transform and validate, but load nothing and keep no state')
+      .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
+      .action(async (file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }) => {
+        setExit(await run(file, o));
+      });
+  },
+};
+
+async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }): Promise<number> {
+  // On a terminal the progress display replaces info logs; elsewhere structured logs go to stderr.
+  const tty = process.stderr.isTTY && !o.json;
+  const logger = createLogger(o.logLevel ?? process.env.SLUICE_LOG_LEVEL ?? (tty ? 'warn' : 'info'));
+  const controller = new AbortController();
+  const stop = (signal: string) => () => {
+    logger.warn({ signal }, 'stopping: finishing the batch in flight');
+    controller.abort(new Error(`received ${signal}`));
+  };
+  const onInt = stop('SIGINT');
+  const onTerm = stop('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  const progress = tty ? new Progress(process.stderr) : undefined;
+  let summary: RunSummary;
+  try {
+    const loaded = await loadPipelineFile(file);
+    summary = await runPipeline(loaded, {
+      fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal,
+      onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
+    });
+  } catch (e) {
+    progress?.stop();
+    printError(e);
+    return exitCodeFor(e);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  progress?.stop();
+  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else printSummary(summary, process.stdout);
+  return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
+}

@@ -1,0 +1,153 @@
+// The JSON Schema of a pipeline file (for editor autocompletion) and the Markdown config reference, both
+// generated from the same zod specs that validate pipelines. Run as a script it writes them to docs/;
+// scripts/check-docs.js fails the build when the committed copies are out of date.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import type { DestinationSpec } from '../core/connector.js';
+import { DEFAULT_DESTINATION } from '../connectors/registry.js';
+import {
+  destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
+} from './pipeline-spec.js';
+import { commonStreamKeys } from './stream-keys.js';
+
+type Json = Record<string, any>;
+
+const SAFE_INT = Number.MAX_SAFE_INTEGER;
+
+function toJson(schema: z.ZodType): Json {
+  return z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ jsonSchema }) => {
+      // z.int() adds the safe-integer range to every integer; it is noise to a person writing YAML.
+      const js = jsonSchema as Json;
+      if (js.minimum === -SAFE_INT) delete js.minimum;
+      if (js.maximum === SAFE_INT) delete js.maximum;
+    },
+  }) as Json;
+}
+
+/** JSON Schema (draft 2020-12) of a pipeline file: one `oneOf` branch per source and destination type. */
+export function generateJsonSchema(): Json {
+  return toJson(pipelineFileSchema());
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+
+function typeText(js: Json | undefined): string {
+  if (!js || Object.keys(js).filter((k) => k !== 'description' && k !== 'default').length === 0) return 'any';
+  if (js.const !== undefined) return `\`${JSON.stringify(js.const)}\``;
+  if (js.title) return String(js.title);
+  if (Array.isArray(js.enum)) return js.enum.map((v: unknown) => `\`${String(v)}\``).join(' | ');
+  const alts = js.anyOf ?? js.oneOf;
+  if (Array.isArray(alts)) return alts.map((a: Json) => typeText(a)).join(' or ');
+  if (js.type === 'array') return js.items ? `list of ${typeText(js.items)}` : 'list';
+  if (js.type === 'object') {
+    if (js.additionalProperties && typeof js.additionalProperties === 'object') return `map of ${typeText(js.additionalProperties)}`;
+    return 'mapping';
+  }
+  return Array.isArray(js.type) ? js.type.join(' or ') : String(js.type ?? 'any');
+}
+
+/** A Markdown table of an object schema's keys: name, type, default, description. */
+function keyTable(objectSchema: Json, skip: string[] = []): string {
+  const props: Record<string, Json> = objectSchema.properties ?? {};
+  const required = new Set<string>(objectSchema.required ?? []);
+  const rows = Object.entries(props)
+    .filter(([k]) => !skip.includes(k))
+    .map(([key, js]) => {
+      const def = js.default !== undefined ? `\`${JSON.stringify(js.default)}\`` : required.has(key) ? 'required' : '—';
+      return `| \`${key}\` | ${cell(typeText(js))} | ${cell(def)} | ${cell(js.description ?? '')} |`;
+    });
+  if (rows.length === 0) return '_No keys._\n';
+  return ['| Key | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
+}
+
+/** Dispositions the destination declares; creating an instance does not connect. */
+function dispositionsOf(spec: DestinationSpec): string | undefined {
+  try {
+    return spec.create(spec.config.parse({})).capabilities.dispositions.join(', ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Markdown config reference: top-level keys, stream keys, then every source and destination type. */
+export function generateReference(): string {
+  const out: string[] = [];
+  const top = toJson(pipelineFileSchema());
+  out.push(
+    '# Pipeline configuration reference',
+    '',
+    '<!-- Generated from the connector specs by src/config/generate-docs.ts. Do not edit: run `npm run docs`. -->',
+    '',
+    'A pipeline file is YAML. String values may use `${VAR}` or `${VAR:-default}` to read environment variables',
+    '(`$${` is a literal `${`); values of secret-looking keys and variables (`password`, `token`, `DB_PASSWORD`, …)',
+    'are never printed. Unknown keys are errors. The JSON Schema in [pipeline.schema.json](pipeline.schema.json)',
+    'gives editors completion: add `# yaml-language-server: $schema=<path to pipeline.schema.json>` at the top of a',
+    'pipeline file. Where a key expects a number or a boolean, an interpolated value is converted (`concurrency:',
+    '${WORKERS:-4}`); a literal quoted string is not.',
+    '',
+    '`sluice validate <file>` reports every error at once, one per line in file order, as',
+    '`file:line:column key.path message`, with a hint (the nearest valid key or value) when there is one; it exits 2.',
+    '',
+    '## Top-level keys',
+    '',
+    keyTable(top),
+    '## Stream keys (every source)',
+    '',
+    'Each entry of a source\'s `streams` takes these keys, plus the stream keys of its source type.',
+    '',
+    keyTable(toJson(z.strictObject(commonStreamKeys))),
+    '## Sources',
+    '',
+  );
+  for (const spec of sortedSourceSpecs()) {
+    out.push(
+      `### \`${spec.type}\``,
+      '',
+      `Status: ${spec.status}. ${spec.description}`,
+      '',
+      'Source keys:',
+      '',
+      keyTable(toJson(sourceSchema(spec))),
+      'Stream keys (besides the common ones):',
+      '',
+      keyTable(toJson(spec.stream), Object.keys(commonStreamKeys)),
+    );
+  }
+  out.push('## Destinations', '');
+  for (const spec of sortedDestinationSpecs()) {
+    const dispositions = dispositionsOf(spec);
+    out.push(
+      `### \`${spec.type}\`${spec.type === DEFAULT_DESTINATION ? ' (default)' : ''}`,
+      '',
+      `Status: ${spec.status}. ${spec.description}`,
+      '',
+      ...(dispositions ? [`Write dispositions: ${dispositions}.`, ''] : []),
+      keyTable(toJson(destinationSchema(spec))),
+    );
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}
+
+export const schemaText = (): string => JSON.stringify(generateJsonSchema(), null, 2) + '\n';
+
+/** Write docs/pipeline.schema.json and docs/config-reference.md under `root`. */
+export function writeDocs(root: string): string[] {
+  const dir = join(root, 'docs');
+  mkdirSync(dir, { recursive: true });
+  const files = [join(dir, 'pipeline.schema.json'), join(dir, 'config-reference.md')];
+  writeFileSync(files[0], schemaText());
+  writeFileSync(files[1], generateReference());
+  return files;
+}
+
+// `node dist/src/config/generate-docs.js`: this file sits in <root>/<outDir>/src/config/.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  for (const f of writeDocs(root)) process.stdout.write(`wrote ${f}\n`);
+}

@@ -1,0 +1,37 @@
+// The validated pipeline model: what a YAML file and `definePipeline()` both produce.
+import type { StreamConfig } from '../core/connector.js';
+
+export interface SourceConfig {
+  name: string;
+  type: string;
+  streams: StreamConfig[];
+  [key: string]: unknown;
+}
+
+export interface DestinationConfig {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface PipelineConfig {
+  pipeline: string;
+  description?: string;
+  sources: SourceConfig[];
+  /** Defaults to the embedded DuckDB warehouse. */
+  destination: DestinationConfig;
+  /** Streams loaded at the same time. */
+  concurrency: number;
+  /** Rows per batch: memory is bounded by it. */
+  batch_size: number;
+  /** Rows between durable checkpoints (rows + state committed together). */
+  checkpoint_rows: number;
+  schedule?: string;
+}
+
+export interface LoadedPipeline {
+  config: PipelineConfig;
+  /** Absolute path of the pipeline file, when it came from one. */
+  file?: string;
+  /** Relative paths in the config resolve against this directory. */
+  baseDir: string;
+}

@@ -1,0 +1,165 @@
+// Validation of a parsed pipeline tree, connector by connector: the top level, then each source dispatched on
+// its `type`, then the destination, then checks across them (unique names, merge keys, capabilities).
+// It returns every issue it finds; load.ts turns them into ConfigErrors with file positions.
+import type { z } from 'zod';
+import type { StreamConfig } from '../core/connector.js';
+import { errorMessage } from '../core/errors.js';
+import {
+  DEFAULT_DESTINATION, destinationSpecs, getDestinationSpec, getSourceSpec, sourceSpecs,
+} from '../connectors/registry.js';
+import { pathKey, type KeyPath } from './locate.js';
+import { nearest } from './nearest.js';
+import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec.js';
+import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
+import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
+
+export type Validation = { ok: true; config: PipelineConfig } | { ok: false; issues: ConfigIssue[] };
+
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function parseWith<T>(schema: z.ZodType, data: unknown, prefix: KeyPath, issues: ConfigIssue[]): T | undefined {
+  const r = schema.safeParse(data);
+  if (r.success) return r.data as T;
+  issues.push(...mapIssues(r.error.issues, schema, data, prefix));
+  return undefined;
+}
+
+/** Dispatch on `type`; an unknown type lists the known ones and suggests the nearest. */
+function typeIssue(kind: 'source' | 'destination', value: unknown, known: string[], path: KeyPath): ConfigIssue {
+  const list = known.map((t) => `\`${t}\``).join(', ');
+  if (value === undefined) return { path: [...path, 'type'], message: `required key \`type\` is missing (known ${kind} types: ${list})`, expected: `one of: ${known.join(', ')}` };
+  if (typeof value !== 'string') return { path: [...path, 'type'], message: `expected string, got ${describeType(value)}`, expected: `one of: ${known.join(', ')}` };
+  const near = nearest(value, known);
+  return {
+    path: [...path, 'type'],
+    message: `unknown ${kind} type \`${value}\` (known ${kind} types: ${list})`,
+    expected: `one of: ${known.join(', ')}`,
+    suggestion: near ? `did you mean \`${near}\`?` : undefined,
+  };
+}
+
+function validateSource(raw: unknown, path: KeyPath, issues: ConfigIssue[]): SourceConfig | undefined {
+  if (!isMapping(raw)) {
+    issues.push({ path, message: `expected a mapping with \`name\`, \`type\` and \`streams\`, got ${describeType(raw)}`, expected: 'mapping' });
+    return undefined;
+  }
+  const spec = typeof raw.type === 'string' ? getSourceSpec(raw.type) : undefined;
+  if (!spec) {
+    issues.push(typeIssue('source', raw.type, sourceSpecs().map((s) => s.type), path));
+    return undefined;
+  }
+  return parseWith<SourceConfig>(sourceSchema(spec), raw, path, issues);
+}
+
+function validateDestination(raw: unknown, issues: ConfigIssue[]): DestinationConfig | undefined {
+  const path = ['destination'];
+  if (raw === undefined) {
+    const spec = getDestinationSpec(DEFAULT_DESTINATION);
+    if (!spec) {
+      issues.push({ path, message: `no \`destination\` given and the default destination \`${DEFAULT_DESTINATION}\` is not registered` });
+      return undefined;
+    }
+    return parseWith<DestinationConfig>(destinationSchema(spec), { type: DEFAULT_DESTINATION }, path, issues);
+  }
+  if (!isMapping(raw)) {
+    issues.push({ path, message: `expected a mapping with \`type\`, got ${describeType(raw)}`, expected: 'mapping' });
+    return undefined;
+  }
+  const spec = typeof raw.type === 'string' ? getDestinationSpec(raw.type) : undefined;
+  if (!spec) {
+    issues.push(typeIssue('destination', raw.type, destinationSpecs().map((d) => d.type), path));
+    return undefined;
+  }
+  return parseWith<DestinationConfig>(destinationSchema(spec), raw, path, issues);
+}
+
+/** Rules that span keys or components; run on whatever parsed. */
+function crossCheck(sources: (SourceConfig | undefined)[], destination: DestinationConfig | undefined, issues: ConfigIssue[]): void {
+  const sourceNames = new Map<string, number>();
+  const streamNames = new Map<string, string>();
+  let dispositions: readonly string[] | undefined;
+  if (destination) {
+    try {
+      // Creating an instance only builds it (connect() is separate), so reading its capabilities is safe here.
+      dispositions = getDestinationSpec(destination.type)?.create(destination).capabilities.dispositions;
+    } catch (e) {
+      issues.push({ path: ['destination'], message: `invalid destination: ${errorMessage(e)}` });
+    }
+  }
+  sources.forEach((source, i) => {
+    if (!source) return;
+    const first = sourceNames.get(source.name);
+    if (first !== undefined) issues.push({ path: ['sources', i, 'name'], message: `duplicate source name \`${source.name}\` (also sources[${first}])` });
+    else sourceNames.set(source.name, i);
+    source.streams.forEach((stream: StreamConfig, j) => {
+      const here: KeyPath = ['sources', i, 'streams', j];
+      const where = `sources[${i}].streams[${j}]`;
+      const other = streamNames.get(stream.name);
+      if (other !== undefined) issues.push({ path: [...here, 'name'], message: `duplicate stream name \`${stream.name}\` (also ${other}); stream names are unique across the pipeline` });
+      else streamNames.set(stream.name, where);
+      if (stream.write === 'merge' && stream.primary_key.length === 0) {
+        issues.push({ path: [...here, 'write'], message: '`write: merge` requires `primary_key` (merge upserts on it)', expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream, or use `write: append`' });
+      }
+      if (dispositions && !dispositions.includes(stream.write)) {
+        issues.push({ path: [...here, 'write'], message: `destination \`${destination?.type}\` does not support \`write: ${stream.write}\` (supported: ${dispositions.join(', ')})`, expected: `one of: ${dispositions.join(', ')}` });
+      }
+    });
+  });
+}
+
+function validateOnce(raw: unknown): Validation {
+  const issues: ConfigIssue[] = [];
+  if (!isMapping(raw)) {
+    return { ok: false, issues: [{ path: [], message: `expected a mapping with \`pipeline\` and \`sources\` keys, got ${describeType(raw)}`, expected: 'mapping' }] };
+  }
+  const top = parseWith<z.output<typeof topLevelSchema>>(topLevelSchema, raw, [], issues);
+  const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
+  const destination = validateDestination(raw.destination, issues);
+  crossCheck(sources, destination, issues);
+  if (issues.length > 0 || !top || !destination) return { ok: false, issues };
+  const { sources: _s, destination: _d, ...rest } = top;
+  const config: PipelineConfig = {
+    pipeline: rest.pipeline,
+    ...(rest.description !== undefined ? { description: rest.description } : {}),
+    sources: sources as SourceConfig[],
+    destination,
+    concurrency: rest.concurrency,
+    batch_size: rest.batch_size,
+    checkpoint_rows: rest.checkpoint_rows,
+    ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
+  };
+  return { ok: true, config };
+}
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** `port: ${PORT}` yields a string; where the key wants a number or boolean, an interpolated value converts. */
+function convert(value: unknown, expected: string | undefined): unknown {
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim();
+  if ((expected === 'int' || expected === 'number') && NUMBER.test(v)) return Number(v);
+  if (expected === 'boolean' && (v === 'true' || v === 'false')) return v === 'true';
+  return undefined;
+}
+
+/**
+ * Validate a parsed (and interpolated) pipeline tree. `interpolated` holds the paths of values produced by
+ * `${…}`; those may be converted to the number or boolean their key expects, and the tree is revalidated.
+ * `raw` may be modified in place at those paths, so pass a tree you own.
+ */
+export function validatePipeline(raw: unknown, interpolated: ReadonlySet<string> = new Set()): Validation {
+  for (let attempt = 0; ; attempt++) {
+    const result = validateOnce(raw);
+    if (result.ok || interpolated.size === 0 || attempt >= 8) return result;
+    let changed = false;
+    for (const issue of result.issues) {
+      if (!interpolated.has(pathKey(issue.path)) || issue.path.length === 0) continue;
+      const converted = convert(valueAt(raw, issue.path), issue.expectedType);
+      if (converted === undefined) continue;
+      const parent = valueAt(raw, issue.path.slice(0, -1)) as Record<string | number, unknown>;
+      parent[issue.path[issue.path.length - 1]] = converted;
+      changed = true;
+    }
+    if (!changed) return result;
+  }
+}

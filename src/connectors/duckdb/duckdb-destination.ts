@@ -1,0 +1,121 @@
+// The embedded DuckDB warehouse. One DuckDBInstance per destination (DuckDB allows one writing process per file),
+// one connection per stream load since streams load concurrently, and one control connection for state reads.
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
+import type {
+  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+} from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import type { StreamState } from '../../core/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { DuckDBStreamLoad } from './duckdb-load.js';
+import type { DuckDBConfig } from './duckdb-spec.js';
+import { createStateTable, deleteState, readState } from './duckdb-state.js';
+import { DUCKDB_TYPES } from './duckdb-types.js';
+
+export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge'],
+  transactional: true,
+  // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
+  identifiers: { caseSensitive: false, maxLength: 255 },
+  types: DUCKDB_TYPES,
+};
+
+export class DuckDBDestination implements Destination {
+  readonly type = 'duckdb';
+  readonly capabilities = DUCKDB_CAPABILITIES;
+  private instance: DuckDBInstance | undefined;
+  private control: DuckDBConnection | undefined;
+  private catalog = '';
+  private logger: Logger = silentLogger();
+  private readonly loads = new Set<DuckDBStreamLoad>();
+  /** The control connection runs one statement at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly config: Partial<DuckDBConfig> = {}) {}
+
+  get schema(): string {
+    return this.config.schema ?? 'main';
+  }
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.instance) return;
+    this.logger = ctx.logger;
+    const path = this.config.path === ':memory:' ? ':memory:'
+      : this.config.path ? resolve(ctx.baseDir, this.config.path) : join(ctx.home, 'warehouse.duckdb');
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      const msg = errorMessage(e);
+      if (/lock/i.test(msg)) {
+        throw new RunError(`the DuckDB warehouse ${path} is in use by another process (DuckDB allows one writer per file); `
+          + `wait for it to finish or point destination.path elsewhere. ${msg}`, undefined, { cause: e });
+      }
+      throw new RunError(`cannot open the DuckDB warehouse ${path}: ${msg}`, undefined, { cause: e });
+    }
+    this.control = await this.instance.connect();
+    this.catalog = String((await this.control.runAndReadAll('SELECT current_database()')).getRows()[0][0]);
+    await this.control.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+    await createStateTable(this.control, this.schema);
+  }
+
+  readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
+    return this.serial((c) => readState(c, this.schema, pipeline, stream));
+  }
+
+  resetState(pipeline: string, stream?: string): Promise<void> {
+    return this.serial((c) => deleteState(c, this.schema, pipeline, stream));
+  }
+
+  /**
+   * Run SQL on the control connection and return plain rows. It sees only committed data, which is what a reader
+   * of the warehouse sees (used by post-load SQL, `sluice` inspection commands and tests).
+   */
+  query(sql: string, params: DuckDBValue[] = []): Promise<Record<string, JsonValue>[]> {
+    return this.serial(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJson());
+  }
+
+  async begin(target: LoadTarget): Promise<StreamLoad> {
+    const instance = this.requireInstance();
+    const conn = await instance.connect();
+    const load: DuckDBStreamLoad = new DuckDBStreamLoad({
+      conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger,
+      onDone: () => this.loads.delete(load),
+    });
+    this.loads.add(load);
+    try {
+      await load.start();
+    } catch (e) {
+      await load.abort();
+      throw e;
+    }
+    return load;
+  }
+
+  async close(): Promise<void> {
+    for (const load of [...this.loads]) await load.abort();
+    await this.queue.catch(() => undefined);
+    this.control?.closeSync();
+    this.instance?.closeSync();
+    this.control = undefined;
+    this.instance = undefined;
+  }
+
+  private serial<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const conn = this.control;
+    if (!conn) return Promise.reject(new RunError('the DuckDB destination is not connected'));
+    const next = this.queue.then(() => fn(conn));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private requireInstance(): DuckDBInstance {
+    if (!this.instance) throw new RunError('the DuckDB destination is not connected');
+    return this.instance;
+  }
+}

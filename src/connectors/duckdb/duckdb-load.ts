@@ -1,0 +1,214 @@
+// One stream's load into DuckDB, on its own connection (streams load concurrently). A transaction is open from
+// begin to finish; each commit() ends it with the state row and opens the next.
+//
+//   append   rows → target, in the open transaction
+//   merge    rows → TEMP staging (connection-private); commit = dedupe + delete/insert into target + state, atomically
+//   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Schema, StreamState } from '../../core/types.js';
+import type { Logger } from '../../core/logger.js';
+import { quoteIdent } from '../sql/quote.js';
+import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
+import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
+import { insertState } from './duckdb-state.js';
+
+const SEQ_COLUMN = '_sluice_seq';
+const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
+
+export interface LoadOptions {
+  conn: DuckDBConnection;
+  /** Database (catalog) name of the warehouse file. */
+  catalog: string;
+  schema: string;
+  target: LoadTarget;
+  logger: Logger;
+  /** Called once the load has finished or aborted, so the destination stops tracking it. */
+  onDone: () => void;
+}
+
+export class DuckDBStreamLoad implements StreamLoad {
+  private readonly conn: DuckDBConnection;
+  private readonly target: LoadTarget;
+  private readonly targetRef: TableRef;
+  /** Where write() puts rows: the target (append) or a staging table. */
+  private readonly writeRef: TableRef;
+  private columns: WantedColumn[] = [];
+  private plan: AppendPlan | undefined;
+  private inTransaction = false;
+  private sinceCommit = 0;
+  private totalRows = 0;
+  private seq = 0n;
+  private done = false;
+
+  constructor(private readonly opts: LoadOptions) {
+    this.conn = opts.conn;
+    this.target = opts.target;
+    this.targetRef = { catalog: opts.catalog, schema: opts.schema, table: opts.target.table };
+    const d = opts.target.disposition;
+    this.writeRef = d === 'append' ? this.targetRef
+      : d === 'merge' ? { catalog: 'temp', schema: 'main', table: `${opts.target.table}__sluice_stage` }
+        : { catalog: opts.catalog, schema: opts.schema, table: `${opts.target.table}__sluice_replace` };
+  }
+
+  async start(): Promise<void> {
+    if (this.target.disposition === 'merge' && this.target.primaryKey.length === 0) {
+      throw new RunError(`stream ${this.target.stream}: write: merge needs a primary_key`, this.target.stream);
+    }
+    if (this.target.disposition !== 'append') {
+      // A staging table left by a crashed run holds rows nobody committed.
+      await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+    }
+    await this.beginTx();
+  }
+
+  async evolve(schema: Schema): Promise<void> {
+    this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
+    const d = this.target.disposition;
+    // Merge needs the target too (the upsert reads it); replace builds only staging, which becomes the target.
+    if (d === 'merge') await ensureTable(this.conn, this.targetRef, this.columns);
+    const extra = d === 'merge' ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
+    const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
+    this.plan = planAppend(this.writeRef, tableColumns, this.columns, d === 'merge' ? SEQ_COLUMN : undefined);
+  }
+
+  async write(rows: unknown[][]): Promise<void> {
+    if (!this.plan) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
+    if (rows.length === 0) return;
+    this.seq = await appendRows(this.conn, this.plan, rows, this.seq);
+    this.sinceCommit += rows.length;
+    this.totalRows += rows.length;
+  }
+
+  async commit(state: StreamState): Promise<CommitCounts> {
+    switch (this.target.disposition) {
+      case 'append': {
+        await this.saveState(state);
+        const counts = { ...ZERO, inserted: this.sinceCommit };
+        await this.commitTx();
+        this.sinceCommit = 0;
+        await this.beginTx();
+        return counts;
+      }
+      case 'merge': {
+        const counts = this.sinceCommit ? await this.mergeStaged() : ZERO;
+        await this.saveState(state);
+        await this.commitTx();
+        this.sinceCommit = 0;
+        await this.beginTx();
+        return counts;
+      }
+      case 'replace':
+        // Staged rows become durable (a long replace does not grow one huge transaction), not visible.
+        await this.commitTx();
+        await this.beginTx();
+        return ZERO;
+    }
+  }
+
+  /** On failure the load stays open: the engine's abort() rolls back and drops staging. */
+  async finish(state: StreamState): Promise<CommitCounts> {
+    let counts: CommitCounts;
+    if (this.target.disposition === 'replace') {
+      await this.swap(state);
+      counts = { ...ZERO, inserted: this.totalRows };
+    } else {
+      counts = await this.commit(state);
+      await this.commitTx();
+      if (this.target.disposition === 'merge') await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+    }
+    this.close();
+    return counts;
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    try {
+      if (this.inTransaction) await this.conn.run('ROLLBACK');
+    } catch (e) {
+      this.opts.logger.debug({ err: errorMessage(e) }, 'duckdb rollback failed');
+    }
+    this.inTransaction = false;
+    try {
+      if (this.writeRef !== this.targetRef) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+    } catch (e) {
+      this.opts.logger.warn({ table: this.writeRef.table, err: errorMessage(e) }, 'could not drop staging table');
+    }
+    this.close();
+  }
+
+  private async swap(state: StreamState): Promise<void> {
+    const target = qualified(this.targetRef);
+    const staged = (await describeTable(this.conn, this.writeRef)).length > 0;
+    if (staged) {
+      await this.conn.run(`DROP TABLE IF EXISTS ${target}`);
+      // A rename is O(1) whatever the size; CREATE OR REPLACE … AS SELECT would copy every row once more.
+      await this.conn.run(`ALTER TABLE ${qualified(this.writeRef)} RENAME TO ${quoteIdent(this.targetRef.table)}`);
+    } else if ((await describeTable(this.conn, this.targetRef)).length > 0) {
+      // Never evolved: the stream had no schema at all, so replacing means emptying what is there.
+      await this.conn.run(`DELETE FROM ${target}`);
+    }
+    await this.saveState(state);
+    await this.commitTx();
+  }
+
+  /**
+   * Upsert the staged rows: the last staged row per key wins. Counted before deleting: keys already in the
+   * target are updates, the rest inserts.
+   */
+  private async mergeStaged(): Promise<CommitCounts> {
+    const target = qualified(this.targetRef);
+    const stage = qualified(this.writeRef);
+    const keys = this.target.primaryKey.map((k) => quoteIdent(this.columnName(k)));
+    const match = (a: string, b: string): string => keys.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
+    const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
+
+    const counted = await this.conn.runAndReadAll(
+      `WITH k AS (SELECT DISTINCT ${keys.join(', ')} FROM ${stage})
+       SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'k')})) FROM k`,
+    );
+    const [total, existing] = counted.getRows()[0].map(Number);
+    await this.conn.run(`DELETE FROM ${target} t WHERE EXISTS (SELECT 1 FROM ${stage} s WHERE ${match('t', 's')})`);
+    await this.conn.run(
+      `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}
+       QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${quoteIdent(SEQ_COLUMN)} DESC) = 1`,
+    );
+    await this.conn.run(`DELETE FROM ${stage}`);
+    return { inserted: total - existing, updated: existing, deleted: 0 };
+  }
+
+  /** The primary key names target columns; resolve them as DuckDB would (case-insensitively). */
+  private columnName(key: string): string {
+    const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
+    if (!found) throw new RunError(`stream ${this.target.stream}: primary key column "${key}" is not in the schema`, this.target.stream);
+    return found.name;
+  }
+
+  private saveState(state: StreamState): Promise<void> {
+    return insertState(this.conn, this.opts.schema, this.target.pipeline, this.target.stream, this.target.runId, state);
+  }
+
+  private async beginTx(): Promise<void> {
+    await this.conn.run('BEGIN TRANSACTION');
+    this.inTransaction = true;
+  }
+
+  private async commitTx(): Promise<void> {
+    if (!this.inTransaction) return;
+    // Whether COMMIT succeeds or fails, DuckDB has ended the transaction.
+    this.inTransaction = false;
+    await this.conn.run('COMMIT');
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      this.conn.closeSync();
+    } catch {
+      // Already closed with the instance.
+    }
+    this.opts.onDone();
+  }
+}

@@ -1,0 +1,22 @@
+// The embedded DuckDB warehouse: the destination of every pipeline without a `destination:` key.
+import { z } from 'zod';
+import type { DestinationSpec } from '../../core/connector.js';
+import { DuckDBDestination } from './duckdb-destination.js';
+
+export const duckdbConfig = z.strictObject({
+  path: z.string().min(1).optional()
+    .describe('Warehouse file; relative to the pipeline file. Default: `$SLUICE_HOME/warehouse.duckdb`. `:memory:` keeps it in memory (tests).'),
+  schema: z.string().min(1).default('main')
+    .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
+});
+
+export type DuckDBConfig = z.infer<typeof duckdbConfig>;
+
+export const duckdbDestinationSpec: DestinationSpec<DuckDBConfig> = {
+  kind: 'destination',
+  type: 'duckdb',
+  status: 'stable',
+  description: 'Embedded DuckDB warehouse file: append, merge (upsert) and atomic replace, rows and state committed in one transaction.',
+  config: duckdbConfig,
+  create: (config) => new DuckDBDestination(config),
+};

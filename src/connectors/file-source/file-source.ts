@@ -1,0 +1,155 @@
+// The read loop every file format shares: expand the glob, skip or resume each file from state, pull decoded
+// chunks, let the format's parser turn them into records, and cut batches that carry exact checkpoints.
+import type { z } from 'zod';
+import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
+import type { TextChunk } from './decode.js';
+import { expandFiles, planFile, type FileEntry } from './files.js';
+import { openText } from './open.js';
+import type { FileOptions } from './options.js';
+
+/** Where a format's parser hands its records, in file order. Every call is one data record. */
+export interface RecordSink {
+  row(row: Row, line: number, offset?: number): void;
+  reject(reason: string, raw: string, line: number, offset?: number): void;
+}
+
+/** A format's incremental parser: text goes in chunk by chunk, records come out through the sink. */
+export interface TextParser {
+  push(chunk: TextChunk): void;
+  /** End of file: flush the last record, report what is left unterminated. */
+  end(): void;
+}
+
+export type ParserFactory<O> = (options: O, file: string, sink: RecordSink) => TextParser;
+
+/**
+ * Collects records into batches. A batch is cut at `batchSize` rows and at every file end, and its checkpoint
+ * counts exactly the records before the cut, so committing it and crashing loses and repeats nothing.
+ */
+class BatchBuilder implements RecordSink {
+  readonly ready: Batch[] = [];
+  private rows: Row[] = [];
+  private positions: SourcePosition[] = [];
+  private rejected: RejectedRow[] = [];
+  private file!: FileEntry;
+  private skip = 0;
+  private records = 0;
+
+  constructor(
+    private readonly base: Omit<StreamState, 'version' | 'files'>,
+    private readonly files: Record<string, FileProgress>,
+    private readonly batchSize: number,
+  ) {}
+
+  startFile(file: FileEntry, skipRecords: number): void {
+    this.file = file;
+    this.skip = skipRecords;
+    this.records = skipRecords;
+  }
+
+  row(row: Row, line: number, offset?: number): void {
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    // Cut a full batch only when another record follows, so a file's last batch is the one marked done.
+    if (this.rows.length >= this.batchSize) this.cut(false);
+    this.records++;
+    this.rows.push(row);
+    this.positions.push(offset === undefined ? { file: this.file.rel, line } : { file: this.file.rel, line, offset });
+  }
+
+  reject(reason: string, raw: string, line: number, offset?: number): void {
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    if (this.rejected.length >= this.batchSize) this.cut(false);
+    this.records++;
+    const position: SourcePosition = offset === undefined ? { file: this.file.rel, line } : { file: this.file.rel, line, offset };
+    this.rejected.push({ stage: 'parse', reason, raw, position });
+  }
+
+  /** Cut at the end of a file even when empty, so the file is recorded as done. */
+  endFile(): void {
+    this.cut(true);
+  }
+
+  private cut(done: boolean): void {
+    const { size, mtimeMs } = this.file;
+    // Progress objects are replaced, never mutated: earlier checkpoints share them.
+    this.files[this.file.rel] = { size, mtimeMs, records: this.records, done };
+    const batch: Batch = {
+      rows: this.rows,
+      positions: this.positions,
+      checkpoint: { ...this.base, version: 1, files: { ...this.files } },
+    };
+    if (this.rejected.length > 0) batch.rejected = this.rejected;
+    this.ready.push(batch);
+    this.rows = [];
+    this.positions = [];
+    this.rejected = [];
+  }
+
+  /** One chunk can fill many batches: the signal is checked before each, so an abort stops promptly. */
+  *drain(signal: AbortSignal): Generator<Batch> {
+    while (this.ready.length > 0) {
+      signal.throwIfAborted();
+      yield this.ready.shift()!;
+    }
+  }
+}
+
+/** A Source for one file format; the format contributes only its options schema and its parser. */
+export class FileSource<O extends FileOptions> implements Source {
+  constructor(
+    readonly type: string,
+    private readonly options: z.ZodType<O>,
+    private readonly makeParser: ParserFactory<O>,
+  ) {}
+
+  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    // Non-strict parse: the stream config also holds the common keys; this applies defaults idempotently.
+    const parsed = this.options.safeParse(stream);
+    if (!parsed.success) {
+      throw new RunError(`stream "${stream.name}": invalid ${this.type} options: ${parsed.error.message}`, stream.name);
+    }
+    const options = parsed.data;
+    const entries = await expandFiles(options.path, ctx.baseDir, stream.name);
+    const { version: _v, files: prevFiles, ...base } = state ?? { version: 1 };
+    const files: Record<string, FileProgress> = { ...prevFiles };
+    const builder = new BatchBuilder(base, files, Math.max(1, ctx.batchSize));
+
+    for (const entry of entries) {
+      ctx.signal.throwIfAborted();
+      const plan = planFile(entry, files[entry.rel]);
+      if (plan.action === 'skip') {
+        ctx.logger.debug({ stream: stream.name, file: entry.rel }, 'file unchanged since it was loaded; skipped');
+        continue;
+      }
+      if (plan.note === 'changed') {
+        ctx.logger.warn({ stream: stream.name, file: entry.rel }, 'file changed since it was loaded; reading it again from the start');
+      } else if (plan.note === 'resumed-changed') {
+        ctx.logger.warn({ stream: stream.name, file: entry.rel, skip: plan.skipRecords },
+          'file changed while partly loaded; resuming after the records already loaded');
+      }
+      builder.startFile(entry, plan.skipRecords);
+      const parser = this.makeParser(options, entry.rel, builder);
+      try {
+        for await (const chunk of openText(entry.abs, { ...options, invalidUtf8: options.invalid_utf8, signal: ctx.signal })) {
+          ctx.signal.throwIfAborted();
+          parser.push(chunk);
+          yield* builder.drain(ctx.signal);
+        }
+        parser.end();
+      } catch (e) {
+        if (ctx.signal.aborted || e instanceof RunError) throw e;
+        throw new RunError(`stream "${stream.name}": cannot read ${entry.rel}: ${errorMessage(e)}`, stream.name, { cause: e });
+      }
+      builder.endFile();
+      yield* builder.drain(ctx.signal);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Which files a stream reads, and where each one resumes, from the per-file progress kept in state.
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { FileProgress } from '../../core/types.js';
+
+export interface FileEntry {
+  /** Path relative to the pipeline's directory, with forward slashes: the key in `StreamState.files`. */
+  rel: string;
+  abs: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const toKey = (baseDir: string, abs: string): string => relative(baseDir, abs).split(sep).join('/');
+
+/** The files a path or glob names, sorted by key; throws RunError when there are none. */
+export async function expandFiles(pattern: string, baseDir: string, stream: string): Promise<FileEntry[]> {
+  const absPattern = resolve(baseDir, pattern);
+  let paths: string[];
+  // A plain path is taken literally, so names with glob characters (brackets, braces) still work.
+  if (!isDynamicPattern(pattern)) {
+    const st = await stat(absPattern).catch(() => undefined);
+    paths = st?.isFile() ? [absPattern] : [];
+  } else {
+    const relPattern = isAbsolute(pattern) ? toKey(baseDir, pattern) : pattern;
+    paths = await glob(relPattern, { cwd: baseDir, absolute: true, onlyFiles: true, dot: false });
+  }
+  if (paths.length === 0) {
+    throw new RunError(`stream "${stream}": no file matches "${pattern}" in ${baseDir}`, stream);
+  }
+  const entries = await Promise.all(paths.map(async (abs) => {
+    const st = await stat(abs).catch((e: unknown) => {
+      throw new RunError(`stream "${stream}": cannot read ${abs}: ${errorMessage(e)}`, stream, { cause: e });
+    });
+    return { rel: toKey(baseDir, abs), abs, size: st.size, mtimeMs: st.mtimeMs };
+  }));
+  return entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+export type FilePlan =
+  | { action: 'skip' }
+  | { action: 'read'; skipRecords: number; note?: 'changed' | 'resumed-changed' };
+
+/** What to do with a file given what an earlier run recorded about it. */
+export function planFile(entry: FileEntry, prev: FileProgress | undefined): FilePlan {
+  if (!prev) return { action: 'read', skipRecords: 0 };
+  const unchanged = prev.size === entry.size && prev.mtimeMs === entry.mtimeMs;
+  if (prev.done) return unchanged ? { action: 'skip' } : { action: 'read', skipRecords: 0, note: 'changed' };
+  // Records already committed stay committed: resuming past them is what keeps a re-run exactly-once.
+  return unchanged || prev.records === 0
+    ? { action: 'read', skipRecords: prev.records }
+    : { action: 'read', skipRecords: prev.records, note: 'resumed-changed' };
+}

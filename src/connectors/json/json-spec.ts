@@ -1,0 +1,24 @@
+// The `json` source: options, docs and construction in one place.
+import { z } from 'zod';
+import type { SourceSpec } from '../../core/connector.js';
+import { fileStreamKeys } from '../file-source/options.js';
+import { JsonSource } from './json-source.js';
+
+const jsonStream = z.object({
+  ...fileStreamKeys,
+  records: z.string().regex(/^[^.]+(\.[^.]+)*$/, 'a dot-separated key path such as data.items').optional()
+    .describe('Dot-separated key path of the array when it sits inside a top-level object (e.g. `data.items` for `{"data": {"items": [...]}}`). Omit it for a file that is a top-level array. Keys before the array are skipped while streaming, never held in memory.'),
+});
+export type JsonStreamOptions = z.output<typeof jsonStream>;
+
+export const jsonSourceSpec: SourceSpec<Record<string, never>> = {
+  kind: 'source',
+  type: 'json',
+  status: 'stable',
+  description: 'JSON files holding an array of objects, streamed element by element (never the whole file in '
+    + 'memory), plain or gzip-compressed. An element that is not valid JSON, or not an object, goes to the '
+    + 'dead-letter queue with its file, line and character offset; the rest of the array loads.',
+  config: z.object({}).strict(),
+  stream: jsonStream.strict(),
+  create: () => new JsonSource(jsonStream),
+};

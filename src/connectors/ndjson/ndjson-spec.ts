@@ -1,0 +1,19 @@
+// The `ndjson` source: options, docs and construction in one place.
+import { z } from 'zod';
+import type { SourceSpec } from '../../core/connector.js';
+import { fileStreamKeys } from '../file-source/options.js';
+import { NdjsonSource } from './ndjson-source.js';
+
+const ndjsonStream = z.object({ ...fileStreamKeys });
+export type NdjsonStreamOptions = z.output<typeof ndjsonStream>;
+
+export const ndjsonSourceSpec: SourceSpec<Record<string, never>> = {
+  kind: 'source',
+  type: 'ndjson',
+  status: 'stable',
+  description: 'Newline-delimited JSON (JSON Lines): one object per line, plain or gzip-compressed. Blank lines are '
+    + 'skipped; a line that is not valid JSON, or not an object, goes to the dead-letter queue with its file and line.',
+  config: z.object({}).strict(),
+  stream: ndjsonStream.strict(),
+  create: () => new NdjsonSource(ndjsonStream),
+};

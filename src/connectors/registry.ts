@@ -1,0 +1,30 @@
+// The explicit registry of connector specs. Library users may register their own, or pass instances
+// directly to the runner (see src/index.ts).
+import type { DestinationSpec, SourceSpec } from '../core/connector.js';
+import { csvSourceSpec } from './csv/csv-spec.js';
+import { jsonSourceSpec } from './json/json-spec.js';
+import { ndjsonSourceSpec } from './ndjson/ndjson-spec.js';
+import { duckdbDestinationSpec } from './duckdb/duckdb-spec.js';
+import { filesDestinationSpec } from './files/files-spec.js';
+
+const sources = new Map<string, SourceSpec>();
+const destinations = new Map<string, DestinationSpec>();
+
+export function registerSource(spec: SourceSpec): void {
+  sources.set(spec.type, spec);
+}
+
+export function registerDestination(spec: DestinationSpec): void {
+  destinations.set(spec.type, spec);
+}
+
+export const sourceSpecs = (): SourceSpec[] => [...sources.values()];
+export const destinationSpecs = (): DestinationSpec[] => [...destinations.values()];
+export const getSourceSpec = (type: string): SourceSpec | undefined => sources.get(type);
+export const getDestinationSpec = (type: string): DestinationSpec | undefined => destinations.get(type);
+
+/** The destination used when a pipeline has no `destination:` key. */
+export const DEFAULT_DESTINATION = 'duckdb';
+
+for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec]) registerSource(s);
+for (const d of [duckdbDestinationSpec, filesDestinationSpec]) registerDestination(d);

@@ -1,0 +1,129 @@
+// The control store: runs, phases, per-stream counts, errors, DLQ, locks and schema changes.
+// An interface with async methods, because the shared implementation (PostgreSQL, for teams whose processes or
+// machines share work) is async; the default is a SQLite file in $SLUICE_HOME (sqlite-store.ts).
+import type { Phase, RejectedRow, SourcePosition, Status, StreamCounts } from '../core/types.js';
+
+export interface LockOwner {
+  runId: string;
+  pid: number;
+  host: string;
+}
+
+export interface RunStart {
+  runId: string;
+  pipeline: string;
+  startedAt: Date;
+  file?: string;
+  options: Record<string, unknown>;
+}
+
+export interface RunFinish {
+  status: Status;
+  finishedAt: Date;
+  error?: string;
+  /** The `--json` object of the run, kept whole so `runs show` prints exactly what the run printed. */
+  summary: unknown;
+}
+
+export interface PhaseRecord {
+  runId: string;
+  stream: string;
+  phase: Phase;
+  status: Status;
+  durationMs: number;
+  rowsIn?: number;
+  rowsOut?: number;
+  error?: string;
+}
+
+export interface StreamRecord {
+  runId: string;
+  stream: string;
+  status: Status;
+  counts: StreamCounts;
+  error?: string;
+}
+
+export interface DlqEntry extends RejectedRow {
+  id?: number;
+  pipeline: string;
+  stream: string;
+  runId: string;
+  createdAt?: string;
+  replayedAt?: string | null;
+}
+
+export interface DlqFilter {
+  pipeline?: string;
+  stream?: string;
+  runId?: string;
+  ids?: number[];
+  /** Include entries already replayed successfully. */
+  includeReplayed?: boolean;
+  limit?: number;
+}
+
+export interface RunRow {
+  run_id: string;
+  pipeline: string;
+  status: Status;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  file: string | null;
+}
+
+export interface RunDetail extends RunRow {
+  summary: unknown;
+  phases: PhaseRecord[];
+  streams: StreamRecord[];
+  schema_changes: SchemaChangeRecord[];
+}
+
+export interface RunStats {
+  runs: number;
+  succeeded: number;
+  success_rate: number;
+  mean_duration_ms: number | null;
+}
+
+export interface SchemaChangeRecord {
+  runId: string;
+  stream: string;
+  change: string;
+  column: string;
+  from?: string;
+  to?: string;
+}
+
+export interface ControlStore {
+  /** Throws LockedError when a live run of the pipeline holds the lock; takes over locks of dead processes. */
+  acquireLock(pipeline: string, owner: LockOwner): Promise<void>;
+  releaseLock(pipeline: string, runId: string): Promise<void>;
+
+  startRun(run: RunStart): Promise<void>;
+  finishRun(runId: string, finish: RunFinish): Promise<void>;
+  recordPhase(phase: PhaseRecord): Promise<void>;
+  recordStream(stream: StreamRecord): Promise<void>;
+  recordSchemaChange(change: SchemaChangeRecord): Promise<void>;
+
+  /**
+   * Adds rows to the dead-letter queue. An entry already there for the same pipeline, stream, position and payload
+   * is not added again (a re-run after a crash re-reads rows whose batch never committed). Returns how many were new.
+   */
+  addDlq(entries: DlqEntry[]): Promise<number>;
+  listDlq(filter: DlqFilter): Promise<DlqEntry[]>;
+  markReplayed(ids: number[]): Promise<void>;
+  purgeDlq(filter: DlqFilter): Promise<number>;
+
+  listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]>;
+  getRun(runId: string): Promise<RunDetail | undefined>;
+  stats(pipeline?: string): Promise<RunStats>;
+
+  close(): Promise<void>;
+}
+
+/** Stable key of a source position, for DLQ de-duplication. */
+export const positionKey = (p: SourcePosition): string =>
+  [p.file ?? '', p.line ?? '', p.page ?? '', p.offset ?? '', p.url ?? ''].join('|');

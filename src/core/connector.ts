@@ -1,0 +1,138 @@
+// The lifecycle every connector implements. Sources: connect → read(stream) as async batches → close.
+// Destinations declare capabilities; the engine asks them, it never special-cases a connector by name.
+import type { z } from 'zod';
+import type { Logger } from './logger.js';
+import type {
+  Batch, ColumnType, Schema, SchemaPolicy, StreamState, WriteDisposition,
+} from './types.js';
+
+/** Keys every stream has, whatever its source. Connector-specific keys (path, table, …) sit beside them. */
+export interface StreamConfig {
+  name: string;
+  primary_key: string[];
+  cursor?: string;
+  write: WriteDisposition;
+  /** Declared column types; columns not named here are inferred. */
+  columns?: Record<string, ColumnType>;
+  on_schema_change: SchemaPolicy;
+  /** Destination table; defaults to the stream name. */
+  table?: string;
+  [key: string]: unknown;
+}
+
+export interface RunContext {
+  pipeline: string;
+  runId: string;
+  logger: Logger;
+  /** Aborted when the run is cancelled (SIGINT/SIGTERM) or fails elsewhere. */
+  signal: AbortSignal;
+  /** Directory of the pipeline file: relative paths in the config resolve against it. */
+  baseDir: string;
+  /** $SLUICE_HOME, where the control store and the embedded warehouse live. */
+  home: string;
+  /** Rows per batch a source should aim for; memory is bounded by it. */
+  batchSize: number;
+}
+
+export interface Source {
+  readonly type: string;
+  connect?(ctx: RunContext): Promise<void>;
+  /** Cheap reachability check for `sluice validate --check` and health. */
+  check?(ctx: RunContext): Promise<void>;
+  /**
+   * Pull batches for one stream, starting from `state` (undefined on a first or full-refresh run).
+   * Must throw RunError for a missing input (no file matches), never return silently.
+   */
+  read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncIterable<Batch>;
+  close?(): Promise<void>;
+}
+
+export interface DestinationCapabilities {
+  dispositions: readonly WriteDisposition[];
+  /** Rows and state commit atomically; checkpoints inside a run are durable. */
+  transactional: boolean;
+  identifiers: {
+    /** False when `"Name"` and `"name"` are the same column (DuckDB, MySQL). */
+    caseSensitive: boolean;
+    maxLength: number;
+  };
+  /** Logical type → the destination's type, for docs and DDL. */
+  types: Record<ColumnType, string>;
+}
+
+/** What the engine asks a destination to load for one stream in one run. */
+export interface LoadTarget {
+  pipeline: string;
+  stream: string;
+  table: string;
+  disposition: WriteDisposition;
+  /** Target column names of the primary key. */
+  primaryKey: string[];
+  runId: string;
+  fullRefresh: boolean;
+}
+
+export interface CommitCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+/**
+ * One stream's load. Rows are arrays aligned with the columns of the last schema passed to `evolve`,
+ * values already coerced to their logical type's JS form (see src/engine/coerce.ts).
+ */
+export interface StreamLoad {
+  /** Create the target (and staging), add new columns, widen changed ones. Called before the first write. */
+  evolve(schema: Schema): Promise<void>;
+  write(rows: unknown[][]): Promise<void>;
+  /**
+   * Make everything written since the last commit visible together with `state`, atomically.
+   * For `replace` nothing becomes visible before `finish`.
+   */
+  commit(state: StreamState): Promise<CommitCounts>;
+  /** Last commit of the run: swaps in a replaced table, drops staging. */
+  finish(state: StreamState): Promise<CommitCounts>;
+  /** Roll back what is not committed and drop staging. Must not throw. */
+  abort(): Promise<void>;
+}
+
+export interface Destination {
+  readonly type: string;
+  readonly capabilities: DestinationCapabilities;
+  connect(ctx: RunContext): Promise<void>;
+  /** The state committed with the data; undefined when the stream never loaded. */
+  readState(pipeline: string, stream: string): Promise<StreamState | undefined>;
+  /** Forget state (and, for full refresh, nothing else: the disposition decides what happens to data). */
+  resetState(pipeline: string, stream?: string): Promise<void>;
+  begin(target: LoadTarget): Promise<StreamLoad>;
+  close(): Promise<void>;
+}
+
+export type ComponentStatus = 'stable' | 'beta' | 'experimental';
+
+/**
+ * One spec per component: it parses and validates the config (unknown keys rejected), documents it
+ * (JSON Schema and the config reference are generated from it), and builds the instance.
+ */
+export interface SourceSpec<C = any> {
+  kind: 'source';
+  type: string;
+  status: ComponentStatus;
+  description: string;
+  /** Source-level keys besides `name`, `type`, `streams` (strict zod object). */
+  config: z.ZodObject<any>;
+  /** Stream-level keys besides the common ones of StreamConfig (strict zod object). */
+  stream: z.ZodObject<any>;
+  create(config: C): Source;
+}
+
+export interface DestinationSpec<C = any> {
+  kind: 'destination';
+  type: string;
+  status: ComponentStatus;
+  description: string;
+  /** Destination keys besides `type` (strict zod object). */
+  config: z.ZodObject<any>;
+  create(config: C): Destination;
+}

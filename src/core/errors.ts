@@ -1,0 +1,43 @@
+// Errors that tell the runner and the user what to do. The CLI maps each class to an exit code in one place
+// (src/cli/exit-codes.ts); nothing else inspects messages.
+
+/** Invalid configuration or usage: exit 2, before any work. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly details: { file?: string; line?: number; column?: number; path?: string; expected?: string; suggestion?: string } = {},
+  ) {
+    super(message);
+  }
+
+  /** `pipeline.yaml:12:5 sources[0].streams[0].wirte: unknown key (did you mean "write"?)` */
+  override toString(): string {
+    const d = this.details;
+    const where = [d.file, d.line, d.column].filter((x) => x !== undefined).join(':');
+    return [where, d.path, this.message].filter(Boolean).join(' ');
+  }
+}
+
+/** The run cannot proceed (missing file, unreachable server, policy `fail`): exit 1, run recorded as failed. */
+export class RunError extends Error {
+  override name = 'RunError';
+  constructor(message: string, readonly stream?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Another run of the same pipeline holds the lock. */
+export class LockedError extends RunError {
+  override name = 'LockedError';
+}
+
+/** Worth retrying (connection reset, 5xx, lock timeout). Retry wrappers look at this, never at messages. */
+export class TransientError extends Error {
+  override name = 'TransientError';
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));

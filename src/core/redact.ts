@@ -1,0 +1,21 @@
+// Secrets never appear in logs, run records, DLQ payloads or error messages. Two mechanisms:
+// 1. values registered as secrets (every interpolated ${VAR} whose name looks secret, every password/token key)
+//    are replaced wherever they appear;
+// 2. credentials inside URLs (`postgres://user:pw@host`) are masked by pattern.
+
+const secrets = new Set<string>();
+
+/** Remember a value that must never be printed. Short values are ignored: masking "a" would mangle text. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+export const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|credential|private[_-]?key|auth)/i;
+
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):([^@/?#\s]+)@/gi;
+
+export function redact(text: string): string {
+  let out = text.replace(URL_CREDENTIALS, '$1:***@');
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
+  return out;
+}

@@ -1,0 +1,106 @@
+// The vocabulary of ../shared/DESIGN.md as types. Everything else in Sluice speaks these.
+
+/** Logical column types; each destination maps them to its own. */
+export const COLUMN_TYPES = [
+  'text', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'json', 'binary', 'uuid',
+] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export const WRITE_DISPOSITIONS = ['append', 'replace', 'merge'] as const;
+export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
+
+/** What happens when a value does not fit the column's type. */
+export const SCHEMA_POLICIES = ['widen', 'reject', 'fail'] as const;
+export type SchemaPolicy = (typeof SCHEMA_POLICIES)[number];
+
+/**
+ * A row as it travels through the engine. Values are JS primitives: string, number, bigint, boolean, null,
+ * Date (timestamps), plain objects/arrays (json), Uint8Array (binary). Dates as ISO strings stay strings
+ * until the schema coerces them.
+ */
+export type Row = Record<string, unknown>;
+
+export interface Column {
+  /** Name as it arrives from the source. */
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+  /** Name in the destination (differs when the destination folds case or truncates identifiers). */
+  target?: string;
+  /** True when the user declared the type; declared types are contracts and never widen. */
+  declared?: boolean;
+}
+
+export interface Schema {
+  columns: Column[];
+}
+
+/** Where a row came from, so a dead-lettered row can be found again. */
+export interface SourcePosition {
+  file?: string;
+  line?: number;
+  page?: number;
+  offset?: number;
+  url?: string;
+}
+
+export type RejectStage = 'parse' | 'transform' | 'check' | 'schema' | 'load';
+
+export interface RejectedRow {
+  stage: RejectStage;
+  reason: string;
+  /** The raw payload exactly as read (a CSV line, a JSON text) or the row as JSON. */
+  raw: string;
+  position: SourcePosition;
+}
+
+/**
+ * The per-stream state document. It is versioned and committed together with the rows it describes.
+ * `cursor` is the high-water mark of the cursor column; `files` tracks file sources; `connector` is free-form.
+ */
+export interface StreamState {
+  version: number;
+  cursor?: { column: string; value: string | number | null };
+  files?: Record<string, FileProgress>;
+  /** Column mapping and types the destination table was created with (stable across runs). */
+  schema?: Schema;
+  connector?: Record<string, unknown>;
+}
+
+export interface FileProgress {
+  size: number;
+  mtimeMs: number;
+  /** Records of this file already committed (header excluded). */
+  records: number;
+  done: boolean;
+}
+
+/** A batch of rows pulled from a source, with the checkpoint the source reached after producing it. */
+export interface Batch {
+  rows: Row[];
+  /** Rows the source could not parse; they go to the dead-letter queue. */
+  rejected?: RejectedRow[];
+  /** Positions of `rows`, index-aligned, when the source knows them (for DLQ entries of later stages). */
+  positions?: SourcePosition[];
+  /** State after this batch. When a batch carries one, everything up to it may be committed. */
+  checkpoint?: StreamState;
+}
+
+/** Counts that always add up: extracted = loaded + dead_lettered + filtered. */
+export interface StreamCounts {
+  extracted: number;
+  loaded: number;
+  dead_lettered: number;
+  filtered: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export const emptyCounts = (): StreamCounts => ({
+  extracted: 0, loaded: 0, dead_lettered: 0, filtered: 0, inserted: 0, updated: 0, deleted: 0,
+});
+
+export const PHASES = ['extract', 'transform', 'validate', 'merge', 'load', 'publish'] as const;
+export type Phase = (typeof PHASES)[number];
+export type Status = 'running' | 'success' | 'partial_success' | 'failed' | 'skipped';

@@ -1,0 +1,155 @@
+// Coercion of raw values to the canonical JS form of a logical type, the form every destination receives:
+// text→string, integer→number, bigint→bigint, decimal→string, double→number, boolean→boolean,
+// date→"YYYY-MM-DD", timestamp→ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fraction digits), json→JSON text, binary→Uint8Array,
+// uuid→lowercase string, NULL→null. A value that does not fit returns FAIL; the caller applies the schema policy.
+import type { ColumnType } from '../core/types.js';
+import { TIMESTAMP } from './infer.js';
+
+export const FAIL: unique symbol = Symbol('coerce-fail');
+export type Coerced = unknown | typeof FAIL;
+export type Coercer = (v: unknown) => Coerced;
+
+const INT = /^[+-]?\d+$/;
+const DEC = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+
+const text: Coercer = (v) => {
+  if (typeof v === 'string') return v;
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+};
+
+const integer: Coercer = (v) => {
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 2147483647 ? v : FAIL;
+  if (typeof v === 'string' && INT.test(v)) {
+    const n = Number(v);
+    return Math.abs(n) <= 2147483647 ? n : FAIL;
+  }
+  if (typeof v === 'bigint') return v <= 2147483647n && v >= -2147483648n ? Number(v) : FAIL;
+  return FAIL;
+};
+
+const bigint: Coercer = (v) => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : FAIL;
+  if (typeof v === 'string' && INT.test(v)) {
+    const n = BigInt(v);
+    return n <= 9223372036854775807n && n >= -9223372036854775808n ? n : FAIL;
+  }
+  return FAIL;
+};
+
+const decimal: Coercer = (v) => {
+  if (typeof v === 'string') return DEC.test(v) ? v : FAIL;
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : FAIL;
+  if (typeof v === 'bigint') return v.toString();
+  return FAIL;
+};
+
+const double: Coercer = (v) => {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    if (v.trim() === '') return FAIL;
+    const n = Number(v);
+    return Number.isNaN(n) ? FAIL : n;
+  }
+  if (typeof v === 'bigint') return Number(v);
+  return FAIL;
+};
+
+const boolean: Coercer = (v) => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    return TRUE.has(s) ? true : FALSE.has(s) ? false : FAIL;
+  }
+  if (typeof v === 'number') return v === 1 ? true : v === 0 ? false : FAIL;
+  return FAIL;
+};
+
+const date: Coercer = (v) => {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? FAIL : v.toISOString().slice(0, 10);
+  if (typeof v !== 'string') return FAIL;
+  const m = DATE.exec(v);
+  if (!m) return FAIL;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+  return d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] ? v : FAIL;
+};
+
+/** ISO timestamp → UTC with the fraction kept to microseconds (Date would cut it to milliseconds). */
+export function normalizeTimestamp(s: string): string | typeof FAIL {
+  const m = TIMESTAMP.exec(s);
+  if (!m) return DATE.test(s) && date(s) !== FAIL ? `${s}T00:00:00.000000Z` : FAIL;
+  const [, y, mo, d, h, mi, sec = '0', frac = '', zone] = m;
+  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec);
+  const check = new Date(ms);
+  if (check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) return FAIL;
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0)) * 60000;
+  }
+  const base = new Date(ms).toISOString().slice(0, 19);
+  // Always six fraction digits, so canonical timestamps compare correctly as strings.
+  return `${base}.${frac.slice(0, 6).padEnd(6, '0')}Z`;
+}
+
+const timestamp: Coercer = (v) => {
+  if (typeof v === 'string') return normalizeTimestamp(v);
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? FAIL : v.toISOString().replace('Z', '000Z');
+  return FAIL;
+};
+
+const json: Coercer = (v) => {
+  if (typeof v === 'string') {
+    // Text that is JSON stays as written; other text becomes a JSON string.
+    const c = v.trimStart()[0];
+    if (c === '{' || c === '[') {
+      try {
+        JSON.parse(v);
+        return v;
+      } catch {
+        return FAIL;
+      }
+    }
+    return JSON.stringify(v);
+  }
+  if (typeof v === 'bigint') return v.toString();
+  return JSON.stringify(v);
+};
+
+const binary: Coercer = (v) => {
+  if (v instanceof Uint8Array) return v;
+  if (typeof v === 'string') return v.startsWith('\\x') ? Buffer.from(v.slice(2), 'hex') : Buffer.from(v, 'base64');
+  return FAIL;
+};
+
+const uuid: Coercer = (v) => (typeof v === 'string' && UUID.test(v) ? v.toLowerCase() : FAIL);
+
+const COERCERS: Record<ColumnType, Coercer> = {
+  text, integer, bigint, decimal, double, boolean, date, timestamp, json, binary, uuid,
+};
+
+/** The coercer of a type; null and undefined always pass through as null. */
+export function coercerFor(type: ColumnType): Coercer {
+  const c = COERCERS[type];
+  return (v) => (v === null || v === undefined ? null : c(v));
+}
+
+/** Compare two canonical cursor values (numbers, bigints, ISO strings). */
+export function compareCursor(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'bigint' || typeof b === 'bigint') {
+    const x = BigInt(a as bigint);
+    const y = BigInt(b as bigint);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,53 @@
+// `sluice dlq replay`: dead-lettered rows go through today's pipeline — schema, transforms, checks — and load.
+// Rows that fail again stay in the DLQ with the new reason; the rest are marked replayed. Rows rejected while
+// parsing have no row to replay (the source text itself is broken): they are reported, not retried.
+import type { Source, StreamConfig } from '../core/connector.js';
+import type { Batch, Row } from '../core/types.js';
+import type { LoadedPipeline } from '../config/types.js';
+import type { ControlStore, DlqEntry } from '../control/control-store.js';
+import { openControlStore, sluiceHome } from '../control/open.js';
+import { type RunOptions, type RunSummary, runPipeline } from './runner.js';
+
+export interface ReplayResult {
+  summary: RunSummary | undefined;
+  replayed: number;
+  still_failing: number;
+  not_replayable: number;
+}
+
+export async function replayDlq(
+  loaded: LoadedPipeline, opts: Pick<RunOptions, 'logger' | 'home' | 'streams'> & { ids?: number[]; store?: ControlStore },
+): Promise<ReplayResult> {
+  const store = opts.store ?? openControlStore(opts.home ?? sluiceHome());
+  try {
+    const pipeline = loaded.config.pipeline;
+    const entries = await store.listDlq({ pipeline, ids: opts.ids });
+    const wanted = entries.filter((e) => !opts.streams?.length || opts.streams.includes(e.stream));
+    const replayable = wanted.filter((e) => e.stage !== 'parse');
+    const streams = [...new Set(replayable.map((e) => e.stream))];
+    if (!streams.length) return { summary: undefined, replayed: 0, still_failing: 0, not_replayable: wanted.length };
+
+    const sources: Record<string, Source> = {};
+    for (const s of loaded.config.sources) sources[s.name] = new DlqReplaySource(replayable);
+    const summary = await runPipeline(loaded, { ...opts, streams, store, sources, replay: true });
+    const after = await store.listDlq({ pipeline, ids: replayable.map((e) => e.id!), includeReplayed: true });
+    // An entry the replay rejected again was rewritten with the replay's run id.
+    const done = summary.status === 'failed' ? [] : after.filter((e) => e.runId !== summary.run_id).map((e) => e.id!);
+    await store.markReplayed(done);
+    return { summary, replayed: done.length, still_failing: replayable.length - done.length, not_replayable: wanted.length - replayable.length };
+  } finally {
+    if (!opts.store) await store.close();
+  }
+}
+
+/** A source that yields the dead-lettered rows of a stream, with the state it was given as the checkpoint. */
+class DlqReplaySource implements Source {
+  readonly type = 'dlq-replay';
+  constructor(private readonly entries: DlqEntry[]) {}
+
+  async *read(stream: StreamConfig, state: Parameters<Source['read']>[1]): AsyncIterable<Batch> {
+    const mine = this.entries.filter((e) => e.stream === stream.name);
+    const rows: Row[] = mine.map((e) => JSON.parse(e.raw) as Row);
+    yield { rows, positions: mine.map((e) => e.position), checkpoint: state ?? { version: 1 } };
+  }
+}

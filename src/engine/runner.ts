@@ -1,0 +1,172 @@
+// Plans a run into stream tasks, executes them with bounded concurrency, and records the run in the ledger.
+// The summary it returns is DESIGN.md's `--json` object.
+import { hostname } from 'node:os';
+import type { Destination, RunContext, Source } from '../core/connector.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import { redact } from '../core/redact.js';
+import type { Phase, Status, StreamCounts } from '../core/types.js';
+import { PHASES } from '../core/types.js';
+import type { LoadedPipeline } from '../config/types.js';
+import type { ControlStore } from '../control/control-store.js';
+import { openControlStore, sluiceHome } from '../control/open.js';
+import { getDestinationSpec, getSourceSpec } from '../connectors/registry.js';
+import { newRunId } from './run-id.js';
+import { type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
+
+export interface RunOptions {
+  fullRefresh?: boolean;
+  /** Only these streams (names). */
+  streams?: string[];
+  dryRun?: boolean;
+  logger?: Logger;
+  home?: string;
+  signal?: AbortSignal;
+  onProgress?: (stream: string, counts: StreamCounts) => void;
+  /** Library use: instances instead of the registry (keyed by source name). */
+  sources?: Record<string, Source>;
+  destination?: Destination;
+  store?: ControlStore;
+  /** Replaying the dead-letter queue (see replay.ts). */
+  replay?: boolean;
+}
+
+export interface RunSummary {
+  run_id: string;
+  pipeline: string;
+  status: Exclude<Status, 'running' | 'skipped'>;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  phases: { phase: Phase; status: Status; duration_ms: number }[];
+  streams: Record<string, StreamCounts>;
+  quality: { score: number | null };
+  dry_run?: boolean;
+  error?: string;
+}
+
+export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {}): Promise<RunSummary> {
+  const { config } = loaded;
+  const logger = opts.logger ?? silentLogger();
+  const home = opts.home ?? sluiceHome();
+  const runId = newRunId();
+  const tasks = planTasks(loaded, opts, runId);
+  const store = opts.store ?? openControlStore(home);
+  const startedAt = new Date();
+  const controller = new AbortController();
+  opts.signal?.addEventListener('abort', () => controller.abort(opts.signal?.reason), { once: true });
+  const ctx: RunContext = {
+    pipeline: config.pipeline, runId, logger: logger.child({ run_id: runId }), signal: controller.signal,
+    baseDir: loaded.baseDir, home, batchSize: config.batch_size,
+  };
+
+  let locked = false;
+  let results: StreamResult[] = [];
+  let runError: string | undefined;
+  const sources = new Map<string, Source>();
+  let destination: Destination | undefined;
+  try {
+    await store.acquireLock(config.pipeline, { runId, pid: process.pid, host: hostname() });
+    locked = true;
+    await store.startRun({
+      runId, pipeline: config.pipeline, startedAt, file: loaded.file,
+      options: { fullRefresh: !!opts.fullRefresh, streams: opts.streams ?? null, dryRun: !!opts.dryRun, replay: !!opts.replay },
+    });
+    ctx.logger.info({ pipeline: config.pipeline, streams: tasks.map((t) => t.stream.name) }, 'run started');
+
+    destination = opts.destination ?? getDestinationSpec(config.destination.type)!.create(config.destination);
+    await destination.connect(ctx);
+    for (const src of config.sources) {
+      if (!tasks.some((t) => t.source === src.name)) continue;
+      const source = opts.sources?.[src.name] ?? getSourceSpec(src.type)!.create(src);
+      await source.connect?.(ctx);
+      sources.set(src.name, source);
+    }
+    const dest = destination;
+    results = await pool(tasks, config.concurrency, (task) =>
+      runStreamTask(task, { source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress }));
+  } catch (e) {
+    if (!locked) {
+      if (!opts.store) await store.close();
+      throw e;
+    }
+    runError = errorMessage(e);
+    ctx.logger.error({ err: runError }, 'run failed');
+  } finally {
+    for (const s of sources.values()) await s.close?.().catch(() => undefined);
+    await destination?.close().catch(() => undefined);
+  }
+
+  const finishedAt = new Date();
+  const failed = results.filter((r) => r.status === 'failed');
+  const status: RunSummary['status'] = runError || failed.length
+    ? 'failed'
+    : results.some((r) => r.status === 'partial_success') ? 'partial_success' : 'success';
+  const error = runError ?? (failed.length ? failed.map((r) => `${r.stream}: ${r.error}`).join('; ') : undefined);
+  const summary: RunSummary = {
+    run_id: runId,
+    pipeline: config.pipeline,
+    status,
+    started_at: startedAt.toISOString(),
+    finished_at: finishedAt.toISOString(),
+    duration_ms: finishedAt.getTime() - startedAt.getTime(),
+    phases: runPhases(results, !!runError),
+    streams: Object.fromEntries(results.map((r) => [r.stream, r.counts])),
+    quality: { score: null },
+    ...(opts.dryRun ? { dry_run: true } : {}),
+    ...(error ? { error: redact(error) } : {}),
+  };
+  try {
+    await store.finishRun(runId, { status, finishedAt, error: summary.error, summary });
+    await store.releaseLock(config.pipeline, runId);
+  } finally {
+    if (!opts.store) await store.close();
+  }
+  ctx.logger.info({ status, duration_ms: summary.duration_ms }, 'run finished');
+  return summary;
+}
+
+/** The stream tasks of a run. Unknown `--stream` names are a usage error, found before any work. */
+export function planTasks(loaded: LoadedPipeline, opts: RunOptions, runId: string): StreamTask[] {
+  const { config } = loaded;
+  const all = config.sources.flatMap((s) => s.streams.map((stream) => ({ source: s.name, stream })));
+  const wanted = opts.streams?.length ? new Set(opts.streams) : undefined;
+  for (const name of wanted ?? []) {
+    if (!all.some((t) => t.stream.name === name)) {
+      throw new ConfigError(`unknown stream "${name}"; the pipeline has: ${all.map((t) => t.stream.name).join(', ')}`, {
+        file: loaded.file, path: '--stream',
+      });
+    }
+  }
+  return all
+    .filter((t) => !wanted || wanted.has(t.stream.name))
+    .map((t) => ({
+      pipeline: config.pipeline, runId, source: t.source, stream: t.stream,
+      fullRefresh: !!opts.fullRefresh, dryRun: !!opts.dryRun, checkpointRows: config.checkpoint_rows, replay: opts.replay,
+    }));
+}
+
+/** A run's phases: each phase's time summed over streams; the worst status of any stream wins. */
+function runPhases(results: StreamResult[], runFailed: boolean): RunSummary['phases'] {
+  const rank: Record<Status, number> = { success: 0, skipped: 1, partial_success: 2, running: 3, failed: 4 };
+  return PHASES.map((phase) => {
+    const of = results.map((r) => r.phases.find((p) => p.phase === phase)!);
+    const status = of.reduce<Status>((s, p) => (rank[p.status] > rank[s] ? p.status : s), runFailed && !of.length ? 'failed' : 'success');
+    return { phase, status, duration_ms: of.reduce((n, p) => n + p.duration_ms, 0) };
+  });
+}
+
+/** Run `work` over items, at most `limit` at a time; results keep the input order. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}

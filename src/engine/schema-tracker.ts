@@ -1,0 +1,160 @@
+// The schema of one stream as it loads: declared columns are contracts, the rest is inferred from data and only
+// ever widens. It also maps source names to destination names once, and keeps that mapping in the stream state,
+// so `Name` and `name` land in two columns even where the destination folds case, and stay there run after run.
+import type { StreamConfig } from '../core/connector.js';
+import { RunError } from '../core/errors.js';
+import type { Column, ColumnType, Row, Schema } from '../core/types.js';
+import { type Coercer, FAIL, coercerFor } from './coerce.js';
+import { typeOfValue, widen } from './infer.js';
+
+export interface SchemaChange {
+  change: 'add_column' | 'widen_column';
+  column: string;
+  from?: ColumnType;
+  to: ColumnType;
+}
+
+export interface Identifiers {
+  caseSensitive: boolean;
+  maxLength: number;
+}
+
+export interface CoerceResult {
+  rows: unknown[][];
+  /** Indexes (into the input) of rows that were accepted, aligned with `rows`. */
+  accepted: number[];
+  rejected: { index: number; reason: string }[];
+}
+
+export class SchemaTracker {
+  readonly columns: Column[] = [];
+  private readonly index = new Map<string, number>();
+  private readonly targets = new Set<string>();
+  private coercers: Coercer[] = [];
+
+  constructor(
+    private readonly stream: StreamConfig,
+    stored: Schema | undefined,
+    private readonly ids: Identifiers,
+  ) {
+    for (const c of stored?.columns ?? []) this.push({ ...c });
+    for (const [name, type] of Object.entries(stream.columns ?? {})) {
+      const i = this.index.get(name);
+      if (i === undefined) this.push({ name, type, nullable: true, declared: true });
+      else this.columns[i] = { ...this.columns[i], type, declared: true };
+    }
+    this.rebuild();
+  }
+
+  get schema(): Schema {
+    return { columns: this.columns.map((c) => ({ ...c })) };
+  }
+
+  /** Destination name of a source column. */
+  target(name: string): string | undefined {
+    const i = this.index.get(name);
+    return i === undefined ? undefined : this.columns[i].target;
+  }
+
+  /**
+   * Add the columns this batch introduces, typed from its values. A column seen only as null waits until a value
+   * shows its type (its nulls lose nothing meanwhile).
+   */
+  addColumns(rows: Row[]): SchemaChange[] {
+    let found: Map<string, ColumnType | undefined> | undefined;
+    for (const row of rows) {
+      for (const key in row) {
+        if (this.index.has(key)) continue;
+        found ??= new Map();
+        found.set(key, widenOrKeep(found.get(key), typeOfValue(row[key])));
+      }
+    }
+    const changes: SchemaChange[] = [];
+    for (const [name, type] of found ?? []) {
+      if (!type) continue;
+      this.push({ name, type, nullable: true });
+      changes.push({ change: 'add_column', column: name, to: type });
+    }
+    if (changes.length) this.rebuild();
+    return changes;
+  }
+
+  /**
+   * Coerce rows to arrays aligned with `columns`. Values that do not fit follow the stream's policy: `widen`
+   * changes the column type (inferred columns only) and returns the change, so the caller evolves the destination
+   * and coerces again; `reject` sends the row to the DLQ; `fail` stops the stream.
+   */
+  coerce(rows: Row[]): CoerceResult & { changes: SchemaChange[] } {
+    const n = this.columns.length;
+    const names = this.columns.map((c) => c.name);
+    const out: unknown[][] = [];
+    const accepted: number[] = [];
+    const rejected: { index: number; reason: string }[] = [];
+    const changes: SchemaChange[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      const values = new Array(n);
+      let bad: string | undefined;
+      for (let i = 0; i < n; i++) {
+        const v = this.coercers[i](row[names[i]]);
+        if (v !== FAIL) {
+          values[i] = v;
+          continue;
+        }
+        const col = this.columns[i];
+        const raw = row[names[i]];
+        if (!col.declared && this.stream.on_schema_change === 'widen') {
+          const to = widen(col.type, typeOfValue(raw));
+          changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
+          col.type = to;
+          this.coercers[i] = coercerFor(to);
+          values[i] = this.coercers[i](raw);
+          continue;
+        }
+        const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}`;
+        if (this.stream.on_schema_change === 'fail') {
+          throw new RunError(`stream ${this.stream.name}: ${reason} (on_schema_change: fail)`, this.stream.name);
+        }
+        bad = reason;
+        break;
+      }
+      if (bad) rejected.push({ index: r, reason: bad });
+      else {
+        out.push(values);
+        accepted.push(r);
+      }
+    }
+    // Rows coerced before a widening hold values of the narrower type; the caller coerces the batch again.
+    return { rows: out, accepted, rejected, changes };
+  }
+
+  private push(col: Column): void {
+    col.target ??= this.targetName(col.name);
+    this.index.set(col.name, this.columns.length);
+    this.targets.add(this.fold(col.target));
+    this.columns.push(col);
+  }
+
+  private targetName(name: string): string {
+    const base = name.slice(0, this.ids.maxLength);
+    let candidate = base;
+    for (let k = 2; this.targets.has(this.fold(candidate)); k++) {
+      const suffix = `_${k}`;
+      candidate = base.slice(0, this.ids.maxLength - suffix.length) + suffix;
+    }
+    return candidate;
+  }
+
+  private fold(name: string): string {
+    return this.ids.caseSensitive ? name : name.toLowerCase();
+  }
+
+  private rebuild(): void {
+    this.coercers = this.columns.map((c) => coercerFor(c.type));
+  }
+}
+
+const widenOrKeep = (a: ColumnType | undefined, b: ColumnType | undefined): ColumnType | undefined =>
+  a === undefined ? b : b === undefined ? a : widen(a, b);
+
+const abbreviate = (v: unknown): unknown => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 77)}...` : v);

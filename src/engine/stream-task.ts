@@ -1,0 +1,203 @@
+// One stream of one run: the unit of work a worker executes. It needs only the pipeline config, the state stored in
+// the destination and the control store, never anything else of the process that planned the run, so tasks can
+// later be dispatched to workers on other machines.
+//
+//   source.read ─► (transforms) ─► schema + row checks ─┬─► destination write ─► commit(rows + state) every checkpoint
+//                                                        └─► DLQ
+import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
+import { RunError, errorMessage } from '../core/errors.js';
+import type { Batch, Phase, Row, SourcePosition, Status, StreamCounts, StreamState } from '../core/types.js';
+import { emptyCounts } from '../core/types.js';
+import type { ControlStore } from '../control/control-store.js';
+import { compareCursor } from './coerce.js';
+import { DlqWriter } from './dlq-writer.js';
+import { PhaseClock } from './phase-clock.js';
+import { SchemaTracker } from './schema-tracker.js';
+import type { SchemaChange } from './schema-tracker.js';
+
+export interface StreamTask {
+  pipeline: string;
+  runId: string;
+  source: string;
+  stream: StreamConfig;
+  fullRefresh: boolean;
+  dryRun: boolean;
+  checkpointRows: number;
+  /** Replaying dead-lettered rows: no watermark filtering, state left as it is, never a replace. */
+  replay?: boolean;
+}
+
+export interface TaskDeps {
+  source: Source;
+  destination: Destination;
+  store: ControlStore;
+  ctx: RunContext;
+  onProgress?: (stream: string, counts: StreamCounts) => void;
+}
+
+export interface StreamResult {
+  stream: string;
+  status: Status;
+  counts: StreamCounts;
+  phases: { phase: Phase; status: Status; duration_ms: number }[];
+  error?: string;
+}
+
+export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<StreamResult> {
+  const { stream } = task;
+  const { destination, store, ctx } = deps;
+  const counts = emptyCounts();
+  const clock = new PhaseClock();
+  const dlq = new DlqWriter(store, task.pipeline, stream.name, task.runId, task.dryRun);
+  let load: StreamLoad | undefined;
+  let error: string | undefined;
+  let failedPhase: Phase | undefined;
+
+  try {
+    const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
+    const tracker = new SchemaTracker(stream, stored?.schema, destination.capabilities.identifiers);
+    const disposition = task.replay
+      ? (stream.primary_key.length ? 'merge' : 'append')
+      : task.fullRefresh ? 'replace' : stream.write;
+    const storedCursor = stored?.cursor?.column === stream.cursor ? stored?.cursor?.value ?? null : null;
+    const startCursor = task.replay ? null : storedCursor;
+    let maxCursor: unknown = storedCursor;
+    let evolvedWidth = -1;
+    let pending: StreamState | undefined;
+    let sinceCommit = 0;
+    const primaryKey = stream.primary_key;
+
+    if (!task.dryRun) {
+      load = await destination.begin({
+        pipeline: task.pipeline, stream: stream.name, table: stream.table ?? stream.name, disposition,
+        primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
+      });
+    }
+
+    const stateFor = (checkpoint: StreamState | undefined): StreamState => ({
+      ...(checkpoint ?? stored ?? { version: 1 }),
+      version: 1,
+      schema: tracker.schema,
+      ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(maxCursor) } } : {}),
+    });
+
+    const evolve = async (changes: SchemaChange[]): Promise<void> => {
+      for (const c of changes) {
+        await store.recordSchemaChange({ runId: task.runId, stream: stream.name, change: c.change, column: c.column, from: c.from, to: c.to });
+      }
+      if (changes.length) {
+        ctx.logger.info({ stream: stream.name, changes: changes.map((c) => `${c.change} ${c.column}${c.from ? ` ${c.from}→` : ' '}${c.to}`) }, 'schema changed');
+      }
+      if (load && (changes.length || evolvedWidth !== tracker.columns.length) && tracker.columns.length) {
+        await clock.time('load', () => load!.evolve(tracker.schema));
+        evolvedWidth = tracker.columns.length;
+      }
+    };
+
+    const iterator = deps.source.read(stream, stored, ctx)[Symbol.asyncIterator]();
+    while (true) {
+      if (ctx.signal.aborted) throw new RunError(`stream ${stream.name}: cancelled`, stream.name);
+      failedPhase = 'extract';
+      const next: IteratorResult<Batch> = await clock.time('extract', () => iterator.next());
+      if (next.done) break;
+      const batch = next.value;
+      const rows = batch.rows;
+      counts.extracted += rows.length + (batch.rejected?.length ?? 0);
+      if (batch.rejected?.length) counts.dead_lettered += await dlq.add(batch.rejected);
+
+      failedPhase = 'validate';
+      const t0 = performance.now();
+      await evolve(tracker.addColumns(rows));
+      let result = tracker.coerce(rows);
+      while (result.changes.length) {
+        // A widened column: evolve the destination, then coerce the whole batch again with the new types.
+        await evolve(result.changes);
+        result = tracker.coerce(rows);
+      }
+      const keep: unknown[][] = [];
+      const cursorIndex = stream.cursor ? tracker.columns.findIndex((c) => c.name === stream.cursor) : -1;
+      const keyIndexes = primaryKey.map((k) => tracker.columns.findIndex((c) => c.name === k));
+      const rejects: { index: number; reason: string }[] = [...result.rejected];
+      for (let i = 0; i < result.rows.length; i++) {
+        const values = result.rows[i];
+        if (disposition === 'merge') {
+          const missing = keyIndexes.findIndex((k) => k < 0 || values[k] === null);
+          if (missing >= 0) {
+            rejects.push({ index: result.accepted[i], reason: `primary key column "${primaryKey[missing]}" is null` });
+            continue;
+          }
+        }
+        if (cursorIndex >= 0) {
+          const v = values[cursorIndex];
+          if (v !== null && v !== undefined) {
+            // Rows older than the watermark this run started from were loaded by an earlier run.
+            if (startCursor !== null && compareCursor(v, startCursor) < 0) {
+              counts.filtered++;
+              continue;
+            }
+            if (!task.replay && (maxCursor === null || maxCursor === undefined || compareCursor(v, maxCursor) > 0)) maxCursor = v;
+          }
+        }
+        keep.push(values);
+      }
+      if (rejects.length) {
+        counts.dead_lettered += await dlq.add(rejects.map((r) => ({
+          stage: 'schema' as const, reason: r.reason, raw: rowJson(rows[r.index]), position: positionOf(batch, r.index),
+        })));
+      }
+      clock.add('validate', performance.now() - t0);
+
+      failedPhase = 'load';
+      if (load && keep.length) await clock.time('load', () => load!.write(keep));
+      counts.loaded += keep.length;
+      sinceCommit += keep.length;
+      deps.onProgress?.(stream.name, counts);
+
+      if (batch.checkpoint) {
+        pending = batch.checkpoint;
+        if (load && sinceCommit >= task.checkpointRows) {
+          addCommit(counts, await clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))));
+          sinceCommit = 0;
+          ctx.logger.debug({ stream: stream.name, loaded: counts.loaded }, 'checkpoint committed');
+        }
+      }
+    }
+    failedPhase = commitPhase(disposition);
+    if (load) {
+      await evolve([]);
+      addCommit(counts, await clock.time(commitPhase(disposition), () => load!.finish(stateFor(pending))));
+      load = undefined;
+    }
+  } catch (e) {
+    error = errorMessage(e);
+    if (load) await load.abort();
+    ctx.logger.error({ stream: stream.name, err: error }, 'stream failed');
+  }
+
+  const status: Status = error ? 'failed' : counts.dead_lettered > 0 ? 'partial_success' : 'success';
+  const phases = clock.summary(error ? failedPhase : undefined);
+  for (const p of phases) {
+    await store.recordPhase({
+      runId: task.runId, stream: stream.name, phase: p.phase, status: p.status, durationMs: p.duration_ms,
+      error: p.status === 'failed' ? error : undefined,
+    });
+  }
+  await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
+  return { stream: stream.name, status, counts, phases, error };
+}
+
+const commitPhase = (disposition: string): Phase => (disposition === 'append' ? 'load' : 'merge');
+
+function addCommit(counts: StreamCounts, c: { inserted: number; updated: number; deleted: number }): void {
+  counts.inserted += c.inserted;
+  counts.updated += c.updated;
+  counts.deleted += c.deleted;
+}
+
+const cursorForState = (v: unknown): string | number | null =>
+  v === null || v === undefined ? null : typeof v === 'number' ? v : String(v);
+
+const positionOf = (batch: Batch, i: number): SourcePosition => batch.positions?.[i] ?? {};
+
+export const rowJson = (row: Row): string =>
+  JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));

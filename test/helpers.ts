@@ -1,0 +1,60 @@
+// Shared test helpers: unique temp dirs (so leftovers of an earlier run never change a result) and paths.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Tests run compiled from dist/test/…; the repository root is two levels above this file's directory. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A fresh, uniquely named temp directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'sluice-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Drain an async iterable into an array (small inputs only). */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real `sluice` binary (bin/sluice.js over the build) in a child process. */
+export function sluice(args: string[], opts: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; input?: string }): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
+      cwd: opts.cwd ?? repoRoot,
+      env: { ...process.env, SLUICE_HOME: opts.home, SLUICE_LOG_LEVEL: 'warn', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Rows of a query against a DuckDB file (opened after the sluice process has exited). */
+export async function duckQuery(file: string, sql: string): Promise<Record<string, unknown>[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(file);
+  const conn = await db.connect();
+  try {
+    const reader = await conn.runAndReadAll(sql);
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}

@@ -1,0 +1,42 @@
+// Small connector specs registered by the config tests, so they do not depend on the real connectors.
+import { z } from 'zod';
+import type { Destination, DestinationSpec, SourceSpec } from '../../src/core/connector.js';
+
+export const testSourceSpec: SourceSpec = {
+  kind: 'source',
+  type: 'test_source',
+  status: 'experimental',
+  description: 'A source for the config tests.',
+  config: z.strictObject({ password: z.string().optional().describe('A secret.') }),
+  stream: z.strictObject({
+    file: z.string().describe('File to read.'),
+    limit: z.int().min(1).optional().describe('Rows to read at most.'),
+  }),
+  create: () => ({ type: 'test_source', async *read() { /* no rows */ } }),
+};
+
+export let testDestinationCreated = 0;
+
+/** Declares only `append`, so capability checks have something to reject. */
+export const testDestinationSpec: DestinationSpec = {
+  kind: 'destination',
+  type: 'test_dest',
+  status: 'beta',
+  description: 'An append-only destination for the config tests.',
+  config: z.strictObject({ dir: z.string().default('out').describe('Output directory.') }),
+  create: () => {
+    testDestinationCreated += 1;
+    const fail = async (): Promise<never> => { throw new Error('test_dest does not load'); };
+    const d: Destination = {
+      type: 'test_dest',
+      capabilities: {
+        dispositions: ['append'],
+        transactional: false,
+        identifiers: { caseSensitive: true, maxLength: 63 },
+        types: { text: 'T', integer: 'I', bigint: 'B', decimal: 'D', double: 'F', boolean: 'Z', date: 'DA', timestamp: 'TS', json: 'J', binary: 'X', uuid: 'U' },
+      },
+      connect: fail, readState: fail, resetState: fail, begin: fail, close: async () => {},
+    };
+    return d;
+  },
+};

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { typeOfValue, widen } from '../../src/engine/infer.js';
+import { FAIL, coercerFor, compareCursor, normalizeTimestamp } from '../../src/engine/coerce.js';
+
+test('inference keeps identifiers with leading zeros as text', () => {
+  assert.equal(typeOfValue('00501'), 'text');
+  assert.equal(typeOfValue('501'), 'integer');
+  assert.equal(typeOfValue('0'), 'integer');
+  assert.equal(typeOfValue('-12'), 'integer');
+  assert.equal(typeOfValue('3000000000'), 'bigint');
+  assert.equal(typeOfValue('99999999999999999999'), 'decimal');
+});
+
+test('ints mixed with floats widen to a number type; dates and timestamps are detected', () => {
+  assert.equal(typeOfValue('1.5'), 'double');
+  assert.equal(widen('integer', 'double'), 'double');
+  assert.equal(widen('bigint', 'integer'), 'bigint');
+  assert.equal(typeOfValue('2024-02-29'), 'date');
+  assert.equal(typeOfValue('2023-02-29'), 'text');
+  assert.equal(typeOfValue('2024-01-02T03:04:05Z'), 'timestamp');
+  assert.equal(typeOfValue('2024-01-02 03:04:05.123456+02:00'), 'timestamp');
+  assert.equal(widen('date', 'timestamp'), 'timestamp');
+  assert.equal(widen('integer', 'text'), 'text');
+  assert.equal(widen('boolean', 'integer'), 'text');
+  assert.equal(typeOfValue('TRUE'), 'boolean');
+  assert.equal(typeOfValue({ a: 1 }), 'json');
+  assert.equal(typeOfValue(null), undefined);
+});
+
+test('coercion produces canonical forms and refuses what does not fit', () => {
+  assert.equal(coercerFor('integer')('42'), 42);
+  assert.equal(coercerFor('integer')('4.2'), FAIL);
+  assert.equal(coercerFor('bigint')('9007199254740993'), 9007199254740993n);
+  assert.equal(coercerFor('decimal')('12345678901234567890.123456789'), '12345678901234567890.123456789');
+  assert.equal(coercerFor('boolean')('yes'), true);
+  assert.equal(coercerFor('boolean')('maybe'), FAIL);
+  assert.equal(coercerFor('date')('2024-13-01'), FAIL);
+  assert.equal(coercerFor('json')({ a: [1] }), '{"a":[1]}');
+  assert.equal(coercerFor('uuid')('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
+  assert.equal(coercerFor('text')(null), null);
+  assert.equal(coercerFor('text')(''), '');
+});
+
+test('timestamps normalise to UTC with microseconds kept', () => {
+  assert.equal(normalizeTimestamp('2024-01-02T03:04:05.123456789+02:00'), '2024-01-02T01:04:05.123456Z');
+  assert.equal(normalizeTimestamp('2024-01-02 03:04'), '2024-01-02T03:04:00.000000Z');
+  assert.equal(normalizeTimestamp('2024-01-01T00:30:00-01:30'), '2024-01-01T02:00:00.000000Z');
+  assert.equal(normalizeTimestamp('2024-02-30T00:00:00Z'), FAIL);
+  // Fixed-width fractions make string order the time order.
+  assert.ok(compareCursor(normalizeTimestamp('2024-01-01T00:00:00.5Z'), normalizeTimestamp('2024-01-01T00:00:00Z')) > 0);
+  assert.ok(compareCursor(10, 9) > 0);
+  assert.ok(compareCursor(10n, '9') > 0);
+});
