@@ -378,7 +378,7 @@ test('a warehouse held by another process fails with a RunError that says so', a
       holder.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) res(); });
       holder.on('exit', (code) => rej(new Error(`holder exited ${code}`)));
     });
-    const dest = duckdbDestinationSpec.create({ path: file, schema: 'main' });
+    const dest = duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse({ path: file }) as DuckDBConfig);
     await assert.rejects(dest.connect(ctxFor(dir)), (e: unknown) => e instanceof RunError && /in use by another process/.test(e.message));
   } finally {
     holder.kill();
