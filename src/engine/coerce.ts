@@ -81,14 +81,48 @@ const date: Coercer = (v) => {
   return d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] ? v : FAIL;
 };
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
+const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * The hot path: a timestamp already in UTC (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, what most systems export) is
+ * checked by character codes and only its fraction padded, without a regex, a Date or a match array.
+ */
+function fastUtc(s: string): string | undefined {
+  const n = s.length;
+  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return undefined;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) {
+    const c = digit(s, i);
+    if (c < 0 || c > 9) return undefined;
+  }
+  const month = two(s, 5);
+  const day = two(s, 8);
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1] || two(s, 11) > 23 || two(s, 14) > 59 || two(s, 17) > 59) return undefined;
+  if (month === 2 && day === 29) {
+    const year = two(s, 0) * 100 + two(s, 2);
+    if (year % 4 !== 0 || (year % 100 === 0 && year % 400 !== 0)) return undefined;
+  }
+  if (n === 20) return `${s.slice(0, 19)}.000000Z`;
+  if (s[19] !== '.' || n < 22 || n > 30) return undefined;
+  for (let i = 20; i < n - 1; i++) {
+    const c = digit(s, i);
+    if (c < 0 || c > 9) return undefined;
+  }
+  if (n === 27) return s;
+  return n > 27 ? `${s.slice(0, 26)}Z` : `${s.slice(0, n - 1)}${'000000'.slice(n - 21)}Z`;
+}
+
 /** ISO timestamp → UTC with the fraction kept to microseconds (Date would cut it to milliseconds). */
 export function normalizeTimestamp(s: string): string | typeof FAIL {
+  const fast = fastUtc(s);
+  if (fast !== undefined) return fast;
   const m = TIMESTAMP.exec(s);
   if (!m) return DATE.test(s) && date(s) !== FAIL ? `${s}T00:00:00.000000Z` : FAIL;
   const [, y, mo, d, h, mi, sec = '0', frac = '', zone] = m;
   let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec);
   const check = new Date(ms);
-  if (check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) return FAIL;
+  if (check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) return FAIL;
   if (zone && zone !== 'Z' && zone !== 'z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');

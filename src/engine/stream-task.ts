@@ -53,6 +53,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   let error: string | undefined;
   let failedPhase: Phase | undefined;
 
+  deps.onProgress?.(stream.name, counts);
   try {
     const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     const tracker = new SchemaTracker(stream, stored?.schema, destination.capabilities.identifiers);

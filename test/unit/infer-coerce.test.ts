@@ -52,3 +52,12 @@ test('timestamps normalise to UTC with microseconds kept', () => {
   assert.ok(compareCursor(10, 9) > 0);
   assert.ok(compareCursor(10n, '9') > 0);
 });
+
+test('the UTC fast path agrees with the general parser', () => {
+  const cases = ['2024-01-02T03:04:05Z', '2024-01-02T03:04:05.1Z', '2024-01-02T03:04:05.123Z', '2024-01-02T03:04:05.123456Z',
+    '2024-01-02T03:04:05.123456789Z', '2024-02-29T00:00:00Z', '2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-02T24:00:00Z',
+    '2024-13-02T03:04:05Z', '2024-01-02T03:04:05.Z', '2024-01-02T03:04:60Z', '1900-02-29T00:00:00Z', '2000-02-29T00:00:00Z'];
+  const expected = ['2024-01-02T03:04:05.000000Z', '2024-01-02T03:04:05.100000Z', '2024-01-02T03:04:05.123000Z', '2024-01-02T03:04:05.123456Z',
+    '2024-01-02T03:04:05.123456Z', '2024-02-29T00:00:00.000000Z', FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, '2000-02-29T00:00:00.000000Z'];
+  assert.deepEqual(cases.map(normalizeTimestamp), expected);
+});

@@ -49,7 +49,7 @@ export class DuckDBDestination implements Destination {
       : this.config.path ? resolve(ctx.baseDir, this.config.path) : join(ctx.home, 'warehouse.duckdb');
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
-      const options: Record<string, string> = { memory_limit: this.config.memory_limit ?? '256MB' };
+      const options: Record<string, string> = { memory_limit: this.config.memory_limit ?? '64MB' };
       if (this.config.threads) options.threads = String(this.config.threads);
       this.instance = await DuckDBInstance.create(path, options);
     } catch (e) {

@@ -8,7 +8,7 @@ export const duckdbConfig = z.strictObject({
     .describe('Warehouse file; relative to the pipeline file. Default: `$SLUICE_HOME/warehouse.duckdb`. `:memory:` keeps it in memory (tests).'),
   schema: z.string().min(1).default('main')
     .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
-  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').default('256MB')
+  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').default('64MB')
     .describe('Memory DuckDB may use for its buffer pool; beyond it, it spills to disk. Keeps a load\'s memory bounded whatever the input size (DuckDB\'s own default is 80% of RAM).'),
   threads: z.number().int().min(1).optional()
     .describe('Threads DuckDB may use; default: one per core.'),
