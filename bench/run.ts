@@ -1,8 +1,10 @@
 // `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
 import { benchCsv } from './csv.js';
+import { benchSql } from './sql.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
+  sql: (args) => benchSql(args),
 };
 
 const [name = 'csv', ...args] = process.argv.slice(2);

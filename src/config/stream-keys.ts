@@ -11,5 +11,6 @@ export const commonStreamKeys = {
   write: z.enum(WRITE_DISPOSITIONS).default('append').describe('Write disposition: append, replace (atomic swap) or merge (upsert on primary key).'),
   columns: z.record(z.string(), z.enum(COLUMN_TYPES)).optional().describe('Declared column types; undeclared columns are inferred from the data.'),
   on_schema_change: z.enum(SCHEMA_POLICIES).default('widen').describe('When a value does not fit its inferred column: widen the column, reject the row to the DLQ, or fail the run. Declared columns never widen.'),
-  table: z.string().optional().describe('Destination table name; defaults to the stream name.'),
+  destination_table: z.string().optional().describe('Destination table name; defaults to the stream name.'),
+  delete_column: z.string().optional().describe('With `write: merge`, a column whose true value deletes the row with that key instead of upserting it.'),
 };

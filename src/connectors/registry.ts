@@ -6,6 +6,7 @@ import { jsonSourceSpec } from './json/json-spec.js';
 import { ndjsonSourceSpec } from './ndjson/ndjson-spec.js';
 import { duckdbDestinationSpec } from './duckdb/duckdb-spec.js';
 import { filesDestinationSpec } from './files/files-spec.js';
+import { postgresDestinationSpec, postgresSourceSpec } from './postgres/postgres-spec.js';
 
 const sources = new Map<string, SourceSpec>();
 const destinations = new Map<string, DestinationSpec>();
@@ -26,5 +27,5 @@ export const getDestinationSpec = (type: string): DestinationSpec | undefined =>
 /** The destination used when a pipeline has no `destination:` key. */
 export const DEFAULT_DESTINATION = 'duckdb';
 
-for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec]) registerSource(s);
-for (const d of [duckdbDestinationSpec, filesDestinationSpec]) registerDestination(d);
+for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSourceSpec]) registerSource(s);
+for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec]) registerDestination(d);

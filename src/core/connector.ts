@@ -15,8 +15,10 @@ export interface StreamConfig {
   /** Declared column types; columns not named here are inferred. */
   columns?: Record<string, ColumnType>;
   on_schema_change: SchemaPolicy;
-  /** Destination table; defaults to the stream name. */
-  table?: string;
+  /** Destination table; defaults to the stream name. (`table` is left to sources: a database source's table.) */
+  destination_table?: string;
+  /** With `write: merge`, a column whose true value deletes the row's key instead of upserting it. */
+  delete_column?: string;
   [key: string]: unknown;
 }
 
@@ -44,6 +46,11 @@ export interface Source {
    * Must throw RunError for a missing input (no file matches), never return silently.
    */
   read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncIterable<Batch>;
+  /**
+   * Column types the source knows before reading (a database catalog). The engine uses them as declared types
+   * under what the user declared, so nothing needs inferring.
+   */
+  columns?(stream: StreamConfig, ctx: RunContext): Promise<Record<string, ColumnType>>;
   close?(): Promise<void>;
 }
 
@@ -68,6 +75,8 @@ export interface LoadTarget {
   disposition: WriteDisposition;
   /** Target column names of the primary key. */
   primaryKey: string[];
+  /** Target column whose true value deletes the row's key (merge); it is not stored in the target. */
+  deleteColumn?: string;
   runId: string;
   fullRefresh: boolean;
 }

@@ -56,7 +56,10 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   deps.onProgress?.(stream.name, counts);
   try {
     const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
-    const tracker = new SchemaTracker(stream, stored?.schema, destination.capabilities.identifiers);
+    // Types the source knows (a catalog) count as declared, under what the user declared.
+    const known = await deps.source.columns?.(stream, ctx);
+    const typed = known ? { ...stream, columns: { ...known, ...stream.columns } } : stream;
+    const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers);
     const disposition = task.replay
       ? (stream.primary_key.length ? 'merge' : 'append')
       : task.fullRefresh ? 'replace' : stream.write;
@@ -70,8 +73,9 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
 
     if (!task.dryRun) {
       load = await destination.begin({
-        pipeline: task.pipeline, stream: stream.name, table: stream.table ?? stream.name, disposition,
+        pipeline: task.pipeline, stream: stream.name, table: stream.destination_table ?? stream.name, disposition,
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
+        ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
       });
     }
 

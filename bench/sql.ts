@@ -1,0 +1,116 @@
+// `npm run bench -- sql [rows]`: CSV (8 mixed columns, default 1M rows) → PostgreSQL, in one run beside `psql \copy`
+// of the same file into the same kind of table (with a primary key): the practical limit. Then a merge of a second
+// file of as many rows (85% unchanged, 10% changed, 5% new) into the loaded table. Prints rows/s, the ratio to
+// \copy and peak RSS. Targets (issue 3): append ≥ 0.85× \copy, merge ≥ 0.5× \copy, RSS ≤ 200 MB.
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateCsv } from './csv.js';
+import { measure, printTable } from './measure.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+/** The compiled tree this script runs from (dist/ or a helper's dist-<name>/). */
+const built = resolve(import.meta.dirname, '..');
+
+const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
+const SCHEMA = 'sluice_bench';
+const COLUMNS = '{ id: bigint, account: bigint, name: text, amount: decimal, created_at: timestamp, active: boolean, attrs: json, note: text }';
+
+/**
+ * The merge input: ids 1..0.95·rows in the first file's format, every tenth (10% of the table) with a changed name
+ * and amount, then 0.05·rows new ids.
+ */
+async function generateMergeCsv(file: string, rows: number): Promise<void> {
+  if (existsSync(file)) return;
+  const out = createWriteStream(file + '.tmp');
+  out.write('id,account,name,amount,created_at,active,attrs,note\n');
+  const t0 = Date.UTC(2024, 0, 1);
+  const kept = Math.round(rows * 0.95);
+  let chunk = '';
+  const line = (i: number, changed: boolean): string => {
+    const note = i % 3 === 0 ? '' : `"note ${i % 977}, with a comma"`;
+    const name = changed ? `renamed ${i % 10_007}` : `name ${i % 10_007}`;
+    const amount = changed ? (i % 100_000) / 100 + 1 : (i % 100_000) / 100;
+    return `${i},${1_000_000_000_000 + (i % 50_000)},${name},${amount},${new Date(t0 + i * 1000).toISOString()},${i % 2 === 0},"{""k"":${i % 13}}",${note}\n`;
+  };
+  for (let n = 1; n <= rows; n++) {
+    const i = n <= kept ? n : rows + (n - kept);
+    chunk += line(i, n <= kept && n % 10 === 0);
+    if (n % 10_000 === 0) {
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      chunk = '';
+    }
+  }
+  out.write(chunk);
+  await new Promise<void>((r) => out.end(() => r()));
+  renameSync(file + '.tmp', file);
+}
+
+function pipelineYaml(name: string, csv: string, write: 'append' | 'merge'): string {
+  return `pipeline: ${name}
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: mixed
+        path: ${csv}
+        primary_key: [id]
+        write: ${write}
+        columns: ${COLUMNS}
+destination:
+  type: postgres
+  host: 127.0.0.1
+  user: postgres
+  database: test
+  schema: ${SCHEMA}
+`;
+}
+
+export async function benchSql(args: string[]): Promise<void> {
+  const rows = Number(args[0] ?? 1_000_000);
+  const dir = join(root, 'bench', '.data');
+  mkdirSync(dir, { recursive: true });
+  const csv = join(dir, `mixed-${rows}.csv`);
+  const mergeCsv = join(dir, `mixed-merge-${rows}.csv`);
+  console.log(`generating ${rows.toLocaleString('en-US')} rows → ${csv} and the merge file → ${mergeCsv}`);
+  await generateCsv(csv, rows);
+  await generateMergeCsv(mergeCsv, rows);
+
+  // Registers the postgres specs itself, so the bench runs whether or not the registry lists them yet.
+  const runner = join(dir, 'run-sql-bench.mjs');
+  writeFileSync(runner, `import { loadPipelineFile, runPipeline, registerDestination } from '${join(built, 'src', 'index.js')}';
+import { postgresDestinationSpec } from '${join(built, 'src', 'connectors', 'postgres', 'postgres-spec.js')}';
+registerDestination(postgresDestinationSpec);
+const summary = await runPipeline(await loadPipelineFile(process.argv[2]), { home: process.argv[3] });
+process.stdout.write(JSON.stringify(summary));
+`);
+  const home = join(dir, 'home-sql');
+  rmSync(home, { recursive: true, force: true });
+  const run = async (name: string, file: string, write: 'append' | 'merge') => {
+    const yaml = join(dir, `${name}.yaml`);
+    writeFileSync(yaml, pipelineYaml(name, file, write));
+    const m = await measure(process.execPath, [runner, yaml, home]);
+    if (m.code !== 0) throw new Error(`${name} failed: ${m.stderr}`);
+    const summary = JSON.parse(m.stdout);
+    if (summary.status !== 'success') throw new Error(`${name}: ${summary.error}`);
+    return { m, counts: summary.streams.mixed };
+  };
+
+  await measure('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA};
+    CREATE TABLE ${SCHEMA}.copy_limit (id bigint PRIMARY KEY, account bigint, name text, amount numeric, created_at timestamptz, active boolean, attrs jsonb, note text)`]);
+  const copy = await measure('psql', [...PG, '-c', `\\copy ${SCHEMA}.copy_limit FROM '${csv}' WITH (FORMAT csv, HEADER true)`]);
+  if (copy.code !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
+
+  const append = await run('bench-sql-append', csv, 'append');
+  if (append.counts.loaded !== rows) throw new Error(`append loaded ${append.counts.loaded} of ${rows}`);
+  const merge = await run('bench-sql-merge', mergeCsv, 'merge');
+  const expectNew = rows - Math.round(rows * 0.95);
+  if (merge.counts.inserted !== expectNew) throw new Error(`merge inserted ${merge.counts.inserted}, expected ${expectNew}`);
+  console.log(`merge counts: inserted ${merge.counts.inserted}, updated ${merge.counts.updated} (10% of them changed)`);
+  await measure('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`]);
+
+  printTable([
+    { name: 'psql \\copy → PostgreSQL (with PK)', rows, m: copy, limit: 1 },
+    { name: 'sluice csv → postgres append (with PK)', rows, m: append.m },
+    { name: 'sluice csv → postgres merge (into 1× rows)', rows, m: merge.m },
+  ]);
+}

@@ -1,0 +1,147 @@
+// Connection settings shared by the PostgreSQL source and destination: a URL or separate fields, TLS, pool size and
+// statement timeout. Passwords are registered as secrets the moment a config is turned into a pool, and every
+// error that leaves this folder goes through pgError(), which keeps the server's fields and redacts.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+import { RunError, TransientError, errorMessage } from '../../core/errors.js';
+import { redact, registerSecret } from '../../core/redact.js';
+
+const pem = z.string().min(1);
+
+export const connectionKeys = {
+  url: z.string().min(1).optional()
+    .describe('Connection URL, `postgres://user:password@host:5432/database?sslmode=require`. Fields given beside it override its parts.'),
+  host: z.string().min(1).optional().describe('Server host (default: `PGHOST` or `localhost`).'),
+  port: z.number().int().min(1).max(65535).optional().describe('Server port (default: `PGPORT` or 5432).'),
+  user: z.string().min(1).optional().describe('User name (default: `PGUSER` or the OS user).'),
+  password: z.string().optional().describe('Password; never logged, never stored in state or errors. Prefer `${ENV_VAR}`.'),
+  database: z.string().min(1).optional().describe('Database name (default: the user name).'),
+  ssl: z.union([
+    z.boolean(),
+    z.strictObject({
+      ca: pem.optional().describe('CA certificate: PEM text, or a path to a PEM file (relative to the pipeline file).'),
+      cert: pem.optional().describe('Client certificate: PEM text or a path.'),
+      key: pem.optional().describe('Client private key: PEM text or a path.'),
+      reject_unauthorized: z.boolean().default(true).describe('Refuse a server certificate that does not verify against the CA.'),
+      servername: z.string().optional().describe('Server name for SNI and verification, when it differs from `host`.'),
+    }),
+  ]).optional().describe('TLS: `true` (verify against the system CAs), or options with a CA, client certificate and key.'),
+  pool_size: z.number().int().min(1).max(100).default(4)
+    .describe('Connections kept open at most; each stream being loaded or read holds one.'),
+  statement_timeout_ms: z.number().int().min(0).optional()
+    .describe('Server-side limit per statement, in ms (0: none). A checkpoint\'s COPY is one statement, so allow for it.'),
+};
+
+export const connectionConfig = z.object(connectionKeys);
+export type ConnectionConfig = z.output<typeof connectionConfig>;
+
+/** Maps a URL's password and the password field to secrets, so they are masked wherever they would appear. */
+export function registerPasswords(c: Partial<ConnectionConfig>): void {
+  registerSecret(c.password);
+  if (c.url) {
+    try {
+      const u = new URL(c.url);
+      if (u.password) registerSecret(decodeURIComponent(u.password));
+    } catch {
+      // Not a parseable URL: pg will say so; redact() still masks `scheme://user:pw@` by pattern.
+    }
+  }
+}
+
+/** `postgres://user@host:port/db` — what error messages name the server by; never has a password. */
+export function describeTarget(c: Partial<ConnectionConfig>): string {
+  let host = c.host;
+  let port = c.port;
+  let user = c.user;
+  let db = c.database;
+  if (c.url) {
+    try {
+      const u = new URL(c.url);
+      host ??= u.hostname;
+      port ??= u.port ? Number(u.port) : undefined;
+      user ??= decodeURIComponent(u.username);
+      db ??= decodeURIComponent(u.pathname.replace(/^\//, ''));
+    } catch {
+      return redact(c.url);
+    }
+  }
+  return `postgres://${user ? `${user}@` : ''}${host ?? 'localhost'}:${port ?? 5432}/${db ?? ''}`;
+}
+
+const readPem = (value: string | undefined, baseDir: string): string | undefined =>
+  value === undefined ? undefined : value.includes('-----BEGIN') ? value : readFileSync(resolve(baseDir, value), 'utf8');
+
+/** pg's pool config. `types` lets a source install its own per-connection value parsers. */
+export function poolConfig(c: Partial<ConnectionConfig>, baseDir: string, types?: pg.CustomTypesConfig): pg.PoolConfig {
+  registerPasswords(c);
+  const config: pg.PoolConfig = {
+    max: c.pool_size ?? 4,
+    // Idle connections closed soon: a run is short and a server's connection slots are precious.
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 30_000,
+    application_name: 'sluice',
+    // Every session in UTC: timestamptz text comes out as UTC on the way out, and date→timestamptz widening means
+    // midnight UTC, as the engine's canonical forms do. A startup option, so no statement races the first query.
+    options: '-c TimeZone=UTC',
+  };
+  if (c.url) config.connectionString = c.url;
+  if (c.host !== undefined) config.host = c.host;
+  if (c.port !== undefined) config.port = c.port;
+  if (c.user !== undefined) config.user = c.user;
+  if (c.password !== undefined) config.password = c.password;
+  if (c.database !== undefined) config.database = c.database;
+  if (c.statement_timeout_ms !== undefined) config.statement_timeout = c.statement_timeout_ms;
+  if (c.ssl === true) config.ssl = true;
+  else if (c.ssl) {
+    config.ssl = {
+      ca: readPem(c.ssl.ca, baseDir), cert: readPem(c.ssl.cert, baseDir), key: readPem(c.ssl.key, baseDir),
+      rejectUnauthorized: c.ssl.reject_unauthorized, servername: c.ssl.servername,
+    };
+  }
+  if (types) config.types = types;
+  return config;
+}
+
+export function createPool(c: Partial<ConnectionConfig>, baseDir: string, types?: pg.CustomTypesConfig): pg.Pool {
+  const pool = new pg.Pool(poolConfig(c, baseDir, types));
+  // An idle client losing its connection emits here; without a listener it would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Fields of pg's DatabaseError worth showing: they say which row, column or constraint failed and why. */
+const FIELDS = ['detail', 'hint', 'schema', 'table', 'column', 'constraint', 'where'] as const;
+
+const TRANSIENT = /^(08|53|57P0[1-3]|40001|40P01)/;
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * An error from pg as a Sluice error: the server's SQLSTATE and fields kept in the message, the password masked.
+ * Connection losses, serialization failures and deadlocks are transient (worth a retry), the rest stop the run.
+ */
+export function pgError(e: unknown, what: string, stream?: string): Error {
+  if (e instanceof RunError || e instanceof TransientError) return e;
+  const err = e as Error & Partial<Record<(typeof FIELDS)[number] | 'code', string>>;
+  const parts = [errorMessage(e)];
+  if (err.code) parts.push(`code ${err.code}`);
+  for (const f of FIELDS) {
+    const v = err[f];
+    if (v && f !== 'where') parts.push(`${f}: ${v}`);
+  }
+  const message = redact(`${what}: ${parts.join('; ')}`);
+  if ((err.code && TRANSIENT.test(err.code)) || (err.code && NETWORK.has(err.code))) {
+    return new TransientError(message, undefined, { cause: e });
+  }
+  return new RunError(message, stream, { cause: e });
+}
+
+/** Check a connection out of the pool, with the server named (without password) if that fails. */
+export async function connectClient(pool: pg.Pool, c: Partial<ConnectionConfig>): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (e) {
+    throw pgError(e, `cannot connect to ${describeTarget(c)}`);
+  }
+}

@@ -1,0 +1,113 @@
+// The PostgreSQL destination: a pool of connections, one per stream being loaded (streams load concurrently), and
+// pooled one-off queries for state. Rows go by COPY; rows and state commit in one transaction (postgres-load.ts).
+import type pg from 'pg';
+import type {
+  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+} from '../../core/connector.js';
+import { RunError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import type { StreamState } from '../../core/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { connectClient, createPool, pgError } from './postgres-connection.js';
+import { PostgresStreamLoad } from './postgres-load.js';
+import { publish } from './postgres-publish.js';
+import type { PostgresDestinationConfig } from './postgres-spec.js';
+import { createStateTable, deleteState, readState } from './postgres-state.js';
+import { PG_TYPES } from './postgres-types.js';
+
+export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge'],
+  transactional: true,
+  // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
+  identifiers: { caseSensitive: true, maxLength: 63 },
+  types: PG_TYPES,
+};
+
+export class PostgresDestination implements Destination {
+  readonly type = 'postgres';
+  readonly capabilities = POSTGRES_CAPABILITIES;
+  private pool: pg.Pool | undefined;
+  private logger: Logger = silentLogger();
+  private readonly loads = new Set<PostgresStreamLoad>();
+
+  constructor(private readonly config: Partial<PostgresDestinationConfig> = {}) {}
+
+  get schema(): string {
+    return this.config.schema ?? 'public';
+  }
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.pool) return;
+    this.logger = ctx.logger;
+    const pool = createPool(this.config, ctx.baseDir);
+    const client = await connectClient(pool, this.config).catch(async (e: unknown) => {
+      await pool.end().catch(() => undefined);
+      throw e;
+    });
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.schema)}`);
+      await createStateTable(client, this.schema);
+    } catch (e) {
+      client.release();
+      await pool.end().catch(() => undefined);
+      throw pgError(e, `preparing schema ${quoteIdent(this.schema)}`);
+    }
+    client.release();
+    this.pool = pool;
+  }
+
+  async readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
+    try {
+      return await readState(this.requirePool(), this.schema, pipeline, stream);
+    } catch (e) {
+      throw pgError(e, `reading the state of stream ${stream}`, stream);
+    }
+  }
+
+  async resetState(pipeline: string, stream?: string): Promise<void> {
+    try {
+      await deleteState(this.requirePool(), this.schema, pipeline, stream);
+    } catch (e) {
+      throw pgError(e, 'resetting state', stream);
+    }
+  }
+
+  async begin(target: LoadTarget): Promise<StreamLoad> {
+    const client = await connectClient(this.requirePool(), this.config);
+    const load: PostgresStreamLoad = new PostgresStreamLoad({
+      client, schema: this.schema, target, logger: this.logger,
+      publish: (c) => publish(c, this.schema, this.config, this.logger),
+      onDone: () => this.loads.delete(load),
+    });
+    this.loads.add(load);
+    try {
+      await load.start();
+    } catch (e) {
+      await load.abort();
+      throw e;
+    }
+    return load;
+  }
+
+  /** Run SQL through the pool (tests, inspection): sees committed data only. */
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.requirePool().query<R>(sql, params)).rows;
+    } catch (e) {
+      throw pgError(e, 'query failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const load of [...this.loads]) await load.abort();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  private requirePool(): pg.Pool {
+    if (!this.pool) throw new RunError('the postgres destination is not connected');
+    return this.pool;
+  }
+}

@@ -1,0 +1,310 @@
+// One stream's load into PostgreSQL on one pooled connection. A transaction is open from begin to finish; each
+// commit() ends it with the state row and opens the next. Rows travel by one `COPY … FROM STDIN` kept open across
+// write() calls, so the server ingests while the engine parses the next batch; it is ended before any other
+// statement (evolve, commit) and destroyed (CopyFail) on abort.
+//
+//   append   rows → target, in the open transaction
+//   merge    rows → TEMP staging with a sequence; commit = last row per key upserted (ON CONFLICT), marked rows
+//            deleted, state written, all in one transaction
+//   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
+import type pg from 'pg';
+import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Schema, StreamState } from '../../core/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
+import type { Encoder } from './postgres-copy.js';
+import { pgError } from './postgres-connection.js';
+import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualified } from './postgres-ddl.js';
+import type { TableRef, WantedColumn } from './postgres-ddl.js';
+import { insertState } from './postgres-state.js';
+
+const SEQ_COLUMN = '_sluice_seq';
+const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
+/** Values of a delete-marker column that mean "delete this key" (compared as text, whatever its type). */
+const DELETE_TRUE = "('true', 't', '1', 'yes', 'y')";
+
+export interface PostgresLoadOptions {
+  client: pg.PoolClient;
+  schema: string;
+  target: LoadTarget;
+  logger: Logger;
+  /** Runs after the final commit: refreshes materialized views, post-load SQL. */
+  publish: (client: pg.PoolClient) => Promise<void>;
+  onDone: () => void;
+}
+
+export class PostgresStreamLoad implements StreamLoad {
+  private readonly client: pg.PoolClient;
+  private readonly target: LoadTarget;
+  private readonly targetRef: TableRef;
+  /** Where write() puts rows: the target (append) or a staging table. */
+  private readonly writeRef: TableRef;
+  private readonly primaryKey: string[];
+  private readonly deleteColumn: string | undefined;
+  private columns: WantedColumn[] = [];
+  private encoders: Encoder[] = [];
+  private copySql: string | undefined;
+  private copy: CopyWriter | undefined;
+  private inTransaction = false;
+  private sinceCommit = 0;
+  private totalRows = 0;
+  private seq = 0;
+  private broken = false;
+  private done = false;
+
+  constructor(private readonly opts: PostgresLoadOptions) {
+    this.client = opts.client;
+    this.target = opts.target;
+    const table = fitIdent(opts.target.table);
+    this.targetRef = { schema: opts.schema, table };
+    this.primaryKey = opts.target.primaryKey.map(fitIdent);
+    this.deleteColumn = opts.target.deleteColumn === undefined ? undefined : fitIdent(opts.target.deleteColumn);
+    const d = opts.target.disposition;
+    this.writeRef = d === 'append' ? this.targetRef
+      : d === 'merge' ? { schema: 'pg_temp', table: derivedName(table, '__sluice_stage') }
+        : { schema: opts.schema, table: derivedName(table, '__sluice_replace') };
+  }
+
+  async start(): Promise<void> {
+    if (this.target.disposition === 'merge' && this.primaryKey.length === 0) {
+      throw new RunError(`stream ${this.target.stream}: write: merge needs a primary_key`, this.target.stream);
+    }
+    // A staging table left by a crashed run holds rows nobody committed.
+    if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping a stale staging table');
+    await this.beginTx();
+  }
+
+  async evolve(schema: Schema): Promise<void> {
+    await this.endCopy();
+    this.columns = schema.columns.map((c) => ({ name: fitIdent(c.target ?? c.name), type: c.type }));
+    const d = this.target.disposition;
+    // The delete marker steers the merge; it is not a column of the target.
+    const targetColumns = this.columns.filter((c) => c.name !== this.deleteColumn);
+    const missingKey = this.primaryKey.find((k) => !this.columns.some((c) => c.name === k));
+    if (missingKey !== undefined) {
+      throw new RunError(`stream ${this.target.stream}: primary key column "${missingKey}" is not in the schema`, this.target.stream);
+    }
+    await this.step('evolving the tables', async () => {
+      if (d === 'append') {
+        await ensureTable(this.client, this.targetRef, this.columns, { primaryKey: this.primaryKey });
+      } else if (d === 'merge') {
+        await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey });
+        if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
+          throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
+            + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
+          this.target.stream);
+        }
+        await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: true });
+      } else {
+        // The primary key is built after the load, in one pass, rather than maintained row by row.
+        await ensureTable(this.client, this.writeRef, this.columns);
+      }
+    });
+    const names = this.columns.map((c) => quoteIdent(c.name));
+    if (d === 'merge') names.push(quoteIdent(SEQ_COLUMN));
+    this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN`;
+    this.encoders = this.columns.map((c) => encoderFor(c.type));
+  }
+
+  async write(rows: unknown[][]): Promise<void> {
+    if (!this.copySql) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
+    if (rows.length === 0) return;
+    const chunks: string[] = [];
+    const seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.target.disposition === 'merge' ? this.seq : undefined);
+    try {
+      this.copy ??= new CopyWriter(this.client, this.copySql);
+      for (const c of chunks) await this.copy.write(c);
+    } catch (e) {
+      throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
+    }
+    this.seq = seq;
+    this.sinceCommit += rows.length;
+    this.totalRows += rows.length;
+  }
+
+  async commit(state: StreamState): Promise<CommitCounts> {
+    const counts = await this.checkpoint(state);
+    await this.beginTx();
+    return counts;
+  }
+
+  /** On failure the load stays open: the engine's abort() rolls back and drops staging. */
+  async finish(state: StreamState): Promise<CommitCounts> {
+    let counts: CommitCounts;
+    if (this.target.disposition === 'replace') {
+      await this.endCopy();
+      await this.swap(state);
+      counts = { ...ZERO, inserted: this.totalRows };
+    } else {
+      counts = await this.checkpoint(state);
+      if (this.target.disposition === 'merge') await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
+    }
+    await this.step('publishing', () => this.opts.publish(this.client));
+    this.release();
+    return counts;
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    try {
+      await this.copy?.destroy();
+      this.copy = undefined;
+      if (this.inTransaction) await this.client.query('ROLLBACK');
+      this.inTransaction = false;
+      if (this.writeRef !== this.targetRef) await this.client.query(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+    } catch (e) {
+      // The connection may be gone; it is discarded rather than returned to the pool.
+      this.broken = true;
+      this.opts.logger.warn({ stream: this.target.stream, err: errorMessage(e) }, 'postgres rollback or staging cleanup failed');
+    }
+    this.release();
+  }
+
+  /** End the open COPY (if any): its rows are then in the transaction, and the connection is free for SQL. */
+  private async endCopy(): Promise<void> {
+    const copy = this.copy;
+    if (!copy) return;
+    this.copy = undefined;
+    try {
+      await copy.end();
+    } catch (e) {
+      throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
+    }
+  }
+
+  /** Rows since the last commit and `state`, committed together; leaves no transaction open. */
+  private async checkpoint(state: StreamState): Promise<CommitCounts> {
+    await this.endCopy();
+    let counts = ZERO;
+    if (this.target.disposition === 'append') counts = { ...ZERO, inserted: this.sinceCommit };
+    else if (this.target.disposition === 'merge' && this.sinceCommit > 0) counts = await this.step('merging', () => this.mergeStaged());
+    // A replace commits staged rows (durable, so one huge transaction never builds up) but no state: nothing
+    // is visible before the swap, and a crash restarts the replace.
+    if (this.target.disposition !== 'replace') await this.step('saving state', () => this.saveState(state));
+    await this.commitTx();
+    this.sinceCommit = 0;
+    return counts;
+  }
+
+  /**
+   * Upsert the staged rows, the last staged row per key winning, and delete keys whose last row carries the delete
+   * marker. Unchanged rows are not rewritten (no dead tuples, no WAL). Counts: `inserted` from RETURNING
+   * (xmax = 0 marks a fresh tuple), `updated` = keys that matched (changed or not), `deleted` = rows removed.
+   */
+  private async mergeStaged(): Promise<CommitCounts> {
+    const target = qualified(this.targetRef);
+    const stage = qualified(this.writeRef);
+    const keys = this.primaryKey.map((k) => quoteIdent(k));
+    const cols = this.columns.filter((c) => c.name !== this.deleteColumn).map((c) => quoteIdent(c.name));
+    const rest = cols.filter((c) => !keys.includes(c));
+    const del = this.deleteColumn === undefined ? undefined : `lower(src.${quoteIdent(this.deleteColumn)}::text) IN ${DELETE_TRUE}`;
+    const keep = del ? `WHERE NOT coalesce(${del}, false)` : '';
+    const onConflict = rest.length === 0 ? 'DO NOTHING'
+      : `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+         WHERE ROW(${rest.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM ROW(${rest.map((c) => `EXCLUDED.${c}`).join(', ')})`;
+    const deleted = del
+      ? `, gone AS (DELETE FROM ${target} t USING src WHERE ${del} AND ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')} RETURNING 1)`
+      : '';
+    // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
+    await this.client.query("SET LOCAL work_mem = '64MB'");
+    const r = await this.client.query<{ upserts: string; inserted: string; deleted: string }>(
+      `WITH src AS (
+         SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${stage} ORDER BY ${keys.join(', ')}, ${quoteIdent(SEQ_COLUMN)} DESC
+       ), up AS (
+         INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.map((c) => `src.${c}`).join(', ')} FROM src ${keep}
+         ON CONFLICT (${keys.join(', ')}) ${onConflict}
+         RETURNING (t.xmax = 0) AS fresh
+       )${deleted}
+       SELECT (SELECT count(*) FROM src ${keep}) AS upserts, (SELECT count(*) FROM up WHERE fresh) AS inserted,
+              ${del ? '(SELECT count(*) FROM gone)' : '0'} AS deleted`,
+    );
+    await this.client.query(`TRUNCATE ${stage}`);
+    const upserts = Number(r.rows[0].upserts);
+    const inserted = Number(r.rows[0].inserted);
+    return { inserted, updated: upserts - inserted, deleted: Number(r.rows[0].deleted) };
+  }
+
+  /**
+   * Swap the staged table in: drop the target, rename staging, write state, commit — readers see the old table
+   * until the COMMIT and the new one after. When views depend on the target (a DROP would need CASCADE), the
+   * target is emptied and refilled in the same transaction instead, which keeps them.
+   */
+  private async swap(state: StreamState): Promise<void> {
+    const target = qualified(this.targetRef);
+    const staged = await this.step('swapping', () => describeTable(this.client, this.writeRef));
+    await this.step('swapping in the replaced table', async () => {
+      if (staged.length > 0) {
+        const pkName = derivedName(this.writeRef.table, '_pkey');
+        if (this.deleteColumn !== undefined && staged.some((c) => c.name === this.deleteColumn)) {
+          // A full refresh leaves out the rows the source marks deleted, and the marker itself.
+          const marker = quoteIdent(this.deleteColumn);
+          await this.client.query(`DELETE FROM ${qualified(this.writeRef)} src WHERE lower(src.${marker}::text) IN ${DELETE_TRUE}`);
+          await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} DROP COLUMN ${marker}`);
+        }
+        if (this.primaryKey.length) {
+          await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} ADD CONSTRAINT ${quoteIdent(pkName)} PRIMARY KEY (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')})`);
+        }
+        await this.client.query('SAVEPOINT sluice_swap');
+        try {
+          await this.client.query(`DROP TABLE IF EXISTS ${target}`);
+          await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} RENAME TO ${quoteIdent(this.targetRef.table)}`);
+          if (this.primaryKey.length) {
+            await this.client.query(`ALTER INDEX ${qualified({ schema: this.targetRef.schema, table: pkName })} RENAME TO ${quoteIdent(derivedName(this.targetRef.table, '_pkey'))}`);
+          }
+        } catch (e) {
+          if ((e as { code?: string }).code !== '2BP01') throw e;
+          await this.client.query('ROLLBACK TO SAVEPOINT sluice_swap');
+          const columns = this.columns.filter((c) => c.name !== this.deleteColumn);
+          await ensureTable(this.client, this.targetRef, columns);
+          const cols = columns.map((c) => quoteIdent(c.name)).join(', ');
+          await this.client.query(`TRUNCATE ${target}`);
+          await this.client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`);
+          await this.client.query(`DROP TABLE ${qualified(this.writeRef)}`);
+        }
+      } else if ((await describeTable(this.client, this.targetRef)).length > 0) {
+        // Never evolved: the stream had no schema at all, so replacing means emptying what is there.
+        await this.client.query(`TRUNCATE ${target}`);
+      }
+      await this.saveState(state);
+    });
+    await this.commitTx();
+  }
+
+  private saveState(state: StreamState): Promise<void> {
+    return insertState(this.client, this.opts.schema, this.target.pipeline, this.target.stream, this.target.runId, state);
+  }
+
+  private async beginTx(): Promise<void> {
+    await this.sql('BEGIN', 'opening a transaction');
+    this.inTransaction = true;
+  }
+
+  private async commitTx(): Promise<void> {
+    if (!this.inTransaction) return;
+    // Whether COMMIT succeeds or fails, the transaction is over.
+    this.inTransaction = false;
+    await this.sql('COMMIT', 'committing');
+  }
+
+  private async sql(text: string, what: string): Promise<void> {
+    await this.step(what, () => this.client.query(text));
+  }
+
+  /** Run a step; a server error becomes a RunError naming the stream and the step, with PG's fields. */
+  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw pgError(e, `stream ${this.target.stream}: ${what} (${qualified(this.targetRef)}) failed`, this.target.stream);
+    }
+  }
+
+  private release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.client.release(this.broken);
+    this.opts.onDone();
+  }
+}

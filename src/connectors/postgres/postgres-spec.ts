@@ -1,0 +1,54 @@
+// The `postgres` source and destination: options, docs and construction in one place.
+import { z } from 'zod';
+import type { DestinationSpec, SourceSpec } from '../../core/connector.js';
+import { connectionKeys } from './postgres-connection.js';
+import { PostgresDestination } from './postgres-destination.js';
+import { PostgresSource } from './postgres-source.js';
+
+export const postgresDestinationConfig = z.strictObject({
+  ...connectionKeys,
+  schema: z.string().min(1).default('public')
+    .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
+  refresh_materialized_views: z.array(z.string().min(1)).optional()
+    .describe('Materialized views (`name` or `schema.name`) refreshed after each stream\'s final commit, `CONCURRENTLY` when they have a unique index.'),
+  post_load_sql: z.array(z.string().min(1)).optional()
+    .describe('SQL statements run, in order, after each stream\'s final commit (and the view refreshes).'),
+});
+
+export type PostgresDestinationConfig = z.output<typeof postgresDestinationConfig>;
+
+export const postgresDestinationSpec: DestinationSpec<PostgresDestinationConfig> = {
+  kind: 'destination',
+  type: 'postgres',
+  status: 'beta',
+  description: 'PostgreSQL: rows streamed by COPY, append, merge (upsert on the primary key, delete markers) and atomic '
+    + 'replace; rows and state committed in one transaction; tables created and evolved (new columns, safe widening).',
+  config: postgresDestinationConfig,
+  create: (config) => new PostgresDestination(config),
+};
+
+export const postgresSourceConfig = z.strictObject({ ...connectionKeys });
+
+export const postgresStreamKeys = {
+  table: z.string().min(1).optional()
+    .describe('Table or view to read, `schema.table` (default schema: `public`). One of `table` or `query`.'),
+  query: z.string().min(1).optional()
+    .describe('A SELECT to read instead of a table; incremental reads wrap it (`SELECT * FROM (query) q WHERE …`).'),
+};
+
+const postgresStream = z.object(postgresStreamKeys);
+export type PostgresStreamOptions = z.output<typeof postgresStream>;
+export type PostgresSourceConfig = z.output<typeof postgresSourceConfig> & { streams?: unknown[] };
+
+export const postgresSourceSpec: SourceSpec<PostgresSourceConfig> = {
+  kind: 'source',
+  type: 'postgres',
+  status: 'beta',
+  description: 'PostgreSQL tables or queries: streamed through a server-side cursor; with a `cursor` column, incremental '
+    + 'by keyset pagination on (cursor, primary key), so rows sharing a cursor value are never missed or repeated. '
+    + 'Column types come from the catalog (numeric stays exact, int8 stays 64-bit, timestamps keep microseconds).',
+  config: postgresSourceConfig,
+  stream: postgresStream.strict()
+    .refine((s) => (s.table === undefined) !== (s.query === undefined), 'give exactly one of `table` or `query`'),
+  create: (config) => new PostgresSource(config),
+};

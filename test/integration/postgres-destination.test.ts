@@ -1,0 +1,341 @@
+// The PostgreSQL destination against the local server: COPY append with state, rollback of an aborted COPY, merge
+// counts and delete markers, an invisible replace, evolution, type round-trips, hostile identifiers, publish, and
+// password redaction. Every test works in its own schema and drops it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { LoadTarget, RunContext } from '../../src/core/connector.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import { PostgresDestination } from '../../src/connectors/postgres/postgres-destination.js';
+import { postgresDestinationConfig, postgresDestinationSpec } from '../../src/connectors/postgres/postgres-spec.js';
+import { encodeRows, encoderFor } from '../../src/connectors/postgres/postgres-copy.js';
+import { coercerFor } from '../../src/engine/coerce.js';
+
+const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
+
+const ctx: RunContext = {
+  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
+  baseDir: process.cwd(), home: process.cwd(), batchSize: 1000,
+};
+
+const schemaOf = (cols: [string, ColumnType][]): Schema => ({
+  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
+});
+
+const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], extra: Partial<LoadTarget> = {}): LoadTarget => ({
+  pipeline: 'p', stream: table, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false, ...extra,
+});
+
+const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id', value: n } });
+
+/** A destination in a fresh schema, and a plain client to look at it from outside the load's transaction. */
+async function withSchema(fn: (dest: PostgresDestination, outside: pg.Client, schema: string) => Promise<void>, config: Record<string, unknown> = {}): Promise<void> {
+  const schema = (config.schema as string | undefined) ?? `sluice_t_${randomBytes(5).toString('hex')}`;
+  const dest = postgresDestinationSpec.create(postgresDestinationConfig.parse({ ...SERVER, schema, ...config }));
+  const outside = new pg.Client(SERVER);
+  await outside.connect();
+  try {
+    await dest.connect(ctx);
+    await outside.query(`SET search_path TO "${schema}"`);
+    await fn(dest as PostgresDestination, outside, schema);
+  } finally {
+    await dest.close();
+    await outside.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await outside.end();
+  }
+}
+
+const rowsOf = async (c: pg.Client, sql: string): Promise<Record<string, unknown>[]> => (await c.query(sql)).rows;
+
+test('append: COPY across two commits, rows and state committed together, state history bounded', async () => {
+  await withSchema(async (dest, outside) => {
+    const load = await dest.begin(target('orders', 'append', ['id']));
+    await load.evolve(schemaOf([['id', 'integer'], ['name', 'text']]));
+    await load.write([[1, 'a'], [2, 'b']]);
+    // Not visible before the commit, even though COPY has been streaming.
+    assert.equal(await outside.query('SELECT 1 FROM orders').then((r) => r.rowCount, () => 0), 0);
+    assert.deepEqual(await load.commit(state(2)), { inserted: 2, updated: 0, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT id, name FROM orders ORDER BY id'), [{ id: 1, name: 'a' }, { id: 2, name: 'b' }]);
+    await load.write([[3, 'c']]);
+    assert.deepEqual(await load.finish(state(3)), { inserted: 1, updated: 0, deleted: 0 });
+    assert.deepEqual(await dest.readState('p', 'orders'), state(3));
+    assert.equal(await dest.readState('p', 'other'), undefined);
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM orders'))[0].n, 3);
+    // The table got the stream's primary key.
+    const pk = await rowsOf(outside, "SELECT count(*)::int AS n FROM pg_index WHERE indrelid = 'orders'::regclass AND indisprimary");
+    assert.equal(pk[0].n, 1);
+    for (let run = 0; run < 13; run++) {
+      const l = await dest.begin(target('orders', 'append', ['id']));
+      await l.evolve(schemaOf([['id', 'integer'], ['name', 'text']]));
+      await l.write([[100 + run, 'x']]);
+      await l.finish(state(100 + run));
+    }
+    assert.deepEqual(await dest.readState('p', 'orders'), state(112));
+    const versions = await rowsOf(outside, "SELECT count(*)::int AS n, max(version)::int AS v FROM _sluice_state WHERE stream = 'orders'");
+    assert.ok((versions[0].n as number) <= 11, `state rows stay bounded, got ${versions[0].n}`);
+    assert.equal(versions[0].v, 15);
+    await dest.resetState('p', 'orders');
+    assert.equal(await dest.readState('p', 'orders'), undefined);
+  });
+});
+
+test('abort in the middle of a COPY rolls the rows and the state back', async () => {
+  await withSchema(async (dest, outside) => {
+    const load = await dest.begin(target('t', 'append'));
+    await load.evolve(schemaOf([['id', 'integer'], ['pad', 'text']]));
+    await load.write([[1, 'x'], [2, 'y']]);
+    await load.commit(state(2));
+    // Several MB while the COPY is open: some of it already reached the server when abort() destroys the stream.
+    const big = Array.from({ length: 50_000 }, (_v, i) => [i + 10, 'p'.repeat(100)]);
+    await load.write(big);
+    await load.write(big);
+    await load.abort();
+    await load.abort(); // twice is harmless
+    assert.deepEqual(await rowsOf(outside, 'SELECT id FROM t ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+    assert.deepEqual(await dest.readState('p', 't'), state(2));
+    // The connection went back to the pool usable: the next load works.
+    const again = await dest.begin(target('t', 'append'));
+    await again.evolve(schemaOf([['id', 'integer'], ['pad', 'text']]));
+    await again.write([[3, 'z']]);
+    await again.finish(state(3));
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM t'))[0].n, 3);
+
+    // A value the server refuses fails the write or the commit with PG's fields, and nothing of it commits.
+    const bad = await dest.begin(target('t', 'append'));
+    await bad.evolve(schemaOf([['id', 'integer'], ['pad', 'text']]));
+    await bad.write([[4, 'ok'], [3_000_000_000, 'too big for int4']]);
+    await assert.rejects(bad.commit(state(4)), (e: Error) => /22003|out of range/.test(e.message) && /stream t/.test(e.message));
+    await bad.abort();
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM t'))[0].n, 3);
+    assert.deepEqual(await dest.readState('p', 't'), state(3));
+  });
+});
+
+test('merge: last row per key wins, counts are exact, delete markers delete, unchanged rows are left alone', async () => {
+  await withSchema(async (dest, outside) => {
+    const cols = schemaOf([['id', 'integer'], ['name', 'text'], ['_deleted', 'boolean']]);
+    const first = await dest.begin(target('m', 'merge', ['id'], { deleteColumn: '_deleted' }));
+    await first.evolve(cols);
+    await first.write([[1, 'a', false], [2, 'b', null], [3, 'c', false], [1, 'a2', false]]);
+    assert.deepEqual(await first.finish(state(1)), { inserted: 3, updated: 0, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM m ORDER BY id'), [{ id: 1, name: 'a2' }, { id: 2, name: 'b' }, { id: 3, name: 'c' }]);
+    const xminBefore = (await rowsOf(outside, 'SELECT xmin::text AS x FROM m WHERE id = 3'))[0].x;
+
+    const second = await dest.begin(target('m', 'merge', ['id'], { deleteColumn: '_deleted' }));
+    await second.evolve(cols);
+    // 2 updated twice (last wins), 3 unchanged, 1 deleted, 4 inserted, 5 inserted then deleted in the same load,
+    // 9 deleted but never existed.
+    await second.write([[2, 'b1', false], [3, 'c', false], [1, 'a2', true], [4, 'd', false]]);
+    assert.deepEqual(await second.commit(state(2)), { inserted: 1, updated: 2, deleted: 1 });
+    await second.write([[2, 'b2', false], [5, 'e', false], [5, 'e', true], [9, 'z', true]]);
+    assert.deepEqual(await second.finish(state(3)), { inserted: 0, updated: 1, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM m ORDER BY id'), [{ id: 2, name: 'b2' }, { id: 3, name: 'c' }, { id: 4, name: 'd' }]);
+    assert.equal((await rowsOf(outside, 'SELECT xmin::text AS x FROM m WHERE id = 3'))[0].x, xminBefore, 'an unchanged row is not rewritten');
+    assert.deepEqual(await dest.readState('p', 'm'), state(3));
+    // The staging table is gone with the load.
+    assert.equal((await rowsOf(outside, "SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'm__sluice%'"))[0].n, 0);
+
+    // Composite key; a table without a unique key on it is refused with a clear message.
+    const comp = await dest.begin(target('c', 'merge', ['a', 'b']));
+    await comp.evolve(schemaOf([['a', 'integer'], ['b', 'text'], ['v', 'double']]));
+    await comp.write([[1, 'x', 1.5], [1, 'y', 2.5], [1, 'x', 3.5]]);
+    assert.deepEqual(await comp.finish(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM c ORDER BY b'), [{ a: 1, b: 'x', v: 3.5 }, { a: 1, b: 'y', v: 2.5 }]);
+    await outside.query('CREATE TABLE nokey (id int4, v text)');
+    const nokey = await dest.begin(target('nokey', 'merge', ['id']));
+    await assert.rejects(nokey.evolve(schemaOf([['id', 'integer'], ['v', 'text']])), /primary key or unique index/);
+    await nokey.abort();
+  });
+});
+
+test('replace: the new table is invisible to other connections until finish, then swapped in whole', async () => {
+  await withSchema(async (dest, outside) => {
+    const cols = schemaOf([['id', 'integer'], ['v', 'text']]);
+    const first = await dest.begin(target('r', 'replace', ['id']));
+    await first.evolve(cols);
+    await first.write([[1, 'old'], [2, 'old']]);
+    await first.finish(state(1));
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM r'))[0].n, 2);
+
+    const second = await dest.begin(target('r', 'replace', ['id']));
+    await second.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'bigint']]));
+    await second.write([[10, 'new', 5n]]);
+    assert.deepEqual(await second.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
+    await second.write([[11, 'new', null]]);
+    assert.deepEqual(await rowsOf(outside, 'SELECT id, v FROM r ORDER BY id'), [{ id: 1, v: 'old' }, { id: 2, v: 'old' }]);
+    assert.deepEqual(await dest.readState('p', 'r'), state(1));
+    assert.deepEqual(await second.finish(state(3)), { inserted: 2, updated: 0, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM r ORDER BY id'), [{ id: 10, v: 'new', extra: '5' }, { id: 11, v: 'new', extra: null }]);
+    assert.deepEqual(await dest.readState('p', 'r'), state(3));
+    // The swapped table has its primary key under the target's name, so the next replace can build its own.
+    const pk = await rowsOf(outside, "SELECT conname FROM pg_constraint WHERE conrelid = 'r'::regclass AND contype = 'p'");
+    assert.deepEqual(pk, [{ conname: 'r_pkey' }]);
+
+    // A view on the target survives a replace (no DROP … CASCADE).
+    await outside.query('CREATE VIEW r_view AS SELECT id FROM r');
+    const third = await dest.begin(target('r', 'replace', ['id']));
+    await third.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'bigint']]));
+    await third.write([[20, 'newer', 1n]]);
+    await third.finish(state(4));
+    assert.deepEqual(await rowsOf(outside, 'SELECT id FROM r_view'), [{ id: 20 }]);
+    // A merge after a replace finds the primary key it needs.
+    const merge = await dest.begin(target('r', 'merge', ['id']));
+    await merge.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'bigint']]));
+    await merge.write([[20, 'merged', 2n]]);
+    assert.deepEqual(await merge.finish(state(5)), { inserted: 0, updated: 1, deleted: 0 });
+  });
+});
+
+test('evolve: new columns added, inferred columns widened in place with their data', async () => {
+  await withSchema(async (dest, outside) => {
+    const load = await dest.begin(target('e', 'append'));
+    await load.evolve(schemaOf([['id', 'integer'], ['n', 'integer'], ['d', 'date'], ['flag', 'boolean']]));
+    await load.write([[1, 7, '2024-02-03', true]]);
+    await load.commit(state(1));
+    await load.evolve(schemaOf([['id', 'integer'], ['n', 'bigint'], ['d', 'timestamp'], ['flag', 'text'], ['added', 'json']]));
+    await load.write([[2, 9007199254740993n, '2024-02-04T05:06:07.000000Z', 'maybe', '{"a":1}']]);
+    await load.commit(state(2));
+    await load.evolve(schemaOf([['id', 'integer'], ['n', 'decimal'], ['d', 'timestamp'], ['flag', 'text'], ['added', 'json']]));
+    await load.write([[3, '123456789012345678901234567890.5', null, null, null]]);
+    await load.finish(state(3));
+    const types = await rowsOf(outside, `SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_attribute
+      WHERE attrelid = 'e'::regclass AND attnum > 0 ORDER BY attnum`);
+    assert.deepEqual(types.map((r) => `${r.attname}:${r.t}`), ['id:integer', 'n:numeric', 'd:timestamp with time zone', 'flag:text', 'added:jsonb']);
+    const rows = await rowsOf(outside, "SELECT id, n::text, to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS d, flag, added FROM e ORDER BY id");
+    assert.deepEqual(rows, [
+      { id: 1, n: '7', d: '2024-02-03 00:00:00', flag: 'true', added: null },
+      { id: 2, n: '9007199254740993', d: '2024-02-04 05:06:07', flag: 'maybe', added: { a: 1 } },
+      { id: 3, n: '123456789012345678901234567890.5', d: null, flag: null, added: null },
+    ]);
+  });
+});
+
+test('type round-trips: NULLs, unicode, control characters, 1 MB text, 38-digit numeric, zones, jsonb, bytea, uuid', async () => {
+  await withSchema(async (dest, outside) => {
+    const types: [string, ColumnType][] = [
+      ['id', 'integer'], ['t', 'text'], ['big', 'bigint'], ['num', 'decimal'], ['dbl', 'double'], ['b', 'boolean'],
+      ['d', 'date'], ['ts', 'timestamp'], ['j', 'json'], ['bin', 'binary'], ['u', 'uuid'],
+    ];
+    const megabyte = 'ü€𝄞\\\t\n\r'.repeat(100_000) + 'end';
+    // Raw values as a source would give them, coerced by the engine's own coercers.
+    const raw: unknown[][] = [
+      [1, 'héllo wörld 😀 \\N not null', '-9223372036854775808', '12345678901234567890.123456789012345678', 1.5e-300, 'true',
+        '2024-02-29', '2024-03-10T01:30:00.123456-08:00', '{"k": "a\\\\b\\n", "n": [1, 2.5, null]}',
+        new Uint8Array([0, 92, 9, 10, 255]), 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'],
+      [2, megabyte, '9223372036854775807', '-0.00000000000000000000000000000000000001', -0, 'f',
+        '1970-01-01', '2000-01-01T00:00:00+05:30', '[]', new Uint8Array(0), null],
+      [3, null, null, null, null, null, null, null, null, null, null],
+      [4, '', null, '99999999999999999999999999999999999999', Number.MAX_VALUE, null, null, '2024-06-01 12:00:00Z', 'just a string', null, null],
+    ];
+    const coercers = types.map(([, t]) => coercerFor(t));
+    const rows = raw.map((r) => r.map((v, i) => coercers[i](v)));
+    const load = await dest.begin(target('types', 'append'));
+    await load.evolve(schemaOf(types));
+    await load.write(rows);
+    await load.finish(state(4));
+    const back = await rowsOf(outside, `SELECT id, t, big::text, num::text, dbl, b, d::text, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS ts,
+      j::text, encode(bin, 'hex') AS bin, u::text FROM types ORDER BY id`);
+    assert.deepEqual(back[0], {
+      id: 1, t: 'héllo wörld 😀 \\N not null', big: '-9223372036854775808', num: '12345678901234567890.123456789012345678',
+      dbl: 1.5e-300, b: true, d: '2024-02-29', ts: '2024-03-10T09:30:00.123456', j: '{"k": "a\\\\b\\n", "n": [1, 2.5, null]}',
+      bin: '005c090aff', u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+    });
+    assert.equal(back[1].t, megabyte);
+    assert.equal(back[1].big, '9223372036854775807');
+    assert.equal(back[1].num, '-0.00000000000000000000000000000000000001');
+    assert.equal(back[1].ts, '1999-12-31T18:30:00.000000');
+    assert.equal(back[1].j, '[]');
+    assert.equal(back[1].bin, '');
+    assert.deepEqual(Object.values(back[2]).slice(1), Array(10).fill(null));
+    assert.equal(back[3].t, '', 'the empty string is not NULL');
+    assert.equal(back[3].num, '99999999999999999999999999999999999999');
+    assert.equal(back[3].dbl, Number.MAX_VALUE);
+    assert.equal(back[3].j, '"just a string"');
+  });
+});
+
+test('hostile identifiers: quotes, dots, spaces, case, unicode and long names land as written', async () => {
+  const schemaName = 'we"ird.sch ema';
+  const outside = new pg.Client(SERVER);
+  await outside.connect();
+  const dest = new PostgresDestination({ ...SERVER, schema: schemaName });
+  try {
+    await dest.connect(ctx);
+    const table = 'Robert"); DROP TABLE students;--';
+    const long = 'x'.repeat(70);
+    const load = await dest.begin(target(table, 'merge', ['Id']));
+    const schema: Schema = {
+      columns: [
+        { name: 'Id', type: 'integer', nullable: false },
+        { name: 'id', type: 'text', nullable: true },
+        { name: 'a.b "c"', type: 'text', nullable: true },
+        { name: 'ünï cödé', type: 'text', nullable: true },
+        { name: long, type: 'text', nullable: true, target: long.slice(0, 63) },
+      ],
+    };
+    await load.evolve(schema);
+    await load.write([[1, 'lower', 'dots', 'ü', 'long'], [1, 'lower2', 'dots2', 'ü2', 'long2']]);
+    assert.deepEqual(await load.finish(state(1)), { inserted: 1, updated: 0, deleted: 0 });
+    const r = await outside.query(`SELECT * FROM "we""ird.sch ema"."Robert""); DROP TABLE students;--"`);
+    assert.deepEqual(r.rows, [{ Id: 1, id: 'lower2', 'a.b "c"': 'dots2', 'ünï cödé': 'ü2', [long.slice(0, 63)]: 'long2' }]);
+    assert.deepEqual(await dest.readState('p', table), state(1));
+  } finally {
+    await dest.close();
+    await outside.query(`DROP SCHEMA IF EXISTS "we""ird.sch ema" CASCADE`);
+    await outside.end();
+  }
+});
+
+test('publish: materialized views refreshed (concurrently when they have a unique index) and post-load SQL run', async () => {
+  const schema = `sluice_t_${randomBytes(5).toString('hex')}`;
+  const setup = new pg.Client(SERVER);
+  await setup.connect();
+  try {
+    await setup.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".src (id int4 PRIMARY KEY, v text);
+      CREATE MATERIALIZED VIEW "${schema}".mv_plain AS SELECT count(*) AS n FROM "${schema}".src;
+      CREATE MATERIALIZED VIEW "${schema}".mv_unique AS SELECT id, v FROM "${schema}".src;
+      CREATE UNIQUE INDEX ON "${schema}".mv_unique (id);
+      CREATE TABLE "${schema}".audit (what text)`);
+    await withSchema(async (dest, outside) => {
+      const load = await dest.begin(target('src', 'append'));
+      await load.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+      await load.write([[1, 'a'], [2, 'b']]);
+      await load.finish(state(2));
+      assert.deepEqual(await rowsOf(outside, 'SELECT n::int FROM mv_plain'), [{ n: 2 }]);
+      assert.deepEqual(await rowsOf(outside, 'SELECT id FROM mv_unique ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+      assert.deepEqual(await rowsOf(outside, 'SELECT what FROM audit'), [{ what: 'loaded' }]);
+    }, {
+      schema,
+      refresh_materialized_views: ['mv_plain', `${schema}.mv_unique`],
+      post_load_sql: [`INSERT INTO "${schema}".audit VALUES ('loaded')`],
+    });
+  } finally {
+    await setup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await setup.end();
+  }
+});
+
+test('a connection error names the server and PG code but never the password', async () => {
+  const password = 'Sup3r-Secret-pw';
+  const dest = new PostgresDestination({ url: `postgres://postgres:${password}@127.0.0.1:5432/sluice_missing_db_${randomBytes(3).toString('hex')}` });
+  await assert.rejects(dest.connect(ctx), (e: Error) => {
+    assert.match(e.message, /sluice_missing_db_/);
+    assert.match(e.message, /3D000/);
+    assert.match(e.message, /postgres:\/\/postgres@127\.0\.0\.1:5432/);
+    assert.ok(!e.message.includes(password), e.message);
+    return true;
+  });
+  const byField = new PostgresDestination({ ...SERVER, port: 1, password });
+  await assert.rejects(byField.connect(ctx), (e: Error) => !e.message.includes(password) && /ECONNREFUSED|connect/.test(e.message));
+  assert.throws(() => postgresDestinationConfig.parse({ url: 'postgres://x', scheme: 'a' }));
+});
+
+test('COPY text encoding escapes what COPY interprets and nothing else', () => {
+  const chunks: string[] = [];
+  const encoders = (['text', 'boolean', 'binary', 'bigint', 'json'] as ColumnType[]).map(encoderFor);
+  const next = encodeRows([['a\\b\tc\nd\re', true, new Uint8Array([1, 171]), 5n, '{"x":"\\n"}'], [null, false, null, null, null]], encoders, (c) => chunks.push(c), 7);
+  assert.equal(chunks.join(''), 'a\\\\b\\tc\\nd\\re\tt\t\\\\x01ab\t5\t{"x":"\\\\n"}\t7\n\\N\tf\t\\N\t\\N\t\\N\t8\n');
+  assert.equal(next, 9);
+});
