@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', '.sluice/**'] },
+  { ignores: ['dist/**', 'dist-*/**', 'bench/.data/**', 'node_modules/**', '.sluice/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
