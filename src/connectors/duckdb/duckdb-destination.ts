@@ -16,6 +16,7 @@ import { DuckDBStreamLoad } from './duckdb-load.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
 import { createStateTable, deleteState, readState } from './duckdb-state.js';
 import { DUCKDB_TYPES } from './duckdb-types.js';
+import { OpenLoads } from '../open-loads.js';
 
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge'],
@@ -32,7 +33,7 @@ export class DuckDBDestination implements Destination {
   private control: DuckDBConnection | undefined;
   private catalog = '';
   private logger: Logger = silentLogger();
-  private readonly loads = new Set<DuckDBStreamLoad>();
+  private readonly loads = new OpenLoads<DuckDBStreamLoad>();
   /** The control connection runs one statement at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -85,22 +86,13 @@ export class DuckDBDestination implements Destination {
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const instance = this.requireInstance();
     const conn = await instance.connect();
-    const load: DuckDBStreamLoad = new DuckDBStreamLoad({
-      conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger,
-      onDone: () => this.loads.delete(load),
-    });
-    this.loads.add(load);
-    try {
-      await load.start();
-    } catch (e) {
-      await load.abort();
-      throw e;
-    }
-    return load;
+    return this.loads.begin((onDone) => new DuckDBStreamLoad({
+      conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger, onDone,
+    }));
   }
 
   async close(): Promise<void> {
-    for (const load of [...this.loads]) await load.abort();
+    await this.loads.abortAll();
     await this.queue.catch(() => undefined);
     this.control?.closeSync();
     this.instance?.closeSync();

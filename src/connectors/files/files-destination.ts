@@ -17,6 +17,7 @@ import { readManifest, writeManifest } from './manifest.js';
 import { ndjsonPartWriter } from './ndjson-writer.js';
 import { ParquetPartWriter } from './parquet-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
+import { OpenLoads } from '../open-loads.js';
 
 const TEXT_TYPES: Record<ColumnType, string> = {
   text: 'string', integer: 'integer', bigint: 'integer (all digits)', decimal: 'decimal text', double: 'number',
@@ -55,7 +56,7 @@ export class FilesDestination implements Destination {
   private readonly format: FileFormat;
   private root: string | undefined;
   private duck: Promise<DuckDBInstance> | undefined;
-  private readonly loads = new Set<FilesStreamLoad>();
+  private readonly loads = new OpenLoads<FilesStreamLoad>();
 
   constructor(private readonly config: Partial<FilesConfig> = {}) {
     this.format = config.format ?? 'parquet';
@@ -99,21 +100,11 @@ export class FilesDestination implements Destination {
       this.format === 'csv' ? csvPartWriter(path, columns)
         : this.format === 'ndjson' ? ndjsonPartWriter(path, columns)
           : new ParquetPartWriter(instance!, path, columns);
-    const load: FilesStreamLoad = new FilesStreamLoad({
-      dir, format: this.format, target, newWriter, onDone: () => this.loads.delete(load),
-    });
-    this.loads.add(load);
-    try {
-      await load.start();
-    } catch (e) {
-      await load.abort();
-      throw e;
-    }
-    return load;
+    return this.loads.begin((onDone) => new FilesStreamLoad({ dir, format: this.format, target, newWriter, onDone }));
   }
 
   async close(): Promise<void> {
-    for (const load of [...this.loads]) await load.abort();
+    await this.loads.abortAll();
     const duck = this.duck;
     this.duck = undefined;
     if (duck) (await duck).closeSync();

@@ -15,6 +15,7 @@ import { publish } from './postgres-publish.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { createStateTable, deleteState, readState } from './postgres-state.js';
 import { PG_TYPES } from './postgres-types.js';
+import { OpenLoads } from '../open-loads.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge'],
@@ -29,7 +30,7 @@ export class PostgresDestination implements Destination {
   readonly capabilities = POSTGRES_CAPABILITIES;
   private pool: pg.Pool | undefined;
   private logger: Logger = silentLogger();
-  private readonly loads = new Set<PostgresStreamLoad>();
+  private readonly loads = new OpenLoads<PostgresStreamLoad>();
 
   constructor(private readonly config: Partial<PostgresDestinationConfig> = {}) {}
 
@@ -75,19 +76,11 @@ export class PostgresDestination implements Destination {
 
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const client = await connectClient(this.requirePool(), this.config);
-    const load: PostgresStreamLoad = new PostgresStreamLoad({
+    return this.loads.begin((onDone) => new PostgresStreamLoad({
       client, schema: this.schema, target, logger: this.logger,
       publish: (c) => publish(c, this.schema, this.config, this.logger),
-      onDone: () => this.loads.delete(load),
-    });
-    this.loads.add(load);
-    try {
-      await load.start();
-    } catch (e) {
-      await load.abort();
-      throw e;
-    }
-    return load;
+      onDone,
+    }));
   }
 
   /** Run SQL through the pool (tests, inspection): sees committed data only. */
@@ -100,7 +93,7 @@ export class PostgresDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    for (const load of [...this.loads]) await load.abort();
+    await this.loads.abortAll();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end().catch(() => undefined);
