@@ -27,10 +27,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the real `sluice` binary (bin/sluice.js over the build) in a child process. */
+/** The CLI under test: bin/sluice.js over the build in dist/, or another entry point (a build elsewhere). */
+export const sluiceBin = process.env.SLUICE_TEST_BIN ?? join(repoRoot, 'bin', 'sluice.js');
+
+/** Run the real `sluice` binary in a child process. */
 export function sluice(args: string[], opts: { home: string; env?: NodeJS.ProcessEnv; cwd?: string; input?: string }): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), ...args], {
+    const child = spawn(process.execPath, [sluiceBin, ...args], {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, SLUICE_HOME: opts.home, SLUICE_LOG_LEVEL: 'warn', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -6,7 +6,9 @@ import { jsonSourceSpec } from './json/json-spec.js';
 import { ndjsonSourceSpec } from './ndjson/ndjson-spec.js';
 import { duckdbDestinationSpec } from './duckdb/duckdb-spec.js';
 import { filesDestinationSpec } from './files/files-spec.js';
+import { mysqlDestinationSpec, mysqlSourceSpec } from './mysql/mysql-spec.js';
 import { postgresDestinationSpec, postgresSourceSpec } from './postgres/postgres-spec.js';
+import { sqliteDestinationSpec, sqliteSourceSpec } from './sqlite/sqlite-spec.js';
 
 const sources = new Map<string, SourceSpec>();
 const destinations = new Map<string, DestinationSpec>();
@@ -27,5 +29,7 @@ export const getDestinationSpec = (type: string): DestinationSpec | undefined =>
 /** The destination used when a pipeline has no `destination:` key. */
 export const DEFAULT_DESTINATION = 'duckdb';
 
-for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSourceSpec]) registerSource(s);
-for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec]) registerDestination(d);
+for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSourceSpec, mysqlSourceSpec, sqliteSourceSpec]) registerSource(s);
+for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec, mysqlDestinationSpec, sqliteDestinationSpec]) {
+  registerDestination(d);
+}

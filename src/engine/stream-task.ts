@@ -49,6 +49,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   const counts = emptyCounts();
   const clock = new PhaseClock();
   const dlq = new DlqWriter(store, task.pipeline, stream.name, task.runId, task.dryRun);
+  let iterator: AsyncIterator<Batch> | undefined;
   let load: StreamLoad | undefined;
   let error: string | undefined;
   let failedPhase: Phase | undefined;
@@ -69,7 +70,10 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     let evolvedWidth = -1;
     let pending: StreamState | undefined;
     let sinceCommit = 0;
-    const primaryKey = stream.primary_key;
+    // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
+    // an append stream keeps every row, also when a full refresh reloads it.
+    const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
+    const keyed = primaryKey.length > 0 && disposition !== 'append';
 
     if (!task.dryRun) {
       load = await destination.begin({
@@ -99,11 +103,12 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       }
     };
 
-    const iterator = deps.source.read(stream, stored, ctx)[Symbol.asyncIterator]();
+    const batches = deps.source.read(stream, stored, ctx)[Symbol.asyncIterator]();
+    iterator = batches;
     while (true) {
       if (ctx.signal.aborted) throw new RunError(`stream ${stream.name}: cancelled`, stream.name);
       failedPhase = 'extract';
-      const next: IteratorResult<Batch> = await clock.time('extract', () => iterator.next());
+      const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
       if (next.done) break;
       const batch = next.value;
       const rows = batch.rows;
@@ -125,7 +130,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       const rejects: { index: number; reason: string }[] = [...result.rejected];
       for (let i = 0; i < result.rows.length; i++) {
         const values = result.rows[i];
-        if (disposition === 'merge') {
+        if (keyed) {
           const missing = keyIndexes.findIndex((k) => k < 0 || values[k] === null);
           if (missing >= 0) {
             rejects.push({ index: result.accepted[i], reason: `primary key column "${primaryKey[missing]}" is null` });
@@ -176,6 +181,9 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   } catch (e) {
     error = errorMessage(e);
     if (load) await load.abort();
+    // Let the source release what it holds (a pooled connection, an open file): a generator left suspended
+    // would keep it forever, and closing the source would wait on it.
+    await iterator?.return?.().catch(() => undefined);
     ctx.logger.error({ stream: stream.name, err: error }, 'stream failed');
   }
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { duckQuery, repoRoot, sluice, tempDir } from '../helpers.js';
+import { duckQuery, sluice, sluiceBin, tempDir } from '../helpers.js';
 
 const FILES = 3;
 const PER_FILE = 100_000;
@@ -28,7 +28,7 @@ async function writeData(dir: string): Promise<void> {
 /** Start a run and SIGKILL it once it has logged `commits` durable checkpoints. */
 function runAndKill(file: string, home: string, commits: number): Promise<{ signal: NodeJS.Signals | null; seen: number }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'sluice.js'), 'run', file, '--log-level', 'debug'], {
+    const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug'], {
       env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'],
     });
     let seen = 0;

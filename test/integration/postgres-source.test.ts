@@ -120,7 +120,7 @@ test('incremental: pages inside a run of equal cursor values resume exactly once
         CASE WHEN g BETWEEN 300 AND 1299 THEN '2024-05-01 00:00:00+00'::timestamptz ELSE '2024-01-01'::timestamptz + g * interval '1 minute' END,
         'v' || g FROM generate_series(1, 2000) g;
       CREATE INDEX ON "${src}".events (updated_at, id)`);
-    const streams = [{ name: 'events', table: `${src}.events`, primary_key: ['id'], cursor: 'updated_at' }];
+    const streams = [{ name: 'events', table: `${src}.events`, primary_key: ['id'], cursor: 'updated_at', write: 'merge' }];
     const extra = { batch_size: 70, checkpoint_rows: 70 };
 
     const first = pipeline(streams, extra);
@@ -141,7 +141,7 @@ test('incremental: pages inside a run of equal cursor values resume exactly once
     assert.equal(idle.streams.events.loaded, 0);
     await db.query(`UPDATE "${src}".events SET updated_at = now(), v = 'changed' WHERE id = 500;
       INSERT INTO "${src}".events VALUES (2001, now(), 'new')`);
-    const next = await runPipeline(pipeline([{ ...streams[0], write: 'merge' }], extra), { home });
+    const next = await runPipeline(pipeline(streams, extra), { home });
     assert.equal(next.status, 'success', next.error);
     assert.equal(next.streams.events.loaded, 2);
     assert.deepEqual(next.streams.events.updated, 1);

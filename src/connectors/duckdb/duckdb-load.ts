@@ -68,9 +68,9 @@ export class DuckDBStreamLoad implements StreamLoad {
     const d = this.target.disposition;
     // Merge needs the target too (the upsert reads it); replace builds only staging, which becomes the target.
     if (d === 'merge') await ensureTable(this.conn, this.targetRef, this.columns);
-    const extra = d === 'merge' ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
+    const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
-    this.plan = planAppend(this.writeRef, tableColumns, this.columns, d === 'merge' ? SEQ_COLUMN : undefined);
+    this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
   }
 
   async write(rows: unknown[][]): Promise<void> {
@@ -138,9 +138,23 @@ export class DuckDBStreamLoad implements StreamLoad {
     this.close();
   }
 
+  /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
+  private get sequenced(): boolean {
+    return this.target.disposition === 'merge' || (this.target.disposition === 'replace' && this.target.primaryKey.length > 0);
+  }
+
   private async swap(state: StreamState): Promise<void> {
     const target = qualified(this.targetRef);
     const staged = (await describeTable(this.conn, this.writeRef)).length > 0;
+    if (staged && this.sequenced) {
+      // A full refresh of a merge stream reads every version of a key: the last one written wins, as in a merge.
+      const stage = qualified(this.writeRef);
+      const keys = this.target.primaryKey.map((k) => quoteIdent(this.columnName(k)));
+      const seq = quoteIdent(SEQ_COLUMN);
+      await this.conn.run(`DELETE FROM ${stage} s USING (SELECT ${keys.join(', ')}, max(${seq}) AS last FROM ${stage}
+        GROUP BY ${keys.join(', ')} HAVING count(*) > 1) d WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM d.${k}`).join(' AND ')} AND s.${seq} < d.last`);
+      await this.conn.run(`ALTER TABLE ${stage} DROP COLUMN ${seq}`);
+    }
     if (staged) {
       await this.conn.run(`DROP TABLE IF EXISTS ${target}`);
       // A rename is O(1) whatever the size; CREATE OR REPLACE … AS SELECT would copy every row once more.

@@ -88,7 +88,9 @@ export class PostgresStreamLoad implements StreamLoad {
     }
     await this.step('evolving the tables', async () => {
       if (d === 'append') {
-        await ensureTable(this.client, this.targetRef, this.columns, { primaryKey: this.primaryKey });
+        // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
+        // Airbyte's and dlt's append; merge and replace are where keys are unique.
+        await ensureTable(this.client, this.targetRef, this.columns);
       } else if (d === 'merge') {
         await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey });
         if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
@@ -98,12 +100,13 @@ export class PostgresStreamLoad implements StreamLoad {
         }
         await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: true });
       } else {
-        // The primary key is built after the load, in one pass, rather than maintained row by row.
-        await ensureTable(this.client, this.writeRef, this.columns);
+        // The primary key is built after the load, in one pass, rather than maintained row by row; the sequence
+        // lets the swap keep the last row written per key.
+        await ensureTable(this.client, this.writeRef, this.columns, this.sequenced ? { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`] } : {});
       }
     });
     const names = this.columns.map((c) => quoteIdent(c.name));
-    if (d === 'merge') names.push(quoteIdent(SEQ_COLUMN));
+    if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
     this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN`;
     this.encoders = this.columns.map((c) => encoderFor(c.type));
   }
@@ -112,7 +115,7 @@ export class PostgresStreamLoad implements StreamLoad {
     if (!this.copySql) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
     if (rows.length === 0) return;
     const chunks: string[] = [];
-    const seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.target.disposition === 'merge' ? this.seq : undefined);
+    const seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
     try {
       this.copy ??= new CopyWriter(this.client, this.copySql);
       for (const c of chunks) await this.copy.write(c);
@@ -231,12 +234,26 @@ export class PostgresStreamLoad implements StreamLoad {
    * until the COMMIT and the new one after. When views depend on the target (a DROP would need CASCADE), the
    * target is emptied and refilled in the same transaction instead, which keeps them.
    */
+  /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
+  private get sequenced(): boolean {
+    return this.target.disposition === 'merge' || (this.target.disposition === 'replace' && this.primaryKey.length > 0);
+  }
+
   private async swap(state: StreamState): Promise<void> {
     const target = qualified(this.targetRef);
     const staged = await this.step('swapping', () => describeTable(this.client, this.writeRef));
     await this.step('swapping in the replaced table', async () => {
       if (staged.length > 0) {
         const pkName = derivedName(this.writeRef.table, '_pkey');
+        if (this.sequenced) {
+          // A full refresh of a merge stream reads every version of a key: the last one written wins, as in a merge.
+          const stage = qualified(this.writeRef);
+          const keys = this.primaryKey.map((k) => quoteIdent(k));
+          const seq = quoteIdent(SEQ_COLUMN);
+          await this.client.query(`DELETE FROM ${stage} s USING (SELECT ${keys.join(', ')}, max(${seq}) AS last FROM ${stage}
+            GROUP BY ${keys.join(', ')} HAVING count(*) > 1) d WHERE ${keys.map((k) => `s.${k} = d.${k}`).join(' AND ')} AND s.${seq} < d.last`);
+          await this.client.query(`ALTER TABLE ${stage} DROP COLUMN ${seq}`);
+        }
         if (this.deleteColumn !== undefined && staged.some((c) => c.name === this.deleteColumn)) {
           // A full refresh leaves out the rows the source marks deleted, and the marker itself.
           const marker = quoteIdent(this.deleteColumn);

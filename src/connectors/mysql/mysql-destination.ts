@@ -1,0 +1,109 @@
+// MySQL/MariaDB destination: tables and the `_sluice_state` table in one database, one pooled connection per stream
+// load (streams load concurrently) and the pool itself for state reads.
+import type { Pool } from 'mysql2/promise';
+import type {
+  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+} from '../../core/connector.js';
+import { RunError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import type { StreamState } from '../../core/types.js';
+import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
+import { createMysqlPool, databaseOf, describeMysql, mysqlConnect, mysqlError } from './mysql-connection.js';
+import type { MysqlConnectionConfig } from './mysql-connection.js';
+import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_STATE_TYPES } from './mysql-dialect.js';
+import { MysqlStreamLoad } from './mysql-load.js';
+import { MYSQL_TYPES } from './mysql-types.js';
+
+export const MYSQL_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge'],
+  transactional: true,
+  // Column names are case-insensitive in MySQL, quoted or not.
+  identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
+  types: MYSQL_TYPES,
+};
+
+export class MysqlDestination implements Destination {
+  readonly type = 'mysql';
+  readonly capabilities = MYSQL_CAPABILITIES;
+  private pool: Pool | undefined;
+  private logger: Logger = silentLogger();
+  private readonly state = new StateStatements(MYSQL_DIALECT, MYSQL_STATE_TYPES);
+  private readonly loads = new Set<MysqlStreamLoad>();
+
+  constructor(private readonly config: Partial<MysqlConnectionConfig>) {}
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.pool) return;
+    this.logger = ctx.logger;
+    if (!databaseOf(this.config)) {
+      throw new RunError(`the MySQL destination ${describeMysql(this.config)} names no database: set destination.database or put it in the url`);
+    }
+    const pool = createMysqlPool(this.config, ctx.baseDir);
+    const conn = await mysqlConnect(pool, this.config).catch(async (e: unknown) => {
+      await pool.end().catch(() => undefined);
+      throw e;
+    });
+    try {
+      await conn.query(this.state.create());
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw mysqlError(e, `cannot create the state table in ${describeMysql(this.config)}`);
+    } finally {
+      conn.release();
+    }
+    this.pool = pool;
+  }
+
+  async readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
+    const st = this.state.latest(pipeline, stream);
+    try {
+      const [rows] = await this.requirePool().query(st.sql, st.params);
+      return parseStateDocument((rows as { state: unknown }[])[0]?.state);
+    } catch (e) {
+      throw mysqlError(e, `cannot read the state of ${pipeline}/${stream}`, stream);
+    }
+  }
+
+  async resetState(pipeline: string, stream?: string): Promise<void> {
+    const st = this.state.delete(pipeline, stream);
+    try {
+      await this.requirePool().query(st.sql, st.params);
+    } catch (e) {
+      throw mysqlError(e, `cannot reset the state of ${pipeline}`, stream);
+    }
+  }
+
+  async begin(target: LoadTarget): Promise<StreamLoad> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    const load: MysqlStreamLoad = new MysqlStreamLoad({
+      conn, target, state: this.state, logger: this.logger, onDone: () => this.loads.delete(load),
+    });
+    this.loads.add(load);
+    try {
+      await load.start();
+    } catch (e) {
+      await load.abort();
+      throw e;
+    }
+    return load;
+  }
+
+  /** Rows of a query on a pooled connection (tests, post-load inspection); values as the pool returns them. */
+  async query(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    const [rows] = await this.requirePool().query(sql, params);
+    return rows as Record<string, unknown>[];
+  }
+
+  async close(): Promise<void> {
+    for (const load of [...this.loads]) await load.abort();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  private requirePool(): Pool {
+    if (!this.pool) throw new RunError('the MySQL destination is not connected');
+    return this.pool;
+  }
+}

@@ -1,0 +1,278 @@
+// One stream's load into MySQL/MariaDB, on its own pooled connection. Rows wait in a spill file (mysql-spill.ts)
+// and reach the server at commit, so a transaction is open only inside commit(), never across the engine's awaits,
+// and DDL (which commits implicitly in MySQL) never runs with rows pending:
+//
+//   append   commit = BEGIN; LOAD DATA → target; state row; COMMIT
+//   merge    commit = LOAD DATA REPLACE → TEMPORARY staging keyed like the target (last row per key wins);
+//            BEGIN; count; INSERT … SELECT … ON DUPLICATE KEY UPDATE; empty staging; state row; COMMIT
+//   replace  commit = LOAD DATA → <table>__sluice_replace (invisible; a crash drops it at the next start)
+//            finish = RENAME TABLE target TO old, staging TO target (atomic); DROP old; then the state row
+//
+// Replace cannot put its state row in the RENAME's transaction (DDL commits on its own). A crash between the rename
+// and the state row leaves the new table under the old state; the next run replaces the table again from that same
+// state, so it reaches the same result: nothing is lost or doubled. (Writing the state first would be unsafe: a
+// crash before the rename would pair the old table with the new cursor.) A crash before the rename leaves the old
+// table and state untouched; the staging and `__sluice_old` leftovers are dropped when the next load starts.
+import type { PoolConnection } from 'mysql2/promise';
+import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Schema, StreamState } from '../../core/types.js';
+import { derivedName } from '../sql/derived-name.js';
+import { mergeCountSql } from '../sql/merge-count.js';
+import type { StateStatements } from '../sql/state-statements.js';
+import { mysqlError } from './mysql-connection.js';
+import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
+import { SpillFile, loadPlan } from './mysql-spill.js';
+import type { LoadPlan } from './mysql-spill.js';
+import { describeTable, ensureTable, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
+import type { WantedColumn } from './mysql-tables.js';
+
+const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
+
+export interface MysqlLoadOptions {
+  conn: PoolConnection;
+  target: LoadTarget;
+  state: StateStatements;
+  logger: Logger;
+  onDone: () => void;
+}
+
+export class MysqlStreamLoad implements StreamLoad {
+  private readonly conn: PoolConnection;
+  private readonly target: LoadTarget;
+  /** Where rows go at commit: the target (append) or a staging table. */
+  private readonly writeTable: string;
+  private readonly oldTable: string;
+  private readonly spill = new SpillFile();
+  private columns: WantedColumn[] = [];
+  private keys: string[] = [];
+  private plan: LoadPlan | undefined;
+  private stateVersion = 0;
+  private inTransaction = false;
+  private totalRows = 0;
+  private done = false;
+
+  constructor(private readonly opts: MysqlLoadOptions) {
+    this.conn = opts.conn;
+    this.target = { ...opts.target, table: mysqlName(opts.target.table) };
+    const t = this.target.table;
+    const d = opts.target.disposition;
+    this.writeTable = d === 'append' ? t
+      : derivedName(t, d === 'merge' ? '__sluice_stage' : '__sluice_replace', MYSQL_MAX_IDENTIFIER);
+    this.oldTable = derivedName(t, '__sluice_old', MYSQL_MAX_IDENTIFIER);
+  }
+
+  async start(): Promise<void> {
+    const { target } = this;
+    if (target.disposition === 'merge' && target.primaryKey.length === 0) {
+      throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
+    }
+    await this.run(async () => {
+      // Only the checkpoint's own rows are locked; no gap locks between concurrent streams' state rows.
+      await this.conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      if (target.disposition === 'merge') await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
+      if (target.disposition === 'replace') {
+        // Left by a crashed run: rows nobody committed, or the table a finished swap had not dropped yet.
+        await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}, ${q(this.oldTable)}`);
+      }
+      const st = this.opts.state.maxVersion(target.pipeline, target.stream);
+      const [rows] = await this.conn.query(st.sql, st.params);
+      this.stateVersion = Number((rows as { version: unknown }[])[0]?.version ?? 0);
+    }, 'cannot start the load');
+  }
+
+  async evolve(schema: Schema): Promise<void> {
+    this.columns = schema.columns.map((c) => ({ name: mysqlName(c.target ?? c.name), type: c.type }));
+    this.keys = this.target.primaryKey.map((k) => this.columnName(k));
+    const d = this.target.disposition;
+    await this.run(async () => {
+      if (d === 'merge') {
+        await ensureTable(this.conn, this.target.table, this.columns, { primaryKey: this.keys });
+        const pk = (await primaryKeyOf(this.conn, this.target.table)).map((k) => k.toLowerCase());
+        if (pk.join('\0') !== this.keys.map((k) => k.toLowerCase()).join('\0')) {
+          throw new RunError(`stream ${this.target.stream}: write: merge needs table ${this.target.table} to have PRIMARY KEY `
+            + `(${this.keys.join(', ')}), it has ${pk.length ? `(${pk.join(', ')})` : 'none'}; add it, or load with --full-refresh`, this.target.stream);
+        }
+      }
+      await ensureTable(this.conn, this.writeTable, this.columns, {
+        primaryKey: d === 'append' ? [] : this.keys, temporary: d === 'merge',
+      });
+    }, 'cannot create or evolve the table');
+    this.plan = loadPlan(this.columns);
+  }
+
+  async write(rows: unknown[][]): Promise<void> {
+    if (!this.plan) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
+    if (rows.length === 0) return;
+    await this.spill.append(rows, this.plan);
+    this.totalRows += rows.length;
+  }
+
+  async commit(state: StreamState): Promise<CommitCounts> {
+    return this.run(async () => {
+      switch (this.target.disposition) {
+        case 'append': {
+          await this.begin();
+          const inserted = await this.flush(false);
+          await this.saveState(state);
+          await this.commitTx();
+          return { ...ZERO, inserted };
+        }
+        case 'merge': {
+          // Staging is TEMPORARY: loading it needs no transaction and survives nobody else.
+          const staged = await this.flush(true);
+          await this.begin();
+          const counts = staged ? await this.mergeStaged() : ZERO;
+          await this.saveState(state);
+          await this.commitTx();
+          return counts;
+        }
+        case 'replace':
+          // Keyed like the target: a full refresh of a merge stream keeps the last row per key, as a merge would.
+          await this.flush(true);
+          return ZERO;
+      }
+    }, 'commit failed');
+  }
+
+  /** On failure the load stays open: the engine's abort() rolls back and drops staging. */
+  async finish(state: StreamState): Promise<CommitCounts> {
+    let counts: CommitCounts;
+    if (this.target.disposition === 'replace') {
+      await this.commit(state);
+      await this.run(() => this.swap(state), 'replacing the table failed');
+      counts = { ...ZERO, inserted: this.totalRows };
+    } else {
+      counts = await this.commit(state);
+      if (this.target.disposition === 'merge') {
+        await this.run(() => this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`), 'cleanup failed');
+      }
+    }
+    await this.close();
+    return counts;
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    try {
+      if (this.inTransaction) await this.conn.query('ROLLBACK');
+      this.inTransaction = false;
+      if (this.target.disposition === 'merge') await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
+      if (this.target.disposition === 'replace') await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}`);
+    } catch (e) {
+      // A broken connection: destroy it rather than hand a connection in an unknown state back to the pool.
+      this.opts.logger.warn({ table: this.target.table, err: errorMessage(e) }, 'mysql rollback or cleanup failed');
+      this.conn.destroy();
+      this.done = true;
+      await this.spill.close();
+      this.opts.onDone();
+      return;
+    }
+    await this.close();
+  }
+
+  /** Load the spilled rows into the write table; returns the rows loaded. */
+  private async flush(replaceDuplicates: boolean): Promise<number> {
+    let loaded = 0;
+    for (const part of this.spill.segments()) {
+      if (part.rows === 0) continue;
+      const stream = this.spill.read(part);
+      const [result] = await this.conn.query({
+        sql: `LOAD DATA LOCAL INFILE 'sluice.tsv' ${replaceDuplicates ? 'REPLACE ' : ''}INTO TABLE ${q(this.writeTable)}
+              CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ${part.plan.columnsSql}`,
+        infileStreamFactory: () => stream,
+      });
+      const warnings = (result as { warningStatus?: number }).warningStatus ?? 0;
+      // LOCAL turns data errors (truncation, bad values, duplicate keys) into warnings: treat any as a failure.
+      if (warnings > 0) {
+        const [rows] = await this.conn.query('SHOW WARNINGS LIMIT 3');
+        const detail = (rows as { Message: string }[]).map((r) => r.Message).join('; ');
+        throw new RunError(`stream ${this.target.stream}: loading ${this.writeTable} raised ${warnings} warning(s): ${detail}`, this.target.stream);
+      }
+      loaded += part.rows;
+    }
+    await this.spill.reset();
+    return loaded;
+  }
+
+  /** Upsert the staged rows (one per key); counts taken before, inside the same transaction. */
+  private async mergeStaged(): Promise<CommitCounts> {
+    const target = q(this.target.table);
+    const stage = q(this.writeTable);
+    const [countRows] = await this.conn.query(mergeCountSql(MYSQL_DIALECT, target, stage, this.keys));
+    const { staged, existing } = (countRows as { staged: unknown; existing: unknown }[])[0];
+    const cols = this.columns.map((c) => q(c.name));
+    const keySet = new Set(this.keys.map((k) => k.toLowerCase()));
+    const updates = this.columns.filter((c) => !keySet.has(c.name.toLowerCase())).map((c) => `${q(c.name)} = VALUES(${q(c.name)})`);
+    // A table of keys only has nothing to update; setting a key to itself keeps the statement valid.
+    if (updates.length === 0) updates.push(`${q(this.keys[0])} = VALUES(${q(this.keys[0])})`);
+    await this.conn.query(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${stage}
+      ON DUPLICATE KEY UPDATE ${updates.join(', ')}`);
+    await this.conn.query(`DELETE FROM ${stage}`);
+    const total = Number(staged);
+    const updated = Number(existing);
+    return { inserted: total - updated, updated, deleted: 0 };
+  }
+
+  private async swap(state: StreamState): Promise<void> {
+    const target = q(this.target.table);
+    const staged = (await describeTable(this.conn, this.writeTable)).length > 0;
+    const exists = (await describeTable(this.conn, this.target.table)).length > 0;
+    if (staged) {
+      await this.conn.query(exists
+        ? `RENAME TABLE ${target} TO ${q(this.oldTable)}, ${q(this.writeTable)} TO ${target}`
+        : `RENAME TABLE ${q(this.writeTable)} TO ${target}`);
+      if (exists) await this.conn.query(`DROP TABLE IF EXISTS ${q(this.oldTable)}`);
+      await this.begin();
+    } else {
+      await this.begin();
+      // Never evolved: the stream had no schema at all, so replacing means emptying what is there.
+      if (exists) await this.conn.query(`DELETE FROM ${target}`);
+    }
+    await this.saveState(state);
+    await this.commitTx();
+  }
+
+  private async saveState(state: StreamState): Promise<void> {
+    const t = this.target;
+    for (const st of this.opts.state.insert(t.pipeline, t.stream, this.stateVersion + 1, t.runId, state)) {
+      await this.conn.query(st.sql, st.params);
+    }
+    this.stateVersion++;
+  }
+
+  /** The primary key names target columns; resolve them as MySQL does (case-insensitively). */
+  private columnName(key: string): string {
+    key = mysqlName(key);
+    const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
+    if (!found) throw new RunError(`stream ${this.target.stream}: primary key column "${key}" is not in the schema`, this.target.stream);
+    return found.name;
+  }
+
+  private async begin(): Promise<void> {
+    await this.conn.query('BEGIN');
+    this.inTransaction = true;
+  }
+
+  private async commitTx(): Promise<void> {
+    this.inTransaction = false;
+    await this.conn.query('COMMIT');
+  }
+
+  private async run<T>(fn: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw mysqlError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
+    }
+  }
+
+  private async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.spill.close();
+    this.conn.release();
+    this.opts.onDone();
+  }
+}

@@ -1,0 +1,226 @@
+// MySQL/MariaDB source. A stream reads a table (or a custom query) in keyset pages ordered by (cursor, primary key),
+// each page one short query, so memory is bounded by the batch size and no transaction stays open; a table without
+// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see typeCast below).
+import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
+import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import { RunError } from '../../core/errors.js';
+import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
+import { keysetPage } from '../sql/keyset.js';
+import type { KeysetDialect } from '../sql/keyset.js';
+import { keysetBatches } from '../sql/keyset-batches.js';
+import { catalogTypes, planRead } from '../sql/read-plan.js';
+import type { CatalogColumn } from '../sql/read-plan.js';
+import { splitQualified } from '../sql/qualified-name.js';
+import { quoteQualified } from '../sql/quote.js';
+import { createMysqlPool, mysqlConnect, mysqlError } from './mysql-connection.js';
+import type { MysqlConnectionConfig } from './mysql-connection.js';
+import { q } from './mysql-tables.js';
+
+export interface MysqlSourceConfig extends Partial<MysqlConnectionConfig> {
+  streams?: StreamConfig[];
+}
+
+export interface MysqlStreamOptions {
+  table?: string;
+  query?: string;
+}
+
+// MariaDB does not turn row-value comparisons into index ranges; the expanded OR form it does.
+const KEYSET_DIALECT: KeysetDialect = { quote: q, placeholder: () => '?', rowValues: false };
+
+const UNSIGNED = 32;
+const BINARY_CHARSET = 63;
+
+/** Logical type of a result column from its wire metadata (works for tables and custom queries alike). */
+export function logicalOfField(f: FieldPacket): ColumnType {
+  const flags = typeof f.flags === 'number' ? f.flags : 0;
+  const unsigned = (flags & UNSIGNED) !== 0;
+  if (f.extendedFormat === 'json') return 'json';
+  if (f.extendedTypeName === 'uuid') return 'uuid';
+  switch (f.columnType) {
+    case 1: return f.columnLength === 1 ? 'boolean' : 'integer';
+    case 2: case 9: case 13: return 'integer';
+    case 3: return unsigned ? 'bigint' : 'integer';
+    case 8: return unsigned ? 'decimal' : 'bigint';
+    case 0: case 246: return 'decimal';
+    case 4: case 5: return 'double';
+    case 7: case 12: return 'timestamp';
+    case 10: case 14: return 'date';
+    case 16: return f.columnLength === 1 ? 'boolean' : 'binary';
+    case 245: return 'json';
+    case 249: case 250: case 251: case 252: case 253: case 254:
+      return f.characterSet === BINARY_CHARSET ? 'binary' : 'text';
+    default: return 'text';
+  }
+}
+
+type CastField = Parameters<Extract<import('mysql2').TypeCast, (...a: never[]) => unknown>>[0];
+
+/**
+ * DATETIME/TIMESTAMP → ISO UTC text with the microseconds kept (the session is UTC; DATETIME is read as UTC);
+ * TINYINT(1)/BIT(1) → boolean; JSON objects and arrays → their text as stored, so numbers beyond 2^53 survive;
+ * DECIMAL and BIGINT stay strings (pool options), DATE stays `YYYY-MM-DD`.
+ */
+function typeCast(field: CastField, next: () => unknown): unknown {
+  switch (field.type) {
+    case 'DATETIME': case 'DATETIME2': case 'TIMESTAMP': case 'TIMESTAMP2': {
+      const s = field.string();
+      return s === null ? null : s.startsWith('0000-') ? null : `${s.slice(0, 10)}T${s.slice(11)}Z`;
+    }
+    case 'TINY':
+      if (field.length === 1) {
+        const s = field.string();
+        return s === null ? null : s !== '0';
+      }
+      return next();
+    case 'BIT':
+      if (field.length === 1) {
+        const b = field.buffer();
+        return b === null ? null : b[0] === 1;
+      }
+      return next();
+    case 'JSON':
+      return jsonValue(field.string('utf8'));
+    default:
+      if (field.extendedFormat === 'json') return jsonValue(field.string('utf8'));
+      return next();
+  }
+}
+
+function jsonValue(s: string | null): unknown {
+  if (s === null) return null;
+  const c = s.trimStart().charCodeAt(0);
+  return c === 123 || c === 91 ? s : JSON.parse(s);
+}
+
+/** A key value as the state holds it (canonical form) → the form MySQL compares with the column. */
+function keyParam(type: ColumnType | undefined, v: unknown): unknown {
+  if (type === 'timestamp' && typeof v === 'string' && v.endsWith('Z')) return `${v.slice(0, 10)} ${v.slice(11, -1)}`;
+  if (type === 'boolean' && typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+export class MysqlSource implements Source {
+  readonly type = 'mysql';
+  private pool: Pool | undefined;
+
+  constructor(private readonly config: MysqlSourceConfig) {}
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.pool) return;
+    this.pool = createMysqlPool(this.config, ctx.baseDir);
+  }
+
+  /** Types are known before the first row, so the engine treats them as contracts (DECIMAL stays exact). */
+  async columns(stream: StreamConfig): Promise<Record<string, ColumnType>> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    try {
+      return catalogTypes((await this.describe(conn, stream)).columns);
+    } finally {
+      conn.release();
+    }
+  }
+
+  async check(ctx: RunContext): Promise<void> {
+    await this.connect(ctx);
+    await this.requirePool().query('SELECT 1');
+  }
+
+  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    try {
+      const { columns, primaryKey } = await this.describe(conn, stream);
+      const plan = planRead(stream, columns, primaryKey);
+      const from = fromClause(stream);
+      if (plan.keys.length === 0) {
+        yield* this.streamAll(conn, stream, from, ctx);
+        return;
+      }
+      yield* keysetBatches({
+        keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
+        fetch: async (after, limit) => {
+          const params = after?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
+          const page = keysetPage(KEYSET_DIALECT, plan.keys, params, plan.hasCursor ? [plan.keys[0]] : []);
+          const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
+          try {
+            const [rows] = await conn.query({ sql, typeCast }, page.params);
+            return rows as Row[];
+          } catch (e) {
+            throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
+          }
+        },
+      });
+    } finally {
+      conn.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  /** One streamed query with backpressure: mysql2 pauses the socket while the consumer lags. */
+  private async *streamAll(conn: PoolConnection, stream: StreamConfig, from: string, ctx: RunContext): AsyncGenerator<Batch> {
+    // The promise wrapper has no streaming query; its underlying callback connection does.
+    const core = conn.connection as unknown as import('mysql2').Connection;
+    const rows = core.query({ sql: `SELECT * FROM ${from}`, typeCast }).stream({ highWaterMark: 1000 });
+    let batch: Row[] = [];
+    const size = Math.max(1, ctx.batchSize);
+    try {
+      for await (const row of rows) {
+        batch.push(row as Row);
+        if (batch.length >= size) {
+          ctx.signal.throwIfAborted();
+          yield { rows: batch };
+          batch = [];
+        }
+      }
+    } catch (e) {
+      throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
+    }
+    // The whole table in one pass: only its end is a checkpoint.
+    yield { rows: batch, checkpoint: { version: 1 } };
+  }
+
+  /** Column types from the wire metadata of an empty result, and the table's primary key from the catalog. */
+  private async describe(conn: PoolConnection, stream: StreamConfig): Promise<{ columns: CatalogColumn[]; primaryKey: string[] }> {
+    try {
+      const [, fields] = await conn.query(`SELECT * FROM ${fromClause(stream)} LIMIT 0`);
+      const columns = (fields as FieldPacket[]).map((f) => ({ name: f.name, type: logicalOfField(f) }));
+      const opts = stream as StreamConfig & MysqlStreamOptions;
+      if (opts.query) return { columns, primaryKey: [] };
+      const [db, table] = tableParts(stream);
+      const [keys] = await conn.query(
+        `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
+         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'
+         ORDER BY ORDINAL_POSITION`, [db ?? null, table]);
+      return { columns, primaryKey: (keys as { name: string }[]).map((k) => k.name) };
+    } catch (e) {
+      throw mysqlError(e, `stream ${stream.name}: cannot read ${describeFrom(stream)}`, stream.name);
+    }
+  }
+
+  private requirePool(): Pool {
+    if (!this.pool) throw new RunError('the MySQL source is not connected');
+    return this.pool;
+  }
+}
+
+/** `table` as [database, table]: `shop.orders` names another database; default: the stream name. */
+function tableParts(stream: StreamConfig): [string | undefined, string] {
+  const parts = splitQualified((stream as StreamConfig & MysqlStreamOptions).table ?? stream.name);
+  return parts.length > 1 ? [parts.slice(0, -1).join('.'), parts[parts.length - 1]] : [undefined, parts[0]];
+}
+
+function fromClause(stream: StreamConfig): string {
+  const opts = stream as StreamConfig & MysqlStreamOptions;
+  if (opts.query) return `(${opts.query}) AS ${q('_sluice_query')}`;
+  return quoteQualified(tableParts(stream), '`');
+}
+
+const describeFrom = (stream: StreamConfig): string => {
+  const opts = stream as StreamConfig & MysqlStreamOptions;
+  return opts.query ? 'its query' : `table ${tableParts(stream).filter(Boolean).join('.')}`;
+};

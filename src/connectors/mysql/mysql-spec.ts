@@ -1,0 +1,42 @@
+// The `mysql` source and destination (MySQL 5.7+/8, MariaDB 10.x): options, docs and construction in one place.
+import { z } from 'zod';
+import type { DestinationSpec, SourceSpec } from '../../core/connector.js';
+import { mysqlConnectionKeys } from './mysql-connection.js';
+import type { MysqlConnectionConfig } from './mysql-connection.js';
+import { MysqlDestination } from './mysql-destination.js';
+import { MysqlSource } from './mysql-source.js';
+import type { MysqlSourceConfig } from './mysql-source.js';
+
+export const mysqlConfig = z.strictObject(mysqlConnectionKeys);
+
+export const mysqlDestinationSpec: DestinationSpec<MysqlConnectionConfig> = {
+  kind: 'destination',
+  type: 'mysql',
+  status: 'beta',
+  description: 'MySQL or MariaDB database: rows bulk-loaded with LOAD DATA LOCAL INFILE; append, merge (INSERT … ON '
+    + 'DUPLICATE KEY UPDATE from a staging table, exact inserted/updated counts) and replace (atomic RENAME TABLE); rows '
+    + 'and state committed in one InnoDB transaction; tables created and evolved (ADD COLUMN, widening MODIFY COLUMN). '
+    + 'Needs `local_infile=ON` on the server.',
+  config: mysqlConfig,
+  create: (config) => new MysqlDestination(config),
+};
+
+const mysqlStream = z.object({
+  table: z.string().min(1).optional()
+    .describe('Table or view to read, `table` or `database.table` (default: the stream name). One of `table` or `query`.'),
+  query: z.string().min(1).optional()
+    .describe('A SELECT to read instead of a table; paged reads wrap it (`SELECT * FROM (query) q WHERE … ORDER BY … LIMIT n`).'),
+});
+
+export const mysqlSourceSpec: SourceSpec<MysqlSourceConfig> = {
+  kind: 'source',
+  type: 'mysql',
+  status: 'beta',
+  description: 'MySQL or MariaDB tables or queries, read in keyset pages ordered by (cursor, primary key): with a `cursor` '
+    + 'the read is incremental and resumes exactly after the last row committed, even when many rows share a cursor value; '
+    + 'without, the whole table is read (resumable within a run). The primary key defaults to the table\'s own. Column '
+    + 'types come from the server (DECIMAL exact, BIGINT as bigint, DATETIME as UTC timestamps, TINYINT(1) as boolean).',
+  config: mysqlConfig,
+  stream: mysqlStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),
+  create: (config) => new MysqlSource(config),
+};

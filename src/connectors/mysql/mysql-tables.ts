@@ -1,0 +1,90 @@
+// Table introspection and the DDL that keeps a table in step with a schema: create it (with the primary key when
+// the load needs one), add missing columns, widen narrower ones. DDL commits implicitly in MySQL, so callers only run
+// it while no rows are pending in an open transaction (see mysql-load.ts).
+import type { PoolConnection } from 'mysql2/promise';
+import type { ColumnType } from '../../core/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { columnDdlType, mysqlWidening } from './mysql-types.js';
+
+export const q = (name: string): string => quoteIdent(name, '`');
+
+const SUPPLEMENTARY = /[\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * The name MySQL can store for `name`. Identifiers are utf8mb3 in MySQL and MariaDB: characters outside the Basic
+ * Multilingual Plane (emoji) cannot appear even quoted, so each becomes `_<hex>_` (`🎉` → `_1f389_`): readable,
+ * stable across runs, and distinct for distinct characters. Cut to 64 characters like any name.
+ */
+export function mysqlName(name: string): string {
+  if (!SUPPLEMENTARY.test(name)) return name;
+  SUPPLEMENTARY.lastIndex = 0;
+  return name.replace(SUPPLEMENTARY, (c) => `_${c.codePointAt(0)!.toString(16)}_`).slice(0, 64);
+}
+
+export interface WantedColumn {
+  name: string;
+  type: ColumnType;
+}
+
+export interface TableColumn {
+  name: string;
+  /** As SHOW COLUMNS prints it: `int(11)`, `longtext`, `decimal(38,9)`. */
+  type: string;
+}
+
+/** Columns in table order; an empty list when the table does not exist. Works for TEMPORARY tables too. */
+export async function describeTable(conn: PoolConnection, table: string): Promise<TableColumn[]> {
+  try {
+    const [rows] = await conn.query({ sql: `SHOW COLUMNS FROM ${q(table)}`, rowsAsArray: false });
+    return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, type: r.Type }));
+  } catch (e) {
+    if ((e as { errno?: number }).errno === 1146) return [];
+    throw e;
+  }
+}
+
+/** Column names of the table's primary key, in key order (empty when it has none). */
+export async function primaryKeyOf(conn: PoolConnection, table: string): Promise<string[]> {
+  const [rows] = await conn.query(`SHOW KEYS FROM ${q(table)} WHERE Key_name = 'PRIMARY'`);
+  return (rows as { Column_name: string; Seq_in_index: number }[])
+    .sort((a, b) => a.Seq_in_index - b.Seq_in_index).map((r) => r.Column_name);
+}
+
+const fold = (s: string): string => s.toLowerCase();
+
+export interface EnsureOptions {
+  /** Primary key columns, used only when the table is created. */
+  primaryKey: readonly string[];
+  temporary?: boolean;
+}
+
+/** Create the table or evolve it; returns its columns afterwards. */
+export async function ensureTable(
+  conn: PoolConnection, table: string, wanted: readonly WantedColumn[], o: EnsureOptions,
+): Promise<TableColumn[]> {
+  const existing = await describeTable(conn, table);
+  const keys = new Set(o.primaryKey.map(fold));
+  if (existing.length === 0) {
+    const defs = wanted.map((c) => `${q(c.name)} ${columnDdlType(c.type, keys.has(fold(c.name)))}${keys.has(fold(c.name)) ? ' NOT NULL' : ''}`);
+    if (o.primaryKey.length) defs.push(`PRIMARY KEY (${o.primaryKey.map(q).join(', ')})`);
+    await conn.query(`CREATE ${o.temporary ? 'TEMPORARY ' : ''}TABLE ${q(table)} (${defs.join(', ')})
+      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
+    return describeTable(conn, table);
+  }
+  const byName = new Map(existing.map((c) => [fold(c.name), c]));
+  const alters: string[] = [];
+  for (const c of wanted) {
+    const have = byName.get(fold(c.name));
+    const isKey = keys.has(fold(c.name));
+    if (!have) {
+      alters.push(`ADD COLUMN ${q(c.name)} ${columnDdlType(c.type, false)} NULL`);
+      continue;
+    }
+    const to = mysqlWidening(have.type, c.type, isKey);
+    if (to) alters.push(`MODIFY COLUMN ${q(have.name)} ${to}${isKey ? ' NOT NULL' : ' NULL'}`);
+  }
+  if (alters.length === 0) return existing;
+  // One ALTER for all changes: MySQL may rebuild the table once instead of once per column.
+  await conn.query(`ALTER TABLE ${q(table)} ${alters.join(', ')}`);
+  return describeTable(conn, table);
+}

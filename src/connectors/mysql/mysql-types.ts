@@ -1,0 +1,126 @@
+// Logical types ↔ MySQL/MariaDB types: DDL for the destination, the widenings evolve() may apply, the logical type
+// of a catalog column (the source declares its streams' columns from it), and the encoding of canonical JS values
+// (src/engine/coerce.ts) into the text LOAD DATA reads.
+import type { ColumnType } from '../../core/types.js';
+import { normalizeTimestamp } from '../../engine/coerce.js';
+import { widen } from '../../engine/infer.js';
+
+export const MYSQL_TYPES: Record<ColumnType, string> = {
+  text: 'LONGTEXT',
+  integer: 'INT',
+  bigint: 'BIGINT',
+  decimal: 'DECIMAL(38,9)',
+  double: 'DOUBLE',
+  boolean: 'TINYINT(1)',
+  date: 'DATE',
+  // DATETIME holds what it is given, with no zone: Sluice writes UTC and the source reads it back as UTC.
+  timestamp: 'DATETIME(6)',
+  json: 'JSON',
+  binary: 'LONGBLOB',
+  uuid: 'CHAR(36)',
+};
+
+/**
+ * Primary key columns must be indexable: TEXT and BLOB columns cannot be, so keys of those types get bounded
+ * types. 191 characters × 4 bytes (utf8mb4) stays under InnoDB's 767-byte index prefix of older row formats.
+ */
+const KEY_TYPES: Partial<Record<ColumnType, string>> = { text: 'VARCHAR(191)', binary: 'VARBINARY(255)', json: 'VARCHAR(191)' };
+
+export const columnDdlType = (type: ColumnType, isKey: boolean): string =>
+  (isKey ? KEY_TYPES[type] : undefined) ?? MYSQL_TYPES[type];
+
+/**
+ * Logical type of a column from its catalog type (`COLUMN_TYPE` / SHOW COLUMNS `Type`, e.g. `int(11) unsigned`).
+ * TINYINT(1) and BIT(1) are booleans by MySQL convention; unsigned BIGINT may pass 2^63, so it reads as decimal.
+ */
+export function logicalOfMysql(columnType: string): ColumnType {
+  const t = columnType.toLowerCase().trim();
+  const base = t.replace(/\(.*$/, '').replace(/\s.*$/, '');
+  const unsigned = t.includes('unsigned');
+  switch (base) {
+    case 'tinyint':
+      return /^tinyint\(1\)/.test(t) ? 'boolean' : 'integer';
+    case 'bit':
+      return /^bit\(1\)/.test(t) ? 'boolean' : 'bigint';
+    case 'smallint': case 'mediumint': case 'year':
+      return 'integer';
+    case 'int': case 'integer':
+      return unsigned ? 'bigint' : 'integer';
+    case 'bigint':
+      return unsigned ? 'decimal' : 'bigint';
+    case 'decimal': case 'numeric':
+      return 'decimal';
+    case 'float': case 'double': case 'real':
+      return 'double';
+    case 'date':
+      return 'date';
+    case 'datetime': case 'timestamp':
+      return 'timestamp';
+    case 'json':
+      return 'json';
+    case 'uuid':
+      return 'uuid';
+    case 'binary': case 'varbinary': case 'blob': case 'tinyblob': case 'mediumblob': case 'longblob':
+      return 'binary';
+    default:
+      return 'text';
+  }
+}
+
+const TEXT_LIKE = /^(longtext|mediumtext|text|tinytext|varchar|char)/i;
+
+/**
+ * The type an existing column must be altered to so it can hold `wanted`, or undefined when it already can. Only
+ * widenings (INT→BIGINT→DECIMAL→DOUBLE, DATE→DATETIME, anything→text); a narrower wanted type leaves the column
+ * alone and MySQL converts on the way in.
+ */
+export function mysqlWidening(columnType: string, wanted: ColumnType, isKey: boolean): string | undefined {
+  const current = logicalOfMysql(columnType);
+  if (wanted === 'text' || wanted === 'json') {
+    // Any text column holds JSON text; CHAR(36) (a uuid column) and VARCHAR keys are narrower than free text.
+    if (TEXT_LIKE.test(columnType) && !/^(char|varchar)/i.test(columnType)) return undefined;
+    if (/^(char|varchar)/i.test(columnType) && isKey) return undefined;
+    if (current === 'json' && wanted === 'json') return undefined;
+    return columnDdlType('text', isKey);
+  }
+  if (current === wanted) return undefined;
+  return widen(current, wanted) === wanted && current !== 'text' ? columnDdlType(wanted, isKey) : undefined;
+}
+
+/** Encodes one non-null canonical value as the text of a LOAD DATA field (before escaping). */
+export type FieldEncoder = (v: unknown) => string;
+
+const SPECIAL = /[\\\t\n\r\0]/;
+const SPECIAL_ALL = /[\\\t\n\r\0]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+/** LOAD DATA's default escaping (`ESCAPED BY '\\'`): backslash, tab, newline, CR and NUL are written as escapes. */
+export const escapeField = (s: string): string => (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : s);
+
+const asText = (v: unknown): string => escapeField(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/** Canonical timestamps are `YYYY-MM-DDTHH:MM:SS.ffffffZ`; DATETIME(6) takes the same digits with a space. */
+const asDatetime: FieldEncoder = (v) => {
+  let s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : String(v);
+  if (s.length !== 27 || s.charCodeAt(26) !== 90) {
+    const n = normalizeTimestamp(s);
+    if (typeof n !== 'string') throw new Error(`${JSON.stringify(s)} is not a timestamp`);
+    s = n;
+  }
+  return `${s.slice(0, 10)} ${s.slice(11, 26)}`;
+};
+
+export const FIELD_ENCODERS: Record<ColumnType, FieldEncoder> = {
+  text: asText,
+  integer: (v) => String(v),
+  bigint: (v) => String(v),
+  decimal: asText,
+  double: (v) => String(v),
+  boolean: (v) => (v === true || v === 1 || v === 'true' ? '1' : '0'),
+  date: asText,
+  timestamp: asDatetime,
+  json: asText,
+  // Bytes travel as hex and are decoded by `SET col = UNHEX(@var)`: the file stays valid utf8mb4 text.
+  binary: (v) => Buffer.from(v instanceof Uint8Array ? v : Buffer.from(String(v))).toString('hex'),
+  uuid: asText,
+};

@@ -1,0 +1,116 @@
+// SQLite destination: tables and `_sluice_state` in one database file, one synchronous connection shared by every
+// stream load of the run (see sqlite-load.ts for why that is safe), WAL so readers never block the load.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+} from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import type { StreamState } from '../../core/types.js';
+import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
+import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_STATE_TYPES } from './sqlite-dialect.js';
+import { SqliteStreamLoad } from './sqlite-load.js';
+import type { SqliteConfig } from './sqlite-spec.js';
+import { SQLITE_TYPES } from './sqlite-types.js';
+
+export const SQLITE_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge'],
+  transactional: true,
+  // SQLite matches column and table names case-insensitively (ASCII), quoted or not.
+  identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
+  types: SQLITE_TYPES,
+};
+
+/** Open a database file with the settings every Sluice connection uses. */
+export function openSqlite(path: string, o: { readonly?: boolean; busyTimeoutMs?: number } = {}): Database.Database {
+  try {
+    const db = new Database(path, { readonly: !!o.readonly, fileMustExist: !!o.readonly, timeout: o.busyTimeoutMs ?? 5000 });
+    if (!o.readonly) {
+      db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL keeps every commit atomic; a power loss may only forget the last ones, rows and state
+      // together, so exactly-once holds.
+      db.pragma('synchronous = NORMAL');
+    }
+    return db;
+  } catch (e) {
+    throw new RunError(`cannot open the SQLite database ${path}: ${errorMessage(e)}`, undefined, { cause: e });
+  }
+}
+
+export class SqliteDestination implements Destination {
+  readonly type = 'sqlite';
+  readonly capabilities = SQLITE_CAPABILITIES;
+  private db: Database.Database | undefined;
+  private logger: Logger = silentLogger();
+  private readonly state = new StateStatements(SQLITE_DIALECT, SQLITE_STATE_TYPES);
+  private readonly loads = new Set<SqliteStreamLoad>();
+  private nextId = 1;
+
+  constructor(private readonly config: Partial<SqliteConfig>) {}
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.db) return;
+    this.logger = ctx.logger;
+    if (!this.config.path) throw new RunError('the SQLite destination needs a `path`');
+    const path = this.config.path === ':memory:' ? ':memory:' : resolve(ctx.baseDir, this.config.path);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = openSqlite(path, { busyTimeoutMs: this.config.busy_timeout_ms });
+    try {
+      db.exec(this.state.create());
+    } catch (e) {
+      db.close();
+      throw new RunError(`cannot create the state table in ${path}: ${errorMessage(e)}`, undefined, { cause: e });
+    }
+    this.db = db;
+  }
+
+  async readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
+    const st = this.state.latest(pipeline, stream);
+    const row = this.requireDb().prepare(st.sql).get(...st.params) as { state: string } | undefined;
+    return parseStateDocument(row?.state);
+  }
+
+  async resetState(pipeline: string, stream?: string): Promise<void> {
+    const st = this.state.delete(pipeline, stream);
+    this.requireDb().prepare(st.sql).run(...st.params);
+  }
+
+  async begin(target: LoadTarget): Promise<StreamLoad> {
+    const load: SqliteStreamLoad = new SqliteStreamLoad({
+      db: this.requireDb(), target, state: this.state, logger: this.logger, id: this.nextId++,
+      onDone: () => this.loads.delete(load),
+    });
+    this.loads.add(load);
+    try {
+      load.start();
+    } catch (e) {
+      await load.abort();
+      throw e;
+    }
+    return load;
+  }
+
+  /** Rows of a query on the destination's connection (tests, post-load inspection). */
+  query(sql: string, params: unknown[] = []): Record<string, unknown>[] {
+    const stmt = this.requireDb().prepare(sql);
+    if (!stmt.reader) {
+      stmt.run(...params);
+      return [];
+    }
+    return stmt.all(...params) as Record<string, unknown>[];
+  }
+
+  async close(): Promise<void> {
+    for (const load of [...this.loads]) await load.abort();
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private requireDb(): Database.Database {
+    if (!this.db) throw new RunError('the SQLite destination is not connected');
+    return this.db;
+  }
+}

@@ -1,0 +1,232 @@
+// One stream's load into SQLite. The destination has ONE connection (better-sqlite3 is synchronous, and SQLite has
+// one writer per file), shared by streams loading concurrently. So no transaction on the main database may stay open
+// across an await: another stream's statements would land inside it. Rows therefore wait in a TEMP staging table
+// (connection-private, never locks the file) and every commit is one synchronous call that nothing can interleave:
+//
+//   append   commit = BEGIN IMMEDIATE; INSERT INTO target SELECT … FROM staging; state row; COMMIT
+//   merge    staging keyed like the target, written INSERT OR REPLACE (last row per key wins);
+//            commit = BEGIN IMMEDIATE; count; INSERT … ON CONFLICT (key) DO UPDATE; state row; COMMIT
+//   replace  rows → main.<table>__sluice_replace (invisible; dropped at the next start if a run dies);
+//            finish = BEGIN IMMEDIATE; DROP target; RENAME staging TO target; state row; COMMIT
+//
+// SQLite DDL is transactional, so every step, the replace swap included, commits with its state or not at all.
+import type Database from 'better-sqlite3';
+import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Schema, StreamState } from '../../core/types.js';
+import { derivedName } from '../sql/derived-name.js';
+import { mergeCountSql } from '../sql/merge-count.js';
+import type { StateStatements } from '../sql/state-statements.js';
+import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, q } from './sqlite-dialect.js';
+import { describeTable, ensureTable, primaryKeyOf } from './sqlite-tables.js';
+import type { WantedColumn } from './sqlite-tables.js';
+import { BINDERS } from './sqlite-types.js';
+import type { Binder } from './sqlite-types.js';
+
+const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
+
+export interface SqliteLoadOptions {
+  db: Database.Database;
+  target: LoadTarget;
+  state: StateStatements;
+  logger: Logger;
+  /** Distinguishes this load's TEMP staging from other streams' on the shared connection. */
+  id: number;
+  onDone: () => void;
+}
+
+export class SqliteStreamLoad implements StreamLoad {
+  private readonly db: Database.Database;
+  private readonly target: LoadTarget;
+  /** `temp` staging (append, merge) or `main` (replace). */
+  private readonly stageSchema: string;
+  private readonly stageTable: string;
+  private columns: WantedColumn[] = [];
+  private keys: string[] = [];
+  private insert: Database.Statement | undefined;
+  private binders: Binder[] = [];
+  private stateVersion = 0;
+  private pending = 0;
+  private totalRows = 0;
+  private done = false;
+
+  constructor(private readonly opts: SqliteLoadOptions) {
+    this.db = opts.db;
+    this.target = opts.target;
+    const t = opts.target.table;
+    if (opts.target.disposition === 'replace') {
+      this.stageSchema = 'main';
+      this.stageTable = derivedName(t, '__sluice_replace', SQLITE_MAX_IDENTIFIER);
+    } else {
+      this.stageSchema = 'temp';
+      this.stageTable = derivedName(t, `__sluice_stage_${opts.id}`, SQLITE_MAX_IDENTIFIER);
+    }
+  }
+
+  start(): void {
+    const { target } = this;
+    if (target.disposition === 'merge' && target.primaryKey.length === 0) {
+      throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
+    }
+    this.run('cannot start the load', () => {
+      // A replace staging table left by a crashed run holds rows nobody committed.
+      this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
+      const st = this.opts.state.maxVersion(target.pipeline, target.stream);
+      this.stateVersion = Number((this.db.prepare(st.sql).get(...st.params) as { version: number | null }).version ?? 0);
+    });
+  }
+
+  async evolve(schema: Schema): Promise<void> {
+    this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
+    this.keys = this.target.primaryKey.map((k) => this.columnName(k));
+    const d = this.target.disposition;
+    this.run('cannot create or evolve the table', () => this.db.transaction(() => {
+      if (d !== 'replace') {
+        ensureTable(this.db, 'main', this.target.table, this.columns, { primaryKey: d === 'merge' ? this.keys : [] });
+        if (d === 'merge') this.requireKey();
+      }
+      ensureTable(this.db, this.stageSchema, this.stageTable, this.columns, {
+        primaryKey: d === 'append' ? [] : this.keys,
+      });
+    }).immediate());
+    const cols = this.columns.map((c) => q(c.name));
+    // Staging keyed like the target keeps the last row of each key; append staging has no key and keeps all.
+    const verb = d === 'append' ? 'INSERT' : 'INSERT OR REPLACE';
+    this.insert = this.db.prepare(`${verb} INTO ${this.stage()} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+    this.binders = this.columns.map((c) => BINDERS[c.type]);
+  }
+
+  async write(rows: unknown[][]): Promise<void> {
+    const insert = this.insert;
+    if (!insert) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
+    if (rows.length === 0) return;
+    const binders = this.binders;
+    const n = binders.length;
+    const values = new Array<unknown>(n);
+    this.run('writing rows failed', () => {
+      // One transaction per write: SQLite commits each statement otherwise, at a fraction of the speed.
+      this.db.transaction(() => {
+        for (const row of rows) {
+          for (let i = 0; i < n; i++) {
+            const v = row[i];
+            values[i] = v === null || v === undefined ? null : binders[i](v);
+          }
+          insert.run(values);
+        }
+      })();
+    });
+    this.pending += rows.length;
+    this.totalRows += rows.length;
+  }
+
+  async commit(state: StreamState): Promise<CommitCounts> {
+    return this.run('commit failed', () => {
+      const d = this.target.disposition;
+      if (d === 'replace') return ZERO;
+      return this.db.transaction((): CommitCounts => {
+        const counts = this.pending === 0 ? ZERO : d === 'append' ? this.appendStaged() : this.mergeStaged();
+        this.db.exec(`DELETE FROM ${this.stage()}`);
+        this.saveState(state);
+        return counts;
+      }).immediate();
+    });
+  }
+
+  async finish(state: StreamState): Promise<CommitCounts> {
+    let counts: CommitCounts;
+    if (this.target.disposition === 'replace') {
+      this.run('replacing the table failed', () => this.db.transaction(() => this.swap(state)).immediate());
+      counts = { ...ZERO, inserted: this.totalRows };
+    } else {
+      counts = await this.commit(state);
+    }
+    this.close();
+    return counts;
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    try {
+      this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
+    } catch (e) {
+      this.opts.logger.warn({ table: this.stageTable, err: errorMessage(e) }, 'could not drop the sqlite staging table');
+    }
+    this.close();
+  }
+
+  private appendStaged(): CommitCounts {
+    const cols = this.columns.map((c) => q(c.name)).join(', ');
+    const r = this.db.prepare(`INSERT INTO main.${q(this.target.table)} (${cols}) SELECT ${cols} FROM ${this.stage()}`).run();
+    this.pending = 0;
+    return { ...ZERO, inserted: r.changes };
+  }
+
+  /** Counted before the upsert, in its transaction: staged keys already in the target are updates. */
+  private mergeStaged(): CommitCounts {
+    const target = `main.${q(this.target.table)}`;
+    const c = this.db.prepare(mergeCountSql(SQLITE_DIALECT, target, this.stage(), this.keys)).get() as { staged: number; existing: number };
+    const cols = this.columns.map((col) => q(col.name));
+    const keySet = new Set(this.keys.map((k) => k.toLowerCase()));
+    const updates = this.columns.filter((col) => !keySet.has(col.name.toLowerCase())).map((col) => `${q(col.name)} = excluded.${q(col.name)}`);
+    // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join of the SELECT.
+    this.db.exec(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${this.stage()} WHERE true
+      ON CONFLICT (${this.keys.map(q).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`);
+    this.pending = 0;
+    return { inserted: c.staged - c.existing, updated: c.existing, deleted: 0 };
+  }
+
+  private swap(state: StreamState): void {
+    const target = `main.${q(this.target.table)}`;
+    if (describeTable(this.db, 'main', this.stageTable).length > 0) {
+      this.db.exec(`DROP TABLE IF EXISTS ${target}`);
+      this.db.exec(`ALTER TABLE ${this.stage()} RENAME TO ${q(this.target.table)}`);
+    } else if (describeTable(this.db, 'main', this.target.table).length > 0) {
+      // Never evolved: the stream had no schema at all, so replacing means emptying what is there.
+      this.db.exec(`DELETE FROM ${target}`);
+    }
+    this.saveState(state);
+  }
+
+  private requireKey(): void {
+    const pk = primaryKeyOf(describeTable(this.db, 'main', this.target.table)).map((k) => k.toLowerCase());
+    if (pk.join('\0') !== this.keys.map((k) => k.toLowerCase()).join('\0')) {
+      throw new RunError(`stream ${this.target.stream}: write: merge needs table ${this.target.table} to have PRIMARY KEY `
+        + `(${this.keys.join(', ')}), it has ${pk.length ? `(${pk.join(', ')})` : 'none'}; add it, or load with --full-refresh`, this.target.stream);
+    }
+  }
+
+  private saveState(state: StreamState): void {
+    const t = this.target;
+    for (const st of this.opts.state.insert(t.pipeline, t.stream, this.stateVersion + 1, t.runId, state)) {
+      this.db.prepare(st.sql).run(...st.params);
+    }
+    this.stateVersion++;
+  }
+
+  private stage(): string {
+    return `${q(this.stageSchema)}.${q(this.stageTable)}`;
+  }
+
+  /** The primary key names target columns; resolve them as SQLite does (case-insensitively). */
+  private columnName(key: string): string {
+    const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
+    if (!found) throw new RunError(`stream ${this.target.stream}: primary key column "${key}" is not in the schema`, this.target.stream);
+    return found.name;
+  }
+
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof RunError) throw e;
+      throw new RunError(`stream ${this.target.stream}: ${what}: ${errorMessage(e)}`, this.target.stream, { cause: e });
+    }
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.opts.onDone();
+  }
+}

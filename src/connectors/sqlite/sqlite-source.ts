@@ -1,0 +1,124 @@
+// SQLite source: a table (or query) read in keyset pages ordered by (cursor, primary key) through a prepared
+// statement's iterator, so a page is never more than `batchSize` rows in memory; a table without any key is iterated
+// in one pass. Integers come back exactly (numbers while safe, bigint beyond 2^53).
+import { resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
+import { keysetPage } from '../sql/keyset.js';
+import type { KeysetDialect } from '../sql/keyset.js';
+import { keysetBatches } from '../sql/keyset-batches.js';
+import { catalogTypes, planRead } from '../sql/read-plan.js';
+import type { CatalogColumn } from '../sql/read-plan.js';
+import { openSqlite } from './sqlite-destination.js';
+import { q } from './sqlite-dialect.js';
+import type { SqliteSourceConfig, SqliteStreamOptions } from './sqlite-spec.js';
+import { logicalOfSqlite } from './sqlite-types.js';
+
+const KEYSET_DIALECT: KeysetDialect = { quote: q, placeholder: () => '?', rowValues: true };
+
+/** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
+function normalizeRow(row: Row): Row {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n) row[k] = Number(v);
+  }
+  return row;
+}
+
+export class SqliteSource implements Source {
+  readonly type = 'sqlite';
+  private db: Database.Database | undefined;
+
+  constructor(private readonly config: SqliteSourceConfig) {}
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (this.db) return;
+    this.db = openSqlite(resolve(ctx.baseDir, this.config.path), { readonly: true });
+  }
+
+  async columns(stream: StreamConfig): Promise<Record<string, ColumnType>> {
+    return catalogTypes(this.describe(stream).columns.filter((c) => c.type) as CatalogColumn[]);
+  }
+
+  async check(ctx: RunContext): Promise<void> {
+    await this.connect(ctx);
+  }
+
+  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    const { columns, primaryKey } = this.describe(stream);
+    const plan = planRead(stream, columns.map((c) => ({ name: c.name, type: c.type ?? 'text' })), primaryKey);
+    const from = fromClause(stream);
+    if (plan.keys.length === 0) {
+      const size = Math.max(1, ctx.batchSize);
+      let batch: Row[] = [];
+      for (const row of this.iterate(stream, `SELECT * FROM ${from}`, [])) {
+        batch.push(row);
+        if (batch.length >= size) {
+          ctx.signal.throwIfAborted();
+          yield { rows: batch };
+          batch = [];
+        }
+      }
+      // The whole table in one pass: only its end is a checkpoint.
+      yield { rows: batch, checkpoint: { version: 1 } };
+      return;
+    }
+    yield* keysetBatches({
+      keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
+      fetch: async (after, limit) => {
+        const page = keysetPage(KEYSET_DIALECT, plan.keys, after, plan.hasCursor ? [plan.keys[0]] : []);
+        const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
+        return [...this.iterate(stream, sql, page.params)];
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private *iterate(stream: StreamConfig, sql: string, params: unknown[]): Generator<Row> {
+    let it: IterableIterator<unknown>;
+    try {
+      it = this.requireDb().prepare(sql).safeIntegers(true).iterate(...params);
+    } catch (e) {
+      throw new RunError(`stream ${stream.name}: reading failed: ${errorMessage(e)}`, stream.name, { cause: e });
+    }
+    for (const row of it) yield normalizeRow(row as Row);
+  }
+
+  /** Declared column types and the primary key from the catalog; a query's columns are only named. */
+  private describe(stream: StreamConfig): { columns: { name: string; type: CatalogColumn['type'] | undefined }[]; primaryKey: string[] } {
+    const db = this.requireDb();
+    const opts = stream as StreamConfig & SqliteStreamOptions;
+    try {
+      if (opts.query) {
+        const cols = db.prepare(`SELECT * FROM ${fromClause(stream)} LIMIT 0`).columns();
+        return { columns: cols.map((c) => ({ name: c.name, type: c.type ? logicalOfSqlite(c.type) : undefined })), primaryKey: [] };
+      }
+      const table = opts.table ?? stream.name;
+      const info = db.prepare('SELECT name, type, pk FROM pragma_table_info(?)').all(table) as { name: string; type: string; pk: number }[];
+      if (info.length === 0) throw new Error(`no table ${JSON.stringify(table)}`);
+      return {
+        columns: info.map((c) => ({ name: c.name, type: logicalOfSqlite(c.type) })),
+        primaryKey: info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
+      };
+    } catch (e) {
+      throw new RunError(`stream ${stream.name}: cannot read ${opts.query ? 'its query' : `table ${opts.table ?? stream.name}`}: ${errorMessage(e)}`, stream.name, { cause: e });
+    }
+  }
+
+  private requireDb(): Database.Database {
+    if (!this.db) throw new RunError('the SQLite source is not connected');
+    return this.db;
+  }
+}
+
+function fromClause(stream: StreamConfig): string {
+  const opts = stream as StreamConfig & SqliteStreamOptions;
+  if (opts.query) return `(${opts.query.trim().replace(/;\s*$/, '')}) AS ${q('_sluice_query')}`;
+  return q(opts.table ?? stream.name);
+}

@@ -1,0 +1,70 @@
+// Logical types ↔ SQLite declared types. SQLite stores each value with its own type and a column only has an
+// "affinity", derived from the declared type's spelling: `…INT…` integer, `…CHAR…/…TEXT…` text, `…REAL…` real,
+// `BLOB` none, anything else NUMERIC, which would turn the text `1.50` into the number 1.5. So exact kinds are declared
+// as `<KIND> TEXT`: the affinity is TEXT (decimals, JSON and timestamps stay exactly as written) and the first word
+// still tells a reader, and the SQLite source, what the column holds.
+import type { ColumnType } from '../../core/types.js';
+import { widen } from '../../engine/infer.js';
+
+export const SQLITE_TYPES: Record<ColumnType, string> = {
+  text: 'TEXT',
+  integer: 'INTEGER',
+  bigint: 'BIGINT',
+  decimal: 'DECIMAL TEXT',
+  double: 'REAL',
+  boolean: 'BOOLEAN',
+  date: 'DATE TEXT',
+  timestamp: 'TIMESTAMP TEXT',
+  json: 'JSON TEXT',
+  binary: 'BLOB',
+  uuid: 'UUID TEXT',
+};
+
+/**
+ * Logical type of a declared column type. Any `…INT…` column may hold 64-bit values whatever its name says, so it reads
+ * as bigint; `DATETIME`, `NUMERIC(10,2)` and friends of other tools are understood; no declared type: undefined (the
+ * engine infers from values).
+ */
+export function logicalOfSqlite(declared: string): ColumnType | undefined {
+  const t = declared.toUpperCase().trim();
+  if (t === '') return undefined;
+  if (t.startsWith('BOOL')) return 'boolean';
+  if (t.includes('INT')) return 'bigint';
+  if (t.startsWith('DECIMAL') || t.startsWith('NUMERIC')) return 'decimal';
+  if (t.startsWith('TIMESTAMP') || t.startsWith('DATETIME')) return 'timestamp';
+  if (t.startsWith('DATE')) return 'date';
+  if (t.startsWith('JSON')) return 'json';
+  if (t.startsWith('UUID')) return 'uuid';
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'double';
+  if (t.includes('BLOB')) return 'binary';
+  return 'text';
+}
+
+/** The declared type a column must be rebuilt with to hold `wanted`, or undefined when it already can. */
+export function sqliteWidening(declared: string, wanted: ColumnType): string | undefined {
+  const t = declared.toUpperCase().trim();
+  // The destination's own INTEGER columns hold int32 values; read them as such for widening purposes.
+  const current = t === 'INTEGER' ? 'integer' : logicalOfSqlite(declared) ?? 'text';
+  if (current === wanted || (current === 'bigint' && wanted === 'integer')) return undefined;
+  // INTEGER → BIGINT changes nothing SQLite stores: both are 64-bit integers.
+  if (current === 'integer' && wanted === 'bigint') return undefined;
+  return widen(current, wanted) === wanted ? SQLITE_TYPES[wanted] : undefined;
+}
+
+/** A canonical JS value as better-sqlite3 binds it: booleans as 1/0, bytes as a Buffer; the rest as they are. */
+export type Binder = (v: unknown) => unknown;
+
+const same: Binder = (v) => v;
+export const BINDERS: Record<ColumnType, Binder> = {
+  text: same,
+  integer: same,
+  bigint: same,
+  decimal: same,
+  double: same,
+  boolean: (v) => (v === null || v === undefined ? null : v === true || v === 1 ? 1 : 0),
+  date: same,
+  timestamp: same,
+  json: same,
+  binary: (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v),
+  uuid: same,
+};

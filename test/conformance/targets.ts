@@ -1,0 +1,129 @@
+// The SQL destinations the conformance suite runs against: each gets a fresh, uniquely named database or schema on
+// the real local server (or a temp file), a way to read rows back, and a cleanup. A new SQL connector is done when
+// it is listed here and the suite passes.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { mysqlName } from '../../src/connectors/mysql/mysql-tables.js';
+import { duckQuery, tempDir } from '../helpers.js';
+
+export interface Target {
+  /** The `destination:` block of a pipeline file (YAML, indented two spaces). */
+  destination: string;
+  /** Rows of a query against the target, after the sluice process has exited. */
+  query(sql: string): Promise<Record<string, unknown>[]>;
+  /** A table name as the query must spell it (schema-qualified and quoted). */
+  table(name: string): string;
+  /** An expression reading a column as text, for comparisons that do not depend on the driver's types. */
+  text(column: string): string;
+  /** The name the destination stores for a source column name (some cannot store every character). */
+  ident?(name: string): string;
+  cleanup(): Promise<void>;
+}
+
+export interface TargetKind {
+  name: string;
+  create(): Promise<Target>;
+}
+
+const unique = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex')}`;
+const dq = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+const duckdb: TargetKind = {
+  name: 'duckdb',
+  async create() {
+    const { dir, cleanup } = tempDir('sluice-conf-');
+    const file = join(dir, 'warehouse.duckdb');
+    return {
+      destination: `destination:\n  type: duckdb\n  path: ${file}\n`,
+      query: (sql) => duckQuery(file, sql),
+      table: dq,
+      text: (c) => `CAST(${dq(c)} AS VARCHAR)`,
+      cleanup: async () => cleanup(),
+    };
+  },
+};
+
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+const postgres: TargetKind = {
+  name: 'postgres',
+  async create() {
+    const schema = unique('sluice_conf');
+    return {
+      destination: `destination:\n  type: postgres\n  url: ${PG_URL}\n  schema: ${schema}\n`,
+      async query(sql) {
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        try {
+          return (await client.query(sql)).rows;
+        } finally {
+          await client.end();
+        }
+      },
+      table: (name) => `${dq(schema)}.${dq(name)}`,
+      text: (c) => `${dq(c)}::text`,
+      async cleanup() {
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${dq(schema)} CASCADE`);
+        await client.end();
+      },
+    };
+  },
+};
+
+const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root' };
+const bq = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+
+const mysqlTarget: TargetKind = {
+  name: 'mysql',
+  async create() {
+    const db = unique('sluice_conf');
+    const admin = await mysql.createConnection(MYSQL);
+    await admin.query(`CREATE DATABASE ${bq(db)} CHARACTER SET utf8mb4`);
+    await admin.end();
+    const withConnection = async <T>(work: (c: mysql.Connection) => Promise<T>): Promise<T> => {
+      const c = await mysql.createConnection({ ...MYSQL, database: db, supportBigNumbers: true, bigNumberStrings: true });
+      try {
+        return await work(c);
+      } finally {
+        await c.end();
+      }
+    };
+    return {
+      destination: `destination:\n  type: mysql\n  url: mysql://root@127.0.0.1:3306/${db}\n`,
+      query: (sql) => withConnection(async (c) => (await c.query(sql))[0] as Record<string, unknown>[]),
+      table: (name) => `${bq(db)}.${bq(mysqlName(name))}`,
+      text: (c) => `CAST(${bq(mysqlName(c))} AS CHAR)`,
+      ident: mysqlName,
+      cleanup: () => withConnection(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${bq(db)}`); }),
+    };
+  },
+};
+
+const sqlite: TargetKind = {
+  name: 'sqlite',
+  async create() {
+    const { dir, cleanup } = tempDir('sluice-conf-');
+    const file = join(dir, 'target.sqlite');
+    return {
+      destination: `destination:\n  type: sqlite\n  path: ${file}\n`,
+      async query(sql) {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare(sql).all() as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      },
+      table: dq,
+      text: (c) => `CAST(${dq(c)} AS TEXT)`,
+      cleanup: async () => cleanup(),
+    };
+  },
+};
+
+export const TARGETS: TargetKind[] = [duckdb, postgres, mysqlTarget, sqlite];
