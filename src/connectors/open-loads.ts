@@ -4,7 +4,7 @@ import type { StreamLoad } from '../core/connector.js';
 
 export interface StartableLoad extends StreamLoad {
   /** Open the transaction, create staging: whatever must happen before the first write. */
-  start(): Promise<void>;
+  start(): Promise<void> | void;
 }
 
 export class OpenLoads<L extends StartableLoad> {

@@ -14,6 +14,7 @@ import type { MysqlConnectionConfig } from './mysql-connection.js';
 import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_STATE_TYPES } from './mysql-dialect.js';
 import { MysqlStreamLoad } from './mysql-load.js';
 import { MYSQL_TYPES } from './mysql-types.js';
+import { OpenLoads } from '../open-loads.js';
 
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge'],
@@ -29,7 +30,7 @@ export class MysqlDestination implements Destination {
   private pool: Pool | undefined;
   private logger: Logger = silentLogger();
   private readonly state = new StateStatements(MYSQL_DIALECT, MYSQL_STATE_TYPES);
-  private readonly loads = new Set<MysqlStreamLoad>();
+  private readonly loads = new OpenLoads<MysqlStreamLoad>();
 
   constructor(private readonly config: Partial<MysqlConnectionConfig>) {}
 
@@ -76,17 +77,7 @@ export class MysqlDestination implements Destination {
 
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const conn = await mysqlConnect(this.requirePool(), this.config);
-    const load: MysqlStreamLoad = new MysqlStreamLoad({
-      conn, target, state: this.state, logger: this.logger, onDone: () => this.loads.delete(load),
-    });
-    this.loads.add(load);
-    try {
-      await load.start();
-    } catch (e) {
-      await load.abort();
-      throw e;
-    }
-    return load;
+    return this.loads.begin((onDone) => new MysqlStreamLoad({ conn, target, state: this.state, logger: this.logger, onDone }));
   }
 
   /** Rows of a query on a pooled connection (tests, post-load inspection); values as the pool returns them. */
@@ -96,7 +87,7 @@ export class MysqlDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    for (const load of [...this.loads]) await load.abort();
+    await this.loads.abortAll();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.end().catch(() => undefined);

@@ -15,6 +15,7 @@ import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_STATE_TYPES } from './sql
 import { SqliteStreamLoad } from './sqlite-load.js';
 import type { SqliteConfig } from './sqlite-spec.js';
 import { SQLITE_TYPES } from './sqlite-types.js';
+import { OpenLoads } from '../open-loads.js';
 
 export const SQLITE_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge'],
@@ -46,7 +47,7 @@ export class SqliteDestination implements Destination {
   private db: Database.Database | undefined;
   private logger: Logger = silentLogger();
   private readonly state = new StateStatements(SQLITE_DIALECT, SQLITE_STATE_TYPES);
-  private readonly loads = new Set<SqliteStreamLoad>();
+  private readonly loads = new OpenLoads<SqliteStreamLoad>();
   private nextId = 1;
 
   constructor(private readonly config: Partial<SqliteConfig>) {}
@@ -79,18 +80,9 @@ export class SqliteDestination implements Destination {
   }
 
   async begin(target: LoadTarget): Promise<StreamLoad> {
-    const load: SqliteStreamLoad = new SqliteStreamLoad({
-      db: this.requireDb(), target, state: this.state, logger: this.logger, id: this.nextId++,
-      onDone: () => this.loads.delete(load),
-    });
-    this.loads.add(load);
-    try {
-      load.start();
-    } catch (e) {
-      await load.abort();
-      throw e;
-    }
-    return load;
+    return this.loads.begin((onDone) => new SqliteStreamLoad({
+      db: this.requireDb(), target, state: this.state, logger: this.logger, id: this.nextId++, onDone,
+    }));
   }
 
   /** Rows of a query on the destination's connection (tests, post-load inspection). */
@@ -104,7 +96,7 @@ export class SqliteDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    for (const load of [...this.loads]) await load.abort();
+    await this.loads.abortAll();
     this.db?.close();
     this.db = undefined;
   }
