@@ -100,6 +100,9 @@ process.stdout.write(JSON.stringify(summary));
   const copy = await measure('psql', [...PG, '-c', `\\copy ${SCHEMA}.copy_limit FROM '${csv}' WITH (FORMAT csv, HEADER true)`]);
   if (copy.code !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
 
+  // The same table for both: Sluice appends into a table created with the same primary key as \copy's, which the
+  // merge then upserts on (Sluice itself puts no key constraint on append targets).
+  await measure('psql', [...PG, '-c', `CREATE TABLE ${SCHEMA}.mixed (LIKE ${SCHEMA}.copy_limit INCLUDING ALL)`]);
   const append = await run('bench-sql-append', csv, 'append');
   if (append.counts.loaded !== rows) throw new Error(`append loaded ${append.counts.loaded} of ${rows}`);
   const merge = await run('bench-sql-merge', mergeCsv, 'merge');

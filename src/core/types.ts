@@ -75,15 +75,39 @@ export interface FileProgress {
   done: boolean;
 }
 
-/** A batch of rows pulled from a source, with the checkpoint the source reached after producing it. */
+/**
+ * A batch of rows pulled from a source, with the checkpoint the source reached after producing it. Rows come as
+ * objects (`rows`) or, from a source that knows its columns up front (a CSV header), as arrays aligned with
+ * `columns` (`values`): building an object per row only to take it apart again by name costs more than parsing it.
+ * A batch carries one form or the other, never both; `batchLength` and `rowAt` read either.
+ */
 export interface Batch {
+  /** Rows as objects keyed by column name; empty when the batch carries `values`. */
   rows: Row[];
+  /** Names of the `values` columns, in order. */
+  columns?: readonly string[];
+  /** Rows as arrays aligned with `columns`, instead of `rows`. */
+  values?: unknown[][];
   /** Rows the source could not parse; they go to the dead-letter queue. */
   rejected?: RejectedRow[];
-  /** Positions of `rows`, index-aligned, when the source knows them (for DLQ entries of later stages). */
-  positions?: SourcePosition[];
+  /**
+   * Where row `i` came from, when the source knows (for DLQ entries of later stages). Computed on demand: a position
+   * object per row would be built for every row and needed for almost none.
+   */
+  positionOf?(i: number): SourcePosition;
   /** State after this batch. When a batch carries one, everything up to it may be committed. */
   checkpoint?: StreamState;
+}
+
+/** Rows in a batch, whichever form it carries them in. */
+export const batchLength = (b: Batch): number => (b.values ? b.values.length : b.rows.length);
+
+/** Row `i` of a batch as an object (the form the DLQ keeps and transforms see). */
+export function rowAt(b: Batch, i: number): Row {
+  if (!b.values) return b.rows[i];
+  const values = b.values[i];
+  // fromEntries defines properties, so a column named `__proto__` stays an ordinary key.
+  return Object.fromEntries(b.columns!.map((c, k) => [c, values[k]]));
 }
 
 /** Counts that always add up: extracted = loaded + dead_lettered + filtered. */

@@ -4,6 +4,7 @@
 // uuid→lowercase string, NULL→null. A value that does not fit returns FAIL; the caller applies the schema policy.
 import type { ColumnType } from '../core/types.js';
 import { TIMESTAMP } from './infer.js';
+import { isJsonText } from './json-check.js';
 
 export const FAIL: unique symbol = Symbol('coerce-fail');
 export type Coerced = unknown | typeof FAIL;
@@ -34,12 +35,16 @@ const integer: Coercer = (v) => {
   return FAIL;
 };
 
+const BIGINT_MAX = 9223372036854775807n;
+const BIGINT_MIN = -9223372036854775808n;
+
 const bigint: Coercer = (v) => {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : FAIL;
   if (typeof v === 'string' && INT.test(v)) {
     const n = BigInt(v);
-    return n <= 9223372036854775807n && n >= -9223372036854775808n ? n : FAIL;
+    // Up to 18 digits always fit: the range check (two bigint comparisons) only for longer text.
+    return v.length <= 18 || (n <= BIGINT_MAX && n >= BIGINT_MIN) ? n : FAIL;
   }
   return FAIL;
 };
@@ -64,6 +69,9 @@ const double: Coercer = (v) => {
 
 const boolean: Coercer = (v) => {
   if (typeof v === 'boolean') return v;
+  // The spellings most files use, without trimming and lower-casing a copy.
+  if (v === 'true') return true;
+  if (v === 'false') return false;
   if (typeof v === 'string') {
     const s = v.trim().toLowerCase();
     return TRUE.has(s) ? true : FALSE.has(s) ? false : FAIL;
@@ -84,6 +92,8 @@ const date: Coercer = (v) => {
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
 const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+/** Offsets of the digits in `YYYY-MM-DDTHH:MM:SS`. */
+const STAMP_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 
 /**
  * The hot path: a timestamp already in UTC (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, what most systems export) is
@@ -92,8 +102,8 @@ const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
 function fastUtc(s: string): string | undefined {
   const n = s.length;
   if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return undefined;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) {
-    const c = digit(s, i);
+  for (let k = 0; k < STAMP_DIGITS.length; k++) {
+    const c = digit(s, STAMP_DIGITS[k]);
     if (c < 0 || c > 9) return undefined;
   }
   const month = two(s, 5);
@@ -142,15 +152,10 @@ const timestamp: Coercer = (v) => {
 const json: Coercer = (v) => {
   if (typeof v === 'string') {
     // Text that is JSON stays as written; other text becomes a JSON string.
-    const c = v.trimStart()[0];
-    if (c === '{' || c === '[') {
-      try {
-        JSON.parse(v);
-        return v;
-      } catch {
-        return FAIL;
-      }
-    }
+    let i = 0;
+    let c = v.charCodeAt(0);
+    while (c === 32 || (c >= 9 && c <= 13) || (c > 127 && /\s/.test(v[i]))) c = v.charCodeAt(++i);
+    if (c === 123 /* { */ || c === 91 /* [ */) return isJsonText(v) ? v : FAIL;
     return JSON.stringify(v);
   }
   if (typeof v === 'bigint') return v.toString();
@@ -168,6 +173,9 @@ const uuid: Coercer = (v) => (typeof v === 'string' && UUID.test(v) ? v.toLowerC
 const COERCERS: Record<ColumnType, Coercer> = {
   text, integer, bigint, decimal, double, boolean, date, timestamp, json, binary, uuid,
 };
+
+/** The coercer of a type for a value that is neither null nor undefined (the engine's hot loop checks those). */
+export const valueCoercer = (type: ColumnType): Coercer => COERCERS[type];
 
 /** The coercer of a type; null and undefined always pass through as null. */
 export function coercerFor(type: ColumnType): Coercer {

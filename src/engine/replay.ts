@@ -48,6 +48,6 @@ class DlqReplaySource implements Source {
   async *read(stream: StreamConfig, state: Parameters<Source['read']>[1]): AsyncIterable<Batch> {
     const mine = this.entries.filter((e) => e.stream === stream.name);
     const rows: Row[] = mine.map((e) => JSON.parse(e.raw) as Row);
-    yield { rows, positions: mine.map((e) => e.position), checkpoint: state ?? { version: 1 } };
+    yield { rows, positionOf: (i) => mine[i].position, checkpoint: state ?? { version: 1 } };
   }
 }

@@ -4,7 +4,7 @@
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
 import type { Column, ColumnType, Row, Schema } from '../core/types.js';
-import { type Coercer, FAIL, coercerFor } from './coerce.js';
+import { type Coercer, FAIL, valueCoercer } from './coerce.js';
 import { typeOfValue, widen } from './infer.js';
 
 export interface SchemaChange {
@@ -31,6 +31,8 @@ export class SchemaTracker {
   private readonly index = new Map<string, number>();
   private readonly targets = new Set<string>();
   private coercers: Coercer[] = [];
+  private from = new Int32Array(0);
+  private fromNames: readonly string[] | undefined;
 
   constructor(
     private readonly stream: StreamConfig,
@@ -69,6 +71,22 @@ export class SchemaTracker {
         found.set(key, widenOrKeep(found.get(key), typeOfValue(row[key])));
       }
     }
+    return this.addFound(found);
+  }
+
+  /** addColumns for rows as arrays aligned with `names`: only the names are looked up, once per batch. */
+  addColumnsOf(names: readonly string[], rows: readonly unknown[][]): SchemaChange[] {
+    let found: Map<string, ColumnType | undefined> | undefined;
+    for (let k = 0; k < names.length; k++) {
+      if (this.index.has(names[k])) continue;
+      let type: ColumnType | undefined;
+      for (const row of rows) type = widenOrKeep(type, typeOfValue(row[k]));
+      (found ??= new Map()).set(names[k], type);
+    }
+    return this.addFound(found);
+  }
+
+  private addFound(found: Map<string, ColumnType | undefined> | undefined): SchemaChange[] {
     const changes: SchemaChange[] = [];
     for (const [name, type] of found ?? []) {
       if (!type) continue;
@@ -96,29 +114,12 @@ export class SchemaTracker {
       const values = new Array(n);
       let bad: string | undefined;
       for (let i = 0; i < n; i++) {
-        const v = this.coercers[i](row[names[i]]);
-        if (v !== FAIL) {
-          values[i] = v;
-          continue;
-        }
-        const col = this.columns[i];
         const raw = row[names[i]];
-        if (!col.declared && this.stream.on_schema_change === 'widen') {
-          const to = widen(col.type, typeOfValue(raw));
-          changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
-          col.type = to;
-          this.coercers[i] = coercerFor(to);
-          values[i] = this.coercers[i](raw);
-          continue;
-        }
-        const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}`;
-        if (this.stream.on_schema_change === 'fail') {
-          throw new RunError(`stream ${this.stream.name}: ${reason} (on_schema_change: fail)`, this.stream.name);
-        }
-        bad = reason;
-        break;
+        const v = raw === null || raw === undefined ? null : this.coercers[i](raw);
+        if (v !== FAIL) values[i] = v;
+        else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;
       }
-      if (bad) rejected.push({ index: r, reason: bad });
+      if (bad !== undefined) rejected.push({ index: r, reason: bad });
       else {
         out.push(values);
         accepted.push(r);
@@ -126,6 +127,71 @@ export class SchemaTracker {
     }
     // Rows coerced before a widening hold values of the narrower type; the caller coerces the batch again.
     return { rows: out, accepted, rejected, changes };
+  }
+
+  /** coerce() for rows as arrays aligned with `names`: values are read by position, not looked up by name. */
+  coerceValues(names: readonly string[], rows: readonly unknown[][]): CoerceResult & { changes: SchemaChange[] } {
+    const n = this.columns.length;
+    const from = this.sourceIndexes(names);
+    const coercers = this.coercers;
+    const out: unknown[][] = new Array(rows.length);
+    let kept = 0;
+    let accepted: number[] | undefined;
+    const rejected: { index: number; reason: string }[] = [];
+    const changes: SchemaChange[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      const values = new Array(n);
+      let bad: string | undefined;
+      for (let i = 0; i < n; i++) {
+        const k = from[i];
+        const raw = k < 0 ? null : row[k];
+        const v = raw === null || raw === undefined ? null : coercers[i](raw);
+        if (v !== FAIL) values[i] = v;
+        else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;
+      }
+      if (bad !== undefined) {
+        // Indexes of accepted rows are only materialised once a row is rejected; until then they are 0..kept-1.
+        accepted ??= Array.from({ length: kept }, (_, j) => j);
+        rejected.push({ index: r, reason: bad });
+      } else {
+        out[kept++] = values;
+        accepted?.push(r);
+      }
+    }
+    out.length = kept;
+    return { rows: out, accepted: accepted ?? Array.from({ length: kept }, (_, j) => j), rejected, changes };
+  }
+
+  /**
+   * A value that does not fit column `i`: widen the column (the value is then stored in `values`, and undefined
+   * returned), or return the reason the row is rejected; with `fail`, throw.
+   */
+  private misfit(i: number, raw: unknown, changes: SchemaChange[], values: unknown[]): string | undefined {
+    const col = this.columns[i];
+    if (!col.declared && this.stream.on_schema_change === 'widen') {
+      const to = widen(col.type, typeOfValue(raw));
+      changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
+      col.type = to;
+      this.coercers[i] = valueCoercer(to);
+      values[i] = this.coercers[i](raw);
+      return undefined;
+    }
+    const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}`;
+    if (this.stream.on_schema_change === 'fail') {
+      throw new RunError(`stream ${this.stream.name}: ${reason} (on_schema_change: fail)`, this.stream.name);
+    }
+    return reason;
+  }
+
+  /** For each column, its position in rows whose columns are `names` (-1: not there, NULL); cached per header. */
+  private sourceIndexes(names: readonly string[]): Int32Array {
+    if (this.fromNames !== names || this.from.length !== this.columns.length) {
+      const at = new Map(names.map((name, k) => [name, k]));
+      this.from = Int32Array.from(this.columns, (c) => at.get(c.name) ?? -1);
+      this.fromNames = names;
+    }
+    return this.from;
   }
 
   private push(col: Column): void {
@@ -150,7 +216,7 @@ export class SchemaTracker {
   }
 
   private rebuild(): void {
-    this.coercers = this.columns.map((c) => coercerFor(c.type));
+    this.coercers = this.columns.map((c) => valueCoercer(c.type));
   }
 }
 

@@ -6,8 +6,8 @@
 //                                                        └─► DLQ
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RunError, errorMessage } from '../core/errors.js';
-import type { Batch, Phase, Row, SourcePosition, Status, StreamCounts, StreamState } from '../core/types.js';
-import { emptyCounts } from '../core/types.js';
+import type { Batch, Phase, Row, Status, StreamCounts, StreamState } from '../core/types.js';
+import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { compareCursor } from './coerce.js';
 import { DlqWriter } from './dlq-writer.js';
@@ -111,18 +111,20 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
       if (next.done) break;
       const batch = next.value;
-      const rows = batch.rows;
-      counts.extracted += rows.length + (batch.rejected?.length ?? 0);
+      counts.extracted += batchLength(batch) + (batch.rejected?.length ?? 0);
       if (batch.rejected?.length) counts.dead_lettered += await dlq.add(batch.rejected);
 
       failedPhase = 'validate';
       const t0 = performance.now();
-      await evolve(tracker.addColumns(rows));
-      let result = tracker.coerce(rows);
+      // Rows as arrays (a CSV with a header) are read by position; object rows by name.
+      const { columns, values } = batch;
+      const coerce = columns && values ? () => tracker.coerceValues(columns, values) : () => tracker.coerce(batch.rows);
+      await evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
+      let result = coerce();
       while (result.changes.length) {
         // A widened column: evolve the destination, then coerce the whole batch again with the new types.
         await evolve(result.changes);
-        result = tracker.coerce(rows);
+        result = coerce();
       }
       const keep: unknown[][] = [];
       const cursorIndex = stream.cursor ? tracker.columns.findIndex((c) => c.name === stream.cursor) : -1;
@@ -152,7 +154,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       }
       if (rejects.length) {
         counts.dead_lettered += await dlq.add(rejects.map((r) => ({
-          stage: 'schema' as const, reason: r.reason, raw: rowJson(rows[r.index]), position: positionOf(batch, r.index),
+          stage: 'schema' as const, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
         })));
       }
       clock.add('validate', performance.now() - t0);
@@ -209,8 +211,6 @@ function addCommit(counts: StreamCounts, c: { inserted: number; updated: number;
 
 const cursorForState = (v: unknown): string | number | null =>
   v === null || v === undefined ? null : typeof v === 'number' ? v : String(v);
-
-const positionOf = (batch: Batch, i: number): SourcePosition => batch.positions?.[i] ?? {};
 
 export const rowJson = (row: Row): string =>
   JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));

@@ -11,7 +11,8 @@ import { ndjsonSourceSpec } from '../../src/connectors/ndjson/ndjson-spec.js';
 import type { RunContext, SourceSpec, StreamConfig } from '../../src/core/connector.js';
 import { RunError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import type { Batch, Row, StreamState } from '../../src/core/types.js';
+import type { Batch, Row, SourcePosition, StreamState } from '../../src/core/types.js';
+import { batchLength, rowAt } from '../../src/core/types.js';
 
 function ctxFor(baseDir: string, batchSize = 1000, signal = new AbortController().signal): RunContext {
   return { pipeline: 'p', runId: 'r1', logger: silentLogger(), signal, baseDir, home: baseDir, batchSize };
@@ -26,7 +27,9 @@ async function read(spec: SourceSpec, dir: string, keys: Record<string, unknown>
   return collect(spec.create({}).read(stream(opts), state, ctxFor(dir, batchSize)));
 }
 
-const rowsOf = (batches: Batch[]): Row[] => batches.flatMap((b) => b.rows);
+const rowsOf = (batches: Batch[]): Row[] => batches.flatMap((b) => Array.from({ length: batchLength(b) }, (_, i) => rowAt(b, i)));
+/** Positions of a batch's rows, index-aligned. */
+const positionsOf = (b: Batch): SourcePosition[] => Array.from({ length: batchLength(b) }, (_, i) => b.positionOf!(i));
 const rejectsOf = (batches: Batch[]) => batches.flatMap((b) => b.rejected ?? []);
 const lastState = (batches: Batch[]): StreamState => batches[batches.length - 1].checkpoint!;
 
@@ -141,9 +144,9 @@ test('glob: files read in sorted order, one checkpoint per file end, batches cut
     writeFileSync(join(dir, 'data', 'a.csv'), `id,name\n${csvLines(25)}`);
     writeFileSync(join(dir, 'data', 'notes.txt'), 'not matched');
     const batches = await read(csvSourceSpec, dir, { path: 'data/*.csv' }, undefined, 10);
-    assert.deepEqual(batches.map((b) => b.rows.length), [10, 10, 5, 3]);
+    assert.deepEqual(batches.map((b) => batchLength(b)), [10, 10, 5, 3]);
     const exact = await read(csvSourceSpec, dir, { path: 'data/a.csv' }, undefined, 5);
-    assert.deepEqual(exact.map((b) => [b.rows.length, b.checkpoint!.files!['data/a.csv'].done]),
+    assert.deepEqual(exact.map((b) => [batchLength(b), b.checkpoint!.files!['data/a.csv'].done]),
       [[5, false], [5, false], [5, false], [5, false], [5, true]]);
     assert.deepEqual(rowsOf(batches).map((r) => r.id), Array.from({ length: 28 }, (_, i) => String(i + 1)));
     assert.deepEqual(batches.map((b) => b.checkpoint!.files!['data/a.csv']),
@@ -151,8 +154,8 @@ test('glob: files read in sorted order, one checkpoint per file end, batches cut
     assert.equal(batches[2].checkpoint!.files!['data/b.csv'], undefined);
     assert.deepEqual(batches[3].checkpoint!.files!['data/b.csv'], { ...statOf(dir, 'data/b.csv'), records: 3, done: true });
     // Positions: index-aligned with rows, the header is line 1.
-    assert.deepEqual(batches[1].positions![0], { file: 'data/a.csv', line: 12 });
-    assert.deepEqual(batches[3].positions, [2, 3, 4].map((line) => ({ file: 'data/b.csv', line })));
+    assert.deepEqual(positionsOf(batches[1])[0], { file: 'data/a.csv', line: 12 });
+    assert.deepEqual(positionsOf(batches[3]), [2, 3, 4].map((line) => ({ file: 'data/b.csv', line })));
     for (const b of batches) assert.equal(b.checkpoint!.version, 1);
   } finally {
     cleanup();
@@ -182,7 +185,7 @@ test('resume mid-file from a checkpoint yields exactly the remaining records (re
     const st = statOf(dir, 'r.csv');
     const resumed = await read(csvSourceSpec, dir, { path: 'r.csv' }, { version: 1, files: { 'r.csv': { ...st, records: 12, done: false } } });
     assert.deepEqual(rowsOf(resumed).map((r) => r.id), Array.from({ length: 13 }, (_, i) => String(i + 13)));
-    assert.deepEqual(resumed[0].positions![0], { file: 'r.csv', line: 14 });
+    assert.deepEqual(positionsOf(resumed[0])[0], { file: 'r.csv', line: 14 });
   } finally {
     cleanup();
   }
@@ -236,14 +239,14 @@ test('json: array of objects, plain and gzip, with a records path; malformed ele
     writeFileSync(join(dir, 'wrapped.json.gz'), gzipSync(`{"meta": {"count": 3}, "data": {"items": ${text}}}`));
     const a = await read(jsonSourceSpec, dir, { path: 'a.json' });
     assert.deepEqual(rowsOf(a), [{ id: 1, tags: ['a'] }, { id: 3, n: null }]);
-    assert.deepEqual(a[0].positions, [{ file: 'a.json', line: 2, offset: 4 }, { file: 'a.json', line: 4, offset: text.indexOf('{"id": 3') }]);
+    assert.deepEqual(positionsOf(a[0]), [{ file: 'a.json', line: 2, offset: 4 }, { file: 'a.json', line: 4, offset: text.indexOf('{"id": 3') }]);
     const [bad] = rejectsOf(a);
     assert.equal(bad.raw, '{"id": 2, oops}');
     assert.deepEqual(bad.position, { file: 'a.json', line: 3, offset: text.indexOf('{"id": 2') });
     assert.deepEqual(lastState(a).files!['a.json'].records, 3);
     const wrapped = await read(jsonSourceSpec, dir, { path: 'wrapped.json.gz', records: 'data.items' }, undefined, 1);
     // A batch holds up to batchSize rows and batchSize rejects; the file's last batch is marked done.
-    assert.deepEqual(wrapped.map((b) => [b.rows.length, b.rejected?.length ?? 0]), [[1, 1], [1, 0]]);
+    assert.deepEqual(wrapped.map((b) => [batchLength(b), b.rejected?.length ?? 0]), [[1, 1], [1, 0]]);
     assert.deepEqual(wrapped.map((b) => b.checkpoint!.files!['wrapped.json.gz']), [2, 3]
       .map((records) => ({ ...statOf(dir, 'wrapped.json.gz'), records, done: records === 3 })));
     assert.deepEqual(rowsOf(wrapped).map((r) => r.id), [1, 3]);
@@ -266,13 +269,13 @@ test('ndjson: blank lines skipped, malformed and non-object lines rejected with 
     for (const path of ['e.ndjson', 'e.ndjson.gz']) {
       const b = await read(ndjsonSourceSpec, dir, { path }, undefined, 2);
       assert.deepEqual(rowsOf(b), [{ id: 1 }, { id: 2, nested: { x: [1] } }, { id: 3 }, { id: 4 }]);
-      assert.deepEqual(b.flatMap((x) => x.positions!).map((p) => p.line), [1, 3, 7, 8]);
+      assert.deepEqual(b.flatMap(positionsOf).map((p) => p.line), [1, 3, 7, 8]);
       assert.deepEqual(rejectsOf(b).map((r) => [r.position.line, r.reason.replace(/:.*/, ''), r.raw]), [
         [4, 'invalid JSON', '{bad json'],
         [5, 'expected an object, got an array', '[1, 2]'],
         [6, 'expected an object, got string', '"str"'],
       ]);
-      assert.deepEqual(b.map((x) => [x.rows.length, x.rejected?.length ?? 0]), [[2, 2], [2, 1]]);
+      assert.deepEqual(b.map((x) => [batchLength(x), x.rejected?.length ?? 0]), [[2, 2], [2, 1]]);
       assert.deepEqual(b.map((x) => x.checkpoint!.files![path].records), [4, 7]);
       const rest = await read(ndjsonSourceSpec, dir, { path }, b[0].checkpoint);
       assert.deepEqual(rowsOf(rest), [{ id: 3 }, { id: 4 }]);

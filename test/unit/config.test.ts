@@ -129,7 +129,7 @@ test('defaults: destination, write append, concurrency 2, batch sizes', async ()
     assert.equal(loadedFile, file);
     assert.equal(config.destination.type, 'duckdb');
     assert.equal(config.concurrency, 2);
-    assert.equal(config.batch_size, 10000);
+    assert.equal(config.batch_size, 1000);
     assert.equal(config.checkpoint_rows, 100000);
     const stream = config.sources[0].streams[0];
     assert.equal(stream.write, 'append');

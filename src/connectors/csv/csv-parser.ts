@@ -1,6 +1,7 @@
 // An incremental RFC 4180 parser over decoded text. The hot path handles a line without quotes: indexOf finds
-// the line end and each delimiter once, fields are slices, and the row object is filled from the precomputed
-// header. Lines with quotes take a slower field-by-field path. Every indexOf result is cached until passed, so
+// the line end and each delimiter once, fields are slices put straight into the record's array (handed to the sink
+// with the header; an object per row only for a sink that wants objects). Lines with quotes take a slower
+// field-by-field path. Every indexOf result is cached until passed, so
 // no character is scanned twice however long the buffer (a one-column file would otherwise rescan to the end
 // of the buffer for a delimiter on every line).
 import type { Row } from '../../core/types.js';
@@ -62,7 +63,7 @@ export class CsvParser implements TextParser {
   private line = 1;
   private names: string[] | undefined;
   private width = -1;
-  /** A key such as `__proto__` cannot be assigned with `row[key] =`. */
+  /** Object rows (for a sink without `values`) need defineProperty for a key such as `__proto__`. */
   private definePropertyRows = false;
   private skipLines: number;
   /** While a record is incomplete, later chunks wait here until the buffer has doubled (amortised O(n)). */
@@ -201,7 +202,7 @@ export class CsvParser implements TextParser {
         continue;
       }
       if (this.findQuote(pos) >= end) {
-        if (this.width > 0 && !this.definePropertyRows) {
+        if (this.width > 0) {
           this.fastRow(pos, end);
         } else {
           this.fields = this.splitLine(pos, end);
@@ -221,7 +222,9 @@ export class CsvParser implements TextParser {
         }
       } else if (next !== MALFORMED) {
         this.record(pos, next);
-        this.countLines(pos, next);
+        // Most quoted records end on their first line; only one with a quoted line break needs its lines counted.
+        if (next === nl + 1) this.line++;
+        else this.countLines(pos, next);
         pos = next;
         continue;
       }
@@ -256,19 +259,18 @@ export class CsvParser implements TextParser {
     }
   }
 
-  /** The hot path: an unquoted line into a row object, without an intermediate array. */
+  /** The hot path: an unquoted line split straight into the record's array, one indexOf per delimiter. */
   private fastRow(start: number, end: number): void {
     const buf = this.buf;
-    const names = this.names!;
     const width = this.width;
-    const row: Row = {};
+    const values: Field[] = new Array(width);
     let count = 0;
     let s = start;
     while (true) {
       let d = this.nd;
       if (d < s) d = this.findDelim(s);
       const e = d < end ? d : end;
-      if (count < width) row[names[count]] = e === s ? null : buf.slice(s, e);
+      if (count < width) values[count] = e === s ? null : buf.slice(s, e);
       count++;
       if (e === end) break;
       s = e + 1;
@@ -281,6 +283,25 @@ export class CsvParser implements TextParser {
     if (this.marks.next < this.base + end && this.marks.within(this.base + start, this.base + end)) {
       this.sink.reject('invalid UTF-8', buf.slice(start, end), this.line);
       return;
+    }
+    this.emit(values);
+  }
+
+  /** Hand a complete record to the sink: as values when it takes them, else as an object keyed by the names. */
+  private emit(values: Field[]): void {
+    if (this.sink.values) {
+      this.sink.values(values, this.names!, this.line);
+      return;
+    }
+    const names = this.names!;
+    const row: Row = {};
+    for (let i = 0; i < values.length; i++) {
+      // A key such as `__proto__` cannot be assigned with `row[key] =`.
+      if (this.definePropertyRows) {
+        Object.defineProperty(row, names[i], { value: values[i], enumerable: true, writable: true, configurable: true });
+      } else {
+        row[names[i]] = values[i];
+      }
     }
     this.sink.row(row, this.line);
   }
@@ -319,16 +340,7 @@ export class CsvParser implements TextParser {
       this.sink.reject('invalid UTF-8', this.buf.slice(start, rawEnd), this.line);
       return;
     }
-    const names = this.names!;
-    const row: Row = {};
-    for (let i = 0; i < fields.length; i++) {
-      if (this.definePropertyRows) {
-        Object.defineProperty(row, names[i], { value: fields[i], enumerable: true, writable: true, configurable: true });
-      } else {
-        row[names[i]] = fields[i];
-      }
-    }
-    this.sink.row(row, this.line);
+    this.emit(fields);
   }
 
   /**
@@ -343,34 +355,47 @@ export class CsvParser implements TextParser {
     let s = start;
     while (true) {
       if (s < n && buf.charCodeAt(s) === this.quoteCode) {
-        let value = '';
-        let seg = s + 1;
+        let value: string;
         let i = s + 1;
-        while (true) {
-          const q = this.findQuote(i);
-          const esc = this.escapeCode === this.quoteCode ? n : this.findEscape(i);
-          if (esc < q) {
-            if (esc + 1 >= n) return this.incomplete(final);
-            const c = buf.charCodeAt(esc + 1);
-            if (c === this.quoteCode || c === this.escapeCode) {
-              value += buf.slice(seg, esc);
-              seg = esc + 1;
-            }
-            i = esc + 2;
-            continue;
-          }
-          if (q >= n) return this.incomplete(final);
-          if (this.escapeCode === this.quoteCode) {
+        if (this.escapeCode === this.quoteCode) {
+          // RFC 4180: find the closing quote first, then take the field in one slice; doubled quotes, if any, are
+          // the only quotes inside it, so one replaceAll undoes them.
+          let doubled = false;
+          while (true) {
+            const q = this.findQuote(i);
+            if (q >= n) return this.incomplete(final);
             if (q + 1 >= n && !final) return NEED_MORE;
             if (buf.charCodeAt(q + 1) === this.quoteCode) {
-              value += buf.slice(seg, q + 1);
-              i = seg = q + 2;
+              doubled = true;
+              i = q + 2;
               continue;
             }
+            value = buf.slice(s + 1, q);
+            if (doubled) value = value.replaceAll(this.quote + this.quote, this.quote);
+            i = q + 1;
+            break;
           }
-          value += buf.slice(seg, q);
-          i = q + 1;
-          break;
+        } else {
+          value = '';
+          let seg = s + 1;
+          while (true) {
+            const q = this.findQuote(i);
+            const esc = this.findEscape(i);
+            if (esc < q) {
+              if (esc + 1 >= n) return this.incomplete(final);
+              const c = buf.charCodeAt(esc + 1);
+              if (c === this.quoteCode || c === this.escapeCode) {
+                value += buf.slice(seg, esc);
+                seg = esc + 1;
+              }
+              i = esc + 2;
+              continue;
+            }
+            if (q >= n) return this.incomplete(final);
+            value += buf.slice(seg, q);
+            i = q + 1;
+            break;
+          }
         }
         fields.push(value);
         if (i >= n) {

@@ -12,6 +12,11 @@ import type { FileOptions } from './options.js';
 /** Where a format's parser hands its records, in file order. Every call is one data record. */
 export interface RecordSink {
   row(row: Row, line: number, offset?: number): void;
+  /**
+   * A record as values aligned with `names` (the same array for every record of a file), for parsers that know
+   * their columns: no object per row. Optional: a parser falls back to `row` when the sink has no `values`.
+   */
+  values?(values: unknown[], names: readonly string[], line: number): void;
   reject(reason: string, raw: string, line: number, offset?: number): void;
 }
 
@@ -31,7 +36,12 @@ export type ParserFactory<O> = (options: O, file: string, sink: RecordSink) => T
 class BatchBuilder implements RecordSink {
   readonly ready: Batch[] = [];
   private rows: Row[] = [];
-  private positions: SourcePosition[] = [];
+  /** Rows as arrays, and their column names, when the parser hands values (never together with `rows`). */
+  private arrays: unknown[][] = [];
+  private columns: readonly string[] | undefined;
+  /** Line (and byte offset, when the format has them) of each row: positions are built only when asked for. */
+  private lines: number[] = [];
+  private offsets: number[] | undefined;
   private rejected: RejectedRow[] = [];
   private file!: FileEntry;
   private skip = 0;
@@ -55,10 +65,28 @@ class BatchBuilder implements RecordSink {
       return;
     }
     // Cut a full batch only when another record follows, so a file's last batch is the one marked done.
-    if (this.rows.length >= this.batchSize) this.cut(false);
+    if (this.rows.length >= this.batchSize || this.arrays.length > 0) this.cut(false);
     this.records++;
     this.rows.push(row);
-    this.positions.push(offset === undefined ? { file: this.file.rel, line } : { file: this.file.rel, line, offset });
+    this.addPosition(this.rows.length - 1, line, offset);
+  }
+
+  values(values: unknown[], names: readonly string[], line: number): void {
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    if (this.arrays.length >= this.batchSize || this.rows.length > 0 || (this.columns !== names && this.arrays.length > 0)) this.cut(false);
+    this.columns = names;
+    this.records++;
+    this.arrays.push(values);
+    this.lines.push(line);
+  }
+
+  private addPosition(i: number, line: number, offset: number | undefined): void {
+    this.lines.push(line);
+    if (offset !== undefined) (this.offsets ??= new Array<number>(i).fill(-1)).push(offset);
+    else this.offsets?.push(-1);
   }
 
   reject(reason: string, raw: string, line: number, offset?: number): void {
@@ -68,8 +96,7 @@ class BatchBuilder implements RecordSink {
     }
     if (this.rejected.length >= this.batchSize) this.cut(false);
     this.records++;
-    const position: SourcePosition = offset === undefined ? { file: this.file.rel, line } : { file: this.file.rel, line, offset };
-    this.rejected.push({ stage: 'parse', reason, raw, position });
+    this.rejected.push({ stage: 'parse', reason, raw, position: positionAt(this.file.rel, line, offset) });
   }
 
   /** Cut at the end of a file even when empty, so the file is recorded as done. */
@@ -81,15 +108,24 @@ class BatchBuilder implements RecordSink {
     const { size, mtimeMs } = this.file;
     // Progress objects are replaced, never mutated: earlier checkpoints share them.
     this.files[this.file.rel] = { size, mtimeMs, records: this.records, done };
+    const file = this.file.rel;
+    const lines = this.lines;
+    const offsets = this.offsets;
     const batch: Batch = {
       rows: this.rows,
-      positions: this.positions,
+      positionOf: (i) => positionAt(file, lines[i], offsets?.[i]),
       checkpoint: { ...this.base, version: 1, files: { ...this.files } },
     };
+    if (this.arrays.length > 0) {
+      batch.columns = this.columns;
+      batch.values = this.arrays;
+    }
     if (this.rejected.length > 0) batch.rejected = this.rejected;
     this.ready.push(batch);
     this.rows = [];
-    this.positions = [];
+    this.arrays = [];
+    this.lines = [];
+    this.offsets = undefined;
     this.rejected = [];
   }
 
@@ -101,6 +137,9 @@ class BatchBuilder implements RecordSink {
     }
   }
 }
+
+const positionAt = (file: string, line: number, offset: number | undefined): SourcePosition =>
+  offset === undefined || offset < 0 ? { file, line } : { file, line, offset };
 
 /** A Source for one file format; the format contributes only its options schema and its parser. */
 export class FileSource<O extends FileOptions> implements Source {

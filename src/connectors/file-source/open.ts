@@ -15,8 +15,11 @@ export interface OpenOptions {
   signal?: AbortSignal;
 }
 
-// Large reads keep per-chunk overhead (decoder and parser calls) small; memory stays bounded by one chunk.
-const CHUNK_BYTES = 256 * 1024;
+// 64 KB: per-chunk overhead (decoder and parser calls) is already small, and the decoded text stays below V8's
+// large-object size, so it is freed by the young-generation GC with the rows sliced from it. With 256 KB chunks every
+// chunk (and its copy joined to the previous chunk's tail) went to large-object space, freed only by full GCs: the
+// old generation grew to ~130 MB between them (measured: peak RSS 170–196 MB → 125–129 MB, same speed).
+const CHUNK_BYTES = 64 * 1024;
 
 async function readHead(path: string): Promise<Buffer> {
   const fh = await openFile(path, 'r');
