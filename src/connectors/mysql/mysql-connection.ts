@@ -8,32 +8,17 @@ import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import { z } from 'zod';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
+import { connectionKeys } from '../sql/connection-keys.js';
 import { parseConnectionUrl, registerPasswords } from '../sql/connection-url.js';
 
-const pem = z.string().min(1);
-
-export const mysqlConnectionKeys = {
-  url: z.string().min(1).optional()
-    .describe('Connection URL, `mysql://user:password@host:3306/database`. Fields given beside it override its parts.'),
-  host: z.string().min(1).optional().describe('Server host (default `localhost`).'),
-  port: z.number().int().min(1).max(65535).optional().describe('Server port (default 3306).'),
-  user: z.string().min(1).optional().describe('User name (default `root`).'),
-  password: z.string().optional().describe('Password; never logged, never stored in state or errors. Prefer `${ENV_VAR}`.'),
-  database: z.string().min(1).optional().describe('Database (schema) holding the tables; required, by field or URL.'),
-  ssl: z.union([
-    z.boolean(),
-    z.strictObject({
-      ca: pem.optional().describe('CA certificate: PEM text, or a path to a PEM file (relative to the pipeline file).'),
-      cert: pem.optional().describe('Client certificate: PEM text or a path.'),
-      key: pem.optional().describe('Client private key: PEM text or a path.'),
-      reject_unauthorized: z.boolean().default(true).describe('Refuse a server certificate that does not verify against the CA.'),
-    }),
-  ]).optional().describe('TLS: `true` (verify against the system CAs), or options with a CA, client certificate and key.'),
-  pool_size: z.number().int().min(1).max(100).default(4)
-    .describe('Connections kept open at most; each stream being loaded or read holds one.'),
-  statement_timeout_ms: z.number().int().min(0).optional()
-    .describe('Server-side limit per statement, in ms (0: none). MariaDB applies it to every statement (`max_statement_time`), MySQL to SELECTs only (`max_execution_time`).'),
-};
+export const mysqlConnectionKeys = connectionKeys({
+  url: 'Connection URL, `mysql://user:password@host:3306/database`. Fields given beside it override its parts.',
+  host: 'Server host (default `localhost`).',
+  port: 'Server port (default 3306).',
+  user: 'User name (default `root`).',
+  database: 'Database (schema) holding the tables; required, by field or URL.',
+  statementTimeout: 'Server-side limit per statement, in ms (0: none). MariaDB applies it to every statement (`max_statement_time`), MySQL to SELECTs only (`max_execution_time`).',
+});
 
 export type MysqlConnectionConfig = z.output<z.ZodObject<typeof mysqlConnectionKeys>>;
 

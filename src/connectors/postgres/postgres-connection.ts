@@ -7,32 +7,16 @@ import pg from 'pg';
 import { z } from 'zod';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
+import { connectionKeys as sharedConnectionKeys } from '../sql/connection-keys.js';
 
-const pem = z.string().min(1);
-
-export const connectionKeys = {
-  url: z.string().min(1).optional()
-    .describe('Connection URL, `postgres://user:password@host:5432/database?sslmode=require`. Fields given beside it override its parts.'),
-  host: z.string().min(1).optional().describe('Server host (default: `PGHOST` or `localhost`).'),
-  port: z.number().int().min(1).max(65535).optional().describe('Server port (default: `PGPORT` or 5432).'),
-  user: z.string().min(1).optional().describe('User name (default: `PGUSER` or the OS user).'),
-  password: z.string().optional().describe('Password; never logged, never stored in state or errors. Prefer `${ENV_VAR}`.'),
-  database: z.string().min(1).optional().describe('Database name (default: the user name).'),
-  ssl: z.union([
-    z.boolean(),
-    z.strictObject({
-      ca: pem.optional().describe('CA certificate: PEM text, or a path to a PEM file (relative to the pipeline file).'),
-      cert: pem.optional().describe('Client certificate: PEM text or a path.'),
-      key: pem.optional().describe('Client private key: PEM text or a path.'),
-      reject_unauthorized: z.boolean().default(true).describe('Refuse a server certificate that does not verify against the CA.'),
-      servername: z.string().optional().describe('Server name for SNI and verification, when it differs from `host`.'),
-    }),
-  ]).optional().describe('TLS: `true` (verify against the system CAs), or options with a CA, client certificate and key.'),
-  pool_size: z.number().int().min(1).max(100).default(4)
-    .describe('Connections kept open at most; each stream being loaded or read holds one.'),
-  statement_timeout_ms: z.number().int().min(0).optional()
-    .describe('Server-side limit per statement, in ms (0: none). A checkpoint\'s COPY is one statement, so allow for it.'),
-};
+export const connectionKeys = sharedConnectionKeys({
+  url: 'Connection URL, `postgres://user:password@host:5432/database?sslmode=require`. Fields given beside it override its parts.',
+  host: 'Server host (default: `PGHOST` or `localhost`).',
+  port: 'Server port (default: `PGPORT` or 5432).',
+  user: 'User name (default: `PGUSER` or the OS user).',
+  database: 'Database name (default: the user name).',
+  statementTimeout: 'Server-side limit per statement, in ms (0: none). A checkpoint\'s COPY is one statement, so allow for it.',
+}, { servername: z.string().optional().describe('Server name for SNI and verification, when it differs from `host`.') });
 
 export const connectionConfig = z.object(connectionKeys);
 export type ConnectionConfig = z.output<typeof connectionConfig>;
