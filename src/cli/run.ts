@@ -30,21 +30,29 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   // On a terminal the progress display replaces info logs; elsewhere structured logs go to stderr.
   const tty = process.stderr.isTTY && !o.json;
   const logger = createLogger(o.logLevel ?? process.env.SLUICE_LOG_LEVEL ?? (tty ? 'warn' : 'info'));
+  // The first SIGINT/SIGTERM drains (streams commit the batch in flight and stop at a checkpoint); a second one
+  // aborts at once, rolling back what is not committed.
+  const drain = new AbortController();
   const controller = new AbortController();
   const stop = (signal: string) => () => {
-    logger.warn({ signal }, 'stopping: finishing the batch in flight');
-    controller.abort(new Error(`received ${signal}`));
+    if (!drain.signal.aborted) {
+      logger.warn({ signal }, 'stopping: committing the batch in flight (send the signal again to abort)');
+      drain.abort(new Error(`received ${signal}`));
+    } else {
+      logger.warn({ signal }, 'aborting: rolling back what is not committed');
+      controller.abort(new Error(`received ${signal}`));
+    }
   };
   const onInt = stop('SIGINT');
   const onTerm = stop('SIGTERM');
-  process.once('SIGINT', onInt);
-  process.once('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   const progress = tty ? new Progress(process.stderr) : undefined;
   let summary: RunSummary;
   try {
     const loaded = await loadPipelineFile(file);
     summary = await runPipeline(loaded, {
-      fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal,
+      fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,
       onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
     });
   } catch (e) {

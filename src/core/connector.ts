@@ -26,8 +26,14 @@ export interface RunContext {
   pipeline: string;
   runId: string;
   logger: Logger;
-  /** Aborted when the run is cancelled (SIGINT/SIGTERM) or fails elsewhere. */
+  /** Aborted when the run is cancelled (a second SIGINT/SIGTERM) or fails elsewhere: stop at once. */
   signal: AbortSignal;
+  /**
+   * Aborted on the first SIGINT/SIGTERM: wind down gracefully. An unbounded source (a followed log, a WebSocket)
+   * ends its iteration after yielding the in-flight batch with its checkpoint, so it commits and the run succeeds.
+   * Bounded sources may ignore it: the engine stops pulling at the next checkpoint boundary.
+   */
+  drain?: AbortSignal;
   /** Directory of the pipeline file: relative paths in the config resolve against it. */
   baseDir: string;
   /** $SLUICE_HOME, where the control store and the embedded warehouse live. */
@@ -79,6 +85,11 @@ export interface LoadTarget {
   deleteColumn?: string;
   runId: string;
   fullRefresh: boolean;
+  /**
+   * Write every row to staging and touch the target only in `finish` (dataset gates need the whole run before
+   * anything becomes visible; a blocked load keeps its staging for inspection).
+   */
+  staged?: boolean;
 }
 
 export interface CommitCounts {
@@ -102,8 +113,11 @@ export interface StreamLoad {
   commit(state: StreamState): Promise<CommitCounts>;
   /** Last commit of the run: swaps in a replaced table, drops staging. */
   finish(state: StreamState): Promise<CommitCounts>;
-  /** Roll back what is not committed and drop staging. Must not throw. */
-  abort(): Promise<void>;
+  /**
+   * Roll back what is not committed and drop staging. Must not throw. With `keepStaging` a staged load leaves its
+   * staging table in place (for inspection of a blocked load) and says where.
+   */
+  abort(opts?: { keepStaging?: boolean }): Promise<{ kept?: string } | void>;
 }
 
 export interface Destination {
@@ -115,6 +129,11 @@ export interface Destination {
   /** Forget state (and, for full refresh, nothing else: the disposition decides what happens to data). */
   resetState(pipeline: string, stream?: string): Promise<void>;
   begin(target: LoadTarget): Promise<StreamLoad>;
+  /**
+   * Stream a target table's columns back in batches (lookups, uniqueness against the target, referential checks).
+   * Undefined for destinations that cannot be read (files).
+   */
+  readTable?(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 

@@ -97,6 +97,8 @@ export interface Batch {
   positionOf?(i: number): SourcePosition;
   /** State after this batch. When a batch carries one, everything up to it may be committed. */
   checkpoint?: StreamState;
+  /** Commit now, whatever `checkpoint_rows` says: a streaming source's micro-batch (needs a `checkpoint`). */
+  flush?: boolean;
 }
 
 /** Rows in a batch, whichever form it carries them in. */

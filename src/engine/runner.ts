@@ -23,6 +23,8 @@ export interface RunOptions {
   logger?: Logger;
   home?: string;
   signal?: AbortSignal;
+  /** Graceful stop (first SIGINT/SIGTERM): streams stop at their next checkpoint and commit it. */
+  drain?: AbortSignal;
   onProgress?: (stream: string, counts: StreamCounts) => void;
   /** Library use: instances instead of the registry (keyed by source name). */
   sources?: Record<string, Source>;
@@ -58,7 +60,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   opts.signal?.addEventListener('abort', () => controller.abort(opts.signal?.reason), { once: true });
   const ctx: RunContext = {
     pipeline: config.pipeline, runId, logger: logger.child({ run_id: runId }), signal: controller.signal,
-    baseDir: loaded.baseDir, home, batchSize: config.batch_size,
+    baseDir: loaded.baseDir, home, batchSize: config.batch_size, ...(opts.drain ? { drain: opts.drain } : {}),
   };
 
   let locked = false;

@@ -105,8 +105,18 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
 
     const batches = deps.source.read(stream, stored, ctx)[Symbol.asyncIterator]();
     iterator = batches;
+    // True while everything written is covered by the checkpoint in `pending`: only there may a drain stop early.
+    let atCheckpoint = true;
     while (true) {
       if (ctx.signal.aborted) throw new RunError(`stream ${stream.name}: cancelled`, stream.name);
+      if (ctx.drain?.aborted) {
+        // A replace publishes only whole tables; stopping it early can only mean leaving the target as it was.
+        if (disposition === 'replace') throw new RunError(`stream ${stream.name}: stopped before the replace completed; the target is unchanged`, stream.name);
+        if (atCheckpoint) {
+          ctx.logger.info({ stream: stream.name, loaded: counts.loaded }, 'stopped at a checkpoint; the next run resumes from it');
+          break;
+        }
+      }
       failedPhase = 'extract';
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
       if (next.done) break;
@@ -165,9 +175,10 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       sinceCommit += keep.length;
       deps.onProgress?.(stream.name, counts);
 
+      atCheckpoint = !!batch.checkpoint;
       if (batch.checkpoint) {
         pending = batch.checkpoint;
-        if (load && sinceCommit >= task.checkpointRows) {
+        if (load && (sinceCommit >= task.checkpointRows || batch.flush)) {
           addCommit(counts, await clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))));
           sinceCommit = 0;
           ctx.logger.debug({ stream: stream.name, loaded: counts.loaded }, 'checkpoint committed');

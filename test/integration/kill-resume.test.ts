@@ -25,12 +25,15 @@ async function writeData(dir: string): Promise<void> {
   }
 }
 
-/** Start a run and SIGKILL it once it has logged `commits` durable checkpoints. */
-function runAndKill(file: string, home: string, commits: number): Promise<{ signal: NodeJS.Signals | null; seen: number }> {
+/** Start a run and send it `kill` once it has logged `commits` durable checkpoints. */
+function runAndKill(file: string, home: string, commits: number, kill: NodeJS.Signals = 'SIGKILL', args: string[] = []):
+  Promise<{ signal: NodeJS.Signals | null; code: number | null; seen: number; stdout: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug'], {
-      env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'],
+    const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug', ...args], {
+      env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     let seen = 0;
     let buffer = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -39,11 +42,11 @@ function runAndKill(file: string, home: string, commits: number): Promise<{ sign
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        if (line.includes('checkpoint committed') && ++seen === commits) child.kill('SIGKILL');
+        if (line.includes('checkpoint committed') && ++seen === commits) child.kill(kill);
       }
     });
     child.on('error', fail);
-    child.on('close', (_code, signal) => done({ signal, seen }));
+    child.on('close', (code, signal) => done({ signal, code, seen, stdout }));
   });
 }
 
@@ -87,3 +90,34 @@ sources:
     assert.equal(third.streams.items.loaded, 0, 'nothing left to load');
   });
 }
+
+test('SIGTERM drains: the run stops at a checkpoint, commits it, exits 0, and the next run resumes', async () => {
+  await dataReady;
+  const home = join(dir, 'home-drain');
+  const file = join(dir, 'pipeline-drain.yaml');
+  writeFileSync(file, `pipeline: drain-test
+batch_size: 2000
+checkpoint_rows: 10000
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: items
+        path: part-*.csv
+        primary_key: id
+        write: merge
+`);
+  const stopped = await runAndKill(file, home, 2, 'SIGTERM', ['--json']);
+  assert.equal(stopped.code, 0, 'a drained run ends successfully');
+  const first = JSON.parse(stopped.stdout);
+  assert.equal(first.status, 'success');
+  const loaded = first.streams.items.loaded;
+  assert.ok(loaded >= 20000 && loaded < TOTAL, `stopped early, after the committed checkpoints (${loaded})`);
+  const [r1] = await duckQuery(join(home, 'warehouse.duckdb'), 'SELECT count(*)::BIGINT AS n FROM items');
+  assert.equal(Number(r1.n), loaded, 'everything the drained run counted as loaded is committed');
+
+  const rerun = JSON.parse((await sluice(['run', file, '--json'], { home })).stdout);
+  assert.equal(rerun.streams.items.extracted, TOTAL - loaded, 'the next run starts where the drain stopped');
+  const [r] = await duckQuery(join(home, 'warehouse.duckdb'), 'SELECT count(*)::BIGINT AS n, count(DISTINCT id)::BIGINT AS k FROM items');
+  assert.deepEqual([Number(r.n), Number(r.k)], [TOTAL, TOTAL]);
+});
