@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFile
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
 import { measure, printTable } from './measure.js';
+import { benchMysqlToPostgres } from './mysql-pg.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 /** The compiled tree this script runs from (dist/ or a helper's dist-<name>/). */
@@ -66,7 +67,7 @@ destination:
 }
 
 export async function benchSql(args: string[]): Promise<void> {
-  const rows = Number(args[0] ?? 1_000_000);
+  const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
   const dir = join(root, 'bench', '.data');
   mkdirSync(dir, { recursive: true });
   const csv = join(dir, `mixed-${rows}.csv`);
@@ -110,10 +111,20 @@ process.stdout.write(JSON.stringify(summary));
   if (merge.counts.inserted !== expectNew) throw new Error(`merge inserted ${merge.counts.inserted}, expected ${expectNew}`);
   console.log(`merge counts: inserted ${merge.counts.inserted}, updated ${merge.counts.updated} (10% of them changed)`);
   await measure('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`]);
+  const maria = args.includes('--no-mysql') ? undefined : await benchMysqlToPostgres(rows, dir, runner, home);
 
   printTable([
     { name: 'psql \\copy → PostgreSQL (with PK)', rows, m: copy, limit: 1 },
     { name: 'sluice csv → postgres append (with PK)', rows, m: append.m },
     { name: 'sluice csv → postgres merge (into 1× rows)', rows, m: merge.m },
+    ...(maria ? [
+      { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader },
+      { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
+    ] : []),
   ]);
+  if (maria) {
+    const speed = maria.pgloader.seconds / maria.sluice.seconds;
+    const memory = (maria.pgloader.peakRssMb ?? 0) / (maria.sluice.peakRssMb ?? 1);
+    console.log(`mariadb → postgres: sluice ${speed.toFixed(2)}× pgloader's rows/s at 1/${memory.toFixed(1)} of its peak RSS (bar: ≥ 1.5×, ≥ 4)`);
+  }
 }

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunContext } from '../src/core/connector.js';
+import { silentLogger } from '../src/core/logger.js';
 
 /** Tests run compiled from dist/test/…; the repository root is two levels above this file's directory. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,4 +62,12 @@ export async function duckQuery(file: string, sql: string): Promise<Record<strin
     conn.closeSync();
     db.closeSync();
   }
+}
+
+/** A RunContext for driving connectors directly (no runner): silent logs, paths under `dir`. */
+export function runContext(dir: string, over: Partial<RunContext> = {}): RunContext {
+  return {
+    pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
+    baseDir: dir, home: join(dir, 'home'), batchSize: 1000, ...over,
+  };
 }

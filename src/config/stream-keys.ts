@@ -8,7 +8,7 @@ export const commonStreamKeys = {
   name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a snake_case stream name').describe('Stream name (snake_case); also the default table name.'),
   primary_key: keyList.default([]).describe('Column(s) that identify a row; required for `write: merge`.'),
   cursor: z.string().optional().describe('Column whose high-water mark is kept in state for incremental runs.'),
-  write: z.enum(WRITE_DISPOSITIONS).default('append').describe('Write disposition: append, replace (atomic swap) or merge (upsert on primary key).'),
+  write: z.enum(WRITE_DISPOSITIONS).default('append').describe('Write disposition: append, replace (atomic swap), merge (upsert on primary key) or scd2 (history per key: `valid_from`, `valid_to`, `is_current`; a new version only when a tracked column changed).'),
   columns: z.record(z.string(), z.enum(COLUMN_TYPES)).optional().describe('Declared column types; undeclared columns are inferred from the data.'),
   on_schema_change: z.enum(SCHEMA_POLICIES).default('widen').describe('When a value does not fit its inferred column: widen the column, reject the row to the DLQ, or fail the run. Declared columns never widen.'),
   destination_table: z.string().optional().describe('Destination table name; defaults to the stream name.'),

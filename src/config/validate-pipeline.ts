@@ -97,8 +97,8 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       const other = streamNames.get(stream.name);
       if (other !== undefined) issues.push({ path: [...here, 'name'], message: `duplicate stream name \`${stream.name}\` (also ${other}); stream names are unique across the pipeline` });
       else streamNames.set(stream.name, where);
-      if (stream.write === 'merge' && stream.primary_key.length === 0) {
-        issues.push({ path: [...here, 'write'], message: '`write: merge` requires `primary_key` (merge upserts on it)', expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream, or use `write: append`' });
+      if ((stream.write === 'merge' || stream.write === 'scd2') && stream.primary_key.length === 0) {
+        issues.push({ path: [...here, 'write'], message: `\`write: ${stream.write}\` requires \`primary_key\` (${stream.write === 'merge' ? 'merge upserts on it' : 'history is kept per key'})`, expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream, or use `write: append`' });
       }
       if (dispositions && !dispositions.includes(stream.write)) {
         issues.push({ path: [...here, 'write'], message: `destination \`${destination?.type}\` does not support \`write: ${stream.write}\` (supported: ${dispositions.join(', ')})`, expected: `one of: ${dispositions.join(', ')}` });

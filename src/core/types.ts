@@ -6,7 +6,7 @@ export const COLUMN_TYPES = [
 ] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
-export const WRITE_DISPOSITIONS = ['append', 'replace', 'merge'] as const;
+export const WRITE_DISPOSITIONS = ['append', 'replace', 'merge', 'scd2'] as const;
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];
 
 /** What happens when a value does not fit the column's type. */

@@ -63,7 +63,8 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers);
     const disposition = task.replay
       ? (stream.primary_key.length ? 'merge' : 'append')
-      : task.fullRefresh ? 'replace' : stream.write;
+      // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
+      : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
     const storedCursor = stored?.cursor?.column === stream.cursor ? stored?.cursor?.value ?? null : null;
     const startCursor = task.replay ? null : storedCursor;
     let maxCursor: unknown = storedCursor;

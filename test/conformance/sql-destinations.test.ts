@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sluice, sluiceBin, tempDir } from '../helpers.js';
+import { getDestinationSpec } from '../../src/connectors/registry.js';
 import { TARGETS, type Target } from './targets.js';
 
 type Counts = { extracted: number; loaded: number; dead_lettered: number; filtered: number; inserted: number; updated: number };
@@ -82,6 +83,33 @@ for (const kind of TARGETS) {
       await p.run('--full-refresh');
       assert.deepEqual(await read('a'), ['1:one', '2:TWO', '2:two', '3:three']);
       assert.deepEqual(await read('m'), ['1:one', '2:TWO', '3:three']);
+    });
+
+    const declares = (write: string) => getDestinationSpec(kind.name)!.create({}).capabilities.dispositions.includes(write as never);
+    // Filtered by declared capabilities: a destination is tested on every disposition it says it supports.
+    if (declares('scd2')) test('scd2 keeps history: a new version only for changed rows, closed versions meet their successors', async () => {
+      const t = await target();
+      const p = project(t, csvStream('h', '        path: "h-*.csv"\n        primary_key: id\n        write: scd2\n        columns: { id: integer, v: text, n: integer }\n'), {
+        'h-1.csv': 'id,v,n\n1,a,10\n2,b,20\n',
+      });
+      cleanups.push(p.cleanup);
+      const first = counts(await p.run(), 'h');
+      assert.deepEqual([first.inserted, first.updated], [2, 0]);
+      p.add('h-2.csv', 'id,v,n\n1,a,10\n2,b,21\n3,c,30\n2,bb,22\n');
+      const second = counts(await p.run(), 'h');
+      assert.deepEqual([second.inserted, second.updated], [1, 1], 'key 3 is new, key 2 changed (its last row wins), key 1 untouched');
+      const read = async () => (await t.query(`SELECT ${t.text('id')} AS id, ${t.text('v')} AS v, ${t.text('n')} AS n, ${t.text('is_current')} AS cur,
+        ${t.text('valid_from')} AS vf, ${t.text('valid_to')} AS vt FROM ${t.table('h')}`))
+        .map((r) => ({ ...r, cur: /^(true|t|1)$/.test(String(r.cur)) }) as Record<string, unknown>).sort((a, b) => `${String(a.id)}${String(a.vf)}`.localeCompare(`${String(b.id)}${String(b.vf)}`));
+      const rows = await read();
+      assert.deepEqual(rows.map((r) => `${r.id}:${r.v}:${r.n}:${r.cur}`), ['1:a:10:true', '2:b:20:false', '2:bb:22:true', '3:c:30:true']);
+      const [old, now] = rows.filter((r) => r.id === '2');
+      assert.equal(old.vt, now.vf, 'the closed version ends when its successor starts');
+      assert.equal(now.vt, null);
+      // A full refresh reads every file again: nothing changed, so history stays as it is.
+      const again = counts(await p.run('--full-refresh'), 'h');
+      assert.deepEqual([again.inserted, again.updated], [0, 0]);
+      assert.equal((await read()).length, 4);
     });
 
     test('types round-trip: NULLs, unicode, 1 MB text, decimal precision, time zones', async () => {

@@ -150,6 +150,16 @@ test('merge: last row per key wins, counts are exact, delete markers delete, unc
   });
 });
 
+test('merge: keys equal to the database but not as written (1.0 and 1.00) still keep the last row', async () => {
+  await withSchema(async (dest, outside) => {
+    const load = await dest.begin(target('dec', 'merge', ['k']));
+    await load.evolve(schemaOf([['k', 'decimal'], ['v', 'text']]));
+    await load.write([['1.0', 'first'], ['2', 'two'], ['1.00', 'last']]);
+    assert.deepEqual(await load.finish(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT k::float8 AS k, v FROM dec ORDER BY k'), [{ k: 1, v: 'last' }, { k: 2, v: 'two' }]);
+  });
+});
+
 test('replace: the new table is invisible to other connections until finish, then swapped in whole', async () => {
   await withSchema(async (dest, outside) => {
     const cols = schemaOf([['id', 'integer'], ['v', 'text']]);

@@ -18,7 +18,7 @@ test('JSON Schema: draft 2020-12, one branch per source type keyed on type, csv 
     assert.ok(stream.properties[key], `csv stream key ${key}`);
     assert.ok(stream.properties[key].description, `description of ${key}`);
   }
-  assert.deepEqual(stream.properties.write.enum, ['append', 'replace', 'merge']);
+  assert.deepEqual(stream.properties.write.enum, ['append', 'replace', 'merge', 'scd2']);
   assert.equal(stream.properties.write.default, 'append');
   assert.ok(stream.required.includes('path'));
   const destinations: any[] = schema.properties.destination.oneOf;
@@ -32,7 +32,7 @@ test('config reference lists top-level keys and each connector with its keys', (
   assert.match(md, /### `csv`\n\nStatus: stable\./);
   assert.match(md, /### `duckdb` \(default\)/);
   assert.match(md, /\| `delimiter` \| string \| `","` \|/);
-  assert.match(md, /\| `write` \| `append` \\\| `replace` \\\| `merge` \| `"append"` \|/);
+  assert.match(md, /\| `write` \| `append` \\\| `replace` \\\| `merge` \\\| `scd2` \| `"append"` \|/);
 });
 
 test('docs generation is deterministic', () => {

@@ -11,7 +11,8 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import { schemaAndName } from '../sql/qualified-name.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { DuckDBStreamLoad } from './duckdb-load.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
 import { createStateTable, deleteState, readState } from './duckdb-state.js';
@@ -19,7 +20,7 @@ import { DUCKDB_TYPES } from './duckdb-types.js';
 import { OpenLoads } from '../open-loads.js';
 
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge'],
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
   identifiers: { caseSensitive: false, maxLength: 255 },
@@ -89,6 +90,20 @@ export class DuckDBDestination implements Destination {
     return this.loads.begin((onDone) => new DuckDBStreamLoad({
       conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger, onDone,
     }));
+  }
+
+  /** A committed table's columns, chunk by chunk, on a connection of its own (`table` may be `schema.table`). */
+  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+    const conn = await this.requireInstance().connect();
+    try {
+      const [schema, name] = schemaAndName(table, this.schema);
+      const result = await conn.stream(`SELECT ${columns.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteQualified([schema, name])}`);
+      for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, unknown>[];
+    } catch (e) {
+      throw new RunError(`reading ${table} from the DuckDB warehouse failed: ${errorMessage(e)}`, undefined, { cause: e });
+    } finally {
+      conn.closeSync();
+    }
   }
 
   async close(): Promise<void> {

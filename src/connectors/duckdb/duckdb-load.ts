@@ -4,6 +4,9 @@
 //   append   rows → target, in the open transaction
 //   merge    rows → TEMP staging (connection-private); commit = dedupe + delete/insert into target + state, atomically
 //   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
+//   scd2     rows → TEMP staging; commit = history recorded by ../sql/scd2.ts + state, atomically
+//   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
+//            blocked load changes nothing and may leave its staging for inspection
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
@@ -13,6 +16,7 @@ import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
+import { SCD2_COLUMNS, applyScd2 } from '../sql/scd2.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -47,16 +51,24 @@ export class DuckDBStreamLoad implements StreamLoad {
     this.target = opts.target;
     this.targetRef = { catalog: opts.catalog, schema: opts.schema, table: opts.target.table };
     const d = opts.target.disposition;
-    this.writeRef = d === 'append' ? this.targetRef
-      : d === 'merge' ? { catalog: 'temp', schema: 'main', table: `${opts.target.table}__sluice_stage` }
-        : { catalog: opts.catalog, schema: opts.schema, table: `${opts.target.table}__sluice_replace` };
+    const own = (suffix: string): TableRef => ({ catalog: opts.catalog, schema: opts.schema, table: `${opts.target.table}${suffix}` });
+    this.writeRef = d === 'replace' ? own('__sluice_replace')
+      : opts.target.staged ? own('__sluice_staged')
+        : d === 'append' ? this.targetRef
+          : { catalog: 'temp', schema: 'main', table: `${opts.target.table}__sluice_stage` };
+  }
+
+  /** Rows reach the target only in finish(): a replace, or a load whose dataset gates must pass first. */
+  private get stagedOnly(): boolean {
+    return this.target.disposition === 'replace' || !!this.target.staged;
   }
 
   async start(): Promise<void> {
-    if (this.target.disposition === 'merge' && this.target.primaryKey.length === 0) {
-      throw new RunError(`stream ${this.target.stream}: write: merge needs a primary_key`, this.target.stream);
+    const d = this.target.disposition;
+    if ((d === 'merge' || d === 'scd2') && this.target.primaryKey.length === 0) {
+      throw new RunError(`stream ${this.target.stream}: write: ${d} needs a primary_key`, this.target.stream);
     }
-    if (this.target.disposition !== 'append') {
+    if (this.writeRef !== this.targetRef) {
       // A staging table left by a crashed run holds rows nobody committed.
       await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
     }
@@ -65,9 +77,11 @@ export class DuckDBStreamLoad implements StreamLoad {
 
   async evolve(schema: Schema): Promise<void> {
     this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
-    const d = this.target.disposition;
-    // Merge needs the target too (the upsert reads it); replace builds only staging, which becomes the target.
-    if (d === 'merge') await ensureTable(this.conn, this.targetRef, this.columns);
+    if (this.target.disposition === 'scd2') {
+      const clash = this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase()));
+      if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
+    }
+    if (!this.stagedOnly && this.writeRef !== this.targetRef) await this.ensureTarget();
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
     this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
@@ -82,29 +96,13 @@ export class DuckDBStreamLoad implements StreamLoad {
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
-    switch (this.target.disposition) {
-      case 'append': {
-        await this.saveState(state);
-        const counts = { ...ZERO, inserted: this.sinceCommit };
-        await this.commitTx();
-        this.sinceCommit = 0;
-        await this.beginTx();
-        return counts;
-      }
-      case 'merge': {
-        const counts = this.sinceCommit ? await this.mergeStaged() : ZERO;
-        await this.saveState(state);
-        await this.commitTx();
-        this.sinceCommit = 0;
-        await this.beginTx();
-        return counts;
-      }
-      case 'replace':
-        // Staged rows become durable (a long replace does not grow one huge transaction), not visible.
-        await this.commitTx();
-        await this.beginTx();
-        return ZERO;
-    }
+    // A staged load (replace, or gated) makes its staged rows durable — a long load does not grow one huge
+    // transaction — but not visible, and saves no state: a crash restarts it.
+    const counts = this.stagedOnly ? ZERO : await this.apply();
+    if (!this.stagedOnly) await this.saveState(state);
+    await this.commitTx();
+    await this.beginTx();
+    return counts;
   }
 
   /** On failure the load stays open: the engine's abort() rolls back and drops staging. */
@@ -114,16 +112,31 @@ export class DuckDBStreamLoad implements StreamLoad {
       await this.swap(state);
       counts = { ...ZERO, inserted: this.totalRows };
     } else {
-      counts = await this.commit(state);
+      if (this.target.staged) {
+        this.sinceCommit = this.totalRows;
+        await this.ensureTarget();
+      }
+      counts = await this.apply();
+      await this.saveState(state);
+      if (this.writeRef !== this.targetRef) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
       await this.commitTx();
-      if (this.target.disposition === 'merge') await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
     }
     this.close();
     return counts;
   }
 
-  async abort(): Promise<void> {
+  async abort(opts: { keepStaging?: boolean } = {}): Promise<{ kept?: string } | void> {
     if (this.done) return;
+    let kept: string | undefined;
+    try {
+      if (opts.keepStaging && this.stagedOnly && this.inTransaction) {
+        // Only staging was written in this transaction: committing it keeps the blocked rows for inspection.
+        await this.commitTx();
+        kept = qualified(this.writeRef);
+      }
+    } catch (e) {
+      this.opts.logger.warn({ table: this.writeRef.table, err: errorMessage(e) }, 'could not keep the staging table');
+    }
     try {
       if (this.inTransaction) await this.conn.run('ROLLBACK');
     } catch (e) {
@@ -131,16 +144,54 @@ export class DuckDBStreamLoad implements StreamLoad {
     }
     this.inTransaction = false;
     try {
-      if (this.writeRef !== this.targetRef) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+      if (this.writeRef !== this.targetRef && !kept) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
     } catch (e) {
       this.opts.logger.warn({ table: this.writeRef.table, err: errorMessage(e) }, 'could not drop staging table');
     }
     this.close();
+    return kept ? { kept } : undefined;
+  }
+
+  /** Create or evolve the target itself (a staged load does this only in finish, so a blocked one changes nothing). */
+  private async ensureTarget(): Promise<void> {
+    const extra = this.target.disposition === 'scd2'
+      ? [{ name: 'valid_from', dataType: 'TIMESTAMPTZ' }, { name: 'valid_to', dataType: 'TIMESTAMPTZ' },
+        { name: 'is_current', dataType: 'BOOLEAN' }, { name: '_sluice_hash', dataType: 'VARCHAR' }]
+      : [];
+    await ensureTable(this.conn, this.targetRef, this.columns, extra);
+  }
+
+  /** Move what was written since the last commit into the target (an unstaged append wrote it there already). */
+  private async apply(): Promise<CommitCounts> {
+    const n = this.sinceCommit;
+    this.sinceCommit = 0;
+    if (n === 0) return ZERO;
+    switch (this.target.disposition) {
+      case 'append':
+        if (this.writeRef !== this.targetRef) {
+          const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
+          await this.conn.run(`INSERT INTO ${qualified(this.targetRef)} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`);
+        }
+        return { ...ZERO, inserted: n };
+      case 'merge':
+        return this.mergeStaged();
+      case 'scd2': {
+        const counts = await applyScd2({
+          target: qualified(this.targetRef), stage: qualified(this.writeRef), seq: SEQ_COLUMN,
+          keys: this.target.primaryKey.map((k) => this.columnName(k)), columns: this.columns.map((c) => c.name),
+        }, async (sql) => (await this.conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
+        await this.conn.run(`DELETE FROM ${qualified(this.writeRef)}`);
+        return counts;
+      }
+      default:
+        return ZERO;
+    }
   }
 
   /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
   private get sequenced(): boolean {
-    return this.target.disposition === 'merge' || (this.target.disposition === 'replace' && this.target.primaryKey.length > 0);
+    const d = this.target.disposition;
+    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.target.primaryKey.length > 0);
   }
 
   private async swap(state: StreamState): Promise<void> {

@@ -68,6 +68,7 @@ export class MysqlStreamLoad implements StreamLoad {
     if (target.disposition === 'merge' && target.primaryKey.length === 0) {
       throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
     }
+    if (target.staged) throw new RunError(`stream ${target.stream}: the mysql destination cannot stage a gated load yet; use duckdb or postgres for dataset gates`, target.stream);
     await this.run(async () => {
       // Only the checkpoint's own rows are locked; no gap locks between concurrent streams' state rows.
       await this.conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
@@ -132,6 +133,8 @@ export class MysqlStreamLoad implements StreamLoad {
           // Keyed like the target: a full refresh of a merge stream keeps the last row per key, as a merge would.
           await this.flush(true);
           return ZERO;
+        default:
+          throw new RunError(`stream ${this.target.stream}: the mysql destination does not support write: ${this.target.disposition}`, this.target.stream);
       }
     }, 'commit failed');
   }

@@ -1,6 +1,7 @@
 // The PostgreSQL destination: a pool of connections, one per stream being loaded (streams load concurrently), and
 // pooled one-off queries for state. Rows go by COPY; rows and state commit in one transaction (postgres-load.ts).
 import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import type {
   Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
@@ -8,7 +9,8 @@ import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import { schemaAndName } from '../sql/qualified-name.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
 import { publish } from './postgres-publish.js';
@@ -18,7 +20,7 @@ import { PG_TYPES } from './postgres-types.js';
 import { OpenLoads } from '../open-loads.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge'],
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
   identifiers: { caseSensitive: true, maxLength: 63 },
@@ -81,6 +83,28 @@ export class PostgresDestination implements Destination {
       publish: (c) => publish(c, this.schema, this.config, this.logger),
       onDone,
     }));
+  }
+
+  /** A committed table's columns in batches, through a server-side cursor (`table` may be `schema.table`). */
+  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+    const client = await connectClient(this.requirePool(), this.config);
+    const [schema, name] = schemaAndName(table, this.schema);
+    const cursor = client.query(new Cursor<Record<string, unknown>>(
+      `SELECT ${columns.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteQualified([schema, name])}`));
+    let broken = false;
+    try {
+      while (true) {
+        const rows = await cursor.read(5000);
+        if (rows.length === 0) break;
+        yield rows;
+      }
+    } catch (e) {
+      broken = true;
+      throw pgError(e, `reading ${table} failed`);
+    } finally {
+      await cursor.close().catch(() => { broken = true; });
+      client.release(broken);
+    }
   }
 
   /** Run SQL through the pool (tests, inspection): sees committed data only. */

@@ -7,6 +7,10 @@
 //   merge    rows → TEMP staging with a sequence; commit = last row per key upserted (ON CONFLICT), marked rows
 //            deleted, state written, all in one transaction
 //   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
+//   scd2     rows → TEMP staging; commit = close the current version of changed (or delete-marked) keys, insert new
+//            versions with valid_from = now(), unchanged rows untouched (a hash of the tracked columns decides)
+//   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
+//            blocked load changes nothing and may leave its staging for inspection
 import type pg from 'pg';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
@@ -19,6 +23,8 @@ import { pgError } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualified } from './postgres-ddl.js';
 import type { TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
+import { KeyTracker } from '../sql/key-tracker.js';
+import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -46,6 +52,8 @@ export class PostgresStreamLoad implements StreamLoad {
   private columns: WantedColumn[] = [];
   private encoders: Encoder[] = [];
   private copySql: string | undefined;
+  /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
+  private keys: KeyTracker | undefined;
   private copy: CopyWriter | undefined;
   private inTransaction = false;
   private sinceCommit = 0;
@@ -62,14 +70,20 @@ export class PostgresStreamLoad implements StreamLoad {
     this.primaryKey = opts.target.primaryKey.map(fitIdent);
     this.deleteColumn = opts.target.deleteColumn === undefined ? undefined : fitIdent(opts.target.deleteColumn);
     const d = opts.target.disposition;
-    this.writeRef = d === 'append' ? this.targetRef
-      : d === 'merge' ? { schema: 'pg_temp', table: derivedName(table, '__sluice_stage') }
-        : { schema: opts.schema, table: derivedName(table, '__sluice_replace') };
+    this.writeRef = d === 'replace' ? { schema: opts.schema, table: derivedName(table, '__sluice_replace') }
+      : opts.target.staged ? { schema: opts.schema, table: derivedName(table, '__sluice_staged') }
+        : d === 'append' ? this.targetRef
+          : { schema: 'pg_temp', table: derivedName(table, '__sluice_stage') };
+  }
+
+  /** Rows reach the target only in finish(): a replace, or a load whose dataset gates must pass first. */
+  private get stagedOnly(): boolean {
+    return this.target.disposition === 'replace' || !!this.target.staged;
   }
 
   async start(): Promise<void> {
-    if (this.target.disposition === 'merge' && this.primaryKey.length === 0) {
-      throw new RunError(`stream ${this.target.stream}: write: merge needs a primary_key`, this.target.stream);
+    if ((this.target.disposition === 'merge' || this.target.disposition === 'scd2') && this.primaryKey.length === 0) {
+      throw new RunError(`stream ${this.target.stream}: write: ${this.target.disposition} needs a primary_key`, this.target.stream);
     }
     // A staging table left by a crashed run holds rows nobody committed.
     if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping a stale staging table');
@@ -80,25 +94,18 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.endCopy();
     this.columns = schema.columns.map((c) => ({ name: fitIdent(c.target ?? c.name), type: c.type }));
     const d = this.target.disposition;
-    // The delete marker steers the merge; it is not a column of the target.
-    const targetColumns = this.columns.filter((c) => c.name !== this.deleteColumn);
     const missingKey = this.primaryKey.find((k) => !this.columns.some((c) => c.name === k));
     if (missingKey !== undefined) {
       throw new RunError(`stream ${this.target.stream}: primary key column "${missingKey}" is not in the schema`, this.target.stream);
     }
+    const clash = d === 'scd2' ? this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name)) : undefined;
+    if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     await this.step('evolving the tables', async () => {
+      if (!this.target.staged) await this.ensureTarget();
       if (d === 'append') {
-        // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
-        // Airbyte's and dlt's append; merge and replace are where keys are unique.
-        await ensureTable(this.client, this.targetRef, this.columns);
-      } else if (d === 'merge') {
-        await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey });
-        if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
-          throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
-            + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
-          this.target.stream);
-        }
-        await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: true });
+        if (this.target.staged) await ensureTable(this.client, this.writeRef, this.columns);
+      } else if (d === 'merge' || d === 'scd2') {
+        await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
       } else {
         // The primary key is built after the load, in one pass, rather than maintained row by row; the sequence
         // lets the swap keep the last row written per key.
@@ -109,6 +116,31 @@ export class PostgresStreamLoad implements StreamLoad {
     if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
     this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN`;
     this.encoders = this.columns.map((c) => encoderFor(c.type));
+    if (d === 'merge') this.keys = new KeyTracker(this.primaryKey.map((k) => this.columns.findIndex((c) => c.name === k)));
+  }
+
+  /** Create or evolve the target itself (a staged load does this only in finish, so a blocked one changes nothing). */
+  private async ensureTarget(): Promise<void> {
+    const d = this.target.disposition;
+    // The delete marker steers the merge; it is not a column of the target.
+    const targetColumns = this.columns.filter((c) => c.name !== this.deleteColumn);
+    if (d === 'append') {
+      // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
+      // Airbyte's and dlt's append; merge and replace are where keys are unique.
+      await ensureTable(this.client, this.targetRef, this.columns);
+    } else if (d === 'merge') {
+      await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey });
+      if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
+        throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
+          + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
+        this.target.stream);
+      }
+    } else if (d === 'scd2') {
+      await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz') });
+      // One current version per key, enforced, and the index the change detection joins on.
+      await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
+        ON ${qualified(this.targetRef)} (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')}) WHERE is_current`);
+    }
   }
 
   async write(rows: unknown[][]): Promise<void> {
@@ -123,6 +155,7 @@ export class PostgresStreamLoad implements StreamLoad {
       throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
     }
     this.seq = seq;
+    this.keys?.add(rows);
     this.sinceCommit += rows.length;
     this.totalRows += rows.length;
   }
@@ -141,28 +174,47 @@ export class PostgresStreamLoad implements StreamLoad {
       await this.swap(state);
       counts = { ...ZERO, inserted: this.totalRows };
     } else {
-      counts = await this.checkpoint(state);
-      if (this.target.disposition === 'merge') await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
+      await this.endCopy();
+      if (this.target.staged) {
+        this.sinceCommit = this.totalRows;
+        await this.step('evolving the target', () => this.ensureTarget());
+      }
+      counts = await this.apply();
+      if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
+      await this.step('saving state', () => this.saveState(state));
+      await this.commitTx();
     }
     await this.step('publishing', () => this.opts.publish(this.client));
     this.release();
     return counts;
   }
 
-  async abort(): Promise<void> {
+  async abort(opts: { keepStaging?: boolean } = {}): Promise<{ kept?: string } | void> {
     if (this.done) return;
+    let kept: string | undefined;
+    try {
+      if (opts.keepStaging && this.stagedOnly && !this.broken) {
+        // Only staging was written in this transaction: committing it keeps the blocked rows for inspection.
+        await this.endCopy();
+        await this.commitTx();
+        kept = qualified(this.writeRef);
+      }
+    } catch (e) {
+      this.opts.logger.warn({ stream: this.target.stream, err: errorMessage(e) }, 'could not keep the staging table');
+    }
     try {
       await this.copy?.destroy();
       this.copy = undefined;
       if (this.inTransaction) await this.client.query('ROLLBACK');
       this.inTransaction = false;
-      if (this.writeRef !== this.targetRef) await this.client.query(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
+      if (this.writeRef !== this.targetRef && !kept) await this.client.query(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
     } catch (e) {
       // The connection may be gone; it is discarded rather than returned to the pool.
       this.broken = true;
       this.opts.logger.warn({ stream: this.target.stream, err: errorMessage(e) }, 'postgres rollback or staging cleanup failed');
     }
     this.release();
+    return kept ? { kept } : undefined;
   }
 
   /** End the open COPY (if any): its rows are then in the transaction, and the connection is free for SQL. */
@@ -180,15 +232,36 @@ export class PostgresStreamLoad implements StreamLoad {
   /** Rows since the last commit and `state`, committed together; leaves no transaction open. */
   private async checkpoint(state: StreamState): Promise<CommitCounts> {
     await this.endCopy();
-    let counts = ZERO;
-    if (this.target.disposition === 'append') counts = { ...ZERO, inserted: this.sinceCommit };
-    else if (this.target.disposition === 'merge' && this.sinceCommit > 0) counts = await this.step('merging', () => this.mergeStaged());
-    // A replace commits staged rows (durable, so one huge transaction never builds up) but no state: nothing
-    // is visible before the swap, and a crash restarts the replace.
-    if (this.target.disposition !== 'replace') await this.step('saving state', () => this.saveState(state));
+    // A staged load (replace, or gated) commits staged rows — durable, so one huge transaction never builds up —
+    // but no state: nothing is visible before finish, and a crash restarts the load.
+    if (this.stagedOnly) {
+      await this.commitTx();
+      return ZERO;
+    }
+    const counts = await this.apply();
+    await this.step('saving state', () => this.saveState(state));
     await this.commitTx();
-    this.sinceCommit = 0;
     return counts;
+  }
+
+  /** Move what is staged since the last commit into the target (append writes the target directly). */
+  private async apply(): Promise<CommitCounts> {
+    const n = this.sinceCommit;
+    this.sinceCommit = 0;
+    switch (this.target.disposition) {
+      case 'append':
+        if (this.writeRef !== this.targetRef && n > 0) {
+          const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
+          await this.sql(`INSERT INTO ${qualified(this.targetRef)} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`, 'appending staged rows');
+        }
+        return { ...ZERO, inserted: n };
+      case 'merge':
+        return n > 0 ? this.step('merging', () => this.mergeStaged()) : ZERO;
+      case 'scd2':
+        return n > 0 ? this.step('recording history', () => this.mergeScd2()) : ZERO;
+      default:
+        return ZERO;
+    }
   }
 
   /**
@@ -210,11 +283,10 @@ export class PostgresStreamLoad implements StreamLoad {
     const deleted = del
       ? `, gone AS (DELETE FROM ${target} t USING src WHERE ${del} AND ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')} RETURNING 1)`
       : '';
-    // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
-    await this.client.query("SET LOCAL work_mem = '64MB'");
-    const r = await this.client.query<{ upserts: string; inserted: string; deleted: string }>(
+    const lastPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${stage} ORDER BY ${keys.join(', ')}, ${quoteIdent(SEQ_COLUMN)} DESC`;
+    const upsert = (src: string) => this.client.query<{ upserts: string; inserted: string; deleted: string }>(
       `WITH src AS (
-         SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${stage} ORDER BY ${keys.join(', ')}, ${quoteIdent(SEQ_COLUMN)} DESC
+         ${src}
        ), up AS (
          INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.map((c) => `src.${c}`).join(', ')} FROM src ${keep}
          ON CONFLICT (${keys.join(', ')}) ${onConflict}
@@ -223,10 +295,39 @@ export class PostgresStreamLoad implements StreamLoad {
        SELECT (SELECT count(*) FROM src ${keep}) AS upserts, (SELECT count(*) FROM up WHERE fresh) AS inserted,
               ${del ? '(SELECT count(*) FROM gone)' : '0'} AS deleted`,
     );
+    // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
+    await this.client.query("SET LOCAL work_mem = '64MB'");
+    let r;
+    if (this.keys && !this.keys.mayRepeat) {
+      // Keys the tracker saw as distinct may still be equal to the database (numeric 1.0 and 1.00): then the upsert
+      // fails with a cardinality violation, and the sorted form runs instead.
+      await this.client.query('SAVEPOINT sluice_merge');
+      try {
+        r = await upsert(`SELECT * FROM ${stage}`);
+        await this.client.query('RELEASE SAVEPOINT sluice_merge');
+      } catch (e) {
+        if ((e as { code?: string }).code !== '21000') throw e;
+        await this.client.query('ROLLBACK TO SAVEPOINT sluice_merge');
+      }
+    }
+    r ??= await upsert(lastPerKey);
+    this.keys?.reset();
     await this.client.query(`TRUNCATE ${stage}`);
     const upserts = Number(r.rows[0].upserts);
     const inserted = Number(r.rows[0].inserted);
     return { inserted, updated: upserts - inserted, deleted: Number(r.rows[0].deleted) };
+  }
+
+  /** Record history for the staged rows (see postgres-scd2.ts), then empty staging for the next checkpoint. */
+  private async mergeScd2(): Promise<CommitCounts> {
+    const marker = this.deleteColumn;
+    const counts = await applyScd2({
+      target: qualified(this.targetRef), stage: qualified(this.writeRef), seq: SEQ_COLUMN, keys: this.primaryKey,
+      columns: this.columns.map((c) => c.name).filter((c) => c !== marker),
+      ...(marker === undefined ? {} : { deleteWhere: (a: string) => `lower(${a}.${quoteIdent(marker)}::text) IN ${DELETE_TRUE}` }),
+    }, async (sql) => (await this.client.query(sql)).rows);
+    await this.client.query(`TRUNCATE ${qualified(this.writeRef)}`);
+    return counts;
   }
 
   /**
@@ -236,7 +337,8 @@ export class PostgresStreamLoad implements StreamLoad {
    */
   /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
   private get sequenced(): boolean {
-    return this.target.disposition === 'merge' || (this.target.disposition === 'replace' && this.primaryKey.length > 0);
+    const d = this.target.disposition;
+    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.primaryKey.length > 0);
   }
 
   private async swap(state: StreamState): Promise<void> {

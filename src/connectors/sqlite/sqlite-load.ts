@@ -69,6 +69,9 @@ export class SqliteStreamLoad implements StreamLoad {
     if (target.disposition === 'merge' && target.primaryKey.length === 0) {
       throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
     }
+    if (target.staged || target.disposition === 'scd2') {
+      throw new RunError(`stream ${target.stream}: the sqlite destination does not support ${target.staged ? 'staged (gated) loads' : 'write: scd2'} yet; use duckdb or postgres`, target.stream);
+    }
     this.run('cannot start the load', () => {
       // A replace staging table left by a crashed run holds rows nobody committed.
       this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
