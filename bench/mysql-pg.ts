@@ -31,6 +31,7 @@ async function prepareSource(rows: number): Promise<void> {
   await sql('mariadb', [...MARIA, '-e', `DROP DATABASE IF EXISTS ${SOURCE_DB}; CREATE DATABASE ${SOURCE_DB};
     CREATE TABLE ${SOURCE_DB}.mixed (id BIGINT PRIMARY KEY, account BIGINT NOT NULL, name VARCHAR(64) NOT NULL,
       amount DECIMAL(12,2) NOT NULL, created_at DATETIME(6) NOT NULL, active BOOLEAN NOT NULL, attrs JSON, note TEXT) ENGINE=InnoDB;
+    USE ${SOURCE_DB};
     INSERT INTO ${SOURCE_DB}.mixed SELECT seq, 1000000000000 + seq % 50000, CONCAT('name ', seq % 10007), (seq % 100000) / 100,
       TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, seq % 2 = 0, JSON_OBJECT('k', seq % 13),
       IF(seq % 3 = 0, NULL, CONCAT('note ', seq % 977, ', with a comma')) FROM seq_1_to_${rows};`], 'filling the MariaDB source');

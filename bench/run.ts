@@ -1,10 +1,11 @@
 // `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
 import { benchCsv } from './csv.js';
-import { benchSql } from './sql.js';
+import { benchMysql, benchSql } from './sql.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
   sql: (args) => benchSql(args),
+  mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
 };
 
 const [name = 'csv', ...args] = process.argv.slice(2);

@@ -66,6 +66,30 @@ destination:
 `;
 }
 
+/** A script that runs a pipeline file with a home directory and prints its summary; a fresh home. */
+function runnerIn(dir: string): { runner: string; home: string } {
+  const runner = join(dir, 'run-sql-bench.mjs');
+  writeFileSync(runner, `import { loadPipelineFile, runPipeline } from '${join(built, 'src', 'index.js')}';
+const summary = await runPipeline(await loadPipelineFile(process.argv[2]), { home: process.argv[3] });
+process.stdout.write(JSON.stringify(summary));
+`);
+  const home = join(dir, 'home-sql');
+  rmSync(home, { recursive: true, force: true });
+  return { runner, home };
+}
+
+/** `npm run bench -- mysql [rows]`: only the MariaDB → PostgreSQL comparison with pgloader. */
+export async function benchMysql(rows: number): Promise<void> {
+  const dir = join(root, 'bench', '.data');
+  mkdirSync(dir, { recursive: true });
+  const { runner, home } = runnerIn(dir);
+  const maria = await benchMysqlToPostgres(rows, dir, runner, home);
+  printTable([
+    { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader, limit: 1 },
+    { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
+  ]);
+}
+
 export async function benchSql(args: string[]): Promise<void> {
   const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
   const dir = join(root, 'bench', '.data');
@@ -76,16 +100,7 @@ export async function benchSql(args: string[]): Promise<void> {
   await generateCsv(csv, rows);
   await generateMergeCsv(mergeCsv, rows);
 
-  // Registers the postgres specs itself, so the bench runs whether or not the registry lists them yet.
-  const runner = join(dir, 'run-sql-bench.mjs');
-  writeFileSync(runner, `import { loadPipelineFile, runPipeline, registerDestination } from '${join(built, 'src', 'index.js')}';
-import { postgresDestinationSpec } from '${join(built, 'src', 'connectors', 'postgres', 'postgres-spec.js')}';
-registerDestination(postgresDestinationSpec);
-const summary = await runPipeline(await loadPipelineFile(process.argv[2]), { home: process.argv[3] });
-process.stdout.write(JSON.stringify(summary));
-`);
-  const home = join(dir, 'home-sql');
-  rmSync(home, { recursive: true, force: true });
+  const { runner, home } = runnerIn(dir);
   const run = async (name: string, file: string, write: 'append' | 'merge') => {
     const yaml = join(dir, `${name}.yaml`);
     writeFileSync(yaml, pipelineYaml(name, file, write));

@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunContext } from '../src/core/connector.js';
+import type { Batch, Row } from '../src/core/types.js';
+import { batchLength, rowAt } from '../src/core/types.js';
 import { silentLogger } from '../src/core/logger.js';
 
 /** Tests run compiled from dist/test/…; the repository root is two levels above this file's directory. */
@@ -71,3 +73,6 @@ export function runContext(dir: string, over: Partial<RunContext> = {}): RunCont
     baseDir: dir, home: join(dir, 'home'), batchSize: 1000, ...over,
   };
 }
+
+/** A batch's rows as objects, whichever form it carries them in. */
+export const rowsOf = (b: Batch): Row[] => Array.from({ length: batchLength(b) }, (_, i) => rowAt(b, i));

@@ -9,6 +9,9 @@ import { filesDestinationSpec } from './files/files-spec.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from './mysql/mysql-spec.js';
 import { postgresDestinationSpec, postgresSourceSpec } from './postgres/postgres-spec.js';
 import { sqliteDestinationSpec, sqliteSourceSpec } from './sqlite/sqlite-spec.js';
+import { xmlSourceSpec } from './xml/xml-spec.js';
+import { parquetSourceSpec } from './parquet/parquet-spec.js';
+import { logSourceSpec } from './log/log-spec.js';
 
 const sources = new Map<string, SourceSpec>();
 const destinations = new Map<string, DestinationSpec>();
@@ -33,3 +36,4 @@ for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSource
 for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec, mysqlDestinationSpec, sqliteDestinationSpec]) {
   registerDestination(d);
 }
+for (const s of [xmlSourceSpec, parquetSourceSpec, logSourceSpec]) registerSource(s);

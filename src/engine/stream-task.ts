@@ -108,13 +108,17 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     iterator = batches;
     // True while everything written is covered by the checkpoint in `pending`: only there may a drain stop early.
     let atCheckpoint = true;
+    // A streaming source (its batches flush) ends its own iteration on a drain, after the records in flight.
+    let streaming = false;
     while (true) {
       if (ctx.signal.aborted) throw new RunError(`stream ${stream.name}: cancelled`, stream.name);
-      if (ctx.drain?.aborted) {
+      if (ctx.drain?.aborted && !streaming) {
         // A replace publishes only whole tables; stopping it early can only mean leaving the target as it was.
         if (disposition === 'replace') throw new RunError(`stream ${stream.name}: stopped before the replace completed; the target is unchanged`, stream.name);
         if (atCheckpoint) {
           ctx.logger.info({ stream: stream.name, loaded: counts.loaded }, 'stopped at a checkpoint; the next run resumes from it');
+          // Let the source release what it holds (its `finally` blocks run).
+          await batches.return?.(undefined);
           break;
         }
       }
@@ -177,6 +181,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       deps.onProgress?.(stream.name, counts);
 
       atCheckpoint = !!batch.checkpoint;
+      streaming ||= !!batch.flush;
       if (batch.checkpoint) {
         pending = batch.checkpoint;
         if (load && (sinceCommit >= task.checkpointRows || batch.flush)) {

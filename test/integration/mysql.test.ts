@@ -10,6 +10,7 @@ import type { LoadTarget, RunContext, StreamConfig } from '../../src/core/connec
 import { silentLogger } from '../../src/core/logger.js';
 import { redact } from '../../src/core/redact.js';
 import type { Batch, Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import { batchLength } from '../../src/core/types.js';
 import { definePipeline } from '../../src/config/load.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { registerDestination, registerSource } from '../../src/connectors/registry.js';
@@ -17,7 +18,7 @@ import type { MysqlConnectionConfig } from '../../src/connectors/mysql/mysql-con
 import type { MysqlDestination } from '../../src/connectors/mysql/mysql-destination.js';
 import { MysqlSource } from '../../src/connectors/mysql/mysql-source.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from '../../src/connectors/mysql/mysql-spec.js';
-import { collect, tempDir } from '../helpers.js';
+import { collect, rowsOf, tempDir } from '../helpers.js';
 
 const SERVER = { host: '127.0.0.1', port: 3306, user: 'root' };
 registerSource(mysqlSourceSpec);
@@ -269,7 +270,7 @@ test('types round-trip: NULLs, unicode and emoji, 1 MB text, decimal precision, 
     const batches = await collect(s2.read(stream, undefined, ctx));
     await s2.close();
     await source.close();
-    const rows = batches.flatMap((b: Batch) => b.rows);
+    const rows = batches.flatMap((b: Batch) => rowsOf(b));
     assert.equal(rows.length, 3);
     assert.deepEqual({ ...rows[0], bin: undefined }, {
       id: 1, b: '9223372036854775807', t: 'héllo 🎉 \\N tab\there', dec: '12345678901234567890123456789.123456789',
@@ -331,10 +332,10 @@ test('source: full table, incremental resume across pages of one cursor value, u
     const ctx = ctxFor(dir, 1000);
     await src.connect(ctx);
     const all = await collect(src.read(stream, undefined, ctx));
-    assert.deepEqual(all.map((b) => b.rows.length), [1000, 1000, 1000]);
+    assert.deepEqual(all.map((b) => batchLength(b)), [1000, 1000, 1000]);
     assert.deepEqual(all[0].checkpoint?.connector, { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: ['1000'] });
     const resumed = await collect(src.read(stream, all[1].checkpoint, ctx));
-    assert.deepEqual(resumed.flatMap((b) => b.rows.map((r) => Number(r.id))), Array.from({ length: 1000 }, (_, i) => 2001 + i));
+    assert.deepEqual(resumed.flatMap((b) => rowsOf(b).map((r) => Number(r.id))), Array.from({ length: 1000 }, (_, i) => 2001 + i));
     await src.close();
 
     // Through the engine into a MySQL destination, twice, with an update and new rows in between.

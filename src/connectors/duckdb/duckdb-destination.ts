@@ -2,8 +2,7 @@
 // one connection per stream load since streams load concurrently, and one control connection for state reads.
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
 import type {
   Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
@@ -13,10 +12,10 @@ import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
-import { DuckDBStreamLoad } from './duckdb-load.js';
+import type { DuckDBStreamLoad } from './duckdb-load.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
 import { createStateTable, deleteState, readState } from './duckdb-state.js';
-import { DUCKDB_TYPES } from './duckdb-types.js';
+import { DUCKDB_TYPES } from './duckdb-type-names.js';
 import { OpenLoads } from '../open-loads.js';
 
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
@@ -53,6 +52,8 @@ export class DuckDBDestination implements Destination {
     try {
       const options: Record<string, string> = { memory_limit: this.config.memory_limit ?? '64MB' };
       if (this.config.threads) options.threads = String(this.config.threads);
+      // Loaded on first use: DuckDB's native library costs ~30 MB of RSS a pipeline without DuckDB should not pay.
+      const { DuckDBInstance } = await import('@duckdb/node-api');
       this.instance = await DuckDBInstance.create(path, options);
     } catch (e) {
       const msg = errorMessage(e);
@@ -86,6 +87,7 @@ export class DuckDBDestination implements Destination {
 
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const instance = this.requireInstance();
+    const { DuckDBStreamLoad } = await import('./duckdb-load.js');
     const conn = await instance.connect();
     return this.loads.begin((onDone) => new DuckDBStreamLoad({
       conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger, onDone,

@@ -4,23 +4,10 @@ import {
 } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { ColumnType } from '../../core/types.js';
+import { DECIMAL_SCALE, DECIMAL_WIDTH, DUCKDB_TYPES } from './duckdb-type-names.js';
 
-export const DECIMAL_WIDTH = 38;
-export const DECIMAL_SCALE = 9;
 
-export const DUCKDB_TYPES: Record<ColumnType, string> = {
-  text: 'VARCHAR',
-  integer: 'INTEGER',
-  bigint: 'BIGINT',
-  decimal: `DECIMAL(${DECIMAL_WIDTH},${DECIMAL_SCALE})`,
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-  timestamp: 'TIMESTAMPTZ',
-  json: 'JSON',
-  binary: 'BLOB',
-  uuid: 'UUID',
-};
+export { DECIMAL_SCALE, DECIMAL_WIDTH, DUCKDB_TYPES };
 
 /** duckdb_columns() spells some types long-hand; compare in the short form we write in DDL. */
 export function normalizeDuckType(dataType: string): string {

@@ -3,19 +3,18 @@
 // that goes through the manifest never sees a part that was not committed.
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import type {
   Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { ColumnType, StreamState } from '../../core/types.js';
-import { DUCKDB_TYPES } from '../duckdb/duckdb-types.js';
+import { DUCKDB_TYPES } from '../duckdb/duckdb-type-names.js';
 import { csvPartWriter } from './csv-writer.js';
 import { FilesStreamLoad } from './files-load.js';
 import type { FileFormat, FilesConfig } from './files-spec.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { ndjsonPartWriter } from './ndjson-writer.js';
-import { ParquetPartWriter } from './parquet-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 import { OpenLoads } from '../open-loads.js';
 
@@ -96,10 +95,12 @@ export class FilesDestination implements Destination {
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const dir = join(this.requireRoot(), tableDirName(target.table));
     const instance = this.format === 'parquet' ? await this.duckdb() : undefined;
+    // Parquet is written through DuckDB, loaded only when a destination writes Parquet.
+    const { ParquetPartWriter } = this.format === 'parquet' ? await import('./parquet-writer.js') : { ParquetPartWriter: undefined };
     const newWriter = (path: string, columns: readonly PartColumn[]): PartWriter =>
       this.format === 'csv' ? csvPartWriter(path, columns)
         : this.format === 'ndjson' ? ndjsonPartWriter(path, columns)
-          : new ParquetPartWriter(instance!, path, columns);
+          : new ParquetPartWriter!(instance!, path, columns);
     return this.loads.begin((onDone) => new FilesStreamLoad({ dir, format: this.format, target, newWriter, onDone }));
   }
 
@@ -112,7 +113,7 @@ export class FilesDestination implements Destination {
 
   /** One in-memory DuckDB for every Parquet part of this destination, opened on first use. */
   private duckdb(): Promise<DuckDBInstance> {
-    this.duck ??= DuckDBInstance.create(':memory:');
+    this.duck ??= import('@duckdb/node-api').then(({ DuckDBInstance }) => DuckDBInstance.create(':memory:'));
     return this.duck;
   }
 

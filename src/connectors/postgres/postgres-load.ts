@@ -347,13 +347,26 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.step('swapping in the replaced table', async () => {
       if (staged.length > 0) {
         const pkName = derivedName(this.writeRef.table, '_pkey');
+        const addKey = `ALTER TABLE ${qualified(this.writeRef)} ADD CONSTRAINT ${quoteIdent(pkName)} PRIMARY KEY (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')})`;
+        // The key is built once, after the load, with room to sort in memory.
+        await this.client.query("SET LOCAL maintenance_work_mem = '256MB'");
         if (this.sequenced) {
           // A full refresh of a merge stream reads every version of a key: the last one written wins, as in a merge.
+          // Keys are usually distinct already (a table read whole): try the key first, and pay for finding the
+          // last version of each key only when it fails.
           const stage = qualified(this.writeRef);
           const keys = this.primaryKey.map((k) => quoteIdent(k));
           const seq = quoteIdent(SEQ_COLUMN);
-          await this.client.query(`DELETE FROM ${stage} s USING (SELECT ${keys.join(', ')}, max(${seq}) AS last FROM ${stage}
-            GROUP BY ${keys.join(', ')} HAVING count(*) > 1) d WHERE ${keys.map((k) => `s.${k} = d.${k}`).join(' AND ')} AND s.${seq} < d.last`);
+          await this.client.query('SAVEPOINT sluice_key');
+          try {
+            await this.client.query(addKey);
+          } catch (e) {
+            if ((e as { code?: string }).code !== '23505') throw e;
+            await this.client.query('ROLLBACK TO SAVEPOINT sluice_key');
+            await this.client.query(`DELETE FROM ${stage} s USING (SELECT ${keys.join(', ')}, max(${seq}) AS last FROM ${stage}
+              GROUP BY ${keys.join(', ')} HAVING count(*) > 1) d WHERE ${keys.map((k) => `s.${k} = d.${k}`).join(' AND ')} AND s.${seq} < d.last`);
+            await this.client.query(addKey);
+          }
           await this.client.query(`ALTER TABLE ${stage} DROP COLUMN ${seq}`);
         }
         if (this.deleteColumn !== undefined && staged.some((c) => c.name === this.deleteColumn)) {
@@ -362,9 +375,7 @@ export class PostgresStreamLoad implements StreamLoad {
           await this.client.query(`DELETE FROM ${qualified(this.writeRef)} src WHERE lower(src.${marker}::text) IN ${DELETE_TRUE}`);
           await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} DROP COLUMN ${marker}`);
         }
-        if (this.primaryKey.length) {
-          await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} ADD CONSTRAINT ${quoteIdent(pkName)} PRIMARY KEY (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')})`);
-        }
+        if (this.primaryKey.length && !this.sequenced) await this.client.query(addKey);
         await this.client.query('SAVEPOINT sluice_swap');
         try {
           await this.client.query(`DROP TABLE IF EXISTS ${target}`);

@@ -3,7 +3,7 @@
 // configured post-load SQL run, each statement on its own.
 import type pg from 'pg';
 import type { Logger } from '../../core/logger.js';
-import { quoteQualified } from '../sql/quote.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { pgError } from './postgres-connection.js';
 
@@ -35,11 +35,18 @@ export async function publish(client: pg.ClientBase, schema: string, config: Pub
       throw pgError(e, `refreshing materialized view ${view}`);
     }
   }
-  for (const [i, sql] of (config.post_load_sql ?? []).entries()) {
-    try {
-      await client.query(sql);
-    } catch (e) {
-      throw pgError(e, `post_load_sql[${i}]`);
+  if (!config.post_load_sql?.length) return;
+  // Unqualified names in post-load SQL mean the tables just loaded: the destination schema comes first.
+  await client.query(`SET search_path TO ${quoteIdent(schema)}, public`);
+  try {
+    for (const [i, sql] of config.post_load_sql.entries()) {
+      try {
+        await client.query(sql);
+      } catch (e) {
+        throw pgError(e, `post_load_sql[${i}]`);
+      }
     }
+  } finally {
+    await client.query('RESET search_path').catch(() => undefined);
   }
 }

@@ -12,7 +12,7 @@ export const postgresDestinationConfig = z.strictObject({
   refresh_materialized_views: z.array(z.string().min(1)).optional()
     .describe('Materialized views (`name` or `schema.name`) refreshed after each stream\'s final commit, `CONCURRENTLY` when they have a unique index.'),
   post_load_sql: z.array(z.string().min(1)).optional()
-    .describe('SQL statements run, in order, after each stream\'s final commit (and the view refreshes).'),
+    .describe('SQL statements run, in order, after each stream\'s final commit (and the view refreshes); unqualified names resolve in `schema` first.'),
 });
 
 export type PostgresDestinationConfig = z.output<typeof postgresDestinationConfig>;

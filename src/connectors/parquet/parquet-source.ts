@@ -1,0 +1,144 @@
+// The `parquet` source: files read through an in-memory DuckDB, whose streaming result hands over one vector chunk
+// (2,048 rows) at a time: memory is bounded by the chunk and DuckDB's memory_limit, never by the file. Types come from
+// the Parquet schema, so nothing is inferred. Files are tracked in state like every file source (an unchanged file
+// is skipped; a partly loaded one resumes at its next row, by row number).
+import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
+import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import { RunError, errorMessage } from '../../core/errors.js';
+import type { Batch, ColumnType, FileProgress, StreamState } from '../../core/types.js';
+import { expandFiles, planFile, type FileEntry } from '../file-source/files.js';
+import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
+import type { ParquetStreamOptions } from './parquet-spec.js';
+import type { z } from 'zod';
+
+interface ParquetColumn {
+  name: string;
+  duckType: string;
+}
+
+/** The implicit row-number column DuckDB adds on request; a file with a column of that name resumes by OFFSET. */
+const ROW_NUMBER = 'file_row_number';
+
+export class ParquetSource implements Source {
+  readonly type = 'parquet';
+  private instance: DuckDBInstance | undefined;
+
+  constructor(private readonly options: z.ZodType<ParquetStreamOptions>, private readonly memoryLimit: string) {}
+
+  private parse(stream: StreamConfig): ParquetStreamOptions {
+    const parsed = this.options.safeParse(stream);
+    if (!parsed.success) throw new RunError(`stream "${stream.name}": invalid parquet options: ${parsed.error.message}`, stream.name);
+    return parsed.data;
+  }
+
+  private async connection(): Promise<DuckDBConnection> {
+    if (!this.instance) {
+      // Loaded on first use: DuckDB's native library is ~30 MB of RSS that pipelines without Parquet do not pay.
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      this.instance = await DuckDBInstance.create(':memory:', { memory_limit: this.memoryLimit, threads: '2' });
+    }
+    return this.instance.connect();
+  }
+
+  private async schemaOf(conn: DuckDBConnection, file: FileEntry, stream: string): Promise<ParquetColumn[]> {
+    try {
+      const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(file.abs)})`);
+      return reader.getRowObjectsJS().map((r) => ({ name: String(r.column_name), duckType: String(r.column_type) }));
+    } catch (e) {
+      throw new RunError(`stream "${stream}": cannot read ${file.rel} as Parquet: ${errorMessage(e)}`, stream, { cause: e });
+    }
+  }
+
+  /** Column types from the Parquet schemas of the stream's files (a column that changes type across files widens to text). */
+  async columns(stream: StreamConfig, ctx: RunContext): Promise<Record<string, ColumnType>> {
+    const o = this.parse(stream);
+    const entries = await expandFiles(o.path, ctx.baseDir, stream.name);
+    const conn = await this.connection();
+    const types: Record<string, ColumnType> = {};
+    try {
+      for (const entry of entries) {
+        for (const c of await this.schemaOf(conn, entry, stream.name)) {
+          const t = logicalType(c.duckType);
+          const seen = Object.prototype.hasOwnProperty.call(types, c.name) ? types[c.name] : undefined;
+          types[c.name] = seen === undefined || seen === t ? t : 'text';
+        }
+      }
+    } finally {
+      conn.closeSync();
+    }
+    return types;
+  }
+
+  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    const o = this.parse(stream);
+    const entries = await expandFiles(o.path, ctx.baseDir, stream.name);
+    const { version: _v, files: prevFiles, ...base } = state ?? { version: 1 };
+    const files: Record<string, FileProgress> = { ...prevFiles };
+    const batchSize = Math.max(1, ctx.batchSize);
+    const conn = await this.connection();
+    try {
+      for (const entry of entries) {
+        ctx.signal.throwIfAborted();
+        const plan = planFile(entry, files[entry.rel]);
+        if (plan.action === 'skip') {
+          ctx.logger.debug({ stream: stream.name, file: entry.rel }, 'file unchanged since it was loaded; skipped');
+          continue;
+        }
+        if (plan.note) ctx.logger.warn({ stream: stream.name, file: entry.rel, skip: plan.skipRecords }, 'file changed since it was loaded');
+        const columns = await this.schemaOf(conn, entry, stream.name);
+        const names = columns.map((c) => c.name);
+        const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
+        const skip = plan.skipRecords;
+        // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
+        const sql = names.includes(ROW_NUMBER)
+          ? `SELECT ${exprs} FROM read_parquet(${literal(entry.abs)})${skip ? ` OFFSET ${skip}` : ''}`
+          : `SELECT ${exprs} FROM read_parquet(${literal(entry.abs)}, file_row_number = true)${skip ? ` WHERE ${ROW_NUMBER} >= ${skip}` : ''}`;
+        let records = skip;
+        let values: unknown[][] = [];
+        const cut = (done: boolean): Batch => {
+          files[entry.rel] = { size: entry.size, mtimeMs: entry.mtimeMs, records, done };
+          const file = entry.rel;
+          const first = records - values.length;
+          const batch: Batch = {
+            rows: [], columns: names, values,
+            positionOf: (i) => ({ file, offset: first + i }),
+            checkpoint: { ...base, version: 1, files: { ...files } },
+          };
+          values = [];
+          return batch;
+        };
+        const { JSDuckDBValueConverter } = await import('@duckdb/node-api');
+        let result: DuckDBResult;
+        try {
+          result = await conn.stream(sql);
+        } catch (e) {
+          throw new RunError(`stream "${stream.name}": cannot read ${entry.rel}: ${errorMessage(e)}`, stream.name, { cause: e });
+        }
+        for (;;) {
+          ctx.signal.throwIfAborted();
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          for (const row of chunk.convertRows(JSDuckDBValueConverter)) {
+            // Cut a full batch only when another row follows, so a file's last batch is the one marked done.
+            if (values.length >= batchSize) yield cut(false);
+            values.push(row.map(fromDuck));
+            records++;
+          }
+        }
+        yield cut(true);
+      }
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.instance?.closeSync();
+    this.instance = undefined;
+  }
+}
+
+const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** DuckDB's JS values in the engine's forms (blobs arrive as Uint8Array already; the rest is selected as text). */
+const fromDuck = (v: unknown): unknown => (v === undefined ? null : v);
