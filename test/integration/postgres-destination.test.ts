@@ -160,6 +160,62 @@ test('merge: keys equal to the database but not as written (1.0 and 1.00) still 
   });
 });
 
+test('partitioned targets: missing range and list partitions are created, rows land in them, replace keeps them', async () => {
+  await withSchema(async (dest, outside) => {
+    const partitionsOf = async (table: string) => (await rowsOf(outside, `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${table}'::regclass ORDER BY 1`));
+    const cols = schemaOf([['id', 'integer'], ['at', 'timestamp'], ['region', 'text']]);
+    const ev = await dest.begin(target('events', 'append'));
+    await ev.evolve(cols);
+    await ev.write([[1, '2024-01-15T10:00:00Z', 'eu'], [2, '2024-02-01T00:00:00Z', 'us']]);
+    await ev.commit(state(2));
+    await ev.write([[3, '2024-02-28T23:59:59Z', "o'hare"], [4, null, 'eu']]);
+    await ev.finish(state(4));
+    assert.deepEqual((await partitionsOf('events')).map((p) => p.name), ['events_p2024_01', 'events_p2024_02', 'events_p_default']);
+    assert.deepEqual(await rowsOf(outside, 'SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM events GROUP BY 1 ORDER BY 1'),
+      [{ part: 'events_p2024_01', n: 1 }, { part: 'events_p2024_02', n: 2 }, { part: 'events_p_default', n: 1 }]);
+
+    // List partitions, a merge keyed on (id, region), and a quote in a value that reaches the DDL.
+    const byRegion = await dest.begin(target('orders', 'merge', ['id', 'region']));
+    await byRegion.evolve(cols);
+    await byRegion.write([[1, null, 'eu'], [2, null, "o'hare"], [1, null, 'eu']]);
+    assert.deepEqual(await byRegion.finish(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    assert.equal((await partitionsOf('orders')).length, 2);
+    assert.ok((await partitionsOf('orders')).some((p) => p.bound === "FOR VALUES IN ('o''hare')"));
+
+    // Replace refills the partitioned table rather than swapping in an unpartitioned one.
+    const again = await dest.begin(target('events', 'replace', []));
+    await again.evolve(cols);
+    await again.write([[9, '2025-03-03T00:00:00Z', 'eu']]);
+    await again.finish(state(9));
+    assert.deepEqual(await rowsOf(outside, 'SELECT id, tableoid::regclass::text AS part FROM events'), [{ id: 9, part: 'events_p2025_03' }]);
+
+    // A key that leaves out the partition column is refused with what to do.
+    const bad = await dest.begin(target('orders', 'merge', ['id']));
+    await assert.rejects(bad.evolve(cols), /primary key must include its partition column "region"/);
+    await bad.abort();
+  }, { partitions: { events: { column: 'at', by: 'month' }, orders: { column: 'region', by: 'list' } } });
+});
+
+test('replace_strategy truncate refills the same table: grants and dependent views survive', async () => {
+  await withSchema(async (dest, outside) => {
+    const cols = schemaOf([['id', 'integer'], ['v', 'text']]);
+    const first = await dest.begin(target('r', 'replace', ['id']));
+    await first.evolve(cols);
+    await first.write([[1, 'a'], [2, 'b']]);
+    await first.finish(state(2));
+    await outside.query('CREATE VIEW r_view AS SELECT id FROM r');
+    const oid = (await rowsOf(outside, "SELECT 'r'::regclass::oid::int AS o"))[0].o;
+    const second = await dest.begin(target('r', 'replace', ['id']));
+    await second.evolve(cols);
+    await second.write([[3, 'c'], [3, 'c2']]);
+    await second.finish(state(3));
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM r'), [{ id: 3, v: 'c2' }]);
+    assert.equal((await rowsOf(outside, "SELECT 'r'::regclass::oid::int AS o"))[0].o, oid, 'the same table, refilled');
+    assert.deepEqual(await rowsOf(outside, 'SELECT * FROM r_view'), [{ id: 3 }]);
+  }, { replace_strategy: 'truncate' });
+});
+
 test('replace: the new table is invisible to other connections until finish, then swapped in whole', async () => {
   await withSchema(async (dest, outside) => {
     const cols = schemaOf([['id', 'integer'], ['v', 'text']]);

@@ -69,6 +69,8 @@ export interface EnsureOptions {
   /** Primary key columns, given at creation. */
   primaryKey?: string[];
   temp?: boolean;
+  /** `PARTITION BY …`, given at creation (see postgres-partitions.ts). */
+  partitionBy?: string;
 }
 
 /** Create the table, or add missing columns and widen narrower ones. Returns the columns it has afterwards. */
@@ -83,7 +85,8 @@ export async function ensureTable(
       ...(opts.extra ?? []),
       ...(opts.primaryKey?.length ? [`PRIMARY KEY (${opts.primaryKey.map((k) => quoteIdent(k)).join(', ')})`] : []),
     ];
-    await db.query(opts.temp ? `CREATE TEMP TABLE ${quoteIdent(t.table)} (${defs.join(', ')})` : `CREATE TABLE ${q} (${defs.join(', ')})`);
+    await db.query(opts.temp ? `CREATE TEMP TABLE ${quoteIdent(t.table)} (${defs.join(', ')})`
+      : `CREATE TABLE ${q} (${defs.join(', ')})${opts.partitionBy ? ` ${opts.partitionBy}` : ''}`);
     return describeTable(db, t);
   }
   const byName = new Map(existing.map((c) => [c.name, c]));

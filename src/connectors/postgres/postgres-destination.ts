@@ -81,6 +81,8 @@ export class PostgresDestination implements Destination {
     return this.loads.begin((onDone) => new PostgresStreamLoad({
       client, schema: this.schema, target, logger: this.logger,
       publish: (c) => publish(c, this.schema, this.config, this.logger),
+      partition: this.config.partitions?.[target.table],
+      replaceStrategy: this.config.replace_strategy,
       onDone,
     }));
   }

@@ -24,6 +24,8 @@ import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualif
 import type { TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
+import { ensurePartitions, partitionClause } from './postgres-partitions.js';
+import type { PartitionSpec } from './postgres-partitions.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 
 const SEQ_COLUMN = '_sluice_seq';
@@ -38,6 +40,10 @@ export interface PostgresLoadOptions {
   logger: Logger;
   /** Runs after the final commit: refreshes materialized views, post-load SQL. */
   publish: (client: pg.PoolClient) => Promise<void>;
+  /** The target is partitioned: rows are staged, and the partitions they need are created before they move in. */
+  partition?: PartitionSpec;
+  /** How a replace publishes: `swap` renames a new table in; `truncate` empties and refills the existing one. */
+  replaceStrategy?: 'swap' | 'truncate';
   onDone: () => void;
 }
 
@@ -72,8 +78,13 @@ export class PostgresStreamLoad implements StreamLoad {
     const d = opts.target.disposition;
     this.writeRef = d === 'replace' ? { schema: opts.schema, table: derivedName(table, '__sluice_replace') }
       : opts.target.staged ? { schema: opts.schema, table: derivedName(table, '__sluice_staged') }
-        : d === 'append' ? this.targetRef
+        : d === 'append' && !opts.partition ? this.targetRef
           : { schema: 'pg_temp', table: derivedName(table, '__sluice_stage') };
+  }
+
+  /** A partitioned target keeps its table (and partitions): a replace refills it instead of swapping. */
+  private get truncates(): boolean {
+    return this.opts.replaceStrategy === 'truncate' || !!this.opts.partition;
   }
 
   /** Rows reach the target only in finish(): a replace, or a load whose dataset gates must pass first. */
@@ -103,7 +114,8 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.step('evolving the tables', async () => {
       if (!this.target.staged) await this.ensureTarget();
       if (d === 'append') {
-        if (this.target.staged) await ensureTable(this.client, this.writeRef, this.columns);
+        // Staged (gated) or partitioned: rows wait in staging until they move in.
+        if (this.writeRef !== this.targetRef) await ensureTable(this.client, this.writeRef, this.columns, { temp: this.writeRef.schema === 'pg_temp' });
       } else if (d === 'merge' || d === 'scd2') {
         await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
       } else {
@@ -124,19 +136,30 @@ export class PostgresStreamLoad implements StreamLoad {
     const d = this.target.disposition;
     // The delete marker steers the merge; it is not a column of the target.
     const targetColumns = this.columns.filter((c) => c.name !== this.deleteColumn);
+    const part = this.opts.partition;
+    const partitionBy = part ? partitionClause(part) : undefined;
+    if (part && !this.columns.some((c) => c.name === part.column)) {
+      throw new RunError(`stream ${this.target.stream}: partition column "${part.column}" is not in the schema`, this.target.stream);
+    }
+    if (part && this.primaryKey.length && d !== 'append' && !this.primaryKey.includes(part.column)) {
+      throw new RunError(`stream ${this.target.stream}: a partitioned table's primary key must include its partition column "${part.column}" `
+        + '(PostgreSQL enforces keys per partition); add it to primary_key', this.target.stream);
+    }
     if (d === 'append') {
       // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
       // Airbyte's and dlt's append; merge and replace are where keys are unique.
-      await ensureTable(this.client, this.targetRef, this.columns);
+      await ensureTable(this.client, this.targetRef, this.columns, { partitionBy });
+    } else if (d === 'replace') {
+      await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
     } else if (d === 'merge') {
-      await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey });
+      await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
       if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
         throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
           + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
         this.target.stream);
       }
     } else if (d === 'scd2') {
-      await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz') });
+      await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz'), partitionBy });
       // One current version per key, enforced, and the index the change detection joins on.
       await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
         ON ${qualified(this.targetRef)} (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')}) WHERE is_current`);
@@ -248,11 +271,13 @@ export class PostgresStreamLoad implements StreamLoad {
   private async apply(): Promise<CommitCounts> {
     const n = this.sinceCommit;
     this.sinceCommit = 0;
+    if (n > 0) await this.partitionsFor(this.writeRef);
     switch (this.target.disposition) {
       case 'append':
         if (this.writeRef !== this.targetRef && n > 0) {
           const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
           await this.sql(`INSERT INTO ${qualified(this.targetRef)} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`, 'appending staged rows');
+          await this.sql(`TRUNCATE ${qualified(this.writeRef)}`, 'emptying staging');
         }
         return { ...ZERO, inserted: n };
       case 'merge':
@@ -283,6 +308,11 @@ export class PostgresStreamLoad implements StreamLoad {
     const deleted = del
       ? `, gone AS (DELETE FROM ${target} t USING src WHERE ${del} AND ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')} RETURNING 1)`
       : '';
+    // A partitioned table cannot return xmax: count the keys it lacks instead (same snapshot as the upsert).
+    const partitioned = !!this.opts.partition;
+    const insertedSql = partitioned
+      ? `(SELECT count(*) FROM src WHERE ${del ? `NOT coalesce(${del}, false) AND ` : ''}NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')}))`
+      : '(SELECT count(*) FROM up WHERE fresh)';
     const lastPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${stage} ORDER BY ${keys.join(', ')}, ${quoteIdent(SEQ_COLUMN)} DESC`;
     const upsert = (src: string) => this.client.query<{ upserts: string; inserted: string; deleted: string }>(
       `WITH src AS (
@@ -290,9 +320,9 @@ export class PostgresStreamLoad implements StreamLoad {
        ), up AS (
          INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.map((c) => `src.${c}`).join(', ')} FROM src ${keep}
          ON CONFLICT (${keys.join(', ')}) ${onConflict}
-         RETURNING (t.xmax = 0) AS fresh
+         RETURNING ${partitioned ? '1 AS one' : '(t.xmax = 0) AS fresh'}
        )${deleted}
-       SELECT (SELECT count(*) FROM src ${keep}) AS upserts, (SELECT count(*) FROM up WHERE fresh) AS inserted,
+       SELECT (SELECT count(*) FROM src ${keep}) AS upserts, ${insertedSql} AS inserted,
               ${del ? '(SELECT count(*) FROM gone)' : '0'} AS deleted`,
     );
     // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
@@ -376,22 +406,31 @@ export class PostgresStreamLoad implements StreamLoad {
           await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} DROP COLUMN ${marker}`);
         }
         if (this.primaryKey.length && !this.sequenced) await this.client.query(addKey);
-        await this.client.query('SAVEPOINT sluice_swap');
-        try {
-          await this.client.query(`DROP TABLE IF EXISTS ${target}`);
-          await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} RENAME TO ${quoteIdent(this.targetRef.table)}`);
-          if (this.primaryKey.length) {
-            await this.client.query(`ALTER INDEX ${qualified({ schema: this.targetRef.schema, table: pkName })} RENAME TO ${quoteIdent(derivedName(this.targetRef.table, '_pkey'))}`);
-          }
-        } catch (e) {
-          if ((e as { code?: string }).code !== '2BP01') throw e;
-          await this.client.query('ROLLBACK TO SAVEPOINT sluice_swap');
-          const columns = this.columns.filter((c) => c.name !== this.deleteColumn);
-          await ensureTable(this.client, this.targetRef, columns);
-          const cols = columns.map((c) => quoteIdent(c.name)).join(', ');
+        // Refill the existing table in the same transaction: it keeps its partitions, grants and dependent views.
+        const refill = async () => {
+          await this.ensureTarget();
+          await this.partitionsFor(this.writeRef);
+          const cols = this.columns.filter((c) => c.name !== this.deleteColumn).map((c) => quoteIdent(c.name)).join(', ');
           await this.client.query(`TRUNCATE ${target}`);
           await this.client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`);
           await this.client.query(`DROP TABLE ${qualified(this.writeRef)}`);
+        };
+        if (this.truncates) {
+          await refill();
+        } else {
+          await this.client.query('SAVEPOINT sluice_swap');
+          try {
+            await this.client.query(`DROP TABLE IF EXISTS ${target}`);
+            await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} RENAME TO ${quoteIdent(this.targetRef.table)}`);
+            if (this.primaryKey.length) {
+              await this.client.query(`ALTER INDEX ${qualified({ schema: this.targetRef.schema, table: pkName })} RENAME TO ${quoteIdent(derivedName(this.targetRef.table, '_pkey'))}`);
+            }
+          } catch (e) {
+            // Views depend on the target (a DROP would need CASCADE): refill it instead.
+            if ((e as { code?: string }).code !== '2BP01') throw e;
+            await this.client.query('ROLLBACK TO SAVEPOINT sluice_swap');
+            await refill();
+          }
         }
       } else if ((await describeTable(this.client, this.targetRef)).length > 0) {
         // Never evolved: the stream had no schema at all, so replacing means emptying what is there.
@@ -400,6 +439,15 @@ export class PostgresStreamLoad implements StreamLoad {
       await this.saveState(state);
     });
     await this.commitTx();
+  }
+
+  /** Create the partitions the rows staged in `stage` need (a partitioned target only). */
+  private async partitionsFor(stage: TableRef): Promise<void> {
+    const part = this.opts.partition;
+    if (!part) return;
+    const type = this.columns.find((c) => c.name === part.column)?.type ?? 'text';
+    const created = await this.step('creating partitions', () => ensurePartitions(this.client, this.targetRef, stage, part, type));
+    this.opts.logger.debug({ stream: this.target.stream, partitions: created }, 'partitions ensured');
   }
 
   private saveState(state: StreamState): Promise<void> {

@@ -17,6 +17,7 @@ import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { SOURCE_TYPES, logicalOfOid } from './postgres-types.js';
+import { readParallel } from './postgres-parallel.js';
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
 
@@ -60,6 +61,15 @@ export class PostgresSource implements Source {
 
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
     const from = this.relation(stream);
+    const { parallel } = stream as StreamConfig & PostgresStreamOptions;
+    if (parallel && parallel > 1 && !stream.cursor) {
+      yield* readParallel({
+        from, stream, state, parallel, ctx,
+        connect: () => connectClient(this.requirePool(), this.config),
+        wrapError: (e, what) => pgError(e, `stream ${stream.name}: ${what} of ${from} failed`, stream.name),
+      });
+      return;
+    }
     const client = await connectClient(this.requirePool(), this.config);
     let broken = false;
     try {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-connection.js';
+import { partitionSpec } from './postgres-partitions.js';
 import { PostgresDestination } from './postgres-destination.js';
 import { PostgresSource } from './postgres-source.js';
 
@@ -11,6 +12,10 @@ export const postgresDestinationConfig = z.strictObject({
     .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
   refresh_materialized_views: z.array(z.string().min(1)).optional()
     .describe('Materialized views (`name` or `schema.name`) refreshed after each stream\'s final commit, `CONCURRENTLY` when they have a unique index.'),
+  partitions: z.record(z.string(), partitionSpec).optional()
+    .describe('Tables (by destination table name) created declaratively partitioned: `{ events: { column: occurred_at, by: month } }` or `{ orders: { column: region, by: list } }`. Missing partitions are created before rows move in; a replace refills the table, keeping its partitions.'),
+  replace_strategy: z.enum(['swap', 'truncate']).default('swap')
+    .describe('How `write: replace` publishes: `swap` loads a new table and renames it in (readers never wait); `truncate` empties and refills the existing table in one transaction (keeps its grants, indexes and dependent views; readers wait for the commit).'),
   post_load_sql: z.array(z.string().min(1)).optional()
     .describe('SQL statements run, in order, after each stream\'s final commit (and the view refreshes); unqualified names resolve in `schema` first.'),
 });
@@ -34,6 +39,8 @@ export const postgresStreamKeys = {
     .describe('Table or view to read, `schema.table` (default schema: `public`). One of `table` or `query`.'),
   query: z.string().min(1).optional()
     .describe('A SELECT to read instead of a table; incremental reads wrap it (`SELECT * FROM (query) q WHERE …`).'),
+  parallel: z.int().min(1).max(32).optional()
+    .describe('Read a whole table (no `cursor`) over this many connections at once, each a slice of the integer `primary_key` range; a crashed run resumes every slice where it stopped.'),
 };
 
 const postgresStream = z.object(postgresStreamKeys);
@@ -49,6 +56,11 @@ export const postgresSourceSpec: SourceSpec<PostgresSourceConfig> = {
     + 'Column types come from the catalog (numeric stays exact, int8 stays 64-bit, timestamps keep microseconds).',
   config: postgresSourceConfig,
   stream: postgresStream.strict()
-    .refine((s) => (s.table === undefined) !== (s.query === undefined), 'give exactly one of `table` or `query`'),
+    .refine((s) => (s.table === undefined) !== (s.query === undefined), 'give exactly one of `table` or `query`')
+    // Checked on the whole stream: the common keys sit beside these.
+    .refine((s) => {
+      const all = s as typeof s & { cursor?: string; primary_key?: string[] };
+      return !s.parallel || s.parallel === 1 || (all.cursor === undefined && all.primary_key?.length === 1);
+    }, '`parallel` reads a whole table by slices of its key: it needs a one-column integer `primary_key` and no `cursor`'),
   create: (config) => new PostgresSource(config),
 };
