@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunContext } from '../src/core/connector.js';
-import type { Batch, Row } from '../src/core/types.js';
+import type { Batch, Column, ColumnType, Row, Schema } from '../src/core/types.js';
 import { batchLength, rowAt } from '../src/core/types.js';
 import { silentLogger } from '../src/core/logger.js';
 
@@ -76,3 +76,8 @@ export function runContext(dir: string, over: Partial<RunContext> = {}): RunCont
 
 /** A batch's rows as objects, whichever form it carries them in. */
 export const rowsOf = (b: Batch): Row[] => Array.from({ length: batchLength(b) }, (_, i) => rowAt(b, i));
+
+/** A schema of nullable columns from [name, type] pairs. */
+export const schemaOf = (cols: [string, ColumnType][]): Schema => ({
+  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
+});

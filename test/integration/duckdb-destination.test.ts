@@ -7,22 +7,14 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { LoadTarget, RunContext } from '../../src/core/connector.js';
 import { RunError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import type { ColumnType, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { DuckDBDestination } from '../../src/connectors/duckdb/duckdb-destination.js';
 import { duckdbDestinationSpec } from '../../src/connectors/duckdb/duckdb-spec.js';
 import type { DuckDBConfig } from '../../src/connectors/duckdb/duckdb-spec.js';
 import { decimalToScaled } from '../../src/connectors/duckdb/duckdb-types.js';
-import { repoRoot, tempDir } from '../helpers.js';
+import { repoRoot, runContext, schemaOf, tempDir } from '../helpers.js';
 
-const ctxFor = (dir: string): RunContext => ({
-  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
-  baseDir: dir, home: join(dir, 'home'), batchSize: 1000,
-});
-
-const schemaOf = (cols: [string, ColumnType][]): Schema => ({
-  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
-});
+const ctxFor = (dir: string): RunContext => runContext(dir);
 
 const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], stream = table): LoadTarget => ({
   pipeline: 'p', stream, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false,

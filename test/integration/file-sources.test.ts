@@ -4,18 +4,17 @@ import { appendFileSync, mkdirSync, statSync, utimesSync, writeFileSync } from '
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
-import { collect, tempDir } from '../helpers.js';
+import { collect, runContext, tempDir } from '../helpers.js';
 import { csvSourceSpec } from '../../src/connectors/csv/csv-spec.js';
 import { jsonSourceSpec } from '../../src/connectors/json/json-spec.js';
 import { ndjsonSourceSpec } from '../../src/connectors/ndjson/ndjson-spec.js';
 import type { RunContext, SourceSpec, StreamConfig } from '../../src/core/connector.js';
 import { RunError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
 import type { Batch, Row, SourcePosition, StreamState } from '../../src/core/types.js';
 import { batchLength, rowAt } from '../../src/core/types.js';
 
 function ctxFor(baseDir: string, batchSize = 1000, signal = new AbortController().signal): RunContext {
-  return { pipeline: 'p', runId: 'r1', logger: silentLogger(), signal, baseDir, home: baseDir, batchSize };
+  return runContext(baseDir, { runId: 'r1', home: baseDir, batchSize, signal });
 }
 
 function stream(extra: Record<string, unknown>): StreamConfig {

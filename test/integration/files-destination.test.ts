@@ -7,21 +7,16 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { LoadTarget, RunContext } from '../../src/core/connector.js';
 import { RunError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import type { ColumnType, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { csvField } from '../../src/connectors/files/csv-writer.js';
 import { tableDirName } from '../../src/connectors/files/files-destination.js';
 import { filesDestinationSpec } from '../../src/connectors/files/files-spec.js';
 import type { FileFormat, FilesConfig } from '../../src/connectors/files/files-spec.js';
 import type { Manifest } from '../../src/connectors/files/manifest.js';
 import type { Destination } from '../../src/core/connector.js';
-import { tempDir } from '../helpers.js';
+import { runContext, schemaOf, tempDir } from '../helpers.js';
 
-const ctxFor = (dir: string): RunContext => ({
-  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
-  baseDir: dir, home: join(dir, 'home'), batchSize: 1000,
-});
-const schemaOf = (cols: [string, ColumnType][]): Schema => ({ columns: cols.map(([name, type]) => ({ name, type, nullable: true })) });
+const ctxFor = (dir: string): RunContext => runContext(dir);
 const target = (table: string, disposition: WriteDisposition, runId = 'run-1'): LoadTarget => ({
   pipeline: 'p', stream: table, table, disposition, primaryKey: [], runId, fullRefresh: false,
 });

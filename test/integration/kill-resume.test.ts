@@ -51,6 +51,23 @@ function runAndKill(file: string, home: string, commits: number, kill: NodeJS.Si
 }
 
 const { dir, cleanup } = tempDir();
+
+/** The 3-file CSV pipeline with the given stream keys (indented as under `- name: items`). */
+function pipelineFile(name: string, streamKeys: string): string {
+  const file = join(dir, `pipeline-${name}.yaml`);
+  writeFileSync(file, `pipeline: crash-test-${name.toLowerCase()}
+batch_size: 2000
+checkpoint_rows: 10000
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: items
+        path: part-*.csv
+        ${streamKeys}
+`);
+  return file;
+}
 after(cleanup);
 const dataReady = writeData(dir);
 
@@ -61,18 +78,7 @@ for (const [name, stream] of [
   test(`SIGKILL mid-load, then re-run: every row exactly once (${name})`, async () => {
     await dataReady;
     const home = join(dir, `home-${name.replace(/\W+/g, '-')}`);
-    const file = join(dir, `pipeline-${name.replace(/\W+/g, '-')}.yaml`);
-    writeFileSync(file, `pipeline: crash-test
-batch_size: 2000
-checkpoint_rows: 10000
-sources:
-  - name: files
-    type: csv
-    streams:
-      - name: items
-        path: part-*.csv
-        ${stream}
-`);
+    const file = pipelineFile(name.replace(/\W+/g, '-'), stream);
     const killed = await runAndKill(file, home, 3);
     assert.equal(killed.signal, 'SIGKILL', 'the first run was killed, not finished');
 
@@ -94,19 +100,7 @@ sources:
 test('SIGTERM drains: the run stops at a checkpoint, commits it, exits 0, and the next run resumes', async () => {
   await dataReady;
   const home = join(dir, 'home-drain');
-  const file = join(dir, 'pipeline-drain.yaml');
-  writeFileSync(file, `pipeline: drain-test
-batch_size: 2000
-checkpoint_rows: 10000
-sources:
-  - name: files
-    type: csv
-    streams:
-      - name: items
-        path: part-*.csv
-        primary_key: id
-        write: merge
-`);
+  const file = pipelineFile('drain', 'primary_key: id\n        write: merge');
   const stopped = await runAndKill(file, home, 2, 'SIGTERM', ['--json']);
   assert.equal(stopped.code, 0, 'a drained run ends successfully');
   const first = JSON.parse(stopped.stdout);

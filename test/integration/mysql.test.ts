@@ -4,12 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { LoadTarget, RunContext, StreamConfig } from '../../src/core/connector.js';
-import { silentLogger } from '../../src/core/logger.js';
 import { redact } from '../../src/core/redact.js';
-import type { Batch, Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import type { Batch, ColumnType, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { batchLength } from '../../src/core/types.js';
 import { definePipeline } from '../../src/config/load.js';
 import { runPipeline } from '../../src/engine/runner.js';
@@ -18,20 +16,13 @@ import type { MysqlConnectionConfig } from '../../src/connectors/mysql/mysql-con
 import type { MysqlDestination } from '../../src/connectors/mysql/mysql-destination.js';
 import { MysqlSource } from '../../src/connectors/mysql/mysql-source.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from '../../src/connectors/mysql/mysql-spec.js';
-import { collect, rowsOf, tempDir } from '../helpers.js';
+import { collect, rowsOf, runContext, schemaOf, tempDir } from '../helpers.js';
 
 const SERVER = { host: '127.0.0.1', port: 3306, user: 'root' };
 registerSource(mysqlSourceSpec);
 registerDestination(mysqlDestinationSpec);
 
-const ctxFor = (dir: string, batchSize = 1000): RunContext => ({
-  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
-  baseDir: dir, home: join(dir, 'home'), batchSize,
-});
-
-const schemaOf = (cols: [string, ColumnType][]): Schema => ({
-  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
-});
+const ctxFor = (dir: string, batchSize = 1000): RunContext => runContext(dir, { batchSize });
 
 const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], stream = table): LoadTarget => ({
   pipeline: 'p', stream, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false,

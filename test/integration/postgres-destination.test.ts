@@ -6,23 +6,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { LoadTarget, RunContext } from '../../src/core/connector.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import type { ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { PostgresDestination } from '../../src/connectors/postgres/postgres-destination.js';
 import { postgresDestinationConfig, postgresDestinationSpec } from '../../src/connectors/postgres/postgres-spec.js';
 import { encodeRows, encoderFor } from '../../src/connectors/postgres/postgres-copy.js';
 import { coercerFor } from '../../src/engine/coerce.js';
+import { runContext, schemaOf } from '../helpers.js';
 
 const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 
-const ctx: RunContext = {
-  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
-  baseDir: process.cwd(), home: process.cwd(), batchSize: 1000,
-};
-
-const schemaOf = (cols: [string, ColumnType][]): Schema => ({
-  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
-});
+const ctx: RunContext = runContext(process.cwd(), { home: process.cwd() });
 
 const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], extra: Partial<LoadTarget> = {}): LoadTarget => ({
   pipeline: 'p', stream: table, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false, ...extra,

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadTarget, RunContext, StreamConfig } from '../../src/core/connector.js';
-import { silentLogger } from '../../src/core/logger.js';
-import type { Column, ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
+import type { ColumnType, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { definePipeline } from '../../src/config/load.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { registerDestination, registerSource } from '../../src/connectors/registry.js';
@@ -14,19 +13,12 @@ import type { SqliteDestination } from '../../src/connectors/sqlite/sqlite-desti
 import { SqliteSource } from '../../src/connectors/sqlite/sqlite-source.js';
 import { sqliteDestinationSpec, sqliteSourceSpec } from '../../src/connectors/sqlite/sqlite-spec.js';
 import type { SqliteConfig } from '../../src/connectors/sqlite/sqlite-spec.js';
-import { collect, tempDir } from '../helpers.js';
+import { collect, runContext, schemaOf, tempDir } from '../helpers.js';
 
 registerSource(sqliteSourceSpec);
 registerDestination(sqliteDestinationSpec);
 
-const ctxFor = (dir: string, batchSize = 1000): RunContext => ({
-  pipeline: 'p', runId: 'run-1', logger: silentLogger(), signal: new AbortController().signal,
-  baseDir: dir, home: join(dir, 'home'), batchSize,
-});
-
-const schemaOf = (cols: [string, ColumnType][]): Schema => ({
-  columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
-});
+const ctxFor = (dir: string, batchSize = 1000): RunContext => runContext(dir, { batchSize });
 
 const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], stream = table): LoadTarget => ({
   pipeline: 'p', stream, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false,
