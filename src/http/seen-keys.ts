@@ -6,13 +6,18 @@ import { createHash } from 'node:crypto';
 export class SeenKeys {
   private readonly seen = new Set<string>();
   duplicates = 0;
+  /** Records without the key (a key made later by a transform cannot dedupe here). */
+  unkeyed = 0;
 
   constructor(private readonly key: readonly string[]) {}
 
   /** True the first time a record's key is seen. A record missing a key column is always let through (the engine rejects it). */
   first(record: Record<string, unknown>): boolean {
     const parts = this.key.map((k) => record[k]);
-    if (parts.some((p) => p === undefined || p === null)) return true;
+    if (parts.some((p) => p === undefined || p === null)) {
+      this.unkeyed++;
+      return true;
+    }
     let id = parts.length === 1 && typeof parts[0] !== 'object' ? String(parts[0]) : JSON.stringify(parts);
     if (id.length > 40) id = createHash('sha1').update(id).digest('base64');
     if (this.seen.has(id)) {

@@ -70,6 +70,11 @@ export class RestSource implements Source {
       if (!last) yield { rows: [], checkpoint: done };
     }
     if (seen?.duplicates) ctx.logger.info({ stream: stream.name, duplicates: seen.duplicates, distinct: seen.size }, 'records repeated across pages were skipped');
+    if (seen?.unkeyed) {
+      // Said out loud: a primary key built by a transform is not in the records yet, so nothing was deduplicated.
+      ctx.logger.warn({ stream: stream.name, records: seen.unkeyed, primary_key: stream.primary_key },
+        'records without the primary key were not deduplicated across pages; if a transform builds the key, set `dedupe: false` and add a `dedupe` step');
+    }
   }
 
   async close(): Promise<void> {
