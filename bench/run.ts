@@ -2,12 +2,14 @@
 import { benchApi } from './api.js';
 import { benchCsv } from './csv.js';
 import { benchMysql, benchSql } from './sql.js';
+import { benchTransform } from './transform.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
   sql: (args) => benchSql(args),
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
+  transform: (args) => benchTransform(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3)),
 };
 
 const [name = 'csv', ...args] = process.argv.slice(2);

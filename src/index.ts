@@ -14,5 +14,14 @@ export {
 export type * from './core/connector.js';
 export type * from './core/types.js';
 export { ConfigError, RunError, TransientError, LockedError } from './core/errors.js';
+// Transform steps: `transforms: { orders: [{ fn: (row) => row }, { batch: async (rows) => rows }] }` in definePipeline.
+export { registerStep, stepSpecs, getStepSpec } from './transforms/registry.js';
+export type { StepSpec, CompiledStep, StepEnv } from './transforms/step.js';
+export type { StepConfig } from './transforms/chain.js';
+export type { RowFunction, BatchFunction } from './transforms/steps/user.js';
+// Checks: `checks: { orders: [{ not_null: ['id'] }, { unique: ['id'], threshold: '1%' }] }` in definePipeline.
+export { checkSpecs, getCheckSpec } from './quality/registry.js';
+export type { CheckSpec, CheckConfig, CompiledCheck, CheckEnv, Severity } from './quality/check.js';
+export type { StreamQualityReport, CheckReport } from './quality/stream-quality.js';
 export { openControlStore } from './control/open.js';
 export type { ControlStore } from './control/control-store.js';

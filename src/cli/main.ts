@@ -7,12 +7,13 @@ import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init.js';
 import { printError } from './print-error.js';
+import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand];
+const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand];
 
 const version = (): string =>
   (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

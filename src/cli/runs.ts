@@ -26,7 +26,8 @@ export const runsCommand: CliCommand = {
             return;
           }
           const lines = list.map((r) =>
-            `${r.run_id}  ${r.pipeline.padEnd(20)} ${r.status.padEnd(16)} ${r.started_at}  ${r.duration_ms === null ? '' : `${(r.duration_ms / 1000).toFixed(2)}s`}`);
+            `${r.run_id}  ${r.pipeline.padEnd(20)} ${r.status.padEnd(16)} ${r.started_at}  ${(r.duration_ms === null ? '' : `${(r.duration_ms / 1000).toFixed(2)}s`).padEnd(9)}`
+            + (r.quality_score === null || r.quality_score === undefined ? '' : ` quality ${r.quality_score}`));
           lines.push(`${stats.runs} finished runs, success rate ${(stats.success_rate * 100).toFixed(1)}%, mean duration ${
             stats.mean_duration_ms === null ? '-' : `${(stats.mean_duration_ms / 1000).toFixed(2)}s`}`);
           process.stdout.write(lines.join('\n') + '\n');
@@ -68,6 +69,17 @@ function describe(r: RunDetail): string {
     const phases = r.phases.filter((p) => p.stream === s.stream);
     lines.push(`    phases: ${phases.map((p) => `${p.phase} ${p.status} ${p.durationMs}ms`).join(' → ')}`);
     if (s.error) lines.push(`    error: ${s.error}`);
+  }
+  for (const q of r.quality) {
+    const m = q.report;
+    const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+    lines.push(`  quality ${q.stream}: score ${m.score ?? '-'}  completeness ${pct(m.completeness)}, validity ${pct(m.validity)}, ` +
+      `consistency ${pct(m.consistency)}, timeliness ${pct(m.timeliness)} over ${formatCount(m.rows)} rows`);
+    for (const c of m.checks as { check: string; severity: string; failed?: number; measured?: string; limit?: string; ok: boolean }[]) {
+      lines.push(`    ${c.ok ? 'ok  ' : 'FAIL'} ${c.check} [${c.severity}]${c.failed !== undefined ? ` ${formatCount(c.failed)} failing rows` : ''}` +
+        `${c.measured ? ` (${c.measured}; ${c.limit})` : ''}`);
+    }
+    if (m.blocked) lines.push(`    blocked: ${m.blocked}`);
   }
   for (const c of r.schema_changes) lines.push(`  schema: ${c.stream}.${c.column} ${c.change}${c.from ? ` ${c.from} →` : ''} ${c.to ?? ''}`);
   if (r.error) lines.push(`  error: ${r.error}`);

@@ -16,6 +16,8 @@ export function printSummary(s: RunSummary, out: NodeJS.WritableStream): void {
       lines.push(`  ${n.padEnd(24)} ${formatCount(c.extracted).padStart(11)} ${formatCount(c.loaded).padStart(11)} ${formatCount(c.dead_lettered).padStart(11)} ${formatCount(c.filtered).padStart(9)} ${formatCount(c.inserted).padStart(11)} ${formatCount(c.updated).padStart(9)}`);
     }
   }
+  if (s.quality.score !== null) lines.push(`  quality score ${s.quality.score}`);
+  for (const [n, q] of Object.entries(s.quality.streams ?? {})) for (const w of q.warnings ?? []) lines.push(`  warning: ${n}: ${w}`);
   if (s.error) lines.push(`  error: ${s.error}`);
   if (s.status === 'partial_success') lines.push('  some rows were dead-lettered: `sluice dlq list` shows them');
   out.write(lines.join('\n') + '\n');

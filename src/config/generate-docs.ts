@@ -11,6 +11,8 @@ import {
   destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
 } from './pipeline-spec.js';
 import { commonStreamKeys } from './stream-keys.js';
+import { transformsReference } from '../transforms/docs.js';
+import { checksReference } from '../quality/docs.js';
 
 type Json = Record<string, any>;
 
@@ -131,6 +133,8 @@ export function generateReference(): string {
       keyTable(toJson(destinationSchema(spec))),
     );
   }
+  out.push(...transformsReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
+  out.push(...checksReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 

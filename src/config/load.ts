@@ -83,7 +83,8 @@ export async function loadPipelineFile(file: string, env: Env = process.env): Pr
 
 /**
  * The TypeScript API: the same model and validation as a YAML file, without `${VAR}` interpolation (use
- * process.env directly). Errors name the key path. Returns the validated, defaulted pipeline.
+ * process.env directly). Errors name the key path. Returns the validated, defaulted pipeline. Transform lists may
+ * hold functions next to the declarative steps: `{ fn: (row) => row | null | row[] }` or `{ batch: (rows) => rows }`.
  */
 export function definePipeline(input: unknown, opts: { baseDir?: string } = {}): LoadedPipeline {
   const tree = resolveTree(input, { interpolate: false, env: {} });

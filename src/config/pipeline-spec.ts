@@ -6,6 +6,8 @@ import {
   DEFAULT_DESTINATION, destinationSpecs, getDestinationSpec, sourceSpecs,
 } from '../connectors/registry.js';
 import { commonStreamKeys } from './stream-keys.js';
+import { TRANSFORMS_DESCRIPTION, transformsSchema } from '../transforms/spec.js';
+import { CHECKS_DESCRIPTION, checksSchema } from '../quality/spec.js';
 
 export const PIPELINE_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 export const SOURCE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -21,6 +23,8 @@ export const topLevelKeys = {
     .describe('Rows per batch; memory is bounded by it. Small batches die young in the garbage collector: 1,000 measured fastest and leanest.'),
   checkpoint_rows: z.int().min(1).default(100000).describe('Rows between durable checkpoints (rows and state committed together).'),
   schedule: z.string().optional().describe('Cron expression for `sluice serve`, e.g. "0 2 * * *".'),
+  transforms: z.record(z.string(), z.array(z.unknown())).optional().describe(TRANSFORMS_DESCRIPTION),
+  checks: z.record(z.string(), z.array(z.unknown())).optional().describe(CHECKS_DESCRIPTION),
 };
 
 export const topLevelSchema = z.strictObject(topLevelKeys);
@@ -77,6 +81,8 @@ export function pipelineFileSchema() {
     ...topLevelKeys,
     sources: z.array(oneOfType(sources)).min(1).describe(topLevelKeys.sources.description ?? ''),
     destination: oneOfType(destinations).optional().describe(topLevelKeys.destination.description ?? ''),
+    transforms: transformsSchema(),
+    checks: checksSchema(),
   }).meta({
     title: 'Sluice pipeline',
     description: 'A Sluice pipeline file: sources and their streams, and one destination.',

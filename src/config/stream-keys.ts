@@ -1,6 +1,6 @@
 // Keys every stream accepts, whatever its source. Connector specs add their own beside these.
 import { z } from 'zod';
-import { COLUMN_TYPES, SCHEMA_POLICIES, WRITE_DISPOSITIONS } from '../core/types.js';
+import { COLUMN_TYPES, SCHEMA_CONTRACTS, SCHEMA_POLICIES, WRITE_DISPOSITIONS } from '../core/types.js';
 
 const keyList = z.union([z.string().transform((s) => [s]), z.array(z.string()).min(1)]);
 
@@ -11,6 +11,7 @@ export const commonStreamKeys = {
   write: z.enum(WRITE_DISPOSITIONS).default('append').describe('Write disposition: append, replace (atomic swap), merge (upsert on primary key) or scd2 (history per key: `valid_from`, `valid_to`, `is_current`; a new version only when a tracked column changed).'),
   columns: z.record(z.string(), z.enum(COLUMN_TYPES)).optional().describe('Declared column types; undeclared columns are inferred from the data.'),
   on_schema_change: z.enum(SCHEMA_POLICIES).default('widen').describe('When a value does not fit its inferred column: widen the column, reject the row to the DLQ, or fail the run. Declared columns never widen.'),
+  contract: z.enum(SCHEMA_CONTRACTS).optional().describe('Schema contract (decides instead of `on_schema_change` when set): evolve = add new columns and widen inferred types; freeze = once the schema is known (stored, declared, or the first batch), rows with new columns or values that do not fit go to the DLQ; discard_value = new columns are dropped and values that do not fit become null; discard_row = such rows are dropped (counted as filtered). Changes are recorded in the run ledger.'),
   destination_table: z.string().optional().describe('Destination table name; defaults to the stream name.'),
   delete_column: z.string().optional().describe('With `write: merge`, a column whose true value deletes the row with that key instead of upserting it.'),
 };

@@ -1,5 +1,7 @@
 // The validated pipeline model: what a YAML file and `definePipeline()` both produce.
 import type { StreamConfig } from '../core/connector.js';
+import type { StepConfig } from '../transforms/chain.js';
+import type { CheckConfig } from '../quality/check.js';
 
 export interface SourceConfig {
   name: string;
@@ -26,6 +28,10 @@ export interface PipelineConfig {
   /** Rows between durable checkpoints (rows + state committed together). */
   checkpoint_rows: number;
   schedule?: string;
+  /** Transform steps per stream name, validated against the step specs (src/transforms/). */
+  transforms?: Record<string, StepConfig[]>;
+  /** Data-quality checks per stream name, validated against the check specs (src/quality/). */
+  checks?: Record<string, CheckConfig[]>;
 }
 
 export interface LoadedPipeline {

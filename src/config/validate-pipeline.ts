@@ -12,6 +12,8 @@ import { nearest } from './nearest.js';
 import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec.js';
 import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
 import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
+import { validateTransforms } from '../transforms/validate.js';
+import { validateChecks } from '../quality/validate.js';
 
 export type Validation = { ok: true; config: PipelineConfig } | { ok: false; issues: ConfigIssue[] };
 
@@ -107,6 +109,11 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
   });
 }
 
+/** Stream names as written, also under sources that failed validation (so `transforms` is not blamed for them). */
+const streamNamesOf = (sources: unknown): string[] => (Array.isArray(sources) ? sources : [])
+  .flatMap((s) => (isMapping(s) && Array.isArray(s.streams) ? s.streams : []))
+  .flatMap((st) => (isMapping(st) && typeof st.name === 'string' ? [st.name] : []));
+
 function validateOnce(raw: unknown): Validation {
   const issues: ConfigIssue[] = [];
   if (!isMapping(raw)) {
@@ -116,6 +123,8 @@ function validateOnce(raw: unknown): Validation {
   const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
   const destination = validateDestination(raw.destination, issues);
   crossCheck(sources, destination, issues);
+  const transforms = validateTransforms(raw.transforms, streamNamesOf(raw.sources), issues);
+  const checks = validateChecks(raw.checks, streamNamesOf(raw.sources), issues);
   if (issues.length > 0 || !top || !destination) return { ok: false, issues };
   const { sources: _s, destination: _d, ...rest } = top;
   const config: PipelineConfig = {
@@ -127,6 +136,8 @@ function validateOnce(raw: unknown): Validation {
     batch_size: rest.batch_size,
     checkpoint_rows: rest.checkpoint_rows,
     ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
+    ...(transforms ? { transforms } : {}),
+    ...(checks ? { checks } : {}),
   };
   return { ok: true, config };
 }

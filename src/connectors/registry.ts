@@ -4,9 +4,9 @@ import type { DestinationSpec, SourceSpec } from '../core/connector.js';
 import { csvSourceSpec } from './csv/csv-spec.js';
 import { jsonSourceSpec } from './json/json-spec.js';
 import { ndjsonSourceSpec } from './ndjson/ndjson-spec.js';
+import { websocketSourceSpec } from './websocket/websocket-spec.js';
 import { restSourceSpec } from './rest/rest-spec.js';
 import { graphqlSourceSpec } from './graphql/graphql-spec.js';
-import { websocketSourceSpec } from './websocket/websocket-spec.js';
 import { duckdbDestinationSpec } from './duckdb/duckdb-spec.js';
 import { filesDestinationSpec } from './files/files-spec.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from './mysql/mysql-spec.js';
@@ -39,5 +39,6 @@ for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSource
 for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec, mysqlDestinationSpec, sqliteDestinationSpec]) {
   registerDestination(d);
 }
+for (const s of [restSourceSpec, graphqlSourceSpec]) registerSource(s);
+registerSource(websocketSourceSpec);
 for (const s of [xmlSourceSpec, parquetSourceSpec, logSourceSpec]) registerSource(s);
-for (const s of [restSourceSpec, graphqlSourceSpec, websocketSourceSpec]) registerSource(s);

@@ -63,6 +63,24 @@ export interface DlqFilter {
   limit?: number;
 }
 
+/** A stream's check results, metrics and score in one run (src/quality/). */
+export interface QualityRecord {
+  runId: string;
+  pipeline: string;
+  stream: string;
+  report: {
+    score: number | null;
+    completeness: number | null;
+    validity: number | null;
+    consistency: number | null;
+    timeliness: number | null;
+    rows: number;
+    checks: unknown[];
+    blocked?: string;
+    warnings?: string[];
+  };
+}
+
 export interface RunRow {
   run_id: string;
   pipeline: string;
@@ -72,6 +90,8 @@ export interface RunRow {
   duration_ms: number | null;
   error: string | null;
   file: string | null;
+  /** The run's quality score (mean of its streams' scores), null when no stream had checks. */
+  quality_score?: number | null;
 }
 
 export interface RunDetail extends RunRow {
@@ -79,6 +99,7 @@ export interface RunDetail extends RunRow {
   phases: PhaseRecord[];
   streams: StreamRecord[];
   schema_changes: SchemaChangeRecord[];
+  quality: QualityRecord[];
 }
 
 export interface RunStats {
@@ -107,6 +128,11 @@ export interface ControlStore {
   recordPhase(phase: PhaseRecord): Promise<void>;
   recordStream(stream: StreamRecord): Promise<void>;
   recordSchemaChange(change: SchemaChangeRecord): Promise<void>;
+  recordQuality(quality: QualityRecord): Promise<void>;
+  /** Counts of the stream in earlier successful, non-dry runs of the pipeline, newest first (volume checks). */
+  streamHistory(pipeline: string, stream: string, limit: number, excludeRunId?: string): Promise<StreamCounts[]>;
+  /** Quality scores of a pipeline's runs, newest first: the trend. */
+  qualityTrend(pipeline: string, limit: number): Promise<{ run_id: string; started_at: string; status: string; stream: string; score: number | null; completeness: number | null; validity: number | null; consistency: number | null; timeliness: number | null }[]>;
 
   /**
    * Adds rows to the dead-letter queue. An entry already there for the same pipeline, stream, position and payload

@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LockedError } from '../core/errors.js';
+import type { StreamCounts } from '../core/types.js';
 import type {
-  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
+  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StreamRecord,
 } from './control-store.js';
 import { positionKey } from './control-store.js';
@@ -33,6 +34,11 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX dlq_dedupe ON dlq (pipeline, stream, dedupe_key);
    CREATE TABLE locks (pipeline TEXT PRIMARY KEY, run_id TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
      acquired_at TEXT NOT NULL);`,
+  `CREATE TABLE quality (
+     run_id TEXT NOT NULL, pipeline TEXT NOT NULL, stream TEXT NOT NULL, score REAL, completeness REAL, validity REAL,
+     consistency REAL, timeliness REAL, rows INTEGER NOT NULL, report TEXT NOT NULL, at TEXT NOT NULL,
+     PRIMARY KEY (run_id, stream));
+   CREATE INDEX quality_pipeline ON quality (pipeline, stream, at);`,
 ];
 
 export class SqliteControlStore implements ControlStore {
@@ -105,6 +111,27 @@ export class SqliteControlStore implements ControlStore {
       .run(c.runId, c.stream, c.change, c.column, c.from ?? null, c.to ?? null, new Date().toISOString());
   }
 
+  async recordQuality(q: QualityRecord): Promise<void> {
+    const r = q.report;
+    this.db.prepare(`INSERT OR REPLACE INTO quality (run_id, pipeline, stream, score, completeness, validity, consistency, timeliness, rows, report, at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(q.runId, q.pipeline, q.stream, r.score, r.completeness, r.validity, r.consistency, r.timeliness, r.rows, JSON.stringify(r), new Date().toISOString());
+  }
+
+  async streamHistory(pipeline: string, stream: string, limit: number, excludeRunId?: string): Promise<StreamCounts[]> {
+    const rows = this.db.prepare(`SELECT s.counts FROM streams s JOIN runs r ON r.run_id = s.run_id
+      WHERE r.pipeline = ? AND s.stream = ? AND s.status IN ('success', 'partial_success') AND r.run_id != ?
+        AND COALESCE(json_extract(r.options, '$.dryRun'), 0) = 0
+      ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`).all(pipeline, stream, excludeRunId ?? '', limit) as { counts: string }[];
+    return rows.map((r) => JSON.parse(r.counts) as StreamCounts);
+  }
+
+  async qualityTrend(pipeline: string, limit: number) {
+    return this.db.prepare(`SELECT q.run_id, r.started_at, r.status, q.stream, q.score, q.completeness, q.validity, q.consistency, q.timeliness
+      FROM quality q JOIN runs r ON r.run_id = q.run_id WHERE q.pipeline = ? ORDER BY r.started_at DESC, r.rowid DESC, q.stream LIMIT ?`)
+      .all(pipeline, limit) as Awaited<ReturnType<ControlStore['qualityTrend']>>;
+  }
+
   async addDlq(entries: DlqEntry[]): Promise<number> {
     if (entries.length === 0) return 0;
     const insert = this.db.prepare(`INSERT INTO dlq (pipeline, stream, run_id, stage, reason, raw, position, dedupe_key, created_at)
@@ -145,7 +172,8 @@ export class SqliteControlStore implements ControlStore {
   async listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]> {
     const where = opts.pipeline ? 'WHERE pipeline = ?' : '';
     const params: unknown[] = opts.pipeline ? [opts.pipeline] : [];
-    return this.db.prepare(`SELECT run_id, pipeline, status, started_at, finished_at, duration_ms, error, file FROM runs ${where}
+    return this.db.prepare(`SELECT run_id, pipeline, status, started_at, finished_at, duration_ms, error, file,
+      (SELECT ROUND(AVG(q.score), 1) FROM quality q WHERE q.run_id = runs.run_id) AS quality_score FROM runs ${where}
       ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(...params, opts.limit ?? 20) as RunRow[];
   }
 
@@ -162,8 +190,11 @@ export class SqliteControlStore implements ControlStore {
     const schemaChanges = (this.db.prepare('SELECT * FROM schema_changes WHERE run_id = ? ORDER BY id').all(runId) as ChangeRow[]).map((c) => ({
       runId: c.run_id, stream: c.stream, change: c.change, column: c.col, from: c.from_type ?? undefined, to: c.to_type ?? undefined,
     }));
+    const quality = (this.db.prepare('SELECT * FROM quality WHERE run_id = ? ORDER BY stream').all(runId) as QualityRow[]).map((q) => ({
+      runId: q.run_id, pipeline: q.pipeline, stream: q.stream, report: JSON.parse(q.report) as QualityRecord['report'],
+    }));
     const { summary, ...row } = run;
-    return { ...row, summary: summary ? JSON.parse(summary) : null, phases, streams, schema_changes: schemaChanges };
+    return { ...row, summary: summary ? JSON.parse(summary) : null, phases, streams, schema_changes: schemaChanges, quality };
   }
 
   async stats(pipeline?: string): Promise<RunStats> {
@@ -187,6 +218,7 @@ export class SqliteControlStore implements ControlStore {
 interface DlqRow { id: number; pipeline: string; stream: string; run_id: string; stage: string; reason: string; raw: string; position: string; created_at: string; replayed_at: string | null }
 interface PhaseRow { run_id: string; stream: string; phase: string; status: string; duration_ms: number; rows_in: number | null; rows_out: number | null; error: string | null }
 interface StreamRow { run_id: string; stream: string; status: string; counts: string; error: string | null }
+interface QualityRow { run_id: string; pipeline: string; stream: string; report: string }
 interface ChangeRow { run_id: string; stream: string; change: string; col: string; from_type: string | null; to_type: string | null }
 
 function dlqWhere(f: DlqFilter): { where: string; params: unknown[] } {

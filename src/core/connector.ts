@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Logger } from './logger.js';
 import type {
-  Batch, ColumnType, Schema, SchemaPolicy, StreamState, WriteDisposition,
+  Batch, ColumnType, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
 } from './types.js';
 
 /** Keys every stream has, whatever its source. Connector-specific keys (path, table, …) sit beside them. */
@@ -15,6 +15,8 @@ export interface StreamConfig {
   /** Declared column types; columns not named here are inferred. */
   columns?: Record<string, ColumnType>;
   on_schema_change: SchemaPolicy;
+  /** Schema contract; when set it decides instead of `on_schema_change`. */
+  contract?: SchemaContract;
   /** Destination table; defaults to the stream name. (`table` is left to sources: a database source's table.) */
   destination_table?: string;
   /** With `write: merge`, a column whose true value deletes the row's key instead of upserting it. */

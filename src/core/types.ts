@@ -14,6 +14,15 @@ export const SCHEMA_POLICIES = ['widen', 'reject', 'fail'] as const;
 export type SchemaPolicy = (typeof SCHEMA_POLICIES)[number];
 
 /**
+ * A stream's schema contract, when it has one (it then decides instead of `on_schema_change`): `evolve` adds
+ * columns and widens inferred types; `freeze` sends rows with new columns or values that do not fit to the DLQ;
+ * `discard_value` drops new columns and turns values that do not fit into null; `discard_row` drops such rows
+ * (counted as filtered).
+ */
+export const SCHEMA_CONTRACTS = ['evolve', 'freeze', 'discard_value', 'discard_row'] as const;
+export type SchemaContract = (typeof SCHEMA_CONTRACTS)[number];
+
+/**
  * A row as it travels through the engine. Values are JS primitives: string, number, bigint, boolean, null,
  * Date (timestamps), plain objects/arrays (json), Uint8Array (binary). Dates as ISO strings stay strings
  * until the schema coerces them.

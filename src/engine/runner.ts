@@ -13,6 +13,9 @@ import type { ControlStore } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
 import { getDestinationSpec, getSourceSpec } from '../connectors/registry.js';
 import { newRunId } from './run-id.js';
+import { streamReader } from '../transforms/read-stream.js';
+import { runScore } from '../quality/metrics.js';
+import type { StreamQualityReport } from '../quality/stream-quality.js';
 import { type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
 
 export interface RunOptions {
@@ -43,7 +46,8 @@ export interface RunSummary {
   duration_ms: number;
   phases: { phase: Phase; status: Status; duration_ms: number }[];
   streams: Record<string, StreamCounts>;
-  quality: { score: number | null };
+  /** The run's 0–100 score (mean of its streams'; see src/quality/metrics.ts) and each checked stream's report. */
+  quality: { score: number | null; streams?: Record<string, StreamQualityReport> };
   dry_run?: boolean;
   error?: string;
 }
@@ -87,7 +91,10 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     }
     const dest = destination;
     results = await pool(tasks, config.concurrency, (task) =>
-      runStreamTask(task, { source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress }));
+      runStreamTask(task, {
+        source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress,
+        readStream: streamReader(config, sources, ctx, opts.sources, !!opts.replay),
+      }));
   } catch (e) {
     if (!locked) {
       if (!opts.store) await store.close();
@@ -115,7 +122,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     duration_ms: finishedAt.getTime() - startedAt.getTime(),
     phases: runPhases(results, !!runError),
     streams: Object.fromEntries(results.map((r) => [r.stream, r.counts])),
-    quality: { score: null },
+    quality: qualityOf(results),
     ...(opts.dryRun ? { dry_run: true } : {}),
     ...(error ? { error: redact(error) } : {}),
   };
@@ -146,7 +153,15 @@ export function planTasks(loaded: LoadedPipeline, opts: RunOptions, runId: strin
     .map((t) => ({
       pipeline: config.pipeline, runId, source: t.source, stream: t.stream,
       fullRefresh: !!opts.fullRefresh, dryRun: !!opts.dryRun, checkpointRows: config.checkpoint_rows, replay: opts.replay,
+      ...(config.transforms?.[t.stream.name] ? { transforms: config.transforms[t.stream.name] } : {}),
+      ...(config.checks?.[t.stream.name]?.length ? { checks: config.checks[t.stream.name] } : {}),
     }));
+}
+
+function qualityOf(results: StreamResult[]): RunSummary['quality'] {
+  const checked = results.filter((r) => r.quality);
+  if (!checked.length) return { score: null };
+  return { score: runScore(checked.map((r) => r.quality!.score)), streams: Object.fromEntries(checked.map((r) => [r.stream, r.quality!])) };
 }
 
 /** A run's phases: each phase's time summed over streams; the worst status of any stream wins. */

@@ -8,7 +8,8 @@ import { type Coercer, FAIL, valueCoercer } from './coerce.js';
 import { typeOfValue, widen } from './infer.js';
 
 export interface SchemaChange {
-  change: 'add_column' | 'widen_column';
+  /** `reject_column` / `discard_column`: a new column a schema contract kept out of the table (ledger only). */
+  change: 'add_column' | 'widen_column' | 'reject_column' | 'discard_column';
   column: string;
   from?: ColumnType;
   to: ColumnType;
@@ -24,7 +25,12 @@ export interface CoerceResult {
   /** Indexes (into the input) of rows that were accepted, aligned with `rows`. */
   accepted: number[];
   rejected: { index: number; reason: string }[];
+  /** Rows a `discard_row` contract dropped (counted as filtered). */
+  dropped: number;
 }
+
+/** misfit()'s answer for a row a `discard_row` contract drops. */
+const DROP = '\u0000drop';
 
 export class SchemaTracker {
   readonly columns: Column[] = [];
@@ -33,6 +39,10 @@ export class SchemaTracker {
   private coercers: Coercer[] = [];
   private from = new Int32Array(0);
   private fromNames: readonly string[] | undefined;
+  /** A contract other than evolve holds the columns once the schema is known; new ones land here instead. */
+  private readonly holds: boolean;
+  private established: boolean;
+  private readonly extras = new Set<string>();
 
   constructor(
     private readonly stream: StreamConfig,
@@ -45,6 +55,8 @@ export class SchemaTracker {
       if (i === undefined) this.push({ name, type, nullable: true, declared: true });
       else this.columns[i] = { ...this.columns[i], type, declared: true };
     }
+    this.holds = !!stream.contract && stream.contract !== 'evolve';
+    this.established = this.columns.length > 0;
     this.rebuild();
   }
 
@@ -88,13 +100,33 @@ export class SchemaTracker {
 
   private addFound(found: Map<string, ColumnType | undefined> | undefined): SchemaChange[] {
     const changes: SchemaChange[] = [];
+    const held = this.holds && this.established;
     for (const [name, type] of found ?? []) {
       if (!type) continue;
+      if (held) {
+        // Recorded once per run; the rows carrying it are judged in coerce.
+        if (!this.extras.has(name)) changes.push({ change: this.stream.contract === 'freeze' ? 'reject_column' : 'discard_column', column: name, to: type });
+        this.extras.add(name);
+        continue;
+      }
       this.push({ name, type, nullable: true });
       changes.push({ change: 'add_column', column: name, to: type });
     }
-    if (changes.length) this.rebuild();
+    if (changes.length && !held) {
+      this.rebuild();
+      this.established = true;
+    }
     return changes;
+  }
+
+  /** Why a row with a value in a column the contract keeps out is rejected (freeze) or dropped; undefined: it loads. */
+  private extraVerdict(has: (name: string) => boolean): string | undefined {
+    if (this.stream.contract === 'discard_value') return undefined;
+    for (const name of this.extras) {
+      if (!has(name)) continue;
+      return this.stream.contract === 'discard_row' ? DROP : `column "${name}" is not in the schema (contract: freeze)`;
+    }
+    return undefined;
   }
 
   /**
@@ -109,24 +141,27 @@ export class SchemaTracker {
     const accepted: number[] = [];
     const rejected: { index: number; reason: string }[] = [];
     const changes: SchemaChange[] = [];
+    let dropped = 0;
+    const extras = this.extras.size > 0;
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
       const values = new Array(n);
-      let bad: string | undefined;
-      for (let i = 0; i < n; i++) {
+      let bad = extras ? this.extraVerdict((name) => row[name] !== null && row[name] !== undefined) : undefined;
+      for (let i = 0; i < n && bad === undefined; i++) {
         const raw = row[names[i]];
         const v = raw === null || raw === undefined ? null : this.coercers[i](raw);
         if (v !== FAIL) values[i] = v;
         else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;
       }
-      if (bad !== undefined) rejected.push({ index: r, reason: bad });
+      if (bad === DROP) dropped++;
+      else if (bad !== undefined) rejected.push({ index: r, reason: bad });
       else {
         out.push(values);
         accepted.push(r);
       }
     }
     // Rows coerced before a widening hold values of the narrower type; the caller coerces the batch again.
-    return { rows: out, accepted, rejected, changes };
+    return { rows: out, accepted, rejected, changes, dropped };
   }
 
   /** coerce() for rows as arrays aligned with `names`: values are read by position, not looked up by name. */
@@ -139,11 +174,13 @@ export class SchemaTracker {
     let accepted: number[] | undefined;
     const rejected: { index: number; reason: string }[] = [];
     const changes: SchemaChange[] = [];
+    let dropped = 0;
+    const extraAt = this.extras.size ? new Map(names.flatMap((name, k) => (this.extras.has(name) ? [[name, k] as const] : []))) : undefined;
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
       const values = new Array(n);
-      let bad: string | undefined;
-      for (let i = 0; i < n; i++) {
+      let bad = extraAt?.size ? this.extraVerdict((name) => { const k = extraAt.get(name); return k !== undefined && row[k] !== null && row[k] !== undefined; }) : undefined;
+      for (let i = 0; i < n && bad === undefined; i++) {
         const k = from[i];
         const raw = k < 0 ? null : row[k];
         const v = raw === null || raw === undefined ? null : coercers[i](raw);
@@ -153,14 +190,15 @@ export class SchemaTracker {
       if (bad !== undefined) {
         // Indexes of accepted rows are only materialised once a row is rejected; until then they are 0..kept-1.
         accepted ??= Array.from({ length: kept }, (_, j) => j);
-        rejected.push({ index: r, reason: bad });
+        if (bad === DROP) dropped++;
+        else rejected.push({ index: r, reason: bad });
       } else {
         out[kept++] = values;
         accepted?.push(r);
       }
     }
     out.length = kept;
-    return { rows: out, accepted: accepted ?? Array.from({ length: kept }, (_, j) => j), rejected, changes };
+    return { rows: out, accepted: accepted ?? Array.from({ length: kept }, (_, j) => j), rejected, changes, dropped };
   }
 
   /**
@@ -169,7 +207,14 @@ export class SchemaTracker {
    */
   private misfit(i: number, raw: unknown, changes: SchemaChange[], values: unknown[]): string | undefined {
     const col = this.columns[i];
-    if (!col.declared && this.stream.on_schema_change === 'widen') {
+    const contract = this.stream.contract;
+    if (contract === 'discard_value') {
+      values[i] = null;
+      return undefined;
+    }
+    if (contract === 'discard_row') return DROP;
+    const widens = contract ? contract === 'evolve' : this.stream.on_schema_change === 'widen';
+    if (!col.declared && widens) {
       const to = widen(col.type, typeOfValue(raw));
       changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
       col.type = to;
@@ -177,8 +222,8 @@ export class SchemaTracker {
       values[i] = this.coercers[i](raw);
       return undefined;
     }
-    const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}`;
-    if (this.stream.on_schema_change === 'fail') {
+    const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}${contract === 'freeze' ? ' (contract: freeze)' : ''}`;
+    if (!contract && this.stream.on_schema_change === 'fail') {
       throw new RunError(`stream ${this.stream.name}: ${reason} (on_schema_change: fail)`, this.stream.name);
     }
     return reason;

@@ -9,6 +9,10 @@ import { RunError, errorMessage } from '../core/errors.js';
 import type { Batch, Phase, Row, Status, StreamCounts, StreamState } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
+import { TransformChain, type StepConfig } from '../transforms/chain.js';
+import { ChildLoads } from '../transforms/child-loads.js';
+import type { CheckConfig } from '../quality/check.js';
+import { openStreamQuality, type StreamQualityReport } from '../quality/task-quality.js';
 import { compareCursor } from './coerce.js';
 import { DlqWriter } from './dlq-writer.js';
 import { PhaseClock } from './phase-clock.js';
@@ -25,6 +29,10 @@ export interface StreamTask {
   checkpointRows: number;
   /** Replaying dead-lettered rows: no watermark filtering, state left as it is, never a replace. */
   replay?: boolean;
+  /** The stream's transform steps (validated), run on every batch right after extraction. */
+  transforms?: StepConfig[];
+  /** The stream's checks (validated): row checks on coerced rows, dataset gates before the last commit. */
+  checks?: CheckConfig[];
 }
 
 export interface TaskDeps {
@@ -33,6 +41,8 @@ export interface TaskDeps {
   store: ControlStore;
   ctx: RunContext;
   onProgress?: (stream: string, counts: StreamCounts) => void;
+  /** Rows of another stream of the pipeline, for lookups. */
+  readStream?: (stream: string) => AsyncIterable<Row[]>;
 }
 
 export interface StreamResult {
@@ -41,6 +51,8 @@ export interface StreamResult {
   counts: StreamCounts;
   phases: { phase: Phase; status: Status; duration_ms: number }[];
   error?: string;
+  /** Check results, metrics and score, when the stream has checks. */
+  quality?: StreamQualityReport;
 }
 
 export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<StreamResult> {
@@ -51,15 +63,23 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   const dlq = new DlqWriter(store, task.pipeline, stream.name, task.runId, task.dryRun);
   let iterator: AsyncIterator<Batch> | undefined;
   let load: StreamLoad | undefined;
+  /** Child tables of `flatten` steps, loaded beside the stream. */
+  let children: ChildLoads | undefined;
   let error: string | undefined;
   let failedPhase: Phase | undefined;
+  let report: StreamQualityReport | undefined;
 
   deps.onProgress?.(stream.name, counts);
   try {
     const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
-    const typed = known ? { ...stream, columns: { ...known, ...stream.columns } } : stream;
+    const chain = task.transforms?.length ? new TransformChain(task.transforms, {
+      stream: stream.name, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
+    }) : undefined;
+    // Catalog types followed through the transforms, and the types casts declare, are declared types too.
+    const declared = chain ? chain.types(known) : known;
+    const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
     const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers);
     const disposition = task.replay
       ? (stream.primary_key.length ? 'merge' : 'append')
@@ -75,12 +95,19 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const keyed = primaryKey.length > 0 && disposition !== 'append';
+    const quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
       load = await destination.begin({
         pipeline: task.pipeline, stream: stream.name, table: stream.destination_table ?? stream.name, disposition,
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
+        ...(quality?.gated ? { staged: true } : {}),
         ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
+      });
+    }
+    if (chain?.producesChildren) {
+      children = new ChildLoads({
+        pipeline: task.pipeline, runId: task.runId, replace: disposition === 'replace', fullRefresh: task.fullRefresh, destination, store, logger: ctx.logger, dryRun: task.dryRun,
       });
     }
 
@@ -98,7 +125,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       if (changes.length) {
         ctx.logger.info({ stream: stream.name, changes: changes.map((c) => `${c.change} ${c.column}${c.from ? ` ${c.from}→` : ' '}${c.to}`) }, 'schema changed');
       }
-      if (load && (changes.length || evolvedWidth !== tracker.columns.length) && tracker.columns.length) {
+      if (load && (changes.some((c) => c.change === 'add_column' || c.change === 'widen_column') || evolvedWidth !== tracker.columns.length) && tracker.columns.length) {
         await clock.time('load', () => load!.evolve(tracker.schema));
         evolvedWidth = tracker.columns.length;
       }
@@ -124,10 +151,14 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       }
       failedPhase = 'extract';
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
-      if (next.done) break;
-      const batch = next.value;
-      counts.extracted += batchLength(batch) + (batch.rejected?.length ?? 0);
-      if (batch.rejected?.length) counts.dead_lettered += await dlq.add(batch.rejected);
+      if (next.done && !chain?.holding) break;
+      const read: Batch | undefined = next.done ? undefined : next.value;
+      if (read) counts.extracted += batchLength(read) + (read.rejected?.length ?? 0);
+      if (read?.rejected?.length) counts.dead_lettered += await dlq.add(read.rejected);
+      failedPhase = 'transform';
+      // At the end of the stream (read undefined) the chain emits what blocking steps (aggregate) held back.
+      const batch = chain ? await clock.time('transform', () => chain.apply(read, counts, dlq)) : read;
+      if (!batch) break;
 
       failedPhase = 'validate';
       const t0 = performance.now();
@@ -141,10 +172,15 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
         await evolve(result.changes);
         result = coerce();
       }
-      const keep: unknown[][] = [];
+      let keep: unknown[][] = [];
+      // Where each kept row sits in the batch, for the DLQ entries of rows failing a check.
+      const keptAt: number[] | undefined = quality ? [] : undefined;
       const cursorIndex = stream.cursor ? tracker.columns.findIndex((c) => c.name === stream.cursor) : -1;
       const keyIndexes = primaryKey.map((k) => tracker.columns.findIndex((c) => c.name === k));
       const rejects: { index: number; reason: string }[] = [...result.rejected];
+      let failedChecks: { index: number; reason: string }[] = [];
+      counts.filtered += result.dropped;
+      quality?.bind(tracker.columns);
       for (let i = 0; i < result.rows.length; i++) {
         const values = result.rows[i];
         if (keyed) {
@@ -166,16 +202,26 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
           }
         }
         keep.push(values);
+        keptAt?.push(result.accepted[i]);
+      }
+      if (quality && keep.length) {
+        ({ rows: keep, failed: failedChecks } = quality.check(keep, keptAt!));
       }
       if (rejects.length) {
         counts.dead_lettered += await dlq.add(rejects.map((r) => ({
           stage: 'schema' as const, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
         })));
       }
+      if (failedChecks.length) {
+        counts.dead_lettered += await dlq.add(failedChecks.map((r) => ({
+          stage: 'check' as const, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
+        })));
+      }
       clock.add('validate', performance.now() - t0);
 
       failedPhase = 'load';
       if (load && keep.length) await clock.time('load', () => load!.write(keep));
+      if (children) await clock.time('load', () => children!.write(chain!.takeChildren()));
       counts.loaded += keep.length;
       sinceCommit += keep.length;
       deps.onProgress?.(stream.name, counts);
@@ -184,21 +230,35 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       streaming ||= !!batch.flush;
       if (batch.checkpoint) {
         pending = batch.checkpoint;
-        if (load && (sinceCommit >= task.checkpointRows || batch.flush)) {
+        // A gated stream commits once, after its gates: nothing may become visible before they pass.
+        if (load && !quality?.gated && (sinceCommit >= task.checkpointRows || batch.flush)) {
+          await children?.commit();
           addCommit(counts, await clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))));
           sinceCommit = 0;
           ctx.logger.debug({ stream: stream.name, loaded: counts.loaded }, 'checkpoint committed');
         }
       }
     }
+    if (quality) {
+      failedPhase = 'validate';
+      report = await clock.time('validate', () => quality.finish(counts.loaded));
+      if (report.blocked) {
+        const kept = await load?.abort({ keepStaging: true });
+        load = undefined;
+        throw new RunError(`stream ${stream.name}: load blocked by ${report.blocked}; nothing of this run was made visible`
+          + (kept?.kept ? `; staging kept in ${kept.kept}` : ''), stream.name);
+      }
+    }
     failedPhase = commitPhase(disposition);
     if (load) {
       await evolve([]);
+      await children?.finish();
       addCommit(counts, await clock.time(commitPhase(disposition), () => load!.finish(stateFor(pending))));
       load = undefined;
     }
   } catch (e) {
     error = errorMessage(e);
+    await children?.abort();
     if (load) await load.abort();
     // Let the source release what it holds (a pooled connection, an open file): a generator left suspended
     // would keep it forever, and closing the source would wait on it.
@@ -206,7 +266,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     ctx.logger.error({ stream: stream.name, err: error }, 'stream failed');
   }
 
-  const status: Status = error ? 'failed' : counts.dead_lettered > 0 ? 'partial_success' : 'success';
+  const status: Status = error ? 'failed' : counts.dead_lettered > 0 || report?.warnings?.length ? 'partial_success' : 'success';
   const phases = clock.summary(error ? failedPhase : undefined);
   for (const p of phases) {
     await store.recordPhase({
@@ -215,7 +275,8 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     });
   }
   await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
-  return { stream: stream.name, status, counts, phases, error };
+  if (report) await store.recordQuality({ runId: task.runId, pipeline: task.pipeline, stream: stream.name, report });
+  return { stream: stream.name, status, counts, phases, error, ...(report ? { quality: report } : {}) };
 }
 
 const commitPhase = (disposition: string): Phase => (disposition === 'append' ? 'load' : 'merge');

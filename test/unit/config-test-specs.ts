@@ -1,6 +1,9 @@
 // Small connector specs registered by the config tests, so they do not depend on the real connectors.
 import { z } from 'zod';
 import type { Destination, DestinationSpec, SourceSpec } from '../../src/core/connector.js';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../src/core/errors.js';
+import { parsePipeline, PipelineConfigError } from '../../src/config/load.js';
 
 export const testSourceSpec: SourceSpec = {
   kind: 'source',
@@ -40,3 +43,17 @@ export const testDestinationSpec: DestinationSpec = {
     return d;
   },
 };
+
+/** Parse pipeline text as if it were /p/pipeline.yaml, with `env` for `${VAR}`. */
+export const parseAt = (text: string, env: Record<string, string> = {}) => parsePipeline(text, { file: '/p/pipeline.yaml', baseDir: '/p', env });
+
+/** The ConfigErrors `fn` throws (every error of it when there are several); fails when it throws none. */
+export function errorsOf(fn: () => unknown): ConfigError[] {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return e instanceof PipelineConfigError ? e.errors : [e];
+  }
+  assert.fail('expected a ConfigError');
+}

@@ -3,27 +3,17 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors.js';
-import { definePipeline, loadPipelineFile, parsePipeline, PipelineConfigError } from '../../src/config/load.js';
+import { definePipeline, loadPipelineFile } from '../../src/config/load.js';
 import { nearest } from '../../src/config/nearest.js';
 import { registerDestination, registerSource } from '../../src/connectors/registry.js';
 import { tempDir } from '../helpers.js';
-import { testDestinationSpec, testSourceSpec } from './config-test-specs.js';
+import { errorsOf, parseAt, testDestinationSpec, testSourceSpec } from './config-test-specs.js';
 
 registerSource(testSourceSpec);
 registerDestination(testDestinationSpec);
 
-const parse = (text: string) => parsePipeline(text, { file: '/p/pipeline.yaml', baseDir: '/p', env: {} });
+const parse = (text: string) => parseAt(text);
 
-/** The ConfigError `fn` throws (every error of it when there are several). */
-function errorsOf(fn: () => unknown): ConfigError[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-    return e instanceof PipelineConfigError ? e.errors : [e];
-  }
-  assert.fail('expected a ConfigError');
-}
 
 const twoStreams = `pipeline: orders-daily
 sources:

@@ -1,0 +1,35 @@
+// Rows of another stream of the pipeline, for lookups: read in full from its source (no state: the whole stream,
+// whatever was loaded before), as the source gives them — before that stream's own transforms.
+import type { RunContext, Source } from '../core/connector.js';
+import { ConfigError } from '../core/errors.js';
+import { batchLength, rowAt, type Row } from '../core/types.js';
+import type { PipelineConfig } from '../config/types.js';
+import { getSourceSpec } from '../connectors/registry.js';
+
+/**
+ * A reader of any stream of `config`. It uses a source instance the run already connected (`connected`), or
+ * creates and connects one and adds it to `connected`, so the runner closes it with the others. A replay (`fresh`)
+ * has replaced the run's sources with dead-letter readers: lookups then read real sources of their own.
+ */
+export function streamReader(
+  config: PipelineConfig, connected: Map<string, Source>, ctx: RunContext, instances: Record<string, Source> = {}, fresh = false,
+): (stream: string) => AsyncIterable<Row[]> {
+  return async function* read(name: string) {
+    const src = config.sources.find((s) => s.streams.some((st) => st.name === name));
+    if (!src) throw new ConfigError(`lookup: no source declares a stream "${name}"`);
+    const key = fresh ? `lookup:${src.name}` : src.name;
+    let source = connected.get(key);
+    if (!source) {
+      source = (!fresh && instances[src.name]) || getSourceSpec(src.type)!.create(src);
+      connected.set(key, source);
+      await source.connect?.(ctx);
+    }
+    const stream = src.streams.find((st) => st.name === name)!;
+    for await (const batch of source.read(stream, undefined, ctx)) {
+      const n = batchLength(batch);
+      const rows = new Array<Row>(n);
+      for (let i = 0; i < n; i++) rows[i] = rowAt(batch, i);
+      yield rows;
+    }
+  };
+}
