@@ -41,6 +41,9 @@ describe('sluice run', () => {
     for (const c of Object.values(s.streams)) assert.ok(addsUp(c as never), JSON.stringify(c));
     assert.equal(s.streams.orders.inserted, 5000);
     for (const key of ['run_id', 'started_at', 'finished_at', 'duration_ms', 'quality']) assert.ok(key in s, key);
+    // The quickstart's checks all pass on its data: a perfect score, every check reported.
+    assert.equal(s.quality.score, 100);
+    assert.equal(s.quality.streams.orders.checks.length, 4);
 
     const second = await sluice(['run', quickstart, '--json'], { home: dir });
     assert.equal(second.code, 0, second.stderr);
