@@ -18,6 +18,12 @@ import { createStateTable, deleteState, readState } from './duckdb-state.js';
 import { DUCKDB_TYPES } from './duckdb-type-names.js';
 import { OpenLoads } from '../open-loads.js';
 
+/**
+ * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at
+ * 48 MB it measured 235–255 MB and at 64 MB 249–279 MB. DuckDB's own default is 80% of RAM.
+ */
+export const DEFAULT_MEMORY_LIMIT = '32MB';
+
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
@@ -50,7 +56,7 @@ export class DuckDBDestination implements Destination {
       : this.config.path ? resolve(ctx.baseDir, this.config.path) : join(ctx.home, 'warehouse.duckdb');
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
-      const options: Record<string, string> = { memory_limit: this.config.memory_limit ?? '64MB' };
+      const options: Record<string, string> = { memory_limit: this.config.memory_limit ?? DEFAULT_MEMORY_LIMIT };
       if (this.config.threads) options.threads = String(this.config.threads);
       // Loaded on first use: DuckDB's native library costs ~30 MB of RSS a pipeline without DuckDB should not pay.
       const { DuckDBInstance } = await import('@duckdb/node-api');

@@ -1,14 +1,14 @@
 // The embedded DuckDB warehouse: the destination of every pipeline without a `destination:` key.
 import { z } from 'zod';
 import type { DestinationSpec } from '../../core/connector.js';
-import { DuckDBDestination } from './duckdb-destination.js';
+import { DEFAULT_MEMORY_LIMIT, DuckDBDestination } from './duckdb-destination.js';
 
 export const duckdbConfig = z.strictObject({
   path: z.string().min(1).optional()
     .describe('Warehouse file; relative to the pipeline file. Default: `$SLUICE_HOME/warehouse.duckdb`. `:memory:` keeps it in memory (tests).'),
   schema: z.string().min(1).default('main')
     .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
-  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').default('64MB')
+  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').default(DEFAULT_MEMORY_LIMIT)
     .describe('Memory DuckDB may use for its buffer pool; beyond it, it spills to disk. Keeps a load\'s memory bounded whatever the input size (DuckDB\'s own default is 80% of RAM).'),
   threads: z.number().int().min(1).optional()
     .describe('Threads DuckDB may use; default: one per core.'),
