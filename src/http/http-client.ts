@@ -22,6 +22,10 @@ export interface HttpRequest {
   body?: string;
   /** Skip authentication (the OAuth2 token request itself). */
   anonymous?: boolean;
+  /** How to read a 2xx body (default JSON); a throw is a malformed body, retried like a truncated one. */
+  parse?: (text: string, url: string) => unknown;
+  /** The Accept header (default application/json). */
+  accept?: string;
 }
 
 export interface JsonResponse {
@@ -144,7 +148,7 @@ export class HttpClient {
       try {
         res = await fetch(url, {
           method: req.method ?? 'GET',
-          headers: { accept: 'application/json', ...this.options.headers, ...req.headers, ...credentials.headers },
+          headers: { accept: req.accept ?? 'application/json', ...this.options.headers, ...req.headers, ...credentials.headers },
           body: req.body,
           signal: combined,
           redirect: 'follow',
@@ -177,10 +181,10 @@ export class HttpClient {
       }
       let body: unknown;
       try {
-        body = JSON.parse(text);
+        body = req.parse ? req.parse(text, url.pathname) : JSON.parse(text);
       } catch (e) {
         verdict = 'failure';
-        throw new TransientError(`malformed JSON body (${text.length} characters: ${errorMessage(e)})`);
+        throw new TransientError(`malformed ${req.parse ? '' : 'JSON '}body (${text.length} characters: ${errorMessage(e)})`);
       }
       verdict = 'success';
       return { status, headers: res.headers, body, credentials };

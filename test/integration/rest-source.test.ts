@@ -86,6 +86,29 @@ describe('pagination', () => {
     assert.deepEqual(r.rows.length, 200);
   });
 
+  test('XML bodies: record elements by path, attributes and nested fields, a malformed page retried', async () => {
+    const feed = (page: number) => {
+      const items = page > 3 ? '' : Array.from({ length: 4 }, (_, i) => {
+        const id = (page - 1) * 4 + i + 1;
+        return `<item id="${id}"><title>Item &amp; ${id}</title><price currency="EUR">${id}.50</price></item>`;
+      }).join('');
+      return `<?xml version="1.0"?><rss><channel><title>feed</title>${items}</channel></rss>`;
+    };
+    let broken = 0;
+    const s = await serve({
+      route: (req) => ({ headers: { 'content-type': 'application/xml' }, body: feed(Number(req.url.searchParams.get('page'))) }),
+      // The first request for page 2 gets a cut-off document: a transport failure, retried.
+      fault: (req) => (req.url.searchParams.get('page') === '2' && broken++ === 0 ? { kind: 'malformed' } : undefined),
+    });
+    const r = await read({ ...fast, base_url: s.url, streams: [{ name: 'x', path: '/feed', format: 'xml', records: 'rss/channel/item', paginate: { type: 'page' } }] });
+    assert.deepEqual(r.rows.map((x) => x['@id']), range(12).map(String));
+    assert.deepEqual(r.rows[5], { '@id': '6', title: 'Item & 6', price: '6.50', 'price.@currency': 'EUR' });
+    assert.equal(broken, 2, 'the malformed page was asked for again');
+    assert.match(String(s.stats.log[0].headers.accept), /application\/xml/);
+    // A records path is required, and body-path pagination is refused, before any request.
+    assert.throws(() => sourceSchema(restSourceSpec).parse({ name: 'api', type: 'rest', base_url: s.url, streams: [{ name: 'x', path: '/f', format: 'xml' }] }), /needs `records`/);
+  });
+
   test('page number with size, and max_pages', async () => {
     const s = await serve({
       route: (req) => {

@@ -15,6 +15,7 @@ import { HttpClient } from '../../http/http-client.js';
 import { fillPath, fillTemplate, joinUrl, recordsOf, valueAt } from '../../http/json-path.js';
 import { pageBatches, type FetchedPage } from '../../http/page-batches.js';
 import { SeenKeys } from '../../http/seen-keys.js';
+import { xmlRecords } from './xml-body.js';
 import { orderedMap } from './ordered-map.js';
 import { paginator, type PageRequest, type PageResponse, type Paginator, type ResumePoint } from './rest-paginate.js';
 import type { RestSourceConfig, RestStreamOptions } from './rest-spec.js';
@@ -123,13 +124,24 @@ export class RestSource implements Source {
   }
 
   private async fetchPage(stream: RestStream, pager: Paginator, req: PageRequest, signal: AbortSignal): Promise<Page> {
-    const res = await this.http().json({ url: req.url, headers: stream.headers }, signal);
+    const xml = stream.format === 'xml' ? { parse: this.xmlParser(stream), accept: 'application/xml, text/xml;q=0.9' } : {};
+    const res = await this.http().json({ url: req.url, headers: stream.headers, ...xml }, signal);
     const url = this.clean(req.url).toString();
-    const records = recordsOf(res.body, stream.records);
+    // An XML body is parsed straight into its records; a JSON body holds them at `records`.
+    const records = stream.format === 'xml' ? res.body as Record<string, unknown>[] : recordsOf(res.body, stream.records);
     if (typeof records === 'string') throw new RunError(`stream ${stream.name}: ${records} of ${url}`, stream.name);
     const response: PageResponse = { body: res.body, headers: res.headers, count: records.length };
     const next = stream.stop_on_empty && records.length === 0 ? undefined : pager.next(req, response);
     return { url, page: req.page, records, req, next };
+  }
+
+  private readonly xmlParsers = new Map<string, (text: string, url: string) => unknown>();
+
+  /** One compiled records path per stream. */
+  private xmlParser(stream: RestStream): (text: string, url: string) => unknown {
+    let p = this.xmlParsers.get(stream.name);
+    if (!p) this.xmlParsers.set(stream.name, (p = xmlRecords(stream.records!, stream.namespaces)));
+    return p;
   }
 
   /** Parents in order, each parent's child pages fetched with bounded concurrency and yielded in parent order. */

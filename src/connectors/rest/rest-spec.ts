@@ -53,7 +53,11 @@ export const restStreamKeys = {
     .describe('Query parameters of the first request. A string value may be a template (`"{{cursor}}"`); a parameter whose template has no value yet (no cursor on a first run) is left out.'),
   headers: z.record(z.string(), z.string()).default({}).describe('Headers of this stream\'s requests, over the source\'s `headers`.'),
   records: z.string().min(1).optional()
-    .describe('Dot path of the array of records in the body (`objects`, `data.items`). Default: the body if it is an array, else its first array-valued field. A record that is not an object goes to the DLQ with its `{url, page}`.'),
+    .describe('Dot path of the array of records in the body (`objects`, `data.items`). Default: the body if it is an array, else its first array-valued field. A record that is not an object goes to the DLQ with its `{url, page}`. With `format: xml`, the records element path instead (`rss/channel/item`, `//entry`), as in the `xml` file source.'),
+  format: z.enum(['json', 'xml']).default('json')
+    .describe('Body format. `xml`: each element `records` names is a record (attributes as `@name` columns, nested elements flattened to `parent.child`); a malformed body is retried like a truncated one. Pagination by offset, page or `Link` header (body paths are JSON only).'),
+  namespaces: z.record(z.string(), z.string()).default({})
+    .describe('With `format: xml`: prefixes used in `records`, mapped to namespace URIs.'),
   paginate: paginateSchema.default({ type: 'none' })
     .describe('How to get the next page: `{type: offset, limit, limit_param, offset_param, start}`, `{type: page, param, start, size, size_param}`, `{type: cursor, path, param}`, `{type: next_url, path}`, `{type: link_header, rel}` (each with an optional `max_pages`) or `{type: none}`. Each page is a checkpoint (the next request is kept in state), so a killed run resumes where it stopped; a finished run keeps only the incremental cursor.'),
   stop_on_empty: z.boolean().default(true).describe('An empty page ends the stream whatever the pagination says.'),
@@ -103,6 +107,12 @@ export const restSourceSpec: SourceSpec<RestSourceConfig> = {
     });
   }),
   stream: restStream.strict().superRefine((s, ctx) => {
+    if (s.format === 'xml' && !s.records) {
+      ctx.addIssue({ code: 'custom', path: ['records'], message: '`format: xml` needs `records`: the path of the record elements, e.g. `rss/channel/item` or `//entry`' });
+    }
+    if (s.format === 'xml' && (s.paginate.type === 'next_url' || s.paginate.type === 'cursor')) {
+      ctx.addIssue({ code: 'custom', path: ['paginate'], message: 'with `format: xml`, paginate by `offset`, `page` or `link_header` (`next_url` and `cursor` read a JSON body)' });
+    }
     if (s.incremental && !(s as { cursor?: string }).cursor) {
       ctx.addIssue({ code: 'custom', path: ['incremental'], message: '`incremental` needs the stream\'s `cursor` column (its high-water mark is the value sent)' });
     }
