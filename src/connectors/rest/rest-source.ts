@@ -7,6 +7,7 @@
 // had not committed; the last page's checkpoint drops it, leaving only the incremental cursor the engine keeps.
 // A retried page is the same request: its records are yielded once, and a `merge` stream is exactly once even across
 // a resume. A child stream (`parent:`) fetches its parents, then each parent's children with bounded concurrency.
+import { setMaxListeners } from 'node:events';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, Row, StreamState } from '../../core/types.js';
@@ -100,6 +101,8 @@ export class RestSource implements Source {
     // Fetch ahead; a page that ends the stream makes the requests beyond it moot, and they are cancelled.
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
+    // Every request in flight listens on it: `ahead` of them at once is the design, not a leak.
+    setMaxListeners(ahead + 10, both);
     const inflight: Promise<Page>[] = [];
     let k = 0;
     const launch = (): void => {
