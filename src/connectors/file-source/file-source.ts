@@ -5,7 +5,7 @@ import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
 import type { TextChunk } from './decode.js';
-import { expandFiles, planFile, type FileEntry } from './files.js';
+import { expandFiles, filesToRead, type FileEntry } from './files.js';
 import { openText } from './open.js';
 import type { FileOptions } from './options.js';
 
@@ -161,20 +161,9 @@ export class FileSource<O extends FileOptions> implements Source {
     const files: Record<string, FileProgress> = { ...prevFiles };
     const builder = new BatchBuilder(base, files, Math.max(1, ctx.batchSize));
 
-    for (const entry of entries) {
+    for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
       ctx.signal.throwIfAborted();
-      const plan = planFile(entry, files[entry.rel]);
-      if (plan.action === 'skip') {
-        ctx.logger.debug({ stream: stream.name, file: entry.rel }, 'file unchanged since it was loaded; skipped');
-        continue;
-      }
-      if (plan.note === 'changed') {
-        ctx.logger.warn({ stream: stream.name, file: entry.rel }, 'file changed since it was loaded; reading it again from the start');
-      } else if (plan.note === 'resumed-changed') {
-        ctx.logger.warn({ stream: stream.name, file: entry.rel, skip: plan.skipRecords },
-          'file changed while partly loaded; resuming after the records already loaded');
-      }
-      builder.startFile(entry, plan.skipRecords);
+      builder.startFile(entry, skipRecords);
       const parser = this.makeParser(options, entry.rel, builder);
       try {
         for await (const chunk of openText(entry.abs, { ...options, invalidUtf8: options.invalid_utf8, signal: ctx.signal })) {

@@ -4,6 +4,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { FileProgress } from '../../core/types.js';
+import type { Logger } from '../../core/logger.js';
 
 export interface FileEntry {
   /** Path relative to the pipeline's directory, with forward slashes: the key in `StreamState.files`. */
@@ -52,4 +53,26 @@ export function planFile(entry: FileEntry, prev: FileProgress | undefined): File
   return unchanged || prev.records === 0
     ? { action: 'read', skipRecords: prev.records }
     : { action: 'read', skipRecords: prev.records, note: 'resumed-changed' };
+}
+
+/**
+ * The files of a run that need reading, with their plans: unchanged files already loaded are skipped, and a file that
+ * changed since it was loaded is said out loud (every file format shares this).
+ */
+export function* filesToRead(
+  entries: readonly FileEntry[], files: Record<string, FileProgress>, stream: string, logger: Logger,
+): Generator<{ entry: FileEntry; skipRecords: number }> {
+  for (const entry of entries) {
+    const plan = planFile(entry, files[entry.rel]);
+    if (plan.action === 'skip') {
+      logger.debug({ stream, file: entry.rel }, 'file unchanged since it was loaded; skipped');
+      continue;
+    }
+    if (plan.note === 'changed') {
+      logger.warn({ stream, file: entry.rel }, 'file changed since it was loaded; reading it again from the start');
+    } else if (plan.note === 'resumed-changed') {
+      logger.warn({ stream, file: entry.rel, skip: plan.skipRecords }, 'file changed while partly loaded; resuming after the records already loaded');
+    }
+    yield { entry, skipRecords: plan.skipRecords };
+  }
 }

@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/nod
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, FileProgress, StreamState } from '../../core/types.js';
-import { expandFiles, planFile, type FileEntry } from '../file-source/files.js';
+import { expandFiles, filesToRead, type FileEntry } from '../file-source/files.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
 import type { z } from 'zod';
@@ -77,18 +77,12 @@ export class ParquetSource implements Source {
     const batchSize = Math.max(1, ctx.batchSize);
     const conn = await this.connection();
     try {
-      for (const entry of entries) {
+      for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
         ctx.signal.throwIfAborted();
-        const plan = planFile(entry, files[entry.rel]);
-        if (plan.action === 'skip') {
-          ctx.logger.debug({ stream: stream.name, file: entry.rel }, 'file unchanged since it was loaded; skipped');
-          continue;
-        }
-        if (plan.note) ctx.logger.warn({ stream: stream.name, file: entry.rel, skip: plan.skipRecords }, 'file changed since it was loaded');
         const columns = await this.schemaOf(conn, entry, stream.name);
         const names = columns.map((c) => c.name);
         const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
-        const skip = plan.skipRecords;
+        const skip = skipRecords;
         // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
         const sql = names.includes(ROW_NUMBER)
           ? `SELECT ${exprs} FROM read_parquet(${literal(entry.abs)})${skip ? ` OFFSET ${skip}` : ''}`
