@@ -360,17 +360,18 @@ export class PostgresStreamLoad implements StreamLoad {
     return counts;
   }
 
-  /**
-   * Swap the staged table in: drop the target, rename staging, write state, commit — readers see the old table
-   * until the COMMIT and the new one after. When views depend on the target (a DROP would need CASCADE), the
-   * target is emptied and refilled in the same transaction instead, which keeps them.
-   */
   /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
   private get sequenced(): boolean {
     const d = this.target.disposition;
     return d === 'merge' || d === 'scd2' || (d === 'replace' && this.primaryKey.length > 0);
   }
 
+  /**
+   * Swap the staged table in: drop the target, rename staging, write state, commit — readers see the old table
+   * until the COMMIT and the new one after. When views depend on the target (a DROP would need CASCADE), when the
+   * target is partitioned, or with `replace_strategy: truncate`, the target is emptied and refilled in the same
+   * transaction instead, which keeps it (and what depends on it).
+   */
   private async swap(state: StreamState): Promise<void> {
     const target = qualified(this.targetRef);
     const staged = await this.step('swapping', () => describeTable(this.client, this.writeRef));
