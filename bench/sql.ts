@@ -2,10 +2,13 @@
 // of the same file into the same kind of table (with a primary key): the practical limit. Then a merge of a second
 // file of as many rows (85% unchanged, 10% changed, 5% new) into the loaded table. Prints rows/s, the ratio to
 // \copy and peak RSS. Targets (issue 3): append ≥ 0.85× \copy, merge ≥ 0.5× \copy, RSS ≤ 200 MB.
+// Every measured load starts after a CHECKPOINT (so none pays for flushing the one before it), the sequence runs
+// `--repeat N` times (default 3) on a fresh schema, and the fastest run of each loader counts: on a shared machine
+// the minimum is the run least disturbed by others.
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
-import { measure, printTable } from './measure.js';
+import { measure, printTable, type Measurement } from './measure.js';
 import { benchMysqlToPostgres } from './mysql-pg.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -44,6 +47,11 @@ async function generateMergeCsv(file: string, rows: number): Promise<void> {
   out.write(chunk);
   await new Promise<void>((r) => out.end(() => r()));
   renameSync(file + '.tmp', file);
+}
+
+async function psql(sql: string): Promise<void> {
+  const m = await measure('psql', [...PG, '-c', sql]);
+  if (m.code !== 0) throw new Error(`psql failed: ${m.stderr}`);
 }
 
 function pipelineYaml(name: string, csv: string, write: 'append' | 'merge'): string {
@@ -91,7 +99,7 @@ export async function benchMysql(rows: number): Promise<void> {
 }
 
 export async function benchSql(args: string[]): Promise<void> {
-  const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+  const rows = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--repeat') ?? 1_000_000);
   const dir = join(root, 'bench', '.data');
   mkdirSync(dir, { recursive: true });
   const csv = join(dir, `mixed-${rows}.csv`);
@@ -100,38 +108,51 @@ export async function benchSql(args: string[]): Promise<void> {
   await generateCsv(csv, rows);
   await generateMergeCsv(mergeCsv, rows);
 
+  const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 3;
   const { runner, home } = runnerIn(dir);
   const run = async (name: string, file: string, write: 'append' | 'merge') => {
     const yaml = join(dir, `${name}.yaml`);
     writeFileSync(yaml, pipelineYaml(name, file, write));
+    await psql('CHECKPOINT');
     const m = await measure(process.execPath, [runner, yaml, home]);
     if (m.code !== 0) throw new Error(`${name} failed: ${m.stderr}`);
     const summary = JSON.parse(m.stdout);
     if (summary.status !== 'success') throw new Error(`${name}: ${summary.error}`);
     return { m, counts: summary.streams.mixed };
   };
-
-  await measure('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA};
-    CREATE TABLE ${SCHEMA}.copy_limit (id bigint PRIMARY KEY, account bigint, name text, amount numeric, created_at timestamptz, active boolean, attrs jsonb, note text)`]);
-  const copy = await measure('psql', [...PG, '-c', `\\copy ${SCHEMA}.copy_limit FROM '${csv}' WITH (FORMAT csv, HEADER true)`]);
-  if (copy.code !== 0) throw new Error(`psql \\copy failed: ${copy.stderr}`);
-
-  // The same table for both: Sluice appends into a table created with the same primary key as \copy's, which the
-  // merge then upserts on (Sluice itself puts no key constraint on append targets).
-  await measure('psql', [...PG, '-c', `CREATE TABLE ${SCHEMA}.mixed (LIKE ${SCHEMA}.copy_limit INCLUDING ALL)`]);
-  const append = await run('bench-sql-append', csv, 'append');
-  if (append.counts.loaded !== rows) throw new Error(`append loaded ${append.counts.loaded} of ${rows}`);
-  const merge = await run('bench-sql-merge', mergeCsv, 'merge');
-  const expectNew = rows - Math.round(rows * 0.95);
-  if (merge.counts.inserted !== expectNew) throw new Error(`merge inserted ${merge.counts.inserted}, expected ${expectNew}`);
-  console.log(`merge counts: inserted ${merge.counts.inserted}, updated ${merge.counts.updated} (10% of them changed)`);
-  await measure('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`]);
+  const best = (a: Measurement | undefined, b: Measurement): Measurement => (a && a.seconds <= b.seconds ? a : b);
+  let copy: Measurement | undefined;
+  let append: Measurement | undefined;
+  let merge: Measurement | undefined;
+  for (let i = 0; i < repeat; i++) {
+    // A fresh schema each time: the state Sluice commits with the rows lives there too.
+    rmSync(home, { recursive: true, force: true });
+    await psql(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; CREATE SCHEMA ${SCHEMA};
+      CREATE TABLE ${SCHEMA}.copy_limit (id bigint PRIMARY KEY, account bigint, name text, amount numeric, created_at timestamptz, active boolean, attrs jsonb, note text);
+      CREATE TABLE ${SCHEMA}.mixed (LIKE ${SCHEMA}.copy_limit INCLUDING ALL); CHECKPOINT`);
+    const c = await measure('psql', [...PG, '-c', `\\copy ${SCHEMA}.copy_limit FROM '${csv}' WITH (FORMAT csv, HEADER true)`]);
+    if (c.code !== 0) throw new Error(`psql \\copy failed: ${c.stderr}`);
+    copy = best(copy, c);
+    // Sluice appends into a table with the same primary key as \copy's, which the merge then upserts on (Sluice
+    // itself puts no key constraint on append targets).
+    const a = await run('bench-sql-append', csv, 'append');
+    if (a.counts.loaded !== rows) throw new Error(`append loaded ${a.counts.loaded} of ${rows}`);
+    append = best(append, a.m);
+    const m = await run('bench-sql-merge', mergeCsv, 'merge');
+    const expectNew = rows - Math.round(rows * 0.95);
+    if (m.counts.inserted !== expectNew) throw new Error(`merge inserted ${m.counts.inserted}, expected ${expectNew}`);
+    if (i === 0) console.log(`merge counts: inserted ${m.counts.inserted}, updated ${m.counts.updated} (10% of them changed)`);
+    merge = best(merge, m.m);
+    console.log(`run ${i + 1}/${repeat}: \\copy ${c.seconds.toFixed(2)}s, append ${a.m.seconds.toFixed(2)}s, merge ${m.m.seconds.toFixed(2)}s`);
+  }
+  await psql(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  if (!copy || !append || !merge) return;
   const maria = args.includes('--no-mysql') ? undefined : await benchMysqlToPostgres(rows, dir, runner, home);
 
   printTable([
     { name: 'psql \\copy → PostgreSQL (with PK)', rows, m: copy, limit: 1 },
-    { name: 'sluice csv → postgres append (with PK)', rows, m: append.m },
-    { name: 'sluice csv → postgres merge (into 1× rows)', rows, m: merge.m },
+    { name: 'sluice csv → postgres append (with PK)', rows, m: append },
+    { name: 'sluice csv → postgres merge (into 1× rows)', rows, m: merge },
     ...(maria ? [
       { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader },
       { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },

@@ -73,6 +73,11 @@ export interface DestinationCapabilities {
   };
   /** Logical type → the destination's type, for docs and DDL. */
   types: Record<ColumnType, string>;
+  /**
+   * The destination honours `LoadTarget.replaceGroups` (an append that replaces whole groups of rows per commit).
+   * Child tables of `flatten` use it to stay in step with a merged parent; without it they only append.
+   */
+  replaceGroups?: boolean;
 }
 
 /** What the engine asks a destination to load for one stream in one run. */
@@ -85,6 +90,17 @@ export interface LoadTarget {
   primaryKey: string[];
   /** Target column whose true value deletes the row's key (merge); it is not stored in the target. */
   deleteColumn?: string;
+  /**
+   * With `disposition: 'append'` on a destination declaring `replaceGroups`: the target column whose value names a
+   * group of rows (a child table's `_parent_key`). Each commit first deletes from the target every row whose
+   * <column> value occurs among the rows written since the last commit, then inserts those rows — except rows
+   * carrying the delete marker (`deleteColumn`), which only name a group to delete and are not inserted (nor is the
+   * marker a column of the target). A marker also discards its group's rows written before it since the last
+   * commit, so a group written twice in one commit keeps only its last rows. Rows whose group value is null are
+   * only inserted. Re-applying the same rows gives the same target: a commit replayed after a crash duplicates
+   * nothing.
+   */
+  replaceGroups?: string;
   runId: string;
   fullRefresh: boolean;
   /**
@@ -113,6 +129,12 @@ export interface StreamLoad {
    * For `replace` nothing becomes visible before `finish`.
    */
   commit(state: StreamState): Promise<CommitCounts>;
+  /**
+   * True when write() may be called while a commit() is still in flight (the load queues what is written and applies
+   * checkpoints in order): the engine then reads on instead of waiting, with at most one commit in flight. commit()
+   * still resolves only once its checkpoint is durable.
+   */
+  readonly pipelinesCommits?: boolean;
   /** Last commit of the run: swaps in a replaced table, drops staging. */
   finish(state: StreamState): Promise<CommitCounts>;
   /**

@@ -10,7 +10,7 @@ import type { Batch, Phase, Row, Status, StreamCounts, StreamState } from '../co
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { TransformChain, type StepConfig } from '../transforms/chain.js';
-import { ChildLoads } from '../transforms/child-loads.js';
+import { ChildLoads, replacesChildGroups } from '../transforms/child-loads.js';
 import type { CheckConfig } from '../quality/check.js';
 import { openStreamQuality, type StreamQualityReport } from '../quality/task-quality.js';
 import { compareCursor } from './coerce.js';
@@ -68,23 +68,26 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
   let error: string | undefined;
   let failedPhase: Phase | undefined;
   let report: StreamQualityReport | undefined;
+  /** The checkpoint a load that pipelines commits is still applying. */
+  let committing: Promise<void> | undefined;
 
   deps.onProgress?.(stream.name, counts);
   try {
     const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
+    const disposition = task.replay
+      ? (stream.primary_key.length ? 'merge' : 'append')
+      // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
+      : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
     const chain = task.transforms?.length ? new TransformChain(task.transforms, {
       stream: stream.name, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
+      ...(replacesChildGroups(destination, disposition) ? { replaceChildren: { deleteColumn: stream.delete_column } } : {}),
     }) : undefined;
     // Catalog types followed through the transforms, and the types casts declare, are declared types too.
     const declared = chain ? chain.types(known) : known;
     const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
     const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers);
-    const disposition = task.replay
-      ? (stream.primary_key.length ? 'merge' : 'append')
-      // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
-      : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
     const storedCursor = stored?.cursor?.column === stream.cursor ? stored?.cursor?.value ?? null : null;
     const startCursor = task.replay ? null : storedCursor;
     let maxCursor: unknown = storedCursor;
@@ -107,7 +110,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     }
     if (chain?.producesChildren) {
       children = new ChildLoads({
-        pipeline: task.pipeline, runId: task.runId, replace: disposition === 'replace', fullRefresh: task.fullRefresh, destination, store, logger: ctx.logger, dryRun: task.dryRun,
+        pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store, logger: ctx.logger, dryRun: task.dryRun,
       });
     }
 
@@ -233,12 +236,26 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
         // A gated stream commits once, after its gates: nothing may become visible before they pass.
         if (load && !quality?.gated && (sinceCommit >= task.checkpointRows || batch.flush)) {
           await children?.commit();
-          addCommit(counts, await clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))));
+          // One checkpoint in flight at most: a load that pipelines commits applies them in order.
+          await committing;
+          const loaded = counts.loaded;
+          const done = clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))).then((c) => {
+            addCommit(counts, c);
+            ctx.logger.debug({ stream: stream.name, loaded }, 'checkpoint committed');
+          });
+          if (load.pipelinesCommits) {
+            // Awaited before the next commit (or the end); a failure meanwhile also surfaces in write().
+            done.catch(() => undefined);
+            committing = done;
+          } else {
+            await done;
+          }
           sinceCommit = 0;
-          ctx.logger.debug({ stream: stream.name, loaded: counts.loaded }, 'checkpoint committed');
         }
       }
     }
+    failedPhase = commitPhase(disposition);
+    await committing;
     if (quality) {
       failedPhase = 'validate';
       report = await clock.time('validate', () => quality.finish(counts.loaded));

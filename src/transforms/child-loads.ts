@@ -1,20 +1,37 @@
 // The child tables a `flatten` step produces (`<stream>__<column>`, as dlt does), loaded in the same run as their
 // parent: one schema tracker and one destination load per child, opened on the first child rows. Children commit
 // right before their parent at every checkpoint and finish right before it, so a parent row is never visible
-// before its children. They always append (replace when the parent is reloaded by a full refresh); a child row
-// the schema rejects goes to the dead-letter queue under the child stream's name.
+// before its children. A child row the schema rejects goes to the dead-letter queue under the child stream's name.
+//
+// How child rows land depends on the parent's disposition and on the destination:
+//   parent replaced (full refresh, `write: replace`)   the child tables are replaced too
+//   otherwise, destination declares `replaceGroups`     each parent replaces its child rows (dlt's delete-insert):
+//       (PostgreSQL, DuckDB)                            the load gets `replaceGroups: '_parent_key'` and flatten's
+//                                                       marker rows (`_sluice_parent`, one per parent processed,
+//                                                       never inserted) as its delete marker, so a changed, emptied,
+//                                                       nulled or deleted parent keeps no stale children, and a
+//                                                       checkpoint replayed after a crash (children committed, the
+//                                                       parent not) duplicates nothing
+//   otherwise (MySQL, SQLite, files)                    children only append: a parent loaded again adds its
+//                                                       children again, and a crash between the child's and the
+//                                                       parent's commit duplicates that checkpoint's children
 import type { Destination, StreamConfig, StreamLoad } from '../core/connector.js';
 import type { Logger } from '../core/logger.js';
-import type { Row, StreamState } from '../core/types.js';
+import type { Row, StreamState, WriteDisposition } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { DlqWriter } from '../engine/dlq-writer.js';
 import { SchemaTracker, type SchemaChange } from '../engine/schema-tracker.js';
+import { PARENT_MARKER } from './steps/flatten.js';
+
+/** Whether the children of a parent loaded with `disposition` replace each parent's rows (see above). */
+export const replacesChildGroups = (destination: Destination, disposition: WriteDisposition): boolean =>
+  disposition !== 'replace' && destination.capabilities.replaceGroups === true;
 
 export interface ChildLoadOptions {
   pipeline: string;
   runId: string;
-  /** The parent is replaced (a full refresh or `write: replace`): so are its children. */
-  replace: boolean;
+  /** How the parent loads: a replaced parent replaces its children; otherwise see replacesChildGroups. */
+  disposition: WriteDisposition;
   fullRefresh: boolean;
   destination: Destination;
   store: ControlStore;
@@ -33,12 +50,18 @@ interface Child {
   rejected: number;
 }
 
+const markers = (rows: Row[]): number => rows.reduce((n, r) => (r[PARENT_MARKER] === true ? n + 1 : n), 0);
+
 const rowJson = (row: Row): string => JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 
 export class ChildLoads {
   private readonly children = new Map<string, Child>();
+  /** Each parent replaces its child rows (flatten makes marker rows); otherwise markers never reach a load. */
+  private readonly groups: boolean;
 
-  constructor(private readonly o: ChildLoadOptions) {}
+  constructor(private readonly o: ChildLoadOptions) {
+    this.groups = replacesChildGroups(o.destination, o.disposition);
+  }
 
   private async open(name: string): Promise<Child> {
     let child = this.children.get(name);
@@ -46,11 +69,15 @@ export class ChildLoads {
     const { destination, pipeline, runId } = this.o;
     const stored = this.o.fullRefresh ? undefined : await destination.readState(pipeline, name);
     const config: StreamConfig = {
-      name, primary_key: [], write: 'append', on_schema_change: 'widen', columns: { _parent_key: 'text', _idx: 'integer' },
+      name, primary_key: [], write: 'append', on_schema_change: 'widen',
+      columns: { _parent_key: 'text', _idx: 'integer', ...(this.groups ? { [PARENT_MARKER]: 'boolean' as const } : {}) },
     };
     const tracker = new SchemaTracker(config, stored?.schema, destination.capabilities.identifiers);
+    const target = (c: string): string => tracker.target(c) ?? c;
     const load = await destination.begin({
-      pipeline, stream: name, table: name, disposition: this.o.replace ? 'replace' : 'append', primaryKey: [], runId, fullRefresh: this.o.fullRefresh,
+      pipeline, stream: name, table: name, disposition: this.o.disposition === 'replace' ? 'replace' : 'append', primaryKey: [], runId,
+      fullRefresh: this.o.fullRefresh,
+      ...(this.groups ? { replaceGroups: target('_parent_key'), deleteColumn: target(PARENT_MARKER) } : {}),
     });
     child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false), width: -1, loaded: 0, rejected: 0 };
     this.children.set(name, child);
@@ -83,7 +110,8 @@ export class ChildLoads {
         child.rejected += await child.dlq.add(result.rejected.map((r) => ({ stage: 'schema' as const, reason: r.reason, raw: rowJson(list[r.index]), position: {} })));
       }
       if (result.rows.length) await child.load.write(result.rows);
-      child.loaded += result.rows.length;
+      // Marker rows name parents; they are not child rows.
+      child.loaded += result.rows.length - (this.groups ? markers(list) : 0);
     }
   }
 

@@ -385,3 +385,94 @@ test('a table without a key streams in one pass; the password never appears in e
     await dest.close();
   });
 });
+
+test('scd2: text keys, history across commits, NULL and empty text differ, one timestamp per commit', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    const dest = await open(db, dir);
+    const cols = schemaOf([['code', 'text'], ['a', 'text'], ['b', 'text']]);
+    const load = await dest.begin(target('h', 'scd2', ['code']));
+    await load.evolve(cols);
+    await load.write([['k1', 'x', ''], ['k2', null, 'y'], ['k3', '', 'z']]);
+    assert.deepEqual(await load.commit(state(1)), { inserted: 3, updated: 0, deleted: 0 });
+    // k1: the values trade places; k2: NULL becomes ''; k3: written twice, the last row is unchanged; K1 is another key.
+    await load.write([['k1', '', 'x'], ['k2', '', 'y'], ['k3', 'changed', 'z'], ['k3', '', 'z'], ['K1', 'x', '']]);
+    assert.deepEqual(await load.commit(state(2)), { inserted: 1, updated: 2, deleted: 0 });
+    await load.write([['k1', '', 'x']]);
+    assert.deepEqual(await load.finish(state(3)), { inserted: 0, updated: 0, deleted: 0 });
+    const [rows] = await admin.query('SELECT code, a, b, is_current AS cur, valid_from AS vf, valid_to AS vt FROM h ORDER BY code, vf');
+    const r = rows as Record<string, unknown>[];
+    assert.deepEqual(r.map((x) => `${x.code}:${x.a}:${x.b}:${x.cur}`), ['K1:x::1', 'k1:x::0', 'k1::x:1', 'k2:null:y:0', 'k2::y:1', 'k3::z:1']);
+    assert.equal(r[1].vt, r[2].vf, 'the closed version ends when its successor starts');
+    assert.equal(r[3].vt, r[2].vf, 'one timestamp for the whole commit');
+    assert.match(String(r[2].vf), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$/);
+    const [columns] = await admin.query('SHOW COLUMNS FROM h');
+    assert.deepEqual((columns as { Field: string; Type: string }[]).map((c) => `${c.Field} ${c.Type}`),
+      ['code varchar(191)', 'a longtext', 'b longtext', 'valid_from datetime(6)', 'valid_to datetime(6)', 'is_current tinyint(1)', '_sluice_hash longtext']);
+    const [index] = await admin.query("SHOW INDEX FROM h WHERE Key_name = 'sluice_scd2_key'");
+    assert.deepEqual((index as { Column_name: string }[]).map((i) => i.Column_name), ['code']);
+    assert.deepEqual(await dest.readState('p', 'h'), state(3));
+    const [tables] = await admin.query("SHOW TABLES LIKE 'h\\_\\_sluice%'");
+    assert.deepEqual(tables, [], 'no staging is left behind');
+    const clash = await dest.begin(target('c', 'scd2', ['id']));
+    await assert.rejects(clash.evolve(schemaOf([['id', 'integer'], ['Valid_From', 'timestamp']])), /reserved by write: scd2/);
+    await clash.abort();
+    await dest.close();
+  });
+});
+
+test('staged: the target evolves only at finish, with the rows; a blocked replace keeps its staging; readTable', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    const dest = await open(db, dir);
+    const columnsOf = async (table: string) =>
+      ((await admin.query(`SHOW COLUMNS FROM \`${table}\``))[0] as { Field: string }[]).map((c) => c.Field);
+    const first = await dest.begin(target('m', 'merge', ['id']));
+    await first.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await first.write([[1, 'one']]);
+    await first.finish(state(1));
+
+    const staged = { ...target('m', 'merge', ['id']), staged: true };
+    const blocked = await dest.begin(staged);
+    await blocked.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
+    await blocked.write([[1, 'uno', 'e']]);
+    assert.deepEqual(await blocked.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
+    await blocked.write([[2, 'dos', 'e']]);
+    assert.deepEqual(await blocked.abort({ keepStaging: true }), { kept: '`m__sluice_staged`' });
+    assert.deepEqual(await columnsOf('m'), ['id', 'v'], 'a blocked load does not evolve the target');
+    assert.deepEqual(await dest.query('SELECT id, v FROM m'), [{ id: 1, v: 'one' }]);
+    assert.deepEqual(await dest.query('SELECT id, v FROM m__sluice_staged ORDER BY id'), [{ id: 1, v: 'uno' }, { id: 2, v: 'dos' }]);
+    assert.deepEqual(await dest.readState('p', 'm'), state(1));
+
+    const passed = await dest.begin(staged);
+    await passed.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
+    await passed.write([[1, 'uno', 'e'], [2, 'dos', null]]);
+    await passed.commit(state(2));
+    await passed.write([[1, 'un', 'f']]);
+    assert.deepEqual(await passed.finish(state(3)), { inserted: 1, updated: 1, deleted: 0 });
+    assert.deepEqual(await dest.query('SELECT id, v, extra FROM m ORDER BY id'), [{ id: 1, v: 'un', extra: 'f' }, { id: 2, v: 'dos', extra: null }]);
+    assert.deepEqual(await dest.readState('p', 'm'), state(3));
+    assert.deepEqual(await columnsOf('m'), ['id', 'v', 'extra']);
+
+    const replace = await dest.begin({ ...target('m', 'replace', ['id']), staged: true });
+    await replace.evolve(schemaOf([['id', 'integer']]));
+    await replace.write([[9]]);
+    assert.deepEqual(await replace.abort({ keepStaging: true }), { kept: '`m__sluice_replace`' });
+    assert.deepEqual(await dest.query('SELECT id FROM m__sluice_replace'), [{ id: 9 }]);
+    assert.equal((await dest.query('SELECT id FROM m')).length, 2);
+
+    // readTable keys rows by the names asked for, also where MySQL had to spell a name differently.
+    const e = await dest.begin(target('emoji', 'append'));
+    await e.evolve(schemaOf([['id', 'integer'], ['ok 🎉', 'boolean'], ['at', 'timestamp']]));
+    await e.write(Array.from({ length: 6000 }, (_, i) => [i, i % 2 === 0, '2024-01-02T03:04:05.123456Z']));
+    await e.finish(state(1));
+    const batches = await collect(dest.readTable('emoji', ['id', 'ok 🎉', 'at']));
+    assert.deepEqual(batches.map((b) => b.length), [5000, 1000]);
+    assert.deepEqual(batches[0][1], { id: 1, 'ok 🎉': false, at: '2024-01-02T03:04:05.123456Z' });
+    // A reader that stops early gives its connection up rather than return it mid-result.
+    for await (const b of dest.readTable('emoji', ['id'])) {
+      assert.equal(b.length, 5000);
+      break;
+    }
+    assert.equal(Number((await dest.query('SELECT count(*) AS n FROM emoji'))[0].n), 6000);
+    await dest.close();
+  });
+});

@@ -254,3 +254,92 @@ test('source: incremental resume across pages of one cursor value; updates picke
     }
   });
 });
+
+test('scd2: history across commits, NULL and empty text differ, one current version per key, a key-only table', async () => {
+  await withDir(async (dir) => {
+    const dest = await open(dir);
+    const load = await dest.begin(target('h', 'scd2', ['id']));
+    await load.evolve(schemaOf([['id', 'integer'], ['a', 'text'], ['b', 'text']]));
+    await load.write([[1, 'x', ''], [2, null, 'y'], [3, '', 'z']]);
+    assert.deepEqual(await load.commit(state(1)), { inserted: 3, updated: 0, deleted: 0 });
+    // Key 1: the values trade places; key 2: NULL becomes ''; key 3: written twice, the last row is unchanged.
+    await load.write([[1, '', 'x'], [2, '', 'y'], [3, 'changed', 'z'], [3, '', 'z']]);
+    assert.deepEqual(await load.commit(state(2)), { inserted: 0, updated: 2, deleted: 0 });
+    assert.deepEqual(await load.finish(state(3)), { inserted: 0, updated: 0, deleted: 0 });
+    const rows = dest.query('SELECT id, a, b, is_current AS cur, valid_from AS vf, valid_to AS vt FROM h ORDER BY id, vf');
+    assert.deepEqual(rows.map((r) => `${r.id}:${r.a}:${r.b}:${r.cur}`), ['1:x::0', '1::x:1', '2:null:y:0', '2::y:1', '3::z:1']);
+    assert.equal(rows[0].vt, rows[1].vf, 'the closed version ends when its successor starts');
+    assert.match(String(rows[1].vf), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.throws(() => dest.query("INSERT INTO h (id, valid_from, is_current) VALUES (1, 'now', 1)"), /UNIQUE/);
+    assert.deepEqual(await dest.readState('p', 'h'), state(3));
+
+    // A new column changes every hash: the next load of a key records a version.
+    const wider = await dest.begin(target('h', 'scd2', ['id']));
+    await wider.evolve(schemaOf([['id', 'integer'], ['a', 'text'], ['b', 'text'], ['n', 'integer']]));
+    await wider.write([[1, '', 'x', null], [4, 'new', null, 7]]);
+    assert.deepEqual(await wider.finish(state(4)), { inserted: 1, updated: 1, deleted: 0 });
+    assert.deepEqual(dest.query('SELECT id, n FROM h WHERE is_current ORDER BY id'), [{ id: 1, n: null }, { id: 2, n: null }, { id: 3, n: null }, { id: 4, n: 7 }]);
+
+    const keys = await dest.begin(target('k', 'scd2', ['id']));
+    await keys.evolve(schemaOf([['id', 'integer']]));
+    await keys.write([[1], [1], [2]]);
+    assert.deepEqual(await keys.commit(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    await keys.write([[1], [3]]);
+    assert.deepEqual(await keys.finish(state(2)), { inserted: 1, updated: 0, deleted: 0 });
+    const clash = await dest.begin(target('c', 'scd2', ['id']));
+    await assert.rejects(clash.evolve(schemaOf([['id', 'integer'], ['Is_Current', 'boolean']])), /reserved by write: scd2/);
+    await clash.abort();
+    await dest.close();
+  });
+});
+
+test('staged: the target evolves only at finish, with the rows; a blocked replace keeps its staging; readTable beside a load', async () => {
+  await withDir(async (dir) => {
+    const dest = await open(dir);
+    const columnsOf = (table: string) => dest.query('SELECT name FROM pragma_table_info(?)', [table]).map((r) => r.name);
+    const first = await dest.begin(target('m', 'merge', ['id']));
+    await first.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await first.write([[1, 'one']]);
+    await first.finish(state(1));
+
+    const staged = { ...target('m', 'merge', ['id']), staged: true };
+    const blocked = await dest.begin(staged);
+    await blocked.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
+    await blocked.write([[1, 'uno', 'e']]);
+    assert.deepEqual(await blocked.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
+    assert.deepEqual(await blocked.abort({ keepStaging: true }), { kept: '"main"."m__sluice_staged"' });
+    assert.deepEqual(columnsOf('m'), ['id', 'v'], 'a blocked load does not evolve the target');
+    assert.deepEqual(dest.query('SELECT id, v FROM m'), [{ id: 1, v: 'one' }]);
+    assert.deepEqual(await dest.readState('p', 'm'), state(1));
+
+    const passed = await dest.begin(staged);
+    await passed.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
+    await passed.write([[1, 'uno', 'e'], [2, 'dos', null], [1, 'un', 'f']]);
+    assert.deepEqual(await passed.finish(state(3)), { inserted: 1, updated: 1, deleted: 0 });
+    assert.deepEqual(dest.query('SELECT id, v, extra FROM m ORDER BY id'), [{ id: 1, v: 'un', extra: 'f' }, { id: 2, v: 'dos', extra: null }]);
+    assert.deepEqual(await dest.readState('p', 'm'), state(3));
+
+    const replace = await dest.begin({ ...target('m', 'replace', ['id']), staged: true });
+    await replace.evolve(schemaOf([['id', 'integer']]));
+    await replace.write([[9]]);
+    assert.deepEqual(await replace.abort({ keepStaging: true }), { kept: '"main"."m__sluice_replace"' });
+    assert.deepEqual(dest.query('SELECT id FROM m__sluice_replace'), [{ id: 9 }]);
+    assert.equal(dest.query('SELECT id FROM m').length, 2);
+
+    // readTable iterates on a connection of its own: the loads keep using the shared one meanwhile.
+    const a = await dest.begin(target('a', 'append'));
+    await a.evolve(schemaOf([['id', 'integer']]));
+    await a.write(Array.from({ length: 12_000 }, (_, i) => [i]));
+    await a.commit(state(1));
+    let read = 0;
+    for await (const batch of dest.readTable('a', ['id'])) {
+      read += batch.length;
+      await a.write([[-1]]);
+      await a.commit(state(2));
+    }
+    await a.finish(state(3));
+    assert.equal(read, 12_000, 'the reader sees the table as it was when it began');
+    assert.equal(dest.query('SELECT count(*) AS n FROM a')[0].n, 12_003);
+    await dest.close();
+  });
+});

@@ -4,14 +4,18 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Destination, LoadTarget, StreamLoad } from '../../src/core/connector.js';
 import type { Schema, WriteDisposition } from '../../src/core/types.js';
 import { DuckDBDestination } from '../../src/connectors/duckdb/duckdb-destination.js';
 import { PostgresDestination } from '../../src/connectors/postgres/postgres-destination.js';
+import { MysqlDestination } from '../../src/connectors/mysql/mysql-destination.js';
+import { SqliteDestination } from '../../src/connectors/sqlite/sqlite-destination.js';
 import { runContext, tempDir } from '../helpers.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root' };
 const schema: Schema = { columns: [{ name: 'id', type: 'integer', nullable: false }, { name: 'v', type: 'text', nullable: true }] };
 
 interface Kind {
@@ -62,6 +66,53 @@ const KINDS: Kind[] = [
           await c.connect();
           await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
           await c.end();
+          cleanup();
+        },
+      };
+    },
+  },
+  {
+    name: 'mariadb',
+    async open() {
+      const db = `sluice_staged_${randomBytes(4).toString('hex')}`;
+      const admin = await mysql.createConnection(MYSQL);
+      await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+      const { dir, cleanup } = tempDir('sluice-staged-');
+      const dest = new MysqlDestination({ ...MYSQL, database: db });
+      await dest.connect(runContext(dir));
+      return {
+        dest,
+        async count(table) {
+          const [r] = await dest.query('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [db, table]);
+          if (Number(r.n) === 0) return null;
+          const [c] = await dest.query(`SELECT count(*) AS n FROM \`${table}\``);
+          return Number(c.n);
+        },
+        async cleanup() {
+          await dest.close();
+          await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+          await admin.end();
+          cleanup();
+        },
+      };
+    },
+  },
+  {
+    name: 'sqlite',
+    async open() {
+      const { dir, cleanup } = tempDir('sluice-staged-');
+      const dest = new SqliteDestination({ path: join(dir, 't.sqlite') });
+      await dest.connect(runContext(dir));
+      return {
+        dest,
+        async count(table) {
+          const [r] = dest.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+          if (Number(r.n) === 0) return null;
+          const [c] = dest.query(`SELECT count(*) AS n FROM "${table}"`);
+          return Number(c.n);
+        },
+        async cleanup() {
+          await dest.close();
           cleanup();
         },
       };

@@ -30,6 +30,8 @@ export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
   identifiers: { caseSensitive: false, maxLength: 255 },
   types: DUCKDB_TYPES,
+  // Child tables of merged parents replace their rows per parent (duckdb-load.ts, ../sql/replace-groups.ts).
+  replaceGroups: true,
 };
 
 export class DuckDBDestination implements Destination {

@@ -1,8 +1,11 @@
 // One stream's load into DuckDB, on its own connection (streams load concurrently). A transaction is open from
 // begin to finish; each commit() ends it with the state row and opens the next.
 //
-//   append   rows → target, in the open transaction
-//   merge    rows → TEMP staging (connection-private); commit = dedupe + delete/insert into target + state, atomically
+//   append   rows → target, in the open transaction; with `replaceGroups` (child tables) rows → TEMP staging with a
+//            sequence, commit = the target's rows of every staged group deleted, the staged rows inserted
+//            (../sql/replace-groups.ts) + state, atomically
+//   merge    rows → TEMP staging (connection-private); commit = dedupe + delete/insert into target + state, atomically;
+//            a key whose last staged row carries the delete marker (`delete_column`) is deleted, not inserted
 //   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
 //   scd2     rows → TEMP staging; commit = history recorded by ../sql/scd2.ts + state, atomically
 //   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
@@ -17,6 +20,8 @@ import { appendRows, describeTable, ensureTable, planAppend, qualified } from '.
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
 import { SCD2_COLUMNS, applyScd2 } from '../sql/scd2.js';
+import { applyGroupReplace } from '../sql/replace-groups.js';
+import { deleteMarkedSql } from '../../core/delete-marker.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -54,7 +59,7 @@ export class DuckDBStreamLoad implements StreamLoad {
     const own = (suffix: string): TableRef => ({ catalog: opts.catalog, schema: opts.schema, table: `${opts.target.table}${suffix}` });
     this.writeRef = d === 'replace' ? own('__sluice_replace')
       : opts.target.staged ? own('__sluice_staged')
-        : d === 'append' ? this.targetRef
+        : d === 'append' && opts.target.replaceGroups === undefined ? this.targetRef
           : { catalog: 'temp', schema: 'main', table: `${opts.target.table}__sluice_stage` };
   }
 
@@ -67,6 +72,9 @@ export class DuckDBStreamLoad implements StreamLoad {
     const d = this.target.disposition;
     if ((d === 'merge' || d === 'scd2') && this.target.primaryKey.length === 0) {
       throw new RunError(`stream ${this.target.stream}: write: ${d} needs a primary_key`, this.target.stream);
+    }
+    if (this.target.replaceGroups !== undefined && d !== 'append') {
+      throw new RunError(`stream ${this.target.stream}: replacing groups is an append; got write: ${d}`, this.target.stream);
     }
     if (this.writeRef !== this.targetRef) {
       // A staging table left by a crashed run holds rows nobody committed.
@@ -158,7 +166,11 @@ export class DuckDBStreamLoad implements StreamLoad {
       ? [{ name: 'valid_from', dataType: 'TIMESTAMPTZ' }, { name: 'valid_to', dataType: 'TIMESTAMPTZ' },
         { name: 'is_current', dataType: 'BOOLEAN' }, { name: '_sluice_hash', dataType: 'VARCHAR' }]
       : [];
-    await ensureTable(this.conn, this.targetRef, this.columns, extra);
+    // The delete marker steers the load (which keys or groups to delete); it is not a column of the target, except
+    // in a plain append, which deletes nothing and keeps what it is given.
+    const plainAppend = this.target.disposition === 'append' && this.target.replaceGroups === undefined;
+    const marker = plainAppend ? undefined : this.markerColumn();
+    await ensureTable(this.conn, this.targetRef, this.columns.filter((c) => c.name !== marker), extra);
   }
 
   /** Move what was written since the last commit into the target (an unstaged append wrote it there already). */
@@ -168,6 +180,7 @@ export class DuckDBStreamLoad implements StreamLoad {
     if (n === 0) return ZERO;
     switch (this.target.disposition) {
       case 'append':
+        if (this.target.replaceGroups !== undefined) return this.replaceGroups();
         if (this.writeRef !== this.targetRef) {
           const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
           await this.conn.run(`INSERT INTO ${qualified(this.targetRef)} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`);
@@ -176,9 +189,11 @@ export class DuckDBStreamLoad implements StreamLoad {
       case 'merge':
         return this.mergeStaged();
       case 'scd2': {
+        const marker = this.markerColumn();
         const counts = await applyScd2({
           target: qualified(this.targetRef), stage: qualified(this.writeRef), seq: SEQ_COLUMN,
-          keys: this.target.primaryKey.map((k) => this.columnName(k)), columns: this.columns.map((c) => c.name),
+          keys: this.target.primaryKey.map((k) => this.columnName(k)), columns: this.columns.map((c) => c.name).filter((c) => c !== marker),
+          ...(marker === undefined ? {} : { deleteWhere: (a: string) => markedSql(a, marker) }),
         }, async (sql) => (await this.conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]);
         await this.conn.run(`DELETE FROM ${qualified(this.writeRef)}`);
         return counts;
@@ -188,10 +203,36 @@ export class DuckDBStreamLoad implements StreamLoad {
     }
   }
 
-  /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
+  /**
+   * Replace the target's rows of every staged group (see ../sql/replace-groups.ts), then empty staging. The group
+   * column is not indexed: DuckDB deletes by a hash join over a scan of that one column, and an ART index would
+   * slow every insert down more than it speeds the delete.
+   */
+  private async replaceGroups(): Promise<CommitCounts> {
+    const marker = this.markerColumn();
+    const counts = await applyGroupReplace({
+      target: qualified(this.targetRef), stage: qualified(this.writeRef), seq: SEQ_COLUMN, marker,
+      group: this.columnName(this.target.replaceGroups!, 'group column'),
+      columns: this.columns.map((c) => c.name).filter((c) => c !== marker),
+    }, async (sql) => (await this.conn.run(sql)).rowsChanged);
+    await this.conn.run(`DELETE FROM ${qualified(this.writeRef)}`);
+    return counts;
+  }
+
+  /** The delete marker as the schema spells it, if the schema has it yet. */
+  private markerColumn(): string | undefined {
+    const name = this.target.deleteColumn;
+    return name === undefined ? undefined : this.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name;
+  }
+
+  /**
+   * Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key;
+   * replacing groups keeps only the rows written after their group's last marker.
+   */
   private get sequenced(): boolean {
     const d = this.target.disposition;
-    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.target.primaryKey.length > 0);
+    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.target.primaryKey.length > 0)
+      || (d === 'append' && this.target.replaceGroups !== undefined);
   }
 
   private async swap(state: StreamState): Promise<void> {
@@ -206,6 +247,12 @@ export class DuckDBStreamLoad implements StreamLoad {
         GROUP BY ${keys.join(', ')} HAVING count(*) > 1) d WHERE ${keys.map((k) => `s.${k} IS NOT DISTINCT FROM d.${k}`).join(' AND ')} AND s.${seq} < d.last`);
       await this.conn.run(`ALTER TABLE ${stage} DROP COLUMN ${seq}`);
     }
+    const marker = this.markerColumn();
+    if (staged && marker !== undefined) {
+      // A full refresh leaves out the rows the source marks deleted, and the marker itself.
+      await this.conn.run(`DELETE FROM ${qualified(this.writeRef)} s WHERE ${markedSql('s', marker)}`);
+      await this.conn.run(`ALTER TABLE ${qualified(this.writeRef)} DROP COLUMN ${quoteIdent(marker)}`);
+    }
     if (staged) {
       await this.conn.run(`DROP TABLE IF EXISTS ${target}`);
       // A rename is O(1) whatever the size; CREATE OR REPLACE … AS SELECT would copy every row once more.
@@ -219,34 +266,38 @@ export class DuckDBStreamLoad implements StreamLoad {
   }
 
   /**
-   * Upsert the staged rows: the last staged row per key wins. Counted before deleting: keys already in the
-   * target are updates, the rest inserts.
+   * Upsert the staged rows: the last staged row per key wins, and a key whose last row carries the delete marker is
+   * deleted. Counted before deleting: kept keys already in the target are updates, the rest inserts; marked keys
+   * in the target are deletions.
    */
   private async mergeStaged(): Promise<CommitCounts> {
     const target = qualified(this.targetRef);
     const stage = qualified(this.writeRef);
     const keys = this.target.primaryKey.map((k) => quoteIdent(this.columnName(k)));
     const match = (a: string, b: string): string => keys.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
-    const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
+    const marker = this.markerColumn();
+    const cols = this.columns.filter((c) => c.name !== marker).map((c) => quoteIdent(c.name)).join(', ');
+    const marked = marker === undefined ? 'false' : markedSql('s', marker);
+    // The last staged row of each key, and whether it deletes the key.
+    const last = `SELECT *, ${marked} AS _sluice_marked FROM ${stage} s
+       QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${quoteIdent(SEQ_COLUMN)} DESC) = 1`;
 
     const counted = await this.conn.runAndReadAll(
-      `WITH k AS (SELECT DISTINCT ${keys.join(', ')} FROM ${stage})
-       SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'k')})) FROM k`,
+      `WITH k AS (SELECT ${keys.join(', ')}, _sluice_marked, EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'l')}) AS known FROM (${last}) l)
+       SELECT count(*) FILTER (WHERE NOT _sluice_marked AND NOT known), count(*) FILTER (WHERE NOT _sluice_marked AND known),
+              count(*) FILTER (WHERE _sluice_marked AND known) FROM k`,
     );
-    const [total, existing] = counted.getRows()[0].map(Number);
+    const [inserted, updated, deleted] = counted.getRows()[0].map(Number);
     await this.conn.run(`DELETE FROM ${target} t WHERE EXISTS (SELECT 1 FROM ${stage} s WHERE ${match('t', 's')})`);
-    await this.conn.run(
-      `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}
-       QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${quoteIdent(SEQ_COLUMN)} DESC) = 1`,
-    );
+    await this.conn.run(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM (${last}) l WHERE NOT _sluice_marked`);
     await this.conn.run(`DELETE FROM ${stage}`);
-    return { inserted: total - existing, updated: existing, deleted: 0 };
+    return { inserted, updated, deleted };
   }
 
-  /** The primary key names target columns; resolve them as DuckDB would (case-insensitively). */
-  private columnName(key: string): string {
+  /** The primary key (or group column) names target columns; resolve them as DuckDB would (case-insensitively). */
+  private columnName(key: string, what = 'primary key column'): string {
     const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
-    if (!found) throw new RunError(`stream ${this.target.stream}: primary key column "${key}" is not in the schema`, this.target.stream);
+    if (!found) throw new RunError(`stream ${this.target.stream}: ${what} "${key}" is not in the schema`, this.target.stream);
     return found.name;
   }
 
@@ -277,3 +328,6 @@ export class DuckDBStreamLoad implements StreamLoad {
     this.opts.onDone();
   }
 }
+
+/** SQL true when row `alias` carries the delete marker in column `marker`. */
+const markedSql = (alias: string, marker: string): string => deleteMarkedSql(`CAST(${alias}.${quoteIdent(marker)} AS VARCHAR)`);

@@ -8,16 +8,22 @@ import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
+import { splitQualified } from '../sql/qualified-name.js';
+import { quoteQualified } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
 import { createMysqlPool, databaseOf, describeMysql, mysqlConnect, mysqlError } from './mysql-connection.js';
 import type { MysqlConnectionConfig } from './mysql-connection.js';
 import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_STATE_TYPES } from './mysql-dialect.js';
 import { MysqlStreamLoad } from './mysql-load.js';
-import { MYSQL_TYPES } from './mysql-types.js';
+import { mysqlName } from './mysql-tables.js';
+import { MYSQL_TYPES, typeCast } from './mysql-types.js';
 import { OpenLoads } from '../open-loads.js';
 
+/** Rows per batch readTable yields. */
+const READ_BATCH = 5000;
+
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge'],
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // Column names are case-insensitive in MySQL, quoted or not.
   identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
@@ -78,6 +84,40 @@ export class MysqlDestination implements Destination {
   async begin(target: LoadTarget): Promise<StreamLoad> {
     const conn = await mysqlConnect(this.requirePool(), this.config);
     return this.loads.begin((onDone) => new MysqlStreamLoad({ conn, target, state: this.state, logger: this.logger, onDone }));
+  }
+
+  /**
+   * A committed table's columns in batches, streamed with backpressure on a connection of its own (`table` may be
+   * `database.table`; names are spelled as the loads store them). Values come back as the MySQL source reads them.
+   */
+  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    const parts = splitQualified(table);
+    const from = quoteQualified([...parts.slice(0, -1), mysqlName(parts[parts.length - 1])], '`');
+    const sql = `SELECT ${columns.map((c) => quoteQualified([mysqlName(c)], '`')).join(', ')} FROM ${from}`;
+    // The promise wrapper has no streaming query; its underlying callback connection does.
+    const core = conn.connection as unknown as import('mysql2').Connection;
+    let complete = false;
+    try {
+      const rows = core.query({ sql, typeCast, rowsAsArray: true }).stream({ highWaterMark: READ_BATCH });
+      let batch: Record<string, unknown>[] = [];
+      for await (const values of rows) {
+        // Keys as the caller named the columns, whatever name MySQL had to store.
+        batch.push(Object.fromEntries(columns.map((c, i) => [c, (values as unknown[])[i]])));
+        if (batch.length >= READ_BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      complete = true;
+      if (batch.length > 0) yield batch;
+    } catch (e) {
+      throw mysqlError(e, `reading ${table} failed`);
+    } finally {
+      // A result read only in part is still arriving on the connection: it cannot go back to the pool.
+      if (complete) conn.release();
+      else conn.destroy();
+    }
   }
 
   /** Rows of a query on a pooled connection (tests, post-load inspection); values as the pool returns them. */

@@ -1,9 +1,23 @@
 // MySQL/MariaDB as the dialect-neutral SQL helpers see it, and its state table column types.
+import type { Scd2Dialect } from '../sql/scd2.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QUESTION_MARK } from '../sql/sql-dialect.js';
 import type { StateColumnTypes } from '../sql/state-statements.js';
 
 export const MYSQL_DIALECT: SqlDialect = { quoteChar: '`', param: QUESTION_MARK };
+
+/**
+ * SCD2 statements (../sql/scd2.ts) in MySQL/MariaDB: multi-table UPDATE is `UPDATE t JOIN src … SET`, `<=>` is the
+ * NULL-safe comparison, and the hash is MD5 over each value as `<byte length>:<bytes>` (`n` for NULL): unlike
+ * CONCAT_WS, which skips NULLs, that tells `(NULL, 'a')` from `('a', NULL)`. Values are cast to binary so columns of
+ * different collations never meet in one CONCAT.
+ */
+export const MYSQL_SCD2: Scd2Dialect = {
+  ...MYSQL_DIALECT,
+  hash: (exprs) => `MD5(CONCAT(${exprs.map((e) => `COALESCE(CONCAT(LENGTH(${e}), ':', CAST(${e} AS BINARY)), 'n')`).join(', ') || "''"}))`,
+  distinct: (a, b) => `NOT (${a} <=> ${b})`,
+  update: 'join',
+};
 
 /** Longest table or column name MySQL accepts. */
 export const MYSQL_MAX_IDENTIFIER = 64;

@@ -5,30 +5,44 @@
 //   append   commit = BEGIN; LOAD DATA → target; state row; COMMIT
 //   merge    commit = LOAD DATA REPLACE → TEMPORARY staging keyed like the target (last row per key wins);
 //            BEGIN; count; INSERT … SELECT … ON DUPLICATE KEY UPDATE; empty staging; state row; COMMIT
+//   scd2     commit = LOAD DATA REPLACE → TEMPORARY staging keyed like the target (last row per key wins);
+//            BEGIN; history recorded by ../sql/scd2.ts; empty staging; state row; COMMIT
 //   replace  commit = LOAD DATA → <table>__sluice_replace (invisible; a crash drops it at the next start)
 //            finish = RENAME TABLE target TO old, staging TO target (atomic); DROP old; then the state row
+//   staged   (dataset gates) commit = LOAD DATA → <table>__sluice_staged, a real table (keyed like the target for
+//            merge and scd2), and no state; finish = create/evolve the target; BEGIN; staged rows appended, upserted
+//            or recorded as history; state row; COMMIT; DROP staging. A blocked load may keep its staging.
 //
 // Replace cannot put its state row in the RENAME's transaction (DDL commits on its own). A crash between the rename
 // and the state row leaves the new table under the old state; the next run replaces the table again from that same
 // state, so it reaches the same result: nothing is lost or doubled. (Writing the state first would be unsafe: a
 // crash before the rename would pair the old table with the new cursor.) A crash before the rename leaves the old
 // table and state untouched; the staging and `__sluice_old` leftovers are dropped when the next load starts.
-import type { PoolConnection } from 'mysql2/promise';
+//
+// A staged finish is not one transaction either, for the same reason. Atomic: the staged rows reach the target
+// together with the state row (one InnoDB transaction), so readers and a re-run see all of the run or none of it.
+// Not atomic: creating or evolving the target runs before (a crash there leaves the target created empty or with
+// new NULL columns, under the old state; the next run stages again and evolving is idempotent), and dropping the
+// staging table runs after (a crash there leaves a staging table the next start drops).
+import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
+import { SCD2_COLUMNS, SCD2_LOGICAL_COLUMNS, applyScd2 } from '../sql/scd2.js';
 import type { StateStatements } from '../sql/state-statements.js';
 import { mysqlError } from './mysql-connection.js';
-import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
+import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2 } from './mysql-dialect.js';
 import { SpillFile, loadPlan } from './mysql-spill.js';
 import type { LoadPlan } from './mysql-spill.js';
 import { describeTable, ensureTable, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
 import type { WantedColumn } from './mysql-tables.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
+/** The plain index an scd2 target has on its key (MySQL has no partial unique index to enforce one current row). */
+const SCD2_KEY_INDEX = 'sluice_scd2_key';
 
 export interface MysqlLoadOptions {
   conn: PoolConnection;
@@ -41,7 +55,7 @@ export interface MysqlLoadOptions {
 export class MysqlStreamLoad implements StreamLoad {
   private readonly conn: PoolConnection;
   private readonly target: LoadTarget;
-  /** Where rows go at commit: the target (append) or a staging table. */
+  /** Where rows go at commit: the target (unstaged append) or a staging table. */
   private readonly writeTable: string;
   private readonly oldTable: string;
   private readonly spill = new SpillFile();
@@ -58,24 +72,39 @@ export class MysqlStreamLoad implements StreamLoad {
     this.target = { ...opts.target, table: mysqlName(opts.target.table) };
     const t = this.target.table;
     const d = opts.target.disposition;
-    this.writeTable = d === 'append' ? t
-      : derivedName(t, d === 'merge' ? '__sluice_stage' : '__sluice_replace', MYSQL_MAX_IDENTIFIER);
-    this.oldTable = derivedName(t, '__sluice_old', MYSQL_MAX_IDENTIFIER);
+    const derived = (suffix: string) => derivedName(t, suffix, MYSQL_MAX_IDENTIFIER);
+    this.writeTable = d === 'replace' ? derived('__sluice_replace')
+      : opts.target.staged ? derived('__sluice_staged')
+        : d === 'append' ? t : derived('__sluice_stage');
+    this.oldTable = derived('__sluice_old');
+  }
+
+  /** Rows reach the target only in finish(): a replace, or a load whose dataset gates must pass first. */
+  private get stagedOnly(): boolean {
+    return this.target.disposition === 'replace' || !!this.target.staged;
+  }
+
+  /** Merge and scd2 stage each checkpoint in a TEMPORARY table: connection-private, gone with the connection. */
+  private get tempStage(): boolean {
+    const d = this.target.disposition;
+    return !this.stagedOnly && (d === 'merge' || d === 'scd2');
   }
 
   async start(): Promise<void> {
     const { target } = this;
-    if (target.disposition === 'merge' && target.primaryKey.length === 0) {
-      throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
+    const d = target.disposition;
+    if ((d === 'merge' || d === 'scd2') && target.primaryKey.length === 0) {
+      throw new RunError(`stream ${target.stream}: write: ${d} needs a primary_key`, target.stream);
     }
-    if (target.staged) throw new RunError(`stream ${target.stream}: the mysql destination cannot stage a gated load yet; use duckdb or postgres for dataset gates`, target.stream);
     await this.run(async () => {
       // Only the checkpoint's own rows are locked; no gap locks between concurrent streams' state rows.
       await this.conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      if (target.disposition === 'merge') await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
-      if (target.disposition === 'replace') {
-        // Left by a crashed run: rows nobody committed, or the table a finished swap had not dropped yet.
-        await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}, ${q(this.oldTable)}`);
+      if (this.tempStage) await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
+      if (this.stagedOnly) {
+        // Left by a crashed run: rows nobody committed, the staging a blocked load kept, or the table a finished swap
+        // had not dropped yet.
+        const left = d === 'replace' ? [this.writeTable, this.oldTable] : [this.writeTable];
+        await this.conn.query(`DROP TABLE IF EXISTS ${left.map(q).join(', ')}`);
       }
       const st = this.opts.state.maxVersion(target.pipeline, target.stream);
       const [rows] = await this.conn.query(st.sql, st.params);
@@ -87,20 +116,35 @@ export class MysqlStreamLoad implements StreamLoad {
     this.columns = schema.columns.map((c) => ({ name: mysqlName(c.target ?? c.name), type: c.type }));
     this.keys = this.target.primaryKey.map((k) => this.columnName(k));
     const d = this.target.disposition;
+    const clash = d === 'scd2' ? this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase())) : undefined;
+    if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     await this.run(async () => {
-      if (d === 'merge') {
-        await ensureTable(this.conn, this.target.table, this.columns, { primaryKey: this.keys });
-        const pk = (await primaryKeyOf(this.conn, this.target.table)).map((k) => k.toLowerCase());
-        if (pk.join('\0') !== this.keys.map((k) => k.toLowerCase()).join('\0')) {
-          throw new RunError(`stream ${this.target.stream}: write: merge needs table ${this.target.table} to have PRIMARY KEY `
-            + `(${this.keys.join(', ')}), it has ${pk.length ? `(${pk.join(', ')})` : 'none'}; add it, or load with --full-refresh`, this.target.stream);
-        }
-      }
+      // A staged load leaves the target alone until finish, so a blocked one changes nothing.
+      if (this.tempStage) await this.ensureTarget();
+      // Unstaged append writes the target itself; staging is keyed like the target, so the last row per key wins.
       await ensureTable(this.conn, this.writeTable, this.columns, {
-        primaryKey: d === 'append' ? [] : this.keys, temporary: d === 'merge',
+        primaryKey: d === 'append' ? [] : this.keys, temporary: this.tempStage,
       });
     }, 'cannot create or evolve the table');
     this.plan = loadPlan(this.columns);
+  }
+
+  /** Create or evolve the target of a merge, scd2 or staged load (DDL: commits on its own). */
+  private async ensureTarget(): Promise<void> {
+    const { table } = this.target;
+    const d = this.target.disposition;
+    if (d === 'scd2') {
+      // Several versions per key: the key gets an index, not a PRIMARY KEY.
+      await ensureTable(this.conn, table, [...this.columns, ...SCD2_LOGICAL_COLUMNS], { primaryKey: this.keys, keyIndex: SCD2_KEY_INDEX });
+      return;
+    }
+    await ensureTable(this.conn, table, this.columns, { primaryKey: d === 'merge' ? this.keys : [] });
+    if (d !== 'merge') return;
+    const pk = (await primaryKeyOf(this.conn, table)).map((k) => k.toLowerCase());
+    if (pk.join('\0') !== this.keys.map((k) => k.toLowerCase()).join('\0')) {
+      throw new RunError(`stream ${this.target.stream}: write: merge needs table ${table} to have PRIMARY KEY `
+        + `(${this.keys.join(', ')}), it has ${pk.length ? `(${pk.join(', ')})` : 'none'}; add it, or load with --full-refresh`, this.target.stream);
+    }
   }
 
   async write(rows: unknown[][]): Promise<void> {
@@ -112,6 +156,12 @@ export class MysqlStreamLoad implements StreamLoad {
 
   async commit(state: StreamState): Promise<CommitCounts> {
     return this.run(async () => {
+      if (this.stagedOnly) {
+        // Staged rows become durable (the spill file does not grow for the whole run) but not visible, and no state
+        // is written: a crash restarts the load. Keyed staging keeps the last row per key, as a merge would.
+        await this.flush(true);
+        return ZERO;
+      }
       switch (this.target.disposition) {
         case 'append': {
           await this.begin();
@@ -120,19 +170,20 @@ export class MysqlStreamLoad implements StreamLoad {
           await this.commitTx();
           return { ...ZERO, inserted };
         }
-        case 'merge': {
+        case 'merge':
+        case 'scd2': {
           // Staging is TEMPORARY: loading it needs no transaction and survives nobody else.
           const staged = await this.flush(true);
           await this.begin();
-          const counts = staged ? await this.mergeStaged() : ZERO;
+          let counts = ZERO;
+          if (staged) {
+            counts = await this.applyStaged();
+            await this.conn.query(`DELETE FROM ${q(this.writeTable)}`);
+          }
           await this.saveState(state);
           await this.commitTx();
           return counts;
         }
-        case 'replace':
-          // Keyed like the target: a full refresh of a merge stream keeps the last row per key, as a merge would.
-          await this.flush(true);
-          return ZERO;
         default:
           throw new RunError(`stream ${this.target.stream}: the mysql destination does not support write: ${this.target.disposition}`, this.target.stream);
       }
@@ -146,9 +197,12 @@ export class MysqlStreamLoad implements StreamLoad {
       await this.commit(state);
       await this.run(() => this.swap(state), 'replacing the table failed');
       counts = { ...ZERO, inserted: this.totalRows };
+    } else if (this.target.staged) {
+      await this.commit(state);
+      counts = await this.run(() => this.publishStaged(state), 'applying the staged rows failed');
     } else {
       counts = await this.commit(state);
-      if (this.target.disposition === 'merge') {
+      if (this.tempStage) {
         await this.run(() => this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`), 'cleanup failed');
       }
     }
@@ -156,13 +210,25 @@ export class MysqlStreamLoad implements StreamLoad {
     return counts;
   }
 
-  async abort(): Promise<void> {
+  async abort(opts: { keepStaging?: boolean } = {}): Promise<{ kept?: string } | void> {
     if (this.done) return;
+    let kept: string | undefined;
+    if (opts.keepStaging && this.stagedOnly && this.plan) {
+      try {
+        if (this.inTransaction) await this.conn.query('ROLLBACK');
+        this.inTransaction = false;
+        // Rows written since the last commit are still in the spill file: the kept table gets every blocked row.
+        await this.flush(true);
+        kept = q(this.writeTable);
+      } catch (e) {
+        this.opts.logger.warn({ table: this.writeTable, err: errorMessage(e) }, 'could not keep the staging table');
+      }
+    }
     try {
       if (this.inTransaction) await this.conn.query('ROLLBACK');
       this.inTransaction = false;
-      if (this.target.disposition === 'merge') await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
-      if (this.target.disposition === 'replace') await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}`);
+      if (this.tempStage) await this.conn.query(`DROP TEMPORARY TABLE IF EXISTS ${q(this.writeTable)}`);
+      if (this.stagedOnly && !kept) await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}`);
     } catch (e) {
       // A broken connection: destroy it rather than hand a connection in an unknown state back to the pool.
       this.opts.logger.warn({ table: this.target.table, err: errorMessage(e) }, 'mysql rollback or cleanup failed');
@@ -170,9 +236,51 @@ export class MysqlStreamLoad implements StreamLoad {
       this.done = true;
       await this.spill.close();
       this.opts.onDone();
-      return;
+      return kept ? { kept } : undefined;
     }
     await this.close();
+    return kept ? { kept } : undefined;
+  }
+
+  /** The end of a staged load: see the header for what is atomic here and what cannot be. */
+  private async publishStaged(state: StreamState): Promise<CommitCounts> {
+    // A stream that never had a column never created staging: only its state is saved.
+    const evolved = this.plan !== undefined;
+    if (evolved) await this.ensureTarget();
+    await this.begin();
+    const counts = evolved ? await this.applyStaged() : ZERO;
+    await this.saveState(state);
+    await this.commitTx();
+    if (evolved) await this.conn.query(`DROP TABLE IF EXISTS ${q(this.writeTable)}`);
+    return counts;
+  }
+
+  /** Move what is staged into the target, in the caller's transaction (an unstaged append never stages). */
+  private async applyStaged(): Promise<CommitCounts> {
+    switch (this.target.disposition) {
+      case 'append': {
+        const cols = this.columns.map((c) => q(c.name)).join(', ');
+        const [r] = await this.conn.query(`INSERT INTO ${q(this.target.table)} (${cols}) SELECT ${cols} FROM ${q(this.writeTable)}`);
+        return { ...ZERO, inserted: (r as ResultSetHeader).affectedRows };
+      }
+      case 'merge':
+        return this.mergeStaged();
+      case 'scd2':
+        return this.recordHistory();
+      default:
+        return ZERO;
+    }
+  }
+
+  /** History for the staged rows (one per key), in the caller's transaction. */
+  private async recordHistory(): Promise<CommitCounts> {
+    // One timestamp for the whole commit (NOW() moves between statements): a closed version ends when its successor
+    // starts. The session runs in UTC, like every DATETIME Sluice writes.
+    const [rows] = await this.conn.query('SELECT UTC_TIMESTAMP(6) AS now');
+    const { now } = (rows as { now: string }[])[0];
+    return applyScd2({
+      target: q(this.target.table), stage: q(this.writeTable), keys: this.keys, columns: this.columns.map((c) => c.name), now,
+    }, async (sql, params) => (await this.conn.query(sql, params))[0] as Record<string, unknown>[], MYSQL_SCD2);
   }
 
   /** Load the spilled rows into the write table; returns the rows loaded. */
@@ -212,7 +320,6 @@ export class MysqlStreamLoad implements StreamLoad {
     if (updates.length === 0) updates.push(`${q(this.keys[0])} = VALUES(${q(this.keys[0])})`);
     await this.conn.query(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${stage}
       ON DUPLICATE KEY UPDATE ${updates.join(', ')}`);
-    await this.conn.query(`DELETE FROM ${stage}`);
     const total = Number(staged);
     const updated = Number(existing);
     return { inserted: total - updated, updated, deleted: 0 };

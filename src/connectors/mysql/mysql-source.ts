@@ -1,6 +1,6 @@
 // MySQL/MariaDB source. A stream reads a table (or a custom query) in keyset pages ordered by (cursor, primary key),
 // each page one short query, so memory is bounded by the batch size and no transaction stays open; a table without
-// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see typeCast below).
+// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see typeCast in mysql-types.ts).
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
@@ -15,6 +15,7 @@ import { quoteQualified } from '../sql/quote.js';
 import { createMysqlPool, mysqlConnect, mysqlError } from './mysql-connection.js';
 import type { MysqlConnectionConfig } from './mysql-connection.js';
 import { q } from './mysql-tables.js';
+import { typeCast } from './mysql-types.js';
 
 export interface MysqlSourceConfig extends Partial<MysqlConnectionConfig> {
   streams?: StreamConfig[];
@@ -52,45 +53,6 @@ export function logicalOfField(f: FieldPacket): ColumnType {
       return f.characterSet === BINARY_CHARSET ? 'binary' : 'text';
     default: return 'text';
   }
-}
-
-type CastField = Parameters<Extract<import('mysql2').TypeCast, (...a: never[]) => unknown>>[0];
-
-/**
- * DATETIME/TIMESTAMP → ISO UTC text with the microseconds kept (the session is UTC; DATETIME is read as UTC);
- * TINYINT(1)/BIT(1) → boolean; JSON objects and arrays → their text as stored, so numbers beyond 2^53 survive;
- * DECIMAL and BIGINT stay strings (pool options), DATE stays `YYYY-MM-DD`.
- */
-function typeCast(field: CastField, next: () => unknown): unknown {
-  switch (field.type) {
-    case 'DATETIME': case 'DATETIME2': case 'TIMESTAMP': case 'TIMESTAMP2': {
-      const s = field.string();
-      return s === null ? null : s.startsWith('0000-') ? null : `${s.slice(0, 10)}T${s.slice(11)}Z`;
-    }
-    case 'TINY':
-      if (field.length === 1) {
-        const s = field.string();
-        return s === null ? null : s !== '0';
-      }
-      return next();
-    case 'BIT':
-      if (field.length === 1) {
-        const b = field.buffer();
-        return b === null ? null : b[0] === 1;
-      }
-      return next();
-    case 'JSON':
-      return jsonValue(field.string('utf8'));
-    default:
-      if (field.extendedFormat === 'json') return jsonValue(field.string('utf8'));
-      return next();
-  }
-}
-
-function jsonValue(s: string | null): unknown {
-  if (s === null) return null;
-  const c = s.trimStart().charCodeAt(0);
-  return c === 123 || c === 91 ? s : JSON.parse(s);
 }
 
 /** A key value as the state holds it (canonical form) → the form MySQL compares with the column. */

@@ -55,6 +55,11 @@ const fold = (s: string): string => s.toLowerCase();
 export interface EnsureOptions {
   /** Primary key columns, used only when the table is created. */
   primaryKey: readonly string[];
+  /**
+   * Create a plain index of this name on the key columns instead of a PRIMARY KEY (an scd2 table holds several
+   * versions per key). The key columns are still typed to be indexable and NOT NULL.
+   */
+  keyIndex?: string;
   temporary?: boolean;
 }
 
@@ -66,7 +71,7 @@ export async function ensureTable(
   const keys = new Set(o.primaryKey.map(fold));
   if (existing.length === 0) {
     const defs = wanted.map((c) => `${q(c.name)} ${columnDdlType(c.type, keys.has(fold(c.name)))}${keys.has(fold(c.name)) ? ' NOT NULL' : ''}`);
-    if (o.primaryKey.length) defs.push(`PRIMARY KEY (${o.primaryKey.map(q).join(', ')})`);
+    if (o.primaryKey.length) defs.push(`${o.keyIndex === undefined ? 'PRIMARY KEY' : `INDEX ${q(o.keyIndex)}`} (${o.primaryKey.map(q).join(', ')})`);
     await conn.query(`CREATE ${o.temporary ? 'TEMPORARY ' : ''}TABLE ${q(table)} (${defs.join(', ')})
       ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
     return describeTable(conn, table);

@@ -1,6 +1,6 @@
 // Logical types ↔ MySQL/MariaDB types: DDL for the destination, the widenings evolve() may apply, the logical type
 // of a catalog column (the source declares its streams' columns from it), and the encoding of canonical JS values
-// (src/engine/coerce.ts) into the text LOAD DATA reads.
+// (src/engine/coerce.ts) into the text LOAD DATA reads, and the decoding of values read back (typeCast).
 import type { ColumnType } from '../../core/types.js';
 import { normalizeTimestamp } from '../../engine/coerce.js';
 import { widen } from '../../engine/infer.js';
@@ -124,3 +124,42 @@ export const FIELD_ENCODERS: Record<ColumnType, FieldEncoder> = {
   binary: (v) => Buffer.from(v instanceof Uint8Array ? v : Buffer.from(String(v))).toString('hex'),
   uuid: asText,
 };
+
+type CastField = Parameters<Extract<import('mysql2').TypeCast, (...a: never[]) => unknown>>[0];
+
+/**
+ * DATETIME/TIMESTAMP → ISO UTC text with the microseconds kept (the session is UTC; DATETIME is read as UTC);
+ * TINYINT(1)/BIT(1) → boolean; JSON objects and arrays → their text as stored, so numbers beyond 2^53 survive;
+ * DECIMAL and BIGINT stay strings (pool options), DATE stays `YYYY-MM-DD`.
+ */
+export function typeCast(field: CastField, next: () => unknown): unknown {
+  switch (field.type) {
+    case 'DATETIME': case 'DATETIME2': case 'TIMESTAMP': case 'TIMESTAMP2': {
+      const s = field.string();
+      return s === null ? null : s.startsWith('0000-') ? null : `${s.slice(0, 10)}T${s.slice(11)}Z`;
+    }
+    case 'TINY':
+      if (field.length === 1) {
+        const s = field.string();
+        return s === null ? null : s !== '0';
+      }
+      return next();
+    case 'BIT':
+      if (field.length === 1) {
+        const b = field.buffer();
+        return b === null ? null : b[0] === 1;
+      }
+      return next();
+    case 'JSON':
+      return jsonValue(field.string('utf8'));
+    default:
+      if (field.extendedFormat === 'json') return jsonValue(field.string('utf8'));
+      return next();
+  }
+}
+
+function jsonValue(s: string | null): unknown {
+  if (s === null) return null;
+  const c = s.trimStart().charCodeAt(0);
+  return c === 123 || c === 91 ? s : JSON.parse(s);
+}

@@ -87,7 +87,7 @@ export class CopyWriter {
     });
   }
 
-  async write(chunk: string): Promise<void> {
+  async write(chunk: string | Buffer): Promise<void> {
     if (this.error) throw this.error;
     if (!this.stream.write(chunk)) {
       // 'drain' never comes once the COPY has failed: wait for whichever happens first.

@@ -25,6 +25,8 @@ export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
   identifiers: { caseSensitive: true, maxLength: 63 },
   types: PG_TYPES,
+  // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
+  replaceGroups: true,
 };
 
 export class PostgresDestination implements Destination {

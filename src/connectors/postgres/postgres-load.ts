@@ -3,7 +3,9 @@
 // write() calls, so the server ingests while the engine parses the next batch; it is ended before any other
 // statement (evolve, commit) and destroyed (CopyFail) on abort.
 //
-//   append   rows → target, in the open transaction
+//   append   rows → target, in the open transaction; with `replaceGroups` (child tables) rows → TEMP staging with a
+//            sequence, commit = the target's rows of every staged group deleted, the staged rows inserted
+//            (../sql/replace-groups.ts), state written, all in one transaction
 //   merge    rows → TEMP staging with a sequence; commit = last row per key upserted (ON CONFLICT), marked rows
 //            deleted, state written, all in one transaction
 //   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
@@ -11,8 +13,16 @@
 //            versions with valid_from = now(), unchanged rows untouched (a hash of the tracked columns decides)
 //   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
 //            blocked load changes nothing and may leave its staging for inspection
+//
+// Merge and scd2 checkpoints are pipelined (`pipelinesCommits`): commit() ends the COPY and hands the server the
+// upsert, the state row and COMMIT; the engine goes on writing without waiting for it, so while the server applies
+// checkpoint N the engine parses checkpoint N+1, whose encoded rows wait in memory (at most QUEUE_BYTES) until the
+// connection is free. Each checkpoint still commits with its own state, in order, on the one connection, and its
+// commit() resolves when it is durable. A crash while one is applied loses only that checkpoint, which the next run
+// re-reads.
 import type pg from 'pg';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { deleteMarkedSql } from '../../core/delete-marker.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
@@ -27,11 +37,17 @@ import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
+import { applyGroupReplace } from '../sql/replace-groups.js';
 
 const SEQ_COLUMN = '_sluice_seq';
+/** Bytes of COPY text the engine may get ahead of a checkpoint being applied. */
+const QUEUE_BYTES = 8 << 20;
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
-/** Values of a delete-marker column that mean "delete this key" (compared as text, whatever its type). */
-const DELETE_TRUE = "('true', 't', '1', 'yes', 'y')";
+
+interface Staged {
+  rows: number;
+  mayRepeat: boolean;
+}
 
 export interface PostgresLoadOptions {
   client: pg.PoolClient;
@@ -55,12 +71,22 @@ export class PostgresStreamLoad implements StreamLoad {
   private readonly writeRef: TableRef;
   private readonly primaryKey: string[];
   private readonly deleteColumn: string | undefined;
+  /** Append by replacing groups (`LoadTarget.replaceGroups`): the column naming a row's group. */
+  private readonly groupColumn: string | undefined;
   private columns: WantedColumn[] = [];
   private encoders: Encoder[] = [];
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
   private keys: KeyTracker | undefined;
   private copy: CopyWriter | undefined;
+  /** A checkpoint the server is applying (pipelined merge/scd2); settle() waits for it. */
+  private applying: Promise<CommitCounts> | undefined;
+  /**
+   * COPY text written while a checkpoint is applied, sent once the connection is free. One buffer, reused: it is
+   * filled only after commit() ended the COPY, which had sent everything the buffer held before.
+   */
+  private queue: Buffer | undefined;
+  private queued = 0;
   private inTransaction = false;
   private sinceCommit = 0;
   private totalRows = 0;
@@ -75,10 +101,11 @@ export class PostgresStreamLoad implements StreamLoad {
     this.targetRef = { schema: opts.schema, table };
     this.primaryKey = opts.target.primaryKey.map(fitIdent);
     this.deleteColumn = opts.target.deleteColumn === undefined ? undefined : fitIdent(opts.target.deleteColumn);
+    this.groupColumn = opts.target.replaceGroups === undefined ? undefined : fitIdent(opts.target.replaceGroups);
     const d = opts.target.disposition;
     this.writeRef = d === 'replace' ? { schema: opts.schema, table: derivedName(table, '__sluice_replace') }
       : opts.target.staged ? { schema: opts.schema, table: derivedName(table, '__sluice_staged') }
-        : d === 'append' && !opts.partition ? this.targetRef
+        : d === 'append' && !opts.partition && this.groupColumn === undefined ? this.targetRef
           : { schema: 'pg_temp', table: derivedName(table, '__sluice_stage') };
   }
 
@@ -96,12 +123,16 @@ export class PostgresStreamLoad implements StreamLoad {
     if ((this.target.disposition === 'merge' || this.target.disposition === 'scd2') && this.primaryKey.length === 0) {
       throw new RunError(`stream ${this.target.stream}: write: ${this.target.disposition} needs a primary_key`, this.target.stream);
     }
+    if (this.groupColumn !== undefined && this.target.disposition !== 'append') {
+      throw new RunError(`stream ${this.target.stream}: replacing groups is an append; got write: ${this.target.disposition}`, this.target.stream);
+    }
     // A staging table left by a crashed run holds rows nobody committed.
     if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping a stale staging table');
     await this.beginTx();
   }
 
   async evolve(schema: Schema): Promise<void> {
+    await this.settle();
     await this.endCopy();
     this.columns = schema.columns.map((c) => ({ name: fitIdent(c.target ?? c.name), type: c.type }));
     const d = this.target.disposition;
@@ -109,13 +140,20 @@ export class PostgresStreamLoad implements StreamLoad {
     if (missingKey !== undefined) {
       throw new RunError(`stream ${this.target.stream}: primary key column "${missingKey}" is not in the schema`, this.target.stream);
     }
+    if (this.groupColumn !== undefined && !this.columns.some((c) => c.name === this.groupColumn)) {
+      throw new RunError(`stream ${this.target.stream}: group column "${this.groupColumn}" is not in the schema`, this.target.stream);
+    }
     const clash = d === 'scd2' ? this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name)) : undefined;
     if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     await this.step('evolving the tables', async () => {
       if (!this.target.staged) await this.ensureTarget();
       if (d === 'append') {
-        // Staged (gated) or partitioned: rows wait in staging until they move in.
-        if (this.writeRef !== this.targetRef) await ensureTable(this.client, this.writeRef, this.columns, { temp: this.writeRef.schema === 'pg_temp' });
+        // Staged (gated), partitioned or replacing groups: rows wait in staging until they move in.
+        if (this.writeRef !== this.targetRef) {
+          await ensureTable(this.client, this.writeRef, this.columns, {
+            temp: this.writeRef.schema === 'pg_temp', ...(this.sequenced ? { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`] } : {}),
+          });
+        }
       } else if (d === 'merge' || d === 'scd2') {
         await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
       } else {
@@ -148,7 +186,12 @@ export class PostgresStreamLoad implements StreamLoad {
     if (d === 'append') {
       // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
       // Airbyte's and dlt's append; merge and replace are where keys are unique.
-      await ensureTable(this.client, this.targetRef, this.columns, { partitionBy });
+      await ensureTable(this.client, this.targetRef, this.groupColumn === undefined ? this.columns : targetColumns, { partitionBy });
+      if (this.groupColumn !== undefined) {
+        // Every commit deletes by group: without an index that is a scan of the whole (child) table each time.
+        await this.client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_sluice_group_idx'))}
+          ON ${qualified(this.targetRef)} (${quoteIdent(this.groupColumn)})`);
+      }
     } else if (d === 'replace') {
       await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
     } else if (d === 'merge') {
@@ -170,27 +213,83 @@ export class PostgresStreamLoad implements StreamLoad {
     if (!this.copySql) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
     if (rows.length === 0) return;
     const chunks: string[] = [];
-    const seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
-    try {
-      this.copy ??= new CopyWriter(this.client, this.copySql);
-      for (const c of chunks) await this.copy.write(c);
-    } catch (e) {
-      throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
+    this.seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
+    // While the connection applies the last checkpoint the engine parses ahead, as far as the queue holds.
+    if (!this.applying || !this.enqueue(chunks)) {
+      await this.settle();
+      await this.send(chunks);
     }
-    this.seq = seq;
     this.keys?.add(rows);
     this.sinceCommit += rows.length;
     this.totalRows += rows.length;
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
+    await this.settle();
+    if (this.pipelinesCommits) {
+      await this.endCopy();
+      const applying = this.checkpoint(state).then(async (counts) => {
+        await this.beginTx();
+        return counts;
+      });
+      // The caller also sees its failure; a write() meanwhile sees it through settle().
+      applying.catch(() => undefined);
+      this.applying = applying;
+      return applying;
+    }
     const counts = await this.checkpoint(state);
     await this.beginTx();
     return counts;
   }
 
+  /** Merge and scd2 checkpoints are applied while the engine writes on (see the header). */
+  get pipelinesCommits(): boolean {
+    return (this.target.disposition === 'merge' || this.target.disposition === 'scd2') && !this.target.staged;
+  }
+
+  /** Wait for the checkpoint being applied (rethrowing its failure), then send the COPY text queued meanwhile. */
+  private async settle(): Promise<void> {
+    const applying = this.applying;
+    if (!applying) return;
+    this.applying = undefined;
+    await applying;
+    const queued = this.queued;
+    this.queued = 0;
+    if (queued) await this.send([this.queue!.subarray(0, queued)]);
+  }
+
+  /**
+   * Copy encoded chunks into the queue, as bytes (a chunk is a rope of small strings, many of them slices that would
+   * keep whole input buffers alive). False, with nothing queued, when they do not all fit.
+   */
+  private enqueue(chunks: string[]): boolean {
+    const queue = (this.queue ??= Buffer.allocUnsafe(QUEUE_BYTES));
+    const start = this.queued;
+    for (const c of chunks) {
+      const free = QUEUE_BYTES - this.queued;
+      if (c.length * 3 > free && Buffer.byteLength(c) > free) {
+        this.queued = start;
+        return false;
+      }
+      this.queued += queue.write(c, this.queued);
+    }
+    return true;
+  }
+
+  /** COPY text into the write table, on the open COPY (started on first use). */
+  private async send(chunks: (string | Buffer)[]): Promise<void> {
+    if (!chunks.length) return;
+    try {
+      this.copy ??= new CopyWriter(this.client, this.copySql!);
+      for (const c of chunks) await this.copy.write(c);
+    } catch (e) {
+      throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
+    }
+  }
+
   /** On failure the load stays open: the engine's abort() rolls back and drops staging. */
   async finish(state: StreamState): Promise<CommitCounts> {
+    await this.settle();
     let counts: CommitCounts;
     if (this.target.disposition === 'replace') {
       await this.endCopy();
@@ -202,7 +301,7 @@ export class PostgresStreamLoad implements StreamLoad {
         this.sinceCommit = this.totalRows;
         await this.step('evolving the target', () => this.ensureTarget());
       }
-      counts = await this.apply();
+      counts = await this.apply(this.takeStaged());
       if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
       await this.step('saving state', () => this.saveState(state));
       await this.commitTx();
@@ -214,6 +313,10 @@ export class PostgresStreamLoad implements StreamLoad {
 
   async abort(opts: { keepStaging?: boolean } = {}): Promise<{ kept?: string } | void> {
     if (this.done) return;
+    // A checkpoint being applied finishes (or fails) first: the connection is not free before.
+    await this.applying?.catch(() => undefined);
+    this.applying = undefined;
+    this.queued = 0;
     let kept: string | undefined;
     try {
       if (opts.keepStaging && this.stagedOnly && !this.broken) {
@@ -252,28 +355,39 @@ export class PostgresStreamLoad implements StreamLoad {
     }
   }
 
+  /** What a commit applies: the rows written since the last one, and whether their keys may repeat. */
+  private takeStaged(): Staged {
+    const staged = { rows: this.sinceCommit, mayRepeat: this.keys?.mayRepeat ?? true };
+    this.sinceCommit = 0;
+    this.keys?.reset();
+    return staged;
+  }
+
   /** Rows since the last commit and `state`, committed together; leaves no transaction open. */
   private async checkpoint(state: StreamState): Promise<CommitCounts> {
-    await this.endCopy();
     // A staged load (replace, or gated) commits staged rows — durable, so one huge transaction never builds up —
     // but no state: nothing is visible before finish, and a crash restarts the load.
     if (this.stagedOnly) {
+      await this.endCopy();
       await this.commitTx();
       return ZERO;
     }
-    const counts = await this.apply();
+    // Taken before the first await: a pipelined commit lets the next checkpoint's writes start right away.
+    const staged = this.takeStaged();
+    await this.endCopy();
+    const counts = await this.apply(staged);
     await this.step('saving state', () => this.saveState(state));
     await this.commitTx();
     return counts;
   }
 
   /** Move what is staged since the last commit into the target (append writes the target directly). */
-  private async apply(): Promise<CommitCounts> {
-    const n = this.sinceCommit;
-    this.sinceCommit = 0;
+  private async apply(staged: Staged): Promise<CommitCounts> {
+    const n = staged.rows;
     if (n > 0) await this.partitionsFor(this.writeRef);
     switch (this.target.disposition) {
       case 'append':
+        if (this.groupColumn !== undefined) return n > 0 ? this.step('replacing groups', () => this.replaceGroups()) : ZERO;
         if (this.writeRef !== this.targetRef && n > 0) {
           const cols = this.columns.map((c) => quoteIdent(c.name)).join(', ');
           await this.sql(`INSERT INTO ${qualified(this.targetRef)} (${cols}) SELECT ${cols} FROM ${qualified(this.writeRef)}`, 'appending staged rows');
@@ -281,7 +395,7 @@ export class PostgresStreamLoad implements StreamLoad {
         }
         return { ...ZERO, inserted: n };
       case 'merge':
-        return n > 0 ? this.step('merging', () => this.mergeStaged()) : ZERO;
+        return n > 0 ? this.step('merging', () => this.mergeStaged(staged.mayRepeat)) : ZERO;
       case 'scd2':
         return n > 0 ? this.step('recording history', () => this.mergeScd2()) : ZERO;
       default:
@@ -294,14 +408,14 @@ export class PostgresStreamLoad implements StreamLoad {
    * marker. Unchanged rows are not rewritten (no dead tuples, no WAL). Counts: `inserted` from RETURNING
    * (xmax = 0 marks a fresh tuple), `updated` = keys that matched (changed or not), `deleted` = rows removed.
    */
-  private async mergeStaged(): Promise<CommitCounts> {
+  private async mergeStaged(mayRepeat: boolean): Promise<CommitCounts> {
     const target = qualified(this.targetRef);
     const stage = qualified(this.writeRef);
     const keys = this.primaryKey.map((k) => quoteIdent(k));
     const cols = this.columns.filter((c) => c.name !== this.deleteColumn).map((c) => quoteIdent(c.name));
     const rest = cols.filter((c) => !keys.includes(c));
-    const del = this.deleteColumn === undefined ? undefined : `lower(src.${quoteIdent(this.deleteColumn)}::text) IN ${DELETE_TRUE}`;
-    const keep = del ? `WHERE NOT coalesce(${del}, false)` : '';
+    const del = this.marker === undefined ? undefined : deleteMarkedSql(`src.${quoteIdent(this.marker)}::text`);
+    const keep = del ? `WHERE NOT ${del}` : '';
     const onConflict = rest.length === 0 ? 'DO NOTHING'
       : `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
          WHERE ROW(${rest.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM ROW(${rest.map((c) => `EXCLUDED.${c}`).join(', ')})`;
@@ -311,7 +425,7 @@ export class PostgresStreamLoad implements StreamLoad {
     // A partitioned table cannot return xmax: count the keys it lacks instead (same snapshot as the upsert).
     const partitioned = !!this.opts.partition;
     const insertedSql = partitioned
-      ? `(SELECT count(*) FROM src WHERE ${del ? `NOT coalesce(${del}, false) AND ` : ''}NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')}))`
+      ? `(SELECT count(*) FROM src WHERE ${del ? `NOT ${del} AND ` : ''}NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keys.map((k) => `t.${k} = src.${k}`).join(' AND ')}))`
       : '(SELECT count(*) FROM up WHERE fresh)';
     const lastPerKey = `SELECT DISTINCT ON (${keys.join(', ')}) * FROM ${stage} ORDER BY ${keys.join(', ')}, ${quoteIdent(SEQ_COLUMN)} DESC`;
     const upsert = (src: string) => this.client.query<{ upserts: string; inserted: string; deleted: string }>(
@@ -328,7 +442,7 @@ export class PostgresStreamLoad implements StreamLoad {
     // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
     await this.client.query("SET LOCAL work_mem = '64MB'");
     let r;
-    if (this.keys && !this.keys.mayRepeat) {
+    if (!mayRepeat) {
       // Keys the tracker saw as distinct may still be equal to the database (numeric 1.0 and 1.00): then the upsert
       // fails with a cardinality violation, and the sorted form runs instead.
       await this.client.query('SAVEPOINT sluice_merge');
@@ -341,7 +455,6 @@ export class PostgresStreamLoad implements StreamLoad {
       }
     }
     r ??= await upsert(lastPerKey);
-    this.keys?.reset();
     await this.client.query(`TRUNCATE ${stage}`);
     const upserts = Number(r.rows[0].upserts);
     const inserted = Number(r.rows[0].inserted);
@@ -350,20 +463,38 @@ export class PostgresStreamLoad implements StreamLoad {
 
   /** Record history for the staged rows (see postgres-scd2.ts), then empty staging for the next checkpoint. */
   private async mergeScd2(): Promise<CommitCounts> {
-    const marker = this.deleteColumn;
+    const marker = this.marker;
     const counts = await applyScd2({
       target: qualified(this.targetRef), stage: qualified(this.writeRef), seq: SEQ_COLUMN, keys: this.primaryKey,
       columns: this.columns.map((c) => c.name).filter((c) => c !== marker),
-      ...(marker === undefined ? {} : { deleteWhere: (a: string) => `lower(${a}.${quoteIdent(marker)}::text) IN ${DELETE_TRUE}` }),
+      ...(marker === undefined ? {} : { deleteWhere: (a: string) => deleteMarkedSql(`${a}.${quoteIdent(marker)}::text`) }),
     }, async (sql) => (await this.client.query(sql)).rows);
     await this.client.query(`TRUNCATE ${qualified(this.writeRef)}`);
     return counts;
   }
 
-  /** Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key. */
+  /** The delete marker once the schema has it: a stream need not have seen its column yet (no row deleted so far). */
+  private get marker(): string | undefined {
+    return this.columns.some((c) => c.name === this.deleteColumn) ? this.deleteColumn : undefined;
+  }
+
+  /** Replace the target's rows of every staged group (see ../sql/replace-groups.ts), then empty staging. */
+  private async replaceGroups(): Promise<CommitCounts> {
+    const counts = await applyGroupReplace({
+      target: qualified(this.targetRef), stage: qualified(this.writeRef), group: this.groupColumn!, seq: SEQ_COLUMN,
+      marker: this.marker, columns: this.columns.map((c) => c.name).filter((c) => c !== this.deleteColumn),
+    }, async (sql) => (await this.client.query(sql)).rowCount ?? 0);
+    await this.client.query(`TRUNCATE ${qualified(this.writeRef)}`);
+    return counts;
+  }
+
+  /**
+   * Rows carry a write sequence: merge upserts the last row per key, and so does a replace with a primary key;
+   * replacing groups keeps only the rows written after their group's last marker.
+   */
   private get sequenced(): boolean {
     const d = this.target.disposition;
-    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.primaryKey.length > 0);
+    return d === 'merge' || d === 'scd2' || (d === 'replace' && this.primaryKey.length > 0) || (d === 'append' && this.groupColumn !== undefined);
   }
 
   /**
@@ -403,7 +534,7 @@ export class PostgresStreamLoad implements StreamLoad {
         if (this.deleteColumn !== undefined && staged.some((c) => c.name === this.deleteColumn)) {
           // A full refresh leaves out the rows the source marks deleted, and the marker itself.
           const marker = quoteIdent(this.deleteColumn);
-          await this.client.query(`DELETE FROM ${qualified(this.writeRef)} src WHERE lower(src.${marker}::text) IN ${DELETE_TRUE}`);
+          await this.client.query(`DELETE FROM ${qualified(this.writeRef)} src WHERE ${deleteMarkedSql(`src.${marker}::text`)}`);
           await this.client.query(`ALTER TABLE ${qualified(this.writeRef)} DROP COLUMN ${marker}`);
         }
         if (this.primaryKey.length && !this.sequenced) await this.client.query(addKey);
@@ -487,3 +618,4 @@ export class PostgresStreamLoad implements StreamLoad {
     this.opts.onDone();
   }
 }
+

@@ -10,15 +10,20 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
+import { splitQualified } from '../sql/qualified-name.js';
+import { quoteQualified } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
-import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_STATE_TYPES } from './sqlite-dialect.js';
+import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_STATE_TYPES, q, registerSqliteFunctions } from './sqlite-dialect.js';
 import { SqliteStreamLoad } from './sqlite-load.js';
 import type { SqliteConfig } from './sqlite-spec.js';
-import { SQLITE_TYPES } from './sqlite-types.js';
+import { SQLITE_TYPES, normalizeRow } from './sqlite-types.js';
 import { OpenLoads } from '../open-loads.js';
 
+/** Rows per batch readTable yields. */
+const READ_BATCH = 5000;
+
 export const SQLITE_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge'],
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // SQLite matches column and table names case-insensitively (ASCII), quoted or not.
   identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
@@ -45,6 +50,8 @@ export class SqliteDestination implements Destination {
   readonly type = 'sqlite';
   readonly capabilities = SQLITE_CAPABILITIES;
   private db: Database.Database | undefined;
+  /** The database file (or `:memory:`), resolved at connect. */
+  private path = ':memory:';
   private logger: Logger = silentLogger();
   private readonly state = new StateStatements(SQLITE_DIALECT, SQLITE_STATE_TYPES);
   private readonly loads = new OpenLoads<SqliteStreamLoad>();
@@ -60,12 +67,14 @@ export class SqliteDestination implements Destination {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = openSqlite(path, { busyTimeoutMs: this.config.busy_timeout_ms });
     try {
+      registerSqliteFunctions(db);
       db.exec(this.state.create());
     } catch (e) {
       db.close();
       throw new RunError(`cannot create the state table in ${path}: ${errorMessage(e)}`, undefined, { cause: e });
     }
     this.db = db;
+    this.path = path;
   }
 
   async readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
@@ -83,6 +92,34 @@ export class SqliteDestination implements Destination {
     return this.loads.begin((onDone) => new SqliteStreamLoad({
       db: this.requireDb(), target, state: this.state, logger: this.logger, id: this.nextId++, onDone,
     }));
+  }
+
+  /**
+   * A committed table's columns in batches (`table` may be `schema.table`). An open iterator keeps its connection
+   * busy, and the loads share this destination's one connection: a file is read on a read-only connection of its own
+   * (WAL gives it a snapshot and never blocks the writer). An in-memory database has no second connection; it is
+   * read in one go, being in memory already.
+   */
+  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+    const db = this.requireDb();
+    const sql = `SELECT ${columns.map(q).join(', ')} FROM ${quoteQualified(splitQualified(table))}`;
+    const reader = this.path === ':memory:' ? undefined : openSqlite(this.path, { readonly: true });
+    try {
+      const stmt = (reader ?? db).prepare(sql).safeIntegers(true);
+      let batch: Record<string, unknown>[] = [];
+      for (const row of reader ? stmt.iterate() : stmt.all()) {
+        batch.push(normalizeRow(row as Record<string, unknown>));
+        if (batch.length >= READ_BATCH) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } catch (e) {
+      throw new RunError(`reading ${table} from ${this.path} failed: ${errorMessage(e)}`, undefined, { cause: e });
+    } finally {
+      reader?.close();
+    }
   }
 
   /** Rows of a query on the destination's connection (tests, post-load inspection). */

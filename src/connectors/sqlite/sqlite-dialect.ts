@@ -1,5 +1,9 @@
-// SQLite as the dialect-neutral SQL helpers see it, its state table column types, and identifier quoting.
+// SQLite as the dialect-neutral SQL helpers see it, its state table column types, identifier quoting, and the
+// functions Sluice registers on its connections.
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { quoteIdent } from '../sql/quote.js';
+import type { Scd2Dialect } from '../sql/scd2.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QUESTION_MARK } from '../sql/sql-dialect.js';
 import type { StateColumnTypes } from '../sql/state-statements.js';
@@ -18,3 +22,38 @@ export const SQLITE_STATE_TYPES: StateColumnTypes = {
   runId: 'TEXT',
   committedAt: "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
 };
+
+const HASH_FUNCTION = 'sluice_hash';
+
+/** SCD2 statements (../sql/scd2.ts) in SQLite: UPDATE … FROM, `IS NOT` as the NULL-safe comparison, our own hash. */
+export const SQLITE_SCD2: Scd2Dialect = {
+  ...SQLITE_DIALECT,
+  hash: (exprs) => `${HASH_FUNCTION}(${exprs.join(', ')})`,
+  distinct: (a, b) => `${a} IS NOT ${b}`,
+  update: 'from',
+};
+
+/**
+ * MD5 of the values as SQLite holds them, each tagged with its storage class (and strings and blobs with their byte
+ * length), so NULL, '', 1 and '1' all differ and no two value lists run together. Integers arrive as bigint
+ * (safeIntegers), so values past 2^53 hash exactly.
+ */
+export function sqliteHash(...values: unknown[]): string {
+  const h = createHash('md5');
+  for (const v of values) {
+    if (v === null || v === undefined) h.update('n');
+    else if (typeof v === 'bigint') h.update(`i${v};`);
+    else if (typeof v === 'number') h.update(`r${v};`);
+    else if (Buffer.isBuffer(v)) h.update(`b${v.length}:`).update(v);
+    else {
+      const s = String(v);
+      h.update(`s${Buffer.byteLength(s)}:`).update(s);
+    }
+  }
+  return h.digest('hex');
+}
+
+/** SQLite has no hash function built in: register ours (deterministic, so SQLite may use it anywhere). */
+export function registerSqliteFunctions(db: Database.Database): void {
+  db.function(HASH_FUNCTION, { deterministic: true, varargs: true, safeIntegers: true }, sqliteHash);
+}

@@ -1,15 +1,22 @@
 // One stream's load into SQLite. The destination has ONE connection (better-sqlite3 is synchronous, and SQLite has
 // one writer per file), shared by streams loading concurrently. So no transaction on the main database may stay open
-// across an await: another stream's statements would land inside it. Rows therefore wait in a TEMP staging table
-// (connection-private, never locks the file) and every commit is one synchronous call that nothing can interleave:
+// across an await: another stream's statements would land inside it. Rows therefore wait in a staging table and every
+// commit is one synchronous call that nothing can interleave:
 //
-//   append   commit = BEGIN IMMEDIATE; INSERT INTO target SELECT … FROM staging; state row; COMMIT
-//   merge    staging keyed like the target, written INSERT OR REPLACE (last row per key wins);
+//   append   rows → TEMP staging (connection-private, never locks the file);
+//            commit = BEGIN IMMEDIATE; INSERT INTO target SELECT … FROM staging; state row; COMMIT
+//   merge    TEMP staging keyed like the target, written INSERT OR REPLACE (last row per key wins);
 //            commit = BEGIN IMMEDIATE; count; INSERT … ON CONFLICT (key) DO UPDATE; state row; COMMIT
+//   scd2     TEMP staging keyed like the target, written INSERT OR REPLACE;
+//            commit = BEGIN IMMEDIATE; history recorded by ../sql/scd2.ts; state row; COMMIT
 //   replace  rows → main.<table>__sluice_replace (invisible; dropped at the next start if a run dies);
 //            finish = BEGIN IMMEDIATE; DROP target; RENAME staging TO target; state row; COMMIT
+//   staged   (dataset gates) rows → main.<table>__sluice_staged, a real table (keyed like the target for merge and
+//            scd2), durable as written; commits write nothing; finish = BEGIN IMMEDIATE; create/evolve the target;
+//            staged rows appended, upserted or recorded as history; state row; DROP staging; COMMIT
 //
-// SQLite DDL is transactional, so every step, the replace swap included, commits with its state or not at all.
+// SQLite DDL is transactional, so every step, the replace swap and a staged finish included, commits with its state or
+// not at all.
 import type Database from 'better-sqlite3';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
@@ -17,8 +24,9 @@ import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
+import { SCD2_COLUMNS, SCD2_LOGICAL_COLUMNS, applyScd2Sync } from '../sql/scd2.js';
 import type { StateStatements } from '../sql/state-statements.js';
-import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, q } from './sqlite-dialect.js';
+import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_SCD2, q } from './sqlite-dialect.js';
 import { describeTable, ensureTable, primaryKeyOf } from './sqlite-tables.js';
 import type { WantedColumn } from './sqlite-tables.js';
 import { BINDERS } from './sqlite-types.js';
@@ -39,7 +47,7 @@ export interface SqliteLoadOptions {
 export class SqliteStreamLoad implements StreamLoad {
   private readonly db: Database.Database;
   private readonly target: LoadTarget;
-  /** `temp` staging (append, merge) or `main` (replace). */
+  /** `temp` staging (append, merge, scd2) or `main` (replace, staged). */
   private readonly stageSchema: string;
   private readonly stageTable: string;
   private columns: WantedColumn[] = [];
@@ -58,22 +66,28 @@ export class SqliteStreamLoad implements StreamLoad {
     if (opts.target.disposition === 'replace') {
       this.stageSchema = 'main';
       this.stageTable = derivedName(t, '__sluice_replace', SQLITE_MAX_IDENTIFIER);
+    } else if (opts.target.staged) {
+      this.stageSchema = 'main';
+      this.stageTable = derivedName(t, '__sluice_staged', SQLITE_MAX_IDENTIFIER);
     } else {
       this.stageSchema = 'temp';
       this.stageTable = derivedName(t, `__sluice_stage_${opts.id}`, SQLITE_MAX_IDENTIFIER);
     }
   }
 
+  /** Rows reach the target only in finish(): a replace, or a load whose dataset gates must pass first. */
+  private get stagedOnly(): boolean {
+    return this.target.disposition === 'replace' || !!this.target.staged;
+  }
+
   start(): void {
     const { target } = this;
-    if (target.disposition === 'merge' && target.primaryKey.length === 0) {
-      throw new RunError(`stream ${target.stream}: write: merge needs a primary_key`, target.stream);
-    }
-    if (target.staged || target.disposition === 'scd2') {
-      throw new RunError(`stream ${target.stream}: the sqlite destination does not support ${target.staged ? 'staged (gated) loads' : 'write: scd2'} yet; use duckdb or postgres`, target.stream);
+    const d = target.disposition;
+    if ((d === 'merge' || d === 'scd2') && target.primaryKey.length === 0) {
+      throw new RunError(`stream ${target.stream}: write: ${d} needs a primary_key`, target.stream);
     }
     this.run('cannot start the load', () => {
-      // A replace staging table left by a crashed run holds rows nobody committed.
+      // A staging table left by a crashed run holds rows nobody committed (or a blocked load's, kept for inspection).
       this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
       const st = this.opts.state.maxVersion(target.pipeline, target.stream);
       this.stateVersion = Number((this.db.prepare(st.sql).get(...st.params) as { version: number | null }).version ?? 0);
@@ -84,11 +98,11 @@ export class SqliteStreamLoad implements StreamLoad {
     this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
     this.keys = this.target.primaryKey.map((k) => this.columnName(k));
     const d = this.target.disposition;
+    const clash = d === 'scd2' ? this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase())) : undefined;
+    if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     this.run('cannot create or evolve the table', () => this.db.transaction(() => {
-      if (d !== 'replace') {
-        ensureTable(this.db, 'main', this.target.table, this.columns, { primaryKey: d === 'merge' ? this.keys : [] });
-        if (d === 'merge') this.requireKey();
-      }
+      // A staged load leaves the target alone until finish, so a blocked one changes nothing.
+      if (!this.stagedOnly) this.ensureTarget();
       ensureTable(this.db, this.stageSchema, this.stageTable, this.columns, {
         primaryKey: d === 'append' ? [] : this.keys,
       });
@@ -124,16 +138,14 @@ export class SqliteStreamLoad implements StreamLoad {
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
-    return this.run('commit failed', () => {
-      const d = this.target.disposition;
-      if (d === 'replace') return ZERO;
-      return this.db.transaction((): CommitCounts => {
-        const counts = this.pending === 0 ? ZERO : d === 'append' ? this.appendStaged() : this.mergeStaged();
-        this.db.exec(`DELETE FROM ${this.stage()}`);
-        this.saveState(state);
-        return counts;
-      }).immediate();
-    });
+    // A staged load's rows are durable as written (each write is a transaction) and invisible until finish; no state.
+    if (this.stagedOnly) return ZERO;
+    return this.run('commit failed', () => this.db.transaction((): CommitCounts => {
+      const counts = this.pending === 0 ? ZERO : this.applyStaged();
+      this.db.exec(`DELETE FROM ${this.stage()}`);
+      this.saveState(state);
+      return counts;
+    }).immediate());
   }
 
   async finish(state: StreamState): Promise<CommitCounts> {
@@ -141,6 +153,19 @@ export class SqliteStreamLoad implements StreamLoad {
     if (this.target.disposition === 'replace') {
       this.run('replacing the table failed', () => this.db.transaction(() => this.swap(state)).immediate());
       counts = { ...ZERO, inserted: this.totalRows };
+    } else if (this.target.staged) {
+      counts = this.run('applying the staged rows failed', () => this.db.transaction((): CommitCounts => {
+        // A stream that never had a column never created staging: only its state is saved.
+        const evolved = this.insert !== undefined;
+        let c = ZERO;
+        if (evolved) {
+          this.ensureTarget();
+          c = this.applyStaged();
+          this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
+        }
+        this.saveState(state);
+        return c;
+      }).immediate());
     } else {
       counts = await this.commit(state);
     }
@@ -148,21 +173,61 @@ export class SqliteStreamLoad implements StreamLoad {
     return counts;
   }
 
-  async abort(): Promise<void> {
+  async abort(opts: { keepStaging?: boolean } = {}): Promise<{ kept?: string } | void> {
     if (this.done) return;
+    // No transaction is ever open here (see the header): what was written is in staging, and only there.
+    const kept = opts.keepStaging && this.stagedOnly && describeTable(this.db, this.stageSchema, this.stageTable).length > 0
+      ? this.stage() : undefined;
     try {
-      this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
+      if (!kept) this.db.exec(`DROP TABLE IF EXISTS ${this.stage()}`);
     } catch (e) {
       this.opts.logger.warn({ table: this.stageTable, err: errorMessage(e) }, 'could not drop the sqlite staging table');
     }
     this.close();
+    return kept ? { kept } : undefined;
   }
 
-  private appendStaged(): CommitCounts {
-    const cols = this.columns.map((c) => q(c.name)).join(', ');
-    const r = this.db.prepare(`INSERT INTO main.${q(this.target.table)} (${cols}) SELECT ${cols} FROM ${this.stage()}`).run();
+  /** Create or evolve the target, in the caller's transaction (a staged load does this only in finish). */
+  private ensureTarget(): void {
+    const d = this.target.disposition;
+    const table = this.target.table;
+    if (d === 'scd2') {
+      ensureTable(this.db, 'main', table, [...this.columns, ...SCD2_LOGICAL_COLUMNS], { primaryKey: [] });
+      // One current version per key, enforced, and the index the change detection joins on.
+      this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS main.${q(derivedName(table, '__sluice_current', SQLITE_MAX_IDENTIFIER))}
+        ON ${q(table)} (${this.keys.map(q).join(', ')}) WHERE ${q('is_current')}`);
+      return;
+    }
+    ensureTable(this.db, 'main', table, this.columns, { primaryKey: d === 'merge' ? this.keys : [] });
+    if (d === 'merge') this.requireKey();
+  }
+
+  /** Move what is staged into the target, in the caller's transaction. */
+  private applyStaged(): CommitCounts {
     this.pending = 0;
-    return { ...ZERO, inserted: r.changes };
+    switch (this.target.disposition) {
+      case 'append': {
+        const cols = this.columns.map((c) => q(c.name)).join(', ');
+        const r = this.db.prepare(`INSERT INTO main.${q(this.target.table)} (${cols}) SELECT ${cols} FROM ${this.stage()}`).run();
+        return { ...ZERO, inserted: r.changes };
+      }
+      case 'merge':
+        return this.mergeStaged();
+      case 'scd2':
+        return applyScd2Sync({
+          target: `main.${q(this.target.table)}`, stage: this.stage(), keys: this.keys, columns: this.columns.map((c) => c.name),
+          // One timestamp for the whole commit ('now' moves between statements): a closed version ends when its
+          // successor starts. Canonical timestamp text, as every timestamp column here holds.
+          now: `${new Date().toISOString().slice(0, 23)}000Z`,
+        }, (st) => {
+          const stmt = this.db.prepare(st.sql);
+          if (stmt.reader) return stmt.all(...st.params) as Record<string, unknown>[];
+          stmt.run(...st.params);
+          return [];
+        }, SQLITE_SCD2);
+      default:
+        return ZERO;
+    }
   }
 
   /** Counted before the upsert, in its transaction: staged keys already in the target are updates. */
@@ -175,7 +240,6 @@ export class SqliteStreamLoad implements StreamLoad {
     // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join of the SELECT.
     this.db.exec(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${this.stage()} WHERE true
       ON CONFLICT (${this.keys.map(q).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`);
-    this.pending = 0;
     return { inserted: c.staged - c.existing, updated: c.existing, deleted: 0 };
   }
 

@@ -14,18 +14,9 @@ import type { CatalogColumn } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
 import { q } from './sqlite-dialect.js';
 import type { SqliteSourceConfig, SqliteStreamOptions } from './sqlite-spec.js';
-import { logicalOfSqlite } from './sqlite-types.js';
+import { logicalOfSqlite, normalizeRow } from './sqlite-types.js';
 
 const KEYSET_DIALECT: KeysetDialect = { quote: q, placeholder: () => '?', rowValues: true };
-
-/** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
-function normalizeRow(row: Row): Row {
-  for (const k in row) {
-    const v = row[k];
-    if (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n) row[k] = Number(v);
-  }
-  return row;
-}
 
 export class SqliteSource implements Source {
   readonly type = 'sqlite';

@@ -3,7 +3,7 @@
 // `BLOB` none, anything else NUMERIC, which would turn the text `1.50` into the number 1.5. So exact kinds are declared
 // as `<KIND> TEXT`: the affinity is TEXT (decimals, JSON and timestamps stay exactly as written) and the first word
 // still tells a reader, and the SQLite source, what the column holds.
-import type { ColumnType } from '../../core/types.js';
+import type { ColumnType, Row } from '../../core/types.js';
 import { widen } from '../../engine/infer.js';
 
 export const SQLITE_TYPES: Record<ColumnType, string> = {
@@ -68,3 +68,12 @@ export const BINDERS: Record<ColumnType, Binder> = {
   binary: (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v),
   uuid: same,
 };
+
+/** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
+export function normalizeRow(row: Row): Row {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n) row[k] = Number(v);
+  }
+  return row;
+}

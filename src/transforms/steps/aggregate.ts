@@ -32,7 +32,8 @@ interface Acc { n: number; sum: number; best: unknown; distinct?: Set<string> }
 export const aggregateStep = defineStep<Options>({
   kind: 'aggregate',
   description: 'Group rows and compute count, sum, avg, min, max, count_distinct. Emits one row per group at the '
-    + 'end of the stream (blocking; memory grows with the number of groups). Folded rows count as filtered.',
+    + 'end of the stream (blocking; memory grows with the number of groups). Folded rows count as filtered. It sees '
+    + 'the rows of one run: on an incremental stream only the new ones, so load a stream of totals with `write: replace`.',
   options,
   blocking: () => true,
   compile(o) {
