@@ -7,7 +7,7 @@
 // Set SLUICE_BENCH_BIN to run another build of the CLI.
 import { rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { measure, type Measurement } from './measure.js';
+import { measureSluice, type Measurement } from './measure.js';
 import { offsetPage, seededRandom, startFaultServer, type Fault } from '../test/support/fault-server.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
@@ -38,7 +38,6 @@ export async function benchApi(args: string[]): Promise<void> {
   const total = Number(args[0] ?? 200_000);
   const dir = join(root, 'bench', '.data', 'api');
   mkdirSync(dir, { recursive: true });
-  const bin = process.env.SLUICE_BENCH_BIN ?? join(root, 'bin', 'sluice.js');
   const passes: Pass[] = [];
   for (const faulty of [false, true]) {
     const random = seededRandom(42);
@@ -77,7 +76,7 @@ sources:
         columns: { id: bigint, name: text, updated_at: timestamp }
 `);
     console.log(`${faulty ? 'faults' : 'clean '}: ${total.toLocaleString('en-US')} records over ${Math.ceil(total / PAGE).toLocaleString('en-US')} pages, server limit ${RPS} req/s and ${CONCURRENCY} concurrent, ${PREFETCH} pages prefetched…`);
-    const m = await measure(process.execPath, [bin, 'run', pipeline, '--json'], { SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' });
+    const m = await measureSluice(['run', pipeline, '--json'], { SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'warn' });
     for (const q of server.stats.log) distinctUrls.add(q.url.search);
     const stats = { ...server.stats };
     await server.close();

@@ -3,7 +3,7 @@
 // `psql \copy` into PostgreSQL. Prints rows/s, the ratio to the limit and peak RSS.
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { measure, printTable } from './measure.js';
+import { measure, measureSluice, printTable } from './measure.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -46,7 +46,7 @@ sources:
         path: ${csv}
         columns: { id: bigint, account: bigint, name: text, amount: decimal, created_at: timestamp, active: boolean, attrs: json, note: text }
 `);
-  const sluice = await measure(process.execPath, [join(root, 'bin', 'sluice.js'), 'run', pipeline, '--json'], { SLUICE_HOME: home });
+  const sluice = await measureSluice(['run', pipeline, '--json'], { SLUICE_HOME: home });
   if (sluice.code !== 0) throw new Error(`sluice failed: ${sluice.stderr}`);
   const summary = JSON.parse(sluice.stdout);
   if (summary.streams.mixed.loaded !== rows) throw new Error(`loaded ${summary.streams.mixed.loaded} of ${rows}`);

@@ -1,6 +1,7 @@
 // Runs a command as a child process and reports wall time and peak RSS (VmHWM, polled from /proc while it runs).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export interface Measurement {
   seconds: number;
@@ -9,6 +10,15 @@ export interface Measurement {
   stdout: string;
   stderr: string;
 }
+
+/**
+ * The CLI as a user's shell runs it: bin/sluice.js executed through its shebang, so with the Node flags it sets
+ * (or another entry point, SLUICE_BENCH_BIN, e.g. a build elsewhere).
+ */
+export const sluiceBin = process.env.SLUICE_BENCH_BIN ?? join(resolve(import.meta.dirname, '..', '..'), 'bin', 'sluice.js');
+
+/** `sluice <args>` measured, with `env` added to the environment. */
+export const measureSluice = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measurement> => measure(sluiceBin, args, env);
 
 export function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measurement> {
   return new Promise((done, fail) => {

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { measure, type Measurement } from './measure.js';
+import { measure, measureSluice, type Measurement } from './measure.js';
 
 const MARIA = ['-h', '127.0.0.1', '-u', 'root'];
 const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
@@ -64,8 +64,7 @@ export interface MysqlPgResult {
   pgloader: Measurement;
 }
 
-/** `runner` runs a pipeline file with a home directory (see sql.ts) and prints the summary. */
-export async function benchMysqlToPostgres(rows: number, dir: string, runner: string, home: string): Promise<MysqlPgResult> {
+export async function benchMysqlToPostgres(rows: number, dir: string, home: string): Promise<MysqlPgResult> {
   ensurePgloader();
   console.log(`filling MariaDB ${SOURCE_DB}.mixed with ${rows.toLocaleString('en-US')} rows`);
   await prepareSource(rows);
@@ -73,7 +72,7 @@ export async function benchMysqlToPostgres(rows: number, dir: string, runner: st
 
   const yaml = join(dir, 'bench-maria-to-pg.yaml');
   writeFileSync(yaml, pipelineYaml());
-  const sluice = await measure(process.execPath, [runner, yaml, home]);
+  const sluice = await measureSluice(['run', yaml, '--json'], { SLUICE_HOME: home });
   if (sluice.code !== 0) throw new Error(`sluice mariadb → postgres failed: ${sluice.stderr}`);
   const summary = JSON.parse(sluice.stdout);
   if (summary.status !== 'success' || summary.streams.mixed.loaded !== rows) {

@@ -8,12 +8,10 @@
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
-import { measure, printTable, type Measurement } from './measure.js';
+import { measure, measureSluice, printTable, type Measurement } from './measure.js';
 import { benchMysqlToPostgres } from './mysql-pg.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
-/** The compiled tree this script runs from (dist/ or a helper's dist-<name>/). */
-const built = resolve(import.meta.dirname, '..');
 
 const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
 const SCHEMA = 'sluice_bench';
@@ -74,24 +72,18 @@ destination:
 `;
 }
 
-/** A script that runs a pipeline file with a home directory and prints its summary; a fresh home. */
-function runnerIn(dir: string): { runner: string; home: string } {
-  const runner = join(dir, 'run-sql-bench.mjs');
-  writeFileSync(runner, `import { loadPipelineFile, runPipeline } from '${join(built, 'src', 'index.js')}';
-const summary = await runPipeline(await loadPipelineFile(process.argv[2]), { home: process.argv[3] });
-process.stdout.write(JSON.stringify(summary));
-`);
+/** A fresh home directory (run records, DLQ) for the benchmark's runs. */
+function freshHome(dir: string): string {
   const home = join(dir, 'home-sql');
   rmSync(home, { recursive: true, force: true });
-  return { runner, home };
+  return home;
 }
 
 /** `npm run bench -- mysql [rows]`: only the MariaDB → PostgreSQL comparison with pgloader. */
 export async function benchMysql(rows: number): Promise<void> {
   const dir = join(root, 'bench', '.data');
   mkdirSync(dir, { recursive: true });
-  const { runner, home } = runnerIn(dir);
-  const maria = await benchMysqlToPostgres(rows, dir, runner, home);
+  const maria = await benchMysqlToPostgres(rows, dir, freshHome(dir));
   printTable([
     { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader, limit: 1 },
     { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
@@ -109,12 +101,12 @@ export async function benchSql(args: string[]): Promise<void> {
   await generateMergeCsv(mergeCsv, rows);
 
   const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 3;
-  const { runner, home } = runnerIn(dir);
+  const home = freshHome(dir);
   const run = async (name: string, file: string, write: 'append' | 'merge') => {
     const yaml = join(dir, `${name}.yaml`);
     writeFileSync(yaml, pipelineYaml(name, file, write));
     await psql('CHECKPOINT');
-    const m = await measure(process.execPath, [runner, yaml, home]);
+    const m = await measureSluice(['run', yaml, '--json'], { SLUICE_HOME: home });
     if (m.code !== 0) throw new Error(`${name} failed: ${m.stderr}`);
     const summary = JSON.parse(m.stdout);
     if (summary.status !== 'success') throw new Error(`${name}: ${summary.error}`);
@@ -147,7 +139,7 @@ export async function benchSql(args: string[]): Promise<void> {
   }
   await psql(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   if (!copy || !append || !merge) return;
-  const maria = args.includes('--no-mysql') ? undefined : await benchMysqlToPostgres(rows, dir, runner, home);
+  const maria = args.includes('--no-mysql') ? undefined : await benchMysqlToPostgres(rows, dir, home);
 
   printTable([
     { name: 'psql \\copy → PostgreSQL (with PK)', rows, m: copy, limit: 1 },

@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
-import { measure, printTable, type Measurement } from './measure.js';
+import { measureSluice, printTable, type Measurement } from './measure.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -67,8 +67,7 @@ async function runOnce(name: string, yaml: string, dir: string, rows: number): P
   rmSync(home, { recursive: true, force: true });
   const file = join(dir, `transform-${name}-${process.pid}.yaml`);
   writeFileSync(file, yaml);
-  const bin = process.env.SLUICE_BENCH_BIN ?? join(root, 'bin', 'sluice.js');
-  const m = await measure(process.execPath, [bin, 'run', file, '--json'], { SLUICE_HOME: home, NODE_OPTIONS: CPU_REPORT });
+  const m = await measureSluice(['run', file, '--json'], { SLUICE_HOME: home, NODE_OPTIONS: CPU_REPORT });
   rmSync(home, { recursive: true, force: true });
   rmSync(file, { force: true });
   if (m.code !== 0) throw new Error(`${name} failed (exit ${m.code}): ${m.stdout}\n${m.stderr.slice(-2000)}`);

@@ -63,7 +63,7 @@ async function withDestination(
   let dest: Destination | undefined;
   try {
     const loaded = await loadPipelineFile(file);
-    dest = getDestinationSpec(loaded.config.destination.type)!.create(loaded.config.destination);
+    dest = await getDestinationSpec(loaded.config.destination.type)!.create(loaded.config.destination);
     const ctx: RunContext = {
       pipeline: loaded.config.pipeline, runId: 'state', logger: silentLogger(), signal: new AbortController().signal,
       baseDir: loaded.baseDir, home: sluiceHome(), batchSize: loaded.config.batch_size,

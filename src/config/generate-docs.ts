@@ -68,13 +68,10 @@ function keyTable(objectSchema: Json, skip: string[] = []): string {
   return ['| Key | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
 }
 
-/** Dispositions the destination declares; creating an instance does not connect. */
+/** Dispositions the destination declares (with its default options). */
 function dispositionsOf(spec: DestinationSpec): string | undefined {
-  try {
-    return spec.create(spec.config.parse({})).capabilities.dispositions.join(', ');
-  } catch {
-    return undefined;
-  }
+  const defaults = spec.config.safeParse({});
+  return spec.capabilities(defaults.success ? defaults.data : {}).dispositions.join(', ');
 }
 
 /** The Markdown config reference: top-level keys, stream keys, then every source and destination type. */

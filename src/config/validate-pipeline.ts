@@ -82,8 +82,7 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
   let dispositions: readonly string[] | undefined;
   if (destination) {
     try {
-      // Creating an instance only builds it (connect() is separate), so reading its capabilities is safe here.
-      dispositions = getDestinationSpec(destination.type)?.create(destination).capabilities.dispositions;
+      dispositions = getDestinationSpec(destination.type)?.capabilities(destination).dispositions;
     } catch (e) {
       issues.push({ path: ['destination'], message: `invalid destination: ${errorMessage(e)}` });
     }

@@ -176,7 +176,8 @@ export interface SourceSpec<C = any> {
   config: z.ZodObject<any>;
   /** Stream-level keys besides the common ones of StreamConfig (strict zod object). */
   stream: z.ZodObject<any>;
-  create(config: C): Source;
+  /** Builds the source. The implementation is imported here, so a run loads only the connectors it uses. */
+  create(config: C): Promise<Source>;
 }
 
 export interface DestinationSpec<C = any> {
@@ -186,5 +187,8 @@ export interface DestinationSpec<C = any> {
   description: string;
   /** Destination keys besides `type` (strict zod object). */
   config: z.ZodObject<any>;
-  create(config: C): Destination;
+  /** What the destination supports, known without loading it (validation and the docs read it). */
+  capabilities(config: C): DestinationCapabilities;
+  /** Builds the destination. The implementation is imported here, so a run loads only the connectors it uses. */
+  create(config: C): Promise<Destination>;
 }

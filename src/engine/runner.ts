@@ -81,11 +81,11 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     });
     ctx.logger.info({ pipeline: config.pipeline, streams: tasks.map((t) => t.stream.name) }, 'run started');
 
-    destination = opts.destination ?? getDestinationSpec(config.destination.type)!.create(config.destination);
+    destination = opts.destination ?? await getDestinationSpec(config.destination.type)!.create(config.destination);
     await destination.connect(ctx);
     for (const src of config.sources) {
       if (!tasks.some((t) => t.source === src.name)) continue;
-      const source = opts.sources?.[src.name] ?? getSourceSpec(src.type)!.create(src);
+      const source = opts.sources?.[src.name] ?? await getSourceSpec(src.type)!.create(src);
       await source.connect?.(ctx);
       sources.set(src.name, source);
     }

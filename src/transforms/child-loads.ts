@@ -6,13 +6,13 @@
 // How child rows land depends on the parent's disposition and on the destination:
 //   parent replaced (full refresh, `write: replace`)   the child tables are replaced too
 //   otherwise, destination declares `replaceGroups`     each parent replaces its child rows (dlt's delete-insert):
-//       (PostgreSQL, DuckDB)                            the load gets `replaceGroups: '_parent_key'` and flatten's
+//       (PostgreSQL, DuckDB, MySQL, SQLite)             the load gets `replaceGroups: '_parent_key'` and flatten's
 //                                                       marker rows (`_sluice_parent`, one per parent processed,
 //                                                       never inserted) as its delete marker, so a changed, emptied,
 //                                                       nulled or deleted parent keeps no stale children, and a
 //                                                       checkpoint replayed after a crash (children committed, the
 //                                                       parent not) duplicates nothing
-//   otherwise (MySQL, SQLite, files)                    children only append: a parent loaded again adds its
+//   otherwise (files)                                   children only append: a parent loaded again adds its
 //                                                       children again, and a crash between the child's and the
 //                                                       parent's commit duplicates that checkpoint's children
 import type { Destination, StreamConfig, StreamLoad } from '../core/connector.js';

@@ -20,7 +20,7 @@ export function streamReader(
     const key = fresh ? `lookup:${src.name}` : src.name;
     let source = connected.get(key);
     if (!source) {
-      source = (!fresh && instances[src.name]) || getSourceSpec(src.type)!.create(src);
+      source = (!fresh && instances[src.name]) || await getSourceSpec(src.type)!.create(src);
       connected.set(key, source);
       await source.connect?.(ctx);
     }

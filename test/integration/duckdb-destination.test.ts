@@ -23,7 +23,7 @@ const target = (table: string, disposition: WriteDisposition, primaryKey: string
 const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id', value: n } });
 
 async function open(dir: string, config: { path?: string; schema?: string } = {}): Promise<DuckDBDestination> {
-  const dest = duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse(config) as DuckDBConfig) as DuckDBDestination;
+  const dest = await duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse(config) as DuckDBConfig) as DuckDBDestination;
   await dest.connect(ctxFor(dir));
   return dest;
 }
@@ -370,7 +370,7 @@ test('a warehouse held by another process fails with a RunError that says so', a
       holder.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) res(); });
       holder.on('exit', (code) => rej(new Error(`holder exited ${code}`)));
     });
-    const dest = duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse({ path: file }) as DuckDBConfig);
+    const dest = await duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse({ path: file }) as DuckDBConfig);
     await assert.rejects(dest.connect(ctxFor(dir)), (e: unknown) => e instanceof RunError && /in use by another process/.test(e.message));
   } finally {
     holder.kill();

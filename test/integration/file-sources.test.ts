@@ -23,7 +23,7 @@ function stream(extra: Record<string, unknown>): StreamConfig {
 
 async function read(spec: SourceSpec, dir: string, keys: Record<string, unknown>, state?: StreamState, batchSize = 1000): Promise<Batch[]> {
   const opts = spec.stream.parse(keys);
-  return collect(spec.create({}).read(stream(opts), state, ctxFor(dir, batchSize)));
+  return collect((await spec.create({})).read(stream(opts), state, ctxFor(dir, batchSize)));
 }
 
 const rowsOf = (batches: Batch[]): Row[] => batches.flatMap((b) => Array.from({ length: batchLength(b) }, (_, i) => rowAt(b, i)));
@@ -215,7 +215,7 @@ test('an aborted run stops with the abort reason', async () => {
   try {
     writeFileSync(join(dir, 'big.csv'), `id,name\n${csvLines(50_000)}`);
     const ac = new AbortController();
-    const source = csvSourceSpec.create({});
+    const source = await csvSourceSpec.create({});
     const it = source.read(stream(csvSourceSpec.stream.parse({ path: 'big.csv' })), undefined, ctxFor(dir, 100, ac.signal));
     let batches = 0;
     await assert.rejects(async () => {

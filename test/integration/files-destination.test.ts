@@ -23,7 +23,7 @@ const target = (table: string, disposition: WriteDisposition, runId = 'run-1'): 
 const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id', value: n } });
 
 async function open(dir: string, format: FileFormat): Promise<Destination> {
-  const dest = filesDestinationSpec.create(filesDestinationSpec.config.parse({ path: 'out', format }) as FilesConfig);
+  const dest = await filesDestinationSpec.create(filesDestinationSpec.config.parse({ path: 'out', format }) as FilesConfig);
   await dest.connect(ctxFor(dir));
   return dest;
 }

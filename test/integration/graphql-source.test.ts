@@ -49,7 +49,7 @@ async function read(endpoint: string, stream: Record<string, unknown>, state?: S
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const batches: Batch[] = [];
-  const src = graphqlSourceSpec.create(config as Parameters<typeof graphqlSourceSpec.create>[0]);
+  const src = await graphqlSourceSpec.create(config as Parameters<typeof graphqlSourceSpec.create>[0]);
   for await (const b of src.read((config.streams as unknown as StreamConfig[])[0], state, runContext(dir))) batches.push(b);
   return { rows: batches.flatMap((b) => b.rows), batches };
 }

@@ -12,7 +12,7 @@ import { batchLength } from '../../src/core/types.js';
 import { definePipeline } from '../../src/config/load.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { registerDestination, registerSource } from '../../src/connectors/registry.js';
-import type { MysqlConnectionConfig } from '../../src/connectors/mysql/mysql-connection.js';
+import type { MysqlConnectionConfig } from '../../src/connectors/mysql/mysql-options.js';
 import type { MysqlDestination } from '../../src/connectors/mysql/mysql-destination.js';
 import { MysqlSource } from '../../src/connectors/mysql/mysql-source.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from '../../src/connectors/mysql/mysql-spec.js';
@@ -50,7 +50,7 @@ async function withDatabase(use: (db: string, admin: mysql.Connection, dir: stri
 }
 
 async function open(db: string, dir: string): Promise<MysqlDestination> {
-  const dest = mysqlDestinationSpec.create(mysqlDestinationSpec.config.parse({ ...SERVER, database: db }) as MysqlConnectionConfig) as MysqlDestination;
+  const dest = await mysqlDestinationSpec.create(mysqlDestinationSpec.config.parse({ ...SERVER, database: db }) as MysqlConnectionConfig) as MysqlDestination;
   await dest.connect(ctxFor(dir));
   return dest;
 }
@@ -378,7 +378,7 @@ test('a table without a key streams in one pass; the password never appears in e
     await src.close();
 
     const secret = 'S3cret-pw-never-shown';
-    const dest = mysqlDestinationSpec.create(mysqlDestinationSpec.config.parse({ url: `mysql://nobody:${secret}@127.0.0.1:3306/${db}` }) as MysqlConnectionConfig);
+    const dest = await mysqlDestinationSpec.create(mysqlDestinationSpec.config.parse({ url: `mysql://nobody:${secret}@127.0.0.1:3306/${db}` }) as MysqlConnectionConfig);
     const err = await dest.connect(ctxFor(dir)).then(() => undefined, (e: Error) => e);
     assert.ok(err, 'a wrong password fails');
     assert.ok(!String(err.message).includes(secret) && !redact(String(err.stack)).includes(secret), err.message);
@@ -416,6 +416,91 @@ test('scd2: text keys, history across commits, NULL and empty text differ, one t
     const clash = await dest.begin(target('c', 'scd2', ['id']));
     await assert.rejects(clash.evolve(schemaOf([['id', 'integer'], ['Valid_From', 'timestamp']])), /reserved by write: scd2/);
     await clash.abort();
+    await dest.close();
+  });
+});
+
+test('replacing groups: each commit replaces the staged groups; a marker empties its group, drops what came before it, and is never stored', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    const dest = await open(db, dir);
+    const groups: LoadTarget = { ...target('c', 'append'), replaceGroups: 'g', deleteColumn: 'm' };
+    const rows = async () => ((await admin.query('SELECT g, v FROM c'))[0] as { g: string | null; v: number }[])
+      .map((r) => `${r.g}:${r.v}`).sort();
+    const load = await dest.begin(groups);
+    // No marker column yet: groups are still replaced, and no row is read as a marker.
+    await load.evolve(schemaOf([['g', 'text'], ['v', 'integer']]));
+    await load.write([['a', 1], ['a', 2], ['b', 1], [null, 9]]);
+    assert.deepEqual(await load.commit(state(1)), { inserted: 4, updated: 0, deleted: 0 });
+    await load.write([['a', 3]]);
+    // The marker column arrives mid-checkpoint (a second LOAD DATA layout): write order holds across both.
+    await load.evolve(schemaOf([['g', 'text'], ['v', 'integer'], ['m', 'boolean']]));
+    await load.write([['a', null, true], ['a', 4, false], ['b', null, true], ['c', 5, null], ['d', 6, false], ['d', null, true], [null, 10, null]]);
+    // Deleted: a1, a2, b1 (groups a, b, c, d staged); inserted: a4 (a3 came before a's marker), c5, null10 (no group).
+    assert.deepEqual(await load.commit(state(2)), { inserted: 3, updated: 0, deleted: 3 });
+    assert.deepEqual(await rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
+    // The same rows again (a commit replayed after a crash): the same target.
+    await load.write([['a', 4, false], ['c', 5, null]]);
+    assert.deepEqual(await load.finish(state(3)), { inserted: 2, updated: 0, deleted: 2 });
+    assert.deepEqual(await rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
+    const [columns] = await admin.query('SHOW COLUMNS FROM c');
+    assert.deepEqual((columns as { Field: string }[]).map((c) => c.Field), ['g', 'v'], 'neither the marker nor the write sequence is stored');
+    const [index] = await admin.query("SHOW INDEX FROM c WHERE Key_name = 'sluice_group'");
+    assert.deepEqual((index as { Column_name: string; Sub_part: unknown }[]).map((i) => `${i.Column_name}(${i.Sub_part})`), ['g(191)']);
+    assert.deepEqual(await dest.readState('p', 'c'), state(3));
+    await assert.rejects(dest.begin({ ...target('x', 'merge', ['id']), replaceGroups: 'g' }), /replacing groups is an append; got write: merge/);
+    const missing = await dest.begin({ ...target('y', 'append'), replaceGroups: 'nope' });
+    await assert.rejects(missing.evolve(schemaOf([['g', 'text']])), /group column "nope" is not in the schema/);
+    await missing.abort();
+    await dest.close();
+  });
+});
+
+test('delete markers: scd2 closes a marked key, a staged merge deletes marked keys, replace leaves them out; plain append keeps the column', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    const dest = await open(db, dir);
+    const columnsOf = async (table: string) =>
+      ((await admin.query(`SHOW COLUMNS FROM \`${table}\``))[0] as { Field: string }[]).map((c) => c.Field);
+    const marked = (t: LoadTarget): LoadTarget => ({ ...t, deleteColumn: 'gone' });
+
+    const h = await dest.begin(marked(target('h', 'scd2', ['id'])));
+    // The stream has not seen its marker column yet.
+    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await h.write([[1, 'a'], [2, 'b']]);
+    assert.deepEqual(await h.commit(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
+    // 1 deleted; 2 changed; 3 new; 4 marked but never loaded.
+    await h.write([[1, 'a', true], [2, 'B', false], [3, 'c', null], [4, 'd', true]]);
+    assert.deepEqual(await h.finish(state(2)), { inserted: 1, updated: 1, deleted: 1 });
+    const [history] = await admin.query('SELECT id, v, is_current AS cur, valid_to IS NULL AS open FROM h ORDER BY id, valid_from');
+    assert.deepEqual((history as Record<string, unknown>[]).map((r) => `${r.id}:${r.v}:${r.cur}:${r.open}`), ['1:a:0:0', '2:b:0:0', '2:B:1:1', '3:c:1:1']);
+    assert.deepEqual(await columnsOf('h'), ['id', 'v', 'valid_from', 'valid_to', 'is_current', '_sluice_hash']);
+
+    const m = await dest.begin(target('m', 'merge', ['id']));
+    await m.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await m.write([[1, 'one'], [2, 'two'], [3, 'three']]);
+    await m.finish(state(1));
+    const staged = await dest.begin({ ...marked(target('m', 'merge', ['id'])), staged: true });
+    // A text marker: 'yes' and '1' mark, 'no' and '0' do not; the last row of a key decides.
+    await staged.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'text']]));
+    await staged.write([[1, null, 'yes'], [2, 'TWO', 'no'], [5, 'x', '1'], [6, 'six', 'YES']]);
+    assert.deepEqual(await staged.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
+    await staged.write([[5, 'five', '0']]);
+    assert.deepEqual(await staged.finish(state(3)), { inserted: 1, updated: 1, deleted: 1 });
+    assert.deepEqual(await dest.query('SELECT id, v FROM m ORDER BY id'), [{ id: 2, v: 'TWO' }, { id: 3, v: 'three' }, { id: 5, v: 'five' }]);
+    assert.deepEqual(await columnsOf('m'), ['id', 'v']);
+
+    const r = await dest.begin(marked(target('r', 'replace', ['id'])));
+    await r.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
+    await r.write([[1, 'a', false], [2, 'b', true], [3, 'c', null], [3, 'C', true]]);
+    await r.finish(state(1));
+    assert.deepEqual(await dest.query('SELECT id, v FROM r ORDER BY id'), [{ id: 1, v: 'a' }]);
+    assert.deepEqual(await columnsOf('r'), ['id', 'v']);
+
+    const a = await dest.begin(marked(target('a', 'append')));
+    await a.evolve(schemaOf([['id', 'integer'], ['gone', 'boolean']]));
+    await a.write([[1, true]]);
+    assert.deepEqual(await a.finish(state(1)), { inserted: 1, updated: 0, deleted: 0 });
+    assert.deepEqual(await dest.query('SELECT id, gone FROM a'), [{ id: 1, gone: 1 }]);
     await dest.close();
   });
 });

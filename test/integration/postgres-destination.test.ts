@@ -26,7 +26,7 @@ const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id',
 /** A destination in a fresh schema, and a plain client to look at it from outside the load's transaction. */
 async function withSchema(fn: (dest: PostgresDestination, outside: pg.Client, schema: string) => Promise<void>, config: Record<string, unknown> = {}): Promise<void> {
   const schema = (config.schema as string | undefined) ?? `sluice_t_${randomBytes(5).toString('hex')}`;
-  const dest = postgresDestinationSpec.create(postgresDestinationConfig.parse({ ...SERVER, schema, ...config }));
+  const dest = await postgresDestinationSpec.create(postgresDestinationConfig.parse({ ...SERVER, schema, ...config }));
   const outside = new pg.Client(SERVER);
   await outside.connect();
   try {

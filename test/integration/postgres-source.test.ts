@@ -124,7 +124,7 @@ test('incremental: pages inside a run of equal cursor values resume exactly once
     const extra = { batch_size: 70, checkpoint_rows: 70 };
 
     const first = pipeline(streams, extra);
-    const inner = postgresSourceSpec.create(first.config.sources[0] as never);
+    const inner = await postgresSourceSpec.create(first.config.sources[0] as never);
     const crashed = await runPipeline(first, { home, sources: { db: interrupted(inner, 10) } });
     assert.equal(crashed.status, 'failed');
     const partial = await db.query(`SELECT count(*)::int AS n FROM "${out}".events`);
@@ -159,7 +159,7 @@ test('parallel: a table read by key slices over 4 connections arrives whole; a c
     const streams = [{ name: 'big', table: `${src}.big`, primary_key: ['id'], write: 'merge', parallel: 4 }];
     const extra = { batch_size: 500, checkpoint_rows: 500 };
     const first = pipeline(streams, extra);
-    const inner = postgresSourceSpec.create(first.config.sources[0] as never);
+    const inner = await postgresSourceSpec.create(first.config.sources[0] as never);
     const crashed = await runPipeline(first, { home, sources: { db: interrupted(inner, 12) } });
     assert.equal(crashed.status, 'failed');
     const committed = (await db.query(`SELECT count(*)::int AS n FROM "${out}".big`)).rows[0].n as number;

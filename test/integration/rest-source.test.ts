@@ -44,7 +44,7 @@ async function read(source: Record<string, unknown>, streamName?: string, state?
   const stream = (config.streams as unknown as StreamConfig[]).find((s) => !streamName || s.name === streamName)!;
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  const src = restSourceSpec.create(config);
+  const src = await restSourceSpec.create(config);
   const batches: Batch[] = [];
   try {
     for await (const b of src.read(stream, state, runContext(dir, { batchSize }))) batches.push(b);
@@ -301,7 +301,7 @@ describe('auth', () => {
     assert.equal(new URLSearchParams(s.stats.log[0].body).get('scope'), 'read write');
     await new Promise((r) => setTimeout(r, 600)); // past the refresh point of a 1 s token
     const parsed = sourceSchema(restSourceSpec).parse({ name: 'api', type: 'rest', ...config }) as RestSourceConfig;
-    const src = restSourceSpec.create(parsed);
+    const src = await restSourceSpec.create(parsed);
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const ctx = runContext(dir);

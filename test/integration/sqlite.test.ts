@@ -36,7 +36,7 @@ async function withDir(use: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function open(dir: string, path = 'db/warehouse.sqlite'): Promise<SqliteDestination> {
-  const dest = sqliteDestinationSpec.create(sqliteDestinationSpec.config.parse({ path }) as SqliteConfig) as SqliteDestination;
+  const dest = await sqliteDestinationSpec.create(sqliteDestinationSpec.config.parse({ path }) as SqliteConfig) as SqliteDestination;
   await dest.connect(ctxFor(dir));
   return dest;
 }
@@ -289,6 +289,89 @@ test('scd2: history across commits, NULL and empty text differ, one current vers
     const clash = await dest.begin(target('c', 'scd2', ['id']));
     await assert.rejects(clash.evolve(schemaOf([['id', 'integer'], ['Is_Current', 'boolean']])), /reserved by write: scd2/);
     await clash.abort();
+    await dest.close();
+  });
+});
+
+test('replacing groups: each commit replaces the staged groups; a marker empties its group, drops what came before it, and is never stored', async () => {
+  await withDir(async (dir) => {
+    const dest = await open(dir);
+    const groups: LoadTarget = { ...target('c', 'append'), replaceGroups: 'g', deleteColumn: 'm' };
+    const rows = () => dest.query('SELECT g, v FROM c').map((r) => `${r.g}:${r.v}`).sort();
+    const load = await dest.begin(groups);
+    // No marker column yet: groups are still replaced, and no row is read as a marker.
+    await load.evolve(schemaOf([['g', 'text'], ['v', 'integer']]));
+    await load.write([['a', 1], ['a', 2], ['b', 1], [null, 9]]);
+    assert.deepEqual(await load.commit(state(1)), { inserted: 4, updated: 0, deleted: 0 });
+    await load.write([['a', 3]]);
+    // The marker column arrives mid-checkpoint, and v widens to text (staging rebuilt): write order holds.
+    await load.evolve(schemaOf([['g', 'text'], ['v', 'text'], ['m', 'boolean']]));
+    await load.write([['a', null, true], ['a', '4', false], ['b', null, true], ['c', '5', null], ['d', '6', false], ['d', null, true], [null, '10', null]]);
+    // Deleted: a1, a2, b1 (groups a, b, c, d staged); inserted: a4 (a3 came before a's marker), c5, null10 (no group).
+    assert.deepEqual(await load.commit(state(2)), { inserted: 3, updated: 0, deleted: 3 });
+    assert.deepEqual(rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
+    // The same rows again (a commit replayed after a crash): the same target.
+    await load.write([['a', '4', false], ['c', '5', null]]);
+    assert.deepEqual(await load.finish(state(3)), { inserted: 2, updated: 0, deleted: 2 });
+    assert.deepEqual(rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
+    assert.deepEqual(dest.query("SELECT name, type FROM pragma_table_info('c')").map((r) => `${r.name} ${r.type}`), ['g TEXT', 'v TEXT'],
+      'v widened; neither the marker nor the write sequence is stored');
+    // The group index survives the rebuild that widened v.
+    assert.deepEqual(dest.query("SELECT ii.name FROM pragma_index_list('c') AS il, pragma_index_info(il.name) AS ii").map((r) => r.name), ['g']);
+    assert.deepEqual(await dest.readState('p', 'c'), state(3));
+    await assert.rejects(dest.begin({ ...target('x', 'merge', ['id']), replaceGroups: 'g' }), /replacing groups is an append; got write: merge/);
+    const missing = await dest.begin({ ...target('y', 'append'), replaceGroups: 'nope' });
+    await assert.rejects(missing.evolve(schemaOf([['g', 'text']])), /group column "nope" is not in the schema/);
+    await missing.abort();
+    await dest.close();
+  });
+});
+
+test('delete markers: scd2 closes a marked key, a staged merge deletes marked keys, replace leaves them out; plain append keeps the column', async () => {
+  await withDir(async (dir) => {
+    const dest = await open(dir);
+    const columnsOf = (table: string) => dest.query('SELECT name FROM pragma_table_info(?)', [table]).map((r) => r.name);
+    const marked = (t: LoadTarget): LoadTarget => ({ ...t, deleteColumn: 'gone' });
+
+    const h = await dest.begin(marked(target('h', 'scd2', ['id'])));
+    // The stream has not seen its marker column yet.
+    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await h.write([[1, 'a'], [2, 'b']]);
+    assert.deepEqual(await h.commit(state(1)), { inserted: 2, updated: 0, deleted: 0 });
+    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
+    // 1 deleted; 2 changed; 3 new; 4 marked but never loaded.
+    await h.write([[1, 'a', true], [2, 'B', false], [3, 'c', null], [4, 'd', true]]);
+    assert.deepEqual(await h.finish(state(2)), { inserted: 1, updated: 1, deleted: 1 });
+    const history = dest.query('SELECT id, v, is_current AS cur, valid_to IS NULL AS open FROM h ORDER BY id, valid_from');
+    assert.deepEqual(history.map((r) => `${r.id}:${r.v}:${r.cur}:${r.open}`), ['1:a:0:0', '2:b:0:0', '2:B:1:1', '3:c:1:1']);
+    assert.deepEqual(columnsOf('h'), ['id', 'v', 'valid_from', 'valid_to', 'is_current', '_sluice_hash']);
+
+    const m = await dest.begin(target('m', 'merge', ['id']));
+    await m.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
+    await m.write([[1, 'one'], [2, 'two'], [3, 'three']]);
+    await m.finish(state(1));
+    const staged = await dest.begin({ ...marked(target('m', 'merge', ['id'])), staged: true });
+    // A text marker: 'yes' and '1' mark, 'no' and '0' do not; the last row of a key decides.
+    await staged.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'text']]));
+    await staged.write([[1, null, 'yes'], [2, 'TWO', 'no'], [5, 'x', '1'], [6, 'six', 'YES']]);
+    assert.deepEqual(await staged.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
+    await staged.write([[5, 'five', '0']]);
+    assert.deepEqual(await staged.finish(state(3)), { inserted: 1, updated: 1, deleted: 1 });
+    assert.deepEqual(dest.query('SELECT id, v FROM m ORDER BY id'), [{ id: 2, v: 'TWO' }, { id: 3, v: 'three' }, { id: 5, v: 'five' }]);
+    assert.deepEqual(columnsOf('m'), ['id', 'v']);
+
+    const r = await dest.begin(marked(target('r', 'replace', ['id'])));
+    await r.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
+    await r.write([[1, 'a', false], [2, 'b', true], [3, 'c', null], [3, 'C', true]]);
+    await r.finish(state(1));
+    assert.deepEqual(dest.query('SELECT id, v FROM r ORDER BY id'), [{ id: 1, v: 'a' }]);
+    assert.deepEqual(columnsOf('r'), ['id', 'v']);
+
+    const a = await dest.begin(marked(target('a', 'append')));
+    await a.evolve(schemaOf([['id', 'integer'], ['gone', 'boolean']]));
+    await a.write([[1, true]]);
+    assert.deepEqual(await a.finish(state(1)), { inserted: 1, updated: 0, deleted: 0 });
+    assert.deepEqual(dest.query('SELECT id, gone FROM a'), [{ id: 1, gone: 1 }]);
     await dest.close();
   });
 });

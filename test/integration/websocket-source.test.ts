@@ -35,8 +35,8 @@ function ctxFor(over: Partial<RunContext> = {}): RunContext {
 }
 
 /** A source and one stream of it, parsed by the spec as a pipeline file would be. */
-function setup(config: Record<string, unknown>, streamKeys: Record<string, unknown>) {
-  const source = websocketSourceSpec.create(websocketSourceConfig.parse(config));
+async function setup(config: Record<string, unknown>, streamKeys: Record<string, unknown>) {
+  const source = await websocketSourceSpec.create(websocketSourceConfig.parse(config));
   const stream: StreamConfig = {
     name: 'trades', primary_key: ['seq'], write: 'merge', on_schema_change: 'widen',
     ...websocketSourceSpec.stream.parse({ subscribe: SUBSCRIBE, filter: { type: 'trade' }, records: 'data', offset: 'seq', ...streamKeys }),
@@ -64,7 +64,7 @@ test('websocket: subscribe, records land in micro-batches cut by size and by tim
   const server = await WsFeedServer.start();
   try {
     server.produce(120);
-    const { source, stream } = setup({ url: server.url }, { max_batch_ms: 200, max_records: 130 });
+    const { source, stream } = await setup({ url: server.url }, { max_batch_ms: 200, max_records: 130 });
     const it = source.read(stream, undefined, ctxFor({ batchSize: 50 }))[Symbol.asyncIterator]();
     const batches: Batch[] = [];
     const next = async (): Promise<Batch> => {
@@ -104,7 +104,7 @@ test('websocket: the server drops the socket mid-stream → reconnect, resume fr
     server.dropAfter = 122; // inside the message carrying 121..124
     server.produce(300);
     const { logger, lines } = capturingLogger();
-    const { source, stream } = setup({ url: server.url, reconnect: { initial_ms: 20 } }, { max_records: 300, max_batch_ms: 50 });
+    const { source, stream } = await setup({ url: server.url, reconnect: { initial_ms: 20 } }, { max_records: 300, max_batch_ms: 50 });
     const state: StreamState = { version: 1, cursor: { column: 'seq', value: null } };
     const batches: Batch[] = [];
     for await (const b of source.read(stream, state, ctxFor({ batchSize: 64, logger }))) batches.push(b);
@@ -127,7 +127,7 @@ test('websocket: a consumer that stops pulling pauses the socket (bounded memory
     server.padding = 2000; // ~40 MB in all: far more than the queue may hold
     server.produce(total);
     const heartbeat = { interval_ms: 100, timeout_ms: 200 };
-    const { source, stream } = setup({ url: server.url, heartbeat }, { max_records: total });
+    const { source, stream } = await setup({ url: server.url, heartbeat }, { max_records: total });
     const it = source.read(stream, undefined, ctxFor({ batchSize: 100 }))[Symbol.asyncIterator]();
     const first = await it.next();
     assert.equal(first.value?.rows.length, 100);
@@ -156,7 +156,7 @@ for (const mode of ['protocol ping', 'application ping message'] as const) {
     try {
       const heartbeat = { interval_ms: 100, timeout_ms: 200, ...(mode === 'protocol ping' ? {} : { message: { op: 'ping' } }) };
       const { logger, lines } = capturingLogger();
-      const { source, stream } = setup({ url: server.url, heartbeat, reconnect: { initial_ms: 20 } }, { max_records: 20, max_batch_ms: 50 });
+      const { source, stream } = await setup({ url: server.url, heartbeat, reconnect: { initial_ms: 20 } }, { max_records: 20, max_batch_ms: 50 });
       const it = source.read(stream, undefined, ctxFor({ logger }))[Symbol.asyncIterator]();
       const batches: Batch[] = [];
       const first = it.next();
@@ -191,7 +191,7 @@ test('websocket: malformed messages go to the DLQ with url and message number; o
   const token = 'tok-7f3a9c2e-secret';
   try {
     server.requireToken = token;
-    const { source, stream } = setup({ url: server.url, auth: { type: 'bearer', token } }, { max_records: 5 });
+    const { source, stream } = await setup({ url: server.url, auth: { type: 'bearer', token } }, { max_records: 5 });
     const it = source.read(stream, undefined, ctxFor({ batchSize: 1000 }))[Symbol.asyncIterator]();
     const all = (async () => {
       const out: Batch[] = [];
@@ -218,7 +218,7 @@ test('websocket: malformed messages go to the DLQ with url and message number; o
     assert.deepEqual(rejected[1].position, { url: server.url, offset: 7 });
     assert.equal(server.authorizations[0], `Bearer ${token}`, 'the bearer token is sent');
 
-    const wrong = setup({ url: server.url, auth: { type: 'bearer', token: 'wrong-token-0000' }, reconnect: { initial_ms: 10 } }, {});
+    const wrong = await setup({ url: server.url, auth: { type: 'bearer', token: 'wrong-token-0000' }, reconnect: { initial_ms: 10 } }, {});
     const before = server.handshakes;
     await assert.rejects(async () => {
       for await (const _ of wrong.source.read(wrong.stream, undefined, ctxFor())) { /* nothing arrives */ }

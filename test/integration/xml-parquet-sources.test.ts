@@ -139,7 +139,7 @@ sources:
     for (let i = 1; i <= n; i++) parts.push(`<item n="${i}"><v>${'x'.repeat(40)}</v></item>\n`);
     parts.push('</r>');
     writeFileSync(join(dir, 'big.xml'), parts.join(''));
-    const source = xmlSourceSpec.create({});
+    const source = await xmlSourceSpec.create({});
     const keys = xmlSourceSpec.stream.parse({ path: 'big.xml', records: '//item' });
     let count = 0;
     let batches = 0;
@@ -192,7 +192,7 @@ sources:
     mkdirSync(join(p.dir, 'data'));
     await writeParquet(join(p.dir, 'data', 'facts.parquet'), 2500);
 
-    const source = parquetSourceSpec.create(parquetSourceSpec.config.parse({}) as { memory_limit: string });
+    const source = await parquetSourceSpec.create(parquetSourceSpec.config.parse({}) as { memory_limit: string });
     const keys = parquetSourceSpec.stream.parse({ path: 'data/*.parquet' });
     try {
       assert.deepEqual(await source.columns!(stream(keys), runContext(p.dir)), {

@@ -1,6 +1,6 @@
 // Small connector specs registered by the config tests, so they do not depend on the real connectors.
 import { z } from 'zod';
-import type { Destination, DestinationSpec, SourceSpec } from '../../src/core/connector.js';
+import type { Destination, DestinationCapabilities, DestinationSpec, SourceSpec } from '../../src/core/connector.js';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/core/errors.js';
 import { parsePipeline, PipelineConfigError } from '../../src/config/load.js';
@@ -15,10 +15,15 @@ export const testSourceSpec: SourceSpec = {
     file: z.string().describe('File to read.'),
     limit: z.int().min(1).optional().describe('Rows to read at most.'),
   }),
-  create: () => ({ type: 'test_source', async *read() { /* no rows */ } }),
+  create: async () => ({ type: 'test_source', async *read() { /* no rows */ } }),
 };
 
-export let testDestinationCreated = 0;
+const TEST_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append'],
+  transactional: false,
+  identifiers: { caseSensitive: true, maxLength: 63 },
+  types: { text: 'T', integer: 'I', bigint: 'B', decimal: 'D', double: 'F', boolean: 'Z', date: 'DA', timestamp: 'TS', json: 'J', binary: 'X', uuid: 'U' },
+};
 
 /** Declares only `append`, so capability checks have something to reject. */
 export const testDestinationSpec: DestinationSpec = {
@@ -27,17 +32,12 @@ export const testDestinationSpec: DestinationSpec = {
   status: 'beta',
   description: 'An append-only destination for the config tests.',
   config: z.strictObject({ dir: z.string().default('out').describe('Output directory.') }),
-  create: () => {
-    testDestinationCreated += 1;
+  capabilities: () => TEST_CAPABILITIES,
+  create: async () => {
     const fail = async (): Promise<never> => { throw new Error('test_dest does not load'); };
     const d: Destination = {
       type: 'test_dest',
-      capabilities: {
-        dispositions: ['append'],
-        transactional: false,
-        identifiers: { caseSensitive: true, maxLength: 63 },
-        types: { text: 'T', integer: 'I', bigint: 'B', decimal: 'D', double: 'F', boolean: 'Z', date: 'DA', timestamp: 'TS', json: 'J', binary: 'X', uuid: 'U' },
-      },
+      capabilities: TEST_CAPABILITIES,
       connect: fail, readState: fail, resetState: fail, begin: fail, close: async () => {},
     };
     return d;

@@ -19,7 +19,7 @@ async function follow(dir: string, keys: Record<string, unknown>, state: StreamS
   const out: Batch[] = [];
   let seen = 0;
   if (until(0)) drain.abort();
-  for await (const b of logSourceSpec.create({}).read(stream(keys), state, runContext(dir, { drain: drain.signal, batchSize }))) {
+  for await (const b of (await logSourceSpec.create({})).read(stream(keys), state, runContext(dir, { drain: drain.signal, batchSize }))) {
     out.push(b);
     seen += batchLength(b) + (b.rejected?.length ?? 0);
     if (until(seen)) drain.abort();
@@ -89,7 +89,7 @@ test('follow: a hard abort stops a waiting follower; a gzip file cannot be follo
     writeFileSync(join(dir, 'a.log'), '');
     writeFileSync(join(dir, 'b.log'), gzipSync('{"n":1}\n'));
     const abort = new AbortController();
-    const it = logSourceSpec.create({}).read(stream({ path: 'a.log', format: 'json', follow: true, poll_ms: 10_000 }), undefined,
+    const it = (await logSourceSpec.create({})).read(stream({ path: 'a.log', format: 'json', follow: true, poll_ms: 10_000 }), undefined,
       runContext(dir, { signal: abort.signal }))[Symbol.asyncIterator]();
     const next = it.next();
     setTimeout(() => abort.abort(new Error('stop')), 50);

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
-import { CsvSource } from './csv-source.js';
 
 const oneChar = (what: string) => z.string().length(1, `${what} must be exactly one character`);
 
@@ -34,5 +33,5 @@ export const csvSourceSpec: SourceSpec<Record<string, never>> = {
     + 'file and line; the rest of the file loads. Values arrive as text; declare `columns` or let types be inferred.',
   config: z.object({}).strict(),
   stream: csvStream.strict(),
-  create: () => new CsvSource(csvStream),
+  create: async () => new (await import('./csv-source.js')).CsvSource(csvStream),
 };

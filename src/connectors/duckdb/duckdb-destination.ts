@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
 import type {
-  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -13,26 +13,10 @@ import type { StreamState } from '../../core/types.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import type { DuckDBStreamLoad } from './duckdb-load.js';
+import { DEFAULT_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './duckdb-spec.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
 import { createStateTable, deleteState, readState } from './duckdb-state.js';
-import { DUCKDB_TYPES } from './duckdb-type-names.js';
 import { OpenLoads } from '../open-loads.js';
-
-/**
- * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at
- * 48 MB it measured 235–255 MB and at 64 MB 249–279 MB. DuckDB's own default is 80% of RAM.
- */
-export const DEFAULT_MEMORY_LIMIT = '32MB';
-
-export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge', 'scd2'],
-  transactional: true,
-  // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
-  identifiers: { caseSensitive: false, maxLength: 255 },
-  types: DUCKDB_TYPES,
-  // Child tables of merged parents replace their rows per parent (duckdb-load.ts, ../sql/replace-groups.ts).
-  replaceGroups: true,
-};
 
 export class DuckDBDestination implements Destination {
   readonly type = 'duckdb';

@@ -1,7 +1,23 @@
 // The embedded DuckDB warehouse: the destination of every pipeline without a `destination:` key.
 import { z } from 'zod';
-import type { DestinationSpec } from '../../core/connector.js';
-import { DEFAULT_MEMORY_LIMIT, DuckDBDestination } from './duckdb-destination.js';
+import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
+import { DUCKDB_TYPES } from './duckdb-type-names.js';
+
+/**
+ * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at
+ * 48 MB it measured 235–255 MB and at 64 MB 249–279 MB. DuckDB's own default is 80% of RAM.
+ */
+export const DEFAULT_MEMORY_LIMIT = '32MB';
+
+export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
+  transactional: true,
+  // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
+  identifiers: { caseSensitive: false, maxLength: 255 },
+  types: DUCKDB_TYPES,
+  // Child tables of merged parents replace their rows per parent (duckdb-load.ts, ../sql/replace-groups.ts).
+  replaceGroups: true,
+};
 
 export const duckdbConfig = z.strictObject({
   path: z.string().min(1).optional()
@@ -22,5 +38,6 @@ export const duckdbDestinationSpec: DestinationSpec<DuckDBConfig> = {
   status: 'stable',
   description: 'Embedded DuckDB warehouse file: append, merge (upsert) and atomic replace, rows and state committed in one transaction.',
   config: duckdbConfig,
-  create: (config) => new DuckDBDestination(config),
+  capabilities: () => DUCKDB_CAPABILITIES,
+  create: async (config) => new (await import('./duckdb-destination.js')).DuckDBDestination(config),
 };

@@ -8,39 +8,16 @@ import type {
   Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
-import type { ColumnType, StreamState } from '../../core/types.js';
-import { DUCKDB_TYPES } from '../duckdb/duckdb-type-names.js';
+import type { StreamState } from '../../core/types.js';
 import { csvPartWriter } from './csv-writer.js';
 import { FilesStreamLoad } from './files-load.js';
+import { filesCapabilities } from './files-spec.js';
 import type { FileFormat, FilesConfig } from './files-spec.js';
 import { readManifest, writeManifest } from './manifest.js';
 import { ndjsonPartWriter } from './ndjson-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 import { OpenLoads } from '../open-loads.js';
 
-const TEXT_TYPES: Record<ColumnType, string> = {
-  text: 'string', integer: 'integer', bigint: 'integer (all digits)', decimal: 'decimal text', double: 'number',
-  boolean: 'true/false', date: 'YYYY-MM-DD', timestamp: 'ISO-8601 UTC', json: 'JSON text', binary: 'base64',
-  uuid: 'uuid text',
-};
-const NDJSON_TYPES: Record<ColumnType, string> = {
-  ...TEXT_TYPES, integer: 'number', bigint: 'number (all digits)', decimal: 'string (exact)', boolean: 'boolean',
-  json: 'embedded JSON value', binary: 'base64 string',
-};
-
-export function filesCapabilities(format: FileFormat): DestinationCapabilities {
-  return {
-    dispositions: ['append', 'replace'],
-    transactional: false,
-    identifiers: {
-      // Parquet parts are written by DuckDB, which folds case: "Name" and "name" cannot both be columns.
-      caseSensitive: format !== 'parquet',
-      // A table is a directory name: most file systems stop at 255 bytes.
-      maxLength: 255,
-    },
-    types: format === 'parquet' ? DUCKDB_TYPES : format === 'csv' ? TEXT_TYPES : NDJSON_TYPES,
-  };
-}
 
 /** A table name as a directory name: path separators, NUL, `%` and a leading dot are %-escaped, reversibly. */
 export function tableDirName(table: string): string {

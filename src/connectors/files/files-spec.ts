@@ -1,7 +1,8 @@
 // Files destination: each table is a directory of part files plus a manifest that is the commit point.
 import { z } from 'zod';
-import type { DestinationSpec } from '../../core/connector.js';
-import { FilesDestination } from './files-destination.js';
+import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
+import type { ColumnType } from '../../core/types.js';
+import { DUCKDB_TYPES } from '../duckdb/duckdb-type-names.js';
 
 export const FILE_FORMATS = ['parquet', 'csv', 'ndjson'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -15,11 +16,36 @@ export const filesConfig = z.strictObject({
 
 export type FilesConfig = z.infer<typeof filesConfig>;
 
+const TEXT_TYPES: Record<ColumnType, string> = {
+  text: 'string', integer: 'integer', bigint: 'integer (all digits)', decimal: 'decimal text', double: 'number',
+  boolean: 'true/false', date: 'YYYY-MM-DD', timestamp: 'ISO-8601 UTC', json: 'JSON text', binary: 'base64',
+  uuid: 'uuid text',
+};
+const NDJSON_TYPES: Record<ColumnType, string> = {
+  ...TEXT_TYPES, integer: 'number', bigint: 'number (all digits)', decimal: 'string (exact)', boolean: 'boolean',
+  json: 'embedded JSON value', binary: 'base64 string',
+};
+
+export function filesCapabilities(format: FileFormat): DestinationCapabilities {
+  return {
+    dispositions: ['append', 'replace'],
+    transactional: false,
+    identifiers: {
+      // Parquet parts are written by DuckDB, which folds case: "Name" and "name" cannot both be columns.
+      caseSensitive: format !== 'parquet',
+      // A table is a directory name: most file systems stop at 255 bytes.
+      maxLength: 255,
+    },
+    types: format === 'parquet' ? DUCKDB_TYPES : format === 'csv' ? TEXT_TYPES : NDJSON_TYPES,
+  };
+}
+
 export const filesDestinationSpec: DestinationSpec<FilesConfig> = {
   kind: 'destination',
   type: 'files',
   status: 'beta',
   description: 'Part files (Parquet, CSV or NDJSON) per table, published by atomic rename and a `_manifest.json` that also holds the stream state.',
   config: filesConfig,
-  create: (config) => new FilesDestination(config),
+  capabilities: (config) => filesCapabilities(config.format ?? 'parquet'),
+  create: async (config) => new (await import('./files-destination.js')).FilesDestination(config),
 };

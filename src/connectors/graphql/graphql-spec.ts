@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { httpConnectionKeys } from '../../http/http-options.js';
-import { GraphqlSource } from './graphql-source.js';
 
 export const graphqlStreamKeys = {
   query: z.string().min(1)
@@ -48,5 +47,5 @@ export const graphqlSourceSpec: SourceSpec<GraphqlSourceConfig> = {
       ctx.addIssue({ code: 'custom', path: ['incremental'], message: '`incremental` needs the stream\'s `cursor` column (its high-water mark is the value sent)' });
     }
   }),
-  create: (config) => new GraphqlSource(config),
+  create: async (config) => new (await import('./graphql-source.js')).GraphqlSource(config),
 };

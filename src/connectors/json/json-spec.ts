@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
-import { JsonSource } from './json-source.js';
 
 const jsonStream = z.object({
   ...fileStreamKeys,
@@ -20,5 +19,5 @@ export const jsonSourceSpec: SourceSpec<Record<string, never>> = {
     + 'dead-letter queue with its file, line and character offset; the rest of the array loads.',
   config: z.object({}).strict(),
   stream: jsonStream.strict(),
-  create: () => new JsonSource(jsonStream),
+  create: async () => new (await import('./json-source.js')).JsonSource(jsonStream),
 };

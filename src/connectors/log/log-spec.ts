@@ -4,7 +4,6 @@ import { isDynamicPattern } from 'tinyglobby';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
 import { LOG_FORMATS } from './log-formats.js';
-import { LogSource } from './log-source.js';
 
 /** `UTC`, `Z` or a fixed offset `+HH:MM` / `-HHMM` → `Z` or `+HH:MM`; undefined when it is none of these. */
 export function normalizeZone(zone: string): string | undefined {
@@ -68,5 +67,5 @@ export const logSourceSpec: SourceSpec<Record<string, never>> = {
     + 'does not parse goes to the dead-letter queue with its file and line number; the rest loads.',
   config: z.object({}).strict(),
   stream: logKeys.strict().superRefine(checkLog),
-  create: () => new LogSource(logStream),
+  create: async () => new (await import('./log-source.js')).LogSource(logStream),
 };

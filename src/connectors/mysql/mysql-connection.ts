@@ -5,22 +5,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
-import { z } from 'zod';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
-import { connectionKeys } from '../sql/connection-keys.js';
+import type { MysqlConnectionConfig } from './mysql-options.js';
 import { parseConnectionUrl, registerPasswords } from '../sql/connection-url.js';
-
-export const mysqlConnectionKeys = connectionKeys({
-  url: 'Connection URL, `mysql://user:password@host:3306/database`. Fields given beside it override its parts.',
-  host: 'Server host (default `localhost`).',
-  port: 'Server port (default 3306).',
-  user: 'User name (default `root`).',
-  database: 'Database (schema) holding the tables; required, by field or URL.',
-  statementTimeout: 'Server-side limit per statement, in ms (0: none). MariaDB applies it to every statement (`max_statement_time`), MySQL to SELECTs only (`max_execution_time`).',
-});
-
-export type MysqlConnectionConfig = z.output<z.ZodObject<typeof mysqlConnectionKeys>>;
 
 interface Resolved {
   host: string;

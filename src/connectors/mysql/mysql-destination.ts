@@ -2,7 +2,7 @@
 // load (streams load concurrently) and the pool itself for state reads.
 import type { Pool } from 'mysql2/promise';
 import type {
-  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -12,23 +12,16 @@ import { splitQualified } from '../sql/qualified-name.js';
 import { quoteQualified } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
 import { createMysqlPool, databaseOf, describeMysql, mysqlConnect, mysqlError } from './mysql-connection.js';
-import type { MysqlConnectionConfig } from './mysql-connection.js';
-import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_STATE_TYPES } from './mysql-dialect.js';
+import type { MysqlConnectionConfig } from './mysql-options.js';
+import { MYSQL_DIALECT, MYSQL_STATE_TYPES } from './mysql-dialect.js';
 import { MysqlStreamLoad } from './mysql-load.js';
 import { mysqlName } from './mysql-tables.js';
-import { MYSQL_TYPES, typeCast } from './mysql-types.js';
+import { typeCast } from './mysql-types.js';
+import { MYSQL_CAPABILITIES } from './mysql-spec.js';
 import { OpenLoads } from '../open-loads.js';
 
 /** Rows per batch readTable yields. */
 const READ_BATCH = 5000;
-
-export const MYSQL_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge', 'scd2'],
-  transactional: true,
-  // Column names are case-insensitive in MySQL, quoted or not.
-  identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
-  types: MYSQL_TYPES,
-};
 
 export class MysqlDestination implements Destination {
   readonly type = 'mysql';

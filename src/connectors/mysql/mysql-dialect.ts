@@ -1,4 +1,6 @@
 // MySQL/MariaDB as the dialect-neutral SQL helpers see it, and its state table column types.
+import { deleteMarkedSql } from '../../core/delete-marker.js';
+import type { GroupReplaceDialect } from '../sql/replace-groups.js';
 import type { Scd2Dialect } from '../sql/scd2.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QUESTION_MARK } from '../sql/sql-dialect.js';
@@ -18,6 +20,18 @@ export const MYSQL_SCD2: Scd2Dialect = {
   distinct: (a, b) => `NOT (${a} <=> ${b})`,
   update: 'join',
 };
+
+/** A value read as text (MySQL has no CAST … AS VARCHAR): how the delete marker is read, whatever its type. */
+const asText = (expr: string): string => `CAST(${expr} AS CHAR)`;
+
+/** SQL true (never NULL) when `expr`, a column of any type, carries the delete marker (src/core/delete-marker.ts). */
+export const mysqlDeleteMarked = (expr: string): string => deleteMarkedSql(asText(expr));
+
+/**
+ * Group replacement (../sql/replace-groups.ts) in MySQL/MariaDB: no DELETE … USING, and a single-table DELETE with
+ * an IN subquery may scan the whole target, so the delete joins the staged groups (`DELETE t FROM t JOIN g`).
+ */
+export const MYSQL_GROUP_REPLACE: GroupReplaceDialect = { ...MYSQL_DIALECT, text: asText, delete: 'join' };
 
 /** Longest table or column name MySQL accepts. */
 export const MYSQL_MAX_IDENTIFIER = 64;

@@ -3,12 +3,17 @@
 // and DDL (which commits implicitly in MySQL) never runs with rows pending:
 //
 //   append   commit = BEGIN; LOAD DATA → target; state row; COMMIT
+//            with `replaceGroups` (child tables): commit = LOAD DATA → TEMPORARY staging whose AUTO_INCREMENT column
+//            is the write sequence; BEGIN; the target's rows of every staged group deleted, the staged rows inserted
+//            (../sql/replace-groups.ts); empty staging; state row; COMMIT
 //   merge    commit = LOAD DATA REPLACE → TEMPORARY staging keyed like the target (last row per key wins);
-//            BEGIN; count; INSERT … SELECT … ON DUPLICATE KEY UPDATE; empty staging; state row; COMMIT
+//            BEGIN; keys whose staged row carries the delete marker deleted; count; INSERT … SELECT … ON DUPLICATE
+//            KEY UPDATE; empty staging; state row; COMMIT
 //   scd2     commit = LOAD DATA REPLACE → TEMPORARY staging keyed like the target (last row per key wins);
 //            BEGIN; history recorded by ../sql/scd2.ts; empty staging; state row; COMMIT
 //   replace  commit = LOAD DATA → <table>__sluice_replace (invisible; a crash drops it at the next start)
-//            finish = RENAME TABLE target TO old, staging TO target (atomic); DROP old; then the state row
+//            finish = rows carrying the delete marker, then the marker column, dropped from staging;
+//            RENAME TABLE target TO old, staging TO target (atomic); DROP old; then the state row
 //   staged   (dataset gates) commit = LOAD DATA → <table>__sluice_staged, a real table (keyed like the target for
 //            merge and scd2), and no state; finish = create/evolve the target; BEGIN; staged rows appended, upserted
 //            or recorded as history; state row; COMMIT; DROP staging. A blocked load may keep its staging.
@@ -18,6 +23,9 @@
 // state, so it reaches the same result: nothing is lost or doubled. (Writing the state first would be unsafe: a
 // crash before the rename would pair the old table with the new cursor.) A crash before the rename leaves the old
 // table and state untouched; the staging and `__sluice_old` leftovers are dropped when the next load starts.
+//
+// The delete marker (`delete_column`) steers merge, scd2, replace and group replacement; it is never a column of
+// their target (a plain append keeps what it is given), and it is read only once the schema has that column.
 //
 // A staged finish is not one transaction either, for the same reason. Atomic: the staged rows reach the target
 // together with the state row (one InnoDB transaction), so readers and a re-run see all of the run or none of it.
@@ -31,18 +39,23 @@ import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
+import { applyGroupReplace } from '../sql/replace-groups.js';
 import { SCD2_COLUMNS, SCD2_LOGICAL_COLUMNS, applyScd2 } from '../sql/scd2.js';
 import type { StateStatements } from '../sql/state-statements.js';
 import { mysqlError } from './mysql-connection.js';
-import { MYSQL_DIALECT, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2 } from './mysql-dialect.js';
+import { MYSQL_DIALECT, MYSQL_GROUP_REPLACE, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2, mysqlDeleteMarked } from './mysql-dialect.js';
 import { SpillFile, loadPlan } from './mysql-spill.js';
 import type { LoadPlan } from './mysql-spill.js';
-import { describeTable, ensureTable, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
+import { describeTable, ensureIndex, ensureTable, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
 import type { WantedColumn } from './mysql-tables.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 /** The plain index an scd2 target has on its key (MySQL has no partial unique index to enforce one current row). */
 const SCD2_KEY_INDEX = 'sluice_scd2_key';
+/** The index a target of group replacement has on its group column: every commit deletes by group. */
+const GROUP_INDEX = 'sluice_group';
+/** Write sequence of group-replacement staging: an AUTO_INCREMENT column, numbered by LOAD DATA in file order. */
+const SEQ_COLUMN = '_sluice_seq';
 
 export interface MysqlLoadOptions {
   conn: PoolConnection;
@@ -61,6 +74,8 @@ export class MysqlStreamLoad implements StreamLoad {
   private readonly spill = new SpillFile();
   private columns: WantedColumn[] = [];
   private keys: string[] = [];
+  /** Append by replacing groups (`LoadTarget.replaceGroups`): the column naming a row's group, as the schema spells it. */
+  private group: string | undefined;
   private plan: LoadPlan | undefined;
   private stateVersion = 0;
   private inTransaction = false;
@@ -75,7 +90,7 @@ export class MysqlStreamLoad implements StreamLoad {
     const derived = (suffix: string) => derivedName(t, suffix, MYSQL_MAX_IDENTIFIER);
     this.writeTable = d === 'replace' ? derived('__sluice_replace')
       : opts.target.staged ? derived('__sluice_staged')
-        : d === 'append' ? t : derived('__sluice_stage');
+        : d === 'append' && opts.target.replaceGroups === undefined ? t : derived('__sluice_stage');
     this.oldTable = derived('__sluice_old');
   }
 
@@ -84,10 +99,18 @@ export class MysqlStreamLoad implements StreamLoad {
     return this.target.disposition === 'replace' || !!this.target.staged;
   }
 
-  /** Merge and scd2 stage each checkpoint in a TEMPORARY table: connection-private, gone with the connection. */
+  /**
+   * Merge, scd2 and group replacement stage each checkpoint in a TEMPORARY table: connection-private, gone with the
+   * connection.
+   */
   private get tempStage(): boolean {
     const d = this.target.disposition;
-    return !this.stagedOnly && (d === 'merge' || d === 'scd2');
+    return !this.stagedOnly && (d === 'merge' || d === 'scd2' || this.grouped);
+  }
+
+  /** An append that replaces groups (child tables of `flatten`). */
+  private get grouped(): boolean {
+    return this.target.replaceGroups !== undefined;
   }
 
   async start(): Promise<void> {
@@ -95,6 +118,9 @@ export class MysqlStreamLoad implements StreamLoad {
     const d = target.disposition;
     if ((d === 'merge' || d === 'scd2') && target.primaryKey.length === 0) {
       throw new RunError(`stream ${target.stream}: write: ${d} needs a primary_key`, target.stream);
+    }
+    if (this.grouped && d !== 'append') {
+      throw new RunError(`stream ${target.stream}: replacing groups is an append; got write: ${d}`, target.stream);
     }
     await this.run(async () => {
       // Only the checkpoint's own rows are locked; no gap locks between concurrent streams' state rows.
@@ -115,6 +141,7 @@ export class MysqlStreamLoad implements StreamLoad {
   async evolve(schema: Schema): Promise<void> {
     this.columns = schema.columns.map((c) => ({ name: mysqlName(c.target ?? c.name), type: c.type }));
     this.keys = this.target.primaryKey.map((k) => this.columnName(k));
+    this.group = this.target.replaceGroups === undefined ? undefined : this.columnName(this.target.replaceGroups, 'group column');
     const d = this.target.disposition;
     const clash = d === 'scd2' ? this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase())) : undefined;
     if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
@@ -122,23 +149,30 @@ export class MysqlStreamLoad implements StreamLoad {
       // A staged load leaves the target alone until finish, so a blocked one changes nothing.
       if (this.tempStage) await this.ensureTarget();
       // Unstaged append writes the target itself; staging is keyed like the target, so the last row per key wins.
+      // Group replacement keeps every row, numbered in write order.
       await ensureTable(this.conn, this.writeTable, this.columns, {
         primaryKey: d === 'append' ? [] : this.keys, temporary: this.tempStage,
+        ...(this.grouped ? { extra: [`${q(SEQ_COLUMN)} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY`] } : {}),
       });
     }, 'cannot create or evolve the table');
     this.plan = loadPlan(this.columns);
   }
 
-  /** Create or evolve the target of a merge, scd2 or staged load (DDL: commits on its own). */
+  /** Create or evolve the target of a merge, scd2, group replacement or staged load (DDL: commits on its own). */
   private async ensureTarget(): Promise<void> {
     const { table } = this.target;
     const d = this.target.disposition;
+    // The delete marker steers the load; it is not a column of the target, except in a plain append.
+    const marker = d === 'append' && !this.grouped ? undefined : this.markerColumn();
+    const columns = this.columns.filter((c) => c.name !== marker);
     if (d === 'scd2') {
       // Several versions per key: the key gets an index, not a PRIMARY KEY.
-      await ensureTable(this.conn, table, [...this.columns, ...SCD2_LOGICAL_COLUMNS], { primaryKey: this.keys, keyIndex: SCD2_KEY_INDEX });
+      await ensureTable(this.conn, table, [...columns, ...SCD2_LOGICAL_COLUMNS], { primaryKey: this.keys, keyIndex: SCD2_KEY_INDEX });
       return;
     }
-    await ensureTable(this.conn, table, this.columns, { primaryKey: d === 'merge' ? this.keys : [] });
+    await ensureTable(this.conn, table, columns, { primaryKey: d === 'merge' ? this.keys : [] });
+    // Every commit deletes by group: without an index that is a scan of the whole (child) table each time.
+    if (this.group !== undefined) await ensureIndex(this.conn, table, GROUP_INDEX, this.group);
     if (d !== 'merge') return;
     const pk = (await primaryKeyOf(this.conn, table)).map((k) => k.toLowerCase());
     if (pk.join('\0') !== this.keys.map((k) => k.toLowerCase()).join('\0')) {
@@ -162,31 +196,27 @@ export class MysqlStreamLoad implements StreamLoad {
         await this.flush(true);
         return ZERO;
       }
-      switch (this.target.disposition) {
-        case 'append': {
-          await this.begin();
-          const inserted = await this.flush(false);
-          await this.saveState(state);
-          await this.commitTx();
-          return { ...ZERO, inserted };
+      if (this.tempStage) {
+        // Staging is TEMPORARY: loading it needs no transaction and survives nobody else.
+        const staged = await this.flush(this.target.disposition !== 'append');
+        await this.begin();
+        let counts = ZERO;
+        if (staged) {
+          counts = await this.applyStaged();
+          await this.conn.query(`DELETE FROM ${q(this.writeTable)}`);
         }
-        case 'merge':
-        case 'scd2': {
-          // Staging is TEMPORARY: loading it needs no transaction and survives nobody else.
-          const staged = await this.flush(true);
-          await this.begin();
-          let counts = ZERO;
-          if (staged) {
-            counts = await this.applyStaged();
-            await this.conn.query(`DELETE FROM ${q(this.writeTable)}`);
-          }
-          await this.saveState(state);
-          await this.commitTx();
-          return counts;
-        }
-        default:
-          throw new RunError(`stream ${this.target.stream}: the mysql destination does not support write: ${this.target.disposition}`, this.target.stream);
+        await this.saveState(state);
+        await this.commitTx();
+        return counts;
       }
+      if (this.target.disposition !== 'append') {
+        throw new RunError(`stream ${this.target.stream}: the mysql destination does not support write: ${this.target.disposition}`, this.target.stream);
+      }
+      await this.begin();
+      const inserted = await this.flush(false);
+      await this.saveState(state);
+      await this.commitTx();
+      return { ...ZERO, inserted };
     }, 'commit failed');
   }
 
@@ -259,6 +289,7 @@ export class MysqlStreamLoad implements StreamLoad {
   private async applyStaged(): Promise<CommitCounts> {
     switch (this.target.disposition) {
       case 'append': {
+        if (this.grouped) return this.replaceGroups();
         const cols = this.columns.map((c) => q(c.name)).join(', ');
         const [r] = await this.conn.query(`INSERT INTO ${q(this.target.table)} (${cols}) SELECT ${cols} FROM ${q(this.writeTable)}`);
         return { ...ZERO, inserted: (r as ResultSetHeader).affectedRows };
@@ -278,9 +309,20 @@ export class MysqlStreamLoad implements StreamLoad {
     // starts. The session runs in UTC, like every DATETIME Sluice writes.
     const [rows] = await this.conn.query('SELECT UTC_TIMESTAMP(6) AS now');
     const { now } = (rows as { now: string }[])[0];
+    const marker = this.markerColumn();
     return applyScd2({
-      target: q(this.target.table), stage: q(this.writeTable), keys: this.keys, columns: this.columns.map((c) => c.name), now,
+      target: q(this.target.table), stage: q(this.writeTable), keys: this.keys, columns: this.columns.map((c) => c.name).filter((c) => c !== marker), now,
+      ...(marker === undefined ? {} : { deleteWhere: (a: string) => mysqlDeleteMarked(`${a}.${q(marker)}`) }),
     }, async (sql, params) => (await this.conn.query(sql, params))[0] as Record<string, unknown>[], MYSQL_SCD2);
+  }
+
+  /** Replace the target's rows of every staged group (see ../sql/replace-groups.ts), in the caller's transaction. */
+  private async replaceGroups(): Promise<CommitCounts> {
+    const marker = this.markerColumn();
+    return applyGroupReplace({
+      target: q(this.target.table), stage: q(this.writeTable), group: this.group!, seq: SEQ_COLUMN, marker,
+      columns: this.columns.map((c) => c.name).filter((c) => c !== marker),
+    }, async (sql) => ((await this.conn.query(sql))[0] as ResultSetHeader).affectedRows, MYSQL_GROUP_REPLACE);
   }
 
   /** Load the spilled rows into the write table; returns the rows loaded. */
@@ -307,28 +349,49 @@ export class MysqlStreamLoad implements StreamLoad {
     return loaded;
   }
 
-  /** Upsert the staged rows (one per key); counts taken before, inside the same transaction. */
+  /**
+   * Upsert the staged rows (one per key: the last one written), in the caller's transaction. Keys whose row carries
+   * the delete marker are deleted from the target (`deleted` counts those it had) and then from staging; the counts
+   * of the rest are taken before the upsert: staged keys already in the target are updates.
+   */
   private async mergeStaged(): Promise<CommitCounts> {
     const target = q(this.target.table);
     const stage = q(this.writeTable);
+    const marker = this.markerColumn();
+    let deleted = 0;
+    if (marker !== undefined) {
+      const marked = mysqlDeleteMarked(`s.${q(marker)}`);
+      const on = this.keys.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
+      const [gone] = await this.conn.query(`DELETE t FROM ${target} AS t JOIN ${stage} AS s ON ${on} WHERE ${marked}`);
+      deleted = (gone as ResultSetHeader).affectedRows;
+      await this.conn.query(`DELETE FROM ${stage} WHERE ${mysqlDeleteMarked(q(marker))}`);
+    }
     const [countRows] = await this.conn.query(mergeCountSql(MYSQL_DIALECT, target, stage, this.keys));
     const { staged, existing } = (countRows as { staged: unknown; existing: unknown }[])[0];
-    const cols = this.columns.map((c) => q(c.name));
+    const columns = this.columns.filter((c) => c.name !== marker);
+    const cols = columns.map((c) => q(c.name));
     const keySet = new Set(this.keys.map((k) => k.toLowerCase()));
-    const updates = this.columns.filter((c) => !keySet.has(c.name.toLowerCase())).map((c) => `${q(c.name)} = VALUES(${q(c.name)})`);
+    const updates = columns.filter((c) => !keySet.has(c.name.toLowerCase())).map((c) => `${q(c.name)} = VALUES(${q(c.name)})`);
     // A table of keys only has nothing to update; setting a key to itself keeps the statement valid.
     if (updates.length === 0) updates.push(`${q(this.keys[0])} = VALUES(${q(this.keys[0])})`);
     await this.conn.query(`INSERT INTO ${target} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${stage}
       ON DUPLICATE KEY UPDATE ${updates.join(', ')}`);
     const total = Number(staged);
     const updated = Number(existing);
-    return { inserted: total - updated, updated, deleted: 0 };
+    return { inserted: total - updated, updated, deleted };
   }
 
   private async swap(state: StreamState): Promise<void> {
     const target = q(this.target.table);
-    const staged = (await describeTable(this.conn, this.writeTable)).length > 0;
+    const stagedColumns = await describeTable(this.conn, this.writeTable);
+    const staged = stagedColumns.length > 0;
     const exists = (await describeTable(this.conn, this.target.table)).length > 0;
+    const marker = this.markerColumn();
+    if (marker !== undefined && stagedColumns.some((c) => c.name.toLowerCase() === marker.toLowerCase())) {
+      // A full refresh leaves out the rows the source marks deleted, and the marker itself (DDL on invisible staging).
+      await this.conn.query(`DELETE FROM ${q(this.writeTable)} WHERE ${mysqlDeleteMarked(q(marker))}`);
+      await this.conn.query(`ALTER TABLE ${q(this.writeTable)} DROP COLUMN ${q(marker)}`);
+    }
     if (staged) {
       await this.conn.query(exists
         ? `RENAME TABLE ${target} TO ${q(this.oldTable)}, ${q(this.writeTable)} TO ${target}`
@@ -352,12 +415,22 @@ export class MysqlStreamLoad implements StreamLoad {
     this.stateVersion++;
   }
 
-  /** The primary key names target columns; resolve them as MySQL does (case-insensitively). */
-  private columnName(key: string): string {
+  /** The primary key (or group column) names target columns; resolve them as MySQL does (case-insensitively). */
+  private columnName(key: string, what = 'primary key column'): string {
     key = mysqlName(key);
-    const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
-    if (!found) throw new RunError(`stream ${this.target.stream}: primary key column "${key}" is not in the schema`, this.target.stream);
-    return found.name;
+    const found = this.findColumn(key);
+    if (!found) throw new RunError(`stream ${this.target.stream}: ${what} "${key}" is not in the schema`, this.target.stream);
+    return found;
+  }
+
+  private findColumn(name: string): string | undefined {
+    return (this.columns.find((c) => c.name === name) ?? this.columns.find((c) => c.name.toLowerCase() === name.toLowerCase()))?.name;
+  }
+
+  /** The delete marker as the schema spells it, once the schema has it (a stream may not have seen it yet). */
+  private markerColumn(): string | undefined {
+    const name = this.target.deleteColumn;
+    return name === undefined ? undefined : this.findColumn(mysqlName(name));
   }
 
   private async begin(): Promise<void> {

@@ -13,7 +13,7 @@ import type { CatalogColumn } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
 import { quoteQualified } from '../sql/quote.js';
 import { createMysqlPool, mysqlConnect, mysqlError } from './mysql-connection.js';
-import type { MysqlConnectionConfig } from './mysql-connection.js';
+import type { MysqlConnectionConfig } from './mysql-options.js';
 import { q } from './mysql-tables.js';
 import { typeCast } from './mysql-types.js';
 

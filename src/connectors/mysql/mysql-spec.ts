@@ -1,11 +1,20 @@
 // The `mysql` source and destination (MySQL 5.7+/8, MariaDB 10.x): options, docs and construction in one place.
 import { z } from 'zod';
-import type { DestinationSpec, SourceSpec } from '../../core/connector.js';
-import { mysqlConnectionKeys } from './mysql-connection.js';
-import type { MysqlConnectionConfig } from './mysql-connection.js';
-import { MysqlDestination } from './mysql-destination.js';
-import { MysqlSource } from './mysql-source.js';
+import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
+import { mysqlConnectionKeys } from './mysql-options.js';
+import type { MysqlConnectionConfig } from './mysql-options.js';
 import type { MysqlSourceConfig } from './mysql-source.js';
+import { MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
+import { MYSQL_TYPES } from './mysql-types.js';
+
+export const MYSQL_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
+  transactional: true,
+  // Column names are case-insensitive in MySQL, quoted or not.
+  identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
+  types: MYSQL_TYPES,
+  replaceGroups: true,
+};
 
 export const mysqlConfig = z.strictObject(mysqlConnectionKeys);
 
@@ -18,7 +27,8 @@ export const mysqlDestinationSpec: DestinationSpec<MysqlConnectionConfig> = {
     + 'and state committed in one InnoDB transaction; tables created and evolved (ADD COLUMN, widening MODIFY COLUMN). '
     + 'Needs `local_infile=ON` on the server.',
   config: mysqlConfig,
-  create: (config) => new MysqlDestination(config),
+  capabilities: () => MYSQL_CAPABILITIES,
+  create: async (config) => new (await import('./mysql-destination.js')).MysqlDestination(config),
 };
 
 const mysqlStream = z.object({
@@ -38,5 +48,5 @@ export const mysqlSourceSpec: SourceSpec<MysqlSourceConfig> = {
     + 'types come from the server (DECIMAL exact, BIGINT as bigint, DATETIME as UTC timestamps, TINYINT(1) as boolean).',
   config: mysqlConfig,
   stream: mysqlStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),
-  create: (config) => new MysqlSource(config),
+  create: async (config) => new (await import('./mysql-source.js')).MysqlSource(config),
 };

@@ -60,6 +60,8 @@ export interface EnsureOptions {
    * versions per key). The key columns are still typed to be indexable and NOT NULL.
    */
   keyIndex?: string;
+  /** Column definitions (SQL) added when the table is created: a staging table's write sequence. */
+  extra?: readonly string[];
   temporary?: boolean;
 }
 
@@ -71,6 +73,7 @@ export async function ensureTable(
   const keys = new Set(o.primaryKey.map(fold));
   if (existing.length === 0) {
     const defs = wanted.map((c) => `${q(c.name)} ${columnDdlType(c.type, keys.has(fold(c.name)))}${keys.has(fold(c.name)) ? ' NOT NULL' : ''}`);
+    defs.push(...o.extra ?? []);
     if (o.primaryKey.length) defs.push(`${o.keyIndex === undefined ? 'PRIMARY KEY' : `INDEX ${q(o.keyIndex)}`} (${o.primaryKey.map(q).join(', ')})`);
     await conn.query(`CREATE ${o.temporary ? 'TEMPORARY ' : ''}TABLE ${q(table)} (${defs.join(', ')})
       ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
@@ -92,4 +95,17 @@ export async function ensureTable(
   // One ALTER for all changes: MySQL may rebuild the table once instead of once per column.
   await conn.query(`ALTER TABLE ${q(table)} ${alters.join(', ')}`);
   return describeTable(conn, table);
+}
+
+/**
+ * A plain index `name` on one column, unless the table has an index of that name (MySQL has no CREATE INDEX IF NOT
+ * EXISTS). TEXT and BLOB columns can only be indexed by a prefix: 191 characters, as for keys (see mysql-types.ts);
+ * equality still compares whole values, the prefix only narrows the rows to compare. DDL: commits on its own.
+ */
+export async function ensureIndex(conn: PoolConnection, table: string, name: string, column: string): Promise<void> {
+  const [indexes] = await conn.query(`SHOW INDEX FROM ${q(table)} WHERE Key_name = ?`, [name]);
+  if ((indexes as unknown[]).length > 0) return;
+  const type = (await describeTable(conn, table)).find((c) => fold(c.name) === fold(column))?.type ?? '';
+  const prefix = /text|blob/i.test(type) ? '(191)' : '';
+  await conn.query(`CREATE INDEX ${q(name)} ON ${q(table)} (${q(column)}${prefix})`);
 }

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
-import { NdjsonSource } from './ndjson-source.js';
 
 const ndjsonStream = z.object({ ...fileStreamKeys });
 export type NdjsonStreamOptions = z.output<typeof ndjsonStream>;
@@ -15,5 +14,5 @@ export const ndjsonSourceSpec: SourceSpec<Record<string, never>> = {
     + 'skipped; a line that is not valid JSON, or not an object, goes to the dead-letter queue with its file and line.',
   config: z.object({}).strict(),
   stream: ndjsonStream.strict(),
-  create: () => new NdjsonSource(ndjsonStream),
+  create: async () => new (await import('./ndjson-source.js')).NdjsonSource(ndjsonStream),
 };

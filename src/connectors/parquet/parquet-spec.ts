@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
-import { ParquetSource } from './parquet-source.js';
 
 const parquetConfig = z.object({
   memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB').default('64MB')
@@ -23,5 +22,5 @@ export const parquetSourceSpec: SourceSpec<ParquetSourceConfig> = {
     + 'an unchanged file is skipped by the next run, a partly loaded one resumes at its next row.',
   config: parquetConfig.strict(),
   stream: parquetStream.strict(),
-  create: (config) => new ParquetSource(parquetStream, config.memory_limit ?? '64MB'),
+  create: async (config) => new (await import('./parquet-source.js')).ParquetSource(parquetStream, config.memory_limit ?? '64MB'),
 };

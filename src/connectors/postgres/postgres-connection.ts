@@ -4,22 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { z } from 'zod';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
-import { connectionKeys as sharedConnectionKeys } from '../sql/connection-keys.js';
+import type { ConnectionConfig } from './postgres-options.js';
 
-export const connectionKeys = sharedConnectionKeys({
-  url: 'Connection URL, `postgres://user:password@host:5432/database?sslmode=require`. Fields given beside it override its parts.',
-  host: 'Server host (default: `PGHOST` or `localhost`).',
-  port: 'Server port (default: `PGPORT` or 5432).',
-  user: 'User name (default: `PGUSER` or the OS user).',
-  database: 'Database name (default: the user name).',
-  statementTimeout: 'Server-side limit per statement, in ms (0: none). A checkpoint\'s COPY is one statement, so allow for it.',
-}, { servername: z.string().optional().describe('Server name for SNI and verification, when it differs from `host`.') });
-
-export const connectionConfig = z.object(connectionKeys);
-export type ConnectionConfig = z.output<typeof connectionConfig>;
 
 /** Maps a URL's password and the password field to secrets, so they are masked wherever they would appear. */
 export function registerPasswords(c: Partial<ConnectionConfig>): void {

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type {
-  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -14,20 +14,10 @@ import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
 import { publish } from './postgres-publish.js';
+import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { createStateTable, deleteState, readState } from './postgres-state.js';
-import { PG_TYPES } from './postgres-types.js';
 import { OpenLoads } from '../open-loads.js';
-
-export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge', 'scd2'],
-  transactional: true,
-  // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
-  identifiers: { caseSensitive: true, maxLength: 63 },
-  types: PG_TYPES,
-  // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
-  replaceGroups: true,
-};
 
 export class PostgresDestination implements Destination {
   readonly type = 'postgres';

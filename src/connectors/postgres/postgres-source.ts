@@ -5,7 +5,7 @@
 //   cursor only one ordered server-side cursor from the stored watermark (inclusive: rows sharing it are read again).
 // Value parsers (postgres-types.ts) give canonical-friendly values, and connect() declares each stream's column
 // types from the catalog, so nothing is inferred and numeric, int8 and timestamps keep their precision.
-import type pg from 'pg';
+import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
@@ -16,7 +16,7 @@ import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
-import { SOURCE_TYPES, logicalOfOid } from './postgres-types.js';
+import { logicalOfOid, sourceTypes } from './postgres-types.js';
 import { readParallel } from './postgres-parallel.js';
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
@@ -35,7 +35,7 @@ export class PostgresSource implements Source {
 
   async connect(ctx: RunContext): Promise<void> {
     if (this.pool) return;
-    this.pool = createPool(this.config, ctx.baseDir, SOURCE_TYPES);
+    this.pool = createPool(this.config, ctx.baseDir, sourceTypes(pg.types));
   }
 
   async check(ctx: RunContext): Promise<void> {

@@ -1,10 +1,19 @@
 // The `postgres` source and destination: options, docs and construction in one place.
 import { z } from 'zod';
-import type { DestinationSpec, SourceSpec } from '../../core/connector.js';
-import { connectionKeys } from './postgres-connection.js';
+import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
+import { connectionKeys } from './postgres-options.js';
+import { PG_TYPES } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
-import { PostgresDestination } from './postgres-destination.js';
-import { PostgresSource } from './postgres-source.js';
+
+export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
+  transactional: true,
+  // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
+  identifiers: { caseSensitive: true, maxLength: 63 },
+  types: PG_TYPES,
+  // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
+  replaceGroups: true,
+};
 
 export const postgresDestinationConfig = z.strictObject({
   ...connectionKeys,
@@ -29,7 +38,8 @@ export const postgresDestinationSpec: DestinationSpec<PostgresDestinationConfig>
   description: 'PostgreSQL: rows streamed by COPY, append, merge (upsert on the primary key, delete markers) and atomic '
     + 'replace; rows and state committed in one transaction; tables created and evolved (new columns, safe widening).',
   config: postgresDestinationConfig,
-  create: (config) => new PostgresDestination(config),
+  capabilities: () => POSTGRES_CAPABILITIES,
+  create: async (config) => new (await import('./postgres-destination.js')).PostgresDestination(config),
 };
 
 export const postgresSourceConfig = z.strictObject({ ...connectionKeys });
@@ -62,5 +72,5 @@ export const postgresSourceSpec: SourceSpec<PostgresSourceConfig> = {
       const all = s as typeof s & { cursor?: string; primary_key?: string[] };
       return !s.parallel || s.parallel === 1 || (all.cursor === undefined && all.primary_key?.length === 1);
     }, '`parallel` reads a whole table by slices of its key: it needs a one-column integer `primary_key` and no `cursor`'),
-  create: (config) => new PostgresSource(config),
+  create: async (config) => new (await import('./postgres-source.js')).PostgresSource(config),
 };

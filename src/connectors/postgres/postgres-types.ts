@@ -1,7 +1,7 @@
 // Logical types ↔ PostgreSQL types: DDL for the destination, the widenings evolve() may apply, the logical type of a
 // catalog column (the source declares its streams' columns from it), and the per-connection value parsers that give
 // the engine canonical-friendly JS values without losing precision.
-import pg from 'pg';
+import type pg from 'pg';
 import type { ColumnType } from '../../core/types.js';
 
 export const PG_TYPES: Record<ColumnType, string> = {
@@ -96,7 +96,7 @@ const identity = (s: string): string => s;
  * ISO UTC strings (microseconds kept, where Date would cut to milliseconds), date → `YYYY-MM-DD`, json/jsonb →
  * the text as stored (objects and arrays) so numbers beyond 2^53 survive, bytea → Buffer.
  */
-export const SOURCE_TYPES: pg.CustomTypesConfig = {
+export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => ({
   getTypeParser: ((oid: number, format?: string) => {
     switch (oid) {
       case OID.int8: return (s: string) => BigInt(s);
@@ -106,7 +106,7 @@ export const SOURCE_TYPES: pg.CustomTypesConfig = {
       case OID.date: return identity;
       case OID.json:
       case OID.jsonb: return jsonValue;
-      default: return pg.types.getTypeParser(oid, (format ?? 'text') as 'text');
+      default: return defaults.getTypeParser(oid, (format ?? 'text') as 'text');
     }
   }) as pg.CustomTypesConfig['getTypeParser'],
-};
+});

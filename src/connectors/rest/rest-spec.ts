@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { httpConnectionKeys } from '../../http/http-options.js';
-import { RestSource } from './rest-source.js';
 
 const maxPages = z.int().min(1).optional().describe('Stop after this many pages in one run (a safety net, or a sample).');
 
@@ -117,5 +116,5 @@ export const restSourceSpec: SourceSpec<RestSourceConfig> = {
       ctx.addIssue({ code: 'custom', path: ['incremental'], message: '`incremental` needs the stream\'s `cursor` column (its high-water mark is the value sent)' });
     }
   }),
-  create: (config) => new RestSource(config),
+  create: async (config) => new (await import('./rest-source.js')).RestSource(config),
 };

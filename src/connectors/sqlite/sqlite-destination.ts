@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
-  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -13,22 +13,15 @@ import type { StreamState } from '../../core/types.js';
 import { splitQualified } from '../sql/qualified-name.js';
 import { quoteQualified } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
-import { SQLITE_DIALECT, SQLITE_MAX_IDENTIFIER, SQLITE_STATE_TYPES, q, registerSqliteFunctions } from './sqlite-dialect.js';
+import { SQLITE_DIALECT, SQLITE_STATE_TYPES, q, registerSqliteFunctions } from './sqlite-dialect.js';
 import { SqliteStreamLoad } from './sqlite-load.js';
 import type { SqliteConfig } from './sqlite-spec.js';
-import { SQLITE_TYPES, normalizeRow } from './sqlite-types.js';
+import { normalizeRow } from './sqlite-types.js';
+import { SQLITE_CAPABILITIES } from './sqlite-spec.js';
 import { OpenLoads } from '../open-loads.js';
 
 /** Rows per batch readTable yields. */
 const READ_BATCH = 5000;
-
-export const SQLITE_CAPABILITIES: DestinationCapabilities = {
-  dispositions: ['append', 'replace', 'merge', 'scd2'],
-  transactional: true,
-  // SQLite matches column and table names case-insensitively (ASCII), quoted or not.
-  identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
-  types: SQLITE_TYPES,
-};
 
 /** Open a database file with the settings every Sluice connection uses. */
 export function openSqlite(path: string, o: { readonly?: boolean; busyTimeoutMs?: number } = {}): Database.Database {

@@ -2,7 +2,9 @@
 // functions Sluice registers on its connections.
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { deleteMarkedSql } from '../../core/delete-marker.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { GroupReplaceDialect } from '../sql/replace-groups.js';
 import type { Scd2Dialect } from '../sql/scd2.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import { QUESTION_MARK } from '../sql/sql-dialect.js';
@@ -11,6 +13,15 @@ import type { StateColumnTypes } from '../sql/state-statements.js';
 export const SQLITE_DIALECT: SqlDialect = { quoteChar: '"', param: QUESTION_MARK };
 
 export const q = (name: string): string => quoteIdent(name);
+
+/** A value read as text: how the delete marker is read, whatever its type (booleans are stored as 1 and 0). */
+const asText = (expr: string): string => `CAST(${expr} AS TEXT)`;
+
+/** SQL true (never NULL) when `expr`, a column of any type, carries the delete marker (src/core/delete-marker.ts). */
+export const sqliteDeleteMarked = (expr: string): string => deleteMarkedSql(asText(expr));
+
+/** Group replacement (../sql/replace-groups.ts) in SQLite: no DELETE … USING; an IN subquery probes the index. */
+export const SQLITE_GROUP_REPLACE: GroupReplaceDialect = { ...SQLITE_DIALECT, text: asText, delete: 'in' };
 
 /** SQLite has no identifier length limit worth the name; this keeps derived names readable. */
 export const SQLITE_MAX_IDENTIFIER = 255;

@@ -1,10 +1,19 @@
 // The `sqlite` source and destination: options, docs and construction in one place.
 import { z } from 'zod';
-import type { DestinationSpec, SourceSpec, StreamConfig } from '../../core/connector.js';
-import { SqliteDestination } from './sqlite-destination.js';
-import { SqliteSource } from './sqlite-source.js';
+import type { DestinationCapabilities, DestinationSpec, SourceSpec, StreamConfig } from '../../core/connector.js';
+import { SQLITE_MAX_IDENTIFIER } from './sqlite-dialect.js';
+import { SQLITE_TYPES } from './sqlite-types.js';
 
 const path = z.string().min(1).describe('Database file, relative to the pipeline file.');
+
+export const SQLITE_CAPABILITIES: DestinationCapabilities = {
+  dispositions: ['append', 'replace', 'merge', 'scd2'],
+  transactional: true,
+  // SQLite matches column and table names case-insensitively (ASCII), quoted or not.
+  identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
+  types: SQLITE_TYPES,
+  replaceGroups: true,
+};
 
 export const sqliteConfig = z.strictObject({
   path: path.describe('Database file, relative to the pipeline file; created when missing. `:memory:` for tests.'),
@@ -21,7 +30,8 @@ export const sqliteDestinationSpec: DestinationSpec<SqliteConfig> = {
     + 'and replace (table swap); rows, DDL and state committed in one transaction. Decimals, JSON and timestamps are '
     + 'stored as exact text (ISO-8601 UTC for timestamps).',
   config: sqliteConfig,
-  create: (config) => new SqliteDestination(config),
+  capabilities: () => SQLITE_CAPABILITIES,
+  create: async (config) => new (await import('./sqlite-destination.js')).SqliteDestination(config),
 };
 
 const sqliteSourceConfig = z.strictObject({ path: path.describe('Database file, relative to the pipeline file; opened read-only.') });
@@ -45,5 +55,5 @@ export const sqliteSourceSpec: SourceSpec<SqliteSourceConfig> = {
     + 'key defaults to the table\'s own; column types come from the declared types.',
   config: sqliteSourceConfig,
   stream: sqliteStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),
-  create: (config) => new SqliteSource(config),
+  create: async (config) => new (await import('./sqlite-source.js')).SqliteSource(config),
 };

@@ -29,14 +29,19 @@ export const primaryKeyOf = (cols: readonly TableColumn[]): string[] =>
 
 const fold = (s: string): string => s.toLowerCase();
 
-const createSql = (schema: string, table: string, defs: readonly { name: string; declared: string }[], pk: readonly string[]): string =>
+const createSql = (
+  schema: string, table: string, defs: readonly { name: string; declared: string }[], pk: readonly string[], extra: readonly string[] = [],
+): string =>
   `CREATE TABLE ${q(schema)}.${q(table)} (${[
     ...defs.map((d) => `${q(d.name)}${d.declared ? ` ${d.declared}` : ''}${pk.some((k) => fold(k) === fold(d.name)) ? ' NOT NULL' : ''}`),
+    ...extra,
     ...(pk.length ? [`PRIMARY KEY (${pk.map(q).join(', ')})`] : []),
   ].join(', ')})`;
 
 export interface EnsureOptions {
   primaryKey: readonly string[];
+  /** Column definitions (SQL) added when the table is created: a staging table's write sequence. */
+  extra?: readonly string[];
 }
 
 export function ensureTable(db: Database.Database, schema: string, table: string, wanted: readonly WantedColumn[], o: EnsureOptions): void {
@@ -45,7 +50,7 @@ export function ensureTable(db: Database.Database, schema: string, table: string
   // turns 6.0 back into the integer 6 (untyped staging would hand the text column of a widened target '6.0').
   const declared = (c: WantedColumn): string => SQLITE_TYPES[c.type];
   if (existing.length === 0) {
-    db.exec(createSql(schema, table, wanted.map((c) => ({ name: c.name, declared: declared(c) })), o.primaryKey));
+    db.exec(createSql(schema, table, wanted.map((c) => ({ name: c.name, declared: declared(c) })), o.primaryKey, o.extra));
     return;
   }
   const byName = new Map(existing.map((c) => [fold(c.name), c]));

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { authSchema } from '../../http/http-options.js';
-import { WebsocketSource } from './websocket-source.js';
 
 const template = (what: string) => z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
   .describe(`${what} A string is sent as written; an object or list is sent as JSON. \`{{offset}}\` stands for the `
@@ -76,5 +75,5 @@ export const websocketSourceSpec: SourceSpec<WebsocketSourceConfig> = {
     + 'until `max_records` / `idle_timeout_ms`. A message that is not JSON goes to the dead-letter queue.',
   config: websocketSourceConfig,
   stream: websocketStream.strict(),
-  create: (config) => new WebsocketSource(config),
+  create: async (config) => new (await import('./websocket-source.js')).WebsocketSource(config),
 };

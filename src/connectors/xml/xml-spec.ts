@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
 import { fileStreamKeys } from '../file-source/options.js';
 import { pathProblems } from './xml-record-path.js';
-import { XmlSource } from './xml-source.js';
 
 const xmlKeys = z.object({
   ...fileStreamKeys,
@@ -43,5 +42,5 @@ export const xmlSourceSpec: SourceSpec<Record<string, never>> = {
     + 'line and offset, and reading resumes at the next record; an error between records dead-letters the rest of the file.',
   config: z.object({}).strict(),
   stream: xmlKeys.strict().superRefine(checkXml),
-  create: () => new XmlSource(xmlStream),
+  create: async () => new (await import('./xml-source.js')).XmlSource(xmlStream),
 };

@@ -35,7 +35,7 @@ export const childStreamName = (stream: string, column: string): string => `${st
 export const flattenStep = defineStep<Options>({
   kind: 'flatten',
   description: 'Move a nested array into a child table `<stream>__<column>` with `_parent_key` and `_idx` columns, '
-    + 'loaded in the same run. On PostgreSQL and DuckDB each parent row loaded replaces its child rows (dlt\'s '
+    + 'loaded in the same run. On PostgreSQL, DuckDB, MySQL and SQLite each parent row loaded replaces its child rows (dlt\'s '
     + 'delete-insert): a parent whose array changed, emptied, became null or is marked deleted (`delete_column`) keeps '
     + 'no stale children, and a re-run after a crash duplicates none. Other destinations append child rows; a '
     + 'replaced parent (full refresh, `write: replace`) replaces its child tables.',
