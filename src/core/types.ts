@@ -108,6 +108,12 @@ export interface Batch {
   checkpoint?: StreamState;
   /** Commit now, whatever `checkpoint_rows` says: a streaming source's micro-batch (needs a `checkpoint`). */
   flush?: boolean;
+  /**
+   * The source vouches that values of the columns it typed in `columns()` are already in their canonical forms
+   * (engine/coerce.ts), as a database catalog and the driver's type parsers give them: the engine then checks only
+   * each value's JS type, not its text. Only for `values` batches.
+   */
+  canonical?: boolean;
 }
 
 /** Rows in a batch, whichever form it carries them in. */

@@ -177,6 +177,26 @@ const COERCERS: Record<ColumnType, Coercer> = {
 /** The coercer of a type for a value that is neither null nor undefined (the engine's hot loop checks those). */
 export const valueCoercer = (type: ColumnType): Coercer => COERCERS[type];
 
+/**
+ * Whether a value has the JS type (and, where it costs nothing, the shape) of a type's canonical form (see the
+ * header): a check, not a coercion, for values a source vouches for. A timestamp must have its six fraction digits
+ * and a date its ten characters, since state compares cursor values as text.
+ */
+export const CANONICAL_JS_TYPE: Record<ColumnType, (v: unknown) => boolean> = {
+  text: (v) => typeof v === 'string',
+  integer: (v) => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647,
+  bigint: (v) => typeof v === 'bigint',
+  decimal: (v) => typeof v === 'string',
+  double: (v) => typeof v === 'number',
+  boolean: (v) => typeof v === 'boolean',
+  date: (v) => typeof v === 'string' && v.length === 10,
+  timestamp: (v) => typeof v === 'string' && v.length === 27 && v.charCodeAt(26) === 90 /* Z */ && v.charCodeAt(19) === 46 /* . */,
+  // An object or array as its JSON text; any other string would be a JSON string still to be quoted.
+  json: (v) => typeof v === 'string' && (v.charCodeAt(0) === 123 /* { */ || v.charCodeAt(0) === 91 /* [ */),
+  binary: (v) => v instanceof Uint8Array,
+  uuid: (v) => typeof v === 'string' && v === v.toLowerCase(),
+};
+
 /** The coercer of a type; null and undefined always pass through as null. */
 export function coercerFor(type: ColumnType): Coercer {
   const c = COERCERS[type];

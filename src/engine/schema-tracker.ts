@@ -4,7 +4,7 @@
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
 import type { Column, ColumnType, Row, Schema } from '../core/types.js';
-import { type Coercer, FAIL, valueCoercer } from './coerce.js';
+import { CANONICAL_JS_TYPE, type Coercer, FAIL, valueCoercer } from './coerce.js';
 import { typeOfValue, widen } from './infer.js';
 
 export interface SchemaChange {
@@ -37,6 +37,8 @@ export class SchemaTracker {
   private readonly index = new Map<string, number>();
   private readonly targets = new Set<string>();
   private coercers: Coercer[] = [];
+  /** Per column: the canonical-type check when a canonical batch may skip its coercer (see `trusted`). */
+  private canonical: (((v: unknown) => boolean) | undefined)[] = [];
   private from = new Int32Array(0);
   private fromNames: readonly string[] | undefined;
   /** A contract other than evolve holds the columns once the schema is known; new ones land here instead. */
@@ -48,6 +50,8 @@ export class SchemaTracker {
     private readonly stream: StreamConfig,
     stored: Schema | undefined,
     private readonly ids: Identifiers,
+    /** Columns a source typed from its catalog (not re-declared otherwise): canonical batches skip their coercion. */
+    private readonly trusted: ReadonlySet<string> = new Set(),
   ) {
     for (const c of stored?.columns ?? []) this.push({ ...c });
     for (const [name, type] of Object.entries(stream.columns ?? {})) {
@@ -165,10 +169,11 @@ export class SchemaTracker {
   }
 
   /** coerce() for rows as arrays aligned with `names`: values are read by position, not looked up by name. */
-  coerceValues(names: readonly string[], rows: readonly unknown[][]): CoerceResult & { changes: SchemaChange[] } {
+  coerceValues(names: readonly string[], rows: readonly unknown[][], canonical = false): CoerceResult & { changes: SchemaChange[] } {
     const n = this.columns.length;
     const from = this.sourceIndexes(names);
     const coercers = this.coercers;
+    const trusted = canonical ? this.canonical : [];
     const out: unknown[][] = new Array(rows.length);
     let kept = 0;
     let accepted: number[] | undefined;
@@ -183,7 +188,7 @@ export class SchemaTracker {
       for (let i = 0; i < n && bad === undefined; i++) {
         const k = from[i];
         const raw = k < 0 ? null : row[k];
-        const v = raw === null || raw === undefined ? null : coercers[i](raw);
+        const v = raw === null || raw === undefined ? null : trusted[i]?.(raw) ? raw : coercers[i](raw);
         if (v !== FAIL) values[i] = v;
         else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;
       }
@@ -219,6 +224,7 @@ export class SchemaTracker {
       changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
       col.type = to;
       this.coercers[i] = valueCoercer(to);
+      this.canonical[i] = undefined;
       values[i] = this.coercers[i](raw);
       return undefined;
     }
@@ -262,6 +268,7 @@ export class SchemaTracker {
 
   private rebuild(): void {
     this.coercers = this.columns.map((c) => valueCoercer(c.type));
+    this.canonical = this.columns.map((c) => (this.trusted.has(c.name) ? CANONICAL_JS_TYPE[c.type] : undefined));
   }
 }
 

@@ -87,7 +87,9 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     // Catalog types followed through the transforms, and the types casts declare, are declared types too.
     const declared = chain ? chain.types(known) : known;
     const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
-    const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers);
+    // Columns the catalog typed and the user did not re-declare: a canonical batch's values need no coercion there.
+    const trusted = new Set(Object.keys(known ?? {}).filter((c) => !stream.columns?.[c] || stream.columns[c] === known![c]));
+    const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers, trusted);
     const storedCursor = stored?.cursor?.column === stream.cursor ? stored?.cursor?.value ?? null : null;
     const startCursor = task.replay ? null : storedCursor;
     let maxCursor: unknown = storedCursor;
@@ -167,7 +169,9 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       const t0 = performance.now();
       // Rows as arrays (a CSV with a header) are read by position; object rows by name.
       const { columns, values } = batch;
-      const coerce = columns && values ? () => tracker.coerceValues(columns, values) : () => tracker.coerce(batch.rows);
+      // A source's canonical values are vouched for only as it made them: not after transforms rewrote them.
+      const canonical = !chain && !!batch.canonical;
+      const coerce = columns && values ? () => tracker.coerceValues(columns, values, canonical) : () => tracker.coerce(batch.rows);
       await evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
       let result = coerce();
       while (result.changes.length) {

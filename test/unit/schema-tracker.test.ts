@@ -48,3 +48,24 @@ test('an all-null column waits for a value before it gets a type', () => {
   assert.equal(t.addColumns([{ a: null }]).length, 0);
   assert.deepEqual(t.addColumns([{ a: '2024-01-01' }]).map((c) => c.to), ['date']);
 });
+
+test('a canonical batch skips coercion only for catalog-typed columns whose values already have the canonical shape', () => {
+  const columns = { ts: 'timestamp', doc: 'json', n: 'bigint', label: 'text' } as const;
+  const rows = [
+    ['2024-01-01T00:00:01.000000Z', '{"a":1}', 7n, 'x'],
+    // Shapes a driver may still give: no fraction, a JSON scalar string, a number for a bigint.
+    ['2024-01-01T00:00:02Z', 'plain', 8, 'y'],
+  ];
+  const trusted = new Set(['ts', 'doc', 'n']);
+  const t = new SchemaTracker(stream({ columns }), undefined, folding, trusted);
+  t.addColumnsOf(Object.keys(columns), rows);
+  const canonical = t.coerceValues(Object.keys(columns), rows, true);
+  const checked = new SchemaTracker(stream({ columns }), undefined, folding).coerceValues(Object.keys(columns), rows);
+  // Whatever the path, the result is the canonical form.
+  assert.deepEqual(canonical.rows, checked.rows);
+  assert.deepEqual(canonical.rows[1], ['2024-01-01T00:00:02.000000Z', '"plain"', 8n, 'y']);
+  // A value without the canonical JS type is coerced as usual, and rejected when it does not fit.
+  const bad = t.coerceValues(['ts', 'doc', 'n', 'label'], [['2024-01-01T00:00:01.000000Z', '{"a":1}', 'not a number', 'x']], true);
+  assert.equal(bad.rows.length, 0);
+  assert.equal(bad.rejected.length, 1);
+});

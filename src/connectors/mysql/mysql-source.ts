@@ -111,7 +111,8 @@ export class MysqlSource implements Source {
             const [values, fields] = await conn.query({ sql, typeCast, rowsAsArray: true }, page.params);
             const f = fields as FieldPacket[];
             if (f.length !== names.length || f.some((x, i) => x.name !== names[i])) names = f.map((x) => x.name);
-            return { columns: names, values: values as unknown as unknown[][] };
+            // typeCast (mysql-types.ts) gives every catalog type its canonical form.
+            return { columns: names, values: values as unknown as unknown[][], canonical: true };
           } catch (e) {
             throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
           }

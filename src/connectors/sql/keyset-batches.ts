@@ -29,6 +29,8 @@ export interface KeysetReadOptions {
 export interface ArrayPage {
   columns: readonly string[];
   values: unknown[][];
+  /** The values are canonical for their catalog types (see Batch.canonical). */
+  canonical?: boolean;
 }
 
 /** Where a stored state says to resume, if it was written for these keys. */
@@ -75,7 +77,7 @@ export async function* keysetBatches(o: KeysetReadOptions): AsyncGenerator<Batch
       if (n === limit) next = o.fetch(after, limit);
       const position: KeysetPosition = o.hasCursor ? { cursor_value: after[0], pk_values: after.slice(1) } : { pk_values: after };
       const checkpoint = { ...base, version: 1, connector: { ...position } };
-      yield Array.isArray(page) ? { rows: page, checkpoint } : { rows: [], columns: page.columns, values: page.values, checkpoint };
+      yield Array.isArray(page) ? { rows: page, checkpoint } : { rows: [], columns: page.columns, values: page.values, checkpoint, canonical: page.canonical };
     }
   } finally {
     // Stopped early (failure, cancel): the page in flight is no longer wanted, but must not become an unhandled rejection.
