@@ -90,10 +90,11 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
       sources.set(src.name, source);
     }
     const dest = destination;
+    // One reader for the run: concurrent lookups of a source not yet open share one instance.
+    const readStream = streamReader(config, sources, ctx, opts.sources, !!opts.replay);
     results = await pool(tasks, config.concurrency, (task) =>
       runStreamTask(task, {
-        source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress,
-        readStream: streamReader(config, sources, ctx, opts.sources, !!opts.replay),
+        source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress, readStream,
       }));
   } catch (e) {
     if (!locked) {

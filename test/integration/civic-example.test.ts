@@ -178,13 +178,19 @@ test('civic example: OpenParliament + Represent replayed into the unified model,
   assert.ok(rows.every((r) => r.stage === 'check'), JSON.stringify(rows.map((r) => r.stage)));
 
   // Second run: the same recordings merge onto themselves; nothing new, nothing lost.
-  const before2 = await Promise.all(['mps', 'memberships', 'bills', 'votes', 'ballots', 'debates', 'committees', 'sessions', 'jurisdictions', 'councillors']
-    .map((t) => n(`SELECT count(*) AS n FROM ${t}`)));
+  // One table at a time: each count opens the warehouse file with an instance of its own.
+  const counts = async () => {
+    const out: number[] = [];
+    for (const t of ['mps', 'memberships', 'bills', 'votes', 'ballots', 'debates', 'committees', 'sessions', 'jurisdictions', 'councillors']) {
+      out.push(await n(`SELECT count(*) AS n FROM ${t}`));
+    }
+    return out;
+  };
+  const before2 = await counts();
   const second = await run();
   assert.equal(second.code, 3, second.s.error ?? second.stderr);
   for (const name of STREAMS) assert.equal(second.s.streams[name].inserted, 0, `${name}: no new rows on a re-run`);
-  const after2 = await Promise.all(['mps', 'memberships', 'bills', 'votes', 'ballots', 'debates', 'committees', 'sessions', 'jurisdictions', 'councillors']
-    .map((t) => n(`SELECT count(*) AS n FROM ${t}`)));
+  const after2 = await counts();
   assert.deepEqual(after2, before2);
 });
 
