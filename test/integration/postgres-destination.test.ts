@@ -398,3 +398,31 @@ test('COPY text encoding escapes what COPY interprets and nothing else', () => {
   assert.equal(chunks.join(''), 'a\\\\b\\tc\\nd\\re\tt\t\\\\x01ab\t5\t{"x":"\\\\n"}\t7\n\\N\tf\t\\N\t\\N\t\\N\t8\n');
   assert.equal(next, 9);
 });
+
+test('merge commits are pipelined: writes go on while a checkpoint is applied, checkpoints land in order, a failed one rolls back alone', async () => {
+  await withSchema(async (dest, outside) => {
+    await outside.query('CREATE TABLE p (id integer PRIMARY KEY, v integer CHECK (v >= 0))');
+    const load = await dest.begin(target('p', 'merge', ['id']));
+    assert.equal(load.pipelinesCommits, true);
+    await load.evolve(schemaOf([['id', 'integer'], ['v', 'integer']]));
+    const batch = (from: number, n: number, v: number) => Array.from({ length: n }, (_, i) => [from + i, v]);
+    await load.write(batch(1, 5000, 1));
+    const first = load.commit(state(1));
+    // Written while the first checkpoint is being applied: queued, then sent once the connection is free.
+    await load.write(batch(1, 2000, 2));
+    await load.write(batch(5001, 1000, 2));
+    assert.deepEqual(await first, { inserted: 5000, updated: 0, deleted: 0 });
+    assert.deepEqual(await load.commit(state(2)), { inserted: 1000, updated: 2000, deleted: 0 });
+    assert.deepEqual(await rowsOf(outside, 'SELECT count(*)::int AS n, sum(v)::int AS s FROM p'), [{ n: 6000, s: 2000 * 2 + 3000 + 1000 * 2 }]);
+    assert.deepEqual(await dest.readState('p', 'p'), state(2));
+    // A checkpoint the server refuses (the CHECK constraint) fails its commit; what was written after it is not
+    // committed either, and the earlier checkpoints and their state stay.
+    await load.write(batch(1, 10, -1));
+    const failing = load.commit(state(3));
+    await load.write(batch(7001, 10, 5)).catch(() => undefined);
+    await assert.rejects(failing, (e: Error) => /23514|check constraint/.test(e.message) && /stream p/.test(e.message));
+    await load.abort();
+    assert.deepEqual(await rowsOf(outside, 'SELECT count(*)::int AS n, min(v)::int AS lo FROM p'), [{ n: 6000, lo: 1 }]);
+    assert.deepEqual(await dest.readState('p', 'p'), state(2));
+  });
+});

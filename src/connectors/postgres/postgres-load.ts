@@ -82,8 +82,8 @@ export class PostgresStreamLoad implements StreamLoad {
   /** A checkpoint the server is applying (pipelined merge/scd2); settle() waits for it. */
   private applying: Promise<CommitCounts> | undefined;
   /**
-   * COPY text written while a checkpoint is applied, sent once the connection is free. One buffer, reused: it is
-   * filled only after commit() ended the COPY, which had sent everything the buffer held before.
+   * COPY text written while a checkpoint is applied, sent once the connection is free. A buffer handed to the COPY
+   * is never written again (the socket may still hold it): the next queue is a new one.
    */
   private queue: Buffer | undefined;
   private queued = 0;
@@ -224,19 +224,29 @@ export class PostgresStreamLoad implements StreamLoad {
     this.totalRows += rows.length;
   }
 
-  async commit(state: StreamState): Promise<CommitCounts> {
-    await this.settle();
-    if (this.pipelinesCommits) {
-      await this.endCopy();
-      const applying = this.checkpoint(state).then(async (counts) => {
-        await this.beginTx();
-        return counts;
-      });
-      // The caller also sees its failure; a write() meanwhile sees it through settle().
-      applying.catch(() => undefined);
-      this.applying = applying;
-      return applying;
-    }
+  commit(state: StreamState): Promise<CommitCounts> {
+    if (!this.pipelinesCommits) return this.commitNow(state);
+    // Taken now, before any await: what was written until this call is this checkpoint (its rows still queued
+    // behind the previous one included); every write() from here on queues for the next.
+    const previous = this.applying;
+    const staged = this.takeStaged();
+    const carried = this.queued ? this.queue!.subarray(0, this.queued) : undefined;
+    if (carried) this.queue = undefined;
+    this.queued = 0;
+    const applying = (async () => {
+      await previous;
+      if (carried) await this.send([carried]);
+      const counts = await this.checkpoint(state, staged);
+      await this.beginTx();
+      return counts;
+    })();
+    // The caller also sees its failure; a write() meanwhile sees it through settle().
+    applying.catch(() => undefined);
+    this.applying = applying;
+    return applying;
+  }
+
+  private async commitNow(state: StreamState): Promise<CommitCounts> {
     const counts = await this.checkpoint(state);
     await this.beginTx();
     return counts;
@@ -254,8 +264,11 @@ export class PostgresStreamLoad implements StreamLoad {
     this.applying = undefined;
     await applying;
     const queued = this.queued;
+    if (!queued) return;
+    const carried = this.queue!.subarray(0, queued);
+    this.queue = undefined;
     this.queued = 0;
-    if (queued) await this.send([this.queue!.subarray(0, queued)]);
+    await this.send([carried]);
   }
 
   /**
@@ -364,7 +377,7 @@ export class PostgresStreamLoad implements StreamLoad {
   }
 
   /** Rows since the last commit and `state`, committed together; leaves no transaction open. */
-  private async checkpoint(state: StreamState): Promise<CommitCounts> {
+  private async checkpoint(state: StreamState, taken?: Staged): Promise<CommitCounts> {
     // A staged load (replace, or gated) commits staged rows — durable, so one huge transaction never builds up —
     // but no state: nothing is visible before finish, and a crash restarts the load.
     if (this.stagedOnly) {
@@ -372,8 +385,7 @@ export class PostgresStreamLoad implements StreamLoad {
       await this.commitTx();
       return ZERO;
     }
-    // Taken before the first await: a pipelined commit lets the next checkpoint's writes start right away.
-    const staged = this.takeStaged();
+    const staged = taken ?? this.takeStaged();
     await this.endCopy();
     const counts = await this.apply(staged);
     await this.step('saving state', () => this.saveState(state));
