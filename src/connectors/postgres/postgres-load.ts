@@ -81,6 +81,8 @@ export class PostgresStreamLoad implements StreamLoad {
   private copy: CopyWriter | undefined;
   /** A checkpoint the server is applying (pipelined merge/scd2); settle() waits for it. */
   private applying: Promise<CommitCounts> | undefined;
+  /** `applying` is done: the connection is free for the queued rows. */
+  private applied = false;
   /**
    * COPY text written while a checkpoint is applied, sent once the connection is free. A buffer handed to the COPY
    * is never written again (the socket may still hold it): the next queue is a new one.
@@ -214,8 +216,9 @@ export class PostgresStreamLoad implements StreamLoad {
     if (rows.length === 0) return;
     const chunks: string[] = [];
     this.seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
-    // While the connection applies the last checkpoint the engine parses ahead, as far as the queue holds.
-    if (!this.applying || !this.enqueue(chunks)) {
+    // While the connection applies the last checkpoint the engine parses ahead, as far as the queue holds; once it
+    // is applied, what was queued goes out and rows stream again.
+    if (!this.applying || this.applied || !this.enqueue(chunks)) {
       await this.settle();
       await this.send(chunks);
     }
@@ -233,11 +236,13 @@ export class PostgresStreamLoad implements StreamLoad {
     const carried = this.queued ? this.queue!.subarray(0, this.queued) : undefined;
     if (carried) this.queue = undefined;
     this.queued = 0;
+    this.applied = false;
     const applying = (async () => {
       await previous;
       if (carried) await this.send([carried]);
       const counts = await this.checkpoint(state, staged);
       await this.beginTx();
+      this.applied = true;
       return counts;
     })();
     // The caller also sees its failure; a write() meanwhile sees it through settle().
