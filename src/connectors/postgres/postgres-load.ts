@@ -28,11 +28,13 @@ import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
+import { binaryEncoderFor, binaryHeader, binaryTrailer, encodeBinaryRows } from './postgres-binary.js';
 import type { Encoder } from './postgres-copy.js';
 import { pgError } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualified } from './postgres-ddl.js';
 import type { TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
+import { PG_TYPES } from './postgres-types.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
@@ -75,6 +77,9 @@ export class PostgresStreamLoad implements StreamLoad {
   private readonly groupColumn: string | undefined;
   private columns: WantedColumn[] = [];
   private encoders: Encoder[] = [];
+  private binaryEncoders: ReturnType<typeof binaryEncoderFor>[] = [];
+  /** The staging columns have exactly the types of PG_TYPES (see `binary`). */
+  private binaryTypes = false;
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
   private keys: KeyTracker | undefined;
@@ -157,7 +162,11 @@ export class PostgresStreamLoad implements StreamLoad {
           });
         }
       } else if (d === 'merge' || d === 'scd2') {
-        await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
+        const staging = await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
+        // Binary needs each staging column to be exactly its logical type's (a widened one may not be: int8 takes
+        // doubles as numeric); otherwise this COPY goes as text.
+        const typeOf = new Map(staging.map((c) => [c.name, c.typname]));
+        this.binaryTypes = this.columns.every((c) => typeOf.get(c.name) === PG_TYPES[c.type]);
       } else {
         // The primary key is built after the load, in one pass, rather than maintained row by row; the sequence
         // lets the swap keep the last row written per key.
@@ -166,8 +175,9 @@ export class PostgresStreamLoad implements StreamLoad {
     });
     const names = this.columns.map((c) => quoteIdent(c.name));
     if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
-    this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN`;
+    this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN${this.binary ? ' (FORMAT binary)' : ''}`;
     this.encoders = this.columns.map((c) => encoderFor(c.type));
+    this.binaryEncoders = this.columns.map((c) => binaryEncoderFor(c.type));
     if (d === 'merge') this.keys = new KeyTracker(this.primaryKey.map((k) => this.columns.findIndex((c) => c.name === k)));
   }
 
@@ -214,8 +224,10 @@ export class PostgresStreamLoad implements StreamLoad {
   async write(rows: unknown[][]): Promise<void> {
     if (!this.copySql) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
     if (rows.length === 0) return;
-    const chunks: string[] = [];
-    this.seq = encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
+    const chunks: (string | Buffer)[] = [];
+    this.seq = this.binary
+      ? encodeBinaryRows(rows, this.binaryEncoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined)
+      : encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
     // While the connection applies the last checkpoint the engine parses ahead, as far as the queue holds; once it
     // is applied, what was queued goes out and rows stream again.
     if (!this.applying || this.applied || !this.enqueue(chunks)) {
@@ -257,6 +269,15 @@ export class PostgresStreamLoad implements StreamLoad {
     return counts;
   }
 
+  /**
+   * Rows travel in COPY's binary format into the TEMP staging of a merge or scd2 (postgres-binary.ts): its column
+   * types are PG_TYPES of the stream's, so every value's send format is known, and the server, which a merge waits
+   * on, parses nothing.
+   */
+  private get binary(): boolean {
+    return this.pipelinesCommits && this.binaryTypes;
+  }
+
   /** Merge and scd2 checkpoints are applied while the engine writes on (see the header). */
   get pipelinesCommits(): boolean {
     return (this.target.disposition === 'merge' || this.target.disposition === 'scd2') && !this.target.staged;
@@ -280,11 +301,19 @@ export class PostgresStreamLoad implements StreamLoad {
    * Copy encoded chunks into the queue, as bytes (a chunk is a rope of small strings, many of them slices that would
    * keep whole input buffers alive). False, with nothing queued, when they do not all fit.
    */
-  private enqueue(chunks: string[]): boolean {
+  private enqueue(chunks: (string | Buffer)[]): boolean {
     const queue = (this.queue ??= Buffer.allocUnsafe(QUEUE_BYTES));
     const start = this.queued;
     for (const c of chunks) {
       const free = QUEUE_BYTES - this.queued;
+      if (typeof c !== 'string') {
+        if (c.length > free) {
+          this.queued = start;
+          return false;
+        }
+        this.queued += c.copy(queue, this.queued);
+        continue;
+      }
       if (c.length * 3 > free && Buffer.byteLength(c) > free) {
         this.queued = start;
         return false;
@@ -298,7 +327,10 @@ export class PostgresStreamLoad implements StreamLoad {
   private async send(chunks: (string | Buffer)[]): Promise<void> {
     if (!chunks.length) return;
     try {
-      this.copy ??= new CopyWriter(this.client, this.copySql!);
+      if (!this.copy) {
+        this.copy = new CopyWriter(this.client, this.copySql!);
+        if (this.binary) await this.copy.write(binaryHeader());
+      }
       for (const c of chunks) await this.copy.write(c);
     } catch (e) {
       throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
@@ -367,6 +399,7 @@ export class PostgresStreamLoad implements StreamLoad {
     if (!copy) return;
     this.copy = undefined;
     try {
+      if (this.binary) await copy.write(binaryTrailer());
       await copy.end();
     } catch (e) {
       throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
