@@ -19,7 +19,8 @@
 // checkpoint N the engine parses checkpoint N+1, whose encoded rows wait in memory (at most QUEUE_BYTES) until the
 // connection is free. Each checkpoint still commits with its own state, in order, on the one connection, and its
 // commit() resolves when it is durable. A crash while one is applied loses only that checkpoint, which the next run
-// re-reads.
+// re-reads. Their TEMP staging is filled in COPY's binary format (postgres-binary.ts) while its columns have exactly
+// their logical types' PostgreSQL types: a merge waits on the server, and the server then parses no text.
 import type pg from 'pg';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { deleteMarkedSql } from '../../core/delete-marker.js';
