@@ -443,6 +443,9 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
       [5, 8, 2n, '0.0001', -2.5e-10, true, '2000-01-01', '2000-01-01T00:00:00.000000Z', '{}', new Uint8Array([3]),
         '11111111-2222-3333-4444-555555555555', null],
       [6, null, null, '-10000.00', null, null, null, null, null, null, null, 'nulls'],
+      // Decimal text a number became through String(): exponents.
+      [7, null, null, '1e+21', null, null, null, null, null, null, null, null],
+      [8, null, null, '-1.5e-7', null, null, null, null, null, null, null, null],
     ];
     for (const [table, disposition] of [['as_text', 'append'], ['as_binary', 'merge']] as const) {
       const load = await dest.begin(target(table, disposition, ['id']));
@@ -457,6 +460,7 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
     assert.equal(text[0].d, '12345678901234567890.123456789');
     assert.equal(text[5].d, '-10000.00', 'the scale as written');
     assert.equal(text[0].dt, '0099-03-04');
+    assert.deepEqual([text[6].d, text[7].d], ['1000000000000000000000', '-0.00000015']);
 
     // A staging column widened mid-load (int8 takes doubles as numeric) no longer has its logical type's binary
     // format: that load's COPY goes as text, and the rows still land.

@@ -86,9 +86,24 @@ const bool: BinaryEncoder = (w, v) => {
   w.buf[w.pos++] = v === true || v === 't' || v === 'true' ? 1 : 0;
 };
 
+/** `1.5e-7` → `0.00000015`: a number made decimal text by String() may carry an exponent; numeric's digits do not. */
+function plainDecimal(s: string): string {
+  const e = s.search(/e/i);
+  if (e < 0) return s;
+  const sign = s[0] === '-' ? '-' : '';
+  const mantissa = s.slice(sign || s[0] === '+' ? 1 : 0, e);
+  const exponent = Number(s.slice(e + 1));
+  const dot = mantissa.indexOf('.');
+  const digits = mantissa.replace('.', '');
+  const point = (dot < 0 ? mantissa.length : dot) + exponent;
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
 /** Decimal text (`-12.3400`) → numeric's base-10000 digits; the scale is the text's, as the text input keeps it. */
 const numeric: BinaryEncoder = (w, v) => {
-  const s = String(v);
+  const s = plainDecimal(String(v));
   let i = 0;
   const negative = s[0] === '-';
   if (negative || s[0] === '+') i = 1;
