@@ -15,6 +15,7 @@ import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
+import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
@@ -222,7 +223,7 @@ export class DuckDBStreamLoad implements StreamLoad {
   /** The delete marker as the schema spells it, if the schema has it yet. */
   private markerColumn(): string | undefined {
     const name = this.target.deleteColumn;
-    return name === undefined ? undefined : this.columns.find((c) => c.name.toLowerCase() === name.toLowerCase())?.name;
+    return name === undefined ? undefined : foldedColumn(this.columns, name);
   }
 
   /**
@@ -296,9 +297,7 @@ export class DuckDBStreamLoad implements StreamLoad {
 
   /** The primary key (or group column) names target columns; resolve them as DuckDB would (case-insensitively). */
   private columnName(key: string, what = 'primary key column'): string {
-    const found = this.columns.find((c) => c.name === key) ?? this.columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
-    if (!found) throw new RunError(`stream ${this.target.stream}: ${what} "${key}" is not in the schema`, this.target.stream);
-    return found.name;
+    return requireColumn(this.columns, key, this.target.stream, what);
   }
 
   private saveState(state: StreamState): Promise<void> {

@@ -30,6 +30,7 @@ import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
+import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
 import { applyGroupReplaceSync } from '../sql/replace-groups.js';
@@ -340,19 +341,13 @@ export class SqliteStreamLoad implements StreamLoad {
 
   /** The primary key (or group column) names target columns; resolve them as SQLite does (case-insensitively). */
   private columnName(key: string, what = 'primary key column'): string {
-    const found = this.findColumn(key);
-    if (!found) throw new RunError(`stream ${this.target.stream}: ${what} "${key}" is not in the schema`, this.target.stream);
-    return found;
-  }
-
-  private findColumn(name: string): string | undefined {
-    return (this.columns.find((c) => c.name === name) ?? this.columns.find((c) => c.name.toLowerCase() === name.toLowerCase()))?.name;
+    return requireColumn(this.columns, key, this.target.stream, what);
   }
 
   /** The delete marker as the schema spells it, once the schema has it (a stream may not have seen it yet). */
   private markerColumn(): string | undefined {
     const name = this.target.deleteColumn;
-    return name === undefined ? undefined : this.findColumn(name);
+    return name === undefined ? undefined : foldedColumn(this.columns, name);
   }
 
   private run<T>(what: string, fn: () => T): T {
