@@ -28,7 +28,6 @@ type Options = z.output<typeof options>;
 /** Column of the marker row flatten makes for each parent when child tables replace each parent's rows. */
 export const PARENT_MARKER = '_sluice_parent';
 
-
 /** Name of the child stream (and table) a flatten produces. */
 export const childStreamName = (stream: string, column: string): string => `${stream}__${column.replace(/\./g, '__')}`;
 
