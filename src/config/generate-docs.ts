@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { DestinationSpec } from '../core/connector.js';
+import { COLUMN_TYPES } from '../core/types.js';
 import { DEFAULT_DESTINATION } from '../connectors/registry.js';
 import {
   destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
@@ -74,6 +75,26 @@ function dispositionsOf(spec: DestinationSpec): string | undefined {
   return spec.capabilities(defaults.success ? defaults.data : {}).dispositions.join(', ');
 }
 
+/** Logical type × destination: what each column type becomes in each destination (with default options). */
+function typesTable(specs: readonly DestinationSpec[]): string[] {
+  const caps = specs.map((spec) => {
+    const defaults = spec.config.safeParse({});
+    return spec.capabilities(defaults.success ? defaults.data : {});
+  });
+  return [
+    '## Column types',
+    '',
+    'Declared in a stream\'s `columns` (or by `cast`), inferred from data otherwise. An array type (`integer[]`, …) holds',
+    'one-dimensional arrays whose elements may be null; its values may arrive as arrays, JSON array text or PostgreSQL',
+    'array literals (`{1,2,NULL}`). Arrays found in data without a declared type are `json`.',
+    '',
+    `| Type | ${specs.map((s) => `\`${s.type}\``).join(' | ')} |`,
+    `| --- | ${specs.map(() => '---').join(' | ')} |`,
+    ...COLUMN_TYPES.map((t) => `| \`${t}\` | ${caps.map((c) => cell(c.types(t))).join(' | ')} |`),
+    '',
+  ];
+}
+
 /** The Markdown config reference: top-level keys, stream keys, then every source and destination type. */
 export function generateReference(): string {
   const out: string[] = [];
@@ -130,6 +151,7 @@ export function generateReference(): string {
       keyTable(toJson(destinationSchema(spec))),
     );
   }
+  out.push(...typesTable(sortedDestinationSpecs()));
   out.push(...transformsReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
   out.push(...checksReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';

@@ -71,8 +71,8 @@ export interface DestinationCapabilities {
     caseSensitive: boolean;
     maxLength: number;
   };
-  /** Logical type → the destination's type, for docs and DDL. */
-  types: Record<ColumnType, string>;
+  /** Logical type → the destination's type, for docs. */
+  types(type: ColumnType): string;
   /**
    * The destination honours `LoadTarget.replaceGroups` (an append that replaces whole groups of rows per commit).
    * Child tables of `flatten` use it to stay in step with a merged parent; without it they only append.

@@ -1,10 +1,44 @@
 // The vocabulary of ../shared/DESIGN.md as types. Everything else in Sluice speaks these.
 
-/** Logical column types; each destination maps them to its own. */
-export const COLUMN_TYPES = [
+/** Logical scalar types; each destination maps them to its own. */
+export const SCALAR_TYPES = [
   'text', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'json', 'binary', 'uuid',
 ] as const;
-export type ColumnType = (typeof COLUMN_TYPES)[number];
+export type ScalarType = (typeof SCALAR_TYPES)[number];
+
+/**
+ * Scalars an array column may hold: `integer[]`, `text[]`, … (one dimension, elements may be null). PostgreSQL and
+ * DuckDB store them natively (`int4[]`, `INTEGER[]`); destinations without arrays store JSON arrays. A list of
+ * JSON or bytes is plain `json`.
+ */
+export const ARRAY_ELEMENT_TYPES = [
+  'text', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'uuid',
+] as const satisfies readonly ScalarType[];
+export type ArrayElementType = (typeof ARRAY_ELEMENT_TYPES)[number];
+export type ArrayType = `${ArrayElementType}[]`;
+
+/** Logical column types: the scalars and their arrays. */
+export const COLUMN_TYPES = [
+  ...SCALAR_TYPES,
+  ...ARRAY_ELEMENT_TYPES.map((t): ArrayType => `${t}[]`),
+] as const satisfies readonly string[];
+export type ColumnType = ScalarType | ArrayType;
+
+/** The element type of an array type; undefined for a scalar. */
+export const elementType = (type: ColumnType): ArrayElementType | undefined =>
+  type.endsWith('[]') ? (type.slice(0, -2) as ArrayElementType) : undefined;
+
+/** The type of an array of `element`: a typed array when an array type holds it, JSON otherwise. */
+export const arrayOf = (element: ColumnType): ColumnType =>
+  (ARRAY_ELEMENT_TYPES as readonly string[]).includes(element) ? (`${element}[]` as ArrayType) : 'json';
+
+/** A type's spelling in a destination: scalars from its table, arrays as `map(element)` (`int4[]`, `INTEGER[]`). */
+export const typeName = (
+  names: Record<ScalarType, string>, type: ColumnType, array: (element: string) => string,
+): string => {
+  const element = elementType(type);
+  return element === undefined ? names[type as ScalarType] : array(names[element]);
+};
 
 export const WRITE_DISPOSITIONS = ['append', 'replace', 'merge', 'scd2'] as const;
 export type WriteDisposition = (typeof WRITE_DISPOSITIONS)[number];

@@ -1,8 +1,10 @@
 // Coercion of raw values to the canonical JS form of a logical type, the form every destination receives:
 // text→string, integer→number, bigint→bigint, decimal→string, double→number, boolean→boolean,
 // date→"YYYY-MM-DD", timestamp→ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fraction digits), json→JSON text, binary→Uint8Array,
-// uuid→lowercase string, NULL→null. A value that does not fit returns FAIL; the caller applies the schema policy.
-import type { ColumnType } from '../core/types.js';
+// uuid→lowercase string, an array type→a JS array of its element type's canonical values and nulls, NULL→null.
+// A value that does not fit returns FAIL; the caller applies the schema policy.
+import { type ArrayElementType, type ColumnType, elementType, type ScalarType } from '../core/types.js';
+import { jsonText, parseArrayText } from './array-text.js';
 import { TIMESTAMP } from './infer.js';
 import { isJsonText } from './json-check.js';
 
@@ -21,7 +23,7 @@ const text: Coercer = (v) => {
   if (typeof v === 'string') return v;
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return jsonText(v);
   return String(v);
 };
 
@@ -159,7 +161,7 @@ const json: Coercer = (v) => {
     return JSON.stringify(v);
   }
   if (typeof v === 'bigint') return v.toString();
-  return JSON.stringify(v);
+  return jsonText(v);
 };
 
 const binary: Coercer = (v) => {
@@ -170,19 +172,48 @@ const binary: Coercer = (v) => {
 
 const uuid: Coercer = (v) => (typeof v === 'string' && UUID.test(v) ? v.toLowerCase() : FAIL);
 
-const COERCERS: Record<ColumnType, Coercer> = {
+const SCALAR_COERCERS: Record<ScalarType, Coercer> = {
   text, integer, bigint, decimal, double, boolean, date, timestamp, json, binary, uuid,
 };
 
+/** An array: a JS array, JSON array text or a PostgreSQL literal, each element coerced (null stays null). */
+function arrayOf(element: ArrayElementType): Coercer {
+  const coerce = SCALAR_COERCERS[element];
+  return (v) => {
+    const items = Array.isArray(v) ? (v as unknown[]) : typeof v === 'string' ? parseArrayText(v) : undefined;
+    if (items === undefined) return FAIL;
+    const out: unknown[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const x = items[i];
+      if (x === null || x === undefined) {
+        out[i] = null;
+        continue;
+      }
+      const y = coerce(x);
+      if (y === FAIL) return FAIL;
+      out[i] = y;
+    }
+    return out;
+  };
+}
+
+const ARRAY_COERCERS = new Map<ColumnType, Coercer>();
+
 /** The coercer of a type for a value that is neither null nor undefined (the engine's hot loop checks those). */
-export const valueCoercer = (type: ColumnType): Coercer => COERCERS[type];
+export function valueCoercer(type: ColumnType): Coercer {
+  const element = elementType(type);
+  if (element === undefined) return SCALAR_COERCERS[type as ScalarType];
+  let c = ARRAY_COERCERS.get(type);
+  if (!c) ARRAY_COERCERS.set(type, (c = arrayOf(element)));
+  return c;
+}
 
 /**
  * Whether a value has the JS type (and, where it costs nothing, the shape) of a type's canonical form (see the
  * header): a check, not a coercion, for values a source vouches for. A timestamp must have its six fraction digits
  * and a date its ten characters, since state compares cursor values as text.
  */
-export const CANONICAL_JS_TYPE: Record<ColumnType, (v: unknown) => boolean> = {
+const CANONICAL_SCALAR: Record<ScalarType, (v: unknown) => boolean> = {
   text: (v) => typeof v === 'string',
   integer: (v) => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647,
   bigint: (v) => typeof v === 'bigint',
@@ -197,9 +228,16 @@ export const CANONICAL_JS_TYPE: Record<ColumnType, (v: unknown) => boolean> = {
   uuid: (v) => typeof v === 'string' && v === v.toLowerCase(),
 };
 
+export function isCanonical(type: ColumnType): (v: unknown) => boolean {
+  const element = elementType(type);
+  if (element === undefined) return CANONICAL_SCALAR[type as ScalarType];
+  const check = CANONICAL_SCALAR[element];
+  return (v) => Array.isArray(v) && v.every((x) => x === null || check(x));
+}
+
 /** The coercer of a type; null and undefined always pass through as null. */
 export function coercerFor(type: ColumnType): Coercer {
-  const c = COERCERS[type];
+  const c = valueCoercer(type);
   return (v) => (v === null || v === undefined ? null : c(v));
 }
 

@@ -1,7 +1,7 @@
 // Type inference from data, with care: a value only gets a narrower type than text when every value seen fits it.
 // `00501` stays text (a leading zero is an identifier, not a number); ints mixed with floats widen to double;
 // ISO dates and timestamps are detected; anything ambiguous is text.
-import type { ColumnType } from '../core/types.js';
+import { type ArrayElementType, type ColumnType, elementType } from '../core/types.js';
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -69,6 +69,14 @@ export function widen(a: ColumnType | undefined, b: ColumnType | undefined): Col
     return ra > rb ? a : b;
   }
   if ((a === 'date' && b === 'timestamp') || (a === 'timestamp' && b === 'date')) return 'timestamp';
+  const ea = elementType(a);
+  const eb = elementType(b);
+  if (ea && eb) {
+    // Arrays widen by their elements; elements only text holds make a text array.
+    return `${widen(ea, eb) as ArrayElementType}[]`;
+  }
+  // JSON holds any array.
+  if ((ea && b === 'json') || (eb && a === 'json')) return 'json';
   return 'text';
 }
 

@@ -4,7 +4,7 @@
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
 import type { Column, ColumnType, Row, Schema } from '../core/types.js';
-import { CANONICAL_JS_TYPE, type Coercer, FAIL, valueCoercer } from './coerce.js';
+import { type Coercer, FAIL, isCanonical, valueCoercer } from './coerce.js';
 import { typeOfValue, widen } from './infer.js';
 
 export interface SchemaChange {
@@ -268,7 +268,7 @@ export class SchemaTracker {
 
   private rebuild(): void {
     this.coercers = this.columns.map((c) => valueCoercer(c.type));
-    this.canonical = this.columns.map((c) => (this.trusted.has(c.name) ? CANONICAL_JS_TYPE[c.type] : undefined));
+    this.canonical = this.columns.map((c) => (this.trusted.has(c.name) ? isCanonical(c.type) : undefined));
   }
 }
 

@@ -153,6 +153,48 @@ for (const kind of TARGETS) {
       for (const c of ['s', 'd', 'ts', 'b', 'j', 'big']) assert.equal(got[1][c], null, `${c} is NULL`);
     });
 
+    test('arrays round-trip (native where the destination has arrays, JSON arrays elsewhere) and widen by element', async () => {
+      const t = await target();
+      const row = {
+        id: 1, ints: [1, null, -3], bigs: ['9007199254740993', 2], decs: ['12345678901234567890.123456789', '0.5'],
+        texts: ['a,b', 'say "hi"', 'back\\slash', 'NULL', '', null, '{x}', 'ünï 🎉'], flags: [true, false, null],
+        days: ['2024-02-29'], stamps: ['2024-03-10T01:59:59.123456-05:00'], ids: ['A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'],
+        empty: [],
+      };
+      const columns = (ints: string) => `{ id: integer, ints: "${ints}", bigs: "bigint[]", decs: "decimal[]", texts: "text[]", flags: "boolean[]", days: "date[]", stamps: "timestamp[]", ids: "uuid[]", empty: "double[]" }`;
+      const source = (ints: string) => `  - name: files\n    type: ndjson\n    streams:\n      - name: arrays\n        path: "a-*.ndjson"\n        primary_key: id\n        write: merge\n        columns: ${columns(ints)}\n`;
+      const p = project(t, source('integer[]'), { 'a-1.ndjson': JSON.stringify(row) + '\n' });
+      cleanups.push(p.cleanup);
+      assert.equal(counts(await p.run(), 'arrays').loaded, 1);
+      const read = async () => {
+        const names = ['ints', 'bigs', 'decs', 'texts', 'flags', 'days', 'stamps', 'ids', 'empty'];
+        const [got] = await t.query(`SELECT ${names.map((c) => `${t.json(c)} AS ${c}`).join(', ')} FROM ${t.table('arrays')} ORDER BY id`);
+        return Object.fromEntries(names.map((c) => [c, String(got[c])]));
+      };
+      const got = await read();
+      assert.deepEqual(JSON.parse(got.ints), [1, null, -3]);
+      assert.match(got.bigs, /^\[9007199254740993, ?2\]$/, 'bigint elements keep every digit');
+      assert.match(got.decs, /12345678901234567890\.123456789/);
+      assert.deepEqual(JSON.parse(got.texts), row.texts);
+      assert.deepEqual(JSON.parse(got.flags), [true, false, null]);
+      assert.deepEqual(JSON.parse(got.days), ['2024-02-29']);
+      const [stamp] = JSON.parse(got.stamps) as string[];
+      assert.equal(Date.parse(stamp.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')), Date.parse('2024-03-10T06:59:59.123Z'));
+      assert.match(stamp, /\.123456/);
+      assert.deepEqual(JSON.parse(got.ids), ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']);
+      assert.deepEqual(JSON.parse(got.empty), []);
+      const native: Record<string, [string, string]> = { postgres: ['integer[]', 'bigint[]'], duckdb: ['INTEGER[]', 'BIGINT[]'] };
+      const [before, after] = native[kind.name] ?? [];
+      if (before) assert.equal(await t.columnType('arrays', 'ints'), before);
+      // A wider declared element type widens the column; an element too big for the old one then loads.
+      p.write(source('bigint[]'));
+      p.add('a-2.ndjson', JSON.stringify({ ...row, id: 2, ints: [2 ** 40] }) + '\n');
+      assert.equal(counts(await p.run(), 'arrays').loaded, 1);
+      if (after) assert.equal(await t.columnType('arrays', 'ints'), after);
+      const [second] = await t.query(`SELECT ${t.json('ints')} AS ints FROM ${t.table('arrays')} WHERE ${t.text('id')} = '2'`);
+      assert.deepEqual(JSON.parse(String(second.ints)), [2 ** 40]);
+    });
+
     test('hostile identifiers each land in their own quoted column and table', async () => {
       const t = await target();
       const header = ['id', '"""; DROP TABLE x; --"', 'select', 'Name With Spaces', 'émoji 🎉'].join(',');

@@ -18,6 +18,10 @@ export interface Target {
   table(name: string): string;
   /** An expression reading a column as text, for comparisons that do not depend on the driver's types. */
   text(column: string): string;
+  /** An expression reading an array column as JSON text (destinations without arrays store JSON arrays). */
+  json(column: string): string;
+  /** The destination's type of a column, as its catalog spells it. */
+  columnType(table: string, column: string): Promise<string>;
   /** The name the destination stores for a source column name (some cannot store every character). */
   ident?(name: string): string;
   cleanup(): Promise<void>;
@@ -41,6 +45,8 @@ const duckdb: TargetKind = {
       query: (sql) => duckQuery(file, sql),
       table: dq,
       text: (c) => `CAST(${dq(c)} AS VARCHAR)`,
+      json: (c) => `CAST(to_json(${dq(c)}) AS VARCHAR)`,
+      columnType: async (table, column) => String((await duckQuery(file, `SELECT data_type FROM duckdb_columns() WHERE table_name = '${table}' AND column_name = '${column}'`))[0]?.data_type),
       cleanup: async () => cleanup(),
     };
   },
@@ -52,19 +58,25 @@ const postgres: TargetKind = {
   name: 'postgres',
   async create() {
     const schema = unique('sluice_conf');
+    const query = async (sql: string): Promise<Record<string, unknown>[]> => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
     return {
       destination: `destination:\n  type: postgres\n  url: ${PG_URL}\n  schema: ${schema}\n`,
-      async query(sql) {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        try {
-          return (await client.query(sql)).rows;
-        } finally {
-          await client.end();
-        }
-      },
+      query,
       table: (name) => `${dq(schema)}.${dq(name)}`,
       text: (c) => `${dq(c)}::text`,
+      json: (c) => `to_jsonb(${dq(c)})::text`,
+      async columnType(table, column) {
+        const [r] = await query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = '${dq(schema)}.${dq(table)}'::regclass AND attname = '${column}'`);
+        return String(r?.t);
+      },
       async cleanup() {
         const client = new pg.Client({ connectionString: PG_URL });
         await client.connect();
@@ -98,6 +110,11 @@ const mysqlTarget: TargetKind = {
       query: (sql) => withConnection(async (c) => (await c.query(sql))[0] as Record<string, unknown>[]),
       table: (name) => `${bq(db)}.${bq(mysqlName(name))}`,
       text: (c) => `CAST(${bq(mysqlName(c))} AS CHAR)`,
+      json: (c) => `CAST(${bq(mysqlName(c))} AS CHAR)`,
+      columnType: (table, column) => withConnection(async (c) => {
+        const [rows] = await c.query('SELECT COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?', [db, mysqlName(table), mysqlName(column)]);
+        return String((rows as { t: unknown }[])[0]?.t);
+      }),
       ident: mysqlName,
       cleanup: () => withConnection(async (c) => { await c.query(`DROP DATABASE IF EXISTS ${bq(db)}`); }),
     };
@@ -109,18 +126,24 @@ const sqlite: TargetKind = {
   async create() {
     const { dir, cleanup } = tempDir('sluice-conf-');
     const file = join(dir, 'target.sqlite');
+    const query = async (sql: string): Promise<Record<string, unknown>[]> => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare(sql).all() as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    };
     return {
       destination: `destination:\n  type: sqlite\n  path: ${file}\n`,
-      async query(sql) {
-        const db = new Database(file, { readonly: true });
-        try {
-          return db.prepare(sql).all() as Record<string, unknown>[];
-        } finally {
-          db.close();
-        }
-      },
+      query,
       table: dq,
       text: (c) => `CAST(${dq(c)} AS TEXT)`,
+      json: (c) => `CAST(${dq(c)} AS TEXT)`,
+      async columnType(table, column) {
+        const rows = await query(`SELECT type FROM pragma_table_info('${table}') WHERE name = '${column}'`);
+        return String(rows[0]?.type);
+      },
       cleanup: async () => cleanup(),
     };
   },

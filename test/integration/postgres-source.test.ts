@@ -56,12 +56,16 @@ test('whole table: every type arrives exactly, declared from the catalog', async
   await withEnv(async ({ db, src, out, home, pipeline }) => {
     await db.query(`CREATE TABLE "${src}".everything (
       id int4 PRIMARY KEY, big int8, num numeric, dbl float8, flag bool, t text, d date, ts timestamptz,
-      tsn timestamp, j jsonb, bin bytea, u uuid, arr int4[])`);
+      tsn timestamp, j jsonb, bin bytea, u uuid, arr int4[], bigs int8[], nums numeric[], texts text[],
+      stamps timestamptz[], flags bool[], days date[], uuids uuid[], jarr jsonb[])`);
     await db.query(`INSERT INTO "${src}".everything VALUES
       (1, 9223372036854775807, 12345678901234567890.123456789012345678, 0.1, true, E'tab\\there\\nü€', '2024-02-29',
-       '2024-03-10 01:30:00.123456-08', '2024-01-01 00:00:00.5', '{"n": 12345678901234567890, "s": "x"}', '\\x00ff5c', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,3}'),
-      (2, -1, -0.000000000000000000000000000000000001, -1e300, false, '', '0001-01-01', '1970-01-01 00:00:00+00', NULL, '[1, "two"]', '\\x', NULL, '{}'),
-      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+       '2024-03-10 01:30:00.123456-08', '2024-01-01 00:00:00.5', '{"n": 12345678901234567890, "s": "x"}', '\\x00ff5c', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,3}',
+       '{9223372036854775807,NULL}', '{12345678901234567890.123456789012345678,-0.5}', '{"a,b","say \\"hi\\"",NULL,"NULL","","{x}"}',
+       '{"2024-03-10 01:30:00.123456-08"}', '{t,f,NULL}', '{2024-02-29}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', ARRAY['{"n": 1}'::jsonb]),
+      (2, -1, -0.000000000000000000000000000000000001, -1e300, false, '', '0001-01-01', '1970-01-01 00:00:00+00', NULL, '[1, "two"]', '\\x', NULL, '{}',
+       '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
+      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
     const summary = await runPipeline(pipeline([{ name: 'everything', table: `${src}.everything`, primary_key: ['id'] }], { batch_size: 2 }), { home });
     assert.equal(summary.status, 'success', summary.error);
     assert.equal(summary.streams.everything.loaded, 3);
@@ -69,12 +73,15 @@ test('whole table: every type arrives exactly, declared from the catalog', async
       WHERE attrelid = '"${out}".everything'::regclass AND attnum > 0 ORDER BY attnum`);
     assert.deepEqual(types.rows.map((r) => `${r.attname}:${r.t}`), [
       'id:integer', 'big:bigint', 'num:numeric', 'dbl:double precision', 'flag:boolean', 't:text', 'd:date',
-      'ts:timestamp with time zone', 'tsn:timestamp with time zone', 'j:jsonb', 'bin:bytea', 'u:uuid', 'arr:jsonb',
+      'ts:timestamp with time zone', 'tsn:timestamp with time zone', 'j:jsonb', 'bin:bytea', 'u:uuid', 'arr:integer[]',
+      'bigs:bigint[]', 'nums:numeric[]', 'texts:text[]', 'stamps:timestamp with time zone[]', 'flags:boolean[]', 'days:date[]',
+      'uuids:uuid[]', 'jarr:jsonb',
     ]);
-    // Every value equal, compared by the server (the timestamp without zone read as UTC; the array as json).
+    // Every value equal, compared by the server (the timestamp without zone read as UTC; an array of jsonb as json).
+    const arrays = 'arr, bigs, nums, texts, stamps, flags, days, uuids';
     const diff = await db.query(`
-      SELECT id, big, num, dbl, flag, t, d, ts, tsn AT TIME ZONE 'UTC' AS tsn, j, bin, u, to_jsonb(arr) AS arr FROM "${src}".everything
-      EXCEPT SELECT id, big, num, dbl, flag, t, d, ts, tsn, j, bin, u, arr FROM "${out}".everything`);
+      SELECT id, big, num, dbl, flag, t, d, ts, tsn AT TIME ZONE 'UTC' AS tsn, j, bin, u, ${arrays}, to_jsonb(jarr) AS jarr FROM "${src}".everything
+      EXCEPT SELECT id, big, num, dbl, flag, t, d, ts, tsn, j, bin, u, ${arrays}, jarr FROM "${out}".everything`);
     assert.deepEqual(diff.rows, []);
     const num = await db.query(`SELECT num::text, j::text FROM "${out}".everything WHERE id = 1`);
     assert.deepEqual(num.rows, [{ num: '12345678901234567890.123456789012345678', j: '{"n": 12345678901234567890, "s": "x"}' }]);

@@ -1,7 +1,10 @@
-// The SQLite source and destination against real database files in temp dirs: every disposition, rollback, schema
-// evolution, hostile identifiers, type round-trips, concurrent streams on one file, incremental keyset reads.
+// The SQLite source and destination against real database files in temp dirs: paths and config, schema evolution by
+// rebuilding, hostile identifiers, type round-trips, scd2, incremental keyset reads. What every SQL destination's load
+// API does alike (commits, aborts, merge, replace, replacing groups, delete markers, staged loads, readTable) is tested
+// once for all of them in test/conformance/sql-loads.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadTarget, RunContext, StreamConfig } from '../../src/core/connector.js';
@@ -20,8 +23,8 @@ registerDestination(sqliteDestinationSpec);
 
 const ctxFor = (dir: string, batchSize = 1000): RunContext => runContext(dir, { batchSize });
 
-const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = [], stream = table): LoadTarget => ({
-  pipeline: 'p', stream, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false,
+const target = (table: string, disposition: WriteDisposition, primaryKey: string[] = []): LoadTarget => ({
+  pipeline: 'p', stream: table, table, disposition, primaryKey, runId: 'run-1', fullRefresh: false,
 });
 
 const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id', value: n } });
@@ -41,95 +44,16 @@ async function open(dir: string, path = 'db/warehouse.sqlite'): Promise<SqliteDe
   return dest;
 }
 
-test('append across commits; state persists across reopen; a relative path resolves against baseDir', async () => {
+test('a relative path resolves against baseDir, its directory created; unknown keys are refused', async () => {
   await withDir(async (dir) => {
     const dest = await open(dir);
-    const load = await dest.begin(target('orders', 'append'));
-    await load.evolve(schemaOf([['id', 'integer'], ['name', 'text']]));
-    await load.write([[1, 'a'], [2, 'b']]);
-    assert.deepEqual(await load.commit(state(2)), { inserted: 2, updated: 0, deleted: 0 });
-    await load.write([[3, 'c']]);
-    assert.deepEqual(await load.finish(state(3)), { inserted: 1, updated: 0, deleted: 0 });
     await dest.close();
-    const again = await open(dir);
-    assert.deepEqual(await again.readState('p', 'orders'), state(3));
-    assert.deepEqual(again.query('SELECT id, name FROM orders ORDER BY id'), [{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, name: 'c' }]);
-    for (let run = 0; run < 15; run++) {
-      const l = await again.begin(target('orders', 'append'));
-      await l.evolve(schemaOf([['id', 'integer'], ['name', 'text']]));
-      await l.write([[100 + run, 'x']]);
-      await l.finish(state(100 + run));
-    }
-    assert.deepEqual(await again.readState('p', 'orders'), state(114));
-    const [v] = again.query("SELECT count(*) AS n, max(version) AS v FROM _sluice_state WHERE stream = 'orders'");
-    assert.ok((v.n as number) <= 11 && v.v === 17, JSON.stringify(v));
-    await again.resetState('p');
-    assert.equal(await again.readState('p', 'orders'), undefined);
-    await again.close();
+    assert.ok(existsSync(join(dir, 'db', 'warehouse.sqlite')));
     assert.throws(() => sqliteDestinationSpec.config.parse({ path: 'x', pth: 'y' }));
   });
 });
 
-test('abort rolls back to the last commit; two streams load concurrently into one file', async () => {
-  await withDir(async (dir) => {
-    const dest = await open(dir);
-    const a = await dest.begin(target('a', 'append', [], 'a'));
-    const m = await dest.begin(target('m', 'merge', ['id'], 'm'));
-    await a.evolve(schemaOf([['id', 'integer']]));
-    await m.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
-    // Interleaved writes and commits of two loads on the shared connection.
-    await a.write([[1], [2]]);
-    await m.write([[1, 'x']]);
-    await m.commit(state(1));
-    await a.write([[3]]);
-    await a.commit(state(3));
-    await m.write([[2, 'y'], [1, 'x2']]);
-    await a.write([[4]]);
-    await m.abort();
-    await a.abort();
-    assert.deepEqual(dest.query('SELECT id FROM a ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }]);
-    assert.deepEqual(dest.query('SELECT id, v FROM m ORDER BY id'), [{ id: 1, v: 'x' }]);
-    assert.deepEqual(await dest.readState('p', 'a'), state(3));
-    assert.deepEqual(await dest.readState('p', 'm'), state(1));
-    const r = await dest.begin(target('m', 'replace', ['id'], 'm'));
-    await r.evolve(schemaOf([['id', 'integer']]));
-    await r.write([[9]]);
-    await r.commit(state(9));
-    await r.abort();
-    assert.deepEqual(dest.query('SELECT id FROM m ORDER BY id'), [{ id: 1 }]);
-    assert.deepEqual(dest.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%sluice_%' AND name <> '_sluice_state'"), []);
-    await dest.close();
-  });
-});
-
-test('merge: last row per key wins, counts exact, unchanged rows count as updates; merge needs the key', async () => {
-  await withDir(async (dir) => {
-    const dest = await open(dir);
-    const cols = schemaOf([['id', 'integer'], ['region', 'text'], ['v', 'text']]);
-    const first = await dest.begin(target('m', 'merge', ['id', 'region']));
-    await first.evolve(cols);
-    await first.write([[1, 'eu', 'a'], [2, 'eu', 'b'], [1, 'us', 'c']]);
-    assert.deepEqual(await first.finish(state(1)), { inserted: 3, updated: 0, deleted: 0 });
-    const second = await dest.begin(target('m', 'merge', ['id', 'region']));
-    await second.evolve(cols);
-    await second.write([[1, 'eu', 'a2'], [3, 'eu', 'x']]);
-    await second.write([[1, 'eu', 'a3'], [3, 'eu', 'x2'], [2, 'eu', 'b2']]);
-    assert.deepEqual(await second.commit(state(2)), { inserted: 1, updated: 2, deleted: 0 });
-    await second.write([[4, 'eu', 'y'], [1, 'us', 'c']]);
-    assert.deepEqual(await second.finish(state(3)), { inserted: 1, updated: 1, deleted: 0 });
-    assert.deepEqual(dest.query('SELECT id, region, v FROM m ORDER BY id, region'), [
-      { id: 1, region: 'eu', v: 'a3' }, { id: 1, region: 'us', v: 'c' }, { id: 2, region: 'eu', v: 'b2' },
-      { id: 3, region: 'eu', v: 'x2' }, { id: 4, region: 'eu', v: 'y' },
-    ]);
-    dest.query('CREATE TABLE nokey (id INTEGER)');
-    const nokey = await dest.begin(target('nokey', 'merge', ['id']));
-    await assert.rejects(nokey.evolve(schemaOf([['id', 'integer']])), /PRIMARY KEY \(id\).*none/);
-    await nokey.abort();
-    await dest.close();
-  });
-});
-
-test('replace swaps in one transaction; evolve adds columns and widens by rebuilding, mid-checkpoint too', async () => {
+test('evolve adds columns and widens by rebuilding, mid-checkpoint too', async () => {
   await withDir(async (dir) => {
     const dest = await open(dir);
     const a = await dest.begin(target('r', 'append'));
@@ -147,15 +71,6 @@ test('replace swaps in one transaction; evolve adds columns and widens by rebuil
       { id: 1, n: '5', d: '2024-01-01', extra: null }, { id: 2, n: '6', d: '2024-01-02', extra: null },
       { id: 3, n: '00012345678901234567890.500', d: '2024-01-03T04:05:06.123456Z', extra: 'more' },
     ]);
-    const r = await dest.begin(target('r', 'replace', ['id']));
-    await r.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
-    await r.write([[10, 'new']]);
-    await r.commit(state(10));
-    assert.equal(dest.query('SELECT count(*) AS n FROM r')[0].n, 3, 'readers see the old table until finish');
-    await r.write([[11, 'new2']]);
-    assert.deepEqual(await r.finish(state(11)), { inserted: 2, updated: 0, deleted: 0 });
-    assert.deepEqual(dest.query('SELECT * FROM r ORDER BY id'), [{ id: 10, v: 'new' }, { id: 11, v: 'new2' }]);
-    assert.deepEqual(await dest.readState('p', 'r'), state(11));
     await dest.close();
   });
 });
@@ -289,140 +204,6 @@ test('scd2: history across commits, NULL and empty text differ, one current vers
     const clash = await dest.begin(target('c', 'scd2', ['id']));
     await assert.rejects(clash.evolve(schemaOf([['id', 'integer'], ['Is_Current', 'boolean']])), /reserved by write: scd2/);
     await clash.abort();
-    await dest.close();
-  });
-});
-
-test('replacing groups: each commit replaces the staged groups; a marker empties its group, drops what came before it, and is never stored', async () => {
-  await withDir(async (dir) => {
-    const dest = await open(dir);
-    const groups: LoadTarget = { ...target('c', 'append'), replaceGroups: 'g', deleteColumn: 'm' };
-    const rows = () => dest.query('SELECT g, v FROM c').map((r) => `${r.g}:${r.v}`).sort();
-    const load = await dest.begin(groups);
-    // No marker column yet: groups are still replaced, and no row is read as a marker.
-    await load.evolve(schemaOf([['g', 'text'], ['v', 'integer']]));
-    await load.write([['a', 1], ['a', 2], ['b', 1], [null, 9]]);
-    assert.deepEqual(await load.commit(state(1)), { inserted: 4, updated: 0, deleted: 0 });
-    await load.write([['a', 3]]);
-    // The marker column arrives mid-checkpoint, and v widens to text (staging rebuilt): write order holds.
-    await load.evolve(schemaOf([['g', 'text'], ['v', 'text'], ['m', 'boolean']]));
-    await load.write([['a', null, true], ['a', '4', false], ['b', null, true], ['c', '5', null], ['d', '6', false], ['d', null, true], [null, '10', null]]);
-    // Deleted: a1, a2, b1 (groups a, b, c, d staged); inserted: a4 (a3 came before a's marker), c5, null10 (no group).
-    assert.deepEqual(await load.commit(state(2)), { inserted: 3, updated: 0, deleted: 3 });
-    assert.deepEqual(rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
-    // The same rows again (a commit replayed after a crash): the same target.
-    await load.write([['a', '4', false], ['c', '5', null]]);
-    assert.deepEqual(await load.finish(state(3)), { inserted: 2, updated: 0, deleted: 2 });
-    assert.deepEqual(rows(), ['a:4', 'c:5', 'null:10', 'null:9']);
-    assert.deepEqual(dest.query("SELECT name, type FROM pragma_table_info('c')").map((r) => `${r.name} ${r.type}`), ['g TEXT', 'v TEXT'],
-      'v widened; neither the marker nor the write sequence is stored');
-    // The group index survives the rebuild that widened v.
-    assert.deepEqual(dest.query("SELECT ii.name FROM pragma_index_list('c') AS il, pragma_index_info(il.name) AS ii").map((r) => r.name), ['g']);
-    assert.deepEqual(await dest.readState('p', 'c'), state(3));
-    await assert.rejects(dest.begin({ ...target('x', 'merge', ['id']), replaceGroups: 'g' }), /replacing groups is an append; got write: merge/);
-    const missing = await dest.begin({ ...target('y', 'append'), replaceGroups: 'nope' });
-    await assert.rejects(missing.evolve(schemaOf([['g', 'text']])), /group column "nope" is not in the schema/);
-    await missing.abort();
-    await dest.close();
-  });
-});
-
-test('delete markers: scd2 closes a marked key, a staged merge deletes marked keys, replace leaves them out; plain append keeps the column', async () => {
-  await withDir(async (dir) => {
-    const dest = await open(dir);
-    const columnsOf = (table: string) => dest.query('SELECT name FROM pragma_table_info(?)', [table]).map((r) => r.name);
-    const marked = (t: LoadTarget): LoadTarget => ({ ...t, deleteColumn: 'gone' });
-
-    const h = await dest.begin(marked(target('h', 'scd2', ['id'])));
-    // The stream has not seen its marker column yet.
-    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
-    await h.write([[1, 'a'], [2, 'b']]);
-    assert.deepEqual(await h.commit(state(1)), { inserted: 2, updated: 0, deleted: 0 });
-    await h.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
-    // 1 deleted; 2 changed; 3 new; 4 marked but never loaded.
-    await h.write([[1, 'a', true], [2, 'B', false], [3, 'c', null], [4, 'd', true]]);
-    assert.deepEqual(await h.finish(state(2)), { inserted: 1, updated: 1, deleted: 1 });
-    const history = dest.query('SELECT id, v, is_current AS cur, valid_to IS NULL AS open FROM h ORDER BY id, valid_from');
-    assert.deepEqual(history.map((r) => `${r.id}:${r.v}:${r.cur}:${r.open}`), ['1:a:0:0', '2:b:0:0', '2:B:1:1', '3:c:1:1']);
-    assert.deepEqual(columnsOf('h'), ['id', 'v', 'valid_from', 'valid_to', 'is_current', '_sluice_hash']);
-
-    const m = await dest.begin(target('m', 'merge', ['id']));
-    await m.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
-    await m.write([[1, 'one'], [2, 'two'], [3, 'three']]);
-    await m.finish(state(1));
-    const staged = await dest.begin({ ...marked(target('m', 'merge', ['id'])), staged: true });
-    // A text marker: 'yes' and '1' mark, 'no' and '0' do not; the last row of a key decides.
-    await staged.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'text']]));
-    await staged.write([[1, null, 'yes'], [2, 'TWO', 'no'], [5, 'x', '1'], [6, 'six', 'YES']]);
-    assert.deepEqual(await staged.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
-    await staged.write([[5, 'five', '0']]);
-    assert.deepEqual(await staged.finish(state(3)), { inserted: 1, updated: 1, deleted: 1 });
-    assert.deepEqual(dest.query('SELECT id, v FROM m ORDER BY id'), [{ id: 2, v: 'TWO' }, { id: 3, v: 'three' }, { id: 5, v: 'five' }]);
-    assert.deepEqual(columnsOf('m'), ['id', 'v']);
-
-    const r = await dest.begin(marked(target('r', 'replace', ['id'])));
-    await r.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['gone', 'boolean']]));
-    await r.write([[1, 'a', false], [2, 'b', true], [3, 'c', null], [3, 'C', true]]);
-    await r.finish(state(1));
-    assert.deepEqual(dest.query('SELECT id, v FROM r ORDER BY id'), [{ id: 1, v: 'a' }]);
-    assert.deepEqual(columnsOf('r'), ['id', 'v']);
-
-    const a = await dest.begin(marked(target('a', 'append')));
-    await a.evolve(schemaOf([['id', 'integer'], ['gone', 'boolean']]));
-    await a.write([[1, true]]);
-    assert.deepEqual(await a.finish(state(1)), { inserted: 1, updated: 0, deleted: 0 });
-    assert.deepEqual(dest.query('SELECT id, gone FROM a'), [{ id: 1, gone: 1 }]);
-    await dest.close();
-  });
-});
-
-test('staged: the target evolves only at finish, with the rows; a blocked replace keeps its staging; readTable beside a load', async () => {
-  await withDir(async (dir) => {
-    const dest = await open(dir);
-    const columnsOf = (table: string) => dest.query('SELECT name FROM pragma_table_info(?)', [table]).map((r) => r.name);
-    const first = await dest.begin(target('m', 'merge', ['id']));
-    await first.evolve(schemaOf([['id', 'integer'], ['v', 'text']]));
-    await first.write([[1, 'one']]);
-    await first.finish(state(1));
-
-    const staged = { ...target('m', 'merge', ['id']), staged: true };
-    const blocked = await dest.begin(staged);
-    await blocked.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
-    await blocked.write([[1, 'uno', 'e']]);
-    assert.deepEqual(await blocked.commit(state(2)), { inserted: 0, updated: 0, deleted: 0 });
-    assert.deepEqual(await blocked.abort({ keepStaging: true }), { kept: '"main"."m__sluice_staged"' });
-    assert.deepEqual(columnsOf('m'), ['id', 'v'], 'a blocked load does not evolve the target');
-    assert.deepEqual(dest.query('SELECT id, v FROM m'), [{ id: 1, v: 'one' }]);
-    assert.deepEqual(await dest.readState('p', 'm'), state(1));
-
-    const passed = await dest.begin(staged);
-    await passed.evolve(schemaOf([['id', 'integer'], ['v', 'text'], ['extra', 'text']]));
-    await passed.write([[1, 'uno', 'e'], [2, 'dos', null], [1, 'un', 'f']]);
-    assert.deepEqual(await passed.finish(state(3)), { inserted: 1, updated: 1, deleted: 0 });
-    assert.deepEqual(dest.query('SELECT id, v, extra FROM m ORDER BY id'), [{ id: 1, v: 'un', extra: 'f' }, { id: 2, v: 'dos', extra: null }]);
-    assert.deepEqual(await dest.readState('p', 'm'), state(3));
-
-    const replace = await dest.begin({ ...target('m', 'replace', ['id']), staged: true });
-    await replace.evolve(schemaOf([['id', 'integer']]));
-    await replace.write([[9]]);
-    assert.deepEqual(await replace.abort({ keepStaging: true }), { kept: '"main"."m__sluice_replace"' });
-    assert.deepEqual(dest.query('SELECT id FROM m__sluice_replace'), [{ id: 9 }]);
-    assert.equal(dest.query('SELECT id FROM m').length, 2);
-
-    // readTable iterates on a connection of its own: the loads keep using the shared one meanwhile.
-    const a = await dest.begin(target('a', 'append'));
-    await a.evolve(schemaOf([['id', 'integer']]));
-    await a.write(Array.from({ length: 12_000 }, (_, i) => [i]));
-    await a.commit(state(1));
-    let read = 0;
-    for await (const batch of dest.readTable('a', ['id'])) {
-      read += batch.length;
-      await a.write([[-1]]);
-      await a.commit(state(2));
-    }
-    await a.finish(state(3));
-    assert.equal(read, 12_000, 'the reader sees the table as it was when it began');
-    assert.equal(dest.query('SELECT count(*) AS n FROM a')[0].n, 12_003);
     await dest.close();
   });
 });

@@ -172,7 +172,7 @@ describe('parquet source', () => {
         i % 2 = 0 AS even, DATE '2024-01-01' + i::INTEGER AS day,
         TIMESTAMP '2024-01-01 00:00:00.123456' + INTERVAL (i) SECOND AS at,
         CASE WHEN i % 10 = 0 THEN NULL ELSE 'name ' || i END AS name,
-        [i, i + 1] AS pair, {'k': i, 's': 'x'} AS obj, '\\xAA\\xBB'::BLOB AS raw,
+        [i, i + 1] AS pair, [[i]] AS nested, {'k': i, 's': 'x'} AS obj, '\\xAA\\xBB'::BLOB AS raw,
         uuid() AS uid
       FROM range(1, ${rows + 1}) t(i)
     ) TO '${file.replace(/'/g, "''")}' (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
@@ -197,7 +197,7 @@ sources:
     try {
       assert.deepEqual(await source.columns!(stream(keys), runContext(p.dir)), {
         id: 'integer', big: 'bigint', amount: 'decimal', ratio: 'double', even: 'boolean', day: 'date', at: 'timestamp', name: 'text',
-        pair: 'json', obj: 'json', raw: 'binary', uid: 'uuid',
+        pair: 'bigint[]', nested: 'json', obj: 'json', raw: 'binary', uid: 'uuid',
       });
       const st = statSync(join(p.dir, 'data', 'facts.parquet'));
       const mid = { version: 1, files: { 'data/facts.parquet': { size: st.size, mtimeMs: st.mtimeMs, records: 1200, done: false } } };
@@ -225,12 +225,14 @@ sources:
     assert.equal(typeOf.at, 'TIMESTAMP WITH TIME ZONE');
     assert.equal(typeOf.raw, 'BLOB');
     assert.equal(typeOf.uid, 'UUID');
+    assert.equal(typeOf.pair, 'BIGINT[]', 'a list of scalars stays a typed list');
+    assert.equal(typeOf.nested, 'JSON');
     const [r] = await duckQuery(p.warehouse, `SELECT id, big::VARCHAR AS big, amount::VARCHAR AS amount, even, day::VARCHAR AS day,
-      epoch_us("at")::VARCHAR AS at, name, pair::VARCHAR AS pair, obj->>'k' AS k, hex(raw) AS raw
+      epoch_us("at")::VARCHAR AS at, name, pair::VARCHAR AS pair, nested::VARCHAR AS nested, obj->>'k' AS k, hex(raw) AS raw
       FROM facts WHERE id = 7`);
     assert.deepEqual(r, {
       id: 7, big: '7000000000', amount: '0.875000000', even: false, day: '2024-01-08', at: String(Date.UTC(2024, 0, 1, 0, 0, 7) * 1000 + 123456), name: 'name 7',
-      pair: '[7,8]', k: '7', raw: 'AABB',
+      pair: '[7, 8]', nested: '[[7]]', k: '7', raw: 'AABB',
     });
     const nulls = await duckQuery(p.warehouse, 'SELECT count(*)::INT AS n FROM facts WHERE name IS NULL');
     assert.equal(nulls[0].n, 250);

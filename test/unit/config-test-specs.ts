@@ -22,7 +22,7 @@ const TEST_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append'],
   transactional: false,
   identifiers: { caseSensitive: true, maxLength: 63 },
-  types: { text: 'T', integer: 'I', bigint: 'B', decimal: 'D', double: 'F', boolean: 'Z', date: 'DA', timestamp: 'TS', json: 'J', binary: 'X', uuid: 'U' },
+  types: (type) => type.toUpperCase(),
 };
 
 /** Declares only `append`, so capability checks have something to reject. */

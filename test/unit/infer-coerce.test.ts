@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { typeOfValue, widen } from '../../src/engine/infer.js';
-import { FAIL, coercerFor, compareCursor, normalizeTimestamp } from '../../src/engine/coerce.js';
+import { FAIL, coercerFor, compareCursor, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
+import { jsonText, parseArrayText, pgArrayLiteral } from '../../src/engine/array-text.js';
 
 test('inference keeps identifiers with leading zeros as text', () => {
   assert.equal(typeOfValue('00501'), 'text');
@@ -60,4 +61,49 @@ test('the UTC fast path agrees with the general parser', () => {
   const expected = ['2024-01-02T03:04:05.000000Z', '2024-01-02T03:04:05.100000Z', '2024-01-02T03:04:05.123000Z', '2024-01-02T03:04:05.123456Z',
     '2024-01-02T03:04:05.123456Z', '2024-02-29T00:00:00.000000Z', FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, '2000-02-29T00:00:00.000000Z'];
   assert.deepEqual(cases.map(normalizeTimestamp), expected);
+});
+
+test('array text: JSON arrays and PostgreSQL literals give their elements as text; anything else is no array', () => {
+  assert.deepEqual(parseArrayText('[1, -2.5e3, "a\\"b", null, true]'), ['1', '-2.5e3', 'a"b', null, 'true']);
+  assert.deepEqual(parseArrayText(' [ ] '), []);
+  assert.deepEqual(parseArrayText('{1,NULL, "x,y" ,"NULL","","\\\\"}'), ['1', null, 'x,y', 'NULL', '', '\\']);
+  assert.deepEqual(parseArrayText('{}'), []);
+  assert.deepEqual(parseArrayText('{"2024-03-10 01:30:00+00"}'), ['2024-03-10 01:30:00+00']);
+  for (const bad of ['[1,]', '[1 2]', '[[1]]', '[{"a":1}]', '[1', '{1,{2}}', '{1,}', '{a"b}', '1,2', '', '[1] x', '{"a}']) {
+    assert.equal(parseArrayText(bad), undefined, bad);
+  }
+});
+
+test('array coercion: each element by its type, nulls kept, one misfit fails the value; canonical checks', () => {
+  assert.deepEqual(coercerFor('integer[]')([1, '2', null]), [1, 2, null]);
+  assert.deepEqual(coercerFor('integer[]')('{3,NULL}'), [3, null]);
+  assert.equal(coercerFor('integer[]')([1, 'x']), FAIL);
+  assert.equal(coercerFor('integer[]')('[1.5]'), FAIL);
+  assert.equal(coercerFor('integer[]')(5), FAIL);
+  assert.deepEqual(coercerFor('bigint[]')('[9007199254740993]'), [9007199254740993n]);
+  assert.deepEqual(coercerFor('decimal[]')('[12345678901234567890.123456789]'), ['12345678901234567890.123456789']);
+  assert.deepEqual(coercerFor('timestamp[]')(['2024-03-10T01:59:59.5-05:00']), ['2024-03-10T06:59:59.500000Z']);
+  assert.deepEqual(coercerFor('uuid[]')(['A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11']), ['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']);
+  assert.deepEqual(coercerFor('boolean[]')('{t,f}'), [true, false]);
+  assert.equal(coercerFor('integer[]')(null), null);
+  assert.ok(isCanonical('integer[]')([1, null]));
+  assert.ok(!isCanonical('integer[]')(['1']));
+  assert.ok(!isCanonical('integer[]')('[1]'));
+  // Arrays with bigints become JSON and text without throwing, every digit kept.
+  assert.equal(coercerFor('json')([9007199254740993n, null, { a: 1n }]), '[9007199254740993,null,{"a":1}]');
+  assert.equal(coercerFor('text')([1n]), '[1]');
+  assert.equal(jsonText(['1.50', 2]), '["1.50",2]');
+  assert.equal(pgArrayLiteral(['a "b" \\', null, 'NULL']), '{"a \\"b\\" \\\\",NULL,"NULL"}');
+  assert.equal(pgArrayLiteral([1, 2n, true]), '{1,2,true}');
+});
+
+test('arrays widen by their elements; JSON holds any array; other mixes are text', () => {
+  assert.equal(widen('integer[]', 'bigint[]'), 'bigint[]');
+  assert.equal(widen('integer[]', 'double[]'), 'double[]');
+  assert.equal(widen('date[]', 'timestamp[]'), 'timestamp[]');
+  assert.equal(widen('integer[]', 'uuid[]'), 'text[]');
+  assert.equal(widen('integer[]', 'json'), 'json');
+  assert.equal(widen('json', 'text[]'), 'json');
+  assert.equal(widen('integer[]', 'integer'), 'text');
+  assert.equal(typeOfValue([1, 2]), 'json', 'arrays in data are JSON unless a type is declared');
 });

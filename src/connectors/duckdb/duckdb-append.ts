@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { ColumnType } from '../../core/types.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
-import { CHUNK_TYPES, DUCKDB_TYPES, needsWidening } from './duckdb-types.js';
+import { chunkType, duckType, needsWidening } from './duckdb-types.js';
 import type { Converter } from './duckdb-types.js';
 
 /** DuckDB's vector size: the most rows one data chunk holds. */
@@ -72,7 +72,7 @@ export async function ensureTable(
   const q = qualified(t);
   if (existing.length === 0) {
     const defs = [
-      ...wanted.map((c) => `${quoteIdent(c.name)} ${DUCKDB_TYPES[c.type]}`),
+      ...wanted.map((c) => `${quoteIdent(c.name)} ${duckType(c.type)}`),
       ...extra.map((c) => `${quoteIdent(c.name)} ${c.dataType}`),
     ];
     await conn.run(`CREATE ${t.catalog === 'temp' ? 'TEMP ' : ''}TABLE ${q} (${defs.join(', ')})`);
@@ -80,7 +80,7 @@ export async function ensureTable(
   }
   const byName = new Map(existing.map((c) => [fold(c.name), c]));
   let changed = false;
-  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: DUCKDB_TYPES[w.type] })),
+  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: duckType(w.type) })),
     ...extra.map((e) => ({ name: e.name, logical: undefined, dataType: e.dataType }))]) {
     const have = byName.get(fold(c.name));
     if (!have) {
@@ -108,7 +108,7 @@ export function planAppend(
     }
     const i = positions.get(fold(tc.name));
     if (i === undefined) return { name: tc.name, type: VARCHAR, index: NONE, convert: (v) => v as DuckDBValue };
-    const { type, convert } = CHUNK_TYPES[rowColumns[i].type];
+    const { type, convert } = chunkType(rowColumns[i].type);
     return { name: tc.name, type, index: i, convert };
   });
   return { table: t, columns };

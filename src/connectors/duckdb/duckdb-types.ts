@@ -1,42 +1,37 @@
 // Logical types ↔ DuckDB types, and the JS value → DuckDB vector value conversion used by the bulk appender.
 import {
-  BIGINT, BLOB, BOOLEAN, DECIMAL, DOUBLE, DuckDBBlobValue, DuckDBDecimalValue, INTEGER, VARCHAR,
+  BIGINT, BLOB, BOOLEAN, DECIMAL, DOUBLE, DuckDBBlobValue, DuckDBDecimalValue, INTEGER, LIST, VARCHAR, listValue,
 } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { ColumnType } from '../../core/types.js';
-import { DECIMAL_SCALE, DECIMAL_WIDTH, DUCKDB_TYPES } from './duckdb-type-names.js';
+import { COLUMN_TYPES, type ColumnType, elementType, type ScalarType } from '../../core/types.js';
+import { widen } from '../../engine/infer.js';
+import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
 
-
-export { DECIMAL_SCALE, DECIMAL_WIDTH, DUCKDB_TYPES };
+export { DECIMAL_SCALE, DECIMAL_WIDTH, duckType };
 
 /** duckdb_columns() spells some types long-hand; compare in the short form we write in DDL. */
 export function normalizeDuckType(dataType: string): string {
   const t = dataType.trim().toUpperCase();
+  if (t.endsWith('[]')) return `${normalizeDuckType(t.slice(0, -2))}[]`;
   if (t === 'TIMESTAMP WITH TIME ZONE') return 'TIMESTAMPTZ';
   if (t === 'TEXT' || t === 'STRING') return 'VARCHAR';
   return t.replace(/\s+/g, '');
 }
 
 const LOGICAL_OF: Record<string, ColumnType> = Object.fromEntries(
-  Object.entries(DUCKDB_TYPES).map(([logical, duck]) => [normalizeDuckType(duck), logical as ColumnType]),
+  COLUMN_TYPES.map((logical) => [normalizeDuckType(duckType(logical)), logical]),
 );
-
-const NUMERIC_RANK: Partial<Record<ColumnType, number>> = { integer: 1, bigint: 2, decimal: 3, double: 4 };
 
 /**
  * Whether an existing column of `current` DuckDB type must be altered to hold `wanted`. Only widenings
- * (integer→bigint→decimal→double, date→timestamp, anything→text) alter a column: a narrower wanted type leaves
- * the wider column alone, the appender casts on the way in.
+ * (integer→bigint→decimal→double, date→timestamp, arrays by their elements, an array→JSON, anything→text) alter a
+ * column: a narrower wanted type leaves the wider column alone, the appender casts on the way in.
  */
 export function needsWidening(current: string, wanted: ColumnType): boolean {
   const cur = LOGICAL_OF[normalizeDuckType(current)];
   if (cur === wanted) return false;
   if (wanted === 'text') return normalizeDuckType(current) !== 'VARCHAR';
-  if (cur === undefined) return false;
-  const rc = NUMERIC_RANK[cur];
-  const rw = NUMERIC_RANK[wanted];
-  if (rc !== undefined && rw !== undefined) return rw > rc;
-  return cur === 'date' && wanted === 'timestamp';
+  return cur !== undefined && widen(cur, wanted) === wanted;
 }
 
 export type Converter = (v: unknown) => DuckDBValue;
@@ -103,7 +98,12 @@ const toBlob: Converter = (v) =>
  * How each logical type travels in a data chunk. Date, timestamp, json and uuid go as VARCHAR: the appender
  * casts a whole vector at once (measured at 3–5M values/s), which is faster than building their values in JS.
  */
-export const CHUNK_TYPES: Record<ColumnType, { type: DuckDBType; convert: Converter }> = {
+interface ChunkType {
+  type: DuckDBType;
+  convert: Converter;
+}
+
+const SCALAR_CHUNK_TYPES: Record<ScalarType, ChunkType> = {
   text: { type: VARCHAR, convert: toText },
   integer: { type: INTEGER, convert: toInteger },
   bigint: { type: BIGINT, convert: toBigint },
@@ -116,3 +116,17 @@ export const CHUNK_TYPES: Record<ColumnType, { type: DuckDBType; convert: Conver
   binary: { type: BLOB, convert: toBlob },
   uuid: { type: VARCHAR, convert: toText },
 };
+
+/** An array travels as a LIST of its element's chunk type; the appender casts the elements like scalars. */
+function listChunk(element: ChunkType): ChunkType {
+  const convert = element.convert;
+  return {
+    type: LIST(element.type),
+    convert: (v) => listValue((v as unknown[]).map((x) => (x === null || x === undefined ? null : convert(x)))),
+  };
+}
+
+export function chunkType(type: ColumnType): ChunkType {
+  const element = elementType(type);
+  return element === undefined ? SCALAR_CHUNK_TYPES[type as ScalarType] : listChunk(SCALAR_CHUNK_TYPES[element]);
+}

@@ -1,5 +1,7 @@
 // CSV parts: RFC 4180 (header row, CRLF line ends, fields quoted when they hold a comma, quote or line break,
 // quotes doubled). NULL is an empty field and the empty string a quoted empty field, so the two stay distinct.
+// Arrays are written as JSON arrays.
+import { jsonText } from '../../engine/array-text.js';
 import { TextPartWriter } from './part-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 
@@ -16,7 +18,7 @@ export function csvField(v: unknown): string {
   } else if (v instanceof Date) {
     s = v.toISOString();
   } else if (typeof v === 'object') {
-    s = JSON.stringify(v);
+    s = jsonText(v);
   } else {
     s = String(v);
   }

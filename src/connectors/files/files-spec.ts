@@ -1,8 +1,8 @@
 // Files destination: each table is a directory of part files plus a manifest that is the commit point.
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
-import type { ColumnType } from '../../core/types.js';
-import { DUCKDB_TYPES } from '../duckdb/duckdb-type-names.js';
+import { type ColumnType, type ScalarType, typeName } from '../../core/types.js';
+import { duckType } from '../duckdb/duckdb-type-names.js';
 
 export const FILE_FORMATS = ['parquet', 'csv', 'ndjson'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -16,13 +16,13 @@ export const filesConfig = z.strictObject({
 
 export type FilesConfig = z.infer<typeof filesConfig>;
 
-const TEXT_TYPES: Record<ColumnType, string> = {
+const CSV_TYPES: Record<ScalarType, string> = {
   text: 'string', integer: 'integer', bigint: 'integer (all digits)', decimal: 'decimal text', double: 'number',
   boolean: 'true/false', date: 'YYYY-MM-DD', timestamp: 'ISO-8601 UTC', json: 'JSON text', binary: 'base64',
   uuid: 'uuid text',
 };
-const NDJSON_TYPES: Record<ColumnType, string> = {
-  ...TEXT_TYPES, integer: 'number', bigint: 'number (all digits)', decimal: 'string (exact)', boolean: 'boolean',
+const NDJSON_TYPES: Record<ScalarType, string> = {
+  ...CSV_TYPES, integer: 'number', bigint: 'number (all digits)', decimal: 'string (exact)', boolean: 'boolean',
   json: 'embedded JSON value', binary: 'base64 string',
 };
 
@@ -36,7 +36,8 @@ export function filesCapabilities(format: FileFormat): DestinationCapabilities {
       // A table is a directory name: most file systems stop at 255 bytes.
       maxLength: 255,
     },
-    types: format === 'parquet' ? DUCKDB_TYPES : format === 'csv' ? TEXT_TYPES : NDJSON_TYPES,
+    types: format === 'parquet' ? duckType
+      : (type: ColumnType) => typeName(format === 'csv' ? CSV_TYPES : NDJSON_TYPES, type, (e) => `JSON array of ${e}`),
   };
 }
 

@@ -1,8 +1,9 @@
 // NDJSON parts: one JSON object per line, keys are the column names. json columns are embedded as JSON values
 // (re-serialised, so a pretty-printed document cannot break the one-line-per-record rule); bigint is written as
 // a bare JSON number with every digit; decimal stays a string, the only exact form JSON readers keep; binary is
-// base64.
+// base64; arrays are JSON arrays.
 import type { ColumnType } from '../../core/types.js';
+import { jsonText } from '../../engine/array-text.js';
 import { TextPartWriter } from './part-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 
@@ -19,7 +20,7 @@ export function ndjsonValue(v: unknown, type: ColumnType): string {
     }
   }
   if (typeof v === 'number' && !Number.isFinite(v)) return JSON.stringify(String(v));
-  return JSON.stringify(v);
+  return jsonText(v);
 }
 
 export function ndjsonPartWriter(path: string, columns: readonly PartColumn[]): PartWriter {

@@ -5,14 +5,14 @@ import { mysqlConnectionKeys } from './mysql-options.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
 import type { MysqlSourceConfig } from './mysql-source.js';
 import { MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
-import { MYSQL_TYPES } from './mysql-types.js';
+import { mysqlType } from './mysql-types.js';
 
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // Column names are case-insensitive in MySQL, quoted or not.
   identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
-  types: MYSQL_TYPES,
+  types: mysqlType,
   replaceGroups: true,
 };
 

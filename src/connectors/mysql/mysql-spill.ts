@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { ColumnType } from '../../core/types.js';
-import { FIELD_ENCODERS } from './mysql-types.js';
+import { fieldEncoder } from './mysql-types.js';
 import type { FieldEncoder } from './mysql-types.js';
 import { q } from './mysql-tables.js';
 
@@ -37,7 +37,7 @@ export function loadPlan(columns: readonly { name: string; type: ColumnType }[])
   });
   return {
     columnsSql: `(${list.join(', ')})${sets.length ? ` SET ${sets.join(', ')}` : ''}`,
-    encoders: columns.map((c) => FIELD_ENCODERS[c.type]),
+    encoders: columns.map((c) => fieldEncoder(c.type)),
     names: columns.map((c) => c.name),
   };
 }

@@ -1,11 +1,12 @@
 // Logical types ↔ MySQL/MariaDB types: DDL for the destination, the widenings evolve() may apply, the logical type
 // of a catalog column (the source declares its streams' columns from it), and the encoding of canonical JS values
 // (src/engine/coerce.ts) into the text LOAD DATA reads, and the decoding of values read back (typeCast).
-import type { ColumnType } from '../../core/types.js';
+import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
+import { jsonText } from '../../engine/array-text.js';
 import { normalizeTimestamp } from '../../engine/coerce.js';
 import { widen } from '../../engine/infer.js';
 
-export const MYSQL_TYPES: Record<ColumnType, string> = {
+const MYSQL_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'LONGTEXT',
   integer: 'INT',
   bigint: 'BIGINT',
@@ -20,14 +21,19 @@ export const MYSQL_TYPES: Record<ColumnType, string> = {
   uuid: 'CHAR(36)',
 };
 
+/** MySQL has no arrays: an array column is a JSON column holding JSON arrays. */
+const stored = (type: ColumnType): ScalarType => (elementType(type) ? 'json' : (type as ScalarType));
+
+export const mysqlType = (type: ColumnType): string => MYSQL_SCALAR_TYPES[stored(type)];
+
 /**
  * Primary key columns must be indexable: TEXT and BLOB columns cannot be, so keys of those types get bounded
  * types. 191 characters × 4 bytes (utf8mb4) stays under InnoDB's 767-byte index prefix of older row formats.
  */
-const KEY_TYPES: Partial<Record<ColumnType, string>> = { text: 'VARCHAR(191)', binary: 'VARBINARY(255)', json: 'VARCHAR(191)' };
+const KEY_TYPES: Partial<Record<ScalarType, string>> = { text: 'VARCHAR(191)', binary: 'VARBINARY(255)', json: 'VARCHAR(191)' };
 
 export const columnDdlType = (type: ColumnType, isKey: boolean): string =>
-  (isKey ? KEY_TYPES[type] : undefined) ?? MYSQL_TYPES[type];
+  (isKey ? KEY_TYPES[stored(type)] : undefined) ?? mysqlType(type);
 
 /**
  * Logical type of a column from its catalog type (`COLUMN_TYPE` / SHOW COLUMNS `Type`, e.g. `int(11) unsigned`).
@@ -74,8 +80,9 @@ const TEXT_LIKE = /^(longtext|mediumtext|text|tinytext|varchar|char)/i;
  * widenings (INT→BIGINT→DECIMAL→DOUBLE, DATE→DATETIME, anything→text); a narrower wanted type leaves the column
  * alone and MySQL converts on the way in.
  */
-export function mysqlWidening(columnType: string, wanted: ColumnType, isKey: boolean): string | undefined {
+export function mysqlWidening(columnType: string, type: ColumnType, isKey: boolean): string | undefined {
   const current = logicalOfMysql(columnType);
+  const wanted = stored(type);
   if (wanted === 'text' || wanted === 'json') {
     // Any text column holds JSON text; CHAR(36) (a uuid column) and VARCHAR keys are narrower than free text.
     if (TEXT_LIKE.test(columnType) && !/^(char|varchar)/i.test(columnType)) return undefined;
@@ -97,7 +104,7 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n'
 /** LOAD DATA's default escaping (`ESCAPED BY '\\'`): backslash, tab, newline, CR and NUL are written as escapes. */
 export const escapeField = (s: string): string => (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, (c) => ESCAPES[c]) : s);
 
-const asText = (v: unknown): string => escapeField(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const asText = (v: unknown): string => escapeField(typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v) : String(v));
 
 /** Canonical timestamps are `YYYY-MM-DDTHH:MM:SS.ffffffZ`; DATETIME(6) takes the same digits with a space. */
 const asDatetime: FieldEncoder = (v) => {
@@ -110,7 +117,7 @@ const asDatetime: FieldEncoder = (v) => {
   return `${s.slice(0, 10)} ${s.slice(11, 26)}`;
 };
 
-export const FIELD_ENCODERS: Record<ColumnType, FieldEncoder> = {
+const FIELD_ENCODERS: Record<ScalarType, FieldEncoder> = {
   text: asText,
   integer: (v) => String(v),
   bigint: (v) => String(v),
@@ -124,6 +131,9 @@ export const FIELD_ENCODERS: Record<ColumnType, FieldEncoder> = {
   binary: (v) => Buffer.from(v instanceof Uint8Array ? v : Buffer.from(String(v))).toString('hex'),
   uuid: asText,
 };
+
+/** Arrays are written as JSON arrays (asText gives objects their JSON text). */
+export const fieldEncoder = (type: ColumnType): FieldEncoder => FIELD_ENCODERS[stored(type)];
 
 type CastField = Parameters<Extract<import('mysql2').TypeCast, (...a: never[]) => unknown>>[0];
 

@@ -1,10 +1,14 @@
 // Parquet column types (as DuckDB reads them) → Sluice's logical types, and the SELECT expression that hands each
 // value over without loss: exact numbers and instants travel as text, nested values as JSON text.
-import type { ColumnType } from '../../core/types.js';
+import { arrayOf, type ColumnType, elementType } from '../../core/types.js';
 
 export function logicalType(duckType: string): ColumnType {
   const t = duckType.toUpperCase();
-  if (t.endsWith('[]') || /^(STRUCT|MAP|UNION)\b/.test(t) || /\[\d+\]$/.test(t)) return 'json';
+  if (t.endsWith('[]')) {
+    // A list of scalars an array type holds keeps its element type; lists of anything else are JSON.
+    return arrayOf(logicalType(t.slice(0, -2)));
+  }
+  if (/^(STRUCT|MAP|UNION)\b/.test(t) || /\[\d+\]$/.test(t)) return 'json';
   if (t.startsWith('DECIMAL')) return 'decimal';
   if (t.startsWith('TIMESTAMP')) return 'timestamp';
   switch (t) {
@@ -36,7 +40,10 @@ export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')
 /** How column `name` of DuckDB type `duckType` is selected, so its JS value coerces exactly to its logical type. */
 export function selectExpr(name: string, duckType: string): string {
   const c = quoteIdent(name);
-  switch (logicalType(duckType)) {
+  const type = logicalType(duckType);
+  // An array as JSON text: the array coercer reads its elements exactly (numbers as their digits).
+  if (elementType(type)) return `to_json(${c})::VARCHAR`;
+  switch (type) {
     case 'json':
       return `to_json(${c})::VARCHAR`;
     case 'decimal': case 'uuid': case 'text':

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { ColumnType } from '../../core/types.js';
+import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
+import { jsonText, pgArrayLiteral } from '../../engine/array-text.js';
 
 export type Encoder = (v: unknown) => string;
 
@@ -18,7 +19,7 @@ const escapeChar = (c: string): string => ESCAPES[c];
 /** Escape text for a COPY field; most values contain nothing to escape, and test() is cheaper than replace(). */
 export const escapeCopy = (s: string): string => (SPECIAL.test(s) ? s.replace(SPECIAL_ALL, escapeChar) : s);
 
-const asText: Encoder = (v) => escapeCopy(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const asText: Encoder = (v) => escapeCopy(typeof v === 'string' ? v : typeof v === 'object' ? jsonText(v) : String(v));
 // Canonical number, bigint, decimal, date, timestamp and uuid forms never contain a character to escape.
 const plain: Encoder = (v) => (typeof v === 'string' ? v : String(v));
 const bool: Encoder = (v) => (v === true || v === 't' || v === 'true' ? 't' : 'f');
@@ -27,12 +28,15 @@ const bytes: Encoder = (v) => {
   return '\\\\x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 };
 
-const ENCODERS: Record<ColumnType, Encoder> = {
+const ENCODERS: Record<ScalarType, Encoder> = {
   text: asText, integer: plain, bigint: plain, decimal: plain, double: plain, boolean: bool, date: plain,
   timestamp: plain, json: asText, binary: bytes, uuid: plain,
 };
 
-export const encoderFor = (type: ColumnType): Encoder => ENCODERS[type];
+/** An array goes as its array literal, escaped like any text (its elements may hold tabs or backslashes). */
+const array: Encoder = (v) => escapeCopy(pgArrayLiteral(v as unknown[]));
+
+export const encoderFor = (type: ColumnType): Encoder => (elementType(type) ? array : ENCODERS[type as ScalarType]);
 
 /** Characters per chunk handed to the socket: big enough to amortise a write, small enough to bound memory. */
 const CHUNK_CHARS = 1 << 20;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { ColumnType } from '../../core/types.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
-import { PG_TYPES, widening } from './postgres-types.js';
+import { pgType, widening } from './postgres-types.js';
 
 export const MAX_IDENT_BYTES = 63;
 
@@ -81,7 +81,7 @@ export async function ensureTable(
   const q = qualified(t);
   if (existing.length === 0) {
     const defs = [
-      ...wanted.map((c) => `${quoteIdent(c.name)} ${PG_TYPES[c.type]}`),
+      ...wanted.map((c) => `${quoteIdent(c.name)} ${pgType(c.type)}`),
       ...(opts.extra ?? []),
       ...(opts.primaryKey?.length ? [`PRIMARY KEY (${opts.primaryKey.map((k) => quoteIdent(k)).join(', ')})`] : []),
     ];
@@ -94,11 +94,13 @@ export async function ensureTable(
   for (const c of wanted) {
     const have = byName.get(c.name);
     if (!have) {
-      alters.push(`ADD COLUMN ${quoteIdent(c.name)} ${PG_TYPES[c.type]}`);
+      alters.push(`ADD COLUMN ${quoteIdent(c.name)} ${pgType(c.type)}`);
       continue;
     }
     const to = widening(have.typname, c.type);
-    if (to) alters.push(`ALTER COLUMN ${quoteIdent(c.name)} TYPE ${to} USING ${quoteIdent(c.name)}::${to}`);
+    // No cast turns an array into jsonb; to_jsonb does.
+    const using = to === 'jsonb' && have.typname.startsWith('_') ? `to_jsonb(${quoteIdent(c.name)})` : `${quoteIdent(c.name)}::${to}`;
+    if (to) alters.push(`ALTER COLUMN ${quoteIdent(c.name)} TYPE ${to} USING ${using}`);
   }
   if (alters.length === 0) return existing;
   // One ALTER TABLE: several widenings rewrite the table once, not once each.

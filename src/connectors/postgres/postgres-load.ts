@@ -29,13 +29,13 @@ import type { Logger } from '../../core/logger.js';
 import type { Schema, StreamState } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
-import { binaryEncoderFor, binaryHeader, binaryTrailer, encodeBinaryRows } from './postgres-binary.js';
+import { binaryEncoderFor, binaryHeader, hasBinaryEncoder, binaryTrailer, encodeBinaryRows } from './postgres-binary.js';
 import type { Encoder } from './postgres-copy.js';
 import { pgError } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualified } from './postgres-ddl.js';
 import type { TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
-import { PG_TYPES } from './postgres-types.js';
+import { pgType } from './postgres-types.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
@@ -79,7 +79,7 @@ export class PostgresStreamLoad implements StreamLoad {
   private columns: WantedColumn[] = [];
   private encoders: Encoder[] = [];
   private binaryEncoders: ReturnType<typeof binaryEncoderFor>[] = [];
-  /** The staging columns have exactly the types of PG_TYPES (see `binary`). */
+  /** The staging columns have exactly their logical types' PostgreSQL types, all with a binary encoder (see `binary`). */
   private binaryTypes = false;
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
@@ -167,7 +167,7 @@ export class PostgresStreamLoad implements StreamLoad {
         // Binary needs each staging column to be exactly its logical type's (a widened one may not be: int8 takes
         // doubles as numeric); otherwise this COPY goes as text.
         const typeOf = new Map(staging.map((c) => [c.name, c.typname]));
-        this.binaryTypes = this.columns.every((c) => typeOf.get(c.name) === PG_TYPES[c.type]);
+        this.binaryTypes = this.columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
       } else {
         // The primary key is built after the load, in one pass, rather than maintained row by row; the sequence
         // lets the swap keep the last row written per key.
@@ -272,7 +272,7 @@ export class PostgresStreamLoad implements StreamLoad {
 
   /**
    * Rows travel in COPY's binary format into the TEMP staging of a merge or scd2 (postgres-binary.ts): its column
-   * types are PG_TYPES of the stream's, so every value's send format is known, and the server, which a merge waits
+   * types are the PostgreSQL types of the stream's, so every value's send format is known, and the server, which a merge waits
    * on, parses nothing.
    */
   private get binary(): boolean {

@@ -9,7 +9,7 @@ import type { ColumnType } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { derivedName, qualified } from './postgres-ddl.js';
 import type { TableRef } from './postgres-ddl.js';
-import { PG_TYPES } from './postgres-types.js';
+import { pgType as pgTypeOf } from './postgres-types.js';
 
 export const partitionSpec = z.strictObject({
   column: z.string().min(1).describe('Partition key column.'),
@@ -29,7 +29,7 @@ export async function ensurePartitions(
   db: Queryable, target: TableRef, stage: TableRef, p: PartitionSpec, type: ColumnType,
 ): Promise<number> {
   const col = quoteIdent(p.column);
-  const pgType = PG_TYPES[type];
+  const pgType = pgTypeOf(type);
   const name = (suffix: string) => derivedName(target.table, suffix);
   const ddl: { name: string; sql: string; params: unknown[] }[] = [];
   if (p.by === 'list') {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-options.js';
-import { PG_TYPES } from './postgres-types.js';
+import { pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
@@ -10,7 +10,7 @@ export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   transactional: true,
   // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
   identifiers: { caseSensitive: true, maxLength: 63 },
-  types: PG_TYPES,
+  types: pgType,
   // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
 };

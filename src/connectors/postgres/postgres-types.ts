@@ -2,9 +2,10 @@
 // catalog column (the source declares its streams' columns from it), and the per-connection value parsers that give
 // the engine canonical-friendly JS values without losing precision.
 import type pg from 'pg';
-import type { ColumnType } from '../../core/types.js';
+import { arrayOf, type ColumnType, elementType, type ScalarType, typeName } from '../../core/types.js';
+import { parseArrayText } from '../../engine/array-text.js';
 
-export const PG_TYPES: Record<ColumnType, string> = {
+const PG_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'text',
   integer: 'int4',
   bigint: 'int8',
@@ -18,15 +19,25 @@ export const PG_TYPES: Record<ColumnType, string> = {
   uuid: 'uuid',
 };
 
+/** The PostgreSQL type of a logical type: arrays are native (`int4[]`). */
+export const pgType = (type: ColumnType): string => typeName(PG_SCALAR_TYPES, type, (e) => `${e}[]`);
+
 /** pg_type.typname → logical type; anything else reads as text. */
-const LOGICAL_OF_TYPNAME: Record<string, ColumnType> = {
+const LOGICAL_OF_TYPNAME: Record<string, ScalarType> = {
   int2: 'integer', int4: 'integer', int8: 'bigint', numeric: 'decimal', float4: 'double', float8: 'double',
   bool: 'boolean', text: 'text', varchar: 'text', bpchar: 'text', name: 'text', citext: 'text', date: 'date',
   timestamptz: 'timestamp', timestamp: 'timestamp', json: 'json', jsonb: 'json', bytea: 'binary', uuid: 'uuid',
   oid: 'bigint',
 };
 
-export const logicalOfTypname = (typname: string): ColumnType => LOGICAL_OF_TYPNAME[typname] ?? 'text';
+/**
+ * Logical type of a pg_type.typname. Arrays (`_int4`) of a scalar an array type can hold keep their element type;
+ * arrays of json or bytea read as json.
+ */
+export function logicalOfTypname(typname: string): ColumnType {
+  if (!typname.startsWith('_')) return LOGICAL_OF_TYPNAME[typname] ?? 'text';
+  return arrayOf(LOGICAL_OF_TYPNAME[typname.slice(1)] ?? 'text');
+}
 
 /** Type OIDs of the built-in types (pg_type.oid; stable across servers). */
 const OID = {
@@ -37,15 +48,19 @@ const OID = {
 
 const TYPNAME_OF_OID = new Map<number, string>(Object.entries(OID).map(([k, v]) => [v, k]));
 
-/** Arrays of built-in types (bool, int2, int4, text, varchar, int8, float4, float8, numeric, date, timestamptz, uuid). */
-const ARRAY_OIDS = new Set([1000, 1005, 1007, 1009, 1015, 1016, 1021, 1022, 1231, 1182, 1185, 2951]);
+/** Array type OID → its element's OID, for the built-in element types above (pg_type.typarray). */
+const ELEMENT_OF_ARRAY = new Map<number, number>([
+  [1000, OID.bool], [1001, OID.bytea], [1016, OID.int8], [1005, OID.int2], [1007, OID.int4], [1009, OID.text],
+  [1028, OID.oid], [199, OID.json], [1021, OID.float4], [1022, OID.float8], [1014, OID.bpchar], [1015, OID.varchar],
+  [1182, OID.date], [1115, OID.timestamp], [1185, OID.timestamptz], [1231, OID.numeric], [2951, OID.uuid],
+  [3807, OID.jsonb], [1003, OID.name],
+]);
 
-/**
- * Logical type of a result column by its type OID (custom query columns have no catalog row). Arrays, which pg
- * parses to JS arrays, travel as json.
- */
-export const logicalOfOid = (oid: number): ColumnType =>
-  ARRAY_OIDS.has(oid) ? 'json' : logicalOfTypname(TYPNAME_OF_OID.get(oid) ?? '');
+/** Logical type of a result column by its type OID (custom query columns have no catalog row). */
+export function logicalOfOid(oid: number): ColumnType {
+  const element = ELEMENT_OF_ARRAY.get(oid);
+  return logicalOfTypname(element === undefined ? TYPNAME_OF_OID.get(oid) ?? '' : `_${TYPNAME_OF_OID.get(element)}`);
+}
 
 const NUMERIC_RANK: Partial<Record<ColumnType, number>> = { integer: 1, bigint: 2, decimal: 3, double: 4 };
 
@@ -55,6 +70,15 @@ const NUMERIC_RANK: Partial<Record<ColumnType, number>> = { integer: 1, bigint: 
  * than float8, which would round big integers), int4→float8, date→timestamptz, and anything→text.
  */
 export function widening(typname: string, wanted: ColumnType): string | undefined {
+  const wantedElement = elementType(wanted);
+  if (wantedElement !== undefined || typname.startsWith('_')) {
+    if (wanted === 'text') return 'text';
+    // jsonb holds any array (ensureTable converts with to_jsonb); an array widens by its elements.
+    if (wanted === 'json') return elementType(logicalOfTypname(typname)) ? 'jsonb' : undefined;
+    if (wantedElement === undefined || !typname.startsWith('_')) return undefined;
+    const element = widening(typname.slice(1), wantedElement);
+    return element === undefined ? undefined : `${element}[]`;
+  }
   const current = LOGICAL_OF_TYPNAME[typname];
   if (wanted === 'text') return current === 'text' ? undefined : 'text';
   if (current === undefined || current === wanted) return undefined;
@@ -94,10 +118,16 @@ const identity = (s: string): string => s;
 /**
  * Value parsers a source installs on its own connections: int8 → bigint, numeric → string (exact), timestamps →
  * ISO UTC strings (microseconds kept, where Date would cut to milliseconds), date → `YYYY-MM-DD`, json/jsonb →
- * the text as stored (objects and arrays) so numbers beyond 2^53 survive, bytea → Buffer.
+ * the text as stored (objects and arrays) so numbers beyond 2^53 survive, bytea → Buffer; arrays of the scalars
+ * an array type holds → JS arrays of those elements, each parsed as above.
  */
-export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => ({
-  getTypeParser: ((oid: number, format?: string) => {
+export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => {
+  const getTypeParser = (oid: number, format?: string): (s: string) => unknown => {
+    const element = ELEMENT_OF_ARRAY.get(oid);
+    if (element !== undefined && elementType(logicalOfOid(oid))) {
+      const parse = getTypeParser(element);
+      return (s) => parseArrayText(s)?.map((x) => (x === null ? null : parse(x))) ?? s;
+    }
     switch (oid) {
       case OID.int8: return (s: string) => BigInt(s);
       case OID.numeric: return identity;
@@ -108,5 +138,6 @@ export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => 
       case OID.jsonb: return jsonValue;
       default: return defaults.getTypeParser(oid, (format ?? 'text') as 'text');
     }
-  }) as pg.CustomTypesConfig['getTypeParser'],
-});
+  };
+  return { getTypeParser: getTypeParser as pg.CustomTypesConfig['getTypeParser'] };
+};

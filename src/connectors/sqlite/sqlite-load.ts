@@ -41,7 +41,7 @@ import {
 } from './sqlite-dialect.js';
 import { describeTable, ensureTable, primaryKeyOf } from './sqlite-tables.js';
 import type { WantedColumn } from './sqlite-tables.js';
-import { BINDERS } from './sqlite-types.js';
+import { binderFor } from './sqlite-types.js';
 import type { Binder } from './sqlite-types.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -132,7 +132,7 @@ export class SqliteStreamLoad implements StreamLoad {
     // Staging keyed like the target keeps the last row of each key; append staging has no key and keeps all.
     const verb = d === 'append' ? 'INSERT' : 'INSERT OR REPLACE';
     this.insert = this.db.prepare(`${verb} INTO ${this.stage()} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-    this.binders = this.columns.map((c) => BINDERS[c.type]);
+    this.binders = this.columns.map((c) => binderFor(c.type));
   }
 
   async write(rows: unknown[][]): Promise<void> {

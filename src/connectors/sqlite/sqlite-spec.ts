@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec, StreamConfig } from '../../core/connector.js';
 import { SQLITE_MAX_IDENTIFIER } from './sqlite-dialect.js';
-import { SQLITE_TYPES } from './sqlite-types.js';
+import { sqliteType } from './sqlite-types.js';
 
 const path = z.string().min(1).describe('Database file, relative to the pipeline file.');
 
@@ -11,7 +11,7 @@ export const SQLITE_CAPABILITIES: DestinationCapabilities = {
   transactional: true,
   // SQLite matches column and table names case-insensitively (ASCII), quoted or not.
   identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
-  types: SQLITE_TYPES,
+  types: sqliteType,
   replaceGroups: true,
 };
 

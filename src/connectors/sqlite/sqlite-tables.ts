@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { ColumnType } from '../../core/types.js';
 import { q } from './sqlite-dialect.js';
-import { SQLITE_TYPES, sqliteWidening } from './sqlite-types.js';
+import { sqliteType, sqliteWidening } from './sqlite-types.js';
 
 export interface WantedColumn {
   name: string;
@@ -48,7 +48,7 @@ export function ensureTable(db: Database.Database, schema: string, table: string
   const existing = describeTable(db, schema, table);
   // Staging is typed like the target: better-sqlite3 binds every JS number as a REAL, and only a column's affinity
   // turns 6.0 back into the integer 6 (untyped staging would hand the text column of a widened target '6.0').
-  const declared = (c: WantedColumn): string => SQLITE_TYPES[c.type];
+  const declared = (c: WantedColumn): string => sqliteType(c.type);
   if (existing.length === 0) {
     db.exec(createSql(schema, table, wanted.map((c) => ({ name: c.name, declared: declared(c) })), o.primaryKey, o.extra));
     return;

@@ -3,10 +3,11 @@
 // `BLOB` none, anything else NUMERIC, which would turn the text `1.50` into the number 1.5. So exact kinds are declared
 // as `<KIND> TEXT`: the affinity is TEXT (decimals, JSON and timestamps stay exactly as written) and the first word
 // still tells a reader, and the SQLite source, what the column holds.
-import type { ColumnType, Row } from '../../core/types.js';
+import { arrayOf, type ColumnType, elementType, type Row, type ScalarType } from '../../core/types.js';
+import { jsonText } from '../../engine/array-text.js';
 import { widen } from '../../engine/infer.js';
 
-export const SQLITE_TYPES: Record<ColumnType, string> = {
+const SQLITE_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'TEXT',
   integer: 'INTEGER',
   bigint: 'BIGINT',
@@ -21,6 +22,16 @@ export const SQLITE_TYPES: Record<ColumnType, string> = {
 };
 
 /**
+ * SQLite has no arrays: an array column holds JSON arrays, declared `<ELEMENT>[] JSON` so the SQLite source reads
+ * the element type back. Whatever affinity the element's name gives, JSON text never looks like a number, so it
+ * stays text.
+ */
+export const sqliteType = (type: ColumnType): string => {
+  const element = elementType(type);
+  return element === undefined ? SQLITE_SCALAR_TYPES[type as ScalarType] : `${element.toUpperCase()}[] JSON`;
+};
+
+/**
  * Logical type of a declared column type. Any `…INT…` column may hold 64-bit values whatever its name says, so it reads
  * as bigint; `DATETIME`, `NUMERIC(10,2)` and friends of other tools are understood; no declared type: undefined (the
  * engine infers from values).
@@ -28,6 +39,8 @@ export const SQLITE_TYPES: Record<ColumnType, string> = {
 export function logicalOfSqlite(declared: string): ColumnType | undefined {
   const t = declared.toUpperCase().trim();
   if (t === '') return undefined;
+  const array = /^(\w+)\[\]/.exec(t);
+  if (array) return arrayOf(array[1].toLowerCase() as ColumnType);
   if (t.startsWith('BOOL')) return 'boolean';
   if (t.includes('INT')) return 'bigint';
   if (t.startsWith('DECIMAL') || t.startsWith('NUMERIC')) return 'decimal';
@@ -48,14 +61,14 @@ export function sqliteWidening(declared: string, wanted: ColumnType): string | u
   if (current === wanted || (current === 'bigint' && wanted === 'integer')) return undefined;
   // INTEGER → BIGINT changes nothing SQLite stores: both are 64-bit integers.
   if (current === 'integer' && wanted === 'bigint') return undefined;
-  return widen(current, wanted) === wanted ? SQLITE_TYPES[wanted] : undefined;
+  return widen(current, wanted) === wanted ? sqliteType(wanted) : undefined;
 }
 
 /** A canonical JS value as better-sqlite3 binds it: booleans as 1/0, bytes as a Buffer; the rest as they are. */
 export type Binder = (v: unknown) => unknown;
 
 const same: Binder = (v) => v;
-export const BINDERS: Record<ColumnType, Binder> = {
+const BINDERS: Record<ScalarType, Binder> = {
   text: same,
   integer: same,
   bigint: same,
@@ -68,6 +81,10 @@ export const BINDERS: Record<ColumnType, Binder> = {
   binary: (v) => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v),
   uuid: same,
 };
+
+const asJson: Binder = (v) => (v === null || v === undefined ? null : jsonText(v));
+
+export const binderFor = (type: ColumnType): Binder => (elementType(type) ? asJson : BINDERS[type as ScalarType]);
 
 /** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
 export function normalizeRow(row: Row): Row {

@@ -3,6 +3,7 @@
 // column, so it is not inferred again. A value that does not fit sends its row to the dead-letter queue with the
 // column, the value and the type — or becomes null with `on_error: null`.
 import { z } from 'zod';
+import { jsonText } from '../../engine/array-text.js';
 import { valueCoercer, FAIL } from '../../engine/coerce.js';
 import { COLUMN_TYPES, type ColumnType } from '../../core/types.js';
 import { dateParser, isZone } from '../cast/date-parse.js';
@@ -78,7 +79,7 @@ function converter(o: CastOptions): (v: unknown) => unknown {
         }
       };
     case 'text':
-      return (v) => (v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      return (v) => (v instanceof Date ? v.toISOString() : typeof v === 'object' ? jsonText(v) : String(v));
     default:
       return canonical;
   }

@@ -1,0 +1,129 @@
+// Arrays as text, both ways. Read: a JSON array (`[1, "a", null]`) or a PostgreSQL array literal (`{1,"a b",NULL}`)
+// → its elements as raw text or null, for the element type's coercer to judge; one dimension only. Write: canonical
+// array values (src/engine/coerce.ts) → JSON text (destinations without arrays) or a PostgreSQL literal (COPY).
+
+/** The elements of a one-dimensional array written as JSON or as a PostgreSQL literal; undefined when it is not one. */
+export function parseArrayText(s: string): (string | null)[] | undefined {
+  const t = s.trim();
+  if (t.startsWith('[')) return parseJsonArray(t);
+  if (t.startsWith('{')) return parsePgArray(t);
+  return undefined;
+}
+
+const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+
+function parseJsonArray(s: string): (string | null)[] | undefined {
+  const out: (string | null)[] = [];
+  let i = 1;
+  const skip = (): void => {
+    while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  };
+  skip();
+  if (s[i] === ']') return i === s.length - 1 ? out : undefined;
+  for (;;) {
+    skip();
+    const start = i;
+    if (s[i] === '"') {
+      i++;
+      while (i < s.length && s[i] !== '"') i += s[i] === '\\' ? 2 : 1;
+      if (i >= s.length) return undefined;
+      i++;
+      try {
+        out.push(JSON.parse(s.slice(start, i)) as string);
+      } catch {
+        return undefined;
+      }
+    } else {
+      // Numbers, true, false and null keep their text: numbers stay exact until the element type reads them.
+      while (i < s.length && s[i] !== ',' && s[i] !== ']' && !isSpace(s.charCodeAt(i))) i++;
+      const token = s.slice(start, i);
+      if (token === 'null') out.push(null);
+      else if (token === 'true' || token === 'false' || /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(token)) out.push(token);
+      else return undefined;
+    }
+    skip();
+    if (s[i] === ',') {
+      i++;
+      continue;
+    }
+    return s[i] === ']' && i === s.length - 1 ? out : undefined;
+  }
+}
+
+function parsePgArray(s: string): (string | null)[] | undefined {
+  const out: (string | null)[] = [];
+  let i = 1;
+  const skip = (): void => {
+    while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  };
+  skip();
+  if (s[i] === '}') return i === s.length - 1 ? out : undefined;
+  for (;;) {
+    skip();
+    if (s[i] === '"') {
+      let value = '';
+      i++;
+      while (i < s.length && s[i] !== '"') {
+        if (s[i] === '\\') i++;
+        value += s[i] ?? '';
+        i++;
+      }
+      if (i >= s.length) return undefined;
+      i++;
+      out.push(value);
+    } else {
+      const start = i;
+      while (i < s.length && s[i] !== ',' && s[i] !== '}') {
+        // A nested array, or a quote inside an unquoted element, is not a one-dimensional literal.
+        if (s[i] === '{' || s[i] === '"') return undefined;
+        i++;
+      }
+      const token = s.slice(start, i).trim();
+      if (token === '') return undefined;
+      out.push(token.toUpperCase() === 'NULL' ? null : token.replace(/\\(.)/g, '$1'));
+    }
+    skip();
+    if (s[i] === ',') {
+      i++;
+      continue;
+    }
+    return s[i] === '}' && i === s.length - 1 ? out : undefined;
+  }
+}
+
+/**
+ * JSON text of a value that may hold bigints (which JSON.stringify refuses): they are written as JSON numbers, all
+ * digits. Canonical decimals are strings and stay JSON strings, so no reader rounds them through a double.
+ */
+export function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? 'null';
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return withBigints(v);
+  }
+}
+
+function withBigints(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : withBigints(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+    const members: string[] = [];
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) members.push(`${JSON.stringify(k)}:${withBigints(x)}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** A canonical array as a PostgreSQL array literal: text elements quoted and escaped, NULLs bare. */
+export function pgArrayLiteral(items: readonly unknown[]): string {
+  let out = '{';
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out += ',';
+    const x = items[i];
+    if (x === null || x === undefined) out += 'NULL';
+    else if (typeof x === 'string') out += `"${x.replace(/[\\"]/g, '\\$&')}"`;
+    else out += String(x);
+  }
+  return out + '}';
+}
