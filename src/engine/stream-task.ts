@@ -96,6 +96,14 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
     let evolvedWidth = -1;
     let pending: StreamState | undefined;
     let sinceCommit = 0;
+    let commits = 0;
+    /**
+     * Rows before the next commit. A load that pipelines commits ramps up to `checkpoint_rows` (1/8, 1/4, 1/2, then
+     * all of it): the server starts applying a small first checkpoint while the engine reads the next, rather than
+     * idling through a whole checkpoint's worth of parsing.
+     */
+    const checkpointAt = (): number =>
+      load?.pipelinesCommits ? Math.ceil(task.checkpointRows / 2 ** Math.max(0, 3 - commits)) : task.checkpointRows;
     // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
@@ -238,7 +246,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       if (batch.checkpoint) {
         pending = batch.checkpoint;
         // A gated stream commits once, after its gates: nothing may become visible before they pass.
-        if (load && !quality?.gated && (sinceCommit >= task.checkpointRows || batch.flush)) {
+        if (load && !quality?.gated && (sinceCommit >= checkpointAt() || batch.flush)) {
           await children?.commit();
           // One checkpoint in flight at most: a load that pipelines commits applies them in order.
           await committing;
@@ -255,6 +263,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
             await done;
           }
           sinceCommit = 0;
+          commits++;
         }
       }
     }

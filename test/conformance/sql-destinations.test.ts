@@ -231,19 +231,27 @@ for (const kind of TARGETS) {
         writeFileSync(file, `pipeline: conformance-kill\nbatch_size: 2000\ncheckpoint_rows: 10000\nsources:\n${csvStream('big',
           `        path: big.csv\n        primary_key: id\n        cursor: updated_at\n        write: ${write}\n        columns: { id: integer }\n`)}\n${t.destination}`);
         const home = join(dir, '.sluice');
+        // Killed once checkpoints hold 20,000 rows (a pipelined merge ramps up to checkpoint_rows, so it takes more
+        // than two of them); the re-run must start after the last one committed.
+        let committed = 0;
         const signal = await new Promise<NodeJS.Signals | null>((done) => {
           const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug'], { env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
-          let seen = 0;
+          let pending = '';
           child.stderr.on('data', (d: Buffer) => {
-            seen += d.toString().split('checkpoint committed').length - 1;
-            if (seen >= 2) child.kill('SIGKILL');
+            const lines = (pending + d.toString()).split('\n');
+            pending = lines.pop()!;
+            for (const line of lines) {
+              if (line.includes('checkpoint committed')) committed = Math.max(committed, (JSON.parse(line) as { loaded: number }).loaded);
+            }
+            if (committed >= 20_000) child.kill('SIGKILL');
           });
           child.on('close', (_c, s) => done(s));
         });
         assert.equal(signal, 'SIGKILL', 'the first run was killed mid-load');
+        assert.ok(committed >= 20_000 && committed < total);
         const r = await sluice(['run', file, '--json'], { home });
         assert.equal(r.code, 0, r.stderr);
-        assert.ok(JSON.parse(r.stdout).streams.big.extracted <= total - 20_000, 'the re-run resumed after the committed checkpoints');
+        assert.ok(JSON.parse(r.stdout).streams.big.extracted <= total - committed, 'the re-run resumed after the committed checkpoints');
         const [c] = await t.query(`SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS k FROM ${t.table('big')}`);
         assert.deepEqual([Number(c.n), Number(c.k)], [total, total]);
       });

@@ -446,6 +446,12 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
       // Decimal text a number became through String(): exponents.
       [7, null, null, '1e+21', null, null, null, null, null, null, null, null],
       [8, null, null, '-1.5e-7', null, null, null, null, null, null, null, null],
+      // Digit groups on both sides of the point, leading zeros, a bare point; instants before 2000, near and far.
+      [9, null, 4294967296n, '-0.00012345', null, null, '1600-02-29', '1800-06-15T12:34:56.789012Z', null, null, null, null],
+      [10, null, -4294967297n, '00123456789.98765', null, null, '2400-02-29', '1716-01-01T00:00:00.000001Z', null, null, null, null],
+      [11, null, 9007199254740993n, '.5', null, null, null, '1999-12-31T23:59:59.000000Z', null, null, null, null],
+      [12, null, null, '5.', null, null, null, '0001-01-01T00:00:00.000000Z', null, null, null, null],
+      [13, null, null, '-0', null, null, null, '1970-01-01T00:00:00.000000Z', null, null, null, null],
     ];
     for (const [table, disposition] of [['as_text', 'append'], ['as_binary', 'merge']] as const) {
       const load = await dest.begin(target(table, disposition, ['id']));
@@ -453,7 +459,7 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
       await load.write(rows);
       await load.finish(state(1));
     }
-    const read = (table: string) => rowsOf(outside, `SELECT ${cols.columns.map((c) => `"${c.name}"::text AS "${c.name}"`).join(', ')} FROM ${table} ORDER BY id`);
+    const read = (table: string) => rowsOf(outside, `SELECT ${cols.columns.map((c) => `"${c.name}"::text AS "${c.name}"`).join(', ')} FROM ${table} t ORDER BY t.id`);
     const text = await read('as_text');
     assert.equal(text.length, rows.length);
     assert.deepEqual(await read('as_binary'), text);
@@ -461,6 +467,8 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
     assert.equal(text[5].d, '-10000.00', 'the scale as written');
     assert.equal(text[0].dt, '0099-03-04');
     assert.deepEqual([text[6].d, text[7].d], ['1000000000000000000000', '-0.00000015']);
+    assert.deepEqual(text.slice(8).map((r) => r.d), ['-0.00012345', '123456789.98765', '0.5', '5', '0']);
+    assert.equal(text[8].ts, '1800-06-15 12:34:56.789012+00');
 
     // A staging column widened mid-load (int8 takes doubles as numeric) no longer has its logical type's binary
     // format: that load's COPY goes as text, and the rows still land.

@@ -10,27 +10,27 @@ import { type ColumnType, elementType, type ScalarType } from '../../core/types.
 const CHUNK_BYTES = 1 << 20;
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
 const TRAILER = Buffer.from([0xff, 0xff]);
-const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
-const DAY_MS = 86_400_000;
 
 /** Fills chunks of COPY binary data, handing each full one to `emit`. */
 class ChunkWriter {
-  buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  buf: Buffer;
   pos = 0;
 
-  constructor(private readonly emit: (chunk: Buffer) => void) {}
+  constructor(private readonly emit: (chunk: Buffer) => void) {
+    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  }
 
   /** Room for `n` more bytes. */
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    this.buf = Buffer.allocUnsafe(Math.max(n, CHUNK_BYTES));
   }
 
+  /** Hand over what is written; the buffer is the receiver's now (room() takes a new one). */
   flush(): void {
     if (this.pos === 0) return;
     this.emit(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
     this.pos = 0;
   }
 
@@ -42,6 +42,37 @@ class ChunkWriter {
   int32(v: number): void {
     this.buf.writeInt32BE(v, this.pos);
     this.pos += 4;
+  }
+
+  /**
+   * A safe integer as a big-endian int64, in two 32-bit halves: much cheaper than BigInt arithmetic, which
+   * writeBigInt64BE does for every value.
+   */
+  int64(v: number): void {
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = hi >>> 24;
+    b[p + 1] = hi >>> 16;
+    b[p + 2] = hi >>> 8;
+    b[p + 3] = hi;
+    b[p + 4] = lo >>> 24;
+    b[p + 5] = lo >>> 16;
+    b[p + 6] = lo >>> 8;
+    b[p + 7] = lo;
+    this.pos = p + 8;
+  }
+
+  /** Any int64, a safe integer the cheap way. */
+  bigint64(v: bigint | number): void {
+    const n = Number(v);
+    if (Number.isSafeInteger(n)) {
+      this.int64(n);
+    } else {
+      this.buf.writeBigInt64BE(BigInt(v), this.pos);
+      this.pos += 8;
+    }
   }
 
   /** A text field: its length, then its UTF-8 bytes (after `prefix`, jsonb's version byte). */
@@ -69,8 +100,7 @@ const int4: BinaryEncoder = (w, v) => {
 const int8: BinaryEncoder = (w, v) => {
   w.room(12);
   w.int32(8);
-  w.buf.writeBigInt64BE(typeof v === 'bigint' ? v : BigInt(v as string | number), w.pos);
-  w.pos += 8;
+  w.bigint64(typeof v === 'bigint' || typeof v === 'number' ? v : BigInt(v as string));
 };
 
 const float8: BinaryEncoder = (w, v) => {
@@ -101,26 +131,46 @@ function plainDecimal(s: string): string {
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
-/** Decimal text (`-12.3400`) → numeric's base-10000 digits; the scale is the text's, as the text input keeps it. */
+/** Base-10000 digits of the numeric being encoded (reused: one numeric at a time). */
+let groups = new Uint16Array(64);
+
+/**
+ * Decimal text (`-12.3400`) → numeric's base-10000 digits; the scale is the text's, as the text input keeps it. The
+ * digits are read by character code into groups of four, aligned on the decimal point, without building strings.
+ */
 const numeric: BinaryEncoder = (w, v) => {
-  const s = plainDecimal(String(v));
+  const s = plainDecimal(typeof v === 'string' ? v : String(v));
+  const len = s.length;
   let i = 0;
-  const negative = s[0] === '-';
-  if (negative || s[0] === '+') i = 1;
-  const dot = s.indexOf('.', i);
-  const whole = (dot < 0 ? s.slice(i) : s.slice(i, dot)).replace(/^0+/, '');
-  const fraction = dot < 0 ? '' : s.slice(dot + 1);
-  const padded = '0'.repeat((4 - (whole.length % 4)) % 4) + whole + fraction + '0'.repeat((4 - (fraction.length % 4)) % 4);
-  const digits: number[] = [];
-  for (let k = 0; k < padded.length; k += 4) digits.push(+padded.slice(k, k + 4));
-  let weight = Math.ceil(whole.length / 4) - 1;
+  const negative = s.charCodeAt(0) === 45; /* - */
+  if (negative || s.charCodeAt(0) === 43 /* + */) i = 1;
+  while (i < len && s.charCodeAt(i) === 48 /* 0 */) i++;
+  let dot = s.indexOf('.', i);
+  if (dot < 0) dot = len;
+  const wholeDigits = dot - i;
+  const scale = dot < len ? len - dot - 1 : 0;
+  // Whole digits are grouped from the point leftwards, fraction digits from the point rightwards.
+  const wholeGroups = Math.ceil(wholeDigits / 4);
+  const count = wholeGroups + Math.ceil(scale / 4);
+  if (groups.length < count) groups = new Uint16Array(count * 2);
+  groups.fill(0, 0, count);
+  for (let k = i; k < dot; k++) {
+    const fromPoint = dot - 1 - k; // 0 for the units digit
+    const g = wholeGroups - 1 - (fromPoint >> 2);
+    groups[g] += (s.charCodeAt(k) - 48) * POW10[fromPoint & 3];
+  }
+  for (let k = dot + 1; k < len; k++) {
+    const afterPoint = k - dot - 1; // 0 for the tenths digit
+    groups[wholeGroups + (afterPoint >> 2)] += (s.charCodeAt(k) - 48) * POW10[3 - (afterPoint & 3)];
+  }
   let start = 0;
-  while (start < digits.length && digits[start] === 0) {
+  let weight = wholeGroups - 1;
+  while (start < count && groups[start] === 0) {
     start++;
     weight--;
   }
-  let end = digits.length;
-  while (end > start && digits[end - 1] === 0) end--;
+  let end = count;
+  while (end > start && groups[end - 1] === 0) end--;
   const n = end - start;
   w.room(12 + 2 * n);
   w.int32(8 + 2 * n);
@@ -128,32 +178,51 @@ const numeric: BinaryEncoder = (w, v) => {
   // Zero is no digits, weight 0, positive.
   w.int16(n === 0 ? 0 : weight);
   w.int16(negative && n > 0 ? 0x4000 : 0);
-  w.int16(fraction.length);
-  for (let k = start; k < end; k++) w.int16(digits[k]);
+  w.int16(scale);
+  for (let k = start; k < end; k++) w.int16(groups[k]);
 };
 
-/** Milliseconds since 1970 of a canonical `YYYY-MM-DD[THH:MM:SS…]`; setUTCFullYear keeps years below 100 as given. */
-function utcMs(s: string, time: boolean): number {
-  const d = new Date(0);
-  d.setUTCFullYear(+s.slice(0, 4), +s.slice(5, 7) - 1, +s.slice(8, 10));
-  if (time) d.setUTCHours(+s.slice(11, 13), +s.slice(14, 16), +s.slice(17, 19), 0);
-  return d.getTime();
+const POW10 = [1, 10, 100, 1000];
+
+/** Digits `s[at..at+n)` as a number (canonical dates and timestamps hold only digits there). */
+function digits(s: string, at: number, n: number): number {
+  let x = 0;
+  for (let k = at; k < at + n; k++) x = x * 10 + s.charCodeAt(k) - 48;
+  return x;
 }
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): no Date object. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+const EPOCH_2000_DAYS = daysFromCivil(2000, 1, 1);
+
+/** Days since 2000-01-01 of a canonical `YYYY-MM-DD…`. */
+const days2000 = (s: string): number =>
+  daysFromCivil(digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2)) - EPOCH_2000_DAYS;
 
 const date: BinaryEncoder = (w, v) => {
   w.room(8);
   w.int32(4);
-  w.int32(Math.round((utcMs(String(v), false) - EPOCH_2000_MS) / DAY_MS));
+  w.int32(days2000(String(v)));
 };
 
-/** Canonical `YYYY-MM-DDTHH:MM:SS.ffffffZ` → microseconds since 2000 (BigInt: far years pass 2^53). */
+/**
+ * Canonical `YYYY-MM-DDTHH:MM:SS.ffffffZ` → microseconds since 2000. A double holds them exactly for about 285 years
+ * either side of 2000; far years go through BigInt.
+ */
 const timestamptz: BinaryEncoder = (w, v) => {
   const s = String(v);
-  const micros = BigInt(utcMs(s, true) - EPOCH_2000_MS) * 1000n + BigInt(+s.slice(20, 26) || 0);
+  const seconds = days2000(s) * 86_400 + digits(s, 11, 2) * 3600 + digits(s, 14, 2) * 60 + digits(s, 17, 2);
+  const fraction = s.length >= 26 && s.charCodeAt(19) === 46 /* . */ ? digits(s, 20, 6) : 0;
   w.room(12);
   w.int32(8);
-  w.buf.writeBigInt64BE(micros, w.pos);
-  w.pos += 8;
+  w.bigint64(Math.abs(seconds) < 8_000_000_000 ? seconds * 1_000_000 + fraction : BigInt(seconds) * 1_000_000n + BigInt(fraction));
 };
 
 const jsonb: BinaryEncoder = (w, v) => w.text(typeof v === 'string' ? v : JSON.stringify(v), 1);
@@ -213,7 +282,7 @@ export function encodeBinaryRows(
         encoders[i](w, v);
       }
     }
-    if (seq !== undefined) int8(w, BigInt(next++));
+    if (seq !== undefined) int8(w, next++);
   }
   w.flush();
   return next;
