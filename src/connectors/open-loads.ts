@@ -23,6 +23,11 @@ export class OpenLoads<L extends StartableLoad> {
     return load;
   }
 
+  /** Loads begun and not yet ended. */
+  get size(): number {
+    return this.open.size;
+  }
+
   async abortAll(): Promise<void> {
     for (const load of [...this.open]) await load.abort();
   }

@@ -22,7 +22,7 @@ const target = (table: string, disposition: WriteDisposition, primaryKey: string
 
 const state = (n: number): StreamState => ({ version: 1, cursor: { column: 'id', value: n } });
 
-async function open(dir: string, config: { path?: string; schema?: string } = {}): Promise<DuckDBDestination> {
+async function open(dir: string, config: { path?: string; schema?: string; memory_limit?: string } = {}): Promise<DuckDBDestination> {
   const dest = await duckdbDestinationSpec.create(duckdbDestinationSpec.config.parse(config) as DuckDBConfig) as DuckDBDestination;
   await dest.connect(ctxFor(dir));
   return dest;
@@ -350,6 +350,30 @@ test('concurrent stream loads commit independently', async () => {
     await dest.resetState('p');
     assert.equal(await dest.readState('p', 'b'), undefined);
     await dest.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('the buffer pool grows by 32 MB for each load running at once, unless memory_limit is set', async () => {
+  const { dir, cleanup } = tempDir();
+  const limit = async (dest: DuckDBDestination) =>
+    String((await dest.query("SELECT current_setting('memory_limit') AS v"))[0].v);
+  try {
+    const dest = await open(dir);
+    const one = await limit(dest);
+    const loads = await Promise.all(['a', 'b', 'c'].map((s) => dest.begin(target(s, 'append'))));
+    // DuckDB prints the limit in MiB: 96 MB is 91.5 MiB.
+    assert.deepEqual([one, await limit(dest)], ['30.5 MiB', '91.5 MiB']);
+    for (const l of loads) await l.abort();
+    assert.equal(await limit(dest), '91.5 MiB', 'never shrinks while the destination is open');
+    await dest.close();
+
+    const fixed = await open(dir, { memory_limit: '48MB' });
+    const more = await Promise.all(['a', 'b', 'c'].map((s) => fixed.begin(target(s, 'append'))));
+    assert.equal(await limit(fixed), '45.7 MiB');
+    for (const l of more) await l.abort();
+    await fixed.close();
   } finally {
     cleanup();
   }

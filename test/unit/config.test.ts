@@ -132,7 +132,7 @@ test('defaults: destination, write append, concurrency 2, batch sizes', async ()
 
 test('the default destination gets its spec defaults (real duckdb spec)', () => {
   const { config } = parse('pipeline: quick\nsources:\n  - name: s\n    type: test_source\n    streams:\n      - name: a\n        file: a.csv\n');
-  assert.deepEqual(config.destination, { type: 'duckdb', schema: 'main', memory_limit: '32MB' });
+  assert.deepEqual(config.destination, { type: 'duckdb', schema: 'main' });
 });
 
 test('primary_key accepts one column or a list', () => {

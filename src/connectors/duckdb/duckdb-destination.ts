@@ -28,6 +28,8 @@ export class DuckDBDestination implements Destination {
   private readonly loads = new OpenLoads<DuckDBStreamLoad>();
   /** The control connection runs one statement at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Loads at once the buffer pool is sized for, without a configured memory_limit (see sizePool). */
+  private pooledFor = 1;
 
   constructor(private readonly config: Partial<DuckDBConfig> = {}) {}
 
@@ -81,9 +83,17 @@ export class DuckDBDestination implements Destination {
     const instance = this.requireInstance();
     const { DuckDBStreamLoad } = await import('./duckdb-load.js');
     const conn = await instance.connect();
-    return this.loads.begin((onDone) => new DuckDBStreamLoad({
+    const load = await this.loads.begin((onDone) => new DuckDBStreamLoad({
       conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger, onDone,
     }));
+    try {
+      // Counted once registered, so loads begun together each see the others.
+      await this.sizePool(this.loads.size);
+    } catch (e) {
+      await load.abort();
+      throw e;
+    }
+    return load;
   }
 
   /** A committed table's columns, chunk by chunk, on a connection of its own (`table` may be `schema.table`). */
@@ -107,6 +117,18 @@ export class DuckDBDestination implements Destination {
     this.instance?.closeSync();
     this.control = undefined;
     this.instance = undefined;
+  }
+
+  /**
+   * Without a configured memory_limit the pool grows by DEFAULT_MEMORY_LIMIT for each load running at once (never
+   * shrinking: a lower limit may not be reachable while blocks are pinned). Concurrent loads each pin blocks of
+   * their own (appenders, staging, merge joins); several merges sharing one small pool ran out of memory.
+   */
+  private async sizePool(loads: number): Promise<void> {
+    if (this.config.memory_limit !== undefined || loads <= this.pooledFor) return;
+    this.pooledFor = loads;
+    const [amount, unit] = /^(\d+)(\D+)$/.exec(DEFAULT_MEMORY_LIMIT)!.slice(1);
+    await this.serial((c) => c.run(`SET memory_limit = '${Number(amount) * loads}${unit}'`));
   }
 
   private serial<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {

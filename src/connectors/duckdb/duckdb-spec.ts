@@ -24,8 +24,8 @@ export const duckdbConfig = z.strictObject({
     .describe('Warehouse file; relative to the pipeline file. Default: `$SLUICE_HOME/warehouse.duckdb`. `:memory:` keeps it in memory (tests).'),
   schema: z.string().min(1).default('main')
     .describe('Schema the tables (and the `_sluice_state` table) are written to; created when missing.'),
-  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').default(DEFAULT_MEMORY_LIMIT)
-    .describe('Memory DuckDB may use for its buffer pool; beyond it, it spills to disk. Keeps a load\'s memory bounded whatever the input size (DuckDB\'s own default is 80% of RAM).'),
+  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 256MB').optional()
+    .describe(`Memory DuckDB may use for its buffer pool; beyond it, it spills to disk. Keeps a load's memory bounded whatever the input size (DuckDB's own default is 80% of RAM). Default: ${DEFAULT_MEMORY_LIMIT} for each load running at the same time (streams loading concurrently each hold blocks of their own).`),
   threads: z.number().int().min(1).optional()
     .describe('Threads DuckDB may use; default: one per core.'),
 });
