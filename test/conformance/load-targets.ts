@@ -45,11 +45,6 @@ export interface LoadKind {
   textType: string;
   /** indexes() of an append that replaces groups of text column `g` in table `c`. */
   groupIndexes: string[];
-  /**
-   * When a load replacing groups by a column the schema lacks fails: at evolve, before a row is written, or only at
-   * the first commit, which needs the column (still before anything is committed).
-   */
-  missingGroupFails: 'evolve' | 'commit';
   /** The failure of a merge into an existing table without the primary key; undefined when merge needs none. */
   mergeNeedsKey?: RegExp;
   /** Rows per batch readTable yields (the last batch may be shorter). */
@@ -92,7 +87,6 @@ const duckdb: LoadKind = {
   // ART index would slow every insert down more than it speeds the delete (duckdb-load.ts).
   groupIndexes: [],
   // duckdb-load.ts resolves the group column only when a commit replaces groups.
-  missingGroupFails: 'commit',
   // A DuckDB merge deletes the staged keys and inserts their last rows: the target needs no key constraint.
   mergeNeedsKey: undefined,
   // DuckDB streams results in vectors of 2048 rows.
@@ -142,7 +136,6 @@ const postgres: LoadKind = {
   name: 'postgres',
   textType: 'text',
   groupIndexes: ['c_sluice_group_idx(g)'],
-  missingGroupFails: 'evolve',
   mergeNeedsKey: /write: merge needs a primary key or unique index on \(id\)/,
   readBatch: 5000,
   // pg reads timestamptz as a Date (to the millisecond).
@@ -198,7 +191,6 @@ const mysqlKind: LoadKind = {
   textType: 'longtext',
   // MySQL indexes a prefix of a text column: 191 characters fit its index key limit in utf8mb4.
   groupIndexes: ['sluice_group(g(191))'],
-  missingGroupFails: 'evolve',
   mergeNeedsKey: /PRIMARY KEY \(id\).*none/,
   readBatch: 5000,
   readsBack: { boolean: asIs, timestamp: asIs },
@@ -252,7 +244,6 @@ const sqlite: LoadKind = {
   name: 'sqlite',
   textType: 'TEXT',
   groupIndexes: ['c__sluice_group(g)'],
-  missingGroupFails: 'evolve',
   mergeNeedsKey: /PRIMARY KEY \(id\).*none/,
   readBatch: 5000,
   // SQLite has no boolean: it stores 1 and 0.

@@ -90,6 +90,8 @@ export class DuckDBStreamLoad implements StreamLoad {
       const clash = this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase()));
       if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     }
+    // Checked before any row is written, as the other SQL destinations do.
+    if (this.target.replaceGroups !== undefined) this.columnName(this.target.replaceGroups, 'group column');
     if (!this.stagedOnly && this.writeRef !== this.targetRef) await this.ensureTarget();
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);

@@ -11,23 +11,28 @@ const CHUNK_BYTES = 1 << 20;
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
 const TRAILER = Buffer.from([0xff, 0xff]);
 
-/** Fills chunks of COPY binary data, handing each full one to `emit`. */
+/** Where every ChunkWriter encodes (encoding is synchronous, so one at a time); grown for values beyond it. */
+let scratch = Buffer.allocUnsafe(CHUNK_BYTES);
+
+/**
+ * Fills chunks of COPY binary data in one scratch buffer, handing each to `emit` as a view of it that is valid only
+ * during the call: the receiver copies what it keeps (into a load's queue, or a buffer of the chunk's own size), so
+ * no megabyte buffers per batch wait for the garbage collector.
+ */
 class ChunkWriter {
-  buf: Buffer;
+  buf = scratch;
   pos = 0;
 
-  constructor(private readonly emit: (chunk: Buffer) => void) {
-    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
-  }
+  constructor(private readonly emit: (chunk: Buffer) => void) {}
 
   /** Room for `n` more bytes. */
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    this.buf = Buffer.allocUnsafe(Math.max(n, CHUNK_BYTES));
+    if (n > this.buf.length) this.buf = scratch = Buffer.allocUnsafe(n);
   }
 
-  /** Hand over what is written; the buffer is the receiver's now (room() takes a new one). */
+  /** Hand over what is written, and start again at the beginning of the buffer. */
   flush(): void {
     if (this.pos === 0) return;
     this.emit(this.buf.subarray(0, this.pos));
@@ -259,8 +264,9 @@ export const binaryHeader = (): Buffer => HEADER;
 export const binaryTrailer = (): Buffer => TRAILER;
 
 /**
- * Encode rows as binary COPY tuples, calling `emit` with chunks of about 1 MB. With `seq`, a running int8 sequence
- * number is appended to every tuple (the staging order a merge dedupes by); returns the next sequence number.
+ * Encode rows as binary COPY tuples, calling `emit` with chunks of up to about 1 MB, each a view of a shared buffer
+ * that is valid only until `emit` returns. With `seq`, a running int8 sequence number is appended to every tuple (the
+ * staging order a merge dedupes by); returns the next sequence number.
  */
 export function encodeBinaryRows(
   rows: readonly unknown[][], encoders: readonly BinaryEncoder[], emit: (chunk: Buffer) => void, seq?: number,

@@ -96,6 +96,9 @@ export class PostgresStreamLoad implements StreamLoad {
    * is never written again (the socket may still hold it): the next queue is a new one.
    */
   private queue: Buffer | undefined;
+  /** Queue buffers handed to the open COPY, and one whose COPY has ended, free for the next queue. */
+  private sentQueues: Buffer[] = [];
+  private freeQueue: Buffer | undefined;
   private queued = 0;
   private inTransaction = false;
   private sinceCommit = 0;
@@ -231,13 +234,19 @@ export class PostgresStreamLoad implements StreamLoad {
   async write(rows: unknown[][]): Promise<void> {
     if (!this.copySql) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
     if (rows.length === 0) return;
-    const chunks: (string | Buffer)[] = [];
-    this.seq = this.binary
-      ? encodeBinaryRows(rows, this.binaryEncoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined)
-      : encodeRows(rows, this.encoders, (c) => chunks.push(c), this.sequenced ? this.seq : undefined);
     // While the connection applies the last checkpoint the engine parses ahead, as far as the queue holds; once it
-    // is applied, what was queued goes out and rows stream again.
-    if (!this.applying || this.applied || !this.enqueue(chunks)) {
+    // is applied, what was queued goes out and rows stream again. Chunks that do not fit wait behind the queue.
+    const queueing = this.applying !== undefined && !this.applied;
+    const chunks: (string | Buffer)[] = [];
+    const take = (c: string | Buffer, view: boolean): void => {
+      if (queueing && chunks.length === 0 && this.enqueue(c)) return;
+      // A binary chunk is a view of the encoder's scratch buffer, valid only now.
+      chunks.push(view ? Buffer.from(c as Buffer) : c);
+    };
+    this.seq = this.binary
+      ? encodeBinaryRows(rows, this.binaryEncoders, (c) => take(c, true), this.sequenced ? this.seq : undefined)
+      : encodeRows(rows, this.encoders, (c) => take(c, false), this.sequenced ? this.seq : undefined);
+    if (chunks.length > 0) {
       await this.settle();
       await this.send(chunks);
     }
@@ -252,9 +261,7 @@ export class PostgresStreamLoad implements StreamLoad {
     // behind the previous one included); every write() from here on queues for the next.
     const previous = this.applying;
     const staged = this.takeStaged();
-    const carried = this.queued ? this.queue!.subarray(0, this.queued) : undefined;
-    if (carried) this.queue = undefined;
-    this.queued = 0;
+    const carried = this.queued ? this.takeQueue() : undefined;
     this.applied = false;
     const applying = (async () => {
       await previous;
@@ -296,37 +303,41 @@ export class PostgresStreamLoad implements StreamLoad {
     if (!applying) return;
     this.applying = undefined;
     await applying;
-    const queued = this.queued;
-    if (!queued) return;
-    const carried = this.queue!.subarray(0, queued);
+    if (!this.queued) return;
+    await this.send([this.takeQueue()]);
+  }
+
+  /**
+   * The queued bytes, to be sent; the queue buffer goes with them, and serves again once the COPY that sent it has
+   * ended (endCopy). A new 8 MB buffer per checkpoint instead would pile up until a full garbage collection.
+   */
+  private takeQueue(): Buffer {
+    const queue = this.queue!;
     this.queue = undefined;
+    this.sentQueues.push(queue);
+    const carried = queue.subarray(0, this.queued);
     this.queued = 0;
-    await this.send([carried]);
+    return carried;
   }
 
   /**
    * Copy encoded chunks into the queue, as bytes (a chunk is a rope of small strings, many of them slices that would
    * keep whole input buffers alive). False, with nothing queued, when they do not all fit.
    */
-  private enqueue(chunks: (string | Buffer)[]): boolean {
-    const queue = (this.queue ??= Buffer.allocUnsafe(QUEUE_BYTES));
-    const start = this.queued;
-    for (const c of chunks) {
-      const free = QUEUE_BYTES - this.queued;
-      if (typeof c !== 'string') {
-        if (c.length > free) {
-          this.queued = start;
-          return false;
-        }
-        this.queued += c.copy(queue, this.queued);
-        continue;
-      }
-      if (c.length * 3 > free && Buffer.byteLength(c) > free) {
-        this.queued = start;
-        return false;
-      }
-      this.queued += queue.write(c, this.queued);
+  private enqueue(c: string | Buffer): boolean {
+    if (!this.queue) {
+      this.queue = this.freeQueue ?? Buffer.allocUnsafe(QUEUE_BYTES);
+      this.freeQueue = undefined;
     }
+    const queue = this.queue;
+    const free = QUEUE_BYTES - this.queued;
+    if (typeof c !== 'string') {
+      if (c.length > free) return false;
+      this.queued += c.copy(queue, this.queued);
+      return true;
+    }
+    if (c.length * 3 > free && Buffer.byteLength(c) > free) return false;
+    this.queued += queue.write(c, this.queued);
     return true;
   }
 
@@ -408,6 +419,9 @@ export class PostgresStreamLoad implements StreamLoad {
     try {
       if (this.binary) await copy.write(binaryTrailer());
       await copy.end();
+      // Everything this COPY sent has reached the server: a queue buffer it carried may be filled again.
+      this.freeQueue ??= this.sentQueues.pop();
+      this.sentQueues = [];
     } catch (e) {
       throw pgError(e, `stream ${this.target.stream}: COPY into ${qualified(this.writeRef)} failed`, this.target.stream);
     }
