@@ -6,8 +6,8 @@
 //   append   rows → target, in the open transaction; with `replaceGroups` (child tables) rows → TEMP staging with a
 //            sequence, commit = the target's rows of every staged group deleted, the staged rows inserted
 //            (../sql/replace-groups.ts), state written, all in one transaction
-//   merge    rows → TEMP staging with a sequence; commit = last row per key upserted (ON CONFLICT), marked rows
-//            deleted, state written, all in one transaction
+//   merge    rows → TEMP staging with a sequence; commit = last row per key upserted (MERGE on PostgreSQL 15+ when
+//            the keys do not repeat, ON CONFLICT otherwise), marked rows deleted, state written, all in one transaction
 //   replace  rows → <table>__sluice_replace; finish = drop target + rename staging + state, atomically
 //   scd2     rows → TEMP staging; commit = close the current version of changed (or delete-marked) keys, insert new
 //            versions with valid_from = now(), unchanged rows untouched (a hash of the tracked columns decides)
