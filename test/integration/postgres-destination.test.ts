@@ -340,6 +340,13 @@ test('hostile identifiers: quotes, dots, spaces, case, unicode and long names la
     const r = await outside.query(`SELECT * FROM "we""ird.sch ema"."Robert""); DROP TABLE students;--"`);
     assert.deepEqual(r.rows, [{ Id: 1, id: 'lower2', 'a.b "c"': 'dots2', 'ünï cödé': 'ü2', [long.slice(0, 63)]: 'long2' }]);
     assert.deepEqual(await dest.readState('p', table), state(1));
+    // Keys that do not repeat take the MERGE statement, whose counts come from the table's statistics by its name.
+    const again = await dest.begin(target(table, 'merge', ['Id']));
+    await again.evolve(schema);
+    await again.write([[1, 'changed', 'dots2', 'ü2', 'long2'], [2, 'new', null, null, null]]);
+    assert.deepEqual(await again.finish(state(2)), { inserted: 1, updated: 1, deleted: 0 });
+    const ids = await outside.query(`SELECT "Id", id FROM "we""ird.sch ema"."Robert""); DROP TABLE students;--" ORDER BY "Id"`);
+    assert.deepEqual(ids.rows, [{ Id: 1, id: 'changed' }, { Id: 2, id: 'new' }]);
   } finally {
     await dest.close();
     await outside.query(`DROP SCHEMA IF EXISTS "we""ird.sch ema" CASCADE`);
