@@ -66,6 +66,21 @@ export async function duckQuery(file: string, sql: string): Promise<Record<strin
   }
 }
 
+/** The local PostgreSQL the tests use (trust auth). */
+export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Rows of one query on a connection of its own, so they show only what is committed. */
+export async function pgQuery(sql: string, url = PG_URL): Promise<Record<string, unknown>[]> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** A RunContext for driving connectors directly (no runner): silent logs, paths under `dir`. */
 export function runContext(dir: string, over: Partial<RunContext> = {}): RunContext {
   return {

@@ -12,84 +12,79 @@ export function parseArrayText(s: string): (string | null)[] | undefined {
 
 const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
 
-function parseJsonArray(s: string): (string | null)[] | undefined {
+/**
+ * The elements of `s`, a list opened by its first character and closed by `close`, separated by commas, with
+ * whitespace around them. `element` reads one element at `i` and returns it with the index after it, or undefined
+ * when it is not one; JSON and PostgreSQL literals differ only there.
+ */
+function parseList(
+  s: string, close: string, element: (i: number) => [string | null, number] | undefined,
+): (string | null)[] | undefined {
   const out: (string | null)[] = [];
   let i = 1;
   const skip = (): void => {
     while (i < s.length && isSpace(s.charCodeAt(i))) i++;
   };
   skip();
-  if (s[i] === ']') return i === s.length - 1 ? out : undefined;
+  if (s[i] === close) return i === s.length - 1 ? out : undefined;
   for (;;) {
     skip();
-    const start = i;
-    if (s[i] === '"') {
-      i++;
-      while (i < s.length && s[i] !== '"') i += s[i] === '\\' ? 2 : 1;
-      if (i >= s.length) return undefined;
-      i++;
-      try {
-        out.push(JSON.parse(s.slice(start, i)) as string);
-      } catch {
-        return undefined;
-      }
-    } else {
-      // Numbers, true, false and null keep their text: numbers stay exact until the element type reads them.
-      while (i < s.length && s[i] !== ',' && s[i] !== ']' && !isSpace(s.charCodeAt(i))) i++;
-      const token = s.slice(start, i);
-      if (token === 'null') out.push(null);
-      else if (token === 'true' || token === 'false' || /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(token)) out.push(token);
-      else return undefined;
-    }
+    const read = element(i);
+    if (read === undefined) return undefined;
+    out.push(read[0]);
+    i = read[1];
     skip();
     if (s[i] === ',') {
       i++;
       continue;
     }
-    return s[i] === ']' && i === s.length - 1 ? out : undefined;
+    return s[i] === close && i === s.length - 1 ? out : undefined;
   }
 }
 
-function parsePgArray(s: string): (string | null)[] | undefined {
-  const out: (string | null)[] = [];
-  let i = 1;
-  const skip = (): void => {
-    while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  };
-  skip();
-  if (s[i] === '}') return i === s.length - 1 ? out : undefined;
-  for (;;) {
-    skip();
-    if (s[i] === '"') {
-      let value = '';
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === '\\') i++;
-        value += s[i] ?? '';
-        i++;
-      }
-      if (i >= s.length) return undefined;
-      i++;
-      out.push(value);
-    } else {
-      const start = i;
-      while (i < s.length && s[i] !== ',' && s[i] !== '}') {
-        // A nested array, or a quote inside an unquoted element, is not a one-dimensional literal.
-        if (s[i] === '{' || s[i] === '"') return undefined;
-        i++;
-      }
-      const token = s.slice(start, i).trim();
-      if (token === '') return undefined;
-      out.push(token.toUpperCase() === 'NULL' ? null : token.replace(/\\(.)/g, '$1'));
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+const parseJsonArray = (s: string) => parseList(s, ']', (i) => {
+  const start = i;
+  if (s[i] === '"') {
+    i++;
+    while (i < s.length && s[i] !== '"') i += s[i] === '\\' ? 2 : 1;
+    if (i >= s.length) return undefined;
+    i++;
+    try {
+      return [JSON.parse(s.slice(start, i)) as string, i];
+    } catch {
+      return undefined;
     }
-    skip();
-    if (s[i] === ',') {
-      i++;
-      continue;
-    }
-    return s[i] === '}' && i === s.length - 1 ? out : undefined;
   }
-}
+  // Numbers, true, false and null keep their text: numbers stay exact until the element type reads them.
+  while (i < s.length && s[i] !== ',' && s[i] !== ']' && !isSpace(s.charCodeAt(i))) i++;
+  const token = s.slice(start, i);
+  if (token === 'null') return [null, i];
+  return token === 'true' || token === 'false' || JSON_NUMBER.test(token) ? [token, i] : undefined;
+});
+
+const parsePgArray = (s: string) => parseList(s, '}', (i) => {
+  if (s[i] === '"') {
+    let value = '';
+    i++;
+    while (i < s.length && s[i] !== '"') {
+      if (s[i] === '\\') i++;
+      value += s[i] ?? '';
+      i++;
+    }
+    return i < s.length ? [value, i + 1] : undefined;
+  }
+  const start = i;
+  while (i < s.length && s[i] !== ',' && s[i] !== '}') {
+    // A nested array, or a quote inside an unquoted element, is not a one-dimensional literal.
+    if (s[i] === '{' || s[i] === '"') return undefined;
+    i++;
+  }
+  const token = s.slice(start, i).trim();
+  if (token === '') return undefined;
+  return [token.toUpperCase() === 'NULL' ? null : token.replace(/\\(.)/g, '$1'), i];
+});
 
 /**
  * JSON text of a value that may hold bigints (which JSON.stringify refuses): they are written as JSON numbers, all

@@ -177,7 +177,7 @@ const SCALAR_COERCERS: Record<ScalarType, Coercer> = {
 };
 
 /** An array: a JS array, JSON array text or a PostgreSQL literal, each element coerced (null stays null). */
-function arrayOf(element: ArrayElementType): Coercer {
+function arrayCoercer(element: ArrayElementType): Coercer {
   const coerce = SCALAR_COERCERS[element];
   return (v) => {
     const items = Array.isArray(v) ? (v as unknown[]) : typeof v === 'string' ? parseArrayText(v) : undefined;
@@ -204,7 +204,7 @@ export function valueCoercer(type: ColumnType): Coercer {
   const element = elementType(type);
   if (element === undefined) return SCALAR_COERCERS[type as ScalarType];
   let c = ARRAY_COERCERS.get(type);
-  if (!c) ARRAY_COERCERS.set(type, (c = arrayOf(element)));
+  if (!c) ARRAY_COERCERS.set(type, (c = arrayCoercer(element)));
   return c;
 }
 

@@ -47,6 +47,11 @@ export interface LoadKind {
   groupIndexes: string[];
   /** The failure of a merge into an existing table without the primary key; undefined when merge needs none. */
   mergeNeedsKey?: RegExp;
+  /**
+   * A load aborted before its first commit leaves no table. MySQL commits DDL at once, and the SQLite destination
+   * keeps the empty table it created, so there it may remain.
+   */
+  ddlRollsBack: boolean;
   /** Rows per batch readTable yields (the last batch may be shorter). */
   readBatch: number;
   /** How readTable gives back a boolean and a timestamp (ISO UTC text) that were loaded. */
@@ -82,6 +87,7 @@ function opened<D extends Destination>() {
 
 const duckdb: LoadKind = {
   name: 'duckdb',
+  ddlRollsBack: true,
   textType: 'VARCHAR',
   // Deliberately no index on the group column: DuckDB deletes by a hash join over a scan of that one column, and an
   // ART index would slow every insert down more than it speeds the delete (duckdb-load.ts).
@@ -134,6 +140,7 @@ const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const postgres: LoadKind = {
   name: 'postgres',
+  ddlRollsBack: true,
   textType: 'text',
   groupIndexes: ['c_sluice_group_idx(g)'],
   mergeNeedsKey: /write: merge needs a primary key or unique index on \(id\)/,
@@ -188,6 +195,7 @@ const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root' };
 
 const mysqlKind: LoadKind = {
   name: 'mysql',
+  ddlRollsBack: false,
   textType: 'longtext',
   // MySQL indexes a prefix of a text column: 191 characters fit its index key limit in utf8mb4.
   groupIndexes: ['sluice_group(g(191))'],
@@ -242,6 +250,7 @@ const mysqlKind: LoadKind = {
 
 const sqlite: LoadKind = {
   name: 'sqlite',
+  ddlRollsBack: false,
   textType: 'TEXT',
   groupIndexes: ['c__sluice_group(g)'],
   mergeNeedsKey: /PRIMARY KEY \(id\).*none/,

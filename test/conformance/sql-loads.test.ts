@@ -74,6 +74,7 @@ for (const kind of LOAD_KINDS) {
       await first.write([[1]]);
       await first.abort();
       assert.equal(await dest.readState('p', 'a'), undefined);
+      if (kind.ddlRollsBack) assert.ok(!(await db.tables()).includes('a'), 'a load aborted before its first commit leaves no table');
 
       const a = await dest.begin(target('a', 'append'));
       const m = await dest.begin(target('m', 'merge', ['id']));
@@ -109,6 +110,7 @@ for (const kind of LOAD_KINDS) {
         assert.deepEqual(await db.query('SELECT id FROM k ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 9 }], disposition);
         assert.deepEqual((await db.tables()).sort(), ['_sluice_state', 'a', 'k', 'm'], `${disposition} leaves no staging behind`);
       }
+      assert.deepEqual(await dest.readState('p', 'k'), state(9), "the merge's commit keeps its state; the replace's saves none");
       await dest.close();
     }));
 
@@ -137,6 +139,8 @@ for (const kind of LOAD_KINDS) {
       await third.evolve(cols);
       await third.write([[1, 'EU', 'upper']]);
       assert.deepEqual(await third.finish(state(4)), { inserted: 1, updated: 0, deleted: 0 });
+      assert.deepEqual(await dest.readState('p', 'm'), state(4));
+      await assert.rejects(dest.begin(target('m', 'merge', [])), /write: merge needs a primary_key/);
 
       // A merge into an existing table without the primary key says what to do, where merging needs that key.
       await db.query('CREATE TABLE nokey (id INTEGER)');

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { mysqlName } from '../../src/connectors/mysql/mysql-tables.js';
-import { duckQuery, tempDir } from '../helpers.js';
+import { duckQuery, PG_URL, pgQuery, tempDir } from '../helpers.js';
 
 export interface Target {
   /** The `destination:` block of a pipeline file (YAML, indented two spaces). */
@@ -52,36 +51,23 @@ const duckdb: TargetKind = {
   },
 };
 
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const postgres: TargetKind = {
   name: 'postgres',
   async create() {
     const schema = unique('sluice_conf');
-    const query = async (sql: string): Promise<Record<string, unknown>[]> => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        return (await client.query(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    };
     return {
       destination: `destination:\n  type: postgres\n  url: ${PG_URL}\n  schema: ${schema}\n`,
-      query,
+      query: (sql) => pgQuery(sql),
       table: (name) => `${dq(schema)}.${dq(name)}`,
       text: (c) => `${dq(c)}::text`,
       json: (c) => `to_jsonb(${dq(c)})::text`,
       async columnType(table, column) {
-        const [r] = await query(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = '${dq(schema)}.${dq(table)}'::regclass AND attname = '${column}'`);
+        const [r] = await pgQuery(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = '${dq(schema)}.${dq(table)}'::regclass AND attname = '${column}'`);
         return String(r?.t);
       },
       async cleanup() {
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS ${dq(schema)} CASCADE`);
-        await client.end();
+        await pgQuery(`DROP SCHEMA IF EXISTS ${dq(schema)} CASCADE`);
       },
     };
   },

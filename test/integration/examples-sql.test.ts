@@ -7,10 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
-import { duckQuery, repoRoot, sluice, tempDir } from '../helpers.js';
+import { duckQuery, pgQuery, repoRoot, sluice, tempDir } from '../helpers.js';
 
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const suffix = randomBytes(4).toString('hex');
 const { dir, cleanup } = tempDir('sluice-examples-');
 const cleanups: (() => Promise<void>)[] = [];
@@ -18,16 +16,6 @@ after(async () => {
   for (const c of cleanups) await c().catch(() => undefined);
   cleanup();
 });
-
-async function pgQuery(sql: string): Promise<Record<string, unknown>[]> {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 test('mysql-to-postgres: related tables arrive with their foreign keys, then only changes move', async () => {
   const db = `sluice_shop_${suffix}`;
