@@ -50,7 +50,8 @@ export function databaseOf(c: Partial<MysqlConnectionConfig>): string | undefine
 
 /**
  * A pool whose connections speak utf8mb4 in UTC and return values in lossless forms: DECIMAL and BIGINT as strings,
- * DATE/DATETIME/TIMESTAMP as text (never through a JS Date, which would cut microseconds and apply a zone).
+ * DATE/DATETIME/TIMESTAMP as text (never through a JS Date, which would cut microseconds and apply a zone), JSON as
+ * its text (JSON.parse would round numbers beyond 2^53). canonicalRows (mysql-types.ts) finishes the job.
  */
 export function createMysqlPool(c: Partial<MysqlConnectionConfig>, baseDir: string): Pool {
   registerPasswords(c);
@@ -67,6 +68,7 @@ export function createMysqlPool(c: Partial<MysqlConnectionConfig>, baseDir: stri
     bigNumberStrings: true,
     decimalNumbers: false,
     dateStrings: true,
+    jsonStrings: true,
     flags: ['+LOCAL_FILES'],
   };
   if (c.ssl === true) options.ssl = {};

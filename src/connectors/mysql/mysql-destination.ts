@@ -16,7 +16,7 @@ import type { MysqlConnectionConfig } from './mysql-options.js';
 import { MYSQL_DIALECT, MYSQL_STATE_TYPES } from './mysql-dialect.js';
 import { MysqlStreamLoad } from './mysql-load.js';
 import { mysqlName } from './mysql-tables.js';
-import { typeCast } from './mysql-types.js';
+import { canonicalRows } from './mysql-types.js';
 import { MYSQL_CAPABILITIES } from './mysql-spec.js';
 import { OpenLoads } from '../open-loads.js';
 
@@ -92,9 +92,13 @@ export class MysqlDestination implements Destination {
     const core = conn.connection as unknown as import('mysql2').Connection;
     let complete = false;
     try {
-      const rows = core.query({ sql, typeCast, rowsAsArray: true }).stream({ highWaterMark: READ_BATCH });
+      const query = core.query({ sql, rowsAsArray: true });
+      let canonical = canonicalRows([]);
+      query.on('fields', (fields: import('mysql2').FieldPacket[]) => (canonical = canonicalRows(fields)));
+      const rows = query.stream({ highWaterMark: READ_BATCH });
       let batch: Record<string, unknown>[] = [];
       for await (const values of rows) {
+        canonical([values as unknown[]]);
         // Keys as the caller named the columns, whatever name MySQL had to store.
         batch.push(Object.fromEntries(columns.map((c, i) => [c, (values as unknown[])[i]])));
         if (batch.length >= READ_BATCH) {

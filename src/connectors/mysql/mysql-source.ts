@@ -1,10 +1,10 @@
 // MySQL/MariaDB source. A stream reads a table (or a custom query) in keyset pages ordered by (cursor, primary key),
 // each page one short query, so memory is bounded by the batch size and no transaction stays open; a table without
-// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see typeCast in mysql-types.ts).
+// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see canonicalRows in mysql-types.ts).
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
-import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
+import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches } from '../sql/keyset-batches.js';
@@ -15,7 +15,7 @@ import { quoteQualified } from '../sql/quote.js';
 import { createMysqlPool, mysqlConnect, mysqlError } from './mysql-connection.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
 import { q } from './mysql-tables.js';
-import { typeCast } from './mysql-types.js';
+import { canonicalRows } from './mysql-types.js';
 
 export interface MysqlSourceConfig extends Partial<MysqlConnectionConfig> {
   streams?: StreamConfig[];
@@ -100,6 +100,7 @@ export class MysqlSource implements Source {
       }
       // One names array for every page: the engine compiles its per-column work once per distinct array.
       let names: string[] = [];
+      let canonical = canonicalRows([]);
       yield* keysetBatches({
         keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
         fetch: async (after, limit) => {
@@ -108,11 +109,16 @@ export class MysqlSource implements Source {
           const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
           try {
             // Arrays, not objects: no object per row, and the engine reads them by position.
-            const [values, fields] = await conn.query({ sql, typeCast, rowsAsArray: true }, page.params);
+            const [result, fields] = await conn.query({ sql, rowsAsArray: true }, page.params);
             const f = fields as FieldPacket[];
-            if (f.length !== names.length || f.some((x, i) => x.name !== names[i])) names = f.map((x) => x.name);
-            // typeCast (mysql-types.ts) gives every catalog type its canonical form.
-            return { columns: names, values: values as unknown as unknown[][], canonical: true };
+            if (f.length !== names.length || f.some((x, i) => x.name !== names[i])) {
+              names = f.map((x) => x.name);
+              canonical = canonicalRows(f);
+            }
+            // Every catalog type in its canonical form, so the engine only checks the values.
+            const values = result as unknown as unknown[][];
+            canonical(values);
+            return { columns: names, values, canonical: true };
           } catch (e) {
             throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
           }
@@ -133,23 +139,35 @@ export class MysqlSource implements Source {
   private async *streamAll(conn: PoolConnection, stream: StreamConfig, from: string, ctx: RunContext): AsyncGenerator<Batch> {
     // The promise wrapper has no streaming query; its underlying callback connection does.
     const core = conn.connection as unknown as import('mysql2').Connection;
-    const rows = core.query({ sql: `SELECT * FROM ${from}`, typeCast }).stream({ highWaterMark: 1000 });
-    let batch: Row[] = [];
+    const query = core.query({ sql: `SELECT * FROM ${from}`, rowsAsArray: true });
+    let columns: string[] = [];
+    let canonical = canonicalRows([]);
+    query.on('fields', (fields: FieldPacket[]) => {
+      columns = fields.map((f) => f.name);
+      canonical = canonicalRows(fields);
+    });
+    const rows = query.stream({ highWaterMark: 1000 });
+    let batch: unknown[][] = [];
     const size = Math.max(1, ctx.batchSize);
+    const take = (): unknown[][] => {
+      canonical(batch);
+      const values = batch;
+      batch = [];
+      return values;
+    };
     try {
       for await (const row of rows) {
-        batch.push(row as Row);
+        batch.push(row as unknown[]);
         if (batch.length >= size) {
           ctx.signal.throwIfAborted();
-          yield { rows: batch };
-          batch = [];
+          yield { rows: [], columns, values: take(), canonical: true };
         }
       }
     } catch (e) {
       throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
     }
     // The whole table in one pass: only its end is a checkpoint.
-    yield { rows: batch, checkpoint: { version: 1 } };
+    yield { rows: [], columns, values: take(), canonical: true, checkpoint: { version: 1 } };
   }
 
   /** Column types from the wire metadata of an empty result, and the table's primary key from the catalog. */
