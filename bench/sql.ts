@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFile
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
 import { measure, measureSluice, printTable, type Measurement } from './measure.js';
-import { benchMysqlToPostgres } from './mysql-pg.js';
+import { LEAN_NODE_OPTIONS, benchMysqlToPostgres, type MysqlPgResult } from './mysql-pg.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -86,8 +86,22 @@ export async function benchMysql(rows: number): Promise<void> {
   const maria = await benchMysqlToPostgres(rows, dir, freshHome(dir));
   printTable([
     { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader, limit: 1 },
-    { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
+    ...sluiceMariaRows(rows, maria),
   ]);
+  printMariaRatios(maria);
+}
+
+const sluiceMariaRows = (rows: number, maria: MysqlPgResult) => [
+  { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
+  { name: `  with NODE_OPTIONS=${LEAN_NODE_OPTIONS}`, rows, m: maria.lean },
+];
+
+function printMariaRatios(maria: MysqlPgResult): void {
+  for (const [name, m] of [['sluice', maria.sluice], [`sluice, NODE_OPTIONS=${LEAN_NODE_OPTIONS}`, maria.lean]] as const) {
+    const speed = maria.pgloader.seconds / m.seconds;
+    const memory = (maria.pgloader.peakRssMb ?? 0) / (m.peakRssMb ?? 1);
+    console.log(`mariadb → postgres, ${name}: ${speed.toFixed(2)}× pgloader's rows/s at 1/${memory.toFixed(1)} of its peak RSS (bar: ≥ 1.5×, ≥ 4)`);
+  }
 }
 
 export async function benchSql(args: string[]): Promise<void> {
@@ -147,12 +161,8 @@ export async function benchSql(args: string[]): Promise<void> {
     { name: 'sluice csv → postgres merge (into 1× rows)', rows, m: merge },
     ...(maria ? [
       { name: 'pgloader mariadb → postgres (LOAD DATABASE)', rows, m: maria.pgloader },
-      { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
+      ...sluiceMariaRows(rows, maria),
     ] : []),
   ]);
-  if (maria) {
-    const speed = maria.pgloader.seconds / maria.sluice.seconds;
-    const memory = (maria.pgloader.peakRssMb ?? 0) / (maria.sluice.peakRssMb ?? 1);
-    console.log(`mariadb → postgres: sluice ${speed.toFixed(2)}× pgloader's rows/s at 1/${memory.toFixed(1)} of its peak RSS (bar: ≥ 1.5×, ≥ 4)`);
-  }
+  if (maria) printMariaRatios(maria);
 }

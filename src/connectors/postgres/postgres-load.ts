@@ -19,8 +19,12 @@
 // checkpoint N the engine parses checkpoint N+1, whose encoded rows wait in memory (at most QUEUE_BYTES) until the
 // connection is free. Each checkpoint still commits with its own state, in order, on the one connection, and its
 // commit() resolves when it is durable. A crash while one is applied loses only that checkpoint, which the next run
-// re-reads. Their TEMP staging is filled in COPY's binary format (postgres-binary.ts) while its columns have exactly
-// their logical types' PostgreSQL types: a merge waits on the server, and the server then parses no text.
+// re-reads.
+//
+// Staging tables (all but a straight append's target) are filled in COPY's binary format (postgres-binary.ts) while
+// their columns have exactly their logical types' PostgreSQL types: they have no index, so parsing is the server's
+// whole work per row, and a merge waits on the server. A straight append gets text: the target's indexes cost the
+// server more than parsing does, and text is the cheaper encoding for the engine.
 import type pg from 'pg';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { deleteMarkedSql } from '../../core/delete-marker.js';
@@ -164,24 +168,24 @@ export class PostgresStreamLoad implements StreamLoad {
     if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     await this.step('evolving the tables', async () => {
       if (!this.target.staged) await this.ensureTarget();
-      if (d === 'append') {
-        // Staged (gated), partitioned or replacing groups: rows wait in staging until they move in.
-        if (this.writeRef !== this.targetRef) {
-          await ensureTable(this.client, this.writeRef, this.columns, {
-            temp: this.writeRef.schema === 'pg_temp', ...(this.sequenced ? { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`] } : {}),
-          });
-        }
-      } else if (d === 'merge' || d === 'scd2') {
-        const staging = await ensureTable(this.client, this.writeRef, this.columns, { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`], temp: !this.target.staged });
-        // Binary needs each staging column to be exactly its logical type's (a widened one may not be: int8 takes
-        // doubles as numeric); otherwise this COPY goes as text.
-        const typeOf = new Map(staging.map((c) => [c.name, c.typname]));
-        this.binaryTypes = this.columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
-      } else {
-        // The primary key is built after the load, in one pass, rather than maintained row by row; the sequence
-        // lets the swap keep the last row written per key.
-        await ensureTable(this.client, this.writeRef, this.columns, this.sequenced ? { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`] } : {});
+      // Rows go straight into the target (append), or wait in a staging table until they move in: the merge's or
+      // scd2's (TEMP, with the sequence the upsert dedupes by), a replace's new table, a gated load's, or an append's
+      // that is partitioned or replaces groups.
+      if (this.writeRef === this.targetRef) {
+        // Text: a user's table maintains its indexes row by row, which costs the server more than parsing text,
+        // and encoding text is the cheaper side for the engine.
+        this.binaryTypes = false;
+        return;
       }
+      // A replace builds its primary key after the load, in one pass, rather than maintaining it row by row; the
+      // sequence lets the swap keep the last row written per key, as it lets a merge upsert the last one.
+      const staging = await ensureTable(this.client, this.writeRef, this.columns, {
+        temp: this.writeRef.schema === 'pg_temp', ...(this.sequenced ? { extra: [`${quoteIdent(SEQ_COLUMN)} bigint`] } : {}),
+      });
+      // Staging has no index: parsing is all the server does per row, and binary spares it that. It needs each column
+      // to be exactly its logical type's (a widened one may not be: int8 takes doubles as numeric); else text.
+      const typeOf = new Map(staging.map((c) => [c.name, c.typname]));
+      this.binaryTypes = this.columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
     });
     const names = this.columns.map((c) => quoteIdent(c.name));
     if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
@@ -284,12 +288,11 @@ export class PostgresStreamLoad implements StreamLoad {
   }
 
   /**
-   * Rows travel in COPY's binary format into the TEMP staging of a merge or scd2 (postgres-binary.ts): its column
-   * types are the PostgreSQL types of the stream's, so every value's send format is known, and the server, which a merge waits
-   * on, parses nothing.
+   * Rows travel in COPY's binary format into staging tables (postgres-binary.ts): their column types are the
+   * PostgreSQL types of the stream's, so every value's send format is known, and the server parses nothing.
    */
   private get binary(): boolean {
-    return this.pipelinesCommits && this.binaryTypes;
+    return this.binaryTypes;
   }
 
   /** Merge and scd2 checkpoints are applied while the engine writes on (see the header). */
