@@ -434,7 +434,7 @@ test('merge commits are pipelined: writes go on while a checkpoint is applied, c
   });
 });
 
-test('a merge stages rows in COPY binary format: every type lands exactly as the text format lands it', async () => {
+test('merge and replace stage rows in COPY binary format: every type lands exactly as the text format lands it', async () => {
   await withSchema(async (dest, outside) => {
     const cols = schemaOf([['id', 'integer'], ['i', 'integer'], ['n', 'bigint'], ['d', 'decimal'], ['f', 'double'], ['b', 'boolean'],
       ['dt', 'date'], ['ts', 'timestamp'], ['j', 'json'], ['bin', 'binary'], ['u', 'uuid'], ['s', 'text']]);
@@ -446,7 +446,7 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
       [3, 0, 0n, '0', 1e300, true, '1970-01-01', '2024-01-01T00:00:00.000000Z', '{"n": 12345678901234567890}', new Uint8Array([1]),
         'ffffffff-ffff-ffff-ffff-ffffffffffff', 'x'.repeat(70_000)],
       [4, 7, 1n, '100', 0.1, false, '9999-12-31', '2262-04-11T23:47:16.854775Z', '"just a string"', new Uint8Array([2]),
-        '12345678-1234-1234-1234-123456789012', 'plain'],
+        '12345678-1234-1234-1234-123456789012', 'plain ascii, then ü past the first bytes'],
       [5, 8, 2n, '0.0001', -2.5e-10, true, '2000-01-01', '2000-01-01T00:00:00.000000Z', '{}', new Uint8Array([3]),
         '11111111-2222-3333-4444-555555555555', null],
       [6, null, null, '-10000.00', null, null, null, null, null, null, null, 'nulls'],
@@ -460,7 +460,7 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
       [12, null, null, '5.', null, null, null, '0001-01-01T00:00:00.000000Z', null, null, null, null],
       [13, null, null, '-0', null, null, null, '1970-01-01T00:00:00.000000Z', null, null, null, null],
     ];
-    for (const [table, disposition] of [['as_text', 'append'], ['as_binary', 'merge']] as const) {
+    for (const [table, disposition] of [['as_text', 'append'], ['as_binary', 'merge'], ['as_replace', 'replace']] as const) {
       const load = await dest.begin(target(table, disposition, ['id']));
       await load.evolve(cols);
       await load.write(rows);
@@ -470,6 +470,7 @@ test('a merge stages rows in COPY binary format: every type lands exactly as the
     const text = await read('as_text');
     assert.equal(text.length, rows.length);
     assert.deepEqual(await read('as_binary'), text);
+    assert.deepEqual(await read('as_replace'), text);
     assert.equal(text[0].d, '12345678901234567890.123456789');
     assert.equal(text[5].d, '-10000.00', 'the scale as written');
     assert.equal(text[0].dt, '0099-03-04');

@@ -39,14 +39,23 @@ class ChunkWriter {
     this.pos = 0;
   }
 
+  // Bytes set one by one: Buffer's writeInt*BE check their arguments on every call, a cost per value here.
   int16(v: number): void {
-    this.buf.writeInt16BE(v, this.pos);
-    this.pos += 2;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 8;
+    b[p + 1] = v;
+    this.pos = p + 2;
   }
 
   int32(v: number): void {
-    this.buf.writeInt32BE(v, this.pos);
-    this.pos += 4;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.pos = p + 4;
   }
 
   /**
@@ -82,13 +91,25 @@ class ChunkWriter {
 
   /** A text field: its length, then its UTF-8 bytes (after `prefix`, jsonb's version byte). */
   text(s: string, prefix?: number): void {
-    const extra = prefix === undefined ? 0 : 1;
-    this.room(4 + extra + s.length * 3);
+    const n = s.length;
+    this.room(5 + n * 3);
     const at = this.pos;
-    this.pos += 4;
-    if (prefix !== undefined) this.buf[this.pos++] = prefix;
-    this.pos += this.buf.write(s, this.pos);
-    this.buf.writeInt32BE(this.pos - at - 4, at);
+    const b = this.buf;
+    let p = at + 4;
+    if (prefix !== undefined) b[p++] = prefix;
+    // Short ASCII text (most values) byte by byte: a call into Buffer#write per value costs more than the copy.
+    let i = 0;
+    if (n <= 64) {
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        b[p + i] = c;
+      }
+    }
+    p += i === n ? n : b.write(s, p);
+    this.pos = at;
+    this.int32(p - at - 4);
+    this.pos = p;
   }
 }
 
