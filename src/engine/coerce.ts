@@ -217,7 +217,8 @@ const CANONICAL_SCALAR: Record<ScalarType, (v: unknown) => boolean> = {
   text: (v) => typeof v === 'string',
   integer: (v) => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647,
   bigint: (v) => typeof v === 'bigint',
-  decimal: (v) => typeof v === 'string',
+  // Ends in a digit: not NaN or Infinity, which a numeric column may hold and a decimal may not.
+  decimal: (v) => typeof v === 'string' && v.charCodeAt(v.length - 1) - 48 >>> 0 < 10,
   double: (v) => typeof v === 'number',
   boolean: (v) => typeof v === 'boolean',
   date: (v) => typeof v === 'string' && v.length === 10,

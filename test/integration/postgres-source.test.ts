@@ -12,7 +12,9 @@ import { registerDestination, registerSource } from '../../src/connectors/regist
 import { postgresDestinationSpec, postgresSourceSpec } from '../../src/connectors/postgres/postgres-spec.js';
 import { keysetPage } from '../../src/connectors/sql/keyset.js';
 import { runPipeline } from '../../src/engine/runner.js';
-import { tempDir } from '../helpers.js';
+import { SqliteControlStore } from '../../src/control/sqlite-store.js';
+import { PostgresSource } from '../../src/connectors/postgres/postgres-source.js';
+import { collect, runContext, tempDir } from '../helpers.js';
 
 registerSource(postgresSourceSpec);
 registerDestination(postgresDestinationSpec);
@@ -85,6 +87,46 @@ test('whole table: every type arrives exactly, declared from the catalog', async
     assert.deepEqual(diff.rows, []);
     const num = await db.query(`SELECT num::text, j::text FROM "${out}".everything WHERE id = 1`);
     assert.deepEqual(num.rows, [{ num: '12345678901234567890.123456789012345678', j: '{"n": 12345678901234567890, "s": "x"}' }]);
+  });
+});
+
+test('rows arrive as canonical arrays; values a column holds and its logical type cannot go to the DLQ', async () => {
+  await withEnv(async ({ db, src, out, home, pipeline }) => {
+    await db.query(`CREATE TABLE "${src}".odd (id int4 PRIMARY KEY, n numeric, ts timestamptz, tsn timestamp(3));
+      INSERT INTO "${src}".odd VALUES (1, 1.50, '2024-01-01 00:00:00+00', '2024-01-01 00:00:00.5'), (2, 'NaN', '2024-01-01 00:00:00.000001+00', NULL),
+        (3, 'Infinity', NULL, NULL), (4, '-0', 'infinity', NULL), (5, 2, '-infinity', '1999-12-31 23:59:59.999')`);
+    // Straight from the source: arrays under one names array, values already canonical (six fraction digits).
+    const source = new PostgresSource({ ...SERVER } as never);
+    const ctx = runContext(home, { batchSize: 2 });
+    await source.connect(ctx);
+    try {
+      for (const stream of [{ name: 'odd', table: `${src}.odd`, primary_key: ['id'] }, { name: 'odd', table: `${src}.odd`, primary_key: ['id'], cursor: 'id' }]) {
+        const batches = await collect(source.read({ write: 'append', ...stream } as unknown as StreamConfig, undefined, ctx));
+        assert.ok(batches.every((b) => b.canonical && b.columns === batches[0].columns), 'one names array, canonical batches');
+        assert.deepEqual(batches[0].columns, ['id', 'n', 'ts', 'tsn']);
+        assert.deepEqual(batches.flatMap((b) => b.values ?? []), [
+          [1, '1.50', '2024-01-01T00:00:00.000000Z', '2024-01-01T00:00:00.500000Z'], [2, 'NaN', '2024-01-01T00:00:00.000001Z', null],
+          [3, 'Infinity', null, null], [4, '0', 'infinity', null], [5, '2', '-infinity', '1999-12-31T23:59:59.999000Z'],
+        ]);
+      }
+    } finally {
+      await source.close();
+    }
+    const summary = await runPipeline(pipeline([{ name: 'odd', table: `${src}.odd`, primary_key: ['id'] }]), { home });
+    assert.equal(summary.status, 'partial_success', summary.error);
+    assert.deepEqual({ loaded: summary.streams.odd.loaded, dead: summary.streams.odd.dead_lettered }, { loaded: 1, dead: 4 });
+    const loaded = await db.query(`SELECT id, n::text, ts::text, tsn::text FROM "${out}".odd`);
+    assert.deepEqual(loaded.rows, [{ id: 1, n: '1.50', ts: '2024-01-01 00:00:00+00', tsn: '2024-01-01 00:00:00.5+00' }]);
+    const store = new SqliteControlStore(home);
+    try {
+      const reasons = (await store.listDlq({ pipeline: 'pg-source-test' })).map((e) => e.reason).sort();
+      assert.deepEqual(reasons, [
+        'column "n": "Infinity" is not a valid decimal', 'column "n": "NaN" is not a valid decimal',
+        'column "ts": "-infinity" is not a valid timestamp', 'column "ts": "infinity" is not a valid timestamp',
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -6,8 +6,9 @@ import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { RunContext, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
-import type { Batch, Row, StreamState } from '../../core/types.js';
+import type { Batch, StreamState } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import { ResultColumns, readArrays } from './postgres-rows.js';
 
 interface Slice {
   lo: string;
@@ -52,7 +53,9 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
   const positions = slices.map((s) => ({ ...s }));
   const size = Math.max(1, o.ctx.batchSize);
   // One slot per slice: a slice reads its next batch only after the engine took its last one (backpressure).
-  const ready: { slice: number; rows: Row[] }[] = [];
+  const ready: { slice: number; columns: string[]; values: unknown[][] }[] = [];
+  // One names array for all slices: they read the same relation.
+  const result = new ResultColumns();
   let wake: (() => void) | undefined;
   let failure: unknown;
   const gates = positions.map(() => ({ open: Promise.resolve(), release: () => {} }));
@@ -63,18 +66,18 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
     const client = await o.connect();
     let broken = false;
     const params = s.after === null ? [s.lo, s.hi] : [s.after, s.hi];
-    const cursor = client.query(new Cursor<Row>(
-      `SELECT * FROM ${o.from} WHERE ${k} ${s.after === null ? '>=' : '>'} $1 AND ${k} <= $2 ORDER BY ${k}`, params));
+    const cursor = client.query(new Cursor<unknown[]>(
+      `SELECT * FROM ${o.from} WHERE ${k} ${s.after === null ? '>=' : '>'} $1 AND ${k} <= $2 ORDER BY ${k}`, params, { rowMode: 'array' }));
     try {
       while (!failure) {
         o.ctx.signal.throwIfAborted();
         await gates[i].open;
-        const rows = await cursor.read(size);
-        if (rows.length === 0) break;
+        const { values, fields } = await readArrays(cursor, size);
+        if (values.length === 0) break;
         gates[i].open = new Promise<void>((r) => (gates[i].release = r));
-        ready.push({ slice: i, rows });
+        ready.push({ slice: i, columns: result.of(fields), values });
         wake?.();
-        if (rows.length < size) break;
+        if (values.length < size) break;
       }
     } catch (e) {
       broken = true;
@@ -82,7 +85,7 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
     } finally {
       await cursor.close().catch(() => { broken = true; });
       client.release(broken);
-      ready.push({ slice: i, rows: [] });
+      ready.push({ slice: i, columns: [], values: [] });
       wake?.();
     }
   };
@@ -97,7 +100,7 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
       const item = ready.shift();
       if (!item) continue;
       const s = positions[item.slice];
-      if (item.rows.length === 0) {
+      if (item.values.length === 0) {
         // The slice's end marker.
         if (!s.done) {
           s.done = true;
@@ -105,10 +108,13 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
         }
         continue;
       }
-      const last = item.rows[item.rows.length - 1][key];
+      const last = item.values[item.values.length - 1][item.columns.indexOf(key)];
       s.after = typeof last === 'bigint' ? last.toString() : String(last);
       gates[item.slice].release();
-      yield { rows: item.rows, checkpoint: { ...base, version: 1, connector: { slices: positions.map((p) => ({ ...p })) } } };
+      yield {
+        rows: [], columns: item.columns, values: item.values, canonical: true,
+        checkpoint: { ...base, version: 1, connector: { slices: positions.map((p) => ({ ...p })) } },
+      };
     }
     if (failure) throw failure;
     // Every slice is read: the next run starts over on the whole table.

@@ -3,13 +3,14 @@
 //   cursor+key  keyset pages `WHERE (cursor, key…) > (last…) ORDER BY cursor, key… LIMIT batchSize`, each batch
 //               checkpointing the last tuple, so a resumed or later run continues exactly after it;
 //   cursor only one ordered server-side cursor from the stored watermark (inclusive: rows sharing it are read again).
-// Value parsers (postgres-types.ts) give canonical-friendly values, and connect() declares each stream's column
-// types from the catalog, so nothing is inferred and numeric, int8 and timestamps keep their precision.
+// Value parsers (postgres-types.ts) give every catalog type its canonical form, and columns() declares each stream's
+// column types from the catalog, so nothing is inferred, numeric, int8 and timestamps keep their precision, and the
+// rows travel as arrays the engine only checks (postgres-rows.ts).
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
-import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
+import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { schemaAndName } from '../sql/qualified-name.js';
@@ -18,6 +19,7 @@ import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { logicalOfOid, sourceTypes } from './postgres-types.js';
 import { readParallel } from './postgres-parallel.js';
+import { ResultColumns, readArrays } from './postgres-rows.js';
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
 
@@ -87,17 +89,23 @@ export class PostgresSource implements Source {
         sql += ` WHERE ${c} IS NOT NULL${start === null || start === undefined ? '' : ` AND ${c} >= $1`} ORDER BY ${c}`;
         if (start !== null && start !== undefined) params.push(start);
       }
-      const cursor = client.query(new Cursor<Row>(sql, params));
+      const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: 'array' }));
+      const names = new ResultColumns();
+      // The next fetch is asked for as soon as a batch arrives: the server sends it while the engine loads this one.
+      let next: ReturnType<typeof readArrays> | undefined = readArrays(cursor, batchSize);
       try {
-        while (true) {
+        while (next) {
           ctx.signal.throwIfAborted();
-          const rows = await cursor.read(batchSize);
-          if (rows.length === 0) break;
-          const connector = stream.cursor ? { cursor_value: asParam(rows[rows.length - 1][stream.cursor]) } : undefined;
-          yield { rows, checkpoint: { ...base, version: 1, ...(connector ? { connector } : {}) } };
-          if (rows.length < batchSize) break;
+          const { values, fields }: Awaited<ReturnType<typeof readArrays>> = await next;
+          next = values.length < batchSize ? undefined : readArrays(cursor, batchSize);
+          if (values.length === 0) break;
+          const columns = names.of(fields);
+          const connector = stream.cursor ? { cursor_value: asParam(values[values.length - 1][columns.indexOf(stream.cursor)]) } : undefined;
+          yield { rows: [], columns, values, canonical: true, checkpoint: { ...base, version: 1, ...(connector ? { connector } : {}) } };
         }
       } finally {
+        // A fetch still in flight (the read stopped early) ends before the cursor closes.
+        await next?.catch(() => undefined);
         await cursor.close().catch(() => {
           broken = true;
         });
@@ -120,7 +128,8 @@ export class PostgresSource implements Source {
     base: Omit<StreamState, 'version'>, batchSize: number, ctx: RunContext,
   ): AsyncGenerator<Batch> {
     const cursor = stream.cursor!;
-    const columns = [cursor, ...stream.primary_key];
+    const keys = [cursor, ...stream.primary_key];
+    const result = new ResultColumns();
     const stored = state?.connector as Partial<KeysetPosition> | undefined;
     let after: unknown[] | undefined = stored?.pk_values?.length === stream.primary_key.length && stored.cursor_value !== undefined
       ? [stored.cursor_value, ...stored.pk_values]
@@ -129,21 +138,24 @@ export class PostgresSource implements Source {
     const watermark = after === undefined && state?.cursor?.column === cursor ? state.cursor.value : null;
     while (true) {
       ctx.signal.throwIfAborted();
-      const page = keysetPage(PG_DIALECT, columns, after, [cursor]);
+      const page = keysetPage(PG_DIALECT, keys, after, [cursor]);
       let where = page.where;
       const params = page.params;
       if (after === undefined && watermark !== null && watermark !== undefined) {
         params.push(watermark);
         where += ` AND ${quoteIdent(cursor)} >= $${params.length}`;
       }
-      const r = await client.query<Row>(`SELECT * FROM ${from} WHERE ${where} ORDER BY ${page.orderBy} LIMIT ${batchSize}`, params);
-      const rows = r.rows;
-      if (rows.length === 0) break;
-      const last = rows[rows.length - 1];
-      after = columns.map((c) => asParam(last[c]));
+      const r = await client.query<unknown[]>({
+        text: `SELECT * FROM ${from} WHERE ${where} ORDER BY ${page.orderBy} LIMIT ${batchSize}`, values: params, rowMode: 'array',
+      });
+      const values = r.rows;
+      if (values.length === 0) break;
+      const names = result.of(r.fields);
+      const last = values[values.length - 1];
+      after = keys.map((c) => asParam(last[names.indexOf(c)]));
       const connector: KeysetPosition = { cursor_value: after[0], pk_values: after.slice(1) };
-      yield { rows, checkpoint: { ...base, version: 1, connector: { ...connector } } };
-      if (rows.length < batchSize) break;
+      yield { rows: [], columns: names, values, canonical: true, checkpoint: { ...base, version: 1, connector: { ...connector } } };
+      if (values.length < batchSize) break;
     }
   }
 

@@ -94,17 +94,20 @@ export function widening(typname: string, wanted: ColumnType): string | undefine
   return undefined;
 }
 
-/** `2024-01-02 03:04:05.678+00` (session in UTC) → `2024-01-02T03:04:05.678Z`; infinities stay as they are. */
+/**
+ * `2024-01-02 03:04:05.678+00` (session in UTC) → `2024-01-02T03:04:05.678000Z`, the canonical form (six fraction
+ * digits, src/engine/coerce.ts). Other offsets (a session whose time zone was changed), infinities, BC and five-digit
+ * years keep a form the coercer normalises or rejects.
+ */
 function isoTimestamp(s: string, zoned: boolean): string {
   if (s.length < 19 || s.charCodeAt(4) !== 45) return s;
-  let out = s.slice(0, 10) + 'T' + s.slice(11);
-  if (zoned) {
-    // UTC sessions print "+00"; other offsets (a session whose time zone was changed) are left for the coercer.
-    if (out.endsWith('+00')) out = out.slice(0, -3) + 'Z';
-  } else {
-    out += 'Z';
+  const utc = !zoned || s.endsWith('+00');
+  const end = zoned && utc ? s.length - 3 : s.length;
+  const digits = end > 20 && s.charCodeAt(19) === 46 ? end - 20 : 0;
+  if (utc && digits <= 6 && end === (digits ? 20 + digits : 19)) {
+    return `${s.slice(0, 10)}T${s.slice(11, end)}${digits ? '000000'.slice(digits) : '.000000'}Z`;
   }
-  return out;
+  return `${s.slice(0, 10)}T${s.slice(11, end)}${utc ? 'Z' : ''}`;
 }
 
 /** A JSON text exactly as stored; scalars parsed, since the engine would otherwise quote them once more. */
