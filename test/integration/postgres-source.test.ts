@@ -162,41 +162,45 @@ function interrupted(inner: Source, limit: number): Source {
 }
 
 test('incremental: pages inside a run of equal cursor values resume exactly once; updated rows come in the next run', async () => {
-  await withEnv(async ({ db, src, out, home, pipeline }) => {
-    // 1,000 rows share one timestamp, between runs of distinct ones; pages of 70 split that run many times.
-    await db.query(`CREATE TABLE "${src}".events (id int4 PRIMARY KEY, updated_at timestamptz NOT NULL, v text);
-      INSERT INTO "${src}".events SELECT g,
-        CASE WHEN g BETWEEN 300 AND 1299 THEN '2024-05-01 00:00:00+00'::timestamptz ELSE '2024-01-01'::timestamptz + g * interval '1 minute' END,
-        'v' || g FROM generate_series(1, 2000) g;
-      CREATE INDEX ON "${src}".events (updated_at, id)`);
-    const streams = [{ name: 'events', table: `${src}.events`, primary_key: ['id'], cursor: 'updated_at', write: 'merge' }];
-    const extra = { batch_size: 70, checkpoint_rows: 70 };
+  // With an index leading with the cursor, keyset pages; without one, one ordered read (pages would each sort the
+  // table): the same positions, the same exactly-once resume.
+  for (const indexed of [true, false]) {
+    await withEnv(async ({ db, src, out, home, pipeline }) => {
+      // 1,000 rows share one timestamp, between runs of distinct ones; pages of 70 split that run many times.
+      await db.query(`CREATE TABLE "${src}".events (id int4 PRIMARY KEY, updated_at timestamptz NOT NULL, v text);
+        INSERT INTO "${src}".events SELECT g,
+          CASE WHEN g BETWEEN 300 AND 1299 THEN '2024-05-01 00:00:00+00'::timestamptz ELSE '2024-01-01'::timestamptz + g * interval '1 minute' END,
+          'v' || g FROM generate_series(1, 2000) g;
+        ${indexed ? `CREATE INDEX ON "${src}".events (updated_at, id)` : ''}`);
+      const streams = [{ name: 'events', table: `${src}.events`, primary_key: ['id'], cursor: 'updated_at', write: 'merge' }];
+      const extra = { batch_size: 70, checkpoint_rows: 70 };
 
-    const first = pipeline(streams, extra);
-    const inner = await postgresSourceSpec.create(first.config.sources[0] as never);
-    const crashed = await runPipeline(first, { home, sources: { db: interrupted(inner, 10) } });
-    assert.equal(crashed.status, 'failed');
-    const partial = await db.query(`SELECT count(*)::int AS n FROM "${out}".events`);
-    assert.equal(partial.rows[0].n, 700, 'ten committed pages');
+      const first = pipeline(streams, extra);
+      const inner = await postgresSourceSpec.create(first.config.sources[0] as never);
+      const crashed = await runPipeline(first, { home, sources: { db: interrupted(inner, 10) } });
+      assert.equal(crashed.status, 'failed');
+      const partial = await db.query(`SELECT count(*)::int AS n FROM "${out}".events`);
+      assert.equal(partial.rows[0].n, 700, 'ten committed pages');
 
-    const resumed = await runPipeline(pipeline(streams, extra), { home });
-    assert.equal(resumed.status, 'success', resumed.error);
-    assert.equal(resumed.streams.events.loaded, 1300);
-    const counts = await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, min(id) AS lo, max(id) AS hi FROM "${out}".events`);
-    assert.deepEqual(counts.rows, [{ n: 2000, d: 2000, lo: 1, hi: 2000 }]);
+      const resumed = await runPipeline(pipeline(streams, extra), { home });
+      assert.equal(resumed.status, 'success', resumed.error);
+      assert.equal(resumed.streams.events.loaded, 1300);
+      const counts = await db.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, min(id) AS lo, max(id) AS hi FROM "${out}".events`);
+      assert.deepEqual(counts.rows, [{ n: 2000, d: 2000, lo: 1, hi: 2000 }]);
 
-    // Nothing new: nothing read. Then one row updated and one added after the last run: both in the next run.
-    const idle = await runPipeline(pipeline(streams, extra), { home });
-    assert.equal(idle.streams.events.loaded, 0);
-    await db.query(`UPDATE "${src}".events SET updated_at = now(), v = 'changed' WHERE id = 500;
-      INSERT INTO "${src}".events VALUES (2001, now(), 'new')`);
-    const next = await runPipeline(pipeline(streams, extra), { home });
-    assert.equal(next.status, 'success', next.error);
-    assert.equal(next.streams.events.loaded, 2);
-    assert.deepEqual(next.streams.events.updated, 1);
-    const changed = await db.query(`SELECT id, v FROM "${out}".events WHERE id IN (500, 2001) ORDER BY id`);
-    assert.deepEqual(changed.rows, [{ id: 500, v: 'changed' }, { id: 2001, v: 'new' }]);
-  });
+      // Nothing new: nothing read. Then one row updated and one added after the last run: both in the next run.
+      const idle = await runPipeline(pipeline(streams, extra), { home });
+      assert.equal(idle.streams.events.loaded, 0);
+      await db.query(`UPDATE "${src}".events SET updated_at = now(), v = 'changed' WHERE id = 500;
+        INSERT INTO "${src}".events VALUES (2001, now(), 'new')`);
+      const next = await runPipeline(pipeline(streams, extra), { home });
+      assert.equal(next.status, 'success', next.error);
+      assert.equal(next.streams.events.loaded, 2);
+      assert.deepEqual(next.streams.events.updated, 1);
+      const changed = await db.query(`SELECT id, v FROM "${out}".events WHERE id IN (500, 2001) ORDER BY id`);
+      assert.deepEqual(changed.rows, [{ id: 500, v: 'changed' }, { id: 2001, v: 'new' }], indexed ? 'indexed' : 'not indexed');
+    });
+  }
 });
 
 test('parallel: a table read by key slices over 4 connections arrives whole; a crash resumes every slice', async () => {

@@ -12,7 +12,8 @@ import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
-import type { KeysetDialect } from '../sql/keyset.js';
+import type { KeysetDialect, KeysetPage } from '../sql/keyset.js';
+import { keysetBatches, resumePosition } from '../sql/keyset-batches.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
@@ -22,12 +23,6 @@ import { readParallel } from './postgres-parallel.js';
 import { ResultColumns, readArrays } from './postgres-rows.js';
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
-
-/** Where an incremental read stopped: the last (cursor, key…) tuple committed, as query parameters. */
-interface KeysetPosition {
-  cursor_value: unknown;
-  pk_values: unknown[];
-}
 
 export class PostgresSource implements Source {
   readonly type = 'postgres';
@@ -75,20 +70,35 @@ export class PostgresSource implements Source {
     const client = await connectClient(this.requirePool(), this.config);
     let broken = false;
     try {
-      const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
-      const batchSize = Math.max(1, ctx.batchSize);
-      if (stream.cursor && stream.primary_key.length > 0) {
-        yield* this.readKeyset(client, stream, from, state, base, batchSize, ctx);
+      const keys = stream.cursor && stream.primary_key.length > 0 ? [stream.cursor, ...stream.primary_key] : undefined;
+      if (keys && (await this.seeks(client, stream, keys[0]))) {
+        yield* this.readKeyset(client, keys, from, state, ctx);
         return;
       }
+      const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
       let sql = `SELECT * FROM ${from}`;
-      const params: unknown[] = [];
-      if (stream.cursor) {
+      let params: unknown[] = [];
+      // Where the last row of a batch puts the stream (state.connector), read from its values.
+      let position: ((last: unknown[], columns: string[]) => Record<string, unknown>) | undefined;
+      if (keys) {
+        // The keyset order in one ordered read: one sort of the relation, where pages without an index would sort it
+        // once per page. It resumes after a stored position exactly as pages do.
+        const page = this.keysetStart(keys, state);
+        ({ params } = page);
+        sql += ` WHERE ${page.where} ORDER BY ${page.orderBy}`;
+        position = (last, columns) => {
+          const after = keys.map((k) => asParam(last[columns.indexOf(k)]));
+          return { cursor_value: after[0], pk_values: after.slice(1) };
+        };
+      } else if (stream.cursor) {
         const c = quoteIdent(stream.cursor);
         const start = state?.cursor?.column === stream.cursor ? state.cursor.value : null;
         sql += ` WHERE ${c} IS NOT NULL${start === null || start === undefined ? '' : ` AND ${c} >= $1`} ORDER BY ${c}`;
         if (start !== null && start !== undefined) params.push(start);
+        const cursorColumn = stream.cursor;
+        position = (last, columns) => ({ cursor_value: asParam(last[columns.indexOf(cursorColumn)]) });
       }
+      const batchSize = Math.max(1, ctx.batchSize);
       const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: 'array' }));
       const names = new ResultColumns();
       // The next fetch is asked for as soon as a batch arrives: the server sends it while the engine loads this one.
@@ -100,7 +110,7 @@ export class PostgresSource implements Source {
           next = values.length < batchSize ? undefined : readArrays(cursor, batchSize);
           if (values.length === 0) break;
           const columns = names.of(fields);
-          const connector = stream.cursor ? { cursor_value: asParam(values[values.length - 1][columns.indexOf(stream.cursor)]) } : undefined;
+          const connector = position?.(values[values.length - 1], columns);
           yield { rows: [], columns, values, canonical: true, checkpoint: { ...base, version: 1, ...(connector ? { connector } : {}) } };
         }
       } finally {
@@ -120,43 +130,46 @@ export class PostgresSource implements Source {
   }
 
   /**
-   * Page by page after the last tuple: each page is one short statement (no long-lived snapshot on the source), and
-   * ordering by (cursor, key…) makes the position exact even when many rows share one cursor value.
+   * Whether the stream's table has an index leading with `column`: then a keyset page is an index range scan. A
+   * custom query, a view or an unindexed cursor column would be sorted again for every page.
    */
-  private async *readKeyset(
-    client: pg.PoolClient, stream: StreamConfig, from: string, state: StreamState | undefined,
-    base: Omit<StreamState, 'version'>, batchSize: number, ctx: RunContext,
-  ): AsyncGenerator<Batch> {
-    const cursor = stream.cursor!;
-    const keys = [cursor, ...stream.primary_key];
-    const result = new ResultColumns();
-    const stored = state?.connector as Partial<KeysetPosition> | undefined;
-    let after: unknown[] | undefined = stored?.pk_values?.length === stream.primary_key.length && stored.cursor_value !== undefined
-      ? [stored.cursor_value, ...stored.pk_values]
-      : undefined;
-    // State without a position (written by another source or an older version): start at the watermark, inclusive.
-    const watermark = after === undefined && state?.cursor?.column === cursor ? state.cursor.value : null;
-    while (true) {
-      ctx.signal.throwIfAborted();
-      const page = keysetPage(PG_DIALECT, keys, after, [cursor]);
-      let where = page.where;
-      const params = page.params;
-      if (after === undefined && watermark !== null && watermark !== undefined) {
-        params.push(watermark);
-        where += ` AND ${quoteIdent(cursor)} >= $${params.length}`;
-      }
-      const r = await client.query<unknown[]>({
-        text: `SELECT * FROM ${from} WHERE ${where} ORDER BY ${page.orderBy} LIMIT ${batchSize}`, values: params, rowMode: 'array',
-      });
-      const values = r.rows;
-      if (values.length === 0) break;
-      const names = result.of(r.fields);
-      const last = values[values.length - 1];
-      after = keys.map((c) => asParam(last[names.indexOf(c)]));
-      const connector: KeysetPosition = { cursor_value: after[0], pk_values: after.slice(1) };
-      yield { rows: [], columns: names, values, canonical: true, checkpoint: { ...base, version: 1, connector: { ...connector } } };
-      if (values.length < batchSize) break;
+  private async seeks(client: pg.PoolClient, stream: StreamConfig, column: string): Promise<boolean> {
+    const { table } = stream as StreamConfig & PostgresStreamOptions;
+    if (!table) return false;
+    const r = await client.query(`SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = $1::regclass AND a.attname = $2 LIMIT 1`, [quoteQualified(schemaAndName(table, 'public')), column]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Where a keyset read starts: strictly after the stored position, or, for state without one (written by another
+   * source or an older version), at the watermark, inclusive.
+   */
+  private keysetStart(keys: string[], state: StreamState | undefined, after: readonly unknown[] | undefined = resumePosition(state, keys, true)): KeysetPage {
+    const page = keysetPage(PG_DIALECT, keys, after, [keys[0]]);
+    const watermark = state?.cursor?.column === keys[0] ? state.cursor.value : null;
+    if (after === undefined && watermark !== null && watermark !== undefined) {
+      page.params.push(watermark);
+      page.where += ` AND ${quoteIdent(keys[0])} >= $${page.params.length}`;
     }
+    return page;
+  }
+
+  /**
+   * Page by page after the last tuple (sql/keyset-batches.ts): each page is one short statement over an index range
+   * (no long-lived snapshot on the source), and ordering by (cursor, key…) makes the position exact even when many
+   * rows share one cursor value.
+   */
+  private readKeyset(client: pg.PoolClient, keys: string[], from: string, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    const names = new ResultColumns();
+    return keysetBatches({
+      keys, hasCursor: true, state, batchSize: ctx.batchSize, signal: ctx.signal, keyValue: asParam,
+      fetch: async (after, limit) => {
+        const page = this.keysetStart(keys, state, after);
+        const r = await client.query<unknown[]>({ text: `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy} LIMIT ${limit}`, values: page.params, rowMode: 'array' });
+        return { columns: names.of(r.fields), values: r.rows, canonical: true };
+      },
+    });
   }
 
   async close(): Promise<void> {

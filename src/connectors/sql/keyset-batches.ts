@@ -1,7 +1,6 @@
 // The read loop of a keyset-paginated SQL source (MySQL, SQLite): pages ordered by (cursor, primary key…), each
 // starting strictly after the last row of the one before (keyset.ts writes the SQL), each yielded as a batch whose
-// checkpoint is that last row's position, `state.connector = {cursor_value, pk_values}` as the PostgreSQL source
-// keeps it. Rows sharing a cursor value across a page boundary are neither missed nor repeated, no page holds a long
+// checkpoint is that last row's position, `state.connector = {cursor_value, pk_values}`. Rows sharing a cursor value across a page boundary are neither missed nor repeated, no page holds a long
 // transaction, and memory is bounded by the batch size.
 import type { Batch, Row, StreamState } from '../../core/types.js';
 
@@ -24,6 +23,8 @@ export interface KeysetReadOptions {
    */
   fetch(after: readonly unknown[] | undefined, limit: number): Promise<Row[] | ArrayPage>;
   signal: AbortSignal;
+  /** A key value as JSON can keep it in state and the driver bind it back (default: bigint → text, bytes → hex). */
+  keyValue?: (v: unknown) => unknown;
 }
 
 export interface ArrayPage {
@@ -59,6 +60,7 @@ export async function* keysetBatches(o: KeysetReadOptions): AsyncGenerator<Batch
   // works on it while the engine loads this one: a page's round trip no longer stalls the pipeline.
   let next: Promise<Row[] | ArrayPage> | undefined = o.fetch(after, limit);
   let keyIndexes: number[] | undefined;
+  const keyValue = o.keyValue ?? stateValue;
   try {
     while (next) {
       o.signal.throwIfAborted();
@@ -68,11 +70,11 @@ export async function* keysetBatches(o: KeysetReadOptions): AsyncGenerator<Batch
       if (n === 0) break;
       if (Array.isArray(page)) {
         const last = page[n - 1];
-        after = o.keys.map((k) => stateValue(last[k]));
+        after = o.keys.map((k) => keyValue(last[k]));
       } else {
         const last = page.values[n - 1];
         keyIndexes ??= o.keys.map((k) => page.columns.indexOf(k));
-        after = keyIndexes.map((i) => stateValue(last[i]));
+        after = keyIndexes.map((i) => keyValue(last[i]));
       }
       if (n === limit) next = o.fetch(after, limit);
       const position: KeysetPosition = o.hasCursor ? { cursor_value: after[0], pk_values: after.slice(1) } : { pk_values: after };
