@@ -265,6 +265,32 @@ test('a table without a key streams in one pass; the password never appears in e
   });
 });
 
+test('source: an unindexed cursor is read in one ordered pass that checkpoints and resumes exactly as pages do', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    // No index leads with updated_at: pages would each sort the table.
+    await admin.query('CREATE TABLE plain (id BIGINT NOT NULL PRIMARY KEY, updated_at DATETIME(6) NOT NULL, v VARCHAR(20))');
+    const values: string[] = [];
+    for (let i = 1; i <= 2500; i++) values.push(`(${i}, '${i <= 1500 ? '2024-01-01 00:00:00' : '2024-01-02 00:00:00.5'}', 'v${i}')`);
+    await admin.query(`INSERT INTO plain VALUES ${values.join(',')}`);
+    const stream = { name: 'plain', primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
+    const src = new MysqlSource({ ...SERVER, database: db, streams: [stream] });
+    const ctx = ctxFor(dir, 1000);
+    await src.connect(ctx);
+    const all = await collect(src.read(stream, undefined, ctx));
+    assert.deepEqual(all.map((b) => batchLength(b)), [1000, 1000, 500]);
+    assert.deepEqual(all.map((b) => b.checkpoint?.connector), [
+      { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: ['1000'] },
+      { cursor_value: '2024-01-02T00:00:00.500000Z', pk_values: ['2000'] },
+      { cursor_value: '2024-01-02T00:00:00.500000Z', pk_values: ['2500'] },
+    ]);
+    // Resumed inside the run of equal cursor values: exactly the rows after the position.
+    const resumed = await collect(src.read(stream, all[0].checkpoint, ctx));
+    assert.deepEqual(resumed.flatMap((b) => rowsOf(b).map((r) => Number(r.id))), Array.from({ length: 1500 }, (_, i) => 1001 + i));
+    assert.deepEqual(await collect(src.read(stream, all[2].checkpoint, ctx)), []);
+    await src.close();
+  });
+});
+
 test('source: every value arrives canonical, by keyset pages and in one keyless pass alike', async () => {
   await withDatabase(async (db, admin, dir) => {
     // Zero dates exist only outside the strict modes; MySQL keeps them and they have no instant.

@@ -7,7 +7,7 @@ import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
-import { keysetBatches } from '../sql/keyset-batches.js';
+import { keysetBatches, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
@@ -95,7 +95,23 @@ export class MysqlSource implements Source {
       const plan = planRead(stream, columns, primaryKey);
       const from = fromClause(stream);
       if (plan.keys.length === 0) {
-        yield* this.streamAll(conn, stream, from, ctx);
+        // The whole relation in one pass: only its end is a checkpoint.
+        yield* this.streamed(conn, stream, `SELECT * FROM ${from}`, [], ctx, (last) => (last ? undefined : { version: 1 }));
+        return;
+      }
+      if (plan.hasCursor && !(await this.seeks(conn, stream, plan.keys[0]))) {
+        // Keyset pages on an unindexed cursor would each sort the table: one ordered pass from the same position,
+        // each batch checkpointing its last row as a page would.
+        const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
+        const after = resumePosition(state, plan.keys, true)?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
+        const page = keysetPage(KEYSET_DIALECT, plan.keys, after, [plan.keys[0]]);
+        let keyIndexes: number[] | undefined;
+        yield* this.streamed(conn, stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last, columns) => {
+          if (!last) return undefined;
+          keyIndexes ??= plan.keys.map((k) => columns.indexOf(k));
+          const position = keyIndexes.map((i) => stateValue(last[i]));
+          return { ...base, version: 1, connector: { cursor_value: position[0], pk_values: position.slice(1) } };
+        });
         return;
       }
       // One names array for every page: the engine compiles its per-column work once per distinct array.
@@ -135,11 +151,17 @@ export class MysqlSource implements Source {
     await pool?.end().catch(() => undefined);
   }
 
-  /** One streamed query with backpressure: mysql2 pauses the socket while the consumer lags. */
-  private async *streamAll(conn: PoolConnection, stream: StreamConfig, from: string, ctx: RunContext): AsyncGenerator<Batch> {
+  /**
+   * One streamed query with backpressure (mysql2 pauses the socket while the consumer lags), in batches. Each
+   * batch's checkpoint comes from its last row (undefined: none), and the end's from `checkpointOf(undefined)`.
+   */
+  private async *streamed(
+    conn: PoolConnection, stream: StreamConfig, sql: string, params: unknown[], ctx: RunContext,
+    checkpointOf: (last: unknown[] | undefined, columns: string[]) => StreamState | undefined,
+  ): AsyncGenerator<Batch> {
     // The promise wrapper has no streaming query; its underlying callback connection does.
     const core = conn.connection as unknown as import('mysql2').Connection;
-    const query = core.query({ sql: `SELECT * FROM ${from}`, rowsAsArray: true });
+    const query = core.query({ sql, values: params, rowsAsArray: true });
     let columns: string[] = [];
     let canonical = canonicalRows([]);
     query.on('fields', (fields: FieldPacket[]) => {
@@ -149,25 +171,41 @@ export class MysqlSource implements Source {
     const rows = query.stream({ highWaterMark: 1000 });
     let batch: unknown[][] = [];
     const size = Math.max(1, ctx.batchSize);
-    const take = (): unknown[][] => {
+    const take = (): Batch => {
       canonical(batch);
       const values = batch;
       batch = [];
-      return values;
+      const checkpoint = values.length ? checkpointOf(values[values.length - 1], columns) : undefined;
+      return { rows: [], columns, values, canonical: true, ...(checkpoint ? { checkpoint } : {}) };
     };
     try {
       for await (const row of rows) {
         batch.push(row as unknown[]);
         if (batch.length >= size) {
           ctx.signal.throwIfAborted();
-          yield { rows: [], columns, values: take(), canonical: true };
+          yield take();
         }
       }
     } catch (e) {
       throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
     }
-    // The whole table in one pass: only its end is a checkpoint.
-    yield { rows: [], columns, values: take(), canonical: true, checkpoint: { version: 1 } };
+    const last = take();
+    const end = checkpointOf(undefined, columns);
+    if (last.values!.length || end) yield end ? { ...last, checkpoint: end } : last;
+  }
+
+  /** Whether the stream's table has an index leading with `column`, so that a keyset page is an index range. */
+  private async seeks(conn: PoolConnection, stream: StreamConfig, column: string): Promise<boolean> {
+    if ((stream as StreamConfig & MysqlStreamOptions).query) return false;
+    const [db, table] = tableParts(stream);
+    try {
+      const [found] = await conn.query(
+        `SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?
+         AND SEQ_IN_INDEX = 1 AND COLUMN_NAME = ? LIMIT 1`, [db ?? null, table, column]);
+      return (found as unknown[]).length > 0;
+    } catch (e) {
+      throw mysqlError(e, `stream ${stream.name}: cannot read the indexes of ${describeFrom(stream)}`, stream.name);
+    }
   }
 
   /** Column types from the wire metadata of an empty result, and the table's primary key from the catalog. */

@@ -44,7 +44,7 @@ export function resumePosition(state: StreamState | undefined, keys: readonly st
 }
 
 /** A key value as JSON can keep it in state (and the driver bind it back): bigint → text, bytes → hex. */
-const stateValue = (v: unknown): unknown =>
+export const stateValue = (v: unknown): unknown =>
   typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
 
 /**
