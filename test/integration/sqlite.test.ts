@@ -124,50 +124,55 @@ test('types round-trip and hostile identifiers survive, through the SQLite sourc
 });
 
 test('source: incremental resume across pages of one cursor value; updates picked up by the next run', async () => {
-  await withDir(async (dir) => {
-    const db = new Database(join(dir, 'shop.sqlite'));
-    db.exec('CREATE TABLE src (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL, v TEXT, amount DECIMAL TEXT)');
-    const ins = db.prepare('INSERT INTO src VALUES (?, ?, ?, ?)');
-    db.transaction(() => {
-      for (let i = 1; i <= 2500; i++) ins.run(i, '2024-01-01T00:00:00.000000Z', `v${i}`, `${i}.125`);
-      for (let i = 2501; i <= 3000; i++) ins.run(i, '2024-01-02T00:00:00.500000Z', `v${i}`, null);
-    })();
-    const stream = { name: 'src', primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
-    const src = new SqliteSource({ path: 'shop.sqlite', streams: [stream] });
-    const ctx = ctxFor(dir, 1000);
-    await src.connect(ctx);
-    const all = await collect(src.read(stream, undefined, ctx));
-    assert.deepEqual(all.map((b) => b.rows.length), [1000, 1000, 1000]);
-    assert.deepEqual(all[0].checkpoint?.connector, { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: [1000] });
-    const resumed = await collect(src.read(stream, all[1].checkpoint, ctx));
-    assert.deepEqual(resumed.flatMap((b) => b.rows.map((r) => r.id)), Array.from({ length: 1000 }, (_, i) => 2001 + i));
-    await src.close();
+  // With an index leading with the cursor, keyset pages; without one, one ordered pass (pages would each sort the
+  // table): the same batches, positions and resume.
+  for (const indexed of [true, false]) {
+    await withDir(async (dir) => {
+      const db = new Database(join(dir, 'shop.sqlite'));
+      db.exec('CREATE TABLE src (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL, v TEXT, amount DECIMAL TEXT)');
+      if (indexed) db.exec('CREATE INDEX src_updated ON src (updated_at)');
+      const ins = db.prepare('INSERT INTO src VALUES (?, ?, ?, ?)');
+      db.transaction(() => {
+        for (let i = 1; i <= 2500; i++) ins.run(i, '2024-01-01T00:00:00.000000Z', `v${i}`, `${i}.125`);
+        for (let i = 2501; i <= 3000; i++) ins.run(i, '2024-01-02T00:00:00.500000Z', `v${i}`, null);
+      })();
+      const stream = { name: 'src', primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
+      const src = new SqliteSource({ path: 'shop.sqlite', streams: [stream] });
+      const ctx = ctxFor(dir, 1000);
+      await src.connect(ctx);
+      const all = await collect(src.read(stream, undefined, ctx));
+      assert.deepEqual(all.map((b) => b.rows.length), [1000, 1000, 1000]);
+      assert.deepEqual(all[0].checkpoint?.connector, { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: [1000] });
+      const resumed = await collect(src.read(stream, all[1].checkpoint, ctx));
+      assert.deepEqual(resumed.flatMap((b) => b.rows.map((r) => r.id)), Array.from({ length: 1000 }, (_, i) => 2001 + i));
+      await src.close();
 
-    const { dir: home, cleanup } = tempDir();
-    try {
-      const pipeline = () => definePipeline({
-        pipeline: 'sqlite-copy', batch_size: 700, checkpoint_rows: 1000,
-        sources: [{ name: 'shop', type: 'sqlite', path: 'shop.sqlite',
-          streams: [{ name: 'orders', table: 'src', cursor: 'updated_at', write: 'merge', primary_key: ['id'] }] }],
-        destination: { type: 'sqlite', path: 'out.sqlite' },
-      }, { baseDir: dir });
-      const first = await runPipeline(pipeline(), { home });
-      assert.equal(first.status, 'success', first.error);
-      assert.equal(first.streams.orders.inserted, 3000);
-      db.prepare("UPDATE src SET v = 'changed', updated_at = '2024-01-03T00:00:00.000000Z' WHERE id = 7").run();
-      ins.run(3001, '2024-01-02T00:00:00.500000Z', 'late', '1.5');
-      const second = await runPipeline(pipeline(), { home });
-      assert.equal(second.status, 'success', second.error);
-      assert.deepEqual([second.streams.orders.extracted, second.streams.orders.inserted, second.streams.orders.updated], [2, 1, 1]);
-      const out = new Database(join(dir, 'out.sqlite'), { readonly: true });
-      const c = out.prepare("SELECT count(*) AS n, sum(v = 'changed') AS changed, min(amount) AS a FROM orders").get() as Record<string, unknown>;
-      out.close();
-      assert.deepEqual(c, { n: 3001, changed: 1, a: '1.125' });
-    } finally {
-      cleanup();
-      db.close();
-    }
-  });
+      const { dir: home, cleanup } = tempDir();
+      try {
+        const pipeline = () => definePipeline({
+          pipeline: 'sqlite-copy', batch_size: 700, checkpoint_rows: 1000,
+          sources: [{ name: 'shop', type: 'sqlite', path: 'shop.sqlite',
+            streams: [{ name: 'orders', table: 'src', cursor: 'updated_at', write: 'merge', primary_key: ['id'] }] }],
+          destination: { type: 'sqlite', path: 'out.sqlite' },
+        }, { baseDir: dir });
+        const first = await runPipeline(pipeline(), { home });
+        assert.equal(first.status, 'success', first.error);
+        assert.equal(first.streams.orders.inserted, 3000);
+        db.prepare("UPDATE src SET v = 'changed', updated_at = '2024-01-03T00:00:00.000000Z' WHERE id = 7").run();
+        ins.run(3001, '2024-01-02T00:00:00.500000Z', 'late', '1.5');
+        const second = await runPipeline(pipeline(), { home });
+        assert.equal(second.status, 'success', second.error);
+        assert.deepEqual([second.streams.orders.extracted, second.streams.orders.inserted, second.streams.orders.updated], [2, 1, 1]);
+        const out = new Database(join(dir, 'out.sqlite'), { readonly: true });
+        const c = out.prepare("SELECT count(*) AS n, sum(v = 'changed') AS changed, min(amount) AS a FROM orders").get() as Record<string, unknown>;
+        out.close();
+        assert.deepEqual(c, { n: 3001, changed: 1, a: '1.125' }, indexed ? 'indexed' : 'not indexed');
+      } finally {
+        cleanup();
+        db.close();
+      }
+    });
+  }
 });
 
 test('scd2: history across commits, NULL and empty text differ, one current version per key, a key-only table', async () => {

@@ -8,7 +8,7 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
-import { keysetBatches } from '../sql/keyset-batches.js';
+import { keysetBatches, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
@@ -42,18 +42,20 @@ export class SqliteSource implements Source {
     const plan = planRead(stream, columns.map((c) => ({ name: c.name, type: c.type ?? 'text' })), primaryKey);
     const from = fromClause(stream);
     if (plan.keys.length === 0) {
-      const size = Math.max(1, ctx.batchSize);
-      let batch: Row[] = [];
-      for (const row of this.iterate(stream, `SELECT * FROM ${from}`, [])) {
-        batch.push(row);
-        if (batch.length >= size) {
-          ctx.signal.throwIfAborted();
-          yield { rows: batch };
-          batch = [];
-        }
-      }
-      // The whole table in one pass: only its end is a checkpoint.
-      yield { rows: batch, checkpoint: { version: 1 } };
+      // The whole relation in one pass: only its end is a checkpoint.
+      yield* this.batches(stream, `SELECT * FROM ${from}`, [], ctx, (last) => (last ? undefined : { version: 1 }));
+      return;
+    }
+    if (plan.hasCursor && !this.seeks(stream, plan.keys[0], primaryKey)) {
+      // Keyset pages on an unindexed cursor would each scan and sort the table: one ordered pass from the same
+      // position, each batch checkpointing its last row as a page would.
+      const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
+      const page = keysetPage(KEYSET_DIALECT, plan.keys, resumePosition(state, plan.keys, true), [plan.keys[0]]);
+      yield* this.batches(stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last) => {
+        if (!last) return undefined;
+        const position = plan.keys.map((k) => stateValue(last[k]));
+        return { ...base, version: 1, connector: { cursor_value: position[0], pk_values: position.slice(1) } };
+      });
       return;
     }
     yield* keysetBatches({
@@ -69,6 +71,42 @@ export class SqliteSource implements Source {
   async close(): Promise<void> {
     this.db?.close();
     this.db = undefined;
+  }
+
+  /** Rows of one query in batches; each batch's checkpoint comes from its last row, the end's from `checkpointOf(undefined)`. */
+  private *batches(
+    stream: StreamConfig, sql: string, params: unknown[], ctx: RunContext, checkpointOf: (last: Row | undefined) => StreamState | undefined,
+  ): Generator<Batch> {
+    const size = Math.max(1, ctx.batchSize);
+    let batch: Row[] = [];
+    const take = (): Batch => {
+      const checkpoint = batch.length ? checkpointOf(batch[batch.length - 1]) : undefined;
+      const rows = batch;
+      batch = [];
+      return { rows, ...(checkpoint ? { checkpoint } : {}) };
+    };
+    for (const row of this.iterate(stream, sql, params)) {
+      batch.push(row);
+      if (batch.length >= size) {
+        ctx.signal.throwIfAborted();
+        yield take();
+      }
+    }
+    const last = take();
+    const end = checkpointOf(undefined);
+    if (last.rows.length || end) yield end ? { ...last, checkpoint: end } : last;
+  }
+
+  /**
+   * Whether a keyset page on `column` is an index range: an index leads with it, or it is the table's one-column
+   * primary key (an INTEGER PRIMARY KEY is the rowid itself and has no index of its own).
+   */
+  private seeks(stream: StreamConfig, column: string, primaryKey: string[]): boolean {
+    const opts = stream as StreamConfig & SqliteStreamOptions;
+    if (opts.query) return false;
+    if (primaryKey.length === 1 && primaryKey[0] === column) return true;
+    return this.requireDb().prepare('SELECT 1 FROM pragma_index_list(?) AS l, pragma_index_info(l.name) AS i WHERE i.seqno = 0 AND i.name = ?')
+      .get(opts.table ?? stream.name, column) !== undefined;
   }
 
   private *iterate(stream: StreamConfig, sql: string, params: unknown[]): Generator<Row> {
