@@ -1,7 +1,9 @@
 // The `postgres` source. A stream is a table or a custom query, read on one pooled connection:
 //   no cursor   the whole relation through a server-side cursor (pg-cursor), `batchSize` rows per fetch;
 //   cursor+key  keyset pages `WHERE (cursor, key…) > (last…) ORDER BY cursor, key… LIMIT batchSize`, each batch
-//               checkpointing the last tuple, so a resumed or later run continues exactly after it;
+//               checkpointing the last tuple, so a resumed or later run continues exactly after it; where no index
+//               leads with the cursor (or the stream is a query), one ordered cursor from the same position instead,
+//               since each page would sort the relation again;
 //   cursor only one ordered server-side cursor from the stored watermark (inclusive: rows sharing it are read again).
 // Value parsers (postgres-types.ts) give every catalog type its canonical form, and columns() declares each stream's
 // column types from the catalog, so nothing is inferred, numeric, int8 and timestamps keep their precision, and the
