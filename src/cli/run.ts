@@ -1,7 +1,5 @@
 // `sluice run <pipeline.yaml> [--json] [--full-refresh] [--stream NAME…] [--dry-run]`
-import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
-import type { PipelineConfig } from '../config/types.js';
 import { loadPipelineFile } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
@@ -53,7 +51,6 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   let summary: RunSummary;
   try {
     const loaded = await loadPipelineFile(file);
-    if (!o.dryRun) tuneHeap(loaded.config);
     summary = await runPipeline(loaded, {
       fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,
       onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
@@ -72,12 +69,3 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
 }
 
-/**
- * bin/sluice.js starts every process with V8's old generation collected once it has grown by a quarter (see there).
- * Steps that keep state (dedupe, lookups, unique checks) hold a large live set, where frequent full collections
- * cost time: runs with transforms or checks go back to V8's default, which grows the limit with the live size.
- */
-function tuneHeap(config: PipelineConfig): void {
-  const holds = (m: Record<string, unknown[]> | undefined) => Object.values(m ?? {}).some((list) => list.length > 0);
-  if (holds(config.transforms) || holds(config.checks)) setFlagsFromString('--heap-growing-percent=0');
-}
