@@ -1,6 +1,7 @@
 // MySQL/MariaDB source. A stream reads a table (or a custom query) in keyset pages ordered by (cursor, primary key),
-// each page one short query, so memory is bounded by the batch size and no transaction stays open; a table without
-// any key is streamed in one pass with backpressure. Values arrive in lossless forms (see canonicalRows in mysql-types.ts).
+// each page one short query, so memory is bounded by the batch size and no transaction stays open. A table without
+// any key, or a cursor no index leads with (each page would sort the table), is streamed in one ordered pass with
+// backpressure instead. Values arrive in lossless forms (see canonicalRows in mysql-types.ts).
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';

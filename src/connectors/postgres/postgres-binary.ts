@@ -1,5 +1,5 @@
 // Canonical values (src/engine/coerce.ts) → COPY's binary format, for the staging tables Sluice creates itself with
-// their logical types' PostgreSQL types (a merge's or scd2's TEMP staging). The server then parses no text: on the bench's 1M rows
+// their logical types' PostgreSQL types (merge, scd2, replace, gated). The server then parses no text: on the bench's 1M rows
 // of 8 mixed columns, psql measured 0.68 s of COPY into a TEMP table in binary against 0.93 s in text, and a merge
 // waits on the server. Each value is written as its type's binary send format: int4/int8/float8 big-endian,
 // numeric as base-10000 digits, date as days and timestamptz as microseconds since 2000-01-01, jsonb as version 1 +

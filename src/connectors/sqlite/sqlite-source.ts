@@ -1,6 +1,6 @@
 // SQLite source: a table (or query) read in keyset pages ordered by (cursor, primary key) through a prepared
-// statement's iterator, so a page is never more than `batchSize` rows in memory; a table without any key is iterated
-// in one pass. Integers come back exactly (numbers while safe, bigint beyond 2^53).
+// statement's iterator, so a page is never more than `batchSize` rows in memory; a table without any key, or a cursor
+// no index leads with (each page would sort the table), is iterated in one (ordered) pass. Integers come back exactly (numbers while safe, bigint beyond 2^53).
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
