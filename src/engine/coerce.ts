@@ -213,12 +213,17 @@ export function valueCoercer(type: ColumnType): Coercer {
  * header): a check, not a coercion, for values a source vouches for. A timestamp must have its six fraction digits
  * and a date its ten characters, since state compares cursor values as text.
  */
+const endsInDigit = (s: string): boolean => {
+  const c = s.charCodeAt(s.length - 1);
+  return c >= 48 && c <= 57;
+};
+
 const CANONICAL_SCALAR: Record<ScalarType, (v: unknown) => boolean> = {
   text: (v) => typeof v === 'string',
   integer: (v) => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647,
   bigint: (v) => typeof v === 'bigint',
   // Ends in a digit: not NaN or Infinity, which a numeric column may hold and a decimal may not.
-  decimal: (v) => typeof v === 'string' && v.charCodeAt(v.length - 1) - 48 >>> 0 < 10,
+  decimal: (v) => typeof v === 'string' && endsInDigit(v),
   double: (v) => typeof v === 'number',
   boolean: (v) => typeof v === 'boolean',
   date: (v) => typeof v === 'string' && v.length === 10,

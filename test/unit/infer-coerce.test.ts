@@ -89,6 +89,10 @@ test('array coercion: each element by its type, nulls kept, one misfit fails the
   assert.ok(isCanonical('integer[]')([1, null]));
   assert.ok(!isCanonical('integer[]')(['1']));
   assert.ok(!isCanonical('integer[]')('[1]'));
+  // A decimal is canonical only as digits: NaN and infinities (which a numeric column may hold) and '' are coerced,
+  // and so rejected.
+  assert.deepEqual(['1.50', '-0', '.5', '', 'NaN', 'Infinity', '-Infinity', 1.5].map(isCanonical('decimal')), [true, true, true, false, false, false, false, false]);
+  assert.equal(coercerFor('decimal')('NaN'), FAIL);
   // Arrays with bigints become JSON and text without throwing, every digit kept.
   assert.equal(coercerFor('json')([9007199254740993n, null, { a: 1n }]), '[9007199254740993,null,{"a":1}]');
   assert.equal(coercerFor('text')([1n]), '[1]');
