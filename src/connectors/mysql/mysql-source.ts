@@ -8,7 +8,7 @@ import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
-import { keysetBatches, resumePosition, stateValue } from '../sql/keyset-batches.js';
+import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
@@ -103,15 +103,13 @@ export class MysqlSource implements Source {
       if (plan.hasCursor && !(await this.seeks(conn, stream, plan.keys[0]))) {
         // Keyset pages on an unindexed cursor would each sort the table: one ordered pass from the same position,
         // each batch checkpointing its last row as a page would.
-        const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
         const after = resumePosition(state, plan.keys, true)?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
         const page = keysetPage(KEYSET_DIALECT, plan.keys, after, [plan.keys[0]]);
         let keyIndexes: number[] | undefined;
         yield* this.streamed(conn, stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last, columns) => {
           if (!last) return undefined;
           keyIndexes ??= plan.keys.map((k) => columns.indexOf(k));
-          const position = keyIndexes.map((i) => stateValue(last[i]));
-          return { ...base, version: 1, connector: { cursor_value: position[0], pk_values: position.slice(1) } };
+          return keysetCheckpoint(state, keyIndexes.map((i) => stateValue(last[i])), true);
         });
         return;
       }

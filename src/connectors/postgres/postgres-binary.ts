@@ -64,18 +64,8 @@ class ChunkWriter {
    */
   int64(v: number): void {
     const hi = Math.floor(v / 4294967296);
-    const lo = v - hi * 4294967296;
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = hi >>> 24;
-    b[p + 1] = hi >>> 16;
-    b[p + 2] = hi >>> 8;
-    b[p + 3] = hi;
-    b[p + 4] = lo >>> 24;
-    b[p + 5] = lo >>> 16;
-    b[p + 6] = lo >>> 8;
-    b[p + 7] = lo;
-    this.pos = p + 8;
+    this.int32(hi);
+    this.int32(v - hi * 4294967296);
   }
 
   /** Any int64, a safe integer the cheap way. */

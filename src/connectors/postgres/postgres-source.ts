@@ -15,7 +15,7 @@ import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect, KeysetPage } from '../sql/keyset.js';
-import { keysetBatches, resumePosition } from '../sql/keyset-batches.js';
+import { keysetBatches, keysetCheckpoint, resumePosition } from '../sql/keyset-batches.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
@@ -80,25 +80,22 @@ export class PostgresSource implements Source {
       const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
       let sql = `SELECT * FROM ${from}`;
       let params: unknown[] = [];
-      // Where the last row of a batch puts the stream (state.connector), read from its values.
-      let position: ((last: unknown[], columns: string[]) => Record<string, unknown>) | undefined;
+      // The checkpoint after a batch, from its last row's values.
+      let checkpointOf = (_last: unknown[], _columns: string[]): StreamState => ({ ...base, version: 1 });
       if (keys) {
         // The keyset order in one ordered read: one sort of the relation, where pages without an index would sort it
         // once per page. It resumes after a stored position exactly as pages do.
         const page = this.keysetStart(keys, state);
         ({ params } = page);
         sql += ` WHERE ${page.where} ORDER BY ${page.orderBy}`;
-        position = (last, columns) => {
-          const after = keys.map((k) => asParam(last[columns.indexOf(k)]));
-          return { cursor_value: after[0], pk_values: after.slice(1) };
-        };
+        checkpointOf = (last, columns) => keysetCheckpoint(state, keys.map((k) => asParam(last[columns.indexOf(k)])), true);
       } else if (stream.cursor) {
         const c = quoteIdent(stream.cursor);
         const start = state?.cursor?.column === stream.cursor ? state.cursor.value : null;
         sql += ` WHERE ${c} IS NOT NULL${start === null || start === undefined ? '' : ` AND ${c} >= $1`} ORDER BY ${c}`;
         if (start !== null && start !== undefined) params.push(start);
         const cursorColumn = stream.cursor;
-        position = (last, columns) => ({ cursor_value: asParam(last[columns.indexOf(cursorColumn)]) });
+        checkpointOf = (last, columns) => ({ ...base, version: 1, connector: { cursor_value: asParam(last[columns.indexOf(cursorColumn)]) } });
       }
       const batchSize = Math.max(1, ctx.batchSize);
       const cursor = client.query(new Cursor<unknown[]>(sql, params, { rowMode: 'array' }));
@@ -112,8 +109,7 @@ export class PostgresSource implements Source {
           next = values.length < batchSize ? undefined : readArrays(cursor, batchSize);
           if (values.length === 0) break;
           const columns = names.of(fields);
-          const connector = position?.(values[values.length - 1], columns);
-          yield { rows: [], columns, values, canonical: true, checkpoint: { ...base, version: 1, ...(connector ? { connector } : {}) } };
+          yield { rows: [], columns, values, canonical: true, checkpoint: checkpointOf(values[values.length - 1], columns) };
         }
       } finally {
         // A fetch still in flight (the read stopped early) ends before the cursor closes.

@@ -1,7 +1,8 @@
-// The read loop of a keyset-paginated SQL source (MySQL, SQLite): pages ordered by (cursor, primary key…), each
-// starting strictly after the last row of the one before (keyset.ts writes the SQL), each yielded as a batch whose
-// checkpoint is that last row's position, `state.connector = {cursor_value, pk_values}`. Rows sharing a cursor value across a page boundary are neither missed nor repeated, no page holds a long
-// transaction, and memory is bounded by the batch size.
+// The read loop of a keyset-paginated SQL source (PostgreSQL, MySQL, SQLite): pages ordered by (cursor, primary
+// key…), each starting strictly after the last row of the one before (keyset.ts writes the SQL), each yielded as a
+// batch whose checkpoint is that last row's position, `state.connector = {cursor_value, pk_values}`
+// (keysetCheckpoint, which a source's one ordered pass uses too). Rows sharing a cursor value across a page boundary
+// are neither missed nor repeated, no page holds a long transaction, and memory is bounded by the batch size.
 import type { Batch, Row, StreamState } from '../../core/types.js';
 
 /** Where a keyset read stopped, as kept in `state.connector`. */
@@ -47,6 +48,13 @@ export function resumePosition(state: StreamState | undefined, keys: readonly st
 export const stateValue = (v: unknown): unknown =>
   typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
 
+/** The checkpoint after a row whose key values, in state form, are `after`: the stored state with this position. */
+export function keysetCheckpoint(state: StreamState | undefined, after: readonly unknown[], hasCursor: boolean): StreamState {
+  const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
+  const position: KeysetPosition = hasCursor ? { cursor_value: after[0], pk_values: after.slice(1) } : { pk_values: [...after] };
+  return { ...base, version: 1, connector: { ...position } };
+}
+
 /**
  * Batches of one keyset read. Without a cursor the read is a full table keyed by its primary key: the position is
  * kept only so a crashed run resumes where it stopped, and a last empty batch clears it, so the next run reads the
@@ -77,8 +85,7 @@ export async function* keysetBatches(o: KeysetReadOptions): AsyncGenerator<Batch
         after = keyIndexes.map((i) => keyValue(last[i]));
       }
       if (n === limit) next = o.fetch(after, limit);
-      const position: KeysetPosition = o.hasCursor ? { cursor_value: after[0], pk_values: after.slice(1) } : { pk_values: after };
-      const checkpoint = { ...base, version: 1, connector: { ...position } };
+      const checkpoint = keysetCheckpoint(o.state, after, o.hasCursor);
       yield Array.isArray(page) ? { rows: page, checkpoint } : { rows: [], columns: page.columns, values: page.values, checkpoint, canonical: page.canonical };
     }
   } finally {

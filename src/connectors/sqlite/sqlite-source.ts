@@ -1,6 +1,7 @@
 // SQLite source: a table (or query) read in keyset pages ordered by (cursor, primary key) through a prepared
 // statement's iterator, so a page is never more than `batchSize` rows in memory; a table without any key, or a cursor
-// no index leads with (each page would sort the table), is iterated in one (ordered) pass. Integers come back exactly (numbers while safe, bigint beyond 2^53).
+// no index leads with (each page would sort the table), is iterated in one (ordered) pass. Integers come back exactly
+// (numbers while safe, bigint beyond 2^53).
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
@@ -8,7 +9,7 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, Row, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
-import { keysetBatches, resumePosition, stateValue } from '../sql/keyset-batches.js';
+import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
@@ -49,13 +50,9 @@ export class SqliteSource implements Source {
     if (plan.hasCursor && !this.seeks(stream, plan.keys[0], primaryKey)) {
       // Keyset pages on an unindexed cursor would each scan and sort the table: one ordered pass from the same
       // position, each batch checkpointing its last row as a page would.
-      const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
       const page = keysetPage(KEYSET_DIALECT, plan.keys, resumePosition(state, plan.keys, true), [plan.keys[0]]);
-      yield* this.batches(stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last) => {
-        if (!last) return undefined;
-        const position = plan.keys.map((k) => stateValue(last[k]));
-        return { ...base, version: 1, connector: { cursor_value: position[0], pk_values: position.slice(1) } };
-      });
+      yield* this.batches(stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx,
+        (last) => (last ? keysetCheckpoint(state, plan.keys.map((k) => stateValue(last[k])), true) : undefined));
       return;
     }
     yield* keysetBatches({
