@@ -68,4 +68,3 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   else printSummary(summary, process.stdout);
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
 }
-

@@ -85,8 +85,12 @@ export class PostgresStreamLoad implements StreamLoad {
   private binaryEncoders: ReturnType<typeof binaryEncoderFor>[] = [];
   /** Merge through MERGE (see mergeStaged): PostgreSQL 15 or later, and a target that is not partitioned. */
   private mergeStatement = false;
-  /** The staging columns have exactly their logical types' PostgreSQL types, all with a binary encoder (see `binary`). */
-  private binaryTypes = false;
+  /**
+   * Rows travel in COPY's binary format (postgres-binary.ts): they go into staging whose columns have exactly their
+   * logical types' PostgreSQL types, all with a binary encoder, so every value's send format is known and the server
+   * parses nothing (see evolve).
+   */
+  private binary = false;
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
   private keys: KeyTracker | undefined;
@@ -174,7 +178,7 @@ export class PostgresStreamLoad implements StreamLoad {
       if (this.writeRef === this.targetRef) {
         // Text: a user's table maintains its indexes row by row, which costs the server more than parsing text,
         // and encoding text is the cheaper side for the engine.
-        this.binaryTypes = false;
+        this.binary = false;
         return;
       }
       // A replace builds its primary key after the load, in one pass, rather than maintaining it row by row; the
@@ -185,7 +189,7 @@ export class PostgresStreamLoad implements StreamLoad {
       // Staging has no index: parsing is all the server does per row, and binary spares it that. It needs each column
       // to be exactly its logical type's (a widened one may not be: int8 takes doubles as numeric); else text.
       const typeOf = new Map(staging.map((c) => [c.name, c.typname]));
-      this.binaryTypes = this.columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
+      this.binary = this.columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
     });
     const names = this.columns.map((c) => quoteIdent(c.name));
     if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
@@ -285,14 +289,6 @@ export class PostgresStreamLoad implements StreamLoad {
     const counts = await this.checkpoint(state);
     await this.beginTx();
     return counts;
-  }
-
-  /**
-   * Rows travel in COPY's binary format into staging tables (postgres-binary.ts): their column types are the
-   * PostgreSQL types of the stream's, so every value's send format is known, and the server parses nothing.
-   */
-  private get binary(): boolean {
-    return this.binaryTypes;
   }
 
   /** Merge and scd2 checkpoints are applied while the engine writes on (see the header). */
