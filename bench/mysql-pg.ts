@@ -1,8 +1,8 @@
 // MariaDB → PostgreSQL: the same 1M-row table copied by Sluice (mysql source → postgres destination, write: replace,
 // the key built after the load) and by pgloader's default `LOAD DATABASE` (drops and rebuilds indexes, 4 COPY
 // threads). Target (issue 3): Sluice ≥ 1.5× pgloader's rows/s at a quarter of its peak memory. Sluice runs as it
-// ships and once more with NODE_OPTIONS=--max-semi-space-size=8 (README, "Memory"): V8's young generation is then
-// half its default size. Each loader runs `repeat` times, alternating, and its fastest run counts.
+// ships, through bin/sluice.js and so with the heap it chooses for a database copy (src/cli/heap.ts). Each loader runs
+// `repeat` times, alternating, and its fastest run counts.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,13 +63,8 @@ destination:
 
 export interface MysqlPgResult {
   sluice: Measurement;
-  /** Sluice with the young generation halved (NODE_OPTIONS=--max-semi-space-size=8). */
-  lean: Measurement;
   pgloader: Measurement;
 }
-
-/** The young-generation size the README's "Memory" section suggests for database copies. */
-export const LEAN_NODE_OPTIONS = '--max-semi-space-size=8';
 
 const best = (a: Measurement | undefined, b: Measurement): Measurement => (a && a.seconds <= b.seconds ? a : b);
 
@@ -81,8 +76,8 @@ export async function benchMysqlToPostgres(rows: number, dir: string, home: stri
 
   const yaml = join(dir, 'bench-maria-to-pg.yaml');
   writeFileSync(yaml, pipelineYaml());
-  const runSluice = async (nodeOptions?: string): Promise<Measurement> => {
-    const m = await measureSluice(['run', yaml, '--json'], { SLUICE_HOME: home, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
+  const runSluice = async (): Promise<Measurement> => {
+    const m = await measureSluice(['run', yaml, '--json'], { SLUICE_HOME: home });
     if (m.code !== 0) throw new Error(`sluice mariadb → postgres failed: ${m.stderr}`);
     const summary = JSON.parse(m.stdout);
     if (summary.status !== 'success' || summary.streams.mixed.loaded !== rows) {
@@ -97,18 +92,16 @@ export async function benchMysqlToPostgres(rows: number, dir: string, home: stri
     return m;
   };
   let sluice: Measurement | undefined;
-  let lean: Measurement | undefined;
   let pgloader: Measurement | undefined;
   for (let i = 0; i < repeat; i++) {
     sluice = best(sluice, await runSluice());
-    lean = best(lean, await runSluice(LEAN_NODE_OPTIONS));
     pgloader = best(pgloader, await runPgloader());
-    console.log(`run ${i + 1}/${repeat}: sluice ${sluice.seconds.toFixed(2)}s, lean ${lean.seconds.toFixed(2)}s, pgloader ${pgloader.seconds.toFixed(2)}s (best so far)`);
+    console.log(`run ${i + 1}/${repeat}: sluice ${sluice.seconds.toFixed(2)}s, pgloader ${pgloader.seconds.toFixed(2)}s (best so far)`);
   }
   const check = execFileSync('psql', [...PG, '-At', '-c', `SELECT (SELECT count(*) FROM ${SOURCE_DB}.mixed) || ' ' || (SELECT count(*) FROM ${SLUICE_SCHEMA}.mixed)`]).toString().trim();
   console.log(`rows in PostgreSQL (pgloader, sluice): ${check}`);
 
   await sql('psql', [...PG, '-c', `DROP SCHEMA IF EXISTS ${SLUICE_SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${SOURCE_DB} CASCADE`], 'cleaning PostgreSQL');
   await sql('mariadb', [...MARIA, '-e', `DROP DATABASE IF EXISTS ${SOURCE_DB}`], 'cleaning MariaDB');
-  return { sluice: sluice!, lean: lean!, pgloader: pgloader! };
+  return { sluice: sluice!, pgloader: pgloader! };
 }

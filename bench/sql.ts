@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFile
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
 import { measure, measureSluice, printTable, type Measurement } from './measure.js';
-import { LEAN_NODE_OPTIONS, benchMysqlToPostgres, type MysqlPgResult } from './mysql-pg.js';
+import { benchMysqlToPostgres, type MysqlPgResult } from './mysql-pg.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
@@ -93,15 +93,12 @@ export async function benchMysql(rows: number): Promise<void> {
 
 const sluiceMariaRows = (rows: number, maria: MysqlPgResult) => [
   { name: 'sluice mariadb → postgres (replace)', rows, m: maria.sluice },
-  { name: `  with NODE_OPTIONS=${LEAN_NODE_OPTIONS}`, rows, m: maria.lean },
 ];
 
 function printMariaRatios(maria: MysqlPgResult): void {
-  for (const [name, m] of [['sluice', maria.sluice], [`sluice, NODE_OPTIONS=${LEAN_NODE_OPTIONS}`, maria.lean]] as const) {
-    const speed = maria.pgloader.seconds / m.seconds;
-    const memory = (maria.pgloader.peakRssMb ?? 0) / (m.peakRssMb ?? 1);
-    console.log(`mariadb → postgres, ${name}: ${speed.toFixed(2)}× pgloader's rows/s at 1/${memory.toFixed(1)} of its peak RSS (bar: ≥ 1.5×, ≥ 4)`);
-  }
+  const speed = maria.pgloader.seconds / maria.sluice.seconds;
+  const memory = (maria.pgloader.peakRssMb ?? 0) / (maria.sluice.peakRssMb ?? 1);
+  console.log(`mariadb → postgres: sluice at ${speed.toFixed(2)}× pgloader's rows/s and 1/${memory.toFixed(1)} of its peak RSS (bar: ≥ 1.5×, ≥ 4)`);
 }
 
 export async function benchSql(args: string[]): Promise<void> {
