@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { typeOfValue, widen } from '../../src/engine/infer.js';
-import { FAIL, coercerFor, compareCursor, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
+import { FAIL, bigintText, coercerFor, compareCursor, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
 import { jsonText, parseArrayText, pgArrayLiteral } from '../../src/engine/array-text.js';
 
 test('inference keeps identifiers with leading zeros as text', () => {
@@ -33,6 +33,22 @@ test('coercion produces canonical forms and refuses what does not fit', () => {
   assert.equal(coercerFor('integer')('42'), 42);
   assert.equal(coercerFor('integer')('4.2'), FAIL);
   assert.equal(coercerFor('bigint')('9007199254740993'), 9007199254740993n);
+  // One form per value: a number while it is a safe integer, a bigint beyond.
+  assert.equal(coercerFor('bigint')('1000000000001'), 1000000000001);
+  assert.equal(coercerFor('bigint')('-9007199254740991'), -9007199254740991);
+  assert.equal(coercerFor('bigint')(42n), 42);
+  assert.equal(coercerFor('bigint')(-(2n ** 63n)), -(2n ** 63n));
+  assert.equal(coercerFor('bigint')('9223372036854775808'), FAIL);
+  assert.equal(coercerFor('bigint')(2n ** 63n), FAIL);
+  assert.equal(coercerFor('bigint')(2 ** 53), FAIL, 'an unsafe number may already have lost digits');
+  assert.deepEqual(['+12', '-0012', '999999999999999', '', '-', '+', '1.0', ' 1', '1e3', '0x1', '12a'].map(coercerFor('bigint')),
+    [12, -12, 999999999999999, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL, FAIL]);
+  // Its text, every digit, also where the halves meet.
+  for (const v of [0, -5, 2147483647, 2147483648, -2147483649, 3000000000, 1000000000001, 4000000000.5, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2n ** 60n]) {
+    const n = typeof v === 'number' ? Math.trunc(v) : v;
+    assert.equal(bigintText(n), String(BigInt(n)));
+  }
+  assert.deepEqual([7, 7n, 2n ** 60n, 2 ** 53, 2n ** 63n, '7', 1.5].map(isCanonical('bigint')), [true, false, true, false, false, false, false]);
   assert.equal(coercerFor('decimal')('12345678901234567890.123456789'), '12345678901234567890.123456789');
   assert.equal(coercerFor('boolean')('yes'), true);
   assert.equal(coercerFor('boolean')('maybe'), FAIL);
@@ -52,6 +68,10 @@ test('timestamps normalise to UTC with microseconds kept', () => {
   assert.ok(compareCursor(normalizeTimestamp('2024-01-01T00:00:00.5Z'), normalizeTimestamp('2024-01-01T00:00:00Z')) > 0);
   assert.ok(compareCursor(10, 9) > 0);
   assert.ok(compareCursor(10n, '9') > 0);
+  // A bigint column's cursor from a state written as text, against values that are numbers now.
+  assert.ok(compareCursor(1000, '123') > 0);
+  assert.ok(compareCursor(5, '123') < 0);
+  assert.equal(compareCursor(2n ** 60n, String(2n ** 60n)), 0);
 });
 
 test('the UTC fast path agrees with the general parser', () => {

@@ -52,9 +52,10 @@ test('an all-null column waits for a value before it gets a type', () => {
 test('a canonical batch skips coercion only for catalog-typed columns whose values already have the canonical shape', () => {
   const columns = { ts: 'timestamp', doc: 'json', n: 'bigint', label: 'text' } as const;
   const rows = [
-    ['2024-01-01T00:00:01.000000Z', '{"a":1}', 7n, 'x'],
-    // Shapes a driver may still give: no fraction, a JSON scalar string, a number for a bigint.
-    ['2024-01-01T00:00:02Z', 'plain', 8, 'y'],
+    ['2024-01-01T00:00:01.000000Z', '{"a":1}', 7, 'x'],
+    // Shapes a driver may still give: no fraction, a JSON scalar string, a bigint for a safe integer.
+    ['2024-01-01T00:00:02Z', 'plain', 8n, 'y'],
+    ['2024-01-01T00:00:03.000000Z', '[]', 2n ** 60n, 'z'],
   ];
   const trusted = new Set(['ts', 'doc', 'n']);
   const t = new SchemaTracker(stream({ columns }), undefined, folding, trusted);
@@ -63,7 +64,8 @@ test('a canonical batch skips coercion only for catalog-typed columns whose valu
   const checked = new SchemaTracker(stream({ columns }), undefined, folding).coerceValues(Object.keys(columns), rows);
   // Whatever the path, the result is the canonical form.
   assert.deepEqual(canonical.rows, checked.rows);
-  assert.deepEqual(canonical.rows[1], ['2024-01-01T00:00:02.000000Z', '"plain"', 8n, 'y']);
+  assert.deepEqual(canonical.rows[1], ['2024-01-01T00:00:02.000000Z', '"plain"', 8, 'y']);
+  assert.deepEqual(canonical.rows[2], ['2024-01-01T00:00:03.000000Z', '[]', 2n ** 60n, 'z'], 'beyond 2^53 a bigint stays one');
   // A value without the canonical JS type is coerced as usual, and rejected when it does not fit.
   const bad = t.coerceValues(['ts', 'doc', 'n', 'label'], [['2024-01-01T00:00:01.000000Z', '{"a":1}', 'not a number', 'x']], true);
   assert.equal(bad.rows.length, 0);

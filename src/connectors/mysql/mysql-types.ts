@@ -3,7 +3,7 @@
 // (src/engine/coerce.ts) into the text LOAD DATA reads, and the values read back in canonical form (canonicalRows).
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
 import { jsonText } from '../../engine/array-text.js';
-import { normalizeTimestamp } from '../../engine/coerce.js';
+import { bigintText, normalizeTimestamp } from '../../engine/coerce.js';
 import { widen } from '../../engine/infer.js';
 
 const MYSQL_SCALAR_TYPES: Record<ScalarType, string> = {
@@ -120,7 +120,7 @@ const asDatetime: FieldEncoder = (v) => {
 const FIELD_ENCODERS: Record<ScalarType, FieldEncoder> = {
   text: asText,
   integer: (v) => String(v),
-  bigint: (v) => String(v),
+  bigint: (v) => bigintText(v as number | bigint),
   decimal: asText,
   double: (v) => String(v),
   boolean: (v) => (v === true || v === 1 || v === 'true' ? '1' : '0'),

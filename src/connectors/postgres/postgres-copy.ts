@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
 import { jsonText, pgArrayLiteral } from '../../engine/array-text.js';
+import { bigintText } from '../../engine/coerce.js';
 
 export type Encoder = (v: unknown) => string;
 
@@ -28,8 +29,10 @@ const bytes: Encoder = (v) => {
   return '\\\\x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 };
 
+const int8: Encoder = (v) => bigintText(v as number | bigint);
+
 const ENCODERS: Record<ScalarType, Encoder> = {
-  text: asText, integer: plain, bigint: plain, decimal: plain, double: plain, boolean: bool, date: plain,
+  text: asText, integer: plain, bigint: int8, decimal: plain, double: plain, boolean: bool, date: plain,
   timestamp: plain, json: asText, binary: bytes, uuid: plain,
 };
 

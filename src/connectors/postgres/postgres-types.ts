@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import { arrayOf, type ColumnType, elementType, type ScalarType, typeName } from '../../core/types.js';
 import { parseArrayText } from '../../engine/array-text.js';
+import { coercerFor } from '../../engine/coerce.js';
 
 const PG_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'text',
@@ -117,12 +118,14 @@ function jsonValue(s: string): unknown {
 }
 
 const identity = (s: string): string => s;
+const int8Value = coercerFor('bigint');
 
 /**
- * Value parsers a source installs on its own connections: int8 → bigint, numeric → string (exact), timestamps →
- * ISO UTC strings (microseconds kept, where Date would cut to milliseconds), date → `YYYY-MM-DD`, json/jsonb →
- * the text as stored (objects and arrays) so numbers beyond 2^53 survive, bytea → Buffer; arrays of the scalars
- * an array type holds → JS arrays of those elements, each parsed as above.
+ * Value parsers a source installs on its own connections: int8 → its canonical form (a number while safe, else a
+ * bigint), numeric → string (exact), timestamps → ISO UTC strings (microseconds kept, where Date would cut to
+ * milliseconds), date → `YYYY-MM-DD`, json/jsonb → the text as stored (objects and arrays) so numbers beyond 2^53
+ * survive, bytea → Buffer; arrays of the scalars an array type holds → JS arrays of those elements, each parsed as
+ * above.
  */
 export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => {
   const getTypeParser = (oid: number, format?: string): (s: string) => unknown => {
@@ -132,7 +135,7 @@ export const sourceTypes = (defaults: typeof pg.types): pg.CustomTypesConfig => 
       return (s) => parseArrayText(s)?.map((x) => (x === null ? null : parse(x))) ?? s;
     }
     switch (oid) {
-      case OID.int8: return (s: string) => BigInt(s);
+      case OID.int8: return int8Value;
       case OID.numeric: return identity;
       case OID.timestamptz: return (s: string) => isoTimestamp(s, true);
       case OID.timestamp: return (s: string) => isoTimestamp(s, false);
