@@ -15,6 +15,7 @@ import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand];
 
+// dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.
 const version = (): string =>
   (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
