@@ -304,3 +304,31 @@ export function compareCursor(a: unknown, b: unknown): number {
   const y = String(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** A plain decimal's sign, integer digits without leading zeros and fraction digits without trailing zeros. */
+const PLAIN_DECIMAL = /^([+-]?)0*(\d*)(?:\.(\d*?)0*)?$/;
+
+/**
+ * Two decimals compared exactly, as text: digit count of the integer part first, then the digits. As strings,
+ * "10.5" sorts before "9.9"; as doubles, digits past the 17th are lost.
+ */
+function compareDecimal(a: unknown, b: unknown): number {
+  const x = PLAIN_DECIMAL.exec(String(a));
+  const y = PLAIN_DECIMAL.exec(String(b));
+  if (!x || !y) return Number(a) - Number(b) || compareCursor(a, b);
+  const sign = (m: RegExpExecArray): number => (m[2] === '' && (m[3] ?? '') === '' ? 0 : m[1] === '-' ? -1 : 1);
+  const sx = sign(x);
+  const sy = sign(y);
+  if (sx !== sy) return sx - sy;
+  let c = x[2].length - y[2].length || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
+  if (c === 0) {
+    const fx = x[3] ?? '';
+    const fy = y[3] ?? '';
+    c = fx < fy ? -1 : fx > fy ? 1 : 0;
+  }
+  return sx * c;
+}
+
+/** The order of a cursor column's values: a decimal's is numeric (its canonical form is text), the rest compareCursor's. */
+export const cursorOrder = (type: ColumnType | undefined): ((a: unknown, b: unknown) => number) =>
+  (type === 'decimal' ? compareDecimal : compareCursor);

@@ -13,7 +13,7 @@ import { TransformChain, type StepConfig } from '../transforms/chain.js';
 import { ChildLoads, replacesChildGroups } from '../transforms/child-loads.js';
 import type { CheckConfig } from '../quality/check.js';
 import { openStreamQuality, type StreamQualityReport } from '../quality/task-quality.js';
-import { compareCursor } from './coerce.js';
+import { cursorOrder } from './coerce.js';
 import { DlqWriter } from './dlq-writer.js';
 import { PhaseClock } from './phase-clock.js';
 import { SchemaTracker } from './schema-tracker.js';
@@ -191,6 +191,7 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       // Where each kept row sits in the batch, for the DLQ entries of rows failing a check.
       const keptAt: number[] | undefined = quality ? [] : undefined;
       const cursorIndex = stream.cursor ? tracker.columns.findIndex((c) => c.name === stream.cursor) : -1;
+      const compareCursor = cursorOrder(tracker.columns[cursorIndex]?.type);
       const keyIndexes = primaryKey.map((k) => tracker.columns.findIndex((c) => c.name === k));
       const rejects: { index: number; reason: string }[] = [...result.rejected];
       let failedChecks: { index: number; reason: string }[] = [];

@@ -53,6 +53,30 @@ test('definePipeline + runPipeline with a source instance; state resumes; dry ru
   }
 });
 
+test('a decimal cursor orders by value: 10.25 is newer than 9.9, though it sorts before it as text', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    // A source that re-reads everything, as a file does: the engine's watermark keeps what an earlier run loaded out.
+    const versions = (values: string[]): Source => ({
+      type: 'versions',
+      async *read(): AsyncIterable<Batch> {
+        yield { rows: values.map((v, i) => ({ id: i + 1, version: v })), checkpoint: { version: 1 } };
+      },
+    });
+    const p = definePipeline({
+      pipeline: 'decimal-cursor',
+      sources: [{ name: 'gen', type: 'csv', streams: [{ name: 'releases', path: 'unused.csv', primary_key: 'id', cursor: 'version', write: 'append', columns: { id: 'integer', version: 'decimal' } }] }],
+    });
+    const first = await runPipeline(p, { home: dir, sources: { gen: versions(['9.5', '9.90']) } });
+    assert.equal(first.streams.releases.loaded, 2);
+    const second = await runPipeline(p, { home: dir, sources: { gen: versions(['9.5', '9.90', '10.25', '-3', '0009.91']) } });
+    // 9.5 and -3 are older than the watermark 9.90; 9.90 itself is kept (rows sharing it may be new), 10.25 and 9.91 are newer.
+    assert.deepEqual(second.streams.releases, { extracted: 5, loaded: 3, dead_lettered: 0, filtered: 2, inserted: 3, updated: 0, deleted: 0 });
+  } finally {
+    cleanup();
+  }
+});
+
 test('unknown --stream names are a configuration error before any work', async () => {
   const { dir, cleanup } = tempDir();
   try {

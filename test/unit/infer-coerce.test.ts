@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { typeOfValue, widen } from '../../src/engine/infer.js';
-import { FAIL, bigintText, coercerFor, compareCursor, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
+import { FAIL, bigintText, coercerFor, compareCursor, cursorOrder, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
 import { jsonText, parseArrayText, pgArrayLiteral } from '../../src/engine/array-text.js';
 
 test('inference keeps identifiers with leading zeros as text', () => {
@@ -72,6 +72,15 @@ test('timestamps normalise to UTC with microseconds kept', () => {
   assert.ok(compareCursor(1000, '123') > 0);
   assert.ok(compareCursor(5, '123') < 0);
   assert.equal(compareCursor(2n ** 60n, String(2n ** 60n)), 0);
+  // Decimals (canonical as text) compare by value, exactly.
+  const decimal = cursorOrder('decimal');
+  const sorted = ['-10.5', '-9.9', '-0.25', '0', '-0.00', '0.1', '0.25', '9.9', '9.90', '10', '10.25', '12345678901234567890.000000000000000001'];
+  for (let i = 0; i + 1 < sorted.length; i++) assert.ok(decimal(sorted[i], sorted[i + 1]) <= 0, `${sorted[i]} ≤ ${sorted[i + 1]}`);
+  assert.ok(decimal('10.25', '9.9') > 0);
+  assert.equal(decimal('9.9', '9.90'), 0);
+  assert.equal(decimal('-0.00', '0'), 0);
+  assert.ok(decimal('12345678901234567890.000000000000000002', '12345678901234567890.000000000000000001') > 0, 'past a double\'s digits');
+  assert.ok(cursorOrder('text')('10', '9') < 0, 'text keeps text order');
 });
 
 test('the UTC fast path agrees with the general parser', () => {
