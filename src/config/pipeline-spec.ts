@@ -21,7 +21,7 @@ export const topLevelKeys = {
   concurrency: z.int().min(1).default(2).describe('Streams loaded at the same time.'),
   batch_size: z.int().min(1).default(1000)
     .describe('Rows per batch; memory is bounded by it. Small batches die young in the garbage collector: 1,000 measured fastest and leanest.'),
-  checkpoint_rows: z.int().min(1).default(100000).describe('Rows between durable checkpoints (rows and state committed together). Loads that apply a checkpoint while reading on (PostgreSQL merge and scd2) ramp up to it: 1/8, 1/4, 1/2, then all of it.'),
+  checkpoint_rows: z.int().min(1).default(100000).describe('Rows between durable checkpoints (rows and state committed together). Loads that apply a checkpoint while reading on (PostgreSQL append, merge and scd2) ramp up to it: 1/8, 1/4, 1/2, then all of it.'),
   schedule: z.string().optional().describe('Cron expression for `sluice serve`, e.g. "0 2 * * *".'),
   transforms: z.record(z.string(), z.array(z.unknown())).optional().describe(TRANSFORMS_DESCRIPTION),
   checks: z.record(z.string(), z.array(z.unknown())).optional().describe(CHECKS_DESCRIPTION),

@@ -14,12 +14,13 @@
 //   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
 //            blocked load changes nothing and may leave its staging for inspection
 //
-// Merge and scd2 checkpoints are pipelined (`pipelinesCommits`): commit() ends the COPY and hands the server the
-// upsert, the state row and COMMIT; the engine goes on writing without waiting for it, so while the server applies
-// checkpoint N the engine parses checkpoint N+1, whose encoded rows wait in memory (at most QUEUE_BYTES) until the
-// connection is free. Each checkpoint still commits with its own state, in order, on the one connection, and its
-// commit() resolves when it is durable. A crash while one is applied loses only that checkpoint, which the next run
-// re-reads.
+// Checkpoints of append, merge and scd2 are pipelined (`pipelinesCommits`): commit() ends the COPY and hands the
+// server the upsert (if any), the state row and COMMIT; the engine goes on writing without waiting for it, so while
+// the server applies checkpoint N the engine parses checkpoint N+1, whose encoded rows wait in memory (queueBytes)
+// until the connection is free. Each checkpoint still commits with its own state, in order, on the one connection,
+// and its commit() resolves when it is durable. A crash while one is applied loses only that checkpoint, which the
+// next run re-reads. Even an append's checkpoint waits for the server to take in the COPY it has been sent: 10–90
+// ms per 100k rows, measured, which the engine had spent idle (pipelined, a 1M-row append ran about 5% faster).
 //
 // Staging tables (all but a straight append's target) are filled in COPY's binary format (postgres-binary.ts) while
 // their columns have exactly their logical types' PostgreSQL types: they have no index, so parsing is the server's
@@ -47,8 +48,11 @@ import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
 
 const SEQ_COLUMN = '_sluice_seq';
-/** Bytes of COPY text the engine may get ahead of a checkpoint being applied. */
-const QUEUE_BYTES = 8 << 20;
+/**
+ * Bytes of COPY data the engine may get ahead of a checkpoint being applied: a merge's upsert takes a while; an
+ * append's checkpoint is only the COPY's end and a COMMIT, which 2 MB of rows (about 17k) covers.
+ */
+const QUEUE_BYTES = { append: 2 << 20, other: 8 << 20 };
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
 interface Staged {
@@ -291,9 +295,13 @@ export class PostgresStreamLoad implements StreamLoad {
     return counts;
   }
 
-  /** Merge and scd2 checkpoints are applied while the engine writes on (see the header). */
+  /** Append, merge and scd2 checkpoints are applied while the engine writes on (see the header). */
   get pipelinesCommits(): boolean {
-    return (this.target.disposition === 'merge' || this.target.disposition === 'scd2') && !this.target.staged;
+    return this.target.disposition !== 'replace' && !this.target.staged;
+  }
+
+  private get queueBytes(): number {
+    return this.target.disposition === 'append' ? QUEUE_BYTES.append : QUEUE_BYTES.other;
   }
 
   /** Wait for the checkpoint being applied (rethrowing its failure), then send the COPY text queued meanwhile. */
@@ -325,11 +333,11 @@ export class PostgresStreamLoad implements StreamLoad {
    */
   private enqueue(c: string | Buffer): boolean {
     if (!this.queue) {
-      this.queue = this.freeQueue ?? Buffer.allocUnsafe(QUEUE_BYTES);
+      this.queue = this.freeQueue ?? Buffer.allocUnsafe(this.queueBytes);
       this.freeQueue = undefined;
     }
     const queue = this.queue;
-    const free = QUEUE_BYTES - this.queued;
+    const free = this.queueBytes - this.queued;
     if (typeof c !== 'string') {
       if (c.length > free) return false;
       this.queued += c.copy(queue, this.queued);
