@@ -9,6 +9,7 @@ import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
+import { type PassOptions, passBatches } from '../sql/pass-batches.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
@@ -156,7 +157,7 @@ export class MysqlSource implements Source {
    */
   private async *streamed(
     conn: PoolConnection, stream: StreamConfig, sql: string, params: unknown[], ctx: RunContext,
-    checkpointOf: (last: unknown[] | undefined, columns: string[]) => StreamState | undefined,
+    checkpointOf: PassOptions['checkpointOf'],
   ): AsyncGenerator<Batch> {
     // The promise wrapper has no streaming query; its underlying callback connection does.
     const core = conn.connection as unknown as import('mysql2').Connection;
@@ -167,30 +168,13 @@ export class MysqlSource implements Source {
       columns = fields.map((f) => f.name);
       canonical = canonicalRows(fields);
     });
-    const rows = query.stream({ highWaterMark: 1000 });
-    let batch: unknown[][] = [];
-    const size = Math.max(1, ctx.batchSize);
-    const take = (): Batch => {
-      canonical(batch);
-      const values = batch;
-      batch = [];
-      const checkpoint = values.length ? checkpointOf(values[values.length - 1], columns) : undefined;
-      return { rows: [], columns, values, canonical: true, ...(checkpoint ? { checkpoint } : {}) };
-    };
     try {
-      for await (const row of rows) {
-        batch.push(row as unknown[]);
-        if (batch.length >= size) {
-          ctx.signal.throwIfAborted();
-          yield take();
-        }
-      }
+      yield* passBatches(query.stream({ highWaterMark: 1000 }) as AsyncIterable<unknown[]>, {
+        size: ctx.batchSize, signal: ctx.signal, columns: () => columns, canonical: (values) => canonical(values), checkpointOf,
+      });
     } catch (e) {
       throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
     }
-    const last = take();
-    const end = checkpointOf(undefined, columns);
-    if (last.values!.length || end) yield end ? { ...last, checkpoint: end } : last;
   }
 
   /** Whether the stream's table has an index leading with `column`, so that a keyset page is an index range. */

@@ -87,10 +87,16 @@ const asJson: Binder = (v) => (v === null || v === undefined ? null : jsonText(v
 export const binderFor = (type: ColumnType): Binder => (elementType(type) ? asJson : BINDERS[type as ScalarType]);
 
 /** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
+const exact = (v: unknown): unknown =>
+  (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v);
+
 export function normalizeRow(row: Row): Row {
-  for (const k in row) {
-    const v = row[k];
-    if (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n) row[k] = Number(v);
-  }
+  for (const k in row) row[k] = exact(row[k]);
+  return row;
+}
+
+/** normalizeRow for a row as an array. */
+export function normalizeValues(row: unknown[]): unknown[] {
+  for (let i = 0; i < row.length; i++) row[i] = exact(row[i]);
   return row;
 }
