@@ -350,8 +350,14 @@ export class CsvParser implements TextParser {
   private slowRecord(start: number, final: boolean): number {
     const buf = this.buf;
     const n = buf.length;
-    const fields: Field[] = [];
+    // Sized for the expected width (a record of another width is rejected later, from its length).
+    const fields: Field[] = new Array(Math.max(this.width, 0));
+    let count = 0;
     this.fields = fields;
+    const done = (next: number): number => {
+      if (fields.length !== count) fields.length = count;
+      return next;
+    };
     let s = start;
     while (true) {
       if (s < n && buf.charCodeAt(s) === this.quoteCode) {
@@ -397,35 +403,35 @@ export class CsvParser implements TextParser {
             break;
           }
         }
-        fields.push(value);
+        fields[count++] = value;
         if (i >= n) {
           if (!final) return NEED_MORE;
-          return n;
+          return done(n);
         }
         const c = buf.charCodeAt(i);
         if (c === this.delimCode) {
           s = i + 1;
           continue;
         }
-        if (c === NL) return i + 1;
+        if (c === NL) return done(i + 1);
         if (c === CR) {
-          if (i + 1 >= n) return final ? n : NEED_MORE;
-          if (buf.charCodeAt(i + 1) === NL) return i + 2;
+          if (i + 1 >= n) return final ? done(n) : NEED_MORE;
+          if (buf.charCodeAt(i + 1) === NL) return done(i + 2);
         }
-        this.malformedReason = `unexpected character after the closing quote of field ${fields.length}`;
+        this.malformedReason = `unexpected character after the closing quote of field ${count}`;
         return MALFORMED;
       }
       const d = this.findDelim(s);
       const nl = this.findNl(s);
       if (d < nl) {
-        fields.push(d === s ? null : buf.slice(s, d));
+        fields[count++] = d === s ? null : buf.slice(s, d);
         s = d + 1;
         continue;
       }
       if (nl === n && !final) return NEED_MORE;
       const e = nl > s && buf.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-      fields.push(e === s ? null : buf.slice(s, e));
-      return nl === n ? n : nl + 1;
+      fields[count++] = e === s ? null : buf.slice(s, e);
+      return done(nl === n ? n : nl + 1);
     }
   }
 
