@@ -3,7 +3,7 @@
 // file of as many rows (85% unchanged, 10% changed, 5% new) into the loaded table. Prints rows/s, the ratio to
 // \copy and peak RSS. Targets (issue 3): append ≥ 0.85× \copy, merge ≥ 0.5× \copy, RSS ≤ 200 MB.
 // Every measured load starts after a CHECKPOINT (so none pays for flushing the one before it), the sequence runs
-// `--repeat N` times (default 3) on a fresh schema, and the fastest run of each loader counts: on a shared machine
+// `--repeat N` times (default 5) on a fresh schema, and the fastest run of each loader counts: on a shared machine
 // the minimum is the run least disturbed by others.
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -111,7 +111,7 @@ export async function benchSql(args: string[]): Promise<void> {
   await generateCsv(csv, rows);
   await generateMergeCsv(mergeCsv, rows);
 
-  const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 3;
+  const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : 5;
   const home = freshHome(dir);
   const run = async (name: string, file: string, write: 'append' | 'merge') => {
     const yaml = join(dir, `${name}.yaml`);
