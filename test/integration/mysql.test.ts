@@ -51,6 +51,15 @@ async function withDatabase(use: (db: string, admin: mysql.Connection, dir: stri
   }
 }
 
+/** A source reading `table` incrementally by `updated_at`, connected, with the context its reads take. */
+async function cursorSource(db: string, dir: string, table: string) {
+  const stream = { name: table, primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
+  const src = new MysqlSource({ ...SERVER, database: db, streams: [stream] });
+  const ctx = ctxFor(dir, 1000);
+  await src.connect(ctx);
+  return { src, read: (state?: StreamState) => collect(src.read(stream, state, ctx)) };
+}
+
 async function open(db: string, dir: string): Promise<MysqlDestination> {
   const dest = await mysqlDestinationSpec.create(mysqlDestinationSpec.config.parse({ ...SERVER, database: db }) as MysqlConnectionConfig) as MysqlDestination;
   await dest.connect(ctxFor(dir));
@@ -193,14 +202,11 @@ test('source: full table, incremental resume across pages of one cursor value, u
     await admin.query(`INSERT INTO src VALUES ${values.join(',')}`);
 
     // Resume from a mid-read checkpoint: exactly the rows after it, none twice.
-    const stream = { name: 'src', primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
-    const src = new MysqlSource({ ...SERVER, database: db, streams: [stream] });
-    const ctx = ctxFor(dir, 1000);
-    await src.connect(ctx);
-    const all = await collect(src.read(stream, undefined, ctx));
+    const { src, read } = await cursorSource(db, dir, 'src');
+    const all = await read();
     assert.deepEqual(all.map((b) => batchLength(b)), [1000, 1000, 1000]);
     assert.deepEqual(all[0].checkpoint?.connector, { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: ['1000'] });
-    const resumed = await collect(src.read(stream, all[1].checkpoint, ctx));
+    const resumed = await read(all[1].checkpoint);
     assert.deepEqual(resumed.flatMap((b) => rowsOf(b).map((r) => Number(r.id))), Array.from({ length: 1000 }, (_, i) => 2001 + i));
     await src.close();
 
@@ -272,11 +278,8 @@ test('source: an unindexed cursor is read in one ordered pass that checkpoints a
     const values: string[] = [];
     for (let i = 1; i <= 2500; i++) values.push(`(${i}, '${i <= 1500 ? '2024-01-01 00:00:00' : '2024-01-02 00:00:00.5'}', 'v${i}')`);
     await admin.query(`INSERT INTO plain VALUES ${values.join(',')}`);
-    const stream = { name: 'plain', primary_key: [], cursor: 'updated_at', write: 'append', on_schema_change: 'widen' } as StreamConfig;
-    const src = new MysqlSource({ ...SERVER, database: db, streams: [stream] });
-    const ctx = ctxFor(dir, 1000);
-    await src.connect(ctx);
-    const all = await collect(src.read(stream, undefined, ctx));
+    const { src, read } = await cursorSource(db, dir, 'plain');
+    const all = await read();
     assert.deepEqual(all.map((b) => batchLength(b)), [1000, 1000, 500]);
     assert.deepEqual(all.map((b) => b.checkpoint?.connector), [
       { cursor_value: '2024-01-01T00:00:00.000000Z', pk_values: ['1000'] },
@@ -284,9 +287,9 @@ test('source: an unindexed cursor is read in one ordered pass that checkpoints a
       { cursor_value: '2024-01-02T00:00:00.500000Z', pk_values: ['2500'] },
     ]);
     // Resumed inside the run of equal cursor values: exactly the rows after the position.
-    const resumed = await collect(src.read(stream, all[0].checkpoint, ctx));
+    const resumed = await read(all[0].checkpoint);
     assert.deepEqual(resumed.flatMap((b) => rowsOf(b).map((r) => Number(r.id))), Array.from({ length: 1500 }, (_, i) => 1001 + i));
-    assert.deepEqual(await collect(src.read(stream, all[2].checkpoint, ctx)), []);
+    assert.deepEqual(await read(all[2].checkpoint), []);
     await src.close();
   });
 });

@@ -10,6 +10,7 @@ import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
+import { ResultColumns } from '../sql/result-columns.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
@@ -114,8 +115,9 @@ export class MysqlSource implements Source {
         });
         return;
       }
-      // One names array for every page: the engine compiles its per-column work once per distinct array.
-      let names: string[] = [];
+      const resultColumns = new ResultColumns();
+      // The columns the value fixes were made for: a new names array means new columns.
+      let names: string[] | undefined;
       let canonical = canonicalRows([]);
       yield* keysetBatches({
         keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
@@ -127,14 +129,15 @@ export class MysqlSource implements Source {
             // Arrays, not objects: no object per row, and the engine reads them by position.
             const [result, fields] = await conn.query({ sql, rowsAsArray: true }, page.params);
             const f = fields as FieldPacket[];
-            if (f.length !== names.length || f.some((x, i) => x.name !== names[i])) {
-              names = f.map((x) => x.name);
+            const columns = resultColumns.of(f);
+            if (columns !== names) {
+              names = columns;
               canonical = canonicalRows(f);
             }
             // Every catalog type in its canonical form, so the engine only checks the values.
             const values = result as unknown as unknown[][];
             canonical(values);
-            return { columns: names, values, canonical: true };
+            return { columns, values, canonical: true };
           } catch (e) {
             throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);
           }
@@ -170,7 +173,7 @@ export class MysqlSource implements Source {
     });
     try {
       yield* passBatches(query.stream({ highWaterMark: 1000 }) as AsyncIterable<unknown[]>, {
-        size: ctx.batchSize, signal: ctx.signal, columns: () => columns, canonical: (values) => canonical(values), checkpointOf,
+        size: ctx.batchSize, signal: ctx.signal, columns: () => columns, fix: (values) => canonical(values), canonical: true, checkpointOf,
       });
     } catch (e) {
       throw mysqlError(e, `stream ${stream.name}: reading failed`, stream.name);

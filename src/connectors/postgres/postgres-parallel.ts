@@ -8,7 +8,8 @@ import type { RunContext, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, StreamState } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { ResultColumns, readArrays } from './postgres-rows.js';
+import { ResultColumns } from '../sql/result-columns.js';
+import { readArrays } from './postgres-rows.js';
 
 interface Slice {
   lo: string;

@@ -22,7 +22,8 @@ import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { logicalOfOid, sourceTypes } from './postgres-types.js';
 import { readParallel } from './postgres-parallel.js';
-import { ResultColumns, readArrays } from './postgres-rows.js';
+import { ResultColumns } from '../sql/result-columns.js';
+import { readArrays } from './postgres-rows.js';
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
 

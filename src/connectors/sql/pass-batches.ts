@@ -8,8 +8,10 @@ export interface PassOptions {
   signal: AbortSignal;
   /** The result's column names; asked for once rows have arrived (a driver may announce them with the first). */
   columns: () => string[];
-  /** Fixes a batch's values in place; given, the batch is then marked canonical (see Batch.canonical). */
-  canonical?: (values: unknown[][]) => void;
+  /** Fixes a batch's values in place (the driver's forms → the engine's), once per batch. */
+  fix?: (values: unknown[][]) => void;
+  /** The fixed values are canonical for their catalog types (see Batch.canonical). */
+  canonical?: boolean;
   checkpointOf: (last: unknown[] | undefined, columns: string[]) => StreamState | undefined;
 }
 
@@ -17,7 +19,7 @@ export async function* passBatches(rows: AsyncIterable<unknown[]> | Iterable<unk
   const size = Math.max(1, o.size);
   let batch: unknown[][] = [];
   const take = (): Batch => {
-    o.canonical?.(batch);
+    o.fix?.(batch);
     const values = batch;
     batch = [];
     const columns = o.columns();

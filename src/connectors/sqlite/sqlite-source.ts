@@ -12,6 +12,7 @@ import { keysetPage } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
+import { ResultColumns } from '../sql/result-columns.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
@@ -61,7 +62,7 @@ export class SqliteSource implements Source {
       });
       return;
     }
-    const names = new ResultNames();
+    const names = new ResultColumns();
     yield* keysetBatches({
       keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
       fetch: async (after, limit) => {
@@ -69,8 +70,8 @@ export class SqliteSource implements Source {
         const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
         const statement = this.statement(stream, sql);
         const values = this.reading(stream, () => statement.all(...page.params) as unknown[][]);
-        for (const row of values) normalizeValues(row);
-        return { columns: names.of(statement), values };
+        normalizeValues(values);
+        return { columns: names.of(statement.columns()), values };
       },
     });
   }
@@ -83,12 +84,9 @@ export class SqliteSource implements Source {
   /** One pass over a query's rows (see ../sql/pass-batches.ts). */
   private pass(stream: StreamConfig, sql: string, params: unknown[], ctx: RunContext, checkpointOf: PassOptions['checkpointOf']): AsyncGenerator<Batch> {
     const statement = this.statement(stream, sql);
-    const columns = new ResultNames().of(statement);
+    const columns = statement.columns().map((c) => c.name);
     const rows = this.reading(stream, () => statement.iterate(...params) as IterableIterator<unknown[]>);
-    function* normalized(): Generator<unknown[]> {
-      for (const row of rows) yield normalizeValues(row);
-    }
-    return passBatches(normalized(), { size: ctx.batchSize, signal: ctx.signal, columns: () => columns, checkpointOf });
+    return passBatches(rows, { size: ctx.batchSize, signal: ctx.signal, columns: () => columns, fix: normalizeValues, checkpointOf });
   }
 
   /**
@@ -149,13 +147,3 @@ function fromClause(stream: StreamConfig): string {
   return q(opts.table ?? stream.name);
 }
 
-/** A statement's column names, as the same array for as long as they do not change (the engine compiles per array). */
-class ResultNames {
-  private names: string[] = [];
-
-  of(statement: Database.Statement): string[] {
-    const columns = statement.columns();
-    if (columns.length !== this.names.length || columns.some((c, i) => c.name !== this.names[i])) this.names = columns.map((c) => c.name);
-    return this.names;
-  }
-}

@@ -95,8 +95,9 @@ export function normalizeRow(row: Row): Row {
   return row;
 }
 
-/** normalizeRow for a row as an array. */
-export function normalizeValues(row: unknown[]): unknown[] {
-  for (let i = 0; i < row.length; i++) row[i] = exact(row[i]);
-  return row;
+/** normalizeRow for rows as arrays, in place. */
+export function normalizeValues(rows: unknown[][]): void {
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) row[i] = exact(row[i]);
+  }
 }
