@@ -9,6 +9,7 @@ import type { LoadTarget, RunContext } from '../../src/core/connector.js';
 import type { ColumnType, Schema, StreamState, WriteDisposition } from '../../src/core/types.js';
 import { PostgresDestination } from '../../src/connectors/postgres/postgres-destination.js';
 import { postgresDestinationConfig, postgresDestinationSpec } from '../../src/connectors/postgres/postgres-spec.js';
+import { pgType } from '../../src/connectors/postgres/postgres-types.js';
 import { encodeRows, encoderFor } from '../../src/connectors/postgres/postgres-copy.js';
 import { coercerFor } from '../../src/engine/coerce.js';
 import { runContext, schemaOf } from '../helpers.js';
@@ -95,11 +96,14 @@ test('abort in the middle of a COPY rolls the rows and the state back', async ()
     await again.finish(state(3));
     assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM t'))[0].n, 3);
 
-    // A value the server refuses fails the write or the commit with PG's fields, and nothing of it commits.
+    // A value the column cannot hold fails the write (refused while encoded) or the commit (by the server), and
+    // nothing of it commits.
     const bad = await dest.begin(target('t', 'append'));
     await bad.evolve(schemaOf([['id', 'integer'], ['pad', 'text']]));
-    await bad.write([[4, 'ok'], [3_000_000_000, 'too big for int4']]);
-    await assert.rejects(bad.commit(state(4)), (e: Error) => /22003|out of range/.test(e.message) && /stream t/.test(e.message));
+    await assert.rejects(async () => {
+      await bad.write([[4, 'ok'], [3_000_000_000, 'too big for int4']]);
+      await bad.commit(state(4));
+    }, (e: Error) => /22003|out of range/.test(e.message) && /stream t/.test(e.message));
     await bad.abort();
     assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM t'))[0].n, 3);
     assert.deepEqual(await dest.readState('p', 't'), state(3));
@@ -434,7 +438,7 @@ test('merge commits are pipelined: writes go on while a checkpoint is applied, c
   });
 });
 
-test('merge and replace stage rows in COPY binary format: every type lands exactly as the text format lands it', async () => {
+test('rows go in COPY binary format (append, merge, replace): every type lands exactly as the text format lands it', async () => {
   await withSchema(async (dest, outside) => {
     const cols = schemaOf([['id', 'integer'], ['i', 'integer'], ['n', 'bigint'], ['d', 'decimal'], ['f', 'double'], ['b', 'boolean'],
       ['dt', 'date'], ['ts', 'timestamp'], ['j', 'json'], ['bin', 'binary'], ['u', 'uuid'], ['s', 'text']]);
@@ -460,7 +464,11 @@ test('merge and replace stage rows in COPY binary format: every type lands exact
       [12, null, null, '5.', null, null, null, '0001-01-01T00:00:00.000000Z', null, null, null, null],
       [13, null, null, '-0', null, null, null, '1970-01-01T00:00:00.000000Z', null, null, null, null],
     ];
-    for (const [table, disposition] of [['as_text', 'append'], ['as_binary', 'merge'], ['as_replace', 'replace']] as const) {
+    // The reference goes as text: its `s` is a varchar, not the logical type's own `text`, and a table with a column
+    // the server must convert takes COPY's text format.
+    await outside.query(`CREATE TABLE as_text (${cols.columns.map((c) => `"${c.name}" ${c.name === 's' ? 'varchar' : pgType(c.type)}`).join(', ')})`);
+    const tables = [['as_text', 'append'], ['as_append', 'append'], ['as_binary', 'merge'], ['as_replace', 'replace']] as const;
+    for (const [table, disposition] of tables) {
       const load = await dest.begin(target(table, disposition, ['id']));
       await load.evolve(cols);
       await load.write(rows);
@@ -469,8 +477,7 @@ test('merge and replace stage rows in COPY binary format: every type lands exact
     const read = (table: string) => rowsOf(outside, `SELECT ${cols.columns.map((c) => `"${c.name}"::text AS "${c.name}"`).join(', ')} FROM ${table} t ORDER BY t.id`);
     const text = await read('as_text');
     assert.equal(text.length, rows.length);
-    assert.deepEqual(await read('as_binary'), text);
-    assert.deepEqual(await read('as_replace'), text);
+    for (const [table] of tables.slice(1)) assert.deepEqual(await read(table), text, table);
     assert.equal(text[0].d, '12345678901234567890.123456789');
     assert.equal(text[5].d, '-10000.00', 'the scale as written');
     assert.equal(text[0].dt, '0099-03-04');
@@ -487,5 +494,24 @@ test('merge and replace stage rows in COPY binary format: every type lands exact
     await widened.write([[2, 2.5]]);
     await widened.finish(state(1));
     assert.deepEqual(await rowsOf(outside, 'SELECT id, v::text AS v FROM widened ORDER BY id'), [{ id: 1, v: '10' }, { id: 2, v: '2.5' }]);
+
+    // A user's table may narrow a type with a modifier: binary input applies it as text input does (rounding the
+    // scale, cutting the fraction), which the server's own cast of the same text shows.
+    await outside.query('CREATE TABLE narrowed (id int4, d numeric(6,2), ts timestamptz(0))');
+    const narrowed = await dest.begin(target('narrowed', 'append'));
+    await narrowed.evolve(schemaOf([['id', 'integer'], ['d', 'decimal'], ['ts', 'timestamp']]));
+    await narrowed.write([[1, '1.005', '2024-01-01T00:00:00.500000Z'], [2, '-12.344', '1999-12-31T23:59:59.499999Z']]);
+    await narrowed.finish(state(1));
+    assert.deepEqual(await rowsOf(outside, 'SELECT d::text AS d, ts::text AS ts FROM narrowed ORDER BY id'), await rowsOf(outside,
+      `SELECT '1.005'::numeric(6,2)::text AS d, '2024-01-01T00:00:00.500000Z'::timestamptz(0)::text AS ts
+       UNION ALL SELECT '-12.344'::numeric(6,2)::text, '1999-12-31T23:59:59.499999Z'::timestamptz(0)::text`));
+    const over = await dest.begin(target('narrowed', 'append'));
+    await over.evolve(schemaOf([['id', 'integer'], ['d', 'decimal'], ['ts', 'timestamp']]));
+    await assert.rejects(async () => {
+      await over.write([[3, '123456.7', null]]);
+      await over.finish(state(2));
+    }, /numeric field overflow/);
+    await over.abort();
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM narrowed'))[0].n, 2);
   });
 });
