@@ -14,7 +14,6 @@ export type Coerced = unknown | typeof FAIL;
 export type Coercer = (v: unknown) => Coerced;
 
 const INT = /^[+-]?\d+$/;
-const DEC = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
@@ -90,8 +89,25 @@ export function bigintText(v: number | bigint): string {
   return `${v < 0 ? '-' : ''}${high}${NINE_ZEROS.slice(low.length)}${low}`;
 }
 
+/** `[+-]digits[.digits]` with a digit on at least one side of the point; a loop costs a third of a regex's test. */
+function isDecimalText(s: string): boolean {
+  const n = s.length;
+  let i = 0;
+  const sign = s.charCodeAt(0);
+  if (sign === 43 /* + */ || sign === 45 /* - */) i = 1;
+  let digits = 0;
+  let point = false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 /* . */ && !point) point = true;
+    else return false;
+  }
+  return digits > 0;
+}
+
 const decimal: Coercer = (v) => {
-  if (typeof v === 'string') return DEC.test(v) ? v : FAIL;
+  if (typeof v === 'string') return isDecimalText(v) ? v : FAIL;
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : FAIL;
   if (typeof v === 'bigint') return v.toString();
   return FAIL;
@@ -133,20 +149,25 @@ const date: Coercer = (v) => {
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
 const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
-/** Offsets of the digits in `YYYY-MM-DDTHH:MM:SS`. */
-const STAMP_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+const isDigitAt = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+/** What a fraction of 1–5 digits (`s.length` 22–26) needs to reach six digits and its Z. */
+const FRACTION_PAD = ['00000Z', '0000Z', '000Z', '00Z', '0Z'];
 
 /**
  * The hot path: a timestamp already in UTC (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, what most systems export) is
- * checked by character codes and only its fraction padded, without a regex, a Date or a match array.
+ * checked by character codes and only its fraction padded, without a regex, a Date or a match array. Written out
+ * digit by digit: a loop over a table of offsets, or `s[i]` (a one-character string), cost half as much again.
  */
 function fastUtc(s: string): string | undefined {
   const n = s.length;
-  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return undefined;
-  for (let k = 0; k < STAMP_DIGITS.length; k++) {
-    const c = digit(s, STAMP_DIGITS[k]);
-    if (c < 0 || c > 9) return undefined;
-  }
+  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(4) !== 45 /* - */ || s.charCodeAt(7) !== 45
+    || s.charCodeAt(10) !== 84 /* T */ || s.charCodeAt(13) !== 58 /* : */ || s.charCodeAt(16) !== 58) return undefined;
+  if (!(isDigitAt(s, 0) && isDigitAt(s, 1) && isDigitAt(s, 2) && isDigitAt(s, 3) && isDigitAt(s, 5) && isDigitAt(s, 6)
+    && isDigitAt(s, 8) && isDigitAt(s, 9) && isDigitAt(s, 11) && isDigitAt(s, 12) && isDigitAt(s, 14) && isDigitAt(s, 15)
+    && isDigitAt(s, 17) && isDigitAt(s, 18))) return undefined;
   const month = two(s, 5);
   const day = two(s, 8);
   if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1] || two(s, 11) > 23 || two(s, 14) > 59 || two(s, 17) > 59) return undefined;
@@ -155,13 +176,10 @@ function fastUtc(s: string): string | undefined {
     if (year % 4 !== 0 || (year % 100 === 0 && year % 400 !== 0)) return undefined;
   }
   if (n === 20) return `${s.slice(0, 19)}.000000Z`;
-  if (s[19] !== '.' || n < 22 || n > 30) return undefined;
-  for (let i = 20; i < n - 1; i++) {
-    const c = digit(s, i);
-    if (c < 0 || c > 9) return undefined;
-  }
+  if (s.charCodeAt(19) !== 46 /* . */ || n < 22 || n > 30) return undefined;
+  for (let i = 20; i < n - 1; i++) if (!isDigitAt(s, i)) return undefined;
   if (n === 27) return s;
-  return n > 27 ? `${s.slice(0, 26)}Z` : `${s.slice(0, n - 1)}${'000000'.slice(n - 21)}Z`;
+  return n > 27 ? `${s.slice(0, 26)}Z` : s.slice(0, n - 1) + FRACTION_PAD[n - 22];
 }
 
 /** ISO timestamp → UTC with the fraction kept to microseconds (Date would cut it to milliseconds). */

@@ -136,7 +136,9 @@ const bool: BinaryEncoder = (w, v) => {
 
 /** `1.5e-7` → `0.00000015`: a number made decimal text by String() may carry an exponent; numeric's digits do not. */
 function plainDecimal(s: string): string {
-  const e = s.search(/e/i);
+  // Two indexOf calls, not a case-insensitive regex: this runs for every decimal value.
+  let e = s.indexOf('e');
+  if (e < 0) e = s.indexOf('E');
   if (e < 0) return s;
   const sign = s[0] === '-' ? '-' : '';
   const mantissa = s.slice(sign || s[0] === '+' ? 1 : 0, e);
@@ -165,28 +167,35 @@ const numeric: BinaryEncoder = (w, v) => {
   while (i < len && s.charCodeAt(i) === 48 /* 0 */) i++;
   let dot = s.indexOf('.', i);
   if (dot < 0) dot = len;
-  const wholeDigits = dot - i;
   const scale = dot < len ? len - dot - 1 : 0;
-  // Whole digits are grouped from the point leftwards, fraction digits from the point rightwards.
-  const wholeGroups = Math.ceil(wholeDigits / 4);
-  const count = wholeGroups + Math.ceil(scale / 4);
-  if (groups.length < count) groups = new Uint16Array(count * 2);
-  groups.fill(0, 0, count);
+  if (groups.length < (len >> 2) + 2) groups = new Uint16Array(len);
+  // Groups of four digits aligned on the point, filled in one pass: the first whole group takes what the others
+  // leave, the last fraction group is padded with zeros on the right.
+  let count = 0;
+  let g = 0;
+  let inGroup = 0;
+  let size = (dot - i) % 4 || 4;
   for (let k = i; k < dot; k++) {
-    const fromPoint = dot - 1 - k; // 0 for the units digit
-    const g = wholeGroups - 1 - (fromPoint >> 2);
-    groups[g] += (s.charCodeAt(k) - 48) * POW10[fromPoint & 3];
+    g = g * 10 + s.charCodeAt(k) - 48;
+    if (++inGroup === size) {
+      groups[count++] = g;
+      g = 0;
+      inGroup = 0;
+      size = 4;
+    }
   }
+  const wholeGroups = count;
   for (let k = dot + 1; k < len; k++) {
-    const afterPoint = k - dot - 1; // 0 for the tenths digit
-    groups[wholeGroups + (afterPoint >> 2)] += (s.charCodeAt(k) - 48) * POW10[3 - (afterPoint & 3)];
+    g = g * 10 + s.charCodeAt(k) - 48;
+    if (++inGroup === 4) {
+      groups[count++] = g;
+      g = 0;
+      inGroup = 0;
+    }
   }
+  if (inGroup > 0) groups[count++] = g * POW10[4 - inGroup];
   let start = 0;
-  let weight = wholeGroups - 1;
-  while (start < count && groups[start] === 0) {
-    start++;
-    weight--;
-  }
+  while (start < count && groups[start] === 0) start++;
   let end = count;
   while (end > start && groups[end - 1] === 0) end--;
   const n = end - start;
@@ -194,7 +203,7 @@ const numeric: BinaryEncoder = (w, v) => {
   w.int32(8 + 2 * n);
   w.int16(n);
   // Zero is no digits, weight 0, positive.
-  w.int16(n === 0 ? 0 : weight);
+  w.int16(n === 0 ? 0 : wholeGroups - 1 - start);
   w.int16(negative && n > 0 ? 0x4000 : 0);
   w.int16(scale);
   for (let k = start; k < end; k++) w.int16(groups[k]);
@@ -209,6 +218,9 @@ function digits(s: string, at: number, n: number): number {
   return x;
 }
 
+/** The two digits at `at`. */
+const two = (s: string, at: number): number => s.charCodeAt(at) * 10 + s.charCodeAt(at + 1) - 528;
+
 /** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): no Date object. */
 function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
@@ -220,9 +232,22 @@ function daysFromCivil(year: number, month: number, day: number): number {
 
 const EPOCH_2000_DAYS = daysFromCivil(2000, 1, 1);
 
+/** The last date converted, as year·10⁴ + month·100 + day, and its days: rows of a load often share a day. */
+let lastDate = -1;
+let lastDays = 0;
+
 /** Days since 2000-01-01 of a canonical `YYYY-MM-DD…`. */
-const days2000 = (s: string): number =>
-  daysFromCivil(digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2)) - EPOCH_2000_DAYS;
+function days2000(s: string): number {
+  const year = two(s, 0) * 100 + two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  const key = year * 10_000 + month * 100 + day;
+  if (key !== lastDate) {
+    lastDays = daysFromCivil(year, month, day) - EPOCH_2000_DAYS;
+    lastDate = key;
+  }
+  return lastDays;
+}
 
 const date: BinaryEncoder = (w, v) => {
   w.room(8);
@@ -236,7 +261,7 @@ const date: BinaryEncoder = (w, v) => {
  */
 const timestamptz: BinaryEncoder = (w, v) => {
   const s = String(v);
-  const seconds = days2000(s) * 86_400 + digits(s, 11, 2) * 3600 + digits(s, 14, 2) * 60 + digits(s, 17, 2);
+  const seconds = days2000(s) * 86_400 + two(s, 11) * 3600 + two(s, 14) * 60 + two(s, 17);
   const fraction = s.length >= 26 && s.charCodeAt(19) === 46 /* . */ ? digits(s, 20, 6) : 0;
   w.room(12);
   w.int32(8);
