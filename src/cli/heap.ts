@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { parse } from 'yaml';
+import { parseAndKeep } from '../config/yaml-document.js';
 
 export interface HeapPlan {
   /** V8's `--heap-growing-percent` (old generation); undefined: V8's default. */
@@ -48,7 +48,10 @@ export function heapPlan(argv: readonly string[]): HeapPlan {
 function pagedSemiSpace(text: string): number | undefined {
   let sources: unknown;
   try {
-    sources = (parse(text) as { sources?: unknown } | null)?.sources;
+    // Kept for the loader, which would otherwise parse the same text again.
+    const { doc } = parseAndKeep(text);
+    if (doc.errors.length > 0) return undefined;
+    sources = (doc.toJS({ maxAliasCount: 1000 }) as { sources?: unknown } | null)?.sources;
   } catch {
     return undefined;
   }

@@ -50,6 +50,9 @@ test('coercion produces canonical forms and refuses what does not fit', () => {
   }
   assert.deepEqual([7, 7n, 2n ** 60n, 2 ** 53, 2n ** 63n, '7', 1.5].map(isCanonical('bigint')), [true, false, true, false, false, false, false]);
   assert.equal(coercerFor('decimal')('12345678901234567890.123456789'), '12345678901234567890.123456789');
+  // Decimal text: a sign, digits on at least one side of one point, nothing else.
+  assert.deepEqual(['5.', '.5', '+1.25', '-0', '007'].map(coercerFor('decimal')), ['5.', '.5', '+1.25', '-0', '007']);
+  assert.deepEqual(['.', '+', '-.', '', '1.2.3', '1e5', ' 1', '1-', '--1'].map(coercerFor('decimal')), Array(9).fill(FAIL));
   assert.equal(coercerFor('boolean')('yes'), true);
   assert.equal(coercerFor('boolean')('maybe'), FAIL);
   assert.equal(coercerFor('date')('2024-13-01'), FAIL);
@@ -64,6 +67,12 @@ test('timestamps normalise to UTC with microseconds kept', () => {
   assert.equal(normalizeTimestamp('2024-01-02 03:04'), '2024-01-02T03:04:00.000000Z');
   assert.equal(normalizeTimestamp('2024-01-01T00:30:00-01:30'), '2024-01-01T02:00:00.000000Z');
   assert.equal(normalizeTimestamp('2024-02-30T00:00:00Z'), FAIL);
+  // UTC text as most systems write it: each fraction width padded (or cut) to six digits, every field checked.
+  assert.deepEqual(['', '.1', '.12', '.123', '.1234', '.12345', '.123456', '.1234567'].map((f) => normalizeTimestamp(`2024-02-29T23:59:59${f}Z`)),
+    ['000000', '100000', '120000', '123000', '123400', '123450', '123456', '123456'].map((f) => `2024-02-29T23:59:59.${f}Z`));
+  assert.deepEqual(['2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:60:00Z',
+    '2024-01-01T00:00:60Z', '2024-0a-01T00:00:00Z', '2024-01-01T00:00:00.Z', '2024-01-01T00:00:00.1x2Z'].map(normalizeTimestamp), Array(9).fill(FAIL));
+  assert.equal(normalizeTimestamp('2000-02-29T00:00:00Z'), '2000-02-29T00:00:00.000000Z');
   // Fixed-width fractions make string order the time order.
   assert.ok(compareCursor(normalizeTimestamp('2024-01-01T00:00:00.5Z'), normalizeTimestamp('2024-01-01T00:00:00Z')) > 0);
   assert.ok(compareCursor(10, 9) > 0);
