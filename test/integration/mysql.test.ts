@@ -119,6 +119,28 @@ test('evolve adds and widens columns, also between two commits, without loading 
   });
 });
 
+test('an ENUM or SET column a table owner chose stays: text values load into it, one outside it fails the load', async () => {
+  await withDatabase(async (db, admin, dir) => {
+    await admin.query("CREATE TABLE o (id INT, status ENUM('new', 'paid'), tags SET('a', 'b'))");
+    const dest = await open(db, dir);
+    const cols = schemaOf([['id', 'integer'], ['status', 'text'], ['tags', 'text']]);
+    const load = await dest.begin(target('o', 'append'));
+    await load.evolve(cols);
+    await load.write([[1, 'new', 'a'], [2, 'paid', 'a,b']]);
+    await load.finish(state(2));
+    const [types] = await admin.query('SHOW COLUMNS FROM o');
+    assert.deepEqual((types as { Field: string; Type: string }[]).map((c) => c.Type), ['int(11)', "enum('new','paid')", "set('a','b')"]);
+    assert.deepEqual(await dest.query('SELECT id, status, tags FROM o ORDER BY id'), [{ id: 1, status: 'new', tags: 'a' }, { id: 2, status: 'paid', tags: 'a,b' }]);
+    const bad = await dest.begin(target('o', 'append'));
+    await bad.evolve(cols);
+    await bad.write([[3, 'shipped', null]]);
+    await assert.rejects(bad.commit(state(3)), /warning/i);
+    await bad.abort();
+    assert.equal((await dest.query('SELECT id FROM o')).length, 2);
+    await dest.close();
+  });
+});
+
 test('types round-trip: NULLs, unicode and emoji, 1 MB text, decimal precision, UTC timestamps, json, binary, uuid', async () => {
   await withDatabase(async (db, admin, dir) => {
     const dest = await open(db, dir);

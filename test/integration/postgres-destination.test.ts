@@ -438,6 +438,31 @@ test('merge commits are pipelined: writes go on while a checkpoint is applied, c
   });
 });
 
+test('a column of a type Sluice does not map (an enum, inet) stays: text values load into it, one it refuses fails the load', async () => {
+  await withSchema(async (dest, outside) => {
+    await outside.query("CREATE TYPE mood AS ENUM ('happy', 'sad')");
+    await outside.query('CREATE TABLE u (id int4, m mood, ip inet, ips inet[])');
+    const cols = schemaOf([['id', 'integer'], ['m', 'text'], ['ip', 'text'], ['ips', 'text[]']]);
+    const load = await dest.begin(target('u', 'append'));
+    await load.evolve(cols);
+    await load.write([[1, 'happy', '10.0.0.1', ['10.0.0.2']], [2, 'sad', '::1', null]]);
+    await load.finish(state(1));
+    assert.deepEqual(await rowsOf(outside, `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+      WHERE a.attrelid = 'u'::regclass AND a.attnum > 0 ORDER BY a.attnum`),
+    [{ name: 'id', type: 'integer' }, { name: 'm', type: 'mood' }, { name: 'ip', type: 'inet' }, { name: 'ips', type: 'inet[]' }]);
+    assert.deepEqual(await rowsOf(outside, 'SELECT id, m::text AS m, ip::text AS ip FROM u ORDER BY id'),
+      [{ id: 1, m: 'happy', ip: '10.0.0.1/32' }, { id: 2, m: 'sad', ip: '::1/128' }]);
+    const bad = await dest.begin(target('u', 'append'));
+    await bad.evolve(cols);
+    await assert.rejects(async () => {
+      await bad.write([[3, 'angry', null, null]]);
+      await bad.finish(state(2));
+    }, (e: Error) => /invalid input value for enum [^:]*mood: "angry"/.test(e.message) && /stream u/.test(e.message));
+    await bad.abort();
+    assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM u'))[0].n, 2);
+  });
+});
+
 test('binary numeric and timestamptz equal the server\'s own reading of the same text, over varied random values', async () => {
   await withSchema(async (dest, outside) => {
     // A fixed-seed generator: a failure names values that reproduce.

@@ -78,9 +78,11 @@ const TEXT_LIKE = /^(longtext|mediumtext|text|tinytext|varchar|char)/i;
 /**
  * The type an existing column must be altered to so it can hold `wanted`, or undefined when it already can. Only
  * widenings (INT→BIGINT→DECIMAL→DOUBLE, DATE→DATETIME, anything→text); a narrower wanted type leaves the column
- * alone and MySQL converts on the way in.
+ * alone and MySQL converts on the way in. ENUM and SET columns are the table owner's choice and stay: a value
+ * outside them raises a warning, which fails the load (mysql-load.ts).
  */
 export function mysqlWidening(columnType: string, type: ColumnType, isKey: boolean): string | undefined {
+  if (/^(enum|set)\s*\(/i.test(columnType)) return undefined;
   const current = logicalOfMysql(columnType);
   const wanted = stored(type);
   if (wanted === 'text' || wanted === 'json') {

@@ -68,11 +68,14 @@ const NUMERIC_RANK: Partial<Record<ColumnType, number>> = { integer: 1, bigint: 
 /**
  * The PostgreSQL type an existing column must be altered to so it can hold values of `wanted`, or undefined when
  * it already can. Only safe widenings: int4→int8→numeric (int8 and numeric take doubles as numeric, exactly, rather
- * than float8, which would round big integers), int4→float8, date→timestamptz, and anything→text.
+ * than float8, which would round big integers), int4→float8, date→timestamptz, and the built-in types Sluice maps
+ * →text. A type it does not map (an enum, a domain, inet, interval, …) is the table owner's choice and stays: rows
+ * reach it as text for the server to convert, and a value the server refuses fails the load with its reason.
  */
 export function widening(typname: string, wanted: ColumnType): string | undefined {
   const wantedElement = elementType(wanted);
   if (wantedElement !== undefined || typname.startsWith('_')) {
+    if (typname.startsWith('_') && LOGICAL_OF_TYPNAME[typname.slice(1)] === undefined) return undefined;
     if (wanted === 'text') return 'text';
     // jsonb holds any array (ensureTable converts with to_jsonb); an array widens by its elements.
     if (wanted === 'json') return elementType(logicalOfTypname(typname)) ? 'jsonb' : undefined;
@@ -81,8 +84,8 @@ export function widening(typname: string, wanted: ColumnType): string | undefine
     return element === undefined ? undefined : `${element}[]`;
   }
   const current = LOGICAL_OF_TYPNAME[typname];
-  if (wanted === 'text') return current === 'text' ? undefined : 'text';
   if (current === undefined || current === wanted) return undefined;
+  if (wanted === 'text') return 'text';
   const rc = NUMERIC_RANK[current];
   const rw = NUMERIC_RANK[wanted];
   if (rc !== undefined && rw !== undefined) {
