@@ -1,10 +1,13 @@
 // `sluice run <pipeline.yaml> [--json] [--full-refresh] [--stream NAME…] [--dry-run]`
 import type { Command } from 'commander';
 import { loadPipelineFile } from '../config/load.js';
+import type { PipelineConfig } from '../config/types.js';
+import { getSourceSpec } from '../connectors/registry.js';
 import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { settleYoungGeneration } from './heap.js';
 import { printError } from './print-error.js';
 import { Progress } from './progress.js';
 import { printSummary } from './summary.js';
@@ -51,6 +54,7 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   let summary: RunSummary;
   try {
     const loaded = await loadPipelineFile(file);
+    settleYoungGeneration(youngGenerationMb(loaded.config));
     summary = await runPipeline(loaded, {
       fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,
       onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
@@ -67,4 +71,10 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else printSummary(summary, process.stdout);
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
+}
+
+/** The largest young generation the pipeline's sources ask for, if every one asks (src/cli/heap.ts). */
+export function youngGenerationMb(config: PipelineConfig): number | undefined {
+  const sizes = config.sources.map((s) => getSourceSpec(s.type)?.youngGenerationMb);
+  return sizes.length > 0 && sizes.every((mb) => mb !== undefined) ? Math.max(...(sizes as number[])) : undefined;
 }

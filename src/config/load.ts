@@ -3,13 +3,12 @@
 // naming the file, line, column and key path.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { resolveTree, type Env } from './interpolate.js';
 import { formatPath, positionOf, type KeyPath } from './locate.js';
 import type { LoadedPipeline } from './types.js';
 import { validatePipeline } from './validate-pipeline.js';
-import { takeParsed } from './yaml-document.js';
 import type { ConfigIssue } from './zod-issues.js';
 
 /**
@@ -55,7 +54,8 @@ export interface ParseOptions {
 }
 
 export function parsePipeline(text: string, opts: ParseOptions): LoadedPipeline {
-  const { doc, lineCounter } = takeParsed(text);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: true });
   const syntax = yamlError(doc, opts.file);
   if (syntax) throw syntax;
   const where: Where = (path, atKey) => ({ file: opts.file, ...positionOf(doc, lineCounter, path, atKey) });

@@ -176,6 +176,12 @@ export interface SourceSpec<C = any> {
   config: z.ZodObject<any>;
   /** Stream-level keys besides the common ones of StreamConfig (strict zod object). */
   stream: z.ZodObject<any>;
+  /**
+   * For a source that hands over one page at a time, nothing of which outlives the page's load: the V8
+   * semi-space, in MB, its copies run as fast in (src/cli/heap.ts caps the young generation at it, for a run whose
+   * every source has one). Unset: V8's default (16).
+   */
+  youngGenerationMb?: number;
   /** Builds the source. The implementation is imported here, so a run loads only the connectors it uses. */
   create(config: C): Promise<Source>;
 }

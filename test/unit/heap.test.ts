@@ -1,31 +1,32 @@
-// Which `sluice run` processes get a tighter V8 heap (src/cli/heap.ts), and that the young generation's cap holds.
+// Which `sluice run` processes get a tighter V8 heap (src/cli/heap.ts), which young generation their sources ask
+// for, and that a held, capped or released young generation behaves so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heapPlan } from '../../src/cli/heap.js';
+import { youngGenerationMb } from '../../src/cli/run.js';
+import { parsePipeline } from '../../src/config/load.js';
 import { tempDir } from '../helpers.js';
 
-test('a pipeline that only moves rows runs with a tighter old generation, and a young one too when it reads databases only', () => {
+test('a pipeline that only moves rows starts with a tighter old generation and a held young one', () => {
   const { dir, cleanup } = tempDir();
   try {
     const file = (name: string, text: string): string => {
       writeFileSync(join(dir, name), text);
       return join(dir, name);
     };
-    const copy = file('copy.yaml', 'pipeline: copy\nsources:\n  - name: db\n    type: mysql\n    streams: [{ name: orders }]\n  - name: pg\n    type: postgres\n    streams: [{ name: users }]\ndestination:\n  type: duckdb\n');
-    const mixed = file('mixed.yaml', 'pipeline: mixed\nsources:\n  - name: db\n    type: sqlite\n    streams: [{ name: orders }]\n  - name: f\n    type: csv\n    streams: [{ name: users, path: u.csv }]\n');
+    const copy = file('copy.yaml', 'pipeline: copy\nsources:\n  - name: db\n    type: mysql\n    streams: [{ name: orders }]\n');
     const transformed = file('t.yaml', 'pipeline: t\nsources: []\ntransforms:\n  orders: [{ drop: [x] }]\n');
     const checked = file('c.yml', 'pipeline: c\nsources: []\nchecks:\n  orders:\n    - unique: [id]\n');
     // A stream field named like a top-level key does not count: only the pipeline's own keys do.
     const nested = file('n.yaml', 'pipeline: n\nsources:\n  - name: f\n    type: csv\n    streams:\n      - name: checks\n        path: a.csv\n');
     const broken = file('b.yaml', 'pipeline: b\nsources: [\n');
-    assert.deepEqual(heapPlan(['run', copy, '--json']), { growingPercent: 25, semiSpaceMb: 8 }, 'the largest cap among the sources');
-    assert.deepEqual(heapPlan(['run', file('m.yaml', 'pipeline: m\nsources:\n  - name: db\n    type: mysql\n    streams: [{ name: orders }]\n')]), { growingPercent: 25, semiSpaceMb: 4 });
-    assert.deepEqual(heapPlan(['run', mixed]), { growingPercent: 25 }, 'a file source keeps the young generation');
-    assert.deepEqual(heapPlan(['run', nested]), { growingPercent: 25 });
-    assert.deepEqual(heapPlan(['run', broken]), { growingPercent: 25 }, 'the CLI reports the YAML error itself');
+    const moves = { growingPercent: 25, holdYoung: true };
+    assert.deepEqual(heapPlan(['run', copy, '--json']), moves);
+    assert.deepEqual(heapPlan(['run', nested]), moves);
+    assert.deepEqual(heapPlan(['run', broken]), moves, 'the CLI reports the YAML error itself');
     assert.deepEqual(heapPlan(['run', transformed]), {});
     assert.deepEqual(heapPlan(['run', checked]), {});
     assert.deepEqual(heapPlan(['validate', copy]), {});
@@ -37,31 +38,55 @@ test('a pipeline that only moves rows runs with a tighter old generation, and a 
   }
 });
 
-test('a capped young generation stays at its cap while the process allocates, an uncapped one grows to V8\'s', () => {
+test('the young generation a run takes is the largest its sources\' specs ask for, when every source asks', () => {
+  const SOURCE: Record<string, string> = {
+    mysql: 'type: mysql\n    host: h\n    streams: [{ name: a, table: a }]',
+    postgres: 'type: postgres\n    host: h\n    streams: [{ name: b, table: b }]',
+    sqlite: 'type: sqlite\n    path: s.db\n    streams: [{ name: c, table: c }]',
+    csv: 'type: csv\n    streams: [{ name: d, path: d.csv }]',
+  };
+  const sources = (...types: string[]): string => `pipeline: p\nsources:\n${types.map((t, i) => `  - name: s${i}\n    ${SOURCE[t]}\n`).join('')}`;
+  const cap = (...types: string[]) => youngGenerationMb(parsePipeline(sources(...types), { baseDir: '/tmp' }).config);
+  assert.equal(cap('mysql'), 4);
+  assert.equal(cap('mysql', 'postgres'), 8, 'the largest among the sources');
+  assert.equal(cap('sqlite'), 8);
+  assert.equal(cap('csv'), undefined, 'a file source asks for none');
+  assert.equal(cap('mysql', 'csv'), undefined, 'one source without a size keeps V8\'s growth for the run');
+});
+
+test('a held young generation stays small until settled: capped it stays at its cap, released it grows to V8\'s', () => {
   // A child process churns through survivors (arrays kept for a while, as a batch in flight is) and reports the
-  // new space's size; heap.js is imported first, as bin/sluice.js does.
+  // new space's size after each phase; heap.js is imported first, as bin/sluice.js does.
   const heap = new URL('../../src/cli/heap.js', import.meta.url).href;
-  const churn = (capped: boolean): number => Number(execFileSync(process.execPath, ['--input-type=module', '-e', `
-    import { tuneHeap } from ${JSON.stringify(heap)};
+  const churn = (settle: string): number[] => execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import { tuneHeap, settleYoungGeneration } from ${JSON.stringify(heap)};
     import { getHeapSpaceStatistics } from 'node:v8';
     import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
     import { tmpdir } from 'node:os';
     import { join } from 'node:path';
     const dir = mkdtempSync(join(tmpdir(), 'sluice-heap-'));
     const file = join(dir, 'p.yaml');
-    writeFileSync(file, 'pipeline: p\\nsources:\\n  - name: db\\n    type: ${capped ? 'mysql' : 'csv'}\\n    streams: [{ name: s }]\\n');
+    writeFileSync(file, 'pipeline: p\\nsources: []\\n');
     tuneHeap(['run', file]);
     rmSync(dir, { recursive: true });
-    let kept = [];
-    for (let round = 0; round < 150; round++) {
-      kept.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'v' + i })));
-      if (kept.length > 4) kept.shift();
-      await new Promise((r) => setImmediate(r));
-    }
-    console.log(getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size);
-  `]).toString()) / (1 << 20);
-  const capped = churn(true);
-  const uncapped = churn(false);
+    const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const work = async () => {
+      let kept = [];
+      for (let round = 0; round < 150; round++) {
+        kept.push(Array.from({ length: 20000 }, (_, i) => ({ i, s: 'v' + i })));
+        if (kept.length > 4) kept.shift();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    await work();
+    const held = newSpace();
+    settleYoungGeneration(${settle});
+    await work();
+    console.log(held, newSpace());
+  `]).toString().trim().split(' ').map((n) => Number(n) / (1 << 20));
+  const [heldCapped, capped] = churn('4');
+  const [heldReleased, released] = churn('undefined');
+  assert.ok(heldCapped <= 2.5 && heldReleased <= 2.5, `held new space ${heldCapped}, ${heldReleased} MB, expected V8's starting size`);
   assert.ok(capped <= 8.5, `capped new space ${capped} MB, expected ≤ 2 × 4 MB`);
-  assert.ok(uncapped > 16, `uncapped new space ${uncapped} MB, expected V8's growth beyond 2 × 8 MB`);
+  assert.ok(released > 16, `released new space ${released} MB, expected V8's growth beyond 2 × 8 MB`);
 });

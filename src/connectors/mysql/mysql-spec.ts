@@ -48,5 +48,7 @@ export const mysqlSourceSpec: SourceSpec<MysqlSourceConfig> = {
     + 'types come from the server (DECIMAL exact, BIGINT as bigint, DATETIME as UTC timestamps, TINYINT(1) as boolean).',
   config: mysqlConfig,
   stream: mysqlStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),
+  // Measured on 1M rows into PostgreSQL: 25 MB off the peak for ~4% more CPU.
+  youngGenerationMb: 4,
   create: async (config) => new (await import('./mysql-source.js')).MysqlSource(config),
 };

