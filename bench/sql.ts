@@ -4,7 +4,7 @@
 // \copy and peak RSS. Targets (issue 3): append ≥ 0.85× \copy, merge ≥ 0.5× \copy, RSS ≤ 200 MB.
 // Every measured load starts after a CHECKPOINT (so none pays for flushing the one before it), the sequence runs
 // `--repeat N` times (default 5) on a fresh schema, and the fastest run of each loader counts: on a shared machine
-// the minimum is the run least disturbed by others.
+// the minimum is the run least disturbed by others. The median of each run's ratio to its own \copy is printed too.
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
@@ -127,6 +127,9 @@ export async function benchSql(args: string[]): Promise<void> {
   let copy: Measurement | undefined;
   let append: Measurement | undefined;
   let merge: Measurement | undefined;
+  // Each run's ratios to the \copy just before it: on a shared host, neighbours' load drifts over minutes, and a
+  // pair run back to back shares the drift that the fastest-of-N comparison may not.
+  const paired = { append: [] as number[], merge: [] as number[] };
   for (let i = 0; i < repeat; i++) {
     // A fresh schema each time: the state Sluice commits with the rows lives there too.
     rmSync(home, { recursive: true, force: true });
@@ -146,6 +149,8 @@ export async function benchSql(args: string[]): Promise<void> {
     if (m.counts.inserted !== expectNew) throw new Error(`merge inserted ${m.counts.inserted}, expected ${expectNew}`);
     if (i === 0) console.log(`merge counts: inserted ${m.counts.inserted}, updated ${m.counts.updated} (10% of them changed)`);
     merge = best(merge, m.m);
+    paired.append.push(c.seconds / a.m.seconds);
+    paired.merge.push(c.seconds / m.m.seconds);
     console.log(`run ${i + 1}/${repeat}: \\copy ${c.seconds.toFixed(2)}s, append ${a.m.seconds.toFixed(2)}s, merge ${m.m.seconds.toFixed(2)}s`);
   }
   await psql(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
@@ -161,5 +166,10 @@ export async function benchSql(args: string[]): Promise<void> {
       ...sluiceMariaRows(rows, maria),
     ] : []),
   ]);
+  for (const [name, ratios] of Object.entries(paired)) {
+    const sorted = [...ratios].sort((x, y) => x - y);
+    const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    console.log(`${name} per run, beside the \\copy before it: median ${median.toFixed(2)}× (${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)}×)`);
+  }
   if (maria) printMariaRatios(maria);
 }
