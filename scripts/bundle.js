@@ -21,6 +21,18 @@ const nodeOnlyPg = {
   },
 };
 
+// zod's namespace carries every locale's messages (`z.locales`, ~45 modules); errors use English, which zod sets
+// from its own `en` module, so the namespace keeps English only: ~45 modules fewer to compile at every start.
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      loader: 'js',
+    }));
+  },
+};
+
 // Old chunks have other names: start empty.
 rmSync('dist/bundle', { recursive: true, force: true });
 await build({
@@ -35,6 +47,9 @@ await build({
   external: ['better-sqlite3', '@duckdb/node-api', 'pg-native'],
   // Bundled CommonJS packages call require(); in an ES module it has to be made.
   banner: { js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);" },
-  plugins: [nodeOnlyPg],
+  plugins: [nodeOnlyPg, englishOnlyZod],
+  // Less text for V8 to scan at every start (~30 ms); names stay, so stack traces still say which function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
