@@ -173,7 +173,8 @@ export class SchemaTracker {
     const n = this.columns.length;
     const from = this.sourceIndexes(names);
     const coercers = this.coercers;
-    const trusted = canonical ? this.canonical : [];
+    // Only a canonical batch may skip coercers; the others are not even asked (a read past an empty array's end).
+    const trusted = canonical ? this.canonical : undefined;
     const out: unknown[][] = new Array(rows.length);
     let kept = 0;
     let accepted: number[] | undefined;
@@ -188,7 +189,7 @@ export class SchemaTracker {
       for (let i = 0; i < n && bad === undefined; i++) {
         const k = from[i];
         const raw = k < 0 ? null : row[k];
-        const v = raw === null || raw === undefined ? null : trusted[i]?.(raw) ? raw : coercers[i](raw);
+        const v = raw === null || raw === undefined ? null : trusted?.[i]?.(raw) ? raw : coercers[i](raw);
         if (v !== FAIL) values[i] = v;
         else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;
       }

@@ -56,9 +56,10 @@ test('quoted fields hold delimiters, doubled quotes and line breaks; line number
 });
 
 test('every chunk split gives the same rows', () => {
-  const text = 'a,b\r\n"x\r\ny","q""q"\r\n1,\r\n,""\r\n"",2\r\nlast,"row"';
+  const text = 'a,b\r\n"x\r\ny","q""q"\r\n1,\r\n,""\r\n"",2\r\n"""",""""""\r\n"""a""""b""","{""k"":[""v""]}"\r\nlast,"row"';
   const whole = parse(text);
-  assert.equal(whole.rows.length, 5);
+  assert.equal(whole.rows.length, 7);
+  assert.deepEqual(whole.rows.slice(4, 6), [{ a: '"', b: '""' }, { a: '"a""b"', b: '{"k":["v"]}' }]);
   for (let chunk = 1; chunk <= text.length; chunk++) {
     assert.deepEqual(parse(text, {}, chunk), whole, `chunk size ${chunk}`);
   }

