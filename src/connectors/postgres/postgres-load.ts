@@ -245,6 +245,7 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       return table;
     }
+    // scd2.
     const table = await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz'), partitionBy });
     // One current version per key, enforced, and the index the change detection joins on.
     await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
