@@ -2,13 +2,13 @@
 // for, and that a held, capped or released young generation behaves so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { heapPlan } from '../../src/cli/heap.js';
 import { youngGenerationMb } from '../../src/cli/run.js';
 import { parsePipeline } from '../../src/config/load.js';
-import { tempDir } from '../helpers.js';
+import { sluiceBin, tempDir } from '../helpers.js';
 
 test('a pipeline that only moves rows starts with a tighter old generation and a held young one', () => {
   const { dir, cleanup } = tempDir();
@@ -89,4 +89,29 @@ test('a held young generation stays small until settled: capped it stays at its 
   assert.ok(heldCapped <= 2.5 && heldReleased <= 2.5, `held new space ${heldCapped}, ${heldReleased} MB, expected V8's starting size`);
   assert.ok(capped <= 8.5, `capped new space ${capped} MB, expected ≤ 2 × 4 MB`);
   assert.ok(released > 16, `released new space ${released} MB, expected V8's growth beyond 2 × 8 MB`);
+});
+
+test('the CLI lets the held young generation grow once the pipeline shows a file source (one heap module across the bundle)', async () => {
+  // Were bin/sluice.js's heap module and the run command's two copies, growth would stay held for good: a CSV load
+  // ran twice as long so. The child reports its new space's size as it exits.
+  const { dir, cleanup } = tempDir();
+  try {
+    const rows = Array.from({ length: 150_000 }, (_, i) => `${i},name ${i % 977},${(i % 1000) / 10}`);
+    writeFileSync(join(dir, 'data.csv'), `id,name,amount\n${rows.join('\n')}\n`);
+    writeFileSync(join(dir, 'p.yaml'), 'pipeline: p\nsources:\n  - name: f\n    type: csv\n    streams: [{ name: data, path: data.csv }]\n');
+    const report = "import { getHeapSpaceStatistics } from 'node:v8';"
+      + "process.on('exit', () => process.stderr.write(`new_space ${getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size}\\n`));";
+    const out = await new Promise<string>((done, fail) => {
+      const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(report)}`, sluiceBin, 'run', join(dir, 'p.yaml'), '--json'],
+        { env: { ...process.env, SLUICE_HOME: join(dir, 'home'), SLUICE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('error', fail);
+      child.on('close', (code) => (code === 0 ? done(err) : fail(new Error(`exit ${code}: ${err}`))));
+    });
+    const size = Number(/new_space (\d+)/.exec(out)?.[1]) / (1 << 20);
+    assert.ok(size > 4, `new space ${size} MB at exit: still held at its starting size`);
+  } finally {
+    cleanup();
+  }
 });
