@@ -355,8 +355,9 @@ describe('faults', () => {
     const r = await read({ base_url: s.url, ...fast, rate_limit: { concurrency: 3 }, streams: [{ ...items(), paginate: { type: 'offset', limit: 50, max_pages: 12 } }] });
     assert.equal(r.rows.length, 600);
     const t429 = arrivals.find((a) => a.throttled)!.at;
-    // Requests already on their way when the 429 left may still arrive; after that, silence for the second asked.
-    const during = arrivals.filter((a) => a.at > t429 + 60 && a.at < t429 + 950);
+    // Requests already on their way when the 429 left may still arrive (late, when the machine is loaded); after
+    // that, silence for the second asked. Unpaused, requests would arrive every few ms of that window.
+    const during = arrivals.filter((a) => a.at > t429 + 200 && a.at < t429 + 950);
     assert.deepEqual(during, [], 'no request while the host is paused');
     assert.ok(arrivals.some((a) => a.at >= t429 + 1000), 'requests resumed after the pause');
   });
@@ -450,7 +451,9 @@ describe('faults', () => {
     const seconds = (performance.now() - t0) / 1000;
     assert.deepEqual(ids(r.rows), range(1000));
     assert.equal(s.stats.overLimit, 0, 'the server never had to refuse a request');
-    assert.ok(s.stats.peakPerSecond <= 25 && s.stats.peakPerSecond >= 20, `peak ${s.stats.peakPerSecond}/s`);
+    // The ceiling is exact; the floor only shows the limiter is not far too cautious (its tokens come back a window
+    // after each answer, which a loaded machine delivers late).
+    assert.ok(s.stats.peakPerSecond <= 25 && s.stats.peakPerSecond >= 15, `peak ${s.stats.peakPerSecond}/s`);
     assert.ok(s.stats.peakConcurrency <= 3);
     assert.ok(s.stats.requests > 51 && seconds >= 2, `${s.stats.requests} requests in ${seconds} s`);
   });
