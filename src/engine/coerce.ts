@@ -42,9 +42,11 @@ const BIGINT_MIN = -9223372036854775808n;
 
 const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** A bigint in range, in its canonical form: a number when it is a safe integer. */
-const fromBigint = (n: bigint): Coerced =>
-  n <= SAFE_MAX && n >= -SAFE_MAX ? Number(n) : n <= BIGINT_MAX && n >= BIGINT_MIN ? n : FAIL;
+/** A JS bigint as the canonical form holds it: a number while it is a safe integer (drivers hand over bigints). */
+export const narrowBigint = (n: bigint): number | bigint => (n <= SAFE_MAX && n >= -SAFE_MAX ? Number(n) : n);
+
+/** A bigint in range, in its canonical form. */
+const fromBigint = (n: bigint): Coerced => (n <= BIGINT_MAX && n >= BIGINT_MIN ? narrowBigint(n) : FAIL);
 
 /**
  * Text of at most 15 characters as an integer, read digit by digit (half the time of Number(), which also has to
@@ -148,7 +150,9 @@ const date: Coercer = (v) => {
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
-const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+/** The number the two digits at `i` write (unchecked: the caller knows they are digits). */
+export const twoDigits = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+const two = twoDigits;
 const isDigitAt = (s: string, i: number): boolean => {
   const c = s.charCodeAt(i);
   return c >= 48 && c <= 57;

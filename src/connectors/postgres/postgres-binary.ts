@@ -4,6 +4,7 @@
 // Each value is written as its type's binary send format: int4/int8/float8 big-endian, numeric as base-10000 digits,
 // date as days and timestamptz as microseconds since 2000-01-01, jsonb as version 1 + text, uuid as 16 bytes.
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
+import { twoDigits as two } from '../../engine/coerce.js';
 
 /** Bytes per chunk handed to the socket: big enough to amortise a write, small enough to bound memory. */
 const CHUNK_BYTES = 1 << 20;
@@ -217,9 +218,6 @@ function digits(s: string, at: number, n: number): number {
   for (let k = at; k < at + n; k++) x = x * 10 + s.charCodeAt(k) - 48;
   return x;
 }
-
-/** The two digits at `at`. */
-const two = (s: string, at: number): number => s.charCodeAt(at) * 10 + s.charCodeAt(at + 1) - 528;
 
 /** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): no Date object. */
 function daysFromCivil(year: number, month: number, day: number): number {

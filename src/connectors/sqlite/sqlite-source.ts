@@ -146,4 +146,3 @@ function fromClause(stream: StreamConfig): string {
   if (opts.query) return `(${opts.query.trim().replace(/;\s*$/, '')}) AS ${q('_sluice_query')}`;
   return q(opts.table ?? stream.name);
 }
-

@@ -5,6 +5,7 @@
 // still tells a reader, and the SQLite source, what the column holds.
 import { arrayOf, type ColumnType, elementType, type Row, type ScalarType } from '../../core/types.js';
 import { jsonText } from '../../engine/array-text.js';
+import { narrowBigint } from '../../engine/coerce.js';
 import { widen } from '../../engine/infer.js';
 
 const SQLITE_SCALAR_TYPES: Record<ScalarType, string> = {
@@ -87,8 +88,7 @@ const asJson: Binder = (v) => (v === null || v === undefined ? null : jsonText(v
 export const binderFor = (type: ColumnType): Binder => (elementType(type) ? asJson : BINDERS[type as ScalarType]);
 
 /** bigint (safeIntegers) → number while exact, so ordinary ids stay numbers. */
-const exact = (v: unknown): unknown =>
-  (typeof v === 'bigint' && v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v);
+const exact = (v: unknown): unknown => (typeof v === 'bigint' ? narrowBigint(v) : v);
 
 export function normalizeRow(row: Row): Row {
   for (const k in row) row[k] = exact(row[k]);
