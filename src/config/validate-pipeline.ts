@@ -12,8 +12,8 @@ import { nearest } from './nearest.js';
 import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec.js';
 import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
 import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
-import { validateTransforms } from '../transforms/validate.js';
-import { validateChecks } from '../quality/validate.js';
+import { validateChecks } from './validate-checks.js';
+import { validateTransforms } from './validate-transforms.js';
 
 export type Validation = { ok: true; config: PipelineConfig } | { ok: false; issues: ConfigIssue[] };
 

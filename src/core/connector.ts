@@ -118,7 +118,7 @@ export interface CommitCounts {
 
 /**
  * One stream's load. Rows are arrays aligned with the columns of the last schema passed to `evolve`,
- * values already coerced to their logical type's JS form (see src/engine/coerce.ts).
+ * values already coerced to their logical type's JS form (see src/core/values/coerce.ts).
  */
 export interface StreamLoad {
   /** Create the target (and staging), add new columns, widen changed ones. Called before the first write. */

@@ -144,7 +144,7 @@ export interface Batch {
   flush?: boolean;
   /**
    * The source vouches that values of the columns it typed in `columns()` are already in their canonical forms
-   * (engine/coerce.ts), as a database catalog and the driver's type parsers give them: the engine then checks only
+   * (core/values/coerce.ts), as a database catalog and the driver's type parsers give them: the engine then checks only
    * each value's JS type, not its text. Only for `values` batches.
    */
   canonical?: boolean;

@@ -13,7 +13,7 @@ import type { ControlStore } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
 import { getDestinationSpec, getSourceSpec } from '../connectors/registry.js';
 import { newRunId } from './run-id.js';
-import { streamReader } from '../transforms/read-stream.js';
+import { streamReader } from './read-stream.js';
 import { runScore } from '../quality/metrics.js';
 import type { StreamQualityReport } from '../quality/stream-quality.js';
 import { type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';

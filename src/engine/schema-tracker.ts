@@ -4,8 +4,8 @@
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
 import type { Column, ColumnType, Row, Schema } from '../core/types.js';
-import { type Coercer, FAIL, isCanonical, valueCoercer } from './coerce.js';
-import { typeOfValue, widen } from './infer.js';
+import { type Coercer, FAIL, isCanonical, valueCoercer } from '../core/values/coerce.js';
+import { typeOfValue, widen } from '../core/values/infer.js';
 
 export interface SchemaChange {
   /** `reject_column` / `discard_column`: a new column a schema contract kept out of the table (ledger only). */

@@ -6,14 +6,15 @@
 //                                                        └─► DLQ
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RunError, errorMessage } from '../core/errors.js';
-import type { Batch, Phase, Row, Status, StreamCounts, StreamState } from '../core/types.js';
+import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { TransformChain, type StepConfig } from '../transforms/chain.js';
-import { ChildLoads, replacesChildGroups } from '../transforms/child-loads.js';
+import { ChildLoads, replacesChildGroups } from './child-loads.js';
 import type { CheckConfig } from '../quality/check.js';
-import { openStreamQuality, type StreamQualityReport } from '../quality/task-quality.js';
-import { cursorOrder } from './coerce.js';
+import type { StreamQuality, StreamQualityReport } from '../quality/stream-quality.js';
+import { openStreamQuality } from './task-quality.js';
+import { FILTERED, PASS, RowGate } from './row-gate.js';
 import { DlqWriter } from './dlq-writer.js';
 import { PhaseClock } from './phase-clock.js';
 import { SchemaTracker } from './schema-tracker.js';
@@ -56,96 +57,111 @@ export interface StreamResult {
 }
 
 export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<StreamResult> {
-  const { stream } = task;
-  const { destination, store, ctx } = deps;
-  const counts = emptyCounts();
-  const clock = new PhaseClock();
-  const dlq = new DlqWriter(store, task.pipeline, stream.name, task.runId, task.dryRun);
-  let iterator: AsyncIterator<Batch> | undefined;
-  let load: StreamLoad | undefined;
-  /** Child tables of `flatten` steps, loaded beside the stream. */
-  let children: ChildLoads | undefined;
-  let error: string | undefined;
-  let failedPhase: Phase | undefined;
-  let report: StreamQualityReport | undefined;
-  /** The checkpoint a load that pipelines commits is still applying. */
-  let committing: Promise<void> | undefined;
-
-  deps.onProgress?.(stream.name, counts);
+  const run = new StreamRun(task, deps);
+  deps.onProgress?.(task.stream.name, run.counts);
   try {
-    const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
+    await run.open();
+    await run.pump();
+    await run.finish();
+  } catch (e) {
+    await run.fail(e);
+  }
+  return run.record();
+}
+
+/**
+ * One stream task as it runs, stage by stage: `open` (state, schema, checks, the load) → `pump` (per batch: extract →
+ * transform → validate → write → checkpoint) → `finish` (gates, last commit) — or `fail` — then `record`.
+ */
+class StreamRun {
+  readonly counts = emptyCounts();
+  private readonly stream: StreamConfig;
+  private readonly clock = new PhaseClock();
+  private readonly dlq: DlqWriter;
+  private error: string | undefined;
+  private failedPhase: Phase | undefined;
+  private report: StreamQualityReport | undefined;
+
+  // Set by open().
+  private stored: StreamState | undefined;
+  private disposition!: WriteDisposition;
+  private chain: TransformChain | undefined;
+  private tracker!: SchemaTracker;
+  private gate!: RowGate;
+  private quality: StreamQuality | undefined;
+  private load: StreamLoad | undefined;
+  /** Child tables of `flatten` steps, loaded beside the stream. */
+  private children: ChildLoads | undefined;
+  private batches: AsyncIterator<Batch> | undefined;
+
+  /** Columns the destination was last evolved to (-1: never). */
+  private evolvedWidth = -1;
+  /** The checkpoint the rows written so far are covered by. */
+  private pending: StreamState | undefined;
+  private sinceCommit = 0;
+  private commits = 0;
+  /** The checkpoint a load that pipelines commits is still applying. */
+  private committing: Promise<void> | undefined;
+
+  constructor(private readonly task: StreamTask, private readonly deps: TaskDeps) {
+    this.stream = task.stream;
+    this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun);
+  }
+
+  /** Stored state, the schema the stream starts from, its transforms and checks, and the destination's load. */
+  async open(): Promise<void> {
+    const { task, stream, deps } = this;
+    const { destination, ctx } = deps;
+    this.stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
-    const disposition = task.replay
+    const disposition: WriteDisposition = task.replay
       ? (stream.primary_key.length ? 'merge' : 'append')
       // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
       : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
+    this.disposition = disposition;
     const chain = task.transforms?.length ? new TransformChain(task.transforms, {
       stream: stream.name, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
       ...(replacesChildGroups(destination, disposition) ? { replaceChildren: { deleteColumn: stream.delete_column } } : {}),
     }) : undefined;
+    this.chain = chain;
     // Catalog types followed through the transforms, and the types casts declare, are declared types too.
     const declared = chain ? chain.types(known) : known;
     const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
     // Columns the catalog typed and the user did not re-declare: a canonical batch's values need no coercion there.
     const trusted = new Set(Object.keys(known ?? {}).filter((c) => !stream.columns?.[c] || stream.columns[c] === known![c]));
-    const tracker = new SchemaTracker(typed, stored?.schema, destination.capabilities.identifiers, trusted);
-    const storedCursor = stored?.cursor?.column === stream.cursor ? stored?.cursor?.value ?? null : null;
-    const startCursor = task.replay ? null : storedCursor;
-    let maxCursor: unknown = storedCursor;
-    let evolvedWidth = -1;
-    let pending: StreamState | undefined;
-    let sinceCommit = 0;
-    let commits = 0;
-    /**
-     * Rows before the next commit. A load that pipelines commits ramps up to `checkpoint_rows` (1/8, 1/4, 1/2, then
-     * all of it): the server starts applying a small first checkpoint while the engine reads the next, rather than
-     * idling through a whole checkpoint's worth of parsing.
-     */
-    const checkpointAt = (): number =>
-      load?.pipelinesCommits ? Math.ceil(task.checkpointRows / 2 ** Math.max(0, 3 - commits)) : task.checkpointRows;
+    const tracker = new SchemaTracker(typed, this.stored?.schema, destination.capabilities.identifiers, trusted);
+    this.tracker = tracker;
     // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
-    const keyed = primaryKey.length > 0 && disposition !== 'append';
-    const quality = await openStreamQuality(task, deps, tracker, disposition);
+    const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
+    this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
+      task.replay ? null : storedCursor, storedCursor, !task.replay);
+    this.quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
-      load = await destination.begin({
+      this.load = await destination.begin({
         pipeline: task.pipeline, stream: stream.name, table: stream.destination_table ?? stream.name, disposition,
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
-        ...(quality?.gated ? { staged: true } : {}),
+        ...(this.quality?.gated ? { staged: true } : {}),
         ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
       });
     }
     if (chain?.producesChildren) {
-      children = new ChildLoads({
-        pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store, logger: ctx.logger, dryRun: task.dryRun,
+      this.children = new ChildLoads({
+        pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store: deps.store,
+        logger: ctx.logger, dryRun: task.dryRun,
       });
     }
+    this.batches = deps.source.read(stream, this.stored, ctx)[Symbol.asyncIterator]();
+  }
 
-    const stateFor = (checkpoint: StreamState | undefined): StreamState => ({
-      ...(checkpoint ?? stored ?? { version: 1 }),
-      version: 1,
-      schema: tracker.schema,
-      ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(maxCursor) } } : {}),
-    });
-
-    const evolve = async (changes: SchemaChange[]): Promise<void> => {
-      for (const c of changes) {
-        await store.recordSchemaChange({ runId: task.runId, stream: stream.name, change: c.change, column: c.column, from: c.from, to: c.to });
-      }
-      if (changes.length) {
-        ctx.logger.info({ stream: stream.name, changes: changes.map((c) => `${c.change} ${c.column}${c.from ? ` ${c.from}→` : ' '}${c.to}`) }, 'schema changed');
-      }
-      if (load && (changes.some((c) => c.change === 'add_column' || c.change === 'widen_column') || evolvedWidth !== tracker.columns.length) && tracker.columns.length) {
-        await clock.time('load', () => load!.evolve(tracker.schema));
-        evolvedWidth = tracker.columns.length;
-      }
-    };
-
-    const batches = deps.source.read(stream, stored, ctx)[Symbol.asyncIterator]();
-    iterator = batches;
+  /** Batches until the source ends or a drain stops the stream at a checkpoint. */
+  async pump(): Promise<void> {
+    const { ctx } = this.deps;
+    const { stream, chain, counts, clock } = this;
+    const batches = this.batches!;
     // True while everything written is covered by the checkpoint in `pending`: only there may a drain stop early.
     let atCheckpoint = true;
     // A streaming source (its batches flush) ends its own iteration on a drain, after the records in flight.
@@ -154,160 +170,209 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
       if (ctx.signal.aborted) throw new RunError(`stream ${stream.name}: cancelled`, stream.name);
       if (ctx.drain?.aborted && !streaming) {
         // A replace publishes only whole tables; stopping it early can only mean leaving the target as it was.
-        if (disposition === 'replace') throw new RunError(`stream ${stream.name}: stopped before the replace completed; the target is unchanged`, stream.name);
+        if (this.disposition === 'replace') throw new RunError(`stream ${stream.name}: stopped before the replace completed; the target is unchanged`, stream.name);
         if (atCheckpoint) {
           ctx.logger.info({ stream: stream.name, loaded: counts.loaded }, 'stopped at a checkpoint; the next run resumes from it');
           // Let the source release what it holds (its `finally` blocks run).
           await batches.return?.(undefined);
-          break;
+          return;
         }
       }
-      failedPhase = 'extract';
+      this.failedPhase = 'extract';
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
-      if (next.done && !chain?.holding) break;
+      if (next.done && !chain?.holding) return;
       const read: Batch | undefined = next.done ? undefined : next.value;
       if (read) counts.extracted += batchLength(read) + (read.rejected?.length ?? 0);
-      if (read?.rejected?.length) counts.dead_lettered += await dlq.add(read.rejected);
-      failedPhase = 'transform';
+      if (read?.rejected?.length) counts.dead_lettered += await this.dlq.add(read.rejected);
+      this.failedPhase = 'transform';
       // At the end of the stream (read undefined) the chain emits what blocking steps (aggregate) held back.
-      const batch = chain ? await clock.time('transform', () => chain.apply(read, counts, dlq)) : read;
-      if (!batch) break;
-
-      failedPhase = 'validate';
-      const t0 = performance.now();
-      // Rows as arrays (a CSV with a header) are read by position; object rows by name.
-      const { columns, values } = batch;
-      // A source's canonical values are vouched for only as it made them: not after transforms rewrote them.
-      const canonical = !chain && !!batch.canonical;
-      const coerce = columns && values ? () => tracker.coerceValues(columns, values, canonical) : () => tracker.coerce(batch.rows);
-      await evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
-      let result = coerce();
-      while (result.changes.length) {
-        // A widened column: evolve the destination, then coerce the whole batch again with the new types.
-        await evolve(result.changes);
-        result = coerce();
-      }
-      let keep: unknown[][] = [];
-      // Where each kept row sits in the batch, for the DLQ entries of rows failing a check.
-      const keptAt: number[] | undefined = quality ? [] : undefined;
-      const cursorIndex = stream.cursor ? tracker.columns.findIndex((c) => c.name === stream.cursor) : -1;
-      const compareCursor = cursorOrder(tracker.columns[cursorIndex]?.type);
-      const keyIndexes = primaryKey.map((k) => tracker.columns.findIndex((c) => c.name === k));
-      const rejects: { index: number; reason: string }[] = [...result.rejected];
-      let failedChecks: { index: number; reason: string }[] = [];
-      counts.filtered += result.dropped;
-      quality?.bind(tracker.columns);
-      for (let i = 0; i < result.rows.length; i++) {
-        const values = result.rows[i];
-        if (keyed) {
-          const missing = keyIndexes.findIndex((k) => k < 0 || values[k] === null);
-          if (missing >= 0) {
-            rejects.push({ index: result.accepted[i], reason: `primary key column "${primaryKey[missing]}" is null` });
-            continue;
-          }
-        }
-        if (cursorIndex >= 0) {
-          const v = values[cursorIndex];
-          if (v !== null && v !== undefined) {
-            // Rows older than the watermark this run started from were loaded by an earlier run.
-            if (startCursor !== null && compareCursor(v, startCursor) < 0) {
-              counts.filtered++;
-              continue;
-            }
-            if (!task.replay && (maxCursor === null || maxCursor === undefined || compareCursor(v, maxCursor) > 0)) maxCursor = v;
-          }
-        }
-        keep.push(values);
-        keptAt?.push(result.accepted[i]);
-      }
-      if (quality && keep.length) {
-        ({ rows: keep, failed: failedChecks } = quality.check(keep, keptAt!));
-      }
-      if (rejects.length) {
-        counts.dead_lettered += await dlq.add(rejects.map((r) => ({
-          stage: 'schema' as const, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
-        })));
-      }
-      if (failedChecks.length) {
-        counts.dead_lettered += await dlq.add(failedChecks.map((r) => ({
-          stage: 'check' as const, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
-        })));
-      }
-      clock.add('validate', performance.now() - t0);
-
-      failedPhase = 'load';
-      if (load && keep.length) await clock.time('load', () => load!.write(keep));
-      if (children) await clock.time('load', () => children!.write(chain!.takeChildren()));
-      counts.loaded += keep.length;
-      sinceCommit += keep.length;
-      deps.onProgress?.(stream.name, counts);
-
+      const batch = chain ? await clock.time('transform', () => chain.apply(read, counts, this.dlq)) : read;
+      if (!batch) return;
+      this.failedPhase = 'validate';
+      const keep = await this.validate(batch);
+      this.failedPhase = 'load';
+      await this.write(keep);
       atCheckpoint = !!batch.checkpoint;
       streaming ||= !!batch.flush;
-      if (batch.checkpoint) {
-        pending = batch.checkpoint;
-        // A gated stream commits once, after its gates: nothing may become visible before they pass.
-        if (load && !quality?.gated && (sinceCommit >= checkpointAt() || batch.flush)) {
-          await children?.commit();
-          // One checkpoint in flight at most: a load that pipelines commits applies them in order.
-          await committing;
-          const loaded = counts.loaded;
-          const done = clock.time(commitPhase(disposition), () => load!.commit(stateFor(pending))).then((c) => {
-            addCommit(counts, c);
-            ctx.logger.debug({ stream: stream.name, loaded }, 'checkpoint committed');
-          });
-          if (load.pipelinesCommits) {
-            // Awaited before the next commit (or the end); a failure meanwhile also surfaces in write().
-            done.catch(() => undefined);
-            committing = done;
-          } else {
-            await done;
-          }
-          sinceCommit = 0;
-          commits++;
-        }
-      }
+      if (batch.checkpoint) await this.checkpoint(batch.checkpoint, !!batch.flush);
     }
-    failedPhase = commitPhase(disposition);
-    await committing;
-    if (quality) {
-      failedPhase = 'validate';
-      report = await clock.time('validate', () => quality.finish(counts.loaded));
-      if (report.blocked) {
-        const kept = await load?.abort({ keepStaging: true });
-        load = undefined;
-        throw new RunError(`stream ${stream.name}: load blocked by ${report.blocked}; nothing of this run was made visible`
-          + (kept?.kept ? `; staging kept in ${kept.kept}` : ''), stream.name);
-      }
-    }
-    failedPhase = commitPhase(disposition);
-    if (load) {
-      await evolve([]);
-      await children?.finish();
-      addCommit(counts, await clock.time(commitPhase(disposition), () => load!.finish(stateFor(pending))));
-      load = undefined;
-    }
-  } catch (e) {
-    error = errorMessage(e);
-    await children?.abort();
-    if (load) await load.abort();
-    // Let the source release what it holds (a pooled connection, an open file): a generator left suspended
-    // would keep it forever, and closing the source would wait on it.
-    await iterator?.return?.().catch(() => undefined);
-    ctx.logger.error({ stream: stream.name, err: error }, 'stream failed');
   }
 
-  const status: Status = error ? 'failed' : counts.dead_lettered > 0 || report?.warnings?.length ? 'partial_success' : 'success';
-  const phases = clock.summary(error ? failedPhase : undefined);
-  for (const p of phases) {
-    await store.recordPhase({
-      runId: task.runId, stream: stream.name, phase: p.phase, status: p.status, durationMs: p.duration_ms,
-      error: p.status === 'failed' ? error : undefined,
-    });
+  /** Schema and coercion, then the row gate and the row checks: the rows to load; the others go to the DLQ. */
+  private async validate(batch: Batch): Promise<unknown[][]> {
+    const { tracker, quality, counts, gate } = this;
+    const t0 = performance.now();
+    // Rows as arrays (a CSV with a header) are read by position; object rows by name.
+    const { columns, values } = batch;
+    // A source's canonical values are vouched for only as it made them: not after transforms rewrote them.
+    const canonical = !this.chain && !!batch.canonical;
+    const coerce = columns && values ? () => tracker.coerceValues(columns, values, canonical) : () => tracker.coerce(batch.rows);
+    await this.evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
+    let result = coerce();
+    while (result.changes.length) {
+      // A widened column: evolve the destination, then coerce the whole batch again with the new types.
+      await this.evolve(result.changes);
+      result = coerce();
+    }
+    let keep: unknown[][] = [];
+    // Where each kept row sits in the batch, for the DLQ entries of rows failing a check.
+    const keptAt: number[] | undefined = quality ? [] : undefined;
+    const rejects: { index: number; reason: string }[] = [...result.rejected];
+    counts.filtered += result.dropped;
+    gate.bind(tracker.columns);
+    quality?.bind(tracker.columns);
+    for (let i = 0; i < result.rows.length; i++) {
+      const row = result.rows[i];
+      const verdict = gate.check(row);
+      if (verdict === PASS) {
+        keep.push(row);
+        keptAt?.push(result.accepted[i]);
+      } else if (verdict === FILTERED) {
+        counts.filtered++;
+      } else {
+        rejects.push({ index: result.accepted[i], reason: verdict });
+      }
+    }
+    let failedChecks: { index: number; reason: string }[] = [];
+    if (quality && keep.length) ({ rows: keep, failed: failedChecks } = quality.check(keep, keptAt!));
+    if (rejects.length) counts.dead_lettered += await this.deadLetter(batch, 'schema', rejects);
+    if (failedChecks.length) counts.dead_lettered += await this.deadLetter(batch, 'check', failedChecks);
+    this.clock.add('validate', performance.now() - t0);
+    return keep;
   }
-  await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
-  if (report) await store.recordQuality({ runId: task.runId, pipeline: task.pipeline, stream: stream.name, report });
-  return { stream: stream.name, status, counts, phases, error, ...(report ? { quality: report } : {}) };
+
+  private deadLetter(batch: Batch, stage: 'schema' | 'check', rows: { index: number; reason: string }[]): Promise<number> {
+    return this.dlq.add(rows.map((r) => ({
+      stage, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
+    })));
+  }
+
+  private async write(keep: unknown[][]): Promise<void> {
+    const { load, children, counts, clock } = this;
+    if (load && keep.length) await clock.time('load', () => load.write(keep));
+    if (children) await clock.time('load', () => children.write(this.chain!.takeChildren()));
+    counts.loaded += keep.length;
+    this.sinceCommit += keep.length;
+    this.deps.onProgress?.(this.stream.name, counts);
+  }
+
+  /**
+   * A batch reached a checkpoint: commit rows and state once enough rows are written (or the source flushes). A gated
+   * stream commits once, after its gates: nothing may become visible before they pass.
+   */
+  private async checkpoint(checkpoint: StreamState, flush: boolean): Promise<void> {
+    this.pending = checkpoint;
+    const { load, counts } = this;
+    if (!load || this.quality?.gated || (this.sinceCommit < this.checkpointAt() && !flush)) return;
+    await this.children?.commit();
+    // One checkpoint in flight at most: a load that pipelines commits applies them in order.
+    await this.committing;
+    const loaded = counts.loaded;
+    const done = this.clock.time(commitPhase(this.disposition), () => load.commit(this.stateFor(this.pending))).then((c) => {
+      addCommit(counts, c);
+      this.deps.ctx.logger.debug({ stream: this.stream.name, loaded }, 'checkpoint committed');
+    });
+    if (load.pipelinesCommits) {
+      // Awaited before the next commit (or the end); a failure meanwhile also surfaces in write().
+      done.catch(() => undefined);
+      this.committing = done;
+    } else {
+      await done;
+    }
+    this.sinceCommit = 0;
+    this.commits++;
+  }
+
+  /**
+   * Rows before the next commit. A load that pipelines commits ramps up to `checkpoint_rows` (1/8, 1/4, 1/2, then
+   * all of it): the server starts applying a small first checkpoint while the engine reads the next, rather than
+   * idling through a whole checkpoint's worth of parsing.
+   */
+  private checkpointAt(): number {
+    const rows = this.task.checkpointRows;
+    return this.load?.pipelinesCommits ? Math.ceil(rows / 2 ** Math.max(0, 3 - this.commits)) : rows;
+  }
+
+  /** The last commit in flight, the dataset gates, then the last commit (a replace swaps its table in here). */
+  async finish(): Promise<void> {
+    const commit = commitPhase(this.disposition);
+    this.failedPhase = commit;
+    await this.committing;
+    if (this.quality) {
+      this.failedPhase = 'validate';
+      this.report = await this.clock.time('validate', () => this.quality!.finish(this.counts.loaded));
+      if (this.report.blocked) {
+        const kept = await this.load?.abort({ keepStaging: true });
+        this.load = undefined;
+        throw new RunError(`stream ${this.stream.name}: load blocked by ${this.report.blocked}; nothing of this run was made visible`
+          + (kept?.kept ? `; staging kept in ${kept.kept}` : ''), this.stream.name);
+      }
+    }
+    this.failedPhase = commit;
+    const load = this.load;
+    if (load) {
+      await this.evolve([]);
+      await this.children?.finish();
+      addCommit(this.counts, await this.clock.time(commit, () => load.finish(this.stateFor(this.pending))));
+      this.load = undefined;
+    }
+  }
+
+  /** Roll back what is not committed and let the source go. */
+  async fail(e: unknown): Promise<void> {
+    this.error = errorMessage(e);
+    await this.children?.abort();
+    if (this.load) await this.load.abort();
+    // Let the source release what it holds (a pooled connection, an open file): a generator left suspended
+    // would keep it forever, and closing the source would wait on it.
+    await this.batches?.return?.().catch(() => undefined);
+    this.deps.ctx.logger.error({ stream: this.stream.name, err: this.error }, 'stream failed');
+  }
+
+  /** Phases, counts and the quality report to the ledger; the task's result. */
+  async record(): Promise<StreamResult> {
+    const { task, stream, counts, error, report } = this;
+    const { store } = this.deps;
+    const status: Status = error ? 'failed' : counts.dead_lettered > 0 || report?.warnings?.length ? 'partial_success' : 'success';
+    const phases = this.clock.summary(error ? this.failedPhase : undefined);
+    for (const p of phases) {
+      await store.recordPhase({
+        runId: task.runId, stream: stream.name, phase: p.phase, status: p.status, durationMs: p.duration_ms,
+        error: p.status === 'failed' ? error : undefined,
+      });
+    }
+    await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
+    if (report) await store.recordQuality({ runId: task.runId, pipeline: task.pipeline, stream: stream.name, report });
+    return { stream: stream.name, status, counts, phases, error, ...(report ? { quality: report } : {}) };
+  }
+
+  /** Record schema changes, and evolve the destination when its columns changed. */
+  private async evolve(changes: SchemaChange[]): Promise<void> {
+    const { task, stream, tracker, load } = this;
+    const { store, ctx } = this.deps;
+    for (const c of changes) {
+      await store.recordSchemaChange({ runId: task.runId, stream: stream.name, change: c.change, column: c.column, from: c.from, to: c.to });
+    }
+    if (changes.length) {
+      ctx.logger.info({ stream: stream.name, changes: changes.map((c) => `${c.change} ${c.column}${c.from ? ` ${c.from}→` : ' '}${c.to}`) }, 'schema changed');
+    }
+    const grew = changes.some((c) => c.change === 'add_column' || c.change === 'widen_column') || this.evolvedWidth !== tracker.columns.length;
+    if (load && grew && tracker.columns.length) {
+      await this.clock.time('load', () => load.evolve(tracker.schema));
+      this.evolvedWidth = tracker.columns.length;
+    }
+  }
+
+  /** The state committed with the rows: the source's checkpoint, the schema, and the cursor watermark. */
+  private stateFor(checkpoint: StreamState | undefined): StreamState {
+    const { stream } = this;
+    return {
+      ...(checkpoint ?? this.stored ?? { version: 1 }),
+      version: 1,
+      schema: this.tracker.schema,
+      ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(this.gate.maxCursor) } } : {}),
+    };
+  }
 }
 
 const commitPhase = (disposition: string): Phase => (disposition === 'append' ? 'load' : 'merge');

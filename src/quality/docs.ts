@@ -1,7 +1,7 @@
 // The "Checks" section of the config reference, generated from the check specs (src/config/generate-docs.ts calls it
 // with its own JSON-Schema helpers, as it does for the transform steps).
 import { checkSpecs } from './registry.js';
-import { checkModifiers } from './validate.js';
+import { checkModifiers } from './spec.js';
 import { z } from 'zod';
 
 type Json = Record<string, any>;

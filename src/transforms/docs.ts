@@ -1,6 +1,6 @@
 // The "Transform steps" section of the config reference, generated from the step specs and the expression
 // function table (src/config/generate-docs.ts calls it with its own JSON-Schema helpers).
-import { FUNCTIONS, SPECIAL_FUNCTIONS } from './expr/functions.js';
+import { FUNCTIONS, SPECIAL_FUNCTIONS } from '../expr/functions.js';
 import { CODE_ONLY_STEPS, stepSpecs } from './registry.js';
 
 type Json = Record<string, any>;

@@ -5,7 +5,7 @@
 // together after the step; `origin` remembers where each row came from in the extracted batch, so a
 // dead-lettered row keeps its source position.
 import type { Row } from '../core/types.js';
-import { arrayResolver, objectResolver, type Getter, type Resolver } from './expr/compile.js';
+import { arrayResolver, objectResolver, type Getter, type Resolver } from '../expr/compile.js';
 
 /** Names of the columns of array rows and the slot each one reads. */
 export class Layout {

@@ -1,5 +1,5 @@
 // The `transforms:` key of a pipeline file as zod schemas, for the JSON Schema and the config reference
-// (validation goes step by step in validate.ts, so errors name the right step's keys).
+// (validation goes step by step in src/config/validate-transforms.ts, so errors name the right step's keys).
 import { z } from 'zod';
 import { CODE_ONLY_STEPS, stepSpecs } from './registry.js';
 import type { StepSpec } from './step.js';

@@ -16,7 +16,7 @@ export interface StepEnv {
   /** Rows of a destination table (lookups); undefined when the destination cannot be read. */
   readTable?(table: string, columns: string[]): AsyncIterable<Row[]>;
   /**
-   * Set when child tables replace each parent's rows (see src/transforms/child-loads.ts): flatten then names every
+   * Set when child tables replace each parent's rows (see src/engine/child-loads.ts): flatten then names every
    * parent it processes with a marker row. `deleteColumn` is the stream's delete marker: a parent carrying it keeps
    * no children.
    */

@@ -11,7 +11,7 @@ import { PostgresDestination } from '../../src/connectors/postgres/postgres-dest
 import { postgresDestinationConfig, postgresDestinationSpec } from '../../src/connectors/postgres/postgres-spec.js';
 import { pgType } from '../../src/connectors/postgres/postgres-types.js';
 import { encodeRows, encoderFor } from '../../src/connectors/postgres/postgres-copy.js';
-import { coercerFor } from '../../src/engine/coerce.js';
+import { coercerFor } from '../../src/core/values/coerce.js';
 import { runContext, schemaOf } from '../helpers.js';
 
 const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };

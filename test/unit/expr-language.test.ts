@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileExpr, objectResolver, arrayResolver } from '../../src/transforms/expr/compile.js';
-import { ExprError } from '../../src/transforms/expr/tokenize.js';
+import { compileExpr, objectResolver, arrayResolver } from '../../src/expr/compile.js';
+import { ExprError } from '../../src/expr/tokenize.js';
 
 const ev = (text: string, row: Record<string, unknown> = {}): unknown => compileExpr(text).bind(objectResolver)(row);
 

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { heapPlan } from '../../src/cli/heap.js';
+import { holdsYoungGeneration } from '../../src/cli/heap.js';
 import { youngGenerationMb } from '../../src/cli/run.js';
 import { parsePipeline } from '../../src/config/load.js';
 import { sluiceBin, tempDir } from '../helpers.js';
 
-test('a pipeline that only moves rows starts with a tighter old generation and a held young one', () => {
+test('a pipeline that only moves rows starts with a held young generation', () => {
   const { dir, cleanup } = tempDir();
   try {
     const file = (name: string, text: string): string => {
@@ -23,16 +23,15 @@ test('a pipeline that only moves rows starts with a tighter old generation and a
     // A stream field named like a top-level key does not count: only the pipeline's own keys do.
     const nested = file('n.yaml', 'pipeline: n\nsources:\n  - name: f\n    type: csv\n    streams:\n      - name: checks\n        path: a.csv\n');
     const broken = file('b.yaml', 'pipeline: b\nsources: [\n');
-    const moves = { growingPercent: 25, holdYoung: true };
-    assert.deepEqual(heapPlan(['run', copy, '--json']), moves);
-    assert.deepEqual(heapPlan(['run', nested]), moves);
-    assert.deepEqual(heapPlan(['run', broken]), moves, 'the CLI reports the YAML error itself');
-    assert.deepEqual(heapPlan(['run', transformed]), {});
-    assert.deepEqual(heapPlan(['run', checked]), {});
-    assert.deepEqual(heapPlan(['validate', copy]), {});
-    assert.deepEqual(heapPlan(['run', join(dir, 'missing.yaml')]), {}, 'the CLI reports the missing file itself');
-    assert.deepEqual(heapPlan(['run', file('p.ts', 'export default {}')]), {});
-    assert.deepEqual(heapPlan([]), {});
+    assert.equal(holdsYoungGeneration(['run', copy, '--json']), true);
+    assert.equal(holdsYoungGeneration(['run', nested]), true);
+    assert.equal(holdsYoungGeneration(['run', broken]), true, 'the CLI reports the YAML error itself');
+    assert.equal(holdsYoungGeneration(['run', transformed]), false);
+    assert.equal(holdsYoungGeneration(['run', checked]), false);
+    assert.equal(holdsYoungGeneration(['validate', copy]), false);
+    assert.equal(holdsYoungGeneration(['run', join(dir, 'missing.yaml')]), false, 'the CLI reports the missing file itself');
+    assert.equal(holdsYoungGeneration(['run', file('p.ts', 'export default {}')]), false);
+    assert.equal(holdsYoungGeneration([]), false);
   } finally {
     cleanup();
   }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { typeOfValue, widen } from '../../src/engine/infer.js';
-import { FAIL, bigintText, coercerFor, compareCursor, cursorOrder, isCanonical, normalizeTimestamp } from '../../src/engine/coerce.js';
-import { jsonText, parseArrayText, pgArrayLiteral } from '../../src/engine/array-text.js';
+import { typeOfValue, widen } from '../../src/core/values/infer.js';
+import { FAIL, bigintText, coercerFor, compareCursor, cursorOrder, isCanonical, normalizeTimestamp } from '../../src/core/values/coerce.js';
+import { jsonText, parseArrayText, pgArrayLiteral } from '../../src/core/values/array-text.js';
 
 test('inference keeps identifiers with leading zeros as text', () => {
   assert.equal(typeOfValue('00501'), 'text');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isJsonText } from '../../src/engine/json-check.js';
-import { coercerFor, FAIL } from '../../src/engine/coerce.js';
+import { isJsonText } from '../../src/core/values/json-check.js';
+import { coercerFor, FAIL } from '../../src/core/values/coerce.js';
 
 const parses = (s: string): boolean => {
   try {

@@ -4,7 +4,7 @@ import {
 } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { COLUMN_TYPES, type ColumnType, elementType, type ScalarType } from '../../core/types.js';
-import { widen } from '../../engine/infer.js';
+import { widen } from '../../core/values/infer.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
 
 export { DECIMAL_SCALE, DECIMAL_WIDTH, duckType };

@@ -1,7 +1,7 @@
 // CSV parts: RFC 4180 (header row, CRLF line ends, fields quoted when they hold a comma, quote or line break,
 // quotes doubled). NULL is an empty field and the empty string a quoted empty field, so the two stay distinct.
 // Arrays are written as JSON arrays.
-import { jsonText } from '../../engine/array-text.js';
+import { jsonText } from '../../core/values/array-text.js';
 import { TextPartWriter } from './part-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 

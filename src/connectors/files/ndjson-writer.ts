@@ -3,7 +3,7 @@
 // a bare JSON number with every digit; decimal stays a string, the only exact form JSON readers keep; binary is
 // base64; arrays are JSON arrays.
 import type { ColumnType } from '../../core/types.js';
-import { jsonText } from '../../engine/array-text.js';
+import { jsonText } from '../../core/values/array-text.js';
 import { TextPartWriter } from './part-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 

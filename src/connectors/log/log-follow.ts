@@ -2,15 +2,18 @@
 // at. Lines are split on the newline byte and decoded one by one; only complete lines are consumed, so a line being
 // written is never cut in two. Rotation and truncation are detected by comparing the path's file identity and size
 // with the file held open.
-import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import iconv from 'iconv-lite';
 import type { RunContext } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
-import type { Batch, RejectedRow, Row, StreamState } from '../../core/types.js';
+import type { Logger } from '../../core/logger.js';
+import type { Batch, StreamState } from '../../core/types.js';
 import { isGzip } from '../file-source/open.js';
+import { MicroBatch } from '../micro-batch.js';
 import { parseLine, type LineOptions } from './log-formats.js';
 import type { LogStreamOptions } from './log-spec.js';
+import { Tail, type LineSink } from './log-tail.js';
 
 /** What state keeps under `connector.follow`. */
 export interface FollowPosition {
@@ -24,8 +27,6 @@ export interface FollowPosition {
 }
 
 const CHUNK = 64 * 1024;
-const RAW_HEAD = 1024;
-const NL = 0x0a;
 
 type Decode = (bytes: Buffer) => { text: string; invalid: boolean };
 
@@ -57,29 +58,6 @@ function pause(ms: number, signals: (AbortSignal | undefined)[]): Promise<void> 
   });
 }
 
-/** One open file being tailed: its handle, identity, and how far it has been read and consumed. */
-interface Tail {
-  fh: FileHandle;
-  dev: number;
-  ino: number;
-  /** Next byte to read. */
-  readPos: number;
-  /** Bytes of the line being written (not yet terminated). */
-  partial: Buffer[];
-  partialBytes: number;
-  /** A line longer than max_record_bytes: skipped to its end, rejected with its head. */
-  discarding?: { head: string; line: number; offset: number };
-  /** Offset after the last consumed line, and lines consumed. */
-  offset: number;
-  line: number;
-}
-
-async function openTail(path: string, offset: number, line: number): Promise<Tail> {
-  const fh = await open(path, 'r');
-  const st = await fh.stat();
-  return { fh, dev: st.dev, ino: st.ino, readPos: offset, partial: [], partialBytes: 0, offset, line };
-}
-
 /** A file in the same directory with the given identity: where a rotated log went (access.log → access.log.1). */
 async function findRotated(abs: string, dev: number, ino: number): Promise<string | undefined> {
   const dir = dirname(abs);
@@ -97,21 +75,9 @@ export async function* followLog(
 ): AsyncGenerator<Batch> {
   const abs = resolve(ctx.baseDir, o.path);
   const file = relative(ctx.baseDir, abs).split(sep).join('/');
-  const log = ctx.logger.child({ stream: streamName, file });
-  const decode = lineDecoder(o.encoding);
-  const batchSize = Math.max(1, ctx.batchSize);
-  const prev = state?.connector?.follow as FollowPosition | undefined;
-
-  let rows: Row[] = [];
-  let where: { line: number; offset: number }[] = [];
-  let rejected: RejectedRow[] = [];
-  let firstPendingAt = 0;
-  /** True when the position moved since the last checkpoint handed out (a rotation with no new line yet). */
-  let moved = false;
-
   let tail: Tail;
   try {
-    tail = await openTail(abs, 0, 0);
+    tail = await Tail.open(abs, o.max_record_bytes);
   } catch (e) {
     throw new RunError(`stream "${streamName}": cannot open ${file}: ${errorMessage(e)}`, streamName, { cause: e });
   }
@@ -120,194 +86,144 @@ export async function* followLog(
     await tail.fh.close();
     throw new RunError(`stream "${streamName}": ${file} is gzip-compressed; \`follow\` reads plain, growing files`, streamName);
   }
-
-  const checkpoint = (): StreamState => ({
-    ...(state ?? {}), version: 1,
-    connector: { ...state?.connector, follow: { dev: tail.dev, ino: tail.ino, offset: tail.offset, line: tail.line } satisfies FollowPosition },
-  });
-  const cut = (): Batch => {
-    const lines = where;
-    const batch: Batch = { rows, positionOf: (i) => ({ file, ...lines[i] }), checkpoint: checkpoint(), flush: true };
-    if (rejected.length) batch.rejected = rejected;
-    rows = [];
-    where = [];
-    rejected = [];
-    moved = false;
-    return batch;
-  };
-  const pending = () => rows.length + rejected.length;
-
-  /** One complete line (without its newline) that started at byte `start`. */
-  const consume = (bytes: Buffer, start: number, end: number): void => {
-    tail.line++;
-    tail.offset = end;
-    moved = true;
-    if (pending() === 0) firstPendingAt = Date.now();
-    const line = tail.line;
-    const body = bytes.length && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes;
-    const { text, invalid } = decode(body);
-    if (text.trim().length === 0) return;
-    if (invalid && o.invalid_utf8 === 'reject') {
-      rejected.push({ stage: 'parse', reason: 'invalid UTF-8', raw: text, position: { file, line, offset: start } });
-      return;
-    }
-    const r = parseLine(text, lineOpts);
-    if ('row' in r) {
-      rows.push(r.row);
-      where.push({ line, offset: start });
-    } else {
-      rejected.push({ stage: 'parse', reason: r.error, raw: text, position: { file, line, offset: start } });
-    }
-  };
-
-  /** Split freshly read bytes into lines; full batches go to `ready`. */
-  const take = (chunk: Buffer, ready: Batch[]): void => {
-    let from = 0;
-    while (from < chunk.length) {
-      const nl = chunk.indexOf(NL, from);
-      if (nl === -1) {
-        const rest = chunk.subarray(from);
-        if (tail.discarding) break;
-        if (tail.partialBytes + rest.length > o.max_record_bytes) {
-          const head = decode(Buffer.concat([...tail.partial, rest]).subarray(0, RAW_HEAD)).text;
-          tail.discarding = { head, line: tail.line + 1, offset: tail.offset };
-          tail.partial = [];
-          tail.partialBytes = 0;
-        } else {
-          tail.partial.push(Buffer.from(rest));
-          tail.partialBytes += rest.length;
-        }
-        break;
-      }
-      const lineStart = tail.offset;
-      const end = tail.readPos + nl + 1;
-      const piece = chunk.subarray(from, nl);
-      if (!tail.discarding && tail.partialBytes + piece.length > o.max_record_bytes) {
-        const head = decode(Buffer.concat([...tail.partial, piece.subarray(0, RAW_HEAD)]).subarray(0, RAW_HEAD)).text;
-        tail.discarding = { head, line: tail.line + 1, offset: lineStart };
-      }
-      if (tail.discarding) {
-        const d = tail.discarding;
-        tail.discarding = undefined;
-        tail.partial = [];
-        tail.partialBytes = 0;
-        tail.line++;
-        tail.offset = end;
-        moved = true;
-        if (pending() === 0) firstPendingAt = Date.now();
-        rejected.push({ stage: 'parse', reason: `line longer than max_record_bytes (${o.max_record_bytes} bytes)`, raw: d.head, position: { file, line: d.line, offset: d.offset } });
-      } else {
-        const bytes = tail.partialBytes ? Buffer.concat([...tail.partial, piece]) : piece;
-        tail.partial = [];
-        tail.partialBytes = 0;
-        consume(bytes, lineStart, end);
-      }
-      from = nl + 1;
-      if (pending() >= batchSize) ready.push(cut());
-    }
-    tail.readPos += chunk.length;
-  };
-
-  /** Read what the file holds now, up to its end. */
-  const readToEnd = async function* (): AsyncGenerator<Batch> {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      const { bytesRead } = await tail.fh.read(buf, 0, CHUNK, tail.readPos);
-      if (bytesRead === 0) return;
-      const ready: Batch[] = [];
-      take(buf.subarray(0, bytesRead), ready);
-      yield* ready;
-    }
-  };
-
-  /** The last line of a file that will not grow any more counts even without its newline. */
-  const finishFile = (): void => {
-    if (tail.discarding) {
-      const d = tail.discarding;
-      tail.discarding = undefined;
-      tail.line++;
-      tail.offset = tail.readPos;
-      rejected.push({ stage: 'parse', reason: `line longer than max_record_bytes (${o.max_record_bytes} bytes)`, raw: d.head, position: { file, line: d.line, offset: d.offset } });
-    } else if (tail.partialBytes) {
-      const bytes = Buffer.concat(tail.partial);
-      tail.partial = [];
-      tail.partialBytes = 0;
-      consume(bytes, tail.offset, tail.readPos);
-    }
-  };
-
+  const follower = new Follower(o, lineOpts, file, abs, state, ctx.logger.child({ stream: streamName, file }), tail);
   try {
-    // Where the previous run stopped: the same file (resume, or restart if it was truncated), or a file rotated away.
-    if (prev) {
-      const size = (await tail.fh.stat()).size;
-      if (prev.dev === tail.dev && prev.ino === tail.ino) {
-        if (size < prev.offset) {
-          log.warn({ offset: prev.offset, size }, 'log truncated since the last run; reading it again from the start');
-          moved = true;
-        } else {
-          tail.readPos = tail.offset = prev.offset;
-          tail.line = prev.line;
-        }
-      } else {
-        const rotated = await findRotated(abs, prev.dev, prev.ino);
-        if (rotated) {
-          log.info({ rotated: basename(rotated), offset: prev.offset }, 'log rotated since the last run; finishing the old file first');
-          const current = tail;
-          tail = await openTail(rotated, prev.offset, prev.line);
-          try {
-            yield* readToEnd();
-            finishFile();
-          } finally {
-            await tail.fh.close();
-          }
-          tail = current;
-        } else {
-          log.warn({ offset: prev.offset }, 'log rotated since the last run and the old file is gone; reading the new file from the start');
-        }
-        moved = true;
-      }
-    }
+    yield* follower.follow(ctx);
+  } finally {
+    await follower.tail.fh.close().catch(() => undefined);
+  }
+}
 
+/** Lines of the followed file into micro-batches, each with the position that covers it. */
+class Follower implements LineSink {
+  private readonly decode: Decode;
+  private readonly pending = new MicroBatch();
+  /** True when the position moved since the last checkpoint handed out (a rotation with no new line yet). */
+  private moved = false;
+
+  constructor(
+    private readonly o: LogStreamOptions, private readonly lineOpts: LineOptions, private readonly file: string,
+    private readonly abs: string, private readonly state: StreamState | undefined, private readonly log: Logger,
+    public tail: Tail,
+  ) {
+    this.decode = lineDecoder(o.encoding);
+  }
+
+  async *follow(ctx: RunContext): AsyncGenerator<Batch> {
+    const batchSize = Math.max(1, ctx.batchSize);
+    yield* this.resume(ctx, batchSize);
     for (;;) {
-      yield* readToEnd();
+      yield* this.readToEnd(ctx, batchSize);
       // Stopping: hand over what was read, with the position that covers it, and end the stream.
       if (ctx.drain?.aborted) {
         // Closed before the last yield: the engine stops pulling at this checkpoint and may never resume the generator.
-        await tail.fh.close();
-        if (pending() > 0 || moved) yield cut();
+        await this.tail.fh.close();
+        if (this.pending.size > 0 || this.moved) yield this.cut();
         return;
       }
-      if (pending() > 0 && Date.now() - firstPendingAt >= o.flush_ms) yield cut();
-
-      const st = await stat(abs).catch(() => undefined);
-      if (st && (st.ino !== tail.ino || st.dev !== tail.dev)) {
+      if (this.pending.size > 0 && Date.now() - this.pending.startedAt! >= this.o.flush_ms) yield this.cut();
+      const st = await stat(this.abs).catch(() => undefined);
+      if (st && (st.ino !== this.tail.ino || st.dev !== this.tail.dev)) {
         // Rotated: what the writer put in the old file before the switch is read first.
-        yield* readToEnd();
-        finishFile();
-        log.info({ lines: tail.line }, 'log rotated; finished the old file, following the new one from the start');
-        const next = await openTail(abs, 0, 0).catch(() => undefined);
+        yield* this.readToEnd(ctx, batchSize);
+        this.tail.finish(this);
+        this.log.info({ lines: this.tail.line }, 'log rotated; finished the old file, following the new one from the start');
+        const next = await Tail.open(this.abs, this.o.max_record_bytes).catch(() => undefined);
         if (next) {
-          await tail.fh.close();
-          tail = next;
-          moved = true;
+          await this.tail.fh.close();
+          this.tail = next;
+          this.moved = true;
           continue;
         }
-      } else if (st && st.size < tail.readPos) {
-        log.warn({ offset: tail.readPos, size: st.size }, 'log truncated; reading it again from the start');
-        tail.readPos = tail.offset = 0;
-        tail.line = 0;
-        tail.partial = [];
-        tail.partialBytes = 0;
-        tail.discarding = undefined;
-        moved = true;
+      } else if (st && st.size < this.tail.readPos) {
+        this.log.warn({ offset: this.tail.readPos, size: st.size }, 'log truncated; reading it again from the start');
+        this.tail.rewind();
+        this.moved = true;
         continue;
       }
-      const wait = pending() > 0 ? Math.min(o.poll_ms, Math.max(1, o.flush_ms - (Date.now() - firstPendingAt))) : o.poll_ms;
+      const waited = this.pending.size > 0 ? Date.now() - this.pending.startedAt! : 0;
+      const wait = this.pending.size > 0 ? Math.min(this.o.poll_ms, Math.max(1, this.o.flush_ms - waited)) : this.o.poll_ms;
       await pause(wait, [ctx.signal, ctx.drain]);
       ctx.signal.throwIfAborted();
     }
-  } finally {
-    await tail.fh.close().catch(() => undefined);
+  }
+
+  /** Where the previous run stopped: the same file (resume, or restart if it was truncated), or a file rotated away. */
+  private async *resume(ctx: RunContext, batchSize: number): AsyncGenerator<Batch> {
+    const prev = this.state?.connector?.follow as FollowPosition | undefined;
+    if (!prev) return;
+    const size = (await this.tail.fh.stat()).size;
+    if (prev.dev === this.tail.dev && prev.ino === this.tail.ino) {
+      if (size < prev.offset) {
+        this.log.warn({ offset: prev.offset, size }, 'log truncated since the last run; reading it again from the start');
+        this.moved = true;
+      } else {
+        this.tail.seek(prev.offset, prev.line);
+      }
+      return;
+    }
+    const rotated = await findRotated(this.abs, prev.dev, prev.ino);
+    if (rotated) {
+      this.log.info({ rotated: basename(rotated), offset: prev.offset }, 'log rotated since the last run; finishing the old file first');
+      const current = this.tail;
+      this.tail = await Tail.open(rotated, this.o.max_record_bytes, prev.offset, prev.line);
+      try {
+        yield* this.readToEnd(ctx, batchSize);
+        this.tail.finish(this);
+      } finally {
+        await this.tail.fh.close();
+        this.tail = current;
+      }
+    } else {
+      this.log.warn({ offset: prev.offset }, 'log rotated since the last run and the old file is gone; reading the new file from the start');
+    }
+    this.moved = true;
+  }
+
+  /** Read what the file holds now, up to its end; full batches are handed over as they fill. */
+  private async *readToEnd(ctx: RunContext, batchSize: number): AsyncGenerator<Batch> {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      const { bytesRead } = await this.tail.fh.read(buf, 0, CHUNK, this.tail.readPos);
+      if (bytesRead === 0) return;
+      const ready: Batch[] = [];
+      this.tail.take(buf.subarray(0, bytesRead), this, () => {
+        if (this.pending.size >= batchSize) ready.push(this.cut());
+      });
+      yield* ready;
+    }
+  }
+
+  line(bytes: Buffer, line: number, offset: number): void {
+    this.moved = true;
+    const body = bytes.length && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes;
+    const { text, invalid } = this.decode(body);
+    if (text.trim().length === 0) return;
+    const position = { file: this.file, line, offset };
+    if (invalid && this.o.invalid_utf8 === 'reject') {
+      this.pending.reject({ stage: 'parse', reason: 'invalid UTF-8', raw: text, position });
+      return;
+    }
+    const r = parseLine(text, this.lineOpts);
+    if ('row' in r) this.pending.add(r.row, position);
+    else this.pending.reject({ stage: 'parse', reason: r.error, raw: text, position });
+  }
+
+  tooLong(head: Buffer, line: number, offset: number): void {
+    this.moved = true;
+    this.pending.reject({
+      stage: 'parse', reason: `line longer than max_record_bytes (${this.o.max_record_bytes} bytes)`, raw: this.decode(head).text,
+      position: { file: this.file, line, offset },
+    });
+  }
+
+  private cut(): Batch {
+    const { tail, state } = this;
+    this.moved = false;
+    return this.pending.cut({
+      ...(state ?? {}), version: 1,
+      connector: { ...state?.connector, follow: { dev: tail.dev, ino: tail.ino, offset: tail.offset, line: tail.line } satisfies FollowPosition },
+    });
   }
 }

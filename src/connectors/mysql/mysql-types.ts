@@ -1,10 +1,10 @@
 // Logical types ↔ MySQL/MariaDB types: DDL for the destination, the widenings evolve() may apply, the logical type
 // of a catalog column (the source declares its streams' columns from it), and the encoding of canonical JS values
-// (src/engine/coerce.ts) into the text LOAD DATA reads, and the values read back in canonical form (canonicalRows).
+// (src/core/values/coerce.ts) into the text LOAD DATA reads, and the values read back in canonical form (canonicalRows).
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
-import { jsonText } from '../../engine/array-text.js';
-import { bigintText, normalizeTimestamp } from '../../engine/coerce.js';
-import { widen } from '../../engine/infer.js';
+import { jsonText } from '../../core/values/array-text.js';
+import { bigintText, normalizeTimestamp } from '../../core/values/coerce.js';
+import { widen } from '../../core/values/infer.js';
 
 const MYSQL_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'LONGTEXT',

@@ -1,10 +1,10 @@
-// Canonical values (src/engine/coerce.ts) → COPY's binary format, for tables whose columns have exactly their logical
+// Canonical values (src/core/values/coerce.ts) → COPY's binary format, for tables whose columns have exactly their logical
 // types' PostgreSQL types (staging Sluice creates, and targets that match). The server then parses no text: on the
 // bench's 1M rows of 8 mixed columns, psql measured 0.68 s of COPY into a TEMP table in binary against 0.93 s in text.
 // Each value is written as its type's binary send format: int4/int8/float8 big-endian, numeric as base-10000 digits,
 // date as days and timestamptz as microseconds since 2000-01-01, jsonb as version 1 + text, uuid as 16 bytes.
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
-import { twoDigits as two } from '../../engine/coerce.js';
+import { twoDigits as two } from '../../core/values/coerce.js';
 
 /** Bytes per chunk handed to the socket: big enough to amortise a write, small enough to bound memory. */
 const CHUNK_BYTES = 1 << 20;

@@ -1,4 +1,4 @@
-// Canonical values (src/engine/coerce.ts) → COPY text format, and the COPY stream a load writes through. Text goes
+// Canonical values (src/core/values/coerce.ts) → COPY text format, and the COPY stream a load writes through. Text goes
 // to tables whose columns the server must convert (a varchar, a timestamp without time zone, an enum, arrays; the
 // rest take postgres-binary.ts): the canonical forms are already the server's input syntax (ISO timestamps, decimal
 // strings), so encoding is mostly concatenation. Only backslash, tab, newline and carriage return need escaping;
@@ -8,8 +8,8 @@ import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
-import { jsonText, pgArrayLiteral } from '../../engine/array-text.js';
-import { bigintText } from '../../engine/coerce.js';
+import { jsonText, pgArrayLiteral } from '../../core/values/array-text.js';
+import { bigintText } from '../../core/values/coerce.js';
 
 export type Encoder = (v: unknown) => string;
 

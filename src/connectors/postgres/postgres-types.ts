@@ -3,8 +3,8 @@
 // the engine canonical-friendly JS values without losing precision.
 import type pg from 'pg';
 import { arrayOf, type ColumnType, elementType, type ScalarType, typeName } from '../../core/types.js';
-import { parseArrayText } from '../../engine/array-text.js';
-import { coercerFor } from '../../engine/coerce.js';
+import { parseArrayText } from '../../core/values/array-text.js';
+import { coercerFor } from '../../core/values/coerce.js';
 
 const PG_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'text',
@@ -100,7 +100,7 @@ export function widening(typname: string, wanted: ColumnType): string | undefine
 
 /**
  * `2024-01-02 03:04:05.678+00` (session in UTC) → `2024-01-02T03:04:05.678000Z`, the canonical form (six fraction
- * digits, src/engine/coerce.ts). Other offsets (a session whose time zone was changed), infinities, BC and five-digit
+ * digits, src/core/values/coerce.ts). Other offsets (a session whose time zone was changed), infinities, BC and five-digit
  * years keep a form the coercer normalises or rejects.
  */
 function isoTimestamp(s: string, zoned: boolean): string {

@@ -4,9 +4,9 @@
 // as `<KIND> TEXT`: the affinity is TEXT (decimals, JSON and timestamps stay exactly as written) and the first word
 // still tells a reader, and the SQLite source, what the column holds.
 import { arrayOf, type ColumnType, elementType, type Row, type ScalarType } from '../../core/types.js';
-import { jsonText } from '../../engine/array-text.js';
-import { narrowBigint } from '../../engine/coerce.js';
-import { widen } from '../../engine/infer.js';
+import { jsonText } from '../../core/values/array-text.js';
+import { narrowBigint } from '../../core/values/coerce.js';
+import { widen } from '../../core/values/infer.js';
 
 const SQLITE_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'TEXT',

@@ -12,25 +12,14 @@
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact, registerSecret } from '../../core/redact.js';
-import type { Batch, RejectedRow, Row, StreamState } from '../../core/types.js';
+import type { Batch, StreamState } from '../../core/types.js';
 import { Auth } from '../../http/auth.js';
 import { backoffMs, sleep } from '../../http/backoff.js';
-import { isPlainObject } from '../json/json-array-parser.js';
-import { type ConnectOptions, WsConnection, type WsEvent } from './ws-connection.js';
-import { type Offset, compareOffsets, matchesFilter, offsetOf, recordsAt, renderTemplate } from './ws-messages.js';
-import type { WebsocketSourceConfig, WebsocketStreamOptions } from './websocket-spec.js';
+import { type ConnectOptions, WsConnection } from './ws-connection.js';
+import { WsRead, type WsConnector, type WsStream } from './websocket-read.js';
+import type { WebsocketSourceConfig } from './websocket-spec.js';
 
-/** Longest raw message kept in a DLQ entry: enough to see what went wrong, never a whole oversized frame. */
-const RAW_LIMIT = 64 * 1024;
-
-/** What this source keeps under `state.connector`. */
-interface WsState {
-  offset?: Offset;
-}
-
-type WsStream = StreamConfig & WebsocketStreamOptions;
-
-export class WebsocketSource implements Source {
+export class WebsocketSource implements Source, WsConnector {
   readonly type = 'websocket';
   private readonly auth: Auth;
   /** Open connections, closed by close(): a stream the engine stopped pulling leaves its generator suspended. */
@@ -46,142 +35,8 @@ export class WebsocketSource implements Source {
     conn.close();
   }
 
-  async *read(streamConfig: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
-    const stream = streamConfig as WsStream;
-    const label = this.label();
-    const stored = (state?.connector ?? {}) as WsState;
-    const batchSize = Math.max(1, ctx.batchSize);
-    // The newest offset received: the resume point of a reconnect and the floor below which records are replays.
-    let last: Offset | undefined = stored.offset;
-    let rows: Row[] = [];
-    let rejected: RejectedRow[] = [];
-    let batchDeadline: number | undefined;
-    let seq = 0;
-    let taken = 0;
-    let replays = 0;
-    let idleDeadline = stream.idle_timeout_ms ? Date.now() + stream.idle_timeout_ms : undefined;
-    // Consecutive failed connections; shared with connectWithBackoff, which counts the refused ones.
-    const failures = { n: 0 };
-    let conn: WsConnection | undefined;
-    let done = false;
-    // Waits between reconnects end early on a drain as well as on a hard abort.
-    const wake = ctx.drain ? AbortSignal.any([ctx.signal, ctx.drain]) : ctx.signal;
-
-    const batch = (): Batch => {
-      const b: Batch = {
-        rows, rejected, flush: true,
-        checkpoint: { ...state, version: 1, connector: { ...state?.connector, ...(last !== undefined ? { offset: last } : {}) } },
-      };
-      rows = [];
-      rejected = [];
-      batchDeadline = undefined;
-      return b;
-    };
-    const pending = (): boolean => rows.length > 0 || rejected.length > 0;
-
-    /** Take one message into the batch. */
-    const take = (ev: Extract<WsEvent, { kind: 'message' }>): void => {
-      seq++;
-      const position = { url: label, offset: seq };
-      const reject = (reason: string, raw: string): void => {
-        rejected.push({ stage: 'parse', reason, raw: raw.length > RAW_LIMIT ? raw.slice(0, RAW_LIMIT) : raw, position });
-        batchDeadline ??= Date.now() + stream.max_batch_ms;
-        if (stream.idle_timeout_ms) idleDeadline = Date.now() + stream.idle_timeout_ms;
-      };
-      if (ev.invalid) return reject('binary message is not UTF-8 text (raw shown as base64)', ev.text);
-      let message: unknown;
-      try {
-        message = JSON.parse(ev.text);
-      } catch (e) {
-        return reject(`invalid JSON: ${errorMessage(e)}`, ev.text);
-      }
-      if (!matchesFilter(message, stream.filter)) return;
-      const records = recordsAt(message, stream.records);
-      if (!records) return;
-      for (const record of records) {
-        if (done) break;
-        if (!isPlainObject(record)) {
-          reject(`expected a record object${stream.records ? ` at "${stream.records}"` : ''}, got ${describe(record)}`, JSON.stringify(record) ?? String(record));
-          continue;
-        }
-        if (stream.offset) {
-          const off = offsetOf(record, stream.offset);
-          if (off !== undefined) {
-            if (last !== undefined && compareOffsets(off, last) <= 0) {
-              replays++;
-              continue;
-            }
-            last = off;
-          }
-        }
-        rows.push(record);
-        taken++;
-        batchDeadline ??= Date.now() + stream.max_batch_ms;
-        if (stream.idle_timeout_ms) idleDeadline = Date.now() + stream.idle_timeout_ms;
-        if (stream.max_records !== undefined && taken >= stream.max_records) done = true;
-      }
-    };
-
-    try {
-      outer: while (!done) {
-        if (ctx.drain?.aborted) break;
-        conn = await this.connectWithBackoff(ctx, stream, failures, wake, idleDeadline);
-        if (!conn) break; // drained or idle while waiting to reconnect
-        const opened = Date.now();
-        let received = false;
-        if (stream.subscribe !== undefined) {
-          try {
-            await conn.send(renderTemplate(stream.subscribe, last ?? stream.start_offset));
-          } catch (e) {
-            // Closed between the handshake and the subscribe: the same as a drop.
-            ctx.logger.warn({ stream: stream.name, url: label, err: errorMessage(e) }, 'websocket subscribe failed: reconnecting');
-            conn.close();
-            this.forget(conn);
-            conn = undefined;
-            failures.n++;
-            continue;
-          }
-        }
-        ctx.logger.info({ stream: stream.name, url: label, offset: last ?? null }, 'websocket connected');
-        while (!done) {
-          const until = minDefined(batchDeadline, idleDeadline);
-          const ev = await conn.next(until, ctx.drain, ctx.signal);
-          if (ev === 'drain') break outer;
-          if (ev === 'timeout') {
-            if (batchDeadline !== undefined && Date.now() >= batchDeadline) yield batch();
-            if (idleDeadline !== undefined && Date.now() >= idleDeadline) {
-              ctx.logger.info({ stream: stream.name, idle_ms: stream.idle_timeout_ms }, 'websocket idle: ending the stream');
-              break outer;
-            }
-            continue;
-          }
-          if (ev.kind === 'closed') {
-            // A connection that delivered something, or lived a while, was a success: the backoff starts over.
-            failures.n = received || Date.now() - opened >= this.config.reconnect.max_ms ? 1 : failures.n + 1;
-            this.forget(conn);
-            conn = undefined;
-            ctx.logger.warn({ stream: stream.name, url: label, reason: ev.reason, offset: last ?? null }, 'websocket dropped: reconnecting');
-            continue outer;
-          }
-          received = true;
-          take(ev);
-          if (rows.length + rejected.length >= batchSize) yield batch();
-        }
-      }
-      // Stop receiving first, then take what had already arrived: it goes into the last batch and commits with it.
-      if (conn) {
-        for (const ev of conn.stop()) if (ev.kind === 'message' && !done) take(ev);
-        this.forget(conn);
-        conn = undefined;
-      }
-      if (replays) ctx.logger.info({ stream: stream.name, replays }, 'websocket: dropped replayed records (at or below the last offset)');
-      if (pending()) yield batch();
-    } finally {
-      if (conn) {
-        conn.close();
-        this.forget(conn);
-      }
-    }
+  read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    return new WsRead(this, stream as WsStream, state, ctx).batches();
   }
 
   async close(): Promise<void> {
@@ -193,13 +48,13 @@ export class WebsocketSource implements Source {
    * Connect, retrying with exponential backoff and full jitter. `failures.n` counts the consecutive failures so far
    * (0 on the first connection of a read). Undefined when a drain or the idle deadline ends the wait first.
    */
-  private async connectWithBackoff(
+  async connectWithBackoff(
     ctx: RunContext, stream: WsStream, failures: { n: number }, wake: AbortSignal, idleDeadline: number | undefined,
   ): Promise<WsConnection | undefined> {
     const policy = this.config.reconnect;
     while (true) {
       if (failures.n >= policy.attempts) {
-        throw new RunError(`stream ${stream.name}: ${this.label()} unreachable after ${failures.n} consecutive failed connections`, stream.name);
+        throw new RunError(`stream ${stream.name}: ${this.label} unreachable after ${failures.n} consecutive failed connections`, stream.name);
       }
       if (failures.n > 0) {
         let wait = backoffMs(policy, failures.n);
@@ -233,20 +88,24 @@ export class WebsocketSource implements Source {
       connectTimeoutMs: this.config.connect_timeout_ms,
       heartbeat: this.config.heartbeat,
       highWater: Math.max(1000, 2 * ctx.batchSize),
-      label: this.label(),
+      label: this.label,
     };
     const conn = await WsConnection.open(url.toString(), opts, signal);
     this.live.add(conn);
     return conn;
   }
 
-  private forget(conn: WsConnection): void {
+  forget(conn: WsConnection): void {
     this.live.delete(conn);
   }
 
   /** The URL as logs, errors and DLQ positions show it: credentials masked (the DLQ does not redact positions). */
-  private label(): string {
+  get label(): string {
     return redact(this.config.url);
+  }
+
+  get healthyAfterMs(): number {
+    return this.config.reconnect.max_ms;
   }
 }
 
@@ -260,7 +119,3 @@ async function fetchToken(url: URL, body: URLSearchParams, headers: Record<strin
   return res.json();
 }
 
-const minDefined = (a: number | undefined, b: number | undefined): number | undefined =>
-  a === undefined ? b : b === undefined ? a : Math.min(a, b);
-
-const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);

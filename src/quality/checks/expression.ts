@@ -2,8 +2,8 @@
 // our own parser, never eval). True passes; false fails; null passes, as an SQL CHECK constraint does, so a rule
 // about optional columns need not spell out `x is null or …`.
 import { z } from 'zod';
-import { compileExpr } from '../../transforms/expr/compile.js';
-import { ExprError } from '../../transforms/expr/tokenize.js';
+import { compileExpr } from '../../expr/compile.js';
+import { ExprError } from '../../expr/tokenize.js';
 import { defineCheck } from '../check.js';
 
 const options = z.string().min(1).superRefine((text, ctx) => {

@@ -1,6 +1,6 @@
 // `range: { column: total, min: 0, max: 1000 }`: numbers (and dates or timestamps, given as ISO text) within bounds.
 import { z } from 'zod';
-import { FAIL, normalizeTimestamp } from '../../engine/coerce.js';
+import { FAIL, normalizeTimestamp } from '../../core/values/coerce.js';
 import { defineCheck, valueCheck } from '../check.js';
 
 const bound = z.union([z.number(), z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO date or timestamp')]);

@@ -2,7 +2,7 @@
 // where the schema accepted anything).
 import { z } from 'zod';
 import { COLUMN_TYPES } from '../../core/types.js';
-import { FAIL, valueCoercer } from '../../engine/coerce.js';
+import { FAIL, valueCoercer } from '../../core/values/coerce.js';
 import { defineCheck, valueCheck } from '../check.js';
 
 const options = z.strictObject({

@@ -1,8 +1,8 @@
 // Dates and timestamps in the formats files actually contain: ISO 8601, explicit patterns (`dd/MM/yyyy HH:mm`,
 // `MMM d, yyyy`, `EEE, d MMM yyyy HH:mm:ss Z`), epoch seconds or milliseconds — read as wall time in an IANA zone
 // unless the text carries its own offset. Zones come from Intl (the ICU data Node ships), so no date library.
-import { FAIL, normalizeTimestamp } from '../../engine/coerce.js';
-import { TIMESTAMP } from '../../engine/infer.js';
+import { FAIL, normalizeTimestamp } from '../../core/values/coerce.js';
+import { TIMESTAMP } from '../../core/values/infer.js';
 
 /** Wall-clock fields of a parsed value, plus its offset in minutes when the text had one. */
 interface Fields {

@@ -1,6 +1,6 @@
 // Numbers as people write them: `1,234.50`, `1.234,50` (decimal comma), `1 234,5` (spaces, NBSP, thin spaces),
 // `$1,200`, `-€3.50`. The result is plain numeric text (`1234.50`) that the engine's coercers then read exactly.
-import { plainNumber } from '../expr/values.js';
+import { plainNumber } from '../../expr/values.js';
 
 const SPACES = /[\s\u00a0\u202f\u2009]/g;
 const CURRENCY = /\p{Sc}/gu;

@@ -3,7 +3,7 @@
 // filtered, so extracted = loaded + dead_lettered + filtered still holds.
 import { z } from 'zod';
 import type { Row } from '../../core/types.js';
-import { compareValues, toNumber } from '../expr/values.js';
+import { compareValues, toNumber } from '../../expr/values.js';
 import { Frame, setKey } from '../frame.js';
 import { defineStep, keyText } from '../step.js';
 

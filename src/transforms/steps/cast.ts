@@ -3,13 +3,13 @@
 // column, so it is not inferred again. A value that does not fit sends its row to the dead-letter queue with the
 // column, the value and the type — or becomes null with `on_error: null`.
 import { z } from 'zod';
-import { jsonText } from '../../engine/array-text.js';
-import { valueCoercer, FAIL } from '../../engine/coerce.js';
+import { jsonText } from '../../core/values/array-text.js';
+import { valueCoercer, FAIL } from '../../core/values/coerce.js';
 import { COLUMN_TYPES, type ColumnType } from '../../core/types.js';
 import { dateParser, isZone } from '../cast/date-parse.js';
 import { numberParser } from '../cast/number-parse.js';
 import { defineStep, mapValues } from '../step.js';
-import { show } from '../expr/values.js';
+import { show } from '../../expr/values.js';
 
 const TRUE = ['true', 't', 'yes', 'y', '1', 'on'];
 const FALSE = ['false', 'f', 'no', 'n', '0', 'off'];

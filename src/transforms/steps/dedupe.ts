@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Row } from '../../core/types.js';
-import { compareValues } from '../expr/values.js';
+import { compareValues } from '../../expr/values.js';
 import { Frame } from '../frame.js';
 import { IntSet, intOfText } from '../int-set.js';
 import { defineStep, keyGetter, keyText } from '../step.js';

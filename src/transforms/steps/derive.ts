@@ -2,7 +2,7 @@
 // columns computed with the expression language, in order, so a later column may use an earlier one. A row whose
 // expression fails (text where a number is needed, a division by zero) goes to the dead-letter queue.
 import { z } from 'zod';
-import { compileExpr } from '../expr/compile.js';
+import { compileExpr } from '../../expr/compile.js';
 import { defineStep, setColumn } from '../step.js';
 import { boundTo, expressionText, reasonOf } from './expr-option.js';
 

@@ -1,8 +1,8 @@
 // An expression option: text checked at validation (so a typo is a config error with the column of the bad token)
 // and compiled once per stream.
 import { z } from 'zod';
-import { compileExpr, type Evaluator, type Expression } from '../expr/compile.js';
-import { ExprError } from '../expr/tokenize.js';
+import { compileExpr, type Evaluator, type Expression } from '../../expr/compile.js';
+import { ExprError } from '../../expr/tokenize.js';
 import type { Frame } from '../frame.js';
 
 export const expressionText = (what: string) => z.string().min(1).superRefine((text, ctx) => {

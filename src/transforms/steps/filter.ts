@@ -1,6 +1,6 @@
 // `filter: "status != 'cancelled'"`: keep the rows where the expression is true. Rows where it is false or null
 // are dropped and counted as filtered; a row where it fails goes to the dead-letter queue.
-import { compileExpr } from '../expr/compile.js';
+import { compileExpr } from '../../expr/compile.js';
 import { defineStep } from '../step.js';
 import { boundTo, expressionText, reasonOf } from './expr-option.js';
 

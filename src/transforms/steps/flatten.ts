@@ -3,7 +3,7 @@
 // with "|") and `_idx` (the element's position). Object elements give their fields as columns; other elements a
 // `value` column. The array column leaves the parent row unless `keep: true`.
 //
-// When child tables replace each parent's rows (env.replaceChildren, see ../child-loads.ts), every parent the step
+// When child tables replace each parent's rows (env.replaceChildren, see src/engine/child-loads.ts), every parent the step
 // processes also yields a marker row (`_parent_key` and `_sluice_parent: true`) ahead of its elements: the child
 // load deletes that parent's old child rows, inserts the elements written after the marker, and never inserts the
 // marker itself. So a parent whose array is now empty or null, or that carries the stream's delete marker, empties
@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { isDeleteMarked } from '../../core/delete-marker.js';
 import type { Row } from '../../core/types.js';
-import { getPath } from '../expr/compile.js';
+import { getPath } from '../../expr/compile.js';
 import { setKey } from '../frame.js';
 import { defineStep, keyText } from '../step.js';
 import { dropStep } from './drop.js';

@@ -2,7 +2,7 @@
 // a unified model is built from a nested API response. The first path segment is a column; the rest walks objects
 // (own keys only) and arrays (by index); JSON text is walked too. A missing field is null, not an error.
 import { z } from 'zod';
-import { getPath } from '../expr/compile.js';
+import { getPath } from '../../expr/compile.js';
 import { defineStep, setColumn } from '../step.js';
 
 const PATH = /^[^.]+(\.[^.]+)*$/;

@@ -1,6 +1,6 @@
 // Arrays as text, both ways. Read: a JSON array (`[1, "a", null]`) or a PostgreSQL array literal (`{1,"a b",NULL}`)
 // → its elements as raw text or null, for the element type's coercer to judge; one dimension only. Write: canonical
-// array values (src/engine/coerce.ts) → JSON text (destinations without arrays) or a PostgreSQL literal (COPY).
+// array values (src/core/values/coerce.ts) → JSON text (destinations without arrays) or a PostgreSQL literal (COPY).
 
 /** The elements of a one-dimensional array written as JSON or as a PostgreSQL literal; undefined when it is not one. */
 export function parseArrayText(s: string): (string | null)[] | undefined {

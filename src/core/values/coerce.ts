@@ -4,7 +4,7 @@
 // date→"YYYY-MM-DD", timestamp→ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ" (always six fraction digits), json→JSON text, binary→Uint8Array,
 // uuid→lowercase string, an array type→a JS array of its element type's canonical values and nulls, NULL→null.
 // A value that does not fit returns FAIL; the caller applies the schema policy.
-import { type ArrayElementType, type ColumnType, elementType, type ScalarType } from '../core/types.js';
+import { type ArrayElementType, type ColumnType, elementType, type ScalarType } from '../types.js';
 import { jsonText, parseArrayText } from './array-text.js';
 import { TIMESTAMP } from './infer.js';
 import { isJsonText } from './json-check.js';

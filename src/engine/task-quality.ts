@@ -4,10 +4,10 @@
 import type { Destination, Source, RunContext, StreamConfig } from '../core/connector.js';
 import type { Row, WriteDisposition } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
-import type { CheckConfig } from './check.js';
-import { StreamQuality } from './stream-quality.js';
+import type { CheckConfig } from '../quality/check.js';
+import { StreamQuality } from '../quality/stream-quality.js';
 
-export type { StreamQualityReport } from './stream-quality.js';
+export type { StreamQualityReport } from '../quality/stream-quality.js';
 
 interface TaskLike {
   pipeline: string;

@@ -1,7 +1,7 @@
 // Type inference from data, with care: a value only gets a narrower type than text when every value seen fits it.
 // `00501` stays text (a leading zero is an identifier, not a number); ints mixed with floats widen to double;
 // ISO dates and timestamps are detected; anything ambiguous is text.
-import { type ArrayElementType, type ColumnType, elementType } from '../core/types.js';
+import { type ArrayElementType, type ColumnType, elementType } from '../types.js';
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

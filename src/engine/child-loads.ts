@@ -19,9 +19,9 @@ import type { Destination, StreamConfig, StreamLoad } from '../core/connector.js
 import type { Logger } from '../core/logger.js';
 import type { Row, StreamState, WriteDisposition } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
-import { DlqWriter } from '../engine/dlq-writer.js';
-import { SchemaTracker, type SchemaChange } from '../engine/schema-tracker.js';
-import { PARENT_MARKER } from './steps/flatten.js';
+import { DlqWriter } from './dlq-writer.js';
+import { SchemaTracker, type SchemaChange } from './schema-tracker.js';
+import { PARENT_MARKER } from '../transforms/steps/flatten.js';
 
 /** Whether the children of a parent loaded with `disposition` replace each parent's rows (see above). */
 export const replacesChildGroups = (destination: Destination, disposition: WriteDisposition): boolean =>
