@@ -44,7 +44,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', '@duckdb/node-api', 'pg-native'],
+  external: ['better-sqlite3', 'better-sqlite3-napi', '@duckdb/node-api', 'pg-native'],
   // Bundled CommonJS packages call require(); in an ES module it has to be made.
   banner: { js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);" },
   plugins: [nodeOnlyPg, englishOnlyZod],

@@ -1,10 +1,10 @@
 // The default control store: one SQLite file, `$SLUICE_HOME/control.db`. WAL mode so `sluice runs` can read while a
 // run writes; every write is a short transaction, so concurrent processes only wait on each other briefly.
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LockedError } from '../core/errors.js';
+import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
@@ -42,11 +42,11 @@ const MIGRATIONS = [
 ];
 
 export class SqliteControlStore implements ControlStore {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
 
   constructor(home: string) {
     mkdirSync(home, { recursive: true });
-    this.db = new Database(join(home, 'control.db'));
+    this.db = openDatabase(join(home, 'control.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 10000');
     this.migrate();

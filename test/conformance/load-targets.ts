@@ -4,7 +4,7 @@
 // CLI-level suite.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { Destination } from '../../src/core/connector.js';
@@ -264,7 +264,7 @@ const sqlite: LoadKind = {
     const path = 'db/warehouse.sqlite';
     const query = async (sql: string) => {
       // A connection per query, like another process: WAL lets it read beside the destination's connection.
-      const reader = new Database(join(dir, path));
+      const reader = openDatabase(join(dir, path));
       try {
         const stmt = reader.prepare(sql);
         if (stmt.reader) return stmt.all() as Record<string, unknown>[];

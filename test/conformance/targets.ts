@@ -3,7 +3,7 @@
 // it is listed here and the suite passes.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import mysql from 'mysql2/promise';
 import { mysqlName } from '../../src/connectors/mysql/mysql-tables.js';
 import { duckQuery, PG_URL, pgQuery, tempDir } from '../helpers.js';
@@ -113,7 +113,7 @@ const sqlite: TargetKind = {
     const { dir, cleanup } = tempDir('sluice-conf-');
     const file = join(dir, 'target.sqlite');
     const query = async (sql: string): Promise<Record<string, unknown>[]> => {
-      const db = new Database(file, { readonly: true });
+      const db = openDatabase(file, { readonly: true });
       try {
         return db.prepare(sql).all() as Record<string, unknown>[];
       } finally {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import type { LoadTarget, RunContext, StreamConfig } from '../../src/core/connector.js';
 import { batchLength, type ColumnType, type StreamState, type WriteDisposition } from '../../src/core/types.js';
 import { definePipeline } from '../../src/config/load.js';
@@ -117,7 +117,7 @@ test('types round-trip and hostile identifiers survive, through the SQLite sourc
     assert.equal(r2.t, big);
     assert.equal(r2.dec, '-0.000000001');
     assert.equal(r2.d, null);
-    const raw = new Database(join(dir, 'w.sqlite'), { readonly: true });
+    const raw = openDatabase(join(dir, 'w.sqlite'), { readonly: true });
     assert.equal((raw.prepare('SELECT count(*) AS n FROM sqlite_master WHERE type = \'table\'').get() as { n: number }).n, 4);
     raw.close();
   });
@@ -128,7 +128,7 @@ test('source: incremental resume across pages of one cursor value; updates picke
   // table): the same batches, positions and resume.
   for (const indexed of [true, false]) {
     await withDir(async (dir) => {
-      const db = new Database(join(dir, 'shop.sqlite'));
+      const db = openDatabase(join(dir, 'shop.sqlite'));
       db.exec('CREATE TABLE src (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL, v TEXT, amount DECIMAL TEXT)');
       if (indexed) db.exec('CREATE INDEX src_updated ON src (updated_at)');
       const ins = db.prepare('INSERT INTO src VALUES (?, ?, ?, ?)');
@@ -164,7 +164,7 @@ test('source: incremental resume across pages of one cursor value; updates picke
         const second = await runPipeline(pipeline(), { home });
         assert.equal(second.status, 'success', second.error);
         assert.deepEqual([second.streams.orders.extracted, second.streams.orders.inserted, second.streams.orders.updated], [2, 1, 1]);
-        const out = new Database(join(dir, 'out.sqlite'), { readonly: true });
+        const out = openDatabase(join(dir, 'out.sqlite'), { readonly: true });
         const c = out.prepare("SELECT count(*) AS n, sum(v = 'changed') AS changed, min(amount) AS a FROM orders").get() as Record<string, unknown>;
         out.close();
         assert.deepEqual(c, { n: 3001, changed: 1, a: '1.125' }, indexed ? 'indexed' : 'not indexed');

@@ -2,11 +2,11 @@
 // stream load of the run (see sqlite-load.ts for why that is safe), WAL so readers never block the load.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import type {
   Destination, LoadTarget, RunContext, StreamLoad,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
+import { openDatabase, type SqliteDatabase } from '../../core/sqlite-driver.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
@@ -24,9 +24,9 @@ import { OpenLoads } from '../open-loads.js';
 const READ_BATCH = 5000;
 
 /** Open a database file with the settings every Sluice connection uses. */
-export function openSqlite(path: string, o: { readonly?: boolean; busyTimeoutMs?: number } = {}): Database.Database {
+export function openSqlite(path: string, o: { readonly?: boolean; busyTimeoutMs?: number } = {}): SqliteDatabase {
   try {
-    const db = new Database(path, { readonly: !!o.readonly, fileMustExist: !!o.readonly, timeout: o.busyTimeoutMs ?? 5000 });
+    const db = openDatabase(path, { readonly: !!o.readonly, fileMustExist: !!o.readonly, timeout: o.busyTimeoutMs ?? 5000 });
     if (!o.readonly) {
       db.pragma('journal_mode = WAL');
       // In WAL mode NORMAL keeps every commit atomic; a power loss may only forget the last ones, rows and state
@@ -42,7 +42,7 @@ export function openSqlite(path: string, o: { readonly?: boolean; busyTimeoutMs?
 export class SqliteDestination implements Destination {
   readonly type = 'sqlite';
   readonly capabilities = SQLITE_CAPABILITIES;
-  private db: Database.Database | undefined;
+  private db: SqliteDatabase | undefined;
   /** The database file (or `:memory:`), resolved at connect. */
   private path = ':memory:';
   private logger: Logger = silentLogger();
@@ -131,7 +131,7 @@ export class SqliteDestination implements Destination {
     this.db = undefined;
   }
 
-  private requireDb(): Database.Database {
+  private requireDb(): SqliteDatabase {
     if (!this.db) throw new RunError('the SQLite destination is not connected');
     return this.db;
   }

@@ -1,7 +1,7 @@
 // SQLite as the dialect-neutral SQL helpers see it, its state table column types, identifier quoting, and the
 // functions Sluice registers on its connections.
 import { createHash } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from '../../core/sqlite-driver.js';
 import { deleteMarkedSql } from '../../core/delete-marker.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { GroupReplaceDialect } from '../sql/replace-groups.js';
@@ -65,6 +65,6 @@ export function sqliteHash(...values: unknown[]): string {
 }
 
 /** SQLite has no hash function built in: register ours (deterministic, so SQLite may use it anywhere). */
-export function registerSqliteFunctions(db: Database.Database): void {
+export function registerSqliteFunctions(db: SqliteDatabase): void {
   db.function(HASH_FUNCTION, { deterministic: true, varargs: true, safeIntegers: true }, sqliteHash);
 }

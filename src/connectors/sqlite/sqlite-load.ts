@@ -25,7 +25,7 @@
 //
 // SQLite DDL is transactional, so every step, the replace swap and a staged finish included, commits with its state or
 // not at all.
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase, SqliteStatement } from '../../core/sqlite-driver.js';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -49,7 +49,7 @@ const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 const SEQ_COLUMN = '_sluice_seq';
 
 export interface SqliteLoadOptions {
-  db: Database.Database;
+  db: SqliteDatabase;
   target: LoadTarget;
   state: StateStatements;
   logger: Logger;
@@ -59,7 +59,7 @@ export interface SqliteLoadOptions {
 }
 
 export class SqliteStreamLoad implements StreamLoad {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly target: LoadTarget;
   /** `temp` staging (append, merge, scd2) or `main` (replace, staged). */
   private readonly stageSchema: string;
@@ -68,7 +68,7 @@ export class SqliteStreamLoad implements StreamLoad {
   private keys: string[] = [];
   /** Append by replacing groups (`LoadTarget.replaceGroups`): the column naming a row's group, as the schema spells it. */
   private group: string | undefined;
-  private insert: Database.Statement | undefined;
+  private insert: SqliteStatement | undefined;
   private binders: Binder[] = [];
   private stateVersion = 0;
   private pending = 0;

@@ -4,7 +4,7 @@
 // iterating a page rather than taking it whole, had made reading three times slower. Integers come back exactly
 // (numbers while safe, bigint beyond 2^53).
 import { resolve } from 'node:path';
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase, SqliteStatement } from '../../core/sqlite-driver.js';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
@@ -24,7 +24,7 @@ const KEYSET_DIALECT: KeysetDialect = { quote: q, placeholder: () => '?', rowVal
 
 export class SqliteSource implements Source {
   readonly type = 'sqlite';
-  private db: Database.Database | undefined;
+  private db: SqliteDatabase | undefined;
 
   constructor(private readonly config: SqliteSourceConfig) {}
 
@@ -102,7 +102,7 @@ export class SqliteSource implements Source {
   }
 
   /** A query returning rows as arrays, integers exact. */
-  private statement(stream: StreamConfig, sql: string): Database.Statement {
+  private statement(stream: StreamConfig, sql: string): SqliteStatement {
     return this.reading(stream, () => this.requireDb().prepare(sql).safeIntegers(true).raw(true));
   }
 
@@ -135,7 +135,7 @@ export class SqliteSource implements Source {
     }
   }
 
-  private requireDb(): Database.Database {
+  private requireDb(): SqliteDatabase {
     if (!this.db) throw new RunError('the SQLite source is not connected');
     return this.db;
   }

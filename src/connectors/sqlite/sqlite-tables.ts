@@ -1,7 +1,7 @@
 // Table introspection and DDL for SQLite: create a table with its primary key, add missing columns, and widen a
 // column by rebuilding the table (SQLite cannot change a column's type in place). Every call is synchronous and
 // runs inside the caller's transaction, so a rebuild is all-or-nothing.
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from '../../core/sqlite-driver.js';
 import type { ColumnType } from '../../core/types.js';
 import { q } from './sqlite-dialect.js';
 import { sqliteType, sqliteWidening } from './sqlite-types.js';
@@ -19,7 +19,7 @@ export interface TableColumn {
 }
 
 /** `schema` is `main` or `temp`. Empty when the table does not exist. */
-export function describeTable(db: Database.Database, schema: string, table: string): TableColumn[] {
+export function describeTable(db: SqliteDatabase, schema: string, table: string): TableColumn[] {
   const rows = db.prepare(`SELECT name, type, pk FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string; type: string; pk: number }[];
   return rows.map((r) => ({ name: r.name, declared: r.type, pk: r.pk }));
 }
@@ -44,7 +44,7 @@ export interface EnsureOptions {
   extra?: readonly string[];
 }
 
-export function ensureTable(db: Database.Database, schema: string, table: string, wanted: readonly WantedColumn[], o: EnsureOptions): void {
+export function ensureTable(db: SqliteDatabase, schema: string, table: string, wanted: readonly WantedColumn[], o: EnsureOptions): void {
   const existing = describeTable(db, schema, table);
   // Staging is typed like the target: better-sqlite3 binds every JS number as a REAL, and only a column's affinity
   // turns 6.0 back into the integer 6 (untyped staging would hand the text column of a widened target '6.0').
@@ -74,7 +74,7 @@ export function ensureTable(db: Database.Database, schema: string, table: string
 
 /** The documented way to change column types: new table, copy, drop, rename — in the caller's transaction. */
 function rebuildTable(
-  db: Database.Database, schema: string, table: string, defs: readonly { name: string; declared: string }[], pk: readonly string[],
+  db: SqliteDatabase, schema: string, table: string, defs: readonly { name: string; declared: string }[], pk: readonly string[],
 ): void {
   const tmp = `${table}__sluice_rebuild`;
   const cols = defs.map((d) => q(d.name)).join(', ');
