@@ -13,5 +13,6 @@ export const commonStreamKeys = {
   on_schema_change: z.enum(SCHEMA_POLICIES).default('widen').describe('When a value does not fit its inferred column: widen the column, reject the row to the DLQ, or fail the run. Declared columns never widen.'),
   contract: z.enum(SCHEMA_CONTRACTS).optional().describe('Schema contract (decides instead of `on_schema_change` when set): evolve = add new columns and widen inferred types; freeze = once the schema is known (stored, declared, or the first batch), rows with new columns or values that do not fit go to the DLQ; discard_value = new columns are dropped and values that do not fit become null; discard_row = such rows are dropped (counted as filtered). Changes are recorded in the run ledger.'),
   destination_table: z.string().optional().describe('Destination table name; defaults to the stream name.'),
+  strip_nul: z.boolean().optional().describe('Remove NUL characters (U+0000) from text and JSON values. Without it, a row with a NUL goes to the dead-letter queue on destinations that cannot store one (PostgreSQL).'),
   delete_column: z.string().optional().describe('With `write: merge`, a column whose true value deletes the row with that key instead of upserting it.'),
 };

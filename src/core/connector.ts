@@ -21,6 +21,8 @@ export interface StreamConfig {
   destination_table?: string;
   /** With `write: merge`, a column whose true value deletes the row's key instead of upserting it. */
   delete_column?: string;
+  /** Remove NUL characters from text and JSON values (otherwise a destination that cannot store them refuses the row). */
+  strip_nul?: boolean;
   [key: string]: unknown;
 }
 
@@ -78,6 +80,12 @@ export interface DestinationCapabilities {
    * Child tables of `flatten` use it to stay in step with a merged parent; without it they only append.
    */
   replaceGroups?: boolean;
+  /**
+   * Values of a logical type the destination cannot store (PostgreSQL text holds no NUL character): a check giving the
+   * reason for such a value, or undefined when every value of the type is storable. The engine dead-letters rows with
+   * such values before they reach the load, so one value never fails a whole load.
+   */
+  refuses?(type: ColumnType): ((value: unknown) => string | undefined) | undefined;
 }
 
 /** What the engine asks a destination to load for one stream in one run. */

@@ -19,7 +19,9 @@ import type { Destination, StreamConfig, StreamLoad } from '../core/connector.js
 import type { Logger } from '../core/logger.js';
 import type { Row, StreamState, WriteDisposition } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
+import { rowJson } from '../core/record.js';
 import { DlqWriter } from './dlq-writer.js';
+import { RowGate, type ValueRules } from './row-gate.js';
 import { SchemaTracker, type SchemaChange } from './schema-tracker.js';
 import { PARENT_MARKER } from '../transforms/steps/flatten.js';
 
@@ -38,6 +40,8 @@ export interface ChildLoadOptions {
   logger: Logger;
   /** A dry run: child rows are made and dropped, nothing is loaded. */
   dryRun: boolean;
+  /** The parent's rules for values (the destination's refusals, the stream's fixes): child values follow them too. */
+  rules: ValueRules;
 }
 
 interface Child {
@@ -45,14 +49,13 @@ interface Child {
   tracker: SchemaTracker;
   load: StreamLoad;
   dlq: DlqWriter;
+  gate: RowGate;
   width: number;
   loaded: number;
   rejected: number;
 }
 
 const markers = (rows: Row[]): number => rows.reduce((n, r) => (r[PARENT_MARKER] === true ? n + 1 : n), 0);
-
-const rowJson = (row: Row): string => JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 
 export class ChildLoads {
   private readonly children = new Map<string, Child>();
@@ -79,7 +82,8 @@ export class ChildLoads {
       fullRefresh: this.o.fullRefresh,
       ...(this.groups ? { replaceGroups: target('_parent_key'), deleteColumn: target(PARENT_MARKER) } : {}),
     });
-    child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false), width: -1, loaded: 0, rejected: 0 };
+    const gate = new RowGate([], false, undefined, null, null, false, this.o.rules);
+    child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false), gate, width: -1, loaded: 0, rejected: 0 };
     this.children.set(name, child);
     return child;
   }
@@ -106,12 +110,19 @@ export class ChildLoads {
         await this.evolve(child, result.changes);
         result = child.tracker.coerce(list);
       }
-      if (result.rejected.length) {
-        child.rejected += await child.dlq.add(result.rejected.map((r) => ({ stage: 'schema' as const, reason: r.reason, raw: rowJson(list[r.index]), position: {} })));
+      const rejects = [...result.rejected];
+      child.gate.bind(child.tracker.columns);
+      const keep = result.rows.filter((row, i) => {
+        const verdict = child.gate.check(row);
+        if (typeof verdict === 'string') rejects.push({ index: result.accepted[i], reason: verdict });
+        return typeof verdict !== 'string';
+      });
+      if (rejects.length) {
+        child.rejected += await child.dlq.add(rejects.map((r) => ({ stage: 'schema' as const, reason: r.reason, raw: rowJson(list[r.index]), position: {} })));
       }
-      if (result.rows.length) await child.load.write(result.rows);
+      if (keep.length) await child.load.write(keep);
       // Marker rows name parents; they are not child rows.
-      child.loaded += result.rows.length - (this.groups ? markers(list) : 0);
+      child.loaded += keep.length - (this.groups ? markers(list) : 0);
     }
   }
 

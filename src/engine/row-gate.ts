@@ -1,8 +1,19 @@
-// Which coerced rows of a batch go on to the checks and the load: a keyed load refuses a row without its key (to the
-// DLQ), and an incremental run filters rows older than the watermark it started from, while it tracks the newest
-// cursor value it has seen (the watermark its checkpoints store).
+// Which coerced rows of a batch go on to the checks and the load: a keyed load refuses a row without its key, the
+// destination refuses values it cannot store (both to the DLQ, with the reason), and an incremental run filters rows
+// older than the watermark it started from, while it tracks the newest cursor value it has seen (the watermark its
+// checkpoints store). Fixes the stream asks for (`strip_nul`) are applied first.
+import type { Column, ColumnType } from '../core/types.js';
 import { cursorOrder } from '../core/values/coerce.js';
-import type { Column } from '../core/types.js';
+import { nulStripper } from '../core/values/nul.js';
+
+type Refuse = (value: unknown) => string | undefined;
+
+export interface ValueRules {
+  /** The destination's values it cannot store (DestinationCapabilities.refuses). */
+  refuses?(type: ColumnType): Refuse | undefined;
+  /** Remove NUL characters from text and JSON values. */
+  stripNul?: boolean;
+}
 
 /** A row passes, is filtered (counted, not loaded), or is rejected with a reason (dead-lettered). */
 export const PASS = 0;
@@ -14,6 +25,11 @@ export class RowGate {
   private keyIndexes: number[] = [];
   private cursorIndex = -1;
   private compareCursor: (a: unknown, b: unknown) => number = () => 0;
+  /** Per column position: the destination's refusal, and the stream's fix. */
+  private refusals: [number, string, Refuse][] = [];
+  private fixes: [number, (value: unknown) => unknown][] = [];
+  /** The column types refusals and fixes were bound for. */
+  private boundTypes = '';
 
   /**
    * @param keyed  rows must carry every column of `primaryKey`
@@ -27,6 +43,7 @@ export class RowGate {
     private readonly startCursor: unknown,
     storedCursor: unknown,
     private readonly track: boolean,
+    private readonly rules: ValueRules = {},
   ) {
     this.maxCursor = storedCursor;
   }
@@ -36,20 +53,40 @@ export class RowGate {
     this.cursorIndex = this.cursor ? columns.findIndex((c) => c.name === this.cursor) : -1;
     this.compareCursor = cursorOrder(columns[this.cursorIndex]?.type);
     this.keyIndexes = this.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
+    const types = columns.map((c) => c.type).join();
+    if (types === this.boundTypes) return;
+    this.boundTypes = types;
+    this.refusals = [];
+    this.fixes = [];
+    columns.forEach((c, i) => {
+      const refuse = this.rules.refuses?.(c.type);
+      if (refuse) this.refusals.push([i, c.name, refuse]);
+      const fix = this.rules.stripNul ? nulStripper(c.type) : undefined;
+      if (fix) this.fixes.push([i, fix]);
+    });
   }
 
-  /** PASS, FILTERED, or the reason the row is rejected. */
+  /** PASS, FILTERED, or the reason the row is rejected. Fixes change `values` in place. */
   check(values: unknown[]): typeof PASS | typeof FILTERED | string {
     if (this.keyed) {
       const missing = this.keyIndexes.findIndex((k) => k < 0 || values[k] === null);
       if (missing >= 0) return `primary key column "${this.primaryKey[missing]}" is null`;
     }
-    if (this.cursorIndex >= 0) {
-      const v = values[this.cursorIndex];
-      if (v !== null && v !== undefined) {
-        if (this.startCursor !== null && this.compareCursor(v, this.startCursor) < 0) return FILTERED;
-        if (this.track && (this.maxCursor === null || this.maxCursor === undefined || this.compareCursor(v, this.maxCursor) > 0)) this.maxCursor = v;
-      }
+    const cursor = this.cursorIndex >= 0 ? values[this.cursorIndex] ?? null : null;
+    // Rows older than the watermark this run started from were loaded (or dead-lettered) by an earlier run.
+    if (cursor !== null && this.startCursor !== null && this.compareCursor(cursor, this.startCursor) < 0) return FILTERED;
+    for (let f = 0; f < this.fixes.length; f++) {
+      const [i, fix] = this.fixes[f];
+      if (values[i] !== null) values[i] = fix(values[i]);
+    }
+    for (let r = 0; r < this.refusals.length; r++) {
+      const [i, name, refuse] = this.refusals[r];
+      const why = values[i] === null ? undefined : refuse(values[i]);
+      if (why !== undefined) return `column "${name}": ${why}`;
+    }
+    // A refused row does not move the watermark, as a row without its key does not.
+    if (cursor !== null && this.track && (this.maxCursor === null || this.maxCursor === undefined || this.compareCursor(cursor, this.maxCursor) > 0)) {
+      this.maxCursor = cursor;
     }
     return PASS;
   }

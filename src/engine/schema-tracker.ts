@@ -3,6 +3,7 @@
 // so `Name` and `name` land in two columns even where the destination folds case, and stay there run after run.
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
+import { inheritedKey, ownValue } from '../core/record.js';
 import type { Column, ColumnType, Row, Schema } from '../core/types.js';
 import { type Coercer, FAIL, isCanonical, valueCoercer } from '../core/values/coerce.js';
 import { typeOfValue, widen } from '../core/values/infer.js';
@@ -141,6 +142,8 @@ export class SchemaTracker {
   coerce(rows: Row[]): CoerceResult & { changes: SchemaChange[] } {
     const n = this.columns.length;
     const names = this.columns.map((c) => c.name);
+    // A record lacking `constructor` must not read Object.prototype's: such names are read as own keys only.
+    const inherited = names.map(inheritedKey);
     const out: unknown[][] = [];
     const accepted: number[] = [];
     const rejected: { index: number; reason: string }[] = [];
@@ -150,9 +153,9 @@ export class SchemaTracker {
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
       const values = new Array(n);
-      let bad = extras ? this.extraVerdict((name) => row[name] !== null && row[name] !== undefined) : undefined;
+      let bad = extras ? this.extraVerdict((name) => (ownValue(row, name) ?? null) !== null) : undefined;
       for (let i = 0; i < n && bad === undefined; i++) {
-        const raw = row[names[i]];
+        const raw = inherited[i] ? ownValue(row, names[i]) : row[names[i]];
         const v = raw === null || raw === undefined ? null : this.coercers[i](raw);
         if (v !== FAIL) values[i] = v;
         else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;

@@ -6,6 +6,7 @@
 //                                                        └─► DLQ
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RunError, errorMessage } from '../core/errors.js';
+import { rowJson } from '../core/record.js';
 import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
@@ -14,7 +15,7 @@ import { ChildLoads, replacesChildGroups } from './child-loads.js';
 import type { CheckConfig } from '../quality/check.js';
 import type { StreamQuality, StreamQualityReport } from '../quality/stream-quality.js';
 import { openStreamQuality } from './task-quality.js';
-import { FILTERED, PASS, RowGate } from './row-gate.js';
+import { FILTERED, PASS, RowGate, type ValueRules } from './row-gate.js';
 import { DlqWriter } from './dlq-writer.js';
 import { PhaseClock } from './phase-clock.js';
 import { SchemaTracker } from './schema-tracker.js';
@@ -100,6 +101,8 @@ class StreamRun {
   private pending: StreamState | undefined;
   private sinceCommit = 0;
   private commits = 0;
+  /** Rows of `counts.loaded` that committed checkpoints made visible. */
+  private committed = 0;
   /** The checkpoint a load that pipelines commits is still applying. */
   private committing: Promise<void> | undefined;
 
@@ -129,15 +132,16 @@ class StreamRun {
     const declared = chain ? chain.types(known) : known;
     const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
     // Columns the catalog typed and the user did not re-declare: a canonical batch's values need no coercion there.
-    const trusted = new Set(Object.keys(known ?? {}).filter((c) => !stream.columns?.[c] || stream.columns[c] === known![c]));
+    const trusted = new Set(Object.keys(known ?? {}).filter((c) => !stream.columns || !Object.hasOwn(stream.columns, c) || stream.columns[c] === known![c]));
     const tracker = new SchemaTracker(typed, this.stored?.schema, destination.capabilities.identifiers, trusted);
     this.tracker = tracker;
     // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
+    const rules: ValueRules = { refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul };
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
-      task.replay ? null : storedCursor, storedCursor, !task.replay);
+      task.replay ? null : storedCursor, storedCursor, !task.replay, rules);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
@@ -151,7 +155,7 @@ class StreamRun {
     if (chain?.producesChildren) {
       this.children = new ChildLoads({
         pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store: deps.store,
-        logger: ctx.logger, dryRun: task.dryRun,
+        logger: ctx.logger, dryRun: task.dryRun, rules,
       });
     }
     this.batches = deps.source.read(stream, this.stored, ctx)[Symbol.asyncIterator]();
@@ -270,6 +274,8 @@ class StreamRun {
     const loaded = counts.loaded;
     const done = this.clock.time(commitPhase(this.disposition), () => load.commit(this.stateFor(this.pending))).then((c) => {
       addCommit(counts, c);
+      // A replace publishes nothing before finish().
+      if (this.disposition !== 'replace') this.committed = loaded;
       this.deps.ctx.logger.debug({ stream: this.stream.name, loaded }, 'checkpoint committed');
     });
     if (load.pipelinesCommits) {
@@ -304,6 +310,9 @@ class StreamRun {
       if (this.report.blocked) {
         const kept = await this.load?.abort({ keepStaging: true });
         this.load = undefined;
+        // A blocked stream reports what passed its row checks as loaded (staged, kept for inspection where the
+        // destination can), so its counts add up; the error says nothing was made visible.
+        this.committed = this.counts.loaded;
         throw new RunError(`stream ${this.stream.name}: load blocked by ${this.report.blocked}; nothing of this run was made visible`
           + (kept?.kept ? `; staging kept in ${kept.kept}` : ''), this.stream.name);
       }
@@ -323,6 +332,9 @@ class StreamRun {
     this.error = errorMessage(e);
     await this.children?.abort();
     if (this.load) await this.load.abort();
+    // Counts never claim rows that did not land: what was written since the last commit rolled back (a failed replace
+    // made nothing visible). A failed stream's `extracted` still counts what was read.
+    if (!this.task.dryRun) this.counts.loaded = this.committed;
     // Let the source release what it holds (a pooled connection, an open file): a generator left suspended
     // would keep it forever, and closing the source would wait on it.
     await this.batches?.return?.().catch(() => undefined);
@@ -386,5 +398,3 @@ function addCommit(counts: StreamCounts, c: { inserted: number; updated: number;
 const cursorForState = (v: unknown): string | number | null =>
   v === null || v === undefined ? null : typeof v === 'number' ? v : String(v);
 
-export const rowJson = (row: Row): string =>
-  JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));

@@ -2,6 +2,7 @@
 // rows: the OpenParliament bill pages repeat 497 of 5,266 bills). Memory is bounded by the number of distinct keys,
 // never by record size: a key of up to 40 characters is kept as is, a longer one as its SHA-1 digest (28 base64 characters).
 import { createHash } from 'node:crypto';
+import { ownValue } from '../core/record.js';
 
 export class SeenKeys {
   private readonly seen = new Set<string>();
@@ -13,7 +14,7 @@ export class SeenKeys {
 
   /** True the first time a record's key is seen. A record missing a key column is always let through (the engine rejects it). */
   first(record: Record<string, unknown>): boolean {
-    const parts = this.key.map((k) => record[k]);
+    const parts = this.key.map((k) => ownValue(record, k));
     if (parts.some((p) => p === undefined || p === null)) {
       this.unkeyed++;
       return true;

@@ -3,6 +3,7 @@
 // count as filtered; the batch keeps its checkpoint. Blocking steps (aggregate, keep-last dedupe) hold rows until
 // the end of the stream: then no batch may commit its checkpoint before the held rows are loaded, so the chain
 // keeps the latest checkpoint back and hands it out with the rows the steps emit at the end.
+import { rowJson } from '../core/record.js';
 import type { ColumnType, Batch, RejectedRow, Row, SourcePosition, StreamCounts, StreamState } from '../core/types.js';
 import { rowAt } from '../core/types.js';
 import { Frame, type FrameReject } from './frame.js';
@@ -17,9 +18,6 @@ export interface DlqSink {
 }
 
 export const stepKind = (step: StepConfig): string => Object.keys(step)[0];
-
-const rowJson = (row: Row): string =>
-  JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
 
 export class TransformChain {
   /** True when a step holds rows until the end of the stream. */

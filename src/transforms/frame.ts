@@ -4,6 +4,7 @@
 // rows (JSON sources, user functions) are worked on by name. Rows a step rejects or filters are marked and removed
 // together after the step; `origin` remembers where each row came from in the extracted batch, so a
 // dead-lettered row keeps its source position.
+import { setKey } from '../core/record.js';
 import type { Row } from '../core/types.js';
 import { arrayResolver, objectResolver, type Getter, type Resolver } from '../expr/compile.js';
 
@@ -60,11 +61,7 @@ export class Layout {
   }
 }
 
-/** Set a key on a plain object row; `__proto__` stays an ordinary key instead of changing the prototype. */
-export function setKey(row: Row, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(row, key, { value, enumerable: true, writable: true, configurable: true });
-  else row[key] = value;
-}
+export { setKey };
 
 export interface FrameReject {
   /** Index in the extracted batch, or -1 for a row a step made (an aggregate). */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-options.js';
-import { pgType } from './postgres-types.js';
+import { pgRefuses, pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
@@ -13,6 +13,7 @@ export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   types: pgType,
   // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
+  refuses: pgRefuses,
 };
 
 export const postgresDestinationConfig = z.strictObject({

@@ -3,6 +3,7 @@
 // `parent.@attr` columns, or kept whole as a json value with `nested: json`; a child that repeats becomes a json
 // array of its values (elements listed in `arrays` always do, so the column's type does not depend on the record).
 import type { Row } from '../../core/types.js';
+import { setKey } from '../../core/record.js';
 
 export interface XmlShape {
   attributePrefix: string;
@@ -29,11 +30,6 @@ type Value = string | null | Record<string, unknown> | unknown[];
 
 export const newNode = (name: string, attrs: [string, string][]): XmlNode => ({ name, attrs, children: new Map(), text: '', sawText: false });
 
-/** Defined, not assigned: an element named `__proto__` stays an ordinary key. */
-function put(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
-}
 
 /** A finished child element: its value joins the parent's children. */
 export function closeNode(parent: XmlNode, child: XmlNode, shape: XmlShape): void {
@@ -60,10 +56,10 @@ function valueOf(node: XmlNode, shape: XmlShape): Value {
 
 /** Attributes, children and text of `node` as keys of `into`. */
 function fields(node: XmlNode, shape: XmlShape, into: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, v] of node.attrs) put(into, shape.attributePrefix + k, v);
-  for (const [k, values] of node.children) put(into, k, values.length > 1 || shape.arrays.has(k) ? values : values[0]);
+  for (const [k, v] of node.attrs) setKey(into, shape.attributePrefix + k, v);
+  for (const [k, values] of node.children) setKey(into, k, values.length > 1 || shape.arrays.has(k) ? values : values[0]);
   const text = ownText(node, shape);
-  if (text !== undefined) put(into, shape.textKey, text);
+  if (text !== undefined) setKey(into, shape.textKey, text);
   return into;
 }
 
@@ -73,7 +69,7 @@ function flattenInto(row: Row, prefix: string, value: Record<string, unknown>, s
   for (const [k, v] of Object.entries(value)) {
     const key = k === shape.textKey ? prefix : `${prefix}.${k}`;
     if (isObject(v)) flattenInto(row, key, v, shape);
-    else put(row, key, v);
+    else setKey(row, key, v);
   }
 }
 
@@ -84,7 +80,7 @@ export function buildRow(node: XmlNode, shape: XmlShape): Row {
   const row: Row = {};
   for (const [k, v] of Object.entries(obj)) {
     if (isObject(v)) flattenInto(row, k, v, shape);
-    else put(row, k, v);
+    else setKey(row, k, v);
   }
   return row;
 }

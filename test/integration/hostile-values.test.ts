@@ -1,0 +1,125 @@
+// Values real sources send every day that must land exactly or be dead-lettered with their reason, never lost or
+// corrupted silently, with the rest of the load landing and the counts adding up (issue 22).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parsePipeline } from '../../src/config/load.js';
+import { SqliteControlStore } from '../../src/control/sqlite-store.js';
+import { runPipeline } from '../../src/engine/runner.js';
+import { definePipeline } from '../../src/index.js';
+import type { Source } from '../../src/core/connector.js';
+import { duckQuery, pgQuery, tempDir } from '../helpers.js';
+
+test('keys named __proto__, constructor and toString are ordinary columns: records lacking them load NULL there', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    writeFileSync(join(dir, 'r.ndjson'), [
+      '{"id": 1, "__proto__": "p", "constructor": "c", "toString": "t"}',
+      '{"id": 2}',
+      '{"id": 3, "constructor": null}',
+    ].join('\n') + '\n');
+    const loaded = parsePipeline(`pipeline: protos
+sources:
+  - name: f
+    type: ndjson
+    streams: [{ name: r, path: r.ndjson, primary_key: [id], write: merge }]
+`, { baseDir: dir });
+    const summary = await runPipeline(loaded, { home: join(dir, 'home') });
+    assert.equal(summary.status, 'success', summary.error);
+    assert.equal(summary.streams.r.loaded, 3);
+    const rows = await duckQuery(join(dir, 'home', 'warehouse.duckdb'),
+      'SELECT id::INT AS id, "__proto__" AS p, "constructor" AS c, "toString" AS t FROM r ORDER BY id');
+    assert.deepEqual(rows.map((r) => ({ ...r })), [
+      { id: 1, p: 'p', c: 'c', t: 't' },
+      { id: 2, p: null, c: null, t: null },
+      { id: 3, p: null, c: null, t: null },
+    ]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('PostgreSQL: a NUL in text or JSON dead-letters its row with the reason and the rest loads; strip_nul removes it', async () => {
+  const { dir, cleanup } = tempDir();
+  const schema = `sluice_nul_${randomBytes(5).toString('hex')}`;
+  try {
+    // Row 2 has a NUL in a text field, row 4 a \u0000 escape in JSON; row 5's `\\u0000` is an escaped backslash.
+    writeFileSync(join(dir, 'n.csv'), [
+      'id,note,doc,tags',
+      '1,plain,"{""a"":1}",x',
+      '2,"bad\0byte","{""a"":2}",x',
+      '3,fine,"{""a"":3}",x',
+      '4,ok,"{""a"":""\\u0000""}",x',
+      '5,ok,"{""a"":""\\\\u0000""}",x',
+    ].join('\n') + '\n');
+    const pipeline = (name: string, strip: boolean) => parsePipeline(`pipeline: ${name}
+sources:
+  - name: f
+    type: csv
+    streams:
+      - name: n
+        path: n.csv
+        primary_key: [id]
+        write: merge
+        destination_table: ${name.replace(/-/g, '_')}
+        columns: { id: integer, note: text, doc: json }
+${strip ? '        strip_nul: true\n' : ''}destination: { type: postgres, host: 127.0.0.1, user: postgres, database: test, schema: ${schema} }
+`, { baseDir: dir });
+    const home = join(dir, 'home');
+    const refused = await runPipeline(pipeline('nul-refused', false), { home });
+    assert.equal(refused.status, 'partial_success', refused.error);
+    assert.deepEqual(refused.streams.n, { extracted: 5, loaded: 3, dead_lettered: 2, filtered: 0, inserted: 3, updated: 0, deleted: 0 });
+    const ids = await pgQuery(`SELECT id FROM "${schema}".nul_refused ORDER BY id`);
+    assert.deepEqual(ids.map((r) => r.id), [1, 3, 5]);
+    const [five] = await pgQuery(`SELECT doc->>'a' AS a FROM "${schema}".nul_refused WHERE id = 5`);
+    assert.equal(five.a, '\\u0000', 'an escaped backslash before u0000 is no NUL');
+    const store = new SqliteControlStore(home);
+    try {
+      const dlq = await store.listDlq({ pipeline: 'nul-refused' });
+      assert.equal(dlq.length, 2);
+      for (const e of dlq) assert.match(e.reason, /^column "(note|doc)": PostgreSQL text cannot hold the NUL character \(U\+0000\); `strip_nul: true`/);
+    } finally {
+      await store.close();
+    }
+
+    const stripped = await runPipeline(pipeline('nul-stripped', true), { home });
+    assert.equal(stripped.status, 'success', stripped.error);
+    assert.equal(stripped.streams.n.loaded, 5);
+    const rows = await pgQuery(`SELECT id, note, doc->>'a' AS a FROM "${schema}".nul_stripped ORDER BY id`);
+    assert.deepEqual(rows.map((r) => [r.id, r.note, r.a]), [[1, 'plain', '1'], [2, 'badbyte', '2'], [3, 'fine', '3'], [4, 'ok', ''], [5, 'ok', '\\u0000']]);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    cleanup();
+  }
+});
+
+test('a stream that fails mid-load counts as loaded only what its commits made visible', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    // 2,500 rows in batches of 500 with a checkpoint each, then the source breaks; commits every 1,000 rows.
+    const breaking: Source = {
+      type: 'breaking',
+      async *read(_stream, state) {
+        const from = Number((state?.connector as { next?: number } | undefined)?.next ?? 0);
+        for (let b = from; b < 5; b++) {
+          yield { rows: Array.from({ length: 500 }, (_, i) => ({ id: b * 500 + i })), checkpoint: { version: 1, connector: { next: b + 1 } } };
+        }
+        throw new Error('the source broke');
+      },
+    };
+    const config = definePipeline({
+      pipeline: 'breaks', checkpoint_rows: 1000,
+      sources: [{ name: 'b', type: 'csv', streams: [{ name: 'items', path: 'unused.csv' }] }],
+    }, { baseDir: dir });
+    const s = await runPipeline(config, { home: join(dir, 'home'), sources: { b: breaking } });
+    assert.equal(s.status, 'failed');
+    assert.equal(s.streams.items.extracted, 2500);
+    assert.equal(s.streams.items.loaded, 2000, 'the last 500 rows were written but rolled back');
+    const [n] = await duckQuery(join(dir, 'home', 'warehouse.duckdb'), 'SELECT count(*)::INT AS n FROM items');
+    assert.equal(n.n, s.streams.items.loaded);
+  } finally {
+    cleanup();
+  }
+});
