@@ -7,6 +7,7 @@ import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore, DlqEntry } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
 import { type RunOptions, type RunSummary, runPipeline } from './runner.js';
+import { parseJson } from '../core/values/json-parse.js';
 
 export interface ReplayResult {
   summary: RunSummary | undefined;
@@ -47,7 +48,7 @@ class DlqReplaySource implements Source {
 
   async *read(stream: StreamConfig, state: Parameters<Source['read']>[1]): AsyncIterable<Batch> {
     const mine = this.entries.filter((e) => e.stream === stream.name);
-    const rows: Row[] = mine.map((e) => JSON.parse(e.raw) as Row);
+    const rows: Row[] = mine.map((e) => parseJson(e.raw) as Row);
     yield { rows, positionOf: (i) => mine[i].position, checkpoint: state ?? { version: 1 } };
   }
 }

@@ -1,6 +1,8 @@
 // How the expression language treats the values rows carry. Values arrive as the source read them — a CSV gives
 // strings — so numbers written as text take part in arithmetic and comparisons as numbers; anything else that is
 // not a number is a row error (the row goes to the dead-letter queue with the reason), never a silent NaN.
+import { jsonText } from '../core/values/array-text.js';
+import { JsonNumber } from '../core/values/json-number.js';
 import { ExprError } from './tokenize.js';
 
 const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
@@ -49,6 +51,7 @@ export function toNumber(v: unknown, what = 'a number'): number | null {
     if (n !== undefined) return n;
   }
   if (typeof v === 'bigint') return Number(v);
+  if (v instanceof JsonNumber) return Number(v.text);
   if (typeof v === 'boolean') return v ? 1 : 0;
   throw new ExprError(`expected ${what}, got ${show(v)}`);
 }
@@ -58,7 +61,8 @@ export function toText(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (v instanceof JsonNumber) return v.text;
+  if (typeof v === 'object') return jsonText(v);
   return String(v);
 }
 
@@ -107,7 +111,8 @@ export function compareValues(a: unknown, b: unknown): number | undefined {
   return undefined;
 }
 
-const isNumeric = (v: unknown): boolean => typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && NUMERIC.test(v));
+const isNumeric = (v: unknown): boolean =>
+  typeof v === 'number' || typeof v === 'bigint' || v instanceof JsonNumber || (typeof v === 'string' && NUMERIC.test(v));
 
 /** Equality in the same terms: `'10' = 10` holds, `'abc' = 10` is false (not an error). */
 export function equalValues(a: unknown, b: unknown): boolean {

@@ -14,6 +14,7 @@ import { backoffMs, parseRetryAfter, sleep, type RetryPolicy } from './backoff.j
 import { CircuitBreaker } from './circuit-breaker.js';
 import { HostLimiter } from './host-limiter.js';
 import type { HttpConnectionOptions } from './http-options.js';
+import { parseJson } from '../core/values/json-parse.js';
 
 export interface HttpRequest {
   url: URL;
@@ -181,7 +182,7 @@ export class HttpClient {
       }
       let body: unknown;
       try {
-        body = req.parse ? req.parse(text, url.pathname) : JSON.parse(text);
+        body = req.parse ? req.parse(text, url.pathname) : parseJson(text);
       } catch (e) {
         verdict = 'failure';
         throw new TransientError(`malformed ${req.parse ? '' : 'JSON '}body (${text.length} characters: ${errorMessage(e)})`);

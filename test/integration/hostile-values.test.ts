@@ -123,3 +123,61 @@ test('a stream that fails mid-load counts as loaded only what its commits made v
     cleanup();
   }
 });
+
+test('big numbers from JSON land exactly: 64-bit ids as bigint, long decimals, nested numbers in json (DuckDB, PostgreSQL)', async () => {
+  const { dir, cleanup } = tempDir();
+  const schema = `sluice_big_${randomBytes(5).toString('hex')}`;
+  try {
+    writeFileSync(join(dir, 'b.ndjson'), [
+      '{"id": 1, "big": 9223372036854775807, "neg": -9007199254740993, "wide": 12345678901234567890, "amount": 123456789012345678.123456789, "doc": {"x": 12345678901234567890, "y": [0.10000000000000000001]}, "auto_int": 9007199254740993, "auto_dec": 12345678901234567.123456789}',
+      '{"id": 2, "big": 1, "neg": -1, "wide": 2, "amount": 0.5, "doc": {"x": 1}, "auto_int": 2, "auto_dec": 2.5}',
+      // More digits after the point than DuckDB's DECIMAL(38,9) keeps: refused there, exact in PostgreSQL.
+      '{"id": 3, "amount": 0.1000000000000000055511151231257827}',
+    ].join('\n') + '\n');
+    const yaml = (destination: string) => `pipeline: big-numbers
+sources:
+  - name: f
+    type: ndjson
+    streams:
+      - name: b
+        path: b.ndjson
+        primary_key: [id]
+        write: merge
+        columns: { id: integer, big: bigint, neg: bigint, wide: decimal, amount: decimal, doc: json }
+${destination}`;
+    const want = {
+      big: '9223372036854775807', neg: '-9007199254740993', wide: '12345678901234567890', amount: '123456789012345678.123456789',
+      auto_int: '9007199254740993', auto_dec: '12345678901234567.123456789',
+    };
+    const trim = (v: unknown) => String(v).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+
+    const home = join(dir, 'home');
+    const duck = await runPipeline(parsePipeline(yaml(''), { baseDir: dir }), { home });
+    assert.equal(duck.status, 'partial_success', duck.error);
+    assert.deepEqual([duck.streams.b.loaded, duck.streams.b.dead_lettered], [2, 1]);
+    const [d] = await duckQuery(join(home, 'warehouse.duckdb'),
+      'SELECT big::VARCHAR AS big, neg::VARCHAR AS neg, wide::VARCHAR AS wide, amount::VARCHAR AS amount, doc::VARCHAR AS doc, auto_int::VARCHAR AS auto_int, auto_dec::VARCHAR AS auto_dec FROM b WHERE id = 1');
+    assert.deepEqual(Object.fromEntries(Object.entries(want).map(([k]) => [k, trim(d[k])])), want);
+    assert.equal(d.doc, '{"x":12345678901234567890,"y":[0.10000000000000000001]}');
+    const store = new SqliteControlStore(home);
+    try {
+      const [refused] = await store.listDlq({ pipeline: 'big-numbers' });
+      assert.match(refused.reason, /^column "amount": DuckDB's DECIMAL\(38,9\) cannot hold 0\.1000000000000000055511151231257827 exactly \(34 digits after the point/);
+    } finally {
+      await store.close();
+    }
+
+    const pg = await runPipeline(parsePipeline(yaml(`destination: { type: postgres, host: 127.0.0.1, user: postgres, database: test, schema: ${schema} }\n`), { baseDir: dir }), { home: join(dir, 'home-pg') });
+    assert.equal(pg.status, 'success', pg.error);
+    assert.equal(pg.streams.b.loaded, 3);
+    const [p] = await pgQuery(`SELECT big::text AS big, neg::text AS neg, wide::text AS wide, amount::text AS amount, doc::text AS doc,
+      auto_int::text AS auto_int, auto_dec::text AS auto_dec FROM "${schema}".b WHERE id = 1`);
+    assert.deepEqual({ ...p, doc: undefined }, { ...want, doc: undefined });
+    assert.equal(p.doc, '{"x": 12345678901234567890, "y": [0.10000000000000000001]}');
+    const [three] = await pgQuery(`SELECT amount::text AS amount FROM "${schema}".b WHERE id = 3`);
+    assert.equal(three.amount, '0.1000000000000000055511151231257827');
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    cleanup();
+  }
+});

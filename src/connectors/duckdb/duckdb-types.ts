@@ -31,6 +31,8 @@ export function needsWidening(current: string, wanted: ColumnType): boolean {
   const cur = LOGICAL_OF[normalizeDuckType(current)];
   if (cur === wanted) return false;
   if (wanted === 'text') return normalizeDuckType(current) !== 'VARCHAR';
+  // A DOUBLE column stays one: DECIMAL(38,9) would round what it holds (values arrive as decimals and are cast).
+  if (cur === 'double' && wanted === 'decimal') return false;
   return cur !== undefined && widen(cur, wanted) === wanted;
 }
 

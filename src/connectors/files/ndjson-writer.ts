@@ -6,15 +6,16 @@ import type { ColumnType } from '../../core/types.js';
 import { jsonText } from '../../core/values/array-text.js';
 import { TextPartWriter } from './part-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 export function ndjsonValue(v: unknown, type: ColumnType): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof Uint8Array) return JSON.stringify(Buffer.from(v).toString('base64'));
   if (type === 'json') {
-    if (typeof v !== 'string') return JSON.stringify(v);
+    if (typeof v !== 'string') return jsonText(v);
     try {
-      return JSON.stringify(JSON.parse(v));
+      return jsonText(parseJson(v));
     } catch {
       return JSON.stringify(v);
     }

@@ -6,6 +6,7 @@ import { RunError } from '../../core/errors.js';
 import { InvalidMarks, type TextChunk } from '../file-source/decode.js';
 import type { RecordSink, TextParser } from '../file-source/file-source.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../file-source/options.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 export interface JsonArrayOptions {
   /** Key path of the array inside a top-level object (`data.items`); empty for a top-level array. */
@@ -271,7 +272,7 @@ export class JsonArrayParser implements TextParser {
     }
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parseJson(text);
     } catch (e) {
       this.sink.reject(`invalid JSON: ${(e as Error).message}`, text, this.vLine, offset);
       return;

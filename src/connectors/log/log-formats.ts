@@ -2,6 +2,7 @@
 // few options a format needs), so the file reader and the follow-mode reader share them.
 import type { ColumnType, Row } from '../../core/types.js';
 import { isPlainObject } from '../json/json-array-parser.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 export const LOG_FORMATS = ['apache_common', 'apache_combined', 'nginx', 'json', 'syslog_3164', 'syslog_5424', 'regex'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -138,7 +139,7 @@ function validIso(iso: string): boolean {
 function parseJsonLine(line: string): LineResult {
   let value: unknown;
   try {
-    value = JSON.parse(line);
+    value = parseJson(line);
   } catch (e) {
     return { error: `invalid JSON: ${(e as Error).message}` };
   }

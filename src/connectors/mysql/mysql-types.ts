@@ -5,12 +5,16 @@ import { type ColumnType, elementType, type ScalarType } from '../../core/types.
 import { jsonText } from '../../core/values/array-text.js';
 import { bigintText, normalizeTimestamp } from '../../core/values/coerce.js';
 import { widen } from '../../core/values/infer.js';
+import { parseJson } from '../../core/values/json-parse.js';
+
+/** MySQL's type for `decimal`: its widest scale-9 decimal, as DuckDB's. */
+export const MYSQL_DECIMAL = { width: 38, scale: 9 };
 
 const MYSQL_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'LONGTEXT',
   integer: 'INT',
   bigint: 'BIGINT',
-  decimal: 'DECIMAL(38,9)',
+  decimal: `DECIMAL(${MYSQL_DECIMAL.width},${MYSQL_DECIMAL.scale})`,
   double: 'DOUBLE',
   boolean: 'TINYINT(1)',
   date: 'DATE',
@@ -163,7 +167,7 @@ const fixDatetime: Fix = (v) => {
 const fixJson: Fix = (v) => {
   const s = v as string;
   const c = s.trimStart().charCodeAt(0);
-  return c === 123 || c === 91 ? s : JSON.parse(s);
+  return c === 123 || c === 91 ? s : parseJson(s);
 };
 
 function fixFor(f: ResultField): Fix | undefined {

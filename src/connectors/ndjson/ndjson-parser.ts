@@ -4,6 +4,7 @@ import { LineSplitter, type LineHandler } from '../file-source/lines.js';
 import type { RecordSink } from '../file-source/file-source.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../file-source/options.js';
 import { isPlainObject } from '../json/json-array-parser.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 export interface NdjsonOptions {
   maxRecordChars: number;
@@ -15,7 +16,7 @@ export const defaultNdjsonOptions: NdjsonOptions = { maxRecordChars: DEFAULT_MAX
 const ndjsonLine: LineHandler = (text, line, sink) => {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (e) {
     sink.reject(`invalid JSON: ${(e as Error).message}`, text, line);
     return;

@@ -6,6 +6,7 @@ import { arrayOf, type ColumnType, elementType, type ScalarType, typeName } from
 import { parseArrayText } from '../../core/values/array-text.js';
 import { coercerFor } from '../../core/values/coerce.js';
 import { nulFinder } from '../../core/values/nul.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 const PG_SCALAR_TYPES: Record<ScalarType, string> = {
   text: 'text',
@@ -126,7 +127,7 @@ function isoTimestamp(s: string, zoned: boolean): string {
 /** A JSON text exactly as stored; scalars parsed, since the engine would otherwise quote them once more. */
 function jsonValue(s: string): unknown {
   const c = s.charCodeAt(0);
-  return c === 123 || c === 91 ? s : JSON.parse(s);
+  return c === 123 || c === 91 ? s : parseJson(s);
 }
 
 const identity = (s: string): string => s;

@@ -8,6 +8,7 @@ import { MicroBatch } from '../micro-batch.js';
 import type { WsConnection, WsEvent } from './ws-connection.js';
 import { type Offset, compareOffsets, matchesFilter, offsetOf, recordsAt, renderTemplate } from './ws-messages.js';
 import type { WebsocketStreamOptions } from './websocket-spec.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 /** Longest raw message kept in a DLQ entry: enough to see what went wrong, never a whole oversized frame. */
 const RAW_LIMIT = 64 * 1024;
@@ -130,7 +131,7 @@ export class WsRead {
     if (ev.invalid) return reject('binary message is not UTF-8 text (raw shown as base64)', ev.text);
     let message: unknown;
     try {
-      message = JSON.parse(ev.text);
+      message = parseJson(ev.text);
     } catch (e) {
       return reject(`invalid JSON: ${errorMessage(e)}`, ev.text);
     }

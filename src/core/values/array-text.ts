@@ -1,6 +1,7 @@
 // Arrays as text, both ways. Read: a JSON array (`[1, "a", null]`) or a PostgreSQL array literal (`{1,"a b",NULL}`)
 // → its elements as raw text or null, for the element type's coercer to judge; one dimension only. Write: canonical
 // array values (src/core/values/coerce.ts) → JSON text (destinations without arrays) or a PostgreSQL literal (COPY).
+import { JsonNumber, writingRawJson } from './json-number.js';
 
 /** The elements of a one-dimensional array written as JSON or as a PostgreSQL literal; undefined when it is not one. */
 export function parseArrayText(s: string): (string | null)[] | undefined {
@@ -87,12 +88,13 @@ const parsePgArray = (s: string) => parseList(s, '}', (i) => {
 });
 
 /**
- * JSON text of a value that may hold bigints (which JSON.stringify refuses): they are written as JSON numbers, all
- * digits. Canonical decimals are strings and stay JSON strings, so no reader rounds them through a double.
+ * JSON text of a value that may hold bigints or exact JSON numbers (which JSON.stringify refuses here): they are
+ * written as JSON numbers, every digit as read. Canonical decimals are strings and stay JSON strings, so no reader
+ * rounds them through a double.
  */
 export function jsonText(v: unknown): string {
   try {
-    return JSON.stringify(v) ?? 'null';
+    return writingRawJson(() => JSON.stringify(v) ?? 'null');
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
     return withBigints(v);
@@ -101,6 +103,7 @@ export function jsonText(v: unknown): string {
 
 function withBigints(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof JsonNumber) return v.text;
   if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : withBigints(x))).join(',')}]`;
   if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
     const members: string[] = [];

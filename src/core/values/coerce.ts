@@ -8,6 +8,7 @@ import { type ArrayElementType, type ColumnType, elementType, type ScalarType } 
 import { jsonText, parseArrayText } from './array-text.js';
 import { TIMESTAMP } from './infer.js';
 import { isJsonText } from './json-check.js';
+import { JsonNumber, plainDecimal } from './json-number.js';
 
 export const FAIL: unique symbol = Symbol('coerce-fail');
 export type Coerced = unknown | typeof FAIL;
@@ -23,6 +24,7 @@ const text: Coercer = (v) => {
   if (typeof v === 'string') return v;
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  if (v instanceof JsonNumber) return v.text;
   if (typeof v === 'object') return jsonText(v);
   return String(v);
 };
@@ -34,6 +36,7 @@ const integer: Coercer = (v) => {
     return Math.abs(n) <= 2147483647 ? n : FAIL;
   }
   if (typeof v === 'bigint') return v <= 2147483647n && v >= -2147483648n ? Number(v) : FAIL;
+  if (v instanceof JsonNumber) return v.decimal === undefined ? FAIL : integer(v.decimal);
   return FAIL;
 };
 
@@ -74,6 +77,7 @@ const bigint: Coercer = (v) => {
     return INT.test(v) ? fromBigint(BigInt(v)) : FAIL;
   }
   if (typeof v === 'bigint') return fromBigint(v);
+  if (v instanceof JsonNumber) return v.decimal === undefined ? FAIL : bigint(v.decimal);
   return FAIL;
 };
 
@@ -108,10 +112,14 @@ function isDecimalText(s: string): boolean {
   return digits > 0;
 }
 
+const EXPONENT_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$/;
+
 const decimal: Coercer = (v) => {
-  if (typeof v === 'string') return isDecimalText(v) ? v : FAIL;
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : FAIL;
+  if (typeof v === 'string') return isDecimalText(v) ? v : EXPONENT_NUMBER.test(v) ? plainDecimal(v.replace(/^\+/, '')) ?? FAIL : FAIL;
+  // A double's shortest text is the decimal it stands for (1e21 and 1e-7 written out in full).
+  if (typeof v === 'number') return Number.isFinite(v) ? plainDecimal(String(v)) ?? FAIL : FAIL;
   if (typeof v === 'bigint') return v.toString();
+  if (v instanceof JsonNumber) return v.decimal ?? FAIL;
   return FAIL;
 };
 
@@ -123,6 +131,7 @@ const double: Coercer = (v) => {
     return Number.isNaN(n) ? FAIL : n;
   }
   if (typeof v === 'bigint') return Number(v);
+  if (v instanceof JsonNumber) return Number(v.text);
   return FAIL;
 };
 

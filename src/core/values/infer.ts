@@ -2,6 +2,7 @@
 // `00501` stays text (a leading zero is an identifier, not a number); ints mixed with floats widen to double;
 // ISO dates and timestamps are detected; anything ambiguous is text.
 import { type ArrayElementType, type ColumnType, elementType } from '../types.js';
+import { JsonNumber } from './json-number.js';
 
 const INTEGER = /^-?(?:0|[1-9]\d*)$/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -25,6 +26,8 @@ export function typeOfValue(v: unknown): ColumnType | undefined {
       return 'boolean';
     case 'object':
       if (v instanceof Date) return 'timestamp';
+      // A JSON number past a double's precision: decimal keeps its digits.
+      if (v instanceof JsonNumber) return 'decimal';
       if (v instanceof Uint8Array) return 'binary';
       return 'json';
     default:
@@ -65,7 +68,9 @@ export function widen(a: ColumnType | undefined, b: ColumnType | undefined): Col
   const ra = NUMERIC_RANK[a];
   const rb = NUMERIC_RANK[b];
   if (ra && rb) {
-    // decimal mixed with double: double holds both approximately, decimal would reject exponents.
+    // decimal mixed with double: decimal holds every double exactly (its shortest text), and every digit of the long
+    // numbers that made the column decimal (integers past int64, JSON numbers past a double's precision).
+    if ((a === 'decimal' && b === 'double') || (a === 'double' && b === 'decimal')) return 'decimal';
     return ra > rb ? a : b;
   }
   if ((a === 'date' && b === 'timestamp') || (a === 'timestamp' && b === 'date')) return 'timestamp';

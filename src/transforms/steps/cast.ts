@@ -10,6 +10,7 @@ import { dateParser, isZone } from '../cast/date-parse.js';
 import { numberParser } from '../cast/number-parse.js';
 import { defineStep, mapValues } from '../step.js';
 import { show } from '../../expr/values.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 const TRUE = ['true', 't', 'yes', 'y', '1', 'on'];
 const FALSE = ['false', 'f', 'no', 'n', '0', 'off'];
@@ -73,7 +74,7 @@ function converter(o: CastOptions): (v: unknown) => unknown {
       return (v) => {
         if (typeof v !== 'string') return v;
         try {
-          return JSON.parse(v);
+          return parseJson(v);
         } catch {
           return FAIL;
         }

@@ -16,6 +16,7 @@ import { getPath } from '../../expr/compile.js';
 import { setKey } from '../frame.js';
 import { defineStep, keyText } from '../step.js';
 import { dropStep } from './drop.js';
+import { parseJson } from '../../core/values/json-parse.js';
 
 const options = z.strictObject({
   column: z.string().describe('Column holding the array (or JSON text of one); a dotted path reads a nested array.'),
@@ -69,7 +70,7 @@ export const flattenStep = defineStep<Options>({
           let list = getPath(get(rows[i]), rest);
           if (typeof list === 'string') {
             try {
-              list = JSON.parse(list);
+              list = parseJson(list);
             } catch {
               frame.reject(i, `flatten ${o.column}: not a JSON array`);
               continue;
