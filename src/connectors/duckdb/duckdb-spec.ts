@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
-import { decimalRefusal } from '../../core/values/decimal-fit.js';
+import { decimalRefusal } from '../../core/values/refusals.js';
 
 /**
  * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
 import { type ColumnType, type ScalarType, typeName } from '../../core/types.js';
-import { decimalRefusal } from '../../core/values/decimal-fit.js';
+import { decimalRefusal } from '../../core/values/refusals.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from '../duckdb/duckdb-type-names.js';
 
 export const FILE_FORMATS = ['parquet', 'csv', 'ndjson'] as const;

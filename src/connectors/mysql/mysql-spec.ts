@@ -6,7 +6,7 @@ import type { MysqlConnectionConfig } from './mysql-options.js';
 import type { MysqlSourceConfig } from './mysql-source.js';
 import { MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
 import { MYSQL_DECIMAL, mysqlType } from './mysql-types.js';
-import { decimalRefusal } from '../../core/values/decimal-fit.js';
+import { decimalRefusal, nonFiniteRefusal, refusing } from '../../core/values/refusals.js';
 
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge', 'scd2'],
@@ -15,7 +15,7 @@ export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
   types: mysqlType,
   replaceGroups: true,
-  refuses: decimalRefusal('MySQL', MYSQL_DECIMAL.width, MYSQL_DECIMAL.scale),
+  refuses: refusing(decimalRefusal('MySQL', MYSQL_DECIMAL.width, MYSQL_DECIMAL.scale), nonFiniteRefusal('MySQL', true)),
 };
 
 export const mysqlConfig = z.strictObject(mysqlConnectionKeys);

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-options.js';
-import { pgRefuses, pgType } from './postgres-types.js';
+import { nulRefusal } from '../../core/values/refusals.js';
+import { pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
@@ -13,7 +14,8 @@ export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   types: pgType,
   // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
-  refuses: pgRefuses,
+  // NaN and ±Infinity are float8 values; a NUL is no text.
+  refuses: nulRefusal('PostgreSQL'),
 };
 
 export const postgresDestinationConfig = z.strictObject({

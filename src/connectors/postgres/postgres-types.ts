@@ -5,7 +5,6 @@ import type pg from 'pg';
 import { arrayOf, type ColumnType, elementType, type ScalarType, typeName } from '../../core/types.js';
 import { parseArrayText } from '../../core/values/array-text.js';
 import { coercerFor } from '../../core/values/coerce.js';
-import { nulFinder } from '../../core/values/nul.js';
 import { parseJson } from '../../core/values/json-parse.js';
 
 const PG_SCALAR_TYPES: Record<ScalarType, string> = {
@@ -25,13 +24,6 @@ const PG_SCALAR_TYPES: Record<ScalarType, string> = {
 /** The PostgreSQL type of a logical type: arrays are native (`int4[]`). */
 export const pgType = (type: ColumnType): string => typeName(PG_SCALAR_TYPES, type, (e) => `${e}[]`);
 
-const NUL_REFUSED = 'PostgreSQL text cannot hold the NUL character (U+0000); `strip_nul: true` on the stream removes it';
-
-/** Values PostgreSQL cannot store: text and jsonb (and their arrays) holding a NUL. */
-export function pgRefuses(type: ColumnType): ((value: unknown) => string | undefined) | undefined {
-  const found = nulFinder(type);
-  return found && ((v) => (found(v) ? NUL_REFUSED : undefined));
-}
 
 /** pg_type.typname → logical type; anything else reads as text. */
 const LOGICAL_OF_TYPNAME: Record<string, ScalarType> = {

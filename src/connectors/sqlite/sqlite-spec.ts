@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec, StreamConfig } from '../../core/connector.js';
 import { SQLITE_MAX_IDENTIFIER } from './sqlite-dialect.js';
 import { sqliteType } from './sqlite-types.js';
+import { nonFiniteRefusal } from '../../core/values/refusals.js';
 
 const path = z.string().min(1).describe('Database file, relative to the pipeline file.');
 
@@ -13,6 +14,8 @@ export const SQLITE_CAPABILITIES: DestinationCapabilities = {
   identifiers: { caseSensitive: false, maxLength: SQLITE_MAX_IDENTIFIER },
   types: sqliteType,
   replaceGroups: true,
+  // SQLite's REAL holds ±Infinity; a NaN would be stored as NULL.
+  refuses: nonFiniteRefusal('SQLite', false),
 };
 
 export const sqliteConfig = z.strictObject({

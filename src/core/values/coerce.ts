@@ -123,12 +123,18 @@ const decimal: Coercer = (v) => {
   return FAIL;
 };
 
+/** The spellings of the non-finite doubles a file or an API may send (`Number()` reads only `Infinity`). */
+const NON_FINITE = new Map<string, number>([
+  ['nan', NaN], ['+nan', NaN], ['-nan', NaN], ['inf', Infinity], ['+inf', Infinity], ['-inf', -Infinity],
+  ['infinity', Infinity], ['+infinity', Infinity], ['-infinity', -Infinity],
+]);
+
 const double: Coercer = (v) => {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     if (v.trim() === '') return FAIL;
     const n = Number(v);
-    return Number.isNaN(n) ? FAIL : n;
+    return Number.isNaN(n) ? NON_FINITE.get(v.trim().toLowerCase()) ?? FAIL : n;
   }
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof JsonNumber) return Number(v.text);

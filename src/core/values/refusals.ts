@@ -1,0 +1,65 @@
+// Values a destination cannot store exactly, as `DestinationCapabilities.refuses` checks: the engine dead-letters a
+// row holding one, with the reason, instead of letting the load round it, turn it into NULL or fail as a whole.
+import { elementType, type ColumnType } from '../types.js';
+import { nulFinder } from './nul.js';
+
+/** A check of one value: the reason it cannot be stored, or undefined. */
+export type Refusal = (value: unknown) => string | undefined;
+/** A destination's refusals per logical type. */
+export type Refusals = (type: ColumnType) => Refusal | undefined;
+
+/** Refusals of `scalar` values, applied to the elements of its array type too. */
+function forScalar(scalar: ColumnType, refuse: Refusal): Refusals {
+  return (type) => {
+    if (type === scalar) return refuse;
+    if (elementType(type) !== scalar) return undefined;
+    return (v) => (Array.isArray(v) ? v.map((e) => (e === null ? undefined : refuse(e))).find((why) => why !== undefined) : undefined);
+  };
+}
+
+/** The first reason any of `all` gives. */
+export function refusing(...all: Refusals[]): Refusals {
+  return (type) => {
+    const checks = all.map((r) => r(type)).filter((r): r is Refusal => r !== undefined);
+    if (checks.length <= 1) return checks[0];
+    return (v) => checks.map((c) => c(v)).find((why) => why !== undefined);
+  };
+}
+
+/** Why `text` (`[-+]digits[.digits]`) does not fit DECIMAL(width, scale) exactly; undefined when it does. */
+export function decimalMisfit(text: string, width: number, scale: number): string | undefined {
+  const unsigned = text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43 ? text.slice(1) : text;
+  const dot = unsigned.indexOf('.');
+  const whole = (dot < 0 ? unsigned : unsigned.slice(0, dot)).replace(/^0+/, '');
+  const fraction = dot < 0 ? '' : unsigned.slice(dot + 1).replace(/0+$/, '');
+  if (fraction.length > scale) return `${fraction.length} digits after the point, and DECIMAL(${width},${scale}) keeps ${scale}: it would be rounded`;
+  if (whole.length > width - scale) return `${whole.length} digits before the point, and DECIMAL(${width},${scale}) holds ${width - scale}`;
+  return undefined;
+}
+
+const shown = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
+
+/** Decimals a fixed DECIMAL(width, scale) would round or cannot hold (DuckDB's and MySQL's). */
+export const decimalRefusal = (destination: string, width: number, scale: number): Refusals => forScalar('decimal', (v) => {
+  if (typeof v !== 'string') return undefined;
+  const why = decimalMisfit(v, width, scale);
+  return why && `${destination}'s DECIMAL(${width},${scale}) cannot hold ${shown(v)} exactly (${why}); declare the column \`text\` to keep it as written`;
+});
+
+/**
+ * NaN (and, with `infinities`, ±Infinity) where the destination's double has none; in arrays, which it writes as JSON,
+ * neither (JSON has no such number).
+ */
+export function nonFiniteRefusal(destination: string, infinities: boolean): Refusals {
+  const why = (v: unknown, all: boolean): string | undefined =>
+    typeof v === 'number' && (Number.isNaN(v) || (all && !Number.isFinite(v))) ? `${destination} cannot store ${v} in a double column` : undefined;
+  const scalar: Refusal = (v) => why(v, infinities);
+  const inArray: Refusal = (v) => why(v, true);
+  return (type) => (type === 'double' ? scalar : elementType(type) === 'double' ? forScalar('double', inArray)(type) : undefined);
+}
+
+/** Text and JSON holding a NUL character (PostgreSQL's text and jsonb). */
+export const nulRefusal = (destination: string): Refusals => (type) => {
+  const found = nulFinder(type);
+  return found && ((v) => (found(v) ? `${destination} text cannot hold the NUL character (U+0000); \`strip_nul: true\` on the stream removes it` : undefined));
+};
