@@ -1,5 +1,6 @@
 // Keys every stream accepts, whatever its source. Connector specs add their own beside these.
 import { z } from 'zod';
+import { DURATION } from '../core/duration.js';
 import { COLUMN_TYPES, SCHEMA_CONTRACTS, SCHEMA_POLICIES, WRITE_DISPOSITIONS } from '../core/types.js';
 
 const keyList = z.union([z.string().transform((s) => [s]), z.array(z.string()).min(1)]);
@@ -12,6 +13,8 @@ export const commonStreamKeys = {
   columns: z.record(z.string(), z.enum(COLUMN_TYPES)).optional().describe('Declared column types; undeclared columns are inferred from the data.'),
   on_schema_change: z.enum(SCHEMA_POLICIES).default('widen').describe('When a value does not fit its inferred column: widen the column, reject the row to the DLQ, or fail the run. Declared columns never widen.'),
   contract: z.enum(SCHEMA_CONTRACTS).optional().describe('Schema contract (decides instead of `on_schema_change` when set): evolve = add new columns and widen inferred types; freeze = once the schema is known (stored, declared, or the first batch), rows with new columns or values that do not fit go to the DLQ; discard_value = new columns are dropped and values that do not fit become null; discard_row = such rows are dropped (counted as filtered). Changes are recorded in the run ledger.'),
+  lookback: z.union([z.number().positive(), z.string().regex(DURATION, 'a number, or a duration such as `10m`, `2h` or `1d`')]).optional()
+    .describe('Re-read this far behind the stored watermark on every run (a number for a numeric cursor, a duration such as `10m` for a date or timestamp): rows that commit late or arrive out of order are loaded instead of missed. Needs a `cursor` and `write: merge` or `scd2`, which make the re-read rows harmless.'),
   destination_table: z.string().optional().describe('Destination table name; defaults to the stream name.'),
   strip_nul: z.boolean().optional().describe('Remove NUL characters (U+0000) from text and JSON values. Without it, a row with a NUL goes to the dead-letter queue on destinations that cannot store one (PostgreSQL).'),
   delete_column: z.string().optional().describe('With `write: merge`, a column whose true value deletes the row with that key instead of upserting it.'),

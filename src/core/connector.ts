@@ -23,6 +23,8 @@ export interface StreamConfig {
   delete_column?: string;
   /** Remove NUL characters from text and JSON values (otherwise a destination that cannot store them refuses the row). */
   strip_nul?: boolean;
+  /** Re-read this far behind the watermark (a number, or a duration such as `10m`): see src/core/values/lookback.ts. */
+  lookback?: number | string;
   [key: string]: unknown;
 }
 

@@ -7,6 +7,7 @@
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
+import { behind } from '../core/values/lookback.js';
 import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
@@ -139,9 +140,10 @@ class StreamRun {
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
+    const from = task.replay ? null : this.lookback(storedCursor);
     const rules: ValueRules = { refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul };
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
-      task.replay ? null : storedCursor, storedCursor, !task.replay, rules);
+      from, storedCursor, !task.replay, rules);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
@@ -158,7 +160,20 @@ class StreamRun {
         logger: ctx.logger, dryRun: task.dryRun, rules,
       });
     }
-    this.batches = deps.source.read(stream, this.stored, ctx)[Symbol.asyncIterator]();
+    // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside.
+    const readFrom = this.stored && from !== null && from !== storedCursor
+      ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
+    this.batches = deps.source.read(stream, readFrom, ctx)[Symbol.asyncIterator]();
+  }
+
+  /** Where rows start counting as new: the stored watermark, or `lookback` behind it. */
+  private lookback(watermark: string | number | null): string | number | null {
+    const { stream } = this;
+    if (stream.lookback === undefined || watermark === null) return watermark;
+    const from = behind(watermark, stream.lookback);
+    if (from instanceof Error) throw new RunError(`stream ${stream.name}: ${from.message}`, stream.name);
+    this.deps.ctx.logger.info({ stream: stream.name, watermark, from }, 'lookback: reading again from behind the watermark');
+    return from;
   }
 
   /** Batches until the source ends or a drain stops the stream at a checkpoint. */

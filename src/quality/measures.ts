@@ -1,28 +1,9 @@
-// The small languages of check options: durations (`2d`, `36h`), thresholds (`1%` or a count) and changes (`50%`).
+// The small languages of check options: durations (`2d`, `36h`, from src/core/duration.ts), thresholds (`1%` or a
+// count) and changes (`50%`).
 import { z } from 'zod';
 import type { Threshold } from './check.js';
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DURATION = /^(\d+(?:\.\d+)?)\s*([smhdw])$/;
-
-export const duration = (what: string) => z.string().regex(DURATION, 'a duration such as `30m`, `12h`, `2d` or `1w`')
-  .transform((s) => {
-    const [, n, unit] = DURATION.exec(s)!;
-    return { ms: Number(n) * UNITS[unit], text: s };
-  }).describe(what);
-
-/** `3d 4h`, `25m`: an age as a person reads it. */
-export function showAge(ms: number): string {
-  if (ms < 0) return 'in the future';
-  const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
-    if (ms >= size && parts.length < 2) {
-      parts.push(`${Math.floor(ms / size)}${unit}`);
-      ms %= size;
-    }
-  }
-  return parts.length ? parts.join(' ') : `${Math.round(ms / 1000)}s`;
-}
+export { duration, showAge } from '../core/duration.js';
 
 const PERCENT = /^(\d+(?:\.\d+)?)\s*%$/;
 

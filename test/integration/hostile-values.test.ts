@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePipeline } from '../../src/config/load.js';
 import { SqliteControlStore } from '../../src/control/sqlite-store.js';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { definePipeline } from '../../src/index.js';
 import type { Source } from '../../src/core/connector.js';
@@ -176,6 +177,60 @@ ${destination}`;
     assert.equal(p.doc, '{"x": 12345678901234567890, "y": [0.10000000000000000001]}');
     const [three] = await pgQuery(`SELECT amount::text AS amount FROM "${schema}".b WHERE id = 3`);
     assert.equal(three.amount, '0.1000000000000000055511151231257827');
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    cleanup();
+  }
+});
+
+test('lookback: rows that commit behind the watermark are read again and loaded once (SQLite ids, PostgreSQL timestamps)', async () => {
+  const { dir, cleanup } = tempDir();
+  const schema = `sluice_lb_${randomBytes(5).toString('hex')}`;
+  try {
+    // SQLite, an integer cursor: ids 3 and 4 commit after 5 was loaded (a sequence handed out before the commits).
+    const db = openDatabase(join(dir, 'src.sqlite'));
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    db.exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (5, 'e')");
+    const sqlite = (lookback: string) => parsePipeline(`pipeline: lookback-${lookback ? 'on' : 'off'}
+sources:
+  - name: s
+    type: sqlite
+    path: src.sqlite
+    streams: [{ name: t, table: t, primary_key: [id], cursor: id, write: merge${lookback} }]
+destination: { type: sqlite, path: out-${lookback ? 'on' : 'off'}.sqlite }
+`, { baseDir: dir });
+    const home = join(dir, 'home');
+    for (const lookback of ['', ', lookback: 3']) assert.equal((await runPipeline(sqlite(lookback), { home })).streams.t.loaded, 3);
+    db.exec("INSERT INTO t VALUES (3, 'c'), (4, 'd')");
+    const without = await runPipeline(sqlite(''), { home });
+    assert.deepEqual([without.streams.t.extracted, without.streams.t.loaded], [0, 0], 'without lookback, ids 3 and 4 are behind the watermark');
+    const withLookback = await runPipeline(sqlite(', lookback: 3'), { home });
+    assert.equal(withLookback.status, 'success', withLookback.error);
+    assert.deepEqual([withLookback.streams.t.extracted, withLookback.streams.t.inserted], [4, 2], 'ids 2 to 5 read again; 3 and 4 are new');
+    const out = openDatabase(join(dir, 'out-on.sqlite'), { readonly: true });
+    assert.deepEqual((out.prepare('SELECT id FROM t ORDER BY id').all() as { id: number }[]).map((r) => r.id), [1, 2, 3, 4, 5]);
+    out.close();
+    db.close();
+
+    // PostgreSQL, a timestamp cursor: a row stamped 5 minutes in the past arrives after a run (an event time).
+    await pgQuery(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".ev (id int PRIMARY KEY, at timestamptz NOT NULL);
+      INSERT INTO "${schema}".ev VALUES (1, now() - interval '1 hour'), (2, now())`);
+    const pg = parsePipeline(`pipeline: lookback-pg
+sources:
+  - name: p
+    type: postgres
+    host: 127.0.0.1
+    user: postgres
+    database: test
+    streams: [{ name: ev, table: ${schema}.ev, primary_key: [id], cursor: at, write: merge, lookback: 10m }]
+`, { baseDir: dir });
+    assert.equal((await runPipeline(pg, { home })).streams.ev.loaded, 2);
+    await pgQuery(`INSERT INTO "${schema}".ev VALUES (3, now() - interval '5 minutes')`);
+    const late = await runPipeline(pg, { home });
+    assert.equal(late.status, 'success', late.error);
+    assert.equal(late.streams.ev.inserted, 1, 'the row 5 minutes behind the watermark is within the 10m lookback');
+    const ids = await duckQuery(join(home, 'warehouse.duckdb'), 'SELECT id::INT AS id FROM ev ORDER BY id');
+    assert.deepEqual(ids.map((r) => r.id), [1, 2, 3]);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     cleanup();

@@ -242,3 +242,33 @@ test('keyset SQL: row values, or the expanded form for dialects without them', (
   });
   assert.equal(keysetPage(pgStyle, ['ts'], undefined).where, '');
 });
+
+test('a late commit is not missed: rows stamped by a transaction still open wait for it, then load once', async () => {
+  await withEnv(async ({ db, src, out, home, pipeline }) => {
+    await db.query(`CREATE TABLE "${src}".events (id int4 PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await db.query(`CREATE INDEX ON "${src}".events (updated_at)`);
+    const streams = [{ name: 'events', table: `${src}.events`, primary_key: ['id'], cursor: 'updated_at', write: 'merge' }];
+    // Row 1 is written by a transaction that stays open: its updated_at is the transaction's start.
+    const late = new pg.Client(SERVER);
+    await late.connect();
+    try {
+      await late.query('BEGIN');
+      await late.query(`INSERT INTO "${src}".events (id) VALUES (1)`);
+      await new Promise((r) => setTimeout(r, 20));
+      // Row 2 commits meanwhile, stamped later.
+      await db.query(`INSERT INTO "${src}".events (id) VALUES (2)`);
+      const first = await runPipeline(pipeline(streams), { home });
+      assert.equal(first.status, 'success', first.error);
+      assert.equal(first.streams.events.loaded, 0, 'row 2 is newer than the open transaction: it waits');
+      await late.query('COMMIT');
+    } finally {
+      await late.end();
+    }
+    const second = await runPipeline(pipeline(streams), { home });
+    assert.equal(second.streams.events.loaded, 2, 'row 1, committed late, and row 2');
+    const third = await runPipeline(pipeline(streams), { home });
+    assert.equal(third.streams.events.loaded, 0);
+    const rows = await db.query(`SELECT id FROM "${out}".events ORDER BY id`);
+    assert.deepEqual(rows.rows.map((r) => r.id), [1, 2]);
+  });
+});

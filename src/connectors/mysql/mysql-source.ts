@@ -6,13 +6,13 @@ import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
-import { keysetPage } from '../sql/keyset.js';
+import { keysetFrom, keysetPage, watermarkOf } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
 import { ResultColumns } from '../sql/result-columns.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
-import type { CatalogColumn } from '../sql/read-plan.js';
+import type { CatalogColumn, ReadPlan } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
 import { quoteQualified } from '../sql/quote.js';
 import { createMysqlPool, mysqlConnect, mysqlError } from './mysql-connection.js';
@@ -106,7 +106,7 @@ export class MysqlSource implements Source {
         // Keyset pages on an unindexed cursor would each sort the table: one ordered pass from the same position,
         // each batch checkpointing its last row as a page would.
         const after = resumePosition(state, plan.keys, true)?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
-        const page = keysetPage(KEYSET_DIALECT, plan.keys, after, [plan.keys[0]]);
+        const page = keysetFrom(KEYSET_DIALECT, plan.keys, after, this.watermark(plan, state), [plan.keys[0]]);
         let keyIndexes: number[] | undefined;
         yield* this.streamed(conn, stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last, columns) => {
           if (!last) return undefined;
@@ -123,7 +123,7 @@ export class MysqlSource implements Source {
         keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
         fetch: async (after, limit) => {
           const params = after?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
-          const page = keysetPage(KEYSET_DIALECT, plan.keys, params, plan.hasCursor ? [plan.keys[0]] : []);
+          const page = plan.hasCursor ? keysetFrom(KEYSET_DIALECT, plan.keys, params, this.watermark(plan, state), [plan.keys[0]]) : keysetPage(KEYSET_DIALECT, plan.keys, params);
           const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
           try {
             // Arrays, not objects: no object per row, and the engine reads them by position.
@@ -181,6 +181,12 @@ export class MysqlSource implements Source {
   }
 
   /** Whether the stream's table has an index leading with `column`, so that a keyset page is an index range. */
+  /** The stored watermark as a parameter for the cursor column (a read without a position starts there). */
+  private watermark(plan: ReadPlan, state: StreamState | undefined): unknown {
+    const w = watermarkOf(state, plan.keys[0]);
+    return w === null ? null : keyParam(plan.types.get(plan.keys[0]), w);
+  }
+
   private async seeks(conn: PoolConnection, stream: StreamConfig, column: string): Promise<boolean> {
     if ((stream as StreamConfig & MysqlStreamOptions).query) return false;
     const [db, table] = tableParts(stream);

@@ -46,7 +46,9 @@ export const mysqlSourceSpec: SourceSpec<MysqlSourceConfig> = {
   status: 'beta',
   description: 'MySQL or MariaDB tables or queries, read in keyset pages ordered by (cursor, primary key): with a `cursor` '
     + 'the read is incremental and resumes exactly after the last row committed, even when many rows share a cursor value; '
-    + 'without, the whole table is read (resumable within a run). The primary key defaults to the table\'s own. Column '
+    + 'without, the whole table is read (resumable within a run). A row committed after later-stamped rows were read '
+    + '(a long transaction, AUTO_INCREMENT ids committed out of order) falls behind the watermark: a stream `lookback` '
+    + 'reads it on a later run. The primary key defaults to the table\'s own. Column '
     + 'types come from the server (DECIMAL exact, BIGINT as bigint, DATETIME as UTC timestamps, TINYINT(1) as boolean).',
   config: mysqlConfig,
   stream: mysqlStream.strict().refine((s) => s.table === undefined || s.query === undefined, 'give `table` or `query`, not both'),

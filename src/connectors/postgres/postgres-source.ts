@@ -5,6 +5,9 @@
 //               leads with the cursor (or the stream is a query), one ordered cursor from the same position instead,
 //               since each page would sort the relation again;
 //   cursor only one ordered server-side cursor from the stored watermark (inclusive: rows sharing it are read again).
+// A date or timestamp cursor is read only below the commit horizon (commit-horizon.ts): a row a transaction still open
+// stamps with its start time (`DEFAULT now()`) commits later below rows read now, so nothing at or past the start of
+// the oldest open transaction is read yet; it loads on a later run, and the watermark never passes a late commit.
 // Value parsers (postgres-types.ts) give every catalog type its canonical form, and columns() declares each stream's
 // column types from the catalog, so nothing is inferred, numeric, int8 and timestamps keep their precision, and the
 // rows travel as arrays the engine only checks (postgres-rows.ts).
@@ -13,11 +16,12 @@ import Cursor from 'pg-cursor';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
-import { keysetPage } from '../sql/keyset.js';
+import { keysetFrom, watermarkOf } from '../sql/keyset.js';
 import type { KeysetDialect, KeysetPage } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition } from '../sql/keyset-batches.js';
 import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { commitHorizon } from './commit-horizon.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { logicalOfOid, sourceTypes } from './postgres-types.js';
@@ -74,8 +78,18 @@ export class PostgresSource implements Source {
     let broken = false;
     try {
       const keys = stream.cursor && stream.primary_key.length > 0 ? [stream.cursor, ...stream.primary_key] : undefined;
+      const { table, query } = stream as StreamConfig & PostgresStreamOptions;
+      const horizon = stream.cursor
+        ? await commitHorizon(client, from, query ? undefined : quoteQualified(schemaAndName(table!, 'public')), stream.cursor, ctx.logger.child({ stream: stream.name }))
+        : undefined;
+      /** A condition list with the horizon's bound added, its parameter numbered after `params`. */
+      const below = (where: string, params: unknown[]): string => {
+        if (horizon === undefined) return where;
+        params.push(horizon);
+        return `${where ? `${where} AND ` : ''}${quoteIdent(stream.cursor!)} < $${params.length}::timestamptz`;
+      };
       if (keys && (await this.seeks(client, stream, keys[0]))) {
-        yield* this.readKeyset(client, keys, from, state, ctx);
+        yield* this.readKeyset(client, keys, from, state, ctx, below);
         return;
       }
       const { version: _v, connector: _c, ...base } = state ?? { version: 1 };
@@ -88,13 +102,13 @@ export class PostgresSource implements Source {
         // once per page. It resumes after a stored position exactly as pages do.
         const page = this.keysetStart(keys, state);
         ({ params } = page);
-        sql += ` WHERE ${page.where} ORDER BY ${page.orderBy}`;
+        sql += ` WHERE ${below(page.where, params)} ORDER BY ${page.orderBy}`;
         checkpointOf = (last, columns) => keysetCheckpoint(state, keys.map((k) => asParam(last[columns.indexOf(k)])), true);
       } else if (stream.cursor) {
         const c = quoteIdent(stream.cursor);
         const start = state?.cursor?.column === stream.cursor ? state.cursor.value : null;
-        sql += ` WHERE ${c} IS NOT NULL${start === null || start === undefined ? '' : ` AND ${c} >= $1`} ORDER BY ${c}`;
         if (start !== null && start !== undefined) params.push(start);
+        sql += ` WHERE ${below(`${c} IS NOT NULL${params.length ? ` AND ${c} >= $1` : ''}`, params)} ORDER BY ${c}`;
         const cursorColumn = stream.cursor;
         checkpointOf = (last, columns) => ({ ...base, version: 1, connector: { cursor_value: asParam(last[columns.indexOf(cursorColumn)]) } });
       }
@@ -145,13 +159,7 @@ export class PostgresSource implements Source {
    * source or an older version), at the watermark, inclusive.
    */
   private keysetStart(keys: string[], state: StreamState | undefined, after: readonly unknown[] | undefined = resumePosition(state, keys, true)): KeysetPage {
-    const page = keysetPage(PG_DIALECT, keys, after, [keys[0]]);
-    const watermark = state?.cursor?.column === keys[0] ? state.cursor.value : null;
-    if (after === undefined && watermark !== null && watermark !== undefined) {
-      page.params.push(watermark);
-      page.where += ` AND ${quoteIdent(keys[0])} >= $${page.params.length}`;
-    }
-    return page;
+    return keysetFrom(PG_DIALECT, keys, after, watermarkOf(state, keys[0]), [keys[0]]);
   }
 
   /**
@@ -159,13 +167,16 @@ export class PostgresSource implements Source {
    * (no long-lived snapshot on the source), and ordering by (cursor, key…) makes the position exact even when many
    * rows share one cursor value.
    */
-  private readKeyset(client: pg.PoolClient, keys: string[], from: string, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+  private readKeyset(
+    client: pg.PoolClient, keys: string[], from: string, state: StreamState | undefined, ctx: RunContext, below: (where: string, params: unknown[]) => string,
+  ): AsyncGenerator<Batch> {
     const names = new ResultColumns();
     return keysetBatches({
       keys, hasCursor: true, state, batchSize: ctx.batchSize, signal: ctx.signal, keyValue: asParam,
       fetch: async (after, limit) => {
         const page = this.keysetStart(keys, state, after);
-        const r = await client.query<unknown[]>({ text: `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy} LIMIT ${limit}`, values: page.params, rowMode: 'array' });
+        const where = below(page.where, page.params);
+        const r = await client.query<unknown[]>({ text: `SELECT * FROM ${from} WHERE ${where} ORDER BY ${page.orderBy} LIMIT ${limit}`, values: page.params, rowMode: 'array' });
         return { columns: names.of(r.fields), values: r.rows, canonical: true };
       },
     });

@@ -66,6 +66,10 @@ export const postgresSourceSpec: SourceSpec<PostgresSourceConfig> = {
   status: 'beta',
   description: 'PostgreSQL tables or queries: streamed through a server-side cursor; with a `cursor` column, incremental '
     + 'by keyset pagination on (cursor, primary key), so rows sharing a cursor value are never missed or repeated. '
+    + 'A date or timestamp cursor is read only below the start of the oldest open transaction that has written to the '
+    + 'table (for a `query`, any open transaction): a row it stamps with `now()` and commits late is loaded by a later '
+    + 'run, never skipped (seeing other roles\' transactions needs pg_read_all_stats). Integer cursors fed by a sequence '
+    + 'can commit out of order too, and app-set timestamps can arrive late: give such streams a `lookback`. '
     + 'Column types come from the catalog (numeric stays exact, int8 stays 64-bit, timestamps keep microseconds).',
   config: postgresSourceConfig,
   stream: postgresStream.strict()

@@ -52,3 +52,22 @@ export function keysetPage(
   }
   return { where: conditions.join(' AND '), orderBy, params };
 }
+
+/**
+ * Where a read starts: strictly after the stored position `after`, or, without one (a first run, a `lookback`, state
+ * another source wrote), at the watermark `from` (inclusive), rather than at the beginning of the relation.
+ */
+export function keysetFrom(
+  dialect: KeysetDialect, columns: readonly string[], after: readonly unknown[] | undefined, from: unknown, notNull: readonly string[] = [],
+): KeysetPage {
+  const page = keysetPage(dialect, columns, after, notNull);
+  if (after === undefined && from !== null && from !== undefined) {
+    page.params.push(from);
+    page.where = [page.where, `${dialect.quote(columns[0])} >= ${dialect.placeholder(page.params.length)}`].filter(Boolean).join(' AND ');
+  }
+  return page;
+}
+
+/** The watermark a state keeps for `cursor`, or null. */
+export const watermarkOf = (state: { cursor?: { column: string; value: unknown } } | undefined, cursor: string | undefined): unknown =>
+  (cursor !== undefined && state?.cursor?.column === cursor ? state.cursor.value ?? null : null);

@@ -8,13 +8,13 @@ import type { SqliteDatabase, SqliteStatement } from '../../core/sqlite-driver.j
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
-import { keysetPage } from '../sql/keyset.js';
+import { keysetFrom, keysetPage, watermarkOf } from '../sql/keyset.js';
 import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
 import { ResultColumns } from '../sql/result-columns.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
-import type { CatalogColumn } from '../sql/read-plan.js';
+import type { CatalogColumn, ReadPlan } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
 import { q } from './sqlite-dialect.js';
 import type { SqliteSourceConfig, SqliteStreamOptions } from './sqlite-spec.js';
@@ -53,7 +53,7 @@ export class SqliteSource implements Source {
     if (plan.hasCursor && !this.seeks(stream, plan.keys[0], primaryKey)) {
       // Keyset pages on an unindexed cursor would each scan and sort the table: one ordered pass from the same
       // position, each batch checkpointing its last row as a page would.
-      const page = keysetPage(KEYSET_DIALECT, plan.keys, resumePosition(state, plan.keys, true), [plan.keys[0]]);
+      const page = keysetFrom(KEYSET_DIALECT, plan.keys, resumePosition(state, plan.keys, true), numericWatermark(plan, state), [plan.keys[0]]);
       let keyIndexes: number[] | undefined;
       yield* this.pass(stream, `SELECT * FROM ${from} WHERE ${page.where} ORDER BY ${page.orderBy}`, page.params, ctx, (last, columns) => {
         if (!last) return undefined;
@@ -66,7 +66,8 @@ export class SqliteSource implements Source {
     yield* keysetBatches({
       keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
       fetch: async (after, limit) => {
-        const page = keysetPage(KEYSET_DIALECT, plan.keys, after, plan.hasCursor ? [plan.keys[0]] : []);
+        const page = plan.hasCursor
+          ? keysetFrom(KEYSET_DIALECT, plan.keys, after, numericWatermark(plan, state), [plan.keys[0]]) : keysetPage(KEYSET_DIALECT, plan.keys, after);
         const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
         const statement = this.statement(stream, sql);
         const values = this.reading(stream, () => statement.all(...page.params) as unknown[][]);
@@ -145,4 +146,17 @@ function fromClause(stream: StreamConfig): string {
   const opts = stream as StreamConfig & SqliteStreamOptions;
   if (opts.query) return `(${opts.query.trim().replace(/;\s*$/, '')}) AS ${q('_sluice_query')}`;
   return q(opts.table ?? stream.name);
+}
+
+/**
+ * The stored watermark as a parameter, where SQLite compares it as the column's values compare: a number for a numeric
+ * cursor. Text cursors (dates and timestamps kept as text in their own layout) read from the beginning instead, and
+ * the engine filters what the watermark already covers.
+ */
+function numericWatermark(plan: ReadPlan, state: StreamState | undefined): number | bigint | null {
+  const type = plan.types.get(plan.keys[0]);
+  const w = watermarkOf(state, plan.keys[0]);
+  if (w === null || (type !== 'integer' && type !== 'bigint' && type !== 'double')) return null;
+  if (typeof w === 'number') return w;
+  return typeof w === 'string' && /^-?\d+$/.test(w) ? BigInt(w) : null;
 }
