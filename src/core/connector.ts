@@ -148,6 +148,12 @@ export interface StreamLoad {
   /** Last commit of the run: swaps in a replaced table, drops staging. */
   finish(state: StreamState): Promise<CommitCounts>;
   /**
+   * The limits of a target column as the table has it, known after evolve(): an existing numeric(10,2), varchar(20) or
+   * utf8mb3 column refuses values a column Sluice made would take. The reason a value is refused, or undefined when the
+   * column takes every value of its type.
+   */
+  refuses?(column: string): ((value: unknown) => string | undefined) | undefined;
+  /**
    * Roll back what is not committed and drop staging. Must not throw. With `keepStaging` a staged load leaves its
    * staging table in place (for inspection of a blocked load) and says where.
    */

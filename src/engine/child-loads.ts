@@ -40,7 +40,7 @@ export interface ChildLoadOptions {
   logger: Logger;
   /** A dry run: child rows are made and dropped, nothing is loaded. */
   dryRun: boolean;
-  /** The parent's rules for values (the destination's refusals, the stream's fixes): child values follow them too. */
+  /** The parent's rules for values (the destination's refusals, the stream's fixes): child values follow them too, with their own table's limits. */
   rules: ValueRules;
 }
 
@@ -82,7 +82,7 @@ export class ChildLoads {
       fullRefresh: this.o.fullRefresh,
       ...(this.groups ? { replaceGroups: target('_parent_key'), deleteColumn: target(PARENT_MARKER) } : {}),
     });
-    const gate = new RowGate([], false, undefined, null, null, false, this.o.rules);
+    const gate = new RowGate([], false, undefined, null, null, false, { ...this.o.rules, column: (t) => load.refuses?.(t) });
     child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false), gate, width: -1, loaded: 0, rejected: 0 };
     this.children.set(name, child);
     return child;
@@ -95,6 +95,7 @@ export class ChildLoads {
     if (changes.length || child.width !== child.tracker.columns.length) {
       await child.load.evolve(child.tracker.schema);
       child.width = child.tracker.columns.length;
+      child.gate.rebind();
     }
   }
 

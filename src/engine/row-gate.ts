@@ -11,6 +11,8 @@ type Refuse = (value: unknown) => string | undefined;
 export interface ValueRules {
   /** The destination's values it cannot store (DestinationCapabilities.refuses). */
   refuses?(type: ColumnType): Refuse | undefined;
+  /** A target column's own limits (StreamLoad.refuses), by target name. */
+  column?(target: string): Refuse | undefined;
   /** Remove NUL characters from text and JSON values. */
   stripNul?: boolean;
 }
@@ -48,6 +50,11 @@ export class RowGate {
     this.maxCursor = storedCursor;
   }
 
+  /** The destination's columns changed (evolve): refusals are bound again. */
+  rebind(): void {
+    this.boundTypes = '';
+  }
+
   /** Column positions, after the schema may have grown. */
   bind(columns: readonly Column[]): void {
     this.cursorIndex = this.cursor ? columns.findIndex((c) => c.name === this.cursor) : -1;
@@ -59,7 +66,9 @@ export class RowGate {
     this.refusals = [];
     this.fixes = [];
     columns.forEach((c, i) => {
-      const refuse = this.rules.refuses?.(c.type);
+      const byType = this.rules.refuses?.(c.type);
+      const byColumn = this.rules.column?.(c.target ?? c.name);
+      const refuse = byType && byColumn ? (v: unknown) => byType(v) ?? byColumn(v) : byType ?? byColumn;
       if (refuse) this.refusals.push([i, c.name, refuse]);
       const fix = this.rules.stripNul ? nulStripper(c.type) : undefined;
       if (fix) this.fixes.push([i, fix]);

@@ -141,7 +141,10 @@ class StreamRun {
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
     const from = task.replay ? null : this.lookback(storedCursor);
-    const rules: ValueRules = { refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul };
+    const rules: ValueRules = {
+      refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul,
+      column: (target) => this.load?.refuses?.(target),
+    };
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
       from, storedCursor, !task.replay, rules);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
@@ -387,6 +390,7 @@ class StreamRun {
     if (load && grew && tracker.columns.length) {
       await this.clock.time('load', () => load.evolve(tracker.schema));
       this.evolvedWidth = tracker.columns.length;
+      this.gate.rebind();
     }
   }
 

@@ -109,7 +109,9 @@ export class HttpClient {
           throw new RunError(redact(`${req.method ?? 'GET'} ${shown}: ${e.message}; the circuit stays open for another ${Math.ceil((e.retryAfterMs ?? 0) / 1000)} s`), undefined, { cause: e });
         }
         last = e;
-        waitMs = e.retryAfterMs;
+        // Timers count whole milliseconds (a fraction is cut off), so a wait for an open circuit could end just before
+        // it half-opens and spend an attempt on the same closed door.
+        waitMs = e.retryAfterMs === undefined ? undefined : Math.ceil(e.retryAfterMs) + (e instanceof CircuitOpenError ? 1 : 0);
       }
       if (attempt === this.retry.attempts) break;
       if (waitMs !== undefined && waitMs > this.retry.max_retry_after_ms) {

@@ -238,6 +238,31 @@ for (const kind of TARGETS) {
       for (const e of dlq) assert.match(e.reason, /^column "(x|s|d)": .*(cannot store|cannot hold)/, e.reason);
     });
 
+    test('an existing table\'s narrower columns: values past them go to the DLQ with the reason, the rest loads', async () => {
+      // What each destination enforces of numeric(10,2), varchar(5), smallint and a utf8mb3 text (MySQL widens a
+      // non-key VARCHAR to LONGTEXT; DuckDB keeps no length; SQLite stores any value in any column).
+      const ddl: Record<string, string> = {
+        postgres: 'id integer, price numeric(10,2), code varchar(5), qty smallint, note text',
+        duckdb: 'id INTEGER, price DECIMAL(10,2), code VARCHAR, qty SMALLINT, note VARCHAR',
+        mysql: 'id INT, price DECIMAL(10,2), code VARCHAR(5), qty SMALLINT, note TEXT CHARACTER SET utf8mb3',
+        sqlite: 'id INTEGER, price NUMERIC(10,2), code VARCHAR(5), qty SMALLINT, note TEXT',
+      };
+      const refused: Record<string, number[]> = { postgres: [2, 3, 4], duckdb: [2, 4], mysql: [2, 4, 5], sqlite: [] };
+      const t = await target();
+      await t.exec(`CREATE TABLE ${t.table('narrow')} (${ddl[kind.name]})`);
+      const p = project(t, csvStream('narrow', '        path: n.csv\n        columns: { id: integer, price: decimal, code: text, qty: integer, note: text }\n'),
+        { 'n.csv': 'id,price,code,qty,note\n1,12.34,abc,100,plain\n2,12.345,abc,100,plain\n3,12.34,abcdef,100,plain\n4,12.34,abc,40000,plain\n5,12.34,abc,100,smile 😀\n' });
+      cleanups.push(p.cleanup);
+      const c = counts(await p.run(), 'narrow');
+      const mine = refused[kind.name];
+      assert.deepEqual([c.loaded, c.dead_lettered], [5 - mine.length, mine.length]);
+      const got = await t.query(`SELECT ${t.text('id')} AS id, ${t.text('price')} AS price FROM ${t.table('narrow')} ORDER BY id`);
+      assert.deepEqual(got.map((r) => Number(r.id)), [1, 2, 3, 4, 5].filter((id) => !mine.includes(id)));
+      for (const r of got) assert.equal(Number(r.price), Number(r.id) === 2 ? 12.345 : 12.34, `id ${r.id}: price kept exactly`);
+      const dlq = JSON.parse((await sluice(['dlq', 'list', '--json'], { home: p.home })).stdout) as { reason: string }[];
+      for (const e of dlq) assert.match(e.reason, /^column "(price|code|qty|note)": (PostgreSQL|DuckDB|MySQL)'s .*(cannot hold|holds)/, e.reason);
+    });
+
     test('an empty source creates the declared table with no rows', async () => {
       const t = await target();
       const p = project(t, csvStream('nothing', '        path: e.csv\n        columns: { id: integer, name: text }\n'), { 'e.csv': 'id,name\n' });

@@ -13,6 +13,8 @@ export interface Target {
   destination: string;
   /** Rows of a query against the target, after the sluice process has exited. */
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Run DDL against the target before a run (a table the user made); the schema or file is created first. */
+  exec(sql: string): Promise<void>;
   /** A table name as the query must spell it (schema-qualified and quoted). */
   table(name: string): string;
   /** An expression reading a column as text, for comparisons that do not depend on the driver's types. */
@@ -42,6 +44,7 @@ const duckdb: TargetKind = {
     return {
       destination: `destination:\n  type: duckdb\n  path: ${file}\n`,
       query: (sql) => duckQuery(file, sql),
+      exec: async (sql) => void await duckQuery(file, sql),
       table: dq,
       text: (c) => `CAST(${dq(c)} AS VARCHAR)`,
       json: (c) => `CAST(to_json(${dq(c)}) AS VARCHAR)`,
@@ -59,6 +62,7 @@ const postgres: TargetKind = {
     return {
       destination: `destination:\n  type: postgres\n  url: ${PG_URL}\n  schema: ${schema}\n`,
       query: (sql) => pgQuery(sql),
+      exec: async (sql) => void await pgQuery(`CREATE SCHEMA IF NOT EXISTS ${dq(schema)}; ${sql}`),
       table: (name) => `${dq(schema)}.${dq(name)}`,
       text: (c) => `${dq(c)}::text`,
       json: (c) => `to_jsonb(${dq(c)})::text`,
@@ -94,6 +98,7 @@ const mysqlTarget: TargetKind = {
     return {
       destination: `destination:\n  type: mysql\n  url: mysql://root@127.0.0.1:3306/${db}\n`,
       query: (sql) => withConnection(async (c) => (await c.query(sql))[0] as Record<string, unknown>[]),
+      exec: (sql) => withConnection(async (c) => void await c.query(sql)),
       table: (name) => `${bq(db)}.${bq(mysqlName(name))}`,
       text: (c) => `CAST(${bq(mysqlName(c))} AS CHAR)`,
       json: (c) => `CAST(${bq(mysqlName(c))} AS CHAR)`,
@@ -123,6 +128,14 @@ const sqlite: TargetKind = {
     return {
       destination: `destination:\n  type: sqlite\n  path: ${file}\n`,
       query,
+      async exec(sql) {
+        const db = openDatabase(file);
+        try {
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+      },
       table: dq,
       text: (c) => `CAST(${dq(c)} AS TEXT)`,
       json: (c) => `CAST(${dq(c)} AS TEXT)`,

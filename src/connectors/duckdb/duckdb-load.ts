@@ -18,6 +18,8 @@ import type { Logger } from '../../core/logger.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
+import { duckColumnLimit } from './duckdb-types.js';
+import { limitRefusal } from '../sql/column-limits.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
 import { SCD2_COLUMNS, applyScd2 } from '../sql/scd2.js';
@@ -46,6 +48,8 @@ export class DuckDBStreamLoad implements StreamLoad {
   private readonly writeRef: TableRef;
   private columns: WantedColumn[] = [];
   private plan: AppendPlan | undefined;
+  /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
+  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
   private inTransaction = false;
   private sinceCommit = 0;
   private totalRows = 0;
@@ -96,6 +100,14 @@ export class DuckDBStreamLoad implements StreamLoad {
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
     this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
+    // Rows end in the existing target (a replace or a staged load fills a table of its own): its types are limits.
+    const target = this.writeRef === this.targetRef ? tableColumns
+      : this.stagedOnly || this.target.disposition === 'replace' ? [] : await describeTable(this.conn, this.targetRef);
+    this.limits = new Map(target.map((c) => [c.name.toLowerCase(), limitRefusal(`DuckDB's ${c.dataType}`, duckColumnLimit(c.dataType))]));
+  }
+
+  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+    return this.limits.get(column.toLowerCase());
   }
 
   async write(rows: unknown[][]): Promise<void> {

@@ -6,6 +6,7 @@ import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { COLUMN_TYPES, type ColumnType, elementType, type ScalarType } from '../../core/types.js';
 import { widen } from '../../core/values/infer.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
+import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
 
 export { DECIMAL_SCALE, DECIMAL_WIDTH, duckType };
 
@@ -131,4 +132,16 @@ function listChunk(element: ChunkType): ChunkType {
 export function chunkType(type: ColumnType): ChunkType {
   const element = elementType(type);
   return element === undefined ? SCALAR_CHUNK_TYPES[type as ScalarType] : listChunk(SCALAR_CHUNK_TYPES[element]);
+}
+
+/** What a column of `dataType` refuses (../sql/column-limits.ts): a DECIMAL(p,s), a small integer type. */
+export function duckColumnLimit(dataType: string): ColumnLimit {
+  const t = dataType.toUpperCase();
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(t);
+  if (decimal) return { decimal: { precision: Number(decimal[1]), scale: Number(decimal[2]) } };
+  const ranges: Record<string, ColumnLimit['range']> = {
+    TINYINT: INT_RANGES.tinyint, UTINYINT: INT_RANGES.utinyint, SMALLINT: INT_RANGES.smallint, USMALLINT: INT_RANGES.usmallint,
+    UINTEGER: INT_RANGES.uint, UBIGINT: INT_RANGES.ubigint,
+  };
+  return Object.hasOwn(ranges, t) ? { range: ranges[t] } : {};
 }

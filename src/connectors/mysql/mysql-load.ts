@@ -47,7 +47,8 @@ import { mysqlError } from './mysql-connection.js';
 import { MYSQL_DIALECT, MYSQL_GROUP_REPLACE, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2, mysqlDeleteMarked } from './mysql-dialect.js';
 import { SpillFile, loadPlan } from './mysql-spill.js';
 import type { LoadPlan } from './mysql-spill.js';
-import { describeTable, ensureIndex, ensureTable, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
+import { describeTable, ensureIndex, ensureTable, mysqlColumnLimit, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
+import { limitRefusal } from '../sql/column-limits.js';
 import type { WantedColumn } from './mysql-tables.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -78,6 +79,8 @@ export class MysqlStreamLoad implements StreamLoad {
   /** Append by replacing groups (`LoadTarget.replaceGroups`): the column naming a row's group, as the schema spells it. */
   private group: string | undefined;
   private plan: LoadPlan | undefined;
+  /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
+  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
   private stateVersion = 0;
   private inTransaction = false;
   private totalRows = 0;
@@ -155,8 +158,15 @@ export class MysqlStreamLoad implements StreamLoad {
         primaryKey: d === 'append' ? [] : this.keys, temporary: this.tempStage,
         ...(this.grouped ? { extra: [`${q(SEQ_COLUMN)} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY`] } : {}),
       });
+      // Rows end in the existing target (a replace fills a new table): its declared types are limits.
+      const target = this.target.disposition === 'replace' || this.target.staged ? [] : await describeTable(this.conn, this.target.table);
+      this.limits = new Map(target.map((c) => [c.name.toLowerCase(), limitRefusal(`MySQL's ${c.type}${c.collation ? ` ${c.collation}` : ''}`, mysqlColumnLimit(c))]));
     }, 'cannot create or evolve the table');
     this.plan = loadPlan(this.columns);
+  }
+
+  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+    return this.limits.get(mysqlName(column).toLowerCase());
   }
 
   /** Create or evolve the target of a merge, scd2, group replacement or staged load (DDL: commits on its own). */

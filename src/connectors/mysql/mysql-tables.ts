@@ -3,6 +3,7 @@
 // it while no rows are pending in an open transaction (see mysql-load.ts).
 import type { PoolConnection } from 'mysql2/promise';
 import type { ColumnType } from '../../core/types.js';
+import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
 import { quoteIdent } from '../sql/quote.js';
 import { columnDdlType, mysqlWidening } from './mysql-types.js';
 
@@ -30,13 +31,15 @@ export interface TableColumn {
   name: string;
   /** As SHOW COLUMNS prints it: `int(11)`, `longtext`, `decimal(38,9)`. */
   type: string;
+  /** A text column's collation (`utf8mb4_bin`, `utf8mb3_general_ci`); null for other types. */
+  collation: string | null;
 }
 
 /** Columns in table order; an empty list when the table does not exist. Works for TEMPORARY tables too. */
 export async function describeTable(conn: PoolConnection, table: string): Promise<TableColumn[]> {
   try {
-    const [rows] = await conn.query({ sql: `SHOW COLUMNS FROM ${q(table)}`, rowsAsArray: false });
-    return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, type: r.Type }));
+    const [rows] = await conn.query({ sql: `SHOW FULL COLUMNS FROM ${q(table)}`, rowsAsArray: false });
+    return (rows as { Field: string; Type: string; Collation: string | null }[]).map((r) => ({ name: r.Field, type: r.Type, collation: r.Collation }));
   } catch (e) {
     if ((e as { errno?: number }).errno === 1146) return [];
     throw e;
@@ -108,4 +111,21 @@ export async function ensureIndex(conn: PoolConnection, table: string, name: str
   const type = (await describeTable(conn, table)).find((c) => fold(c.name) === fold(column))?.type ?? '';
   const prefix = /text|blob/i.test(type) ? '(191)' : '';
   await conn.query(`CREATE INDEX ${q(name)} ON ${q(table)} (${q(column)}${prefix})`);
+}
+
+/** What a column as declared refuses (../sql/column-limits.ts): DECIMAL(p,s), (VAR)CHAR(n), small integers, utf8mb3. */
+export function mysqlColumnLimit(c: TableColumn): ColumnLimit {
+  const t = c.type.toLowerCase();
+  const limit: ColumnLimit = {};
+  const decimal = /^(?:decimal|numeric)\((\d+),(\d+)\)/.exec(t);
+  if (decimal) limit.decimal = { precision: Number(decimal[1]), scale: Number(decimal[2]) };
+  const chars = /^(?:varchar|char)\((\d+)\)/.exec(t);
+  if (chars) limit.maxChars = Number(chars[1]);
+  // INT holds every `integer` value (one a `bigint` needs is widened to BIGINT by the load); TINYINT(1) is a boolean.
+  const int = /^(tinyint|smallint|mediumint|int)\b(\(\d+\))?( unsigned)?/.exec(t);
+  if (int && (int[1] !== 'int' || int[3]) && !(int[1] === 'tinyint' && int[2] === '(1)')) {
+    limit.range = INT_RANGES[`${int[3] ? 'u' : ''}${int[1]}` as keyof typeof INT_RANGES];
+  }
+  if (c.collation && /^utf8(mb3)?_/i.test(c.collation)) limit.bmpOnly = true;
+  return limit;
 }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { ColumnType } from '../../core/types.js';
+import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { pgType, widening } from './postgres-types.js';
 
@@ -52,11 +53,14 @@ export interface WantedColumn {
 export interface TableColumn {
   name: string;
   typname: string;
+  /** The type as the table declares it, modifiers included: `numeric(10,2)`, `character varying(20)`. */
+  declared: string;
 }
 
 export async function describeTable(db: Queryable, t: TableRef): Promise<TableColumn[]> {
   const r = await db.query<TableColumn>(
-    `SELECT a.attname AS name, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    `SELECT a.attname AS name, t.typname, format_type(a.atttypid, a.atttypmod) AS declared
+     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [qualified(t)],
   );
@@ -120,4 +124,15 @@ export async function hasUniqueKey(db: Queryable, t: TableRef, columns: readonly
     [qualified(t), columns],
   );
   return r.rows[0].ok;
+}
+
+/** What a column as declared refuses (../sql/column-limits.ts): numeric(p,s), character varying(n), character(n), smallint. */
+export function pgColumnLimit(declared: string): ColumnLimit {
+  const numeric = /^numeric\((\d+),(\d+)\)$/.exec(declared);
+  if (numeric) return { decimal: { precision: Number(numeric[1]), scale: Number(numeric[2]) } };
+  const chars = /^(?:character varying|character)\((\d+)\)$/.exec(declared);
+  if (chars) return { maxChars: Number(chars[1]) };
+  // An integer column holds every `integer` value, and one a `bigint` needs is widened to bigint by the load.
+  if (declared === 'smallint') return { range: INT_RANGES.smallint };
+  return {};
 }

@@ -38,7 +38,8 @@ import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
 import { binaryEncoderFor, binaryHeader, binaryTrailer, encodeBinaryRows, hasBinaryEncoder } from './postgres-binary.js';
 import type { Encoder } from './postgres-copy.js';
 import { pgError } from './postgres-connection.js';
-import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, qualified } from './postgres-ddl.js';
+import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
+import { limitRefusal } from '../sql/column-limits.js';
 import type { TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
 import { pgType } from './postgres-types.js';
@@ -105,6 +106,8 @@ export class PostgresStreamLoad implements StreamLoad {
    * parses nothing (see evolve).
    */
   private binary = false;
+  /** What each target column refuses, as the table declares it (column-limits.ts). */
+  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
   private keys: KeyTracker | undefined;
@@ -186,6 +189,9 @@ export class PostgresStreamLoad implements StreamLoad {
     if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
     await this.step('evolving the tables', async () => {
       const target = this.target.staged ? undefined : await this.ensureTarget();
+      // Rows end in the existing table (not in a new one swapped in): its declared types are limits.
+      const fills = this.target.disposition !== 'replace' || this.truncates;
+      this.limits = new Map((fills ? target ?? [] : []).map((c) => [c.name, limitRefusal(`PostgreSQL's ${c.declared}`, pgColumnLimit(c.declared))]));
       // Rows go straight into the target (append), or wait in a staging table until they move in: the merge's or
       // scd2's (TEMP, with the sequence the upsert dedupes by), a replace's new table, a gated load's, or an append's
       // that is partitioned or replaces groups.
@@ -251,6 +257,10 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
       ON ${qualified(this.targetRef)} (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')}) WHERE is_current`);
     return table;
+  }
+
+  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+    return this.limits.get(column);
   }
 
   async write(rows: unknown[][]): Promise<void> {

@@ -1,0 +1,81 @@
+// The limits of an existing column that Sluice did not make (or made narrower by declaration): a numeric(10,2), a
+// varchar(20), a smallint, a MySQL utf8mb3 text. A value past them would be rounded, cut or refused by the server in
+// the middle of a load; the load names them per column (StreamLoad.refuses) and the engine dead-letters such a row
+// before the load, with the reason, while the rest loads.
+import { plainDecimal } from '../../core/values/json-number.js';
+import { decimalMisfit, type Refusal } from '../../core/values/refusals.js';
+
+export interface ColumnLimit {
+  /** DECIMAL(precision, scale). */
+  decimal?: { precision: number; scale: number };
+  /** At most this many characters. */
+  maxChars?: number;
+  /** An integer type's range. */
+  range?: readonly [bigint, bigint];
+  /** A character set without 4-byte UTF-8 (MySQL's utf8mb3): no character beyond U+FFFF. */
+  bmpOnly?: boolean;
+}
+
+export const INT_RANGES = {
+  tinyint: [-128n, 127n], utinyint: [0n, 255n], smallint: [-32768n, 32767n], usmallint: [0n, 65535n],
+  mediumint: [-8388608n, 8388607n], umediumint: [0n, 16777215n], int: [-2147483648n, 2147483647n], uint: [0n, 4294967295n],
+  bigint: [-9223372036854775808n, 9223372036854775807n], ubigint: [0n, 18446744073709551615n],
+} as const;
+
+/** The text of a numeric value as canonical forms carry it (number, bigint, decimal text), or undefined. */
+function numericText(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? plainDecimal(String(v)) : undefined;
+  if (typeof v === 'bigint') return v.toString();
+  return typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(v) ? v : undefined;
+}
+
+const shown = (v: unknown): string => {
+  const s = typeof v === 'string' ? v : String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+};
+
+const BEYOND_BMP = /[\u{10000}-\u{10FFFF}]/u;
+
+/** The check of a column with `limit`; `where` names it in reasons (`PostgreSQL column "price" (numeric(10,2))`). */
+export function limitRefusal(where: string, limit: ColumnLimit): Refusal | undefined {
+  const checks: Refusal[] = [];
+  const { decimal, maxChars, range, bmpOnly } = limit;
+  if (decimal) {
+    checks.push((v) => {
+      const text = numericText(v);
+      const why = text === undefined ? undefined : decimalMisfit(text, decimal.precision, decimal.scale);
+      return why && `${where} cannot hold ${shown(v)} exactly: ${why}`;
+    });
+  }
+  if (range) {
+    checks.push((v) => {
+      const text = numericText(v);
+      if (text === undefined || !/^[+-]?\d+(\.0*)?$/.test(text)) return undefined;
+      const n = BigInt(text.replace(/\.0*$/, '').replace(/^\+/, ''));
+      return n < range[0] || n > range[1] ? `${where} holds ${range[0]} to ${range[1]}, not ${shown(v)}` : undefined;
+    });
+  }
+  if (maxChars !== undefined) {
+    checks.push((v) => {
+      if (typeof v !== 'string' || v.length <= maxChars) return undefined;
+      // Characters, not UTF-16 units: a string of emoji is twice as long in JS as in the database.
+      const chars = [...v].length;
+      return chars > maxChars ? `${where} holds ${maxChars} characters, not ${chars} (it would be cut or refused)` : undefined;
+    });
+  }
+  if (bmpOnly) {
+    checks.push((v) => {
+      const found = typeof v === 'string' ? BEYOND_BMP.exec(v) : null;
+      return found ? `${where} is utf8mb3 and cannot hold ${found[0]} (U+${found[0].codePointAt(0)!.toString(16).toUpperCase()}), a 4-byte character; convert the column to utf8mb4` : undefined;
+    });
+  }
+  if (checks.length === 0) return undefined;
+  if (checks.length === 1) return checks[0];
+  return (v) => {
+    for (const c of checks) {
+      const why = c(v);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  };
+}
