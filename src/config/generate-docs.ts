@@ -84,7 +84,11 @@ function typesTable(specs: readonly DestinationSpec[]): string[] {
   return [
     '## Column types',
     '',
-    'Declared in a stream\'s `columns` (or by `cast`), inferred from data otherwise. An array type (`integer[]`, …) holds',
+    'Declared in a stream\'s `columns` (or by `cast`), inferred from data otherwise. `decimal(p,s)` in `columns` declares a',
+    'decimal of at most p digits, s after the point: the column is created with those digits (numeric(p,s), DECIMAL(p,s);',
+    'DuckDB holds at most 38 digits, MySQL 65 with 30 after the point), and a longer value goes to the dead-letter queue',
+    'unless the stream sets `rounding: half_even` or `half_up`. An undeclared `decimal` is DECIMAL(38,9) in DuckDB, MySQL',
+    'and Parquet, unbounded `numeric` in PostgreSQL, exact text in SQLite. An array type (`integer[]`, …) holds',
     'one-dimensional arrays whose elements may be null; its values may arrive as arrays, JSON array text or PostgreSQL',
     'array literals (`{1,2,NULL}`). Arrays found in data without a declared type are `json`.',
     '',

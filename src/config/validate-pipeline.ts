@@ -3,6 +3,7 @@
 // It returns every issue it finds; load.ts turns them into ConfigErrors with file positions.
 import type { z } from 'zod';
 import type { StreamConfig } from '../core/connector.js';
+import { parseDeclared } from '../core/types.js';
 import { errorMessage } from '../core/errors.js';
 import {
   DEFAULT_DESTINATION, destinationSpecs, getDestinationSpec, getSourceSpec, sourceSpecs,
@@ -100,6 +101,11 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       else streamNames.set(stream.name, where);
       if ((stream.write === 'merge' || stream.write === 'scd2') && stream.primary_key.length === 0) {
         issues.push({ path: [...here, 'write'], message: `\`write: ${stream.write}\` requires \`primary_key\` (${stream.write === 'merge' ? 'merge upserts on it' : 'history is kept per key'})`, expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream, or use `write: append`' });
+      }
+      for (const [column, declared] of Object.entries(stream.columns ?? {})) {
+        if (parseDeclared(declared) === undefined) {
+          issues.push({ path: [...here, 'columns', column], message: `\`${declared}\` is no decimal(p,s): p is at least 1 and s at most p`, expected: 'decimal(p,s) with 1 ≤ p and 0 ≤ s ≤ p' });
+        }
       }
       if (stream.lookback !== undefined && !stream.cursor) {
         issues.push({ path: [...here, 'lookback'], message: '`lookback` re-reads behind the watermark of the stream\'s `cursor`, and the stream has none', expected: 'cursor', suggestion: 'add `cursor: <column>` to the stream' });

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Logger } from './logger.js';
 import type {
-  Batch, ColumnType, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
+  Batch, ColumnType, DeclaredType, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
 } from './types.js';
 
 /** Keys every stream has, whatever its source. Connector-specific keys (path, table, …) sit beside them. */
@@ -12,8 +12,8 @@ export interface StreamConfig {
   primary_key: string[];
   cursor?: string;
   write: WriteDisposition;
-  /** Declared column types; columns not named here are inferred. */
-  columns?: Record<string, ColumnType>;
+  /** Declared column types (`decimal(10,2)` too); columns not named here are inferred. */
+  columns?: Record<string, DeclaredType>;
   on_schema_change: SchemaPolicy;
   /** Schema contract; when set it decides instead of `on_schema_change`. */
   contract?: SchemaContract;
@@ -23,6 +23,8 @@ export interface StreamConfig {
   delete_column?: string;
   /** Remove NUL characters from text and JSON values (otherwise a destination that cannot store them refuses the row). */
   strip_nul?: boolean;
+  /** How values of declared `decimal(p,s)` columns round to their scale; without it a longer value is refused. */
+  rounding?: 'half_even' | 'half_up';
   /** Re-read this far behind the watermark (a number, or a duration such as `10m`): see src/core/values/lookback.ts. */
   lookback?: number | string;
   [key: string]: unknown;

@@ -63,10 +63,44 @@ export type SchemaContract = (typeof SCHEMA_CONTRACTS)[number];
  */
 export type Row = Record<string, unknown>;
 
+/** A declared column type: a logical type, or `decimal(p,s)`, a decimal of at most p digits, s of them after the point. */
+export type DeclaredType = ColumnType | `decimal(${number},${number})`;
+
+const DECIMAL_DECLARED = /^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$/;
+
+/** A declared type as a logical type with its precision and scale; undefined when it is no type. */
+export function parseDeclared(t: string): { type: ColumnType; precision?: number; scale?: number } | undefined {
+  if ((COLUMN_TYPES as readonly string[]).includes(t)) return { type: t as ColumnType };
+  const m = DECIMAL_DECLARED.exec(t);
+  if (!m) return undefined;
+  const precision = Number(m[1]);
+  const scale = Number(m[2]);
+  return precision >= 1 && scale <= precision ? { type: 'decimal', precision, scale } : undefined;
+}
+
+/** A column as a destination creates it: its logical type, and the digits of a declared `decimal(p,s)`. */
+export interface TypedColumn {
+  name: string;
+  type: ColumnType;
+  precision?: number;
+  scale?: number;
+}
+
+/** The name and type a load keeps of a schema column (its declared digits included). */
+export const typedColumn = (c: Column, name: string): TypedColumn =>
+  (c.precision === undefined ? { name, type: c.type } : { name, type: c.type, precision: c.precision, scale: c.scale ?? 0 });
+
+/** `spell(p, s)` for a declared decimal, else the type's own spelling. */
+export const withDigits = (c: Omit<TypedColumn, 'name'>, plain: (type: ColumnType) => string, spell: (p: number, s: number) => string): string =>
+  (c.type === 'decimal' && c.precision !== undefined ? spell(c.precision, c.scale ?? 0) : plain(c.type));
+
 export interface Column {
   /** Name as it arrives from the source. */
   name: string;
   type: ColumnType;
+  /** A declared `decimal(p,s)`: at most `precision` digits, `scale` of them after the point. */
+  precision?: number;
+  scale?: number;
   nullable: boolean;
   /** Name in the destination (differs when the destination folds case or truncates identifiers). */
   target?: string;

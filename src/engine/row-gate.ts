@@ -4,6 +4,7 @@
 // checkpoints store). Fixes the stream asks for (`strip_nul`) are applied first.
 import type { Column, ColumnType } from '../core/types.js';
 import { cursorOrder } from '../core/values/coerce.js';
+import { decimalMisfit, roundDecimal, type Rounding } from '../core/values/decimal-text.js';
 import { nulStripper } from '../core/values/nul.js';
 
 type Refuse = (value: unknown) => string | undefined;
@@ -15,6 +16,8 @@ export interface ValueRules {
   column?(target: string): Refuse | undefined;
   /** Remove NUL characters from text and JSON values. */
   stripNul?: boolean;
+  /** Round values of declared `decimal(p,s)` columns to their scale (otherwise a longer one is refused). */
+  rounding?: Rounding;
 }
 
 /** A row passes, is filtered (counted, not loaded), or is rejected with a reason (dead-lettered). */
@@ -60,16 +63,21 @@ export class RowGate {
     this.cursorIndex = this.cursor ? columns.findIndex((c) => c.name === this.cursor) : -1;
     this.compareCursor = cursorOrder(columns[this.cursorIndex]?.type);
     this.keyIndexes = this.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
-    const types = columns.map((c) => c.type).join();
+    const types = columns.map((c) => `${c.type}${c.precision ?? ''}:${c.scale ?? ''}`).join();
     if (types === this.boundTypes) return;
     this.boundTypes = types;
     this.refusals = [];
     this.fixes = [];
     columns.forEach((c, i) => {
-      const byType = this.rules.refuses?.(c.type);
-      const byColumn = this.rules.column?.(c.target ?? c.name);
-      const refuse = byType && byColumn ? (v: unknown) => byType(v) ?? byColumn(v) : byType ?? byColumn;
+      const checks = [declaredDecimal(c, this.rules.rounding), this.rules.refuses?.(c.type), this.rules.column?.(c.target ?? c.name)]
+        .filter((r): r is Refuse => r !== undefined);
+      const refuse = checks.length <= 1 ? checks[0] : (v: unknown) => checks.map((r) => r(v)).find((why) => why !== undefined);
       if (refuse) this.refusals.push([i, c.name, refuse]);
+      if (this.rules.rounding && c.scale !== undefined) {
+        const { scale } = c;
+        const mode = this.rules.rounding;
+        this.fixes.push([i, (v) => (typeof v === 'string' ? roundDecimal(v, scale, mode) : v)]);
+      }
       const fix = this.rules.stripNul ? nulStripper(c.type) : undefined;
       if (fix) this.fixes.push([i, fix]);
     });
@@ -99,4 +107,16 @@ export class RowGate {
     }
     return PASS;
   }
+}
+
+/** A declared `decimal(p,s)`: a value with more digits than it holds is refused, with the way to round it. */
+function declaredDecimal(c: Column, rounding: Rounding | undefined): Refuse | undefined {
+  const { precision, scale } = c;
+  if (precision === undefined || scale === undefined) return undefined;
+  return (v) => {
+    if (typeof v !== 'string') return undefined;
+    const why = decimalMisfit(v, precision, scale);
+    return why && `the declared decimal(${precision},${scale}) cannot hold ${v.length > 40 ? `${v.slice(0, 37)}...` : v} exactly (${why})`
+      + (rounding ? '' : '; `rounding: half_even` (or half_up) on the stream rounds it');
+  };
 }

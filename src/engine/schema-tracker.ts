@@ -4,7 +4,7 @@
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
 import { inheritedKey, ownValue } from '../core/record.js';
-import type { Column, ColumnType, Row, Schema } from '../core/types.js';
+import { type Column, type ColumnType, type Row, type Schema, parseDeclared } from '../core/types.js';
 import { type Coercer, FAIL, isCanonical, valueCoercer } from '../core/values/coerce.js';
 import { typeOfValue, widen } from '../core/values/infer.js';
 
@@ -55,10 +55,17 @@ export class SchemaTracker {
     private readonly trusted: ReadonlySet<string> = new Set(),
   ) {
     for (const c of stored?.columns ?? []) this.push({ ...c });
-    for (const [name, type] of Object.entries(stream.columns ?? {})) {
+    for (const [name, declared] of Object.entries(stream.columns ?? {})) {
+      // `decimal(10,2)`: a decimal with its precision; validation let only known types through.
+      const { type, precision, scale } = parseDeclared(declared) ?? { type: 'text' as const };
+      const digits = precision === undefined ? {} : { precision, scale };
       const i = this.index.get(name);
-      if (i === undefined) this.push({ name, type, nullable: true, declared: true });
-      else this.columns[i] = { ...this.columns[i], type, declared: true };
+      if (i === undefined) {
+        this.push({ name, type, nullable: true, declared: true, ...digits });
+      } else {
+        const { precision: _p, scale: _s, ...stored } = this.columns[i];
+        this.columns[i] = { ...stored, type, declared: true, ...digits };
+      }
     }
     this.holds = !!stream.contract && stream.contract !== 'evolve';
     this.established = this.columns.length > 0;

@@ -143,6 +143,7 @@ class StreamRun {
     const from = task.replay ? null : this.lookback(storedCursor);
     const rules: ValueRules = {
       refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul,
+      ...(stream.rounding ? { rounding: stream.rounding } : {}),
       column: (target) => this.load?.refuses?.(target),
     };
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,

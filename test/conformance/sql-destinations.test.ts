@@ -263,6 +263,27 @@ for (const kind of TARGETS) {
       for (const e of dlq) assert.match(e.reason, /^column "(price|code|qty|note)": (PostgreSQL|DuckDB|MySQL)'s .*(cannot hold|holds)/, e.reason);
     });
 
+    test('declared decimal(p,s): the column gets its digits, a value that does not fit is refused, or rounded when the stream says how', async () => {
+      const t = await target();
+      const rows = 'id,price,rate\n1,12.34,0.123456789012\n2,12.345,0.5\n3,123456789.01,0.5\n4,-0.125,0.5\n';
+      const stream = (name: string, rounding: string) => csvStream(name, `        path: d.csv\n        columns: { id: integer, price: "decimal(10,2)", rate: "decimal(20,12)" }\n${rounding}`);
+      const p = project(t, stream('exact', ''), { 'd.csv': rows });
+      cleanups.push(p.cleanup);
+      const exact = counts(await p.run(), 'exact');
+      assert.deepEqual([exact.loaded, exact.dead_lettered], [1, 3], 'only row 1 fits decimal(10,2) as written');
+      assert.match((await t.columnType('exact', 'price')).replace(/\s/g, '').toLowerCase(), /^(numeric|decimal)(text)?\(10,2\)/);
+      const [one] = await t.query(`SELECT ${t.text('rate')} AS rate FROM ${t.table('exact')}`);
+      assert.equal(String(one.rate).replace(/0+$/, ''), '0.123456789012', 'twelve digits after the point, past the default nine');
+      const dlq = JSON.parse((await sluice(['dlq', 'list', '--json'], { home: p.home })).stdout) as { reason: string }[];
+      assert.ok(dlq.some((e) => /the declared decimal\(10,2\) cannot hold 12\.345 exactly .*`rounding: half_even`/.test(e.reason)), JSON.stringify(dlq));
+
+      p.write(stream('rounded', '        rounding: half_even\n'));
+      const rounded = counts(await p.run(), 'rounded');
+      assert.deepEqual([rounded.loaded, rounded.dead_lettered], [3, 1], 'rounding fixes the scale, not the nine digits before the point');
+      const got = await t.query(`SELECT ${t.text('id')} AS id, ${t.text('price')} AS price FROM ${t.table('rounded')} ORDER BY id`);
+      assert.deepEqual(got.map((r) => [Number(r.id), Number(r.price)]), [[1, 12.34], [2, 12.34], [4, -0.12]], 'ties to the even digit');
+    });
+
     test('an empty source creates the declared table with no rows', async () => {
       const t = await target();
       const p = project(t, csvStream('nothing', '        path: e.csv\n        columns: { id: integer, name: text }\n'), { 'e.csv': 'id,name\n' });

@@ -4,9 +4,9 @@
 import { DuckDBDataChunk, VARCHAR, BIGINT } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { RunError, errorMessage } from '../../core/errors.js';
-import type { ColumnType } from '../../core/types.js';
+import { type ColumnType, withDigits } from '../../core/types.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
-import { chunkType, duckType, needsWidening } from './duckdb-types.js';
+import { DECIMAL_WIDTH, chunkType, decimalChunk, duckType, needsWidening } from './duckdb-types.js';
 import type { Converter } from './duckdb-types.js';
 
 /** DuckDB's vector size: the most rows one data chunk holds. */
@@ -25,6 +25,8 @@ export const qualified = (t: TableRef): string => quoteQualified([t.catalog, t.s
 export interface WantedColumn {
   name: string;
   type: ColumnType;
+  precision?: number;
+  scale?: number;
 }
 
 export interface TableColumn {
@@ -50,6 +52,14 @@ export interface AppendPlan {
 
 const fold = (s: string): string => s.toLowerCase();
 
+/** A column's DuckDB type as created: DECIMAL(p,s) for a declared decimal(p,s) (DuckDB's DECIMAL holds at most 38 digits). */
+function duckColumnType(c: WantedColumn): string {
+  if (c.type === 'decimal' && c.precision !== undefined && c.precision > DECIMAL_WIDTH) {
+    throw new RunError(`column "${c.name}": DuckDB's DECIMAL holds at most ${DECIMAL_WIDTH} digits, not decimal(${c.precision},${c.scale}); declare it text`);
+  }
+  return withDigits(c, duckType, (p, s) => `DECIMAL(${p},${s})`);
+}
+
 export async function describeTable(conn: DuckDBConnection, t: TableRef): Promise<TableColumn[]> {
   // Lower-cased on both sides: DuckDB resolves unquoted and quoted names case-insensitively.
   const reader = await conn.runAndReadAll(
@@ -72,7 +82,7 @@ export async function ensureTable(
   const q = qualified(t);
   if (existing.length === 0) {
     const defs = [
-      ...wanted.map((c) => `${quoteIdent(c.name)} ${duckType(c.type)}`),
+      ...wanted.map((c) => `${quoteIdent(c.name)} ${duckColumnType(c)}`),
       ...extra.map((c) => `${quoteIdent(c.name)} ${c.dataType}`),
     ];
     await conn.run(`CREATE ${t.catalog === 'temp' ? 'TEMP ' : ''}TABLE ${q} (${defs.join(', ')})`);
@@ -80,7 +90,7 @@ export async function ensureTable(
   }
   const byName = new Map(existing.map((c) => [fold(c.name), c]));
   let changed = false;
-  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: duckType(w.type) })),
+  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: duckColumnType(w) })),
     ...extra.map((e) => ({ name: e.name, logical: undefined, dataType: e.dataType }))]) {
     const have = byName.get(fold(c.name));
     if (!have) {
@@ -108,7 +118,8 @@ export function planAppend(
     }
     const i = positions.get(fold(tc.name));
     if (i === undefined) return { name: tc.name, type: VARCHAR, index: NONE, convert: (v) => v as DuckDBValue };
-    const { type, convert } = chunkType(rowColumns[i].type);
+    // A decimal goes at the column's own scale (a declared decimal(p,s), a table's DECIMAL(18,4)).
+    const { type, convert } = rowColumns[i].type === 'decimal' ? decimalChunk(tc.dataType) : chunkType(rowColumns[i].type);
     return { name: tc.name, type, index: i, convert };
   });
   return { table: t, columns };

@@ -13,13 +13,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
-import type { Schema, StreamState } from '../../core/types.js';
+import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
 import { duckColumnLimit } from './duckdb-types.js';
-import { limitRefusal } from '../sql/column-limits.js';
+import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
 import { SCD2_COLUMNS, applyScd2 } from '../sql/scd2.js';
@@ -89,7 +89,7 @@ export class DuckDBStreamLoad implements StreamLoad {
   }
 
   async evolve(schema: Schema): Promise<void> {
-    this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
+    this.columns = schema.columns.map((c) => typedColumn(c, c.target ?? c.name));
     if (this.target.disposition === 'scd2') {
       const clash = this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase()));
       if (clash) throw new RunError(`stream ${this.target.stream}: column "${clash.name}" is reserved by write: scd2 (${SCD2_COLUMNS.join(', ')}); rename it`, this.target.stream);
@@ -100,10 +100,13 @@ export class DuckDBStreamLoad implements StreamLoad {
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
     this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
-    // Rows end in the existing target (a replace or a staged load fills a table of its own): its types are limits.
-    const target = this.writeRef === this.targetRef ? tableColumns
-      : this.stagedOnly || this.target.disposition === 'replace' ? [] : await describeTable(this.conn, this.targetRef);
-    this.limits = new Map(target.map((c) => [c.name.toLowerCase(), limitRefusal(`DuckDB's ${c.dataType}`, duckColumnLimit(c.dataType))]));
+    // What rows land in limits them: the table written, and the target they move into (not a replaced one, nor,
+    // before finish, a staged load's).
+    const target = this.writeRef === this.targetRef || this.stagedOnly || this.target.disposition === 'replace'
+      ? [] : await describeTable(this.conn, this.targetRef);
+    this.limits = columnLimits([tableColumns, target].map((cols) => cols.map((c) => ({
+      name: c.name.toLowerCase(), refuse: limitRefusal(`DuckDB's ${c.dataType}`, duckColumnLimit(c.dataType)),
+    }))));
   }
 
   refuses(column: string): ((value: unknown) => string | undefined) | undefined {

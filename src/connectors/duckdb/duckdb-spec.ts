@@ -1,8 +1,7 @@
 // The embedded DuckDB warehouse: the destination of every pipeline without a `destination:` key.
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
-import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
-import { decimalRefusal } from '../../core/values/refusals.js';
+import { duckType } from './duckdb-type-names.js';
 
 /**
  * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at
@@ -18,7 +17,6 @@ export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   types: duckType,
   // Child tables of merged parents replace their rows per parent (duckdb-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
-  refuses: decimalRefusal('DuckDB', DECIMAL_WIDTH, DECIMAL_SCALE),
 };
 
 export const duckdbConfig = z.strictObject({

@@ -83,9 +83,9 @@ export function decimalToScaled(text: string, scale = DECIMAL_SCALE): bigint {
   return m[1] === '-' ? -scaled : scaled;
 }
 
-const toDecimal: Converter = (v) => {
+const toDecimal = (width: number, scale: number): Converter => (v) => {
   const text = typeof v === 'bigint' || typeof v === 'number' ? String(v) : textOf(v);
-  return new DuckDBDecimalValue(decimalToScaled(text), DECIMAL_WIDTH, DECIMAL_SCALE);
+  return new DuckDBDecimalValue(decimalToScaled(text, scale), width, scale);
 };
 
 const toInteger: Converter = (v) => (typeof v === 'number' ? v : Number(v));
@@ -110,7 +110,7 @@ const SCALAR_CHUNK_TYPES: Record<ScalarType, ChunkType> = {
   text: { type: VARCHAR, convert: toText },
   integer: { type: INTEGER, convert: toInteger },
   bigint: { type: BIGINT, convert: toBigint },
-  decimal: { type: DECIMAL(DECIMAL_WIDTH, DECIMAL_SCALE), convert: toDecimal },
+  decimal: { type: DECIMAL(DECIMAL_WIDTH, DECIMAL_SCALE), convert: toDecimal(DECIMAL_WIDTH, DECIMAL_SCALE) },
   double: { type: DOUBLE, convert: toDouble },
   boolean: { type: BOOLEAN, convert: toBoolean },
   date: { type: VARCHAR, convert: toDateText },
@@ -129,6 +129,14 @@ function listChunk(element: ChunkType): ChunkType {
   };
 }
 
+/** A decimal for a column of `dataType`: at its own DECIMAL(p,s), or Sluice's DECIMAL(38,9) for any other type. */
+export function decimalChunk(dataType: string): ChunkType {
+  const m = /^DECIMAL\((\d+),(\d+)\)$/i.exec(dataType);
+  if (!m) return SCALAR_CHUNK_TYPES.decimal;
+  const [width, scale] = [Number(m[1]), Number(m[2])];
+  return { type: DECIMAL(width, scale), convert: toDecimal(width, scale) };
+}
+
 export function chunkType(type: ColumnType): ChunkType {
   const element = elementType(type);
   return element === undefined ? SCALAR_CHUNK_TYPES[type as ScalarType] : listChunk(SCALAR_CHUNK_TYPES[element]);
@@ -136,6 +144,7 @@ export function chunkType(type: ColumnType): ChunkType {
 
 /** What a column of `dataType` refuses (../sql/column-limits.ts): a DECIMAL(p,s), a small integer type. */
 export function duckColumnLimit(dataType: string): ColumnLimit {
+  if (dataType.endsWith('[]')) return { ...duckColumnLimit(dataType.slice(0, -2)), elements: true };
   const t = dataType.toUpperCase();
   const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(t);
   if (decimal) return { decimal: { precision: Number(decimal[1]), scale: Number(decimal[2]) } };

@@ -9,7 +9,9 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
-import type { Schema, StreamState } from '../../core/types.js';
+import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
+import { DECIMAL_SCALE, DECIMAL_WIDTH } from '../duckdb/duckdb-type-names.js';
+import { limitRefusal } from '../sql/column-limits.js';
 import type { FileFormat } from './files-spec.js';
 import { MANIFEST, emptyManifest, readManifest, syncDir, writeManifest } from './manifest.js';
 import type { Manifest, ManifestFile } from './manifest.js';
@@ -57,9 +59,9 @@ export class FilesStreamLoad implements StreamLoad {
   }
 
   async evolve(schema: Schema): Promise<void> {
-    const next = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
+    const next = schema.columns.map((c) => typedColumn(c, c.target ?? c.name));
     const same = next.length === this.columns.length
-      && next.every((c, i) => c.name === this.columns[i].name && c.type === this.columns[i].type);
+      && next.every((c, i) => c.name === this.columns[i].name && c.type === this.columns[i].type && c.scale === this.columns[i].scale);
     if (!same && this.current) {
       // A part has one schema: rows aligned with the new columns start a new one.
       if (this.current.writer.rows > 0) await this.closePart();
@@ -67,6 +69,14 @@ export class FilesStreamLoad implements StreamLoad {
       this.current = undefined;
     }
     this.columns = next;
+  }
+
+  /** Parquet parts hold a decimal as DECIMAL(p,s): a declared one, or DuckDB's DECIMAL(38,9); text formats keep every digit. */
+  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+    const c = this.opts.format === 'parquet' ? this.columns.find((x) => x.name === column) : undefined;
+    if (c?.type !== 'decimal') return undefined;
+    return limitRefusal(`Parquet's DECIMAL(${c.precision ?? DECIMAL_WIDTH},${c.scale ?? DECIMAL_SCALE})`,
+      { decimal: { precision: c.precision ?? DECIMAL_WIDTH, scale: c.scale ?? DECIMAL_SCALE } });
   }
 
   async write(rows: unknown[][]): Promise<void> {

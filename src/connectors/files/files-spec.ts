@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
 import { type ColumnType, type ScalarType, typeName } from '../../core/types.js';
-import { decimalRefusal } from '../../core/values/refusals.js';
-import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from '../duckdb/duckdb-type-names.js';
+import { duckType } from '../duckdb/duckdb-type-names.js';
 
 export const FILE_FORMATS = ['parquet', 'csv', 'ndjson'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -39,8 +38,6 @@ export function filesCapabilities(format: FileFormat): DestinationCapabilities {
     },
     types: format === 'parquet' ? duckType
       : (type: ColumnType) => typeName(format === 'csv' ? CSV_TYPES : NDJSON_TYPES, type, (e) => `JSON array of ${e}`),
-    // Parquet parts are written through DuckDB, with its decimal type; text formats keep every digit.
-    ...(format === 'parquet' ? { refuses: decimalRefusal('Parquet', DECIMAL_WIDTH, DECIMAL_SCALE) } : {}),
   };
 }
 

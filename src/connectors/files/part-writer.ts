@@ -7,6 +7,9 @@ export interface PartColumn {
   /** Name in the file (the column's target name). */
   name: string;
   type: ColumnType;
+  /** A declared decimal(p,s) (Parquet keeps it as its DECIMAL(p,s)). */
+  precision?: number;
+  scale?: number;
 }
 
 export interface PartWriter {

@@ -36,7 +36,7 @@ import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { Schema, StreamState } from '../../core/types.js';
+import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
@@ -48,7 +48,7 @@ import { MYSQL_DIALECT, MYSQL_GROUP_REPLACE, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2, m
 import { SpillFile, loadPlan } from './mysql-spill.js';
 import type { LoadPlan } from './mysql-spill.js';
 import { describeTable, ensureIndex, ensureTable, mysqlColumnLimit, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
-import { limitRefusal } from '../sql/column-limits.js';
+import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { WantedColumn } from './mysql-tables.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -143,7 +143,7 @@ export class MysqlStreamLoad implements StreamLoad {
   }
 
   async evolve(schema: Schema): Promise<void> {
-    this.columns = schema.columns.map((c) => ({ name: mysqlName(c.target ?? c.name), type: c.type }));
+    this.columns = schema.columns.map((c) => typedColumn(c, mysqlName(c.target ?? c.name)));
     this.keys = this.target.primaryKey.map((k) => this.columnName(k));
     this.group = this.target.replaceGroups === undefined ? undefined : this.columnName(this.target.replaceGroups, 'group column');
     const d = this.target.disposition;
@@ -158,9 +158,14 @@ export class MysqlStreamLoad implements StreamLoad {
         primaryKey: d === 'append' ? [] : this.keys, temporary: this.tempStage,
         ...(this.grouped ? { extra: [`${q(SEQ_COLUMN)} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY`] } : {}),
       });
-      // Rows end in the existing target (a replace fills a new table): its declared types are limits.
-      const target = this.target.disposition === 'replace' || this.target.staged ? [] : await describeTable(this.conn, this.target.table);
-      this.limits = new Map(target.map((c) => [c.name.toLowerCase(), limitRefusal(`MySQL's ${c.type}${c.collation ? ` ${c.collation}` : ''}`, mysqlColumnLimit(c))]));
+      // What rows land in limits them: the table written, and the target they move into (not a replaced one, nor,
+      // before finish, a staged load's).
+      const written = await describeTable(this.conn, this.writeTable);
+      const target = this.writeTable === this.target.table || this.target.disposition === 'replace' || this.target.staged
+        ? [] : await describeTable(this.conn, this.target.table);
+      this.limits = columnLimits([written, target].map((cols) => cols.map((c) => ({
+        name: c.name.toLowerCase(), refuse: limitRefusal(`MySQL's ${c.type}${c.collation ? ` ${c.collation}` : ''}`, mysqlColumnLimit(c)),
+      }))));
     }, 'cannot create or evolve the table');
     this.plan = loadPlan(this.columns);
   }

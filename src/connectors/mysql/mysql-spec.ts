@@ -5,8 +5,8 @@ import { mysqlConnectionKeys } from './mysql-options.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
 import type { MysqlSourceConfig } from './mysql-source.js';
 import { MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
-import { MYSQL_DECIMAL, mysqlType } from './mysql-types.js';
-import { decimalRefusal, nonFiniteRefusal, refusing } from '../../core/values/refusals.js';
+import { mysqlType } from './mysql-types.js';
+import { nonFiniteRefusal } from '../../core/values/refusals.js';
 
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   dispositions: ['append', 'replace', 'merge', 'scd2'],
@@ -15,7 +15,7 @@ export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
   types: mysqlType,
   replaceGroups: true,
-  refuses: refusing(decimalRefusal('MySQL', MYSQL_DECIMAL.width, MYSQL_DECIMAL.scale), nonFiniteRefusal('MySQL', true)),
+  refuses: nonFiniteRefusal('MySQL', true),
 };
 
 export const mysqlConfig = z.strictObject(mysqlConnectionKeys);

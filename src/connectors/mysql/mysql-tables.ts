@@ -2,7 +2,8 @@
 // the load needs one), add missing columns, widen narrower ones. DDL commits implicitly in MySQL, so callers only run
 // it while no rows are pending in an open transaction (see mysql-load.ts).
 import type { PoolConnection } from 'mysql2/promise';
-import type { ColumnType } from '../../core/types.js';
+import { RunError } from '../../core/errors.js';
+import { type ColumnType, withDigits } from '../../core/types.js';
 import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
 import { quoteIdent } from '../sql/quote.js';
 import { columnDdlType, mysqlWidening } from './mysql-types.js';
@@ -25,6 +26,8 @@ export function mysqlName(name: string): string {
 export interface WantedColumn {
   name: string;
   type: ColumnType;
+  precision?: number;
+  scale?: number;
 }
 
 export interface TableColumn {
@@ -33,6 +36,14 @@ export interface TableColumn {
   type: string;
   /** A text column's collation (`utf8mb4_bin`, `utf8mb3_general_ci`); null for other types. */
   collation: string | null;
+}
+
+/** A column's MySQL type as created: DECIMAL(p,s) for a declared decimal(p,s) (MySQL's holds at most 65 digits, 30 after the point). */
+function mysqlColumnType(c: WantedColumn, isKey: boolean): string {
+  if (c.type === 'decimal' && c.precision !== undefined && (c.precision > 65 || (c.scale ?? 0) > 30)) {
+    throw new RunError(`column "${c.name}": MySQL's DECIMAL holds at most 65 digits, 30 after the point, not decimal(${c.precision},${c.scale}); declare it text`);
+  }
+  return withDigits(c, (t) => columnDdlType(t, isKey), (p, s) => `DECIMAL(${p},${s})`);
 }
 
 /** Columns in table order; an empty list when the table does not exist. Works for TEMPORARY tables too. */
@@ -75,7 +86,7 @@ export async function ensureTable(
   const existing = await describeTable(conn, table);
   const keys = new Set(o.primaryKey.map(fold));
   if (existing.length === 0) {
-    const defs = wanted.map((c) => `${q(c.name)} ${columnDdlType(c.type, keys.has(fold(c.name)))}${keys.has(fold(c.name)) ? ' NOT NULL' : ''}`);
+    const defs = wanted.map((c) => `${q(c.name)} ${mysqlColumnType(c, keys.has(fold(c.name)))}${keys.has(fold(c.name)) ? ' NOT NULL' : ''}`);
     defs.push(...o.extra ?? []);
     if (o.primaryKey.length) defs.push(`${o.keyIndex === undefined ? 'PRIMARY KEY' : `INDEX ${q(o.keyIndex)}`} (${o.primaryKey.map(q).join(', ')})`);
     await conn.query(`CREATE ${o.temporary ? 'TEMPORARY ' : ''}TABLE ${q(table)} (${defs.join(', ')})
@@ -88,7 +99,7 @@ export async function ensureTable(
     const have = byName.get(fold(c.name));
     const isKey = keys.has(fold(c.name));
     if (!have) {
-      alters.push(`ADD COLUMN ${q(c.name)} ${columnDdlType(c.type, false)} NULL`);
+      alters.push(`ADD COLUMN ${q(c.name)} ${mysqlColumnType(c, false)} NULL`);
       continue;
     }
     const to = mysqlWidening(have.type, c.type, isKey);

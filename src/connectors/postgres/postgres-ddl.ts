@@ -3,7 +3,7 @@
 // uncut name would then miss.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { ColumnType } from '../../core/types.js';
+import { type ColumnType, withDigits } from '../../core/types.js';
 import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { pgType, widening } from './postgres-types.js';
@@ -48,6 +48,8 @@ export const qualified = (t: TableRef): string => quoteQualified([t.schema, t.ta
 export interface WantedColumn {
   name: string;
   type: ColumnType;
+  precision?: number;
+  scale?: number;
 }
 
 export interface TableColumn {
@@ -67,6 +69,9 @@ export async function describeTable(db: Queryable, t: TableRef): Promise<TableCo
   return r.rows;
 }
 
+/** A column's PostgreSQL type as created: numeric(p,s) for a declared decimal(p,s). */
+const pgColumnType = (c: WantedColumn): string => withDigits(c, pgType, (p, s) => `numeric(${p},${s})`);
+
 export interface EnsureOptions {
   /** Raw column definitions added after the wanted ones (a staging sequence). */
   extra?: string[];
@@ -85,7 +90,7 @@ export async function ensureTable(
   const q = qualified(t);
   if (existing.length === 0) {
     const defs = [
-      ...wanted.map((c) => `${quoteIdent(c.name)} ${pgType(c.type)}`),
+      ...wanted.map((c) => `${quoteIdent(c.name)} ${pgColumnType(c)}`),
       ...(opts.extra ?? []),
       ...(opts.primaryKey?.length ? [`PRIMARY KEY (${opts.primaryKey.map((k) => quoteIdent(k)).join(', ')})`] : []),
     ];
@@ -98,7 +103,7 @@ export async function ensureTable(
   for (const c of wanted) {
     const have = byName.get(c.name);
     if (!have) {
-      alters.push(`ADD COLUMN ${quoteIdent(c.name)} ${pgType(c.type)}`);
+      alters.push(`ADD COLUMN ${quoteIdent(c.name)} ${pgColumnType(c)}`);
       continue;
     }
     const to = widening(have.typname, c.type);
@@ -128,6 +133,7 @@ export async function hasUniqueKey(db: Queryable, t: TableRef, columns: readonly
 
 /** What a column as declared refuses (../sql/column-limits.ts): numeric(p,s), character varying(n), character(n), smallint. */
 export function pgColumnLimit(declared: string): ColumnLimit {
+  if (declared.endsWith('[]')) return { ...pgColumnLimit(declared.slice(0, -2)), elements: true };
   const numeric = /^numeric\((\d+),(\d+)\)$/.exec(declared);
   if (numeric) return { decimal: { precision: Number(numeric[1]), scale: Number(numeric[2]) } };
   const chars = /^(?:character varying|character)\((\d+)\)$/.exec(declared);

@@ -32,7 +32,7 @@ import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.
 import { deleteMarkedSql } from '../../core/delete-marker.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { Schema, StreamState } from '../../core/types.js';
+import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
 import { binaryEncoderFor, binaryHeader, binaryTrailer, encodeBinaryRows, hasBinaryEncoder } from './postgres-binary.js';
@@ -176,7 +176,7 @@ export class PostgresStreamLoad implements StreamLoad {
   async evolve(schema: Schema): Promise<void> {
     await this.settle();
     await this.endCopy();
-    this.columns = schema.columns.map((c) => ({ name: fitIdent(c.target ?? c.name), type: c.type }));
+    this.columns = schema.columns.map((c) => typedColumn(c, fitIdent(c.target ?? c.name)));
     const d = this.target.disposition;
     const missingKey = this.primaryKey.find((k) => !this.columns.some((c) => c.name === k));
     if (missingKey !== undefined) {

@@ -3,7 +3,8 @@
 // the middle of a load; the load names them per column (StreamLoad.refuses) and the engine dead-letters such a row
 // before the load, with the reason, while the rest loads.
 import { plainDecimal } from '../../core/values/json-number.js';
-import { decimalMisfit, type Refusal } from '../../core/values/refusals.js';
+import { decimalMisfit } from '../../core/values/decimal-text.js';
+import type { Refusal } from '../../core/values/refusals.js';
 
 export interface ColumnLimit {
   /** DECIMAL(precision, scale). */
@@ -14,6 +15,8 @@ export interface ColumnLimit {
   range?: readonly [bigint, bigint];
   /** A character set without 4-byte UTF-8 (MySQL's utf8mb3): no character beyond U+FFFF. */
   bmpOnly?: boolean;
+  /** An array column: the limits hold for each element. */
+  elements?: boolean;
 }
 
 export const INT_RANGES = {
@@ -44,7 +47,7 @@ export function limitRefusal(where: string, limit: ColumnLimit): Refusal | undef
     checks.push((v) => {
       const text = numericText(v);
       const why = text === undefined ? undefined : decimalMisfit(text, decimal.precision, decimal.scale);
-      return why && `${where} cannot hold ${shown(v)} exactly: ${why}`;
+      return why && `${where} cannot hold ${shown(v)} exactly (${why}); declare the column \`text\`, or a \`decimal(p,s)\` that holds it`;
     });
   }
   if (range) {
@@ -70,12 +73,26 @@ export function limitRefusal(where: string, limit: ColumnLimit): Refusal | undef
     });
   }
   if (checks.length === 0) return undefined;
-  if (checks.length === 1) return checks[0];
-  return (v) => {
+  const one: Refusal = checks.length === 1 ? checks[0] : (v) => {
     for (const c of checks) {
       const why = c(v);
       if (why !== undefined) return why;
     }
     return undefined;
   };
+  if (!limit.elements) return one;
+  return (v) => (Array.isArray(v) ? v.map((e) => (e === null ? undefined : one(e))).find((why) => why !== undefined) : undefined);
+}
+
+/** One refusal per column name from several tables' (staging and target): the first reason any of them gives. */
+export function columnLimits(tables: { name: string; refuse: Refusal | undefined }[][]): Map<string, Refusal | undefined> {
+  const out = new Map<string, Refusal | undefined>();
+  for (const table of tables) {
+    for (const { name, refuse } of table) {
+      if (!refuse) continue;
+      const before = out.get(name);
+      out.set(name, before ? (v) => before(v) ?? refuse(v) : refuse);
+    }
+  }
+  return out;
 }

@@ -29,7 +29,7 @@ import type { SqliteDatabase, SqliteStatement } from '../../core/sqlite-driver.j
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { Schema, StreamState } from '../../core/types.js';
+import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { derivedName } from '../sql/derived-name.js';
 import { mergeCountSql } from '../sql/merge-count.js';
@@ -114,7 +114,7 @@ export class SqliteStreamLoad implements StreamLoad {
   }
 
   async evolve(schema: Schema): Promise<void> {
-    this.columns = schema.columns.map((c) => ({ name: c.target ?? c.name, type: c.type }));
+    this.columns = schema.columns.map((c) => typedColumn(c, c.target ?? c.name));
     this.keys = this.target.primaryKey.map((k) => this.columnName(k));
     this.group = this.target.replaceGroups === undefined ? undefined : this.columnName(this.target.replaceGroups, 'group column');
     const d = this.target.disposition;

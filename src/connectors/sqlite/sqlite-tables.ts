@@ -2,13 +2,15 @@
 // column by rebuilding the table (SQLite cannot change a column's type in place). Every call is synchronous and
 // runs inside the caller's transaction, so a rebuild is all-or-nothing.
 import type { SqliteDatabase } from '../../core/sqlite-driver.js';
-import type { ColumnType } from '../../core/types.js';
+import { type ColumnType, withDigits } from '../../core/types.js';
 import { q } from './sqlite-dialect.js';
 import { sqliteType, sqliteWidening } from './sqlite-types.js';
 
 export interface WantedColumn {
   name: string;
   type: ColumnType;
+  precision?: number;
+  scale?: number;
 }
 
 export interface TableColumn {
@@ -48,7 +50,8 @@ export function ensureTable(db: SqliteDatabase, schema: string, table: string, w
   const existing = describeTable(db, schema, table);
   // Staging is typed like the target: better-sqlite3 binds every JS number as a REAL, and only a column's affinity
   // turns 6.0 back into the integer 6 (untyped staging would hand the text column of a widened target '6.0').
-  const declared = (c: WantedColumn): string => sqliteType(c.type);
+  // A declared decimal(p,s) keeps its digits in the declaration; the TEXT affinity keeps the values exact.
+  const declared = (c: WantedColumn): string => withDigits(c, sqliteType, (p, s) => `DECIMAL TEXT(${p},${s})`);
   if (existing.length === 0) {
     db.exec(createSql(schema, table, wanted.map((c) => ({ name: c.name, declared: declared(c) })), o.primaryKey, o.extra));
     return;

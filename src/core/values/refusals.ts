@@ -17,35 +17,6 @@ function forScalar(scalar: ColumnType, refuse: Refusal): Refusals {
   };
 }
 
-/** The first reason any of `all` gives. */
-export function refusing(...all: Refusals[]): Refusals {
-  return (type) => {
-    const checks = all.map((r) => r(type)).filter((r): r is Refusal => r !== undefined);
-    if (checks.length <= 1) return checks[0];
-    return (v) => checks.map((c) => c(v)).find((why) => why !== undefined);
-  };
-}
-
-/** Why `text` (`[-+]digits[.digits]`) does not fit DECIMAL(width, scale) exactly; undefined when it does. */
-export function decimalMisfit(text: string, width: number, scale: number): string | undefined {
-  const unsigned = text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43 ? text.slice(1) : text;
-  const dot = unsigned.indexOf('.');
-  const whole = (dot < 0 ? unsigned : unsigned.slice(0, dot)).replace(/^0+/, '');
-  const fraction = dot < 0 ? '' : unsigned.slice(dot + 1).replace(/0+$/, '');
-  if (fraction.length > scale) return `${fraction.length} digits after the point, and DECIMAL(${width},${scale}) keeps ${scale}: it would be rounded`;
-  if (whole.length > width - scale) return `${whole.length} digits before the point, and DECIMAL(${width},${scale}) holds ${width - scale}`;
-  return undefined;
-}
-
-const shown = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
-
-/** Decimals a fixed DECIMAL(width, scale) would round or cannot hold (DuckDB's and MySQL's). */
-export const decimalRefusal = (destination: string, width: number, scale: number): Refusals => forScalar('decimal', (v) => {
-  if (typeof v !== 'string') return undefined;
-  const why = decimalMisfit(v, width, scale);
-  return why && `${destination}'s DECIMAL(${width},${scale}) cannot hold ${shown(v)} exactly (${why}); declare the column \`text\` to keep it as written`;
-});
-
 /**
  * NaN (and, with `infinities`, ±Infinity) where the destination's double has none; in arrays, which it writes as JSON,
  * neither (JSON has no such number).
