@@ -149,8 +149,10 @@ export class SchemaTracker {
   coerce(rows: Row[]): CoerceResult & { changes: SchemaChange[] } {
     const n = this.columns.length;
     const names = this.columns.map((c) => c.name);
-    // A record lacking `constructor` must not read Object.prototype's: such names are read as own keys only.
+    // A record lacking `constructor` must not read Object.prototype's: such names are read as own keys only (and
+    // only such names pay for the check).
     const inherited = names.map(inheritedKey);
+    const anyInherited = inherited.includes(true);
     const out: unknown[][] = [];
     const accepted: number[] = [];
     const rejected: { index: number; reason: string }[] = [];
@@ -162,7 +164,7 @@ export class SchemaTracker {
       const values = new Array(n);
       let bad = extras ? this.extraVerdict((name) => (ownValue(row, name) ?? null) !== null) : undefined;
       for (let i = 0; i < n && bad === undefined; i++) {
-        const raw = inherited[i] ? ownValue(row, names[i]) : row[names[i]];
+        const raw = anyInherited && inherited[i] ? ownValue(row, names[i]) : row[names[i]];
         const v = raw === null || raw === undefined ? null : this.coercers[i](raw);
         if (v !== FAIL) values[i] = v;
         else if ((bad = this.misfit(i, raw, changes, values)) !== undefined) break;

@@ -210,22 +210,24 @@ for (const kind of TARGETS) {
     test('hostile values: each lands exactly or goes to the DLQ with the reason, and the rest loads', async () => {
       // What each destination cannot store: NaN and ±Infinity in MySQL, NaN in SQLite (it would become NULL), a NUL in
       // PostgreSQL text, more than 9 digits after the point in a DECIMAL(38,9) (DuckDB, MySQL).
-      const refused: Record<string, number[]> = { duckdb: [6], postgres: [5], mysql: [2, 3, 4, 6], sqlite: [2] };
+      const refused: Record<string, number[]> = { duckdb: [6], postgres: [5, 8], mysql: [2, 3, 4, 6], sqlite: [2] };
       const lines = [
-        '1,1.5,plain,0.5', '2,NaN,plain,0.5', '3,Infinity,plain,0.5', '4,-inf,plain,0.5',
-        '5,2.5,"nul\0inside",0.5', '6,3.5,plain,0.123456789012', '7,4.5,plain,12345678901234567890123456789.123456789',
+        '1,1.5,plain,0.5,', '2,NaN,plain,0.5,', '3,Infinity,plain,0.5,', '4,-inf,plain,0.5,',
+        '5,2.5,"nul\0inside",0.5,', '6,3.5,plain,0.123456789012,', '7,4.5,plain,12345678901234567890123456789.123456789,',
+        // PostgreSQL has no year 0000.
+        '8,5.5,plain,0.5,0000-06-15',
       ];
       const t = await target();
-      const p = project(t, csvStream('hostile', '        path: h.csv\n        primary_key: id\n        write: merge\n        columns: { id: integer, x: double, s: text, d: decimal }\n'),
-        { 'h.csv': `id,x,s,d\n${lines.join('\n')}\n` });
+      const p = project(t, csvStream('hostile', '        path: h.csv\n        primary_key: id\n        write: merge\n        columns: { id: integer, x: double, s: text, d: decimal, day: date }\n'),
+        { 'h.csv': `id,x,s,d,day\n${lines.join('\n')}\n` });
       cleanups.push(p.cleanup);
       const c = counts(await p.run(), 'hostile');
       const mine = refused[kind.name];
       assert.deepEqual([c.loaded, c.dead_lettered], [lines.length - mine.length, mine.length]);
       const got = await t.query(`SELECT ${t.text('id')} AS id, ${t.text('x')} AS x, ${t.text('s')} AS s, ${t.text('d')} AS d FROM ${t.table('hostile')} ORDER BY id`);
-      assert.deepEqual(got.map((r) => Number(r.id)), [1, 2, 3, 4, 5, 6, 7].filter((id) => !mine.includes(id)));
+      assert.deepEqual(got.map((r) => Number(r.id)), [1, 2, 3, 4, 5, 6, 7, 8].filter((id) => !mine.includes(id)));
       const double = (v: unknown) => ({ nan: NaN, inf: Infinity, infinity: Infinity, '-inf': -Infinity, '-infinity': -Infinity })[String(v).toLowerCase()] ?? Number(v);
-      const want: Record<number, [number, string]> = { 1: [1.5, 'plain'], 2: [NaN, 'plain'], 3: [Infinity, 'plain'], 4: [-Infinity, 'plain'], 5: [2.5, 'nul\0inside'], 6: [3.5, 'plain'], 7: [4.5, 'plain'] };
+      const want: Record<number, [number, string]> = { 1: [1.5, 'plain'], 2: [NaN, 'plain'], 3: [Infinity, 'plain'], 4: [-Infinity, 'plain'], 5: [2.5, 'nul\0inside'], 6: [3.5, 'plain'], 7: [4.5, 'plain'], 8: [5.5, 'plain'] };
       for (const r of got) {
         const [x, text] = want[Number(r.id)];
         assert.ok(Object.is(double(r.x), x), `id ${r.id}: x ${r.x}`);
@@ -235,7 +237,7 @@ for (const kind of TARGETS) {
       assert.equal(String(seven?.d).replace(/0+$/, ''), '12345678901234567890123456789.123456789');
       const dlq = JSON.parse((await sluice(['dlq', 'list', '--json'], { home: p.home })).stdout) as { reason: string }[];
       assert.equal(dlq.length, mine.length);
-      for (const e of dlq) assert.match(e.reason, /^column "(x|s|d)": .*(cannot store|cannot hold)/, e.reason);
+      for (const e of dlq) assert.match(e.reason, /^column "(x|s|d|day)": .*(cannot store|cannot hold|has no year 0000)/, e.reason);
     });
 
     test('an existing table\'s narrower columns: values past them go to the DLQ with the reason, the rest loads', async () => {

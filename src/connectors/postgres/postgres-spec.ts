@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-options.js';
-import { nulRefusal } from '../../core/values/refusals.js';
+import { nulRefusal, yearZeroRefusal } from '../../core/values/refusals.js';
 import { pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
 
@@ -14,8 +14,8 @@ export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
   types: pgType,
   // Child tables of merged parents replace their rows per parent (postgres-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
-  // NaN and ±Infinity are float8 values; a NUL is no text.
-  refuses: nulRefusal('PostgreSQL'),
+  // NaN and ±Infinity are float8 values; a NUL is no text; year 0000 is no date.
+  refuses: (type) => nulRefusal('PostgreSQL')(type) ?? yearZeroRefusal('PostgreSQL')(type),
 };
 
 export const postgresDestinationConfig = z.strictObject({

@@ -1,7 +1,7 @@
 // Arrays as text, both ways. Read: a JSON array (`[1, "a", null]`) or a PostgreSQL array literal (`{1,"a b",NULL}`)
 // → its elements as raw text or null, for the element type's coercer to judge; one dimension only. Write: canonical
 // array values (src/core/values/coerce.ts) → JSON text (destinations without arrays) or a PostgreSQL literal (COPY).
-import { JsonNumber, writingRawJson } from './json-number.js';
+import { JsonNumber, stringifyRefusingExact } from './json-number.js';
 
 /** The elements of a one-dimensional array written as JSON or as a PostgreSQL literal; undefined when it is not one. */
 export function parseArrayText(s: string): (string | null)[] | undefined {
@@ -94,7 +94,7 @@ const parsePgArray = (s: string) => parseList(s, '}', (i) => {
  */
 export function jsonText(v: unknown): string {
   try {
-    return writingRawJson(() => JSON.stringify(v) ?? 'null');
+    return stringifyRefusingExact(v) ?? 'null';
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
     return withBigints(v);

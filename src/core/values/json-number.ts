@@ -30,12 +30,12 @@ export class JsonNumber {
 
 let rawJson = false;
 
-/** Run `write` with exact numbers refusing JSON.stringify (see JsonNumber.toJSON). */
-export function writingRawJson<T>(write: () => T): T {
+/** JSON.stringify(v), with exact numbers refusing it (see JsonNumber.toJSON): jsonText then writes them itself. */
+export function stringifyRefusingExact(v: unknown): string | undefined {
   const outer = rawJson;
   rawJson = true;
   try {
-    return write();
+    return JSON.stringify(v);
   } finally {
     rawJson = outer;
   }

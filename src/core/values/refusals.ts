@@ -34,3 +34,11 @@ export const nulRefusal = (destination: string): Refusals => (type) => {
   const found = nulFinder(type);
   return found && ((v) => (found(v) ? `${destination} text cannot hold the NUL character (U+0000); \`strip_nul: true\` on the stream removes it` : undefined));
 };
+
+/** A date or timestamp in year 0000, which PostgreSQL does not have (1 BC comes before 0001). */
+export const yearZeroRefusal = (destination: string): Refusals => (type) => {
+  const base = elementType(type) ?? type;
+  if (base !== 'date' && base !== 'timestamp') return undefined;
+  const refuse: Refusal = (v) => (typeof v === 'string' && v.startsWith('0000-') ? `${destination} has no year 0000 (${v.slice(0, 10)})` : undefined);
+  return type === base ? refuse : forScalar(base, refuse)(type);
+};
