@@ -80,6 +80,11 @@ export interface DestinationCapabilities {
   /** Logical type → the destination's type, for docs. */
   types(type: ColumnType): string;
   /**
+   * The DECIMAL(precision, scale) an undeclared `decimal` column gets, when it is bounded (DuckDB's and MySQL's 38,9):
+   * an inferred column whose values need more widens to text instead of refusing them.
+   */
+  decimal?: { precision: number; scale: number };
+  /**
    * The destination honours `LoadTarget.replaceGroups` (an append that replaces whole groups of rows per commit).
    * Child tables of `flatten` use it to stay in step with a merged parent; without it they only append.
    */

@@ -75,7 +75,7 @@ export class ChildLoads {
       name, primary_key: [], write: 'append', on_schema_change: 'widen',
       columns: { _parent_key: 'text', _idx: 'integer', ...(this.groups ? { [PARENT_MARKER]: 'boolean' as const } : {}) },
     };
-    const tracker = new SchemaTracker(config, stored?.schema, destination.capabilities.identifiers);
+    const tracker = new SchemaTracker(config, stored?.schema, destination.capabilities.identifiers, new Set(), destination.capabilities);
     const target = (c: string): string => tracker.target(c) ?? c;
     const load = await destination.begin({
       pipeline, stream: name, table: name, disposition: this.o.disposition === 'replace' ? 'replace' : 'append', primaryKey: [], runId,

@@ -6,6 +6,7 @@ import { RunError } from '../core/errors.js';
 import { inheritedKey, ownValue } from '../core/record.js';
 import { type Column, type ColumnType, type Row, type Schema, parseDeclared } from '../core/types.js';
 import { type Coercer, FAIL, isCanonical, valueCoercer } from '../core/values/coerce.js';
+import { decimalMisfit } from '../core/values/decimal-text.js';
 import { typeOfValue, widen } from '../core/values/infer.js';
 
 export interface SchemaChange {
@@ -14,6 +15,11 @@ export interface SchemaChange {
   column: string;
   from?: ColumnType;
   to: ColumnType;
+}
+
+/** What the destination's types bound (DestinationCapabilities.decimal). */
+export interface TypeBounds {
+  decimal?: { precision: number; scale: number };
 }
 
 export interface Identifiers {
@@ -53,6 +59,7 @@ export class SchemaTracker {
     private readonly ids: Identifiers,
     /** Columns a source typed from its catalog (not re-declared otherwise): canonical batches skip their coercion. */
     private readonly trusted: ReadonlySet<string> = new Set(),
+    private readonly bounds: TypeBounds = {},
   ) {
     for (const c of stored?.columns ?? []) this.push({ ...c });
     for (const [name, declared] of Object.entries(stream.columns ?? {})) {
@@ -233,15 +240,23 @@ export class SchemaTracker {
     if (contract === 'discard_row') return DROP;
     const widens = contract ? contract === 'evolve' : this.stream.on_schema_change === 'widen';
     if (!col.declared && widens) {
-      const to = widen(col.type, typeOfValue(raw));
+      // A value past the destination's bounds for the type itself (a decimal with more digits than DECIMAL(38,9)):
+      // no wider type of the same kind holds it, text does.
+      const wider = widen(col.type, typeOfValue(raw));
+      const to = wider === col.type ? 'text' : wider;
       changes.push({ change: 'widen_column', column: col.name, from: col.type, to });
       col.type = to;
-      this.coercers[i] = valueCoercer(to);
+      this.coercers[i] = this.coercerOf(col);
       this.canonical[i] = undefined;
       values[i] = this.coercers[i](raw);
       return undefined;
     }
-    const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} is not a valid ${col.type}${contract === 'freeze' ? ' (contract: freeze)' : ''}`;
+    const bound = col.type === 'decimal' && this.bounds.decimal;
+    const exact = bound ? valueCoercer('decimal')(raw) : FAIL;
+    const why = bound && exact !== FAIL
+      ? `has more digits than the destination's DECIMAL(${bound.precision},${bound.scale}) holds (declare it text or decimal(p,s))`
+      : `is not a valid ${col.type}`;
+    const reason = `column "${col.name}": ${JSON.stringify(abbreviate(raw))} ${why}${contract === 'freeze' ? ' (contract: freeze)' : ''}`;
     if (!contract && this.stream.on_schema_change === 'fail') {
       throw new RunError(`stream ${this.stream.name}: ${reason} (on_schema_change: fail)`, this.stream.name);
     }
@@ -279,8 +294,22 @@ export class SchemaTracker {
     return this.ids.caseSensitive ? name : name.toLowerCase();
   }
 
+  /**
+   * A column's coercer. An inferred decimal bound by the destination (DECIMAL(38,9)) fails a value with more digits,
+   * so the stream's policy decides (widen to text by default); a declared one is checked after coercion.
+   */
+  private coercerOf(c: Column): Coercer {
+    const coerce = valueCoercer(c.type);
+    const bound = this.bounds.decimal;
+    if (c.type !== 'decimal' || c.declared || !bound) return coerce;
+    return (raw) => {
+      const v = coerce(raw);
+      return v !== FAIL && typeof v === 'string' && decimalMisfit(v, bound.precision, bound.scale) ? FAIL : v;
+    };
+  }
+
   private rebuild(): void {
-    this.coercers = this.columns.map((c) => valueCoercer(c.type));
+    this.coercers = this.columns.map((c) => this.coercerOf(c));
     this.canonical = this.columns.map((c) => (this.trusted.has(c.name) ? isCanonical(c.type) : undefined));
   }
 }

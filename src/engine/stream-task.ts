@@ -134,7 +134,7 @@ class StreamRun {
     const typed = declared ? { ...stream, columns: { ...declared, ...stream.columns } } : stream;
     // Columns the catalog typed and the user did not re-declare: a canonical batch's values need no coercion there.
     const trusted = new Set(Object.keys(known ?? {}).filter((c) => !stream.columns || !Object.hasOwn(stream.columns, c) || stream.columns[c] === known![c]));
-    const tracker = new SchemaTracker(typed, this.stored?.schema, destination.capabilities.identifiers, trusted);
+    const tracker = new SchemaTracker(typed, this.stored?.schema, destination.capabilities.identifiers, trusted, destination.capabilities);
     this.tracker = tracker;
     // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
     // an append stream keeps every row, also when a full refresh reloads it.

@@ -236,3 +236,35 @@ sources:
     cleanup();
   }
 });
+
+test('an inferred decimal with more digits than DuckDB\'s DECIMAL(38,9) widens its column to text; with on_schema_change: reject, the row goes to the DLQ', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    writeFileSync(join(dir, 'w.ndjson'), '{"id": 1, "x": 2.5}\n{"id": 2, "x": 0.1000000000000000055511151231257827}\n{"id": 3, "x": 12345678901234567890123}\n');
+    const pipeline = (name: string, policy: string) => parsePipeline(`pipeline: ${name}
+sources:
+  - name: f
+    type: ndjson
+    streams: [{ name: ${name.replace(/-/g, '_')}, path: w.ndjson, columns: { id: integer }${policy} }]
+`, { baseDir: dir });
+    const home = join(dir, 'home');
+    const widened = await runPipeline(pipeline('widens', ''), { home });
+    assert.equal(widened.status, 'success', widened.error);
+    assert.equal(widened.streams.widens.loaded, 3);
+    const rows = await duckQuery(join(home, 'warehouse.duckdb'), 'SELECT id::INT AS id, x, typeof(x) AS t FROM widens ORDER BY id');
+    assert.deepEqual(rows.map((r) => [r.id, r.x, r.t]), [
+      [1, '2.5', 'VARCHAR'], [2, '0.1000000000000000055511151231257827', 'VARCHAR'], [3, '12345678901234567890123', 'VARCHAR'],
+    ]);
+    const refused = await runPipeline(pipeline('refuses', ', on_schema_change: reject'), { home });
+    assert.deepEqual([refused.streams.refuses.loaded, refused.streams.refuses.dead_lettered], [2, 1]);
+    const store = new SqliteControlStore(home);
+    try {
+      const [e] = await store.listDlq({ pipeline: 'refuses' });
+      assert.match(e.reason, /^column "x": "0\.1000000000000000055511151231257827" has more digits than the destination's DECIMAL\(38,9\) holds/);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    cleanup();
+  }
+});

@@ -1,7 +1,7 @@
 // The embedded DuckDB warehouse: the destination of every pipeline without a `destination:` key.
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
-import { duckType } from './duckdb-type-names.js';
+import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
 
 /**
  * DuckDB's buffer pool. At 32 MB a 5M-row load peaks at 228–231 MB of RSS with no measurable loss of speed; at
@@ -15,6 +15,7 @@ export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.
   identifiers: { caseSensitive: false, maxLength: 255 },
   types: duckType,
+  decimal: { precision: DECIMAL_WIDTH, scale: DECIMAL_SCALE },
   // Child tables of merged parents replace their rows per parent (duckdb-load.ts, ../sql/replace-groups.ts).
   replaceGroups: true,
 };

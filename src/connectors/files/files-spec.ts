@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DestinationCapabilities, DestinationSpec } from '../../core/connector.js';
 import { type ColumnType, type ScalarType, typeName } from '../../core/types.js';
-import { duckType } from '../duckdb/duckdb-type-names.js';
+import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from '../duckdb/duckdb-type-names.js';
 
 export const FILE_FORMATS = ['parquet', 'csv', 'ndjson'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -36,6 +36,7 @@ export function filesCapabilities(format: FileFormat): DestinationCapabilities {
       // A table is a directory name: most file systems stop at 255 bytes.
       maxLength: 255,
     },
+    ...(format === 'parquet' ? { decimal: { precision: DECIMAL_WIDTH, scale: DECIMAL_SCALE } } : {}),
     types: format === 'parquet' ? duckType
       : (type: ColumnType) => typeName(format === 'csv' ? CSV_TYPES : NDJSON_TYPES, type, (e) => `JSON array of ${e}`),
   };

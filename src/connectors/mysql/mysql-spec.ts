@@ -5,7 +5,7 @@ import { mysqlConnectionKeys } from './mysql-options.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
 import type { MysqlSourceConfig } from './mysql-source.js';
 import { MYSQL_MAX_IDENTIFIER } from './mysql-dialect.js';
-import { mysqlType } from './mysql-types.js';
+import { MYSQL_DECIMAL, mysqlType } from './mysql-types.js';
 import { nonFiniteRefusal } from '../../core/values/refusals.js';
 
 export const MYSQL_CAPABILITIES: DestinationCapabilities = {
@@ -14,6 +14,7 @@ export const MYSQL_CAPABILITIES: DestinationCapabilities = {
   // Column names are case-insensitive in MySQL, quoted or not.
   identifiers: { caseSensitive: false, maxLength: MYSQL_MAX_IDENTIFIER },
   types: mysqlType,
+  decimal: { precision: MYSQL_DECIMAL.width, scale: MYSQL_DECIMAL.scale },
   replaceGroups: true,
   refuses: nonFiniteRefusal('MySQL', true),
 };
