@@ -1,7 +1,8 @@
-// Which coerced rows of a batch go on to the checks and the load: a keyed load refuses a row without its key, the
-// destination refuses values it cannot store (both to the DLQ, with the reason), and an incremental run filters rows
-// older than the watermark it started from, while it tracks the newest cursor value it has seen (the watermark its
-// checkpoints store). Fixes the stream asks for (`strip_nul`) are applied first.
+// Which coerced rows of a batch go on to the checks and the load: a keyed load refuses a row without its key; a
+// declared decimal(p,s), the destination and the columns of its table refuse values they cannot hold (all to the DLQ,
+// with the reason); an incremental run filters rows older than the watermark it started from, while it tracks the
+// newest cursor value it has seen (the watermark its checkpoints store). Fixes the stream asks for (`strip_nul`,
+// `rounding`) are applied first.
 import type { Column, ColumnType } from '../core/types.js';
 import { cursorOrder } from '../core/values/coerce.js';
 import { decimalMisfit, roundDecimal, type Rounding } from '../core/values/decimal-text.js';
