@@ -14,11 +14,10 @@ import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec
 import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
 import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
 import { validateChecks } from './validate-checks.js';
+import { isMapping } from './validate-stream-lists.js';
 import { validateTransforms } from './validate-transforms.js';
 
 export type Validation = { ok: true; config: PipelineConfig } | { ok: false; issues: ConfigIssue[] };
-
-const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function parseWith<T>(schema: z.ZodType, data: unknown, prefix: KeyPath, issues: ConfigIssue[]): T | undefined {
   const r = schema.safeParse(data);

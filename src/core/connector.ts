@@ -2,6 +2,7 @@
 // Destinations declare capabilities; the engine asks them, it never special-cases a connector by name.
 import type { z } from 'zod';
 import type { Logger } from './logger.js';
+import type { Refusal } from './values/refusals.js';
 import type {
   Batch, ColumnType, DeclaredType, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
 } from './types.js';
@@ -94,7 +95,7 @@ export interface DestinationCapabilities {
    * reason for such a value, or undefined when every value of the type is storable. The engine dead-letters rows with
    * such values before they reach the load, so one value never fails a whole load.
    */
-  refuses?(type: ColumnType): ((value: unknown) => string | undefined) | undefined;
+  refuses?(type: ColumnType): Refusal | undefined;
 }
 
 /** What the engine asks a destination to load for one stream in one run. */
@@ -159,7 +160,7 @@ export interface StreamLoad {
    * utf8mb3 column refuses values a column Sluice made would take. The reason a value is refused, or undefined when the
    * column takes every value of its type.
    */
-  refuses?(column: string): ((value: unknown) => string | undefined) | undefined;
+  refuses?(column: string): Refusal | undefined;
   /**
    * Roll back what is not committed and drop staging. Must not throw. With `keepStaging` a staged load leaves its
    * staging table in place (for inspection of a blocked load) and says where.

@@ -17,3 +17,6 @@ export const ownValue = (row: Row, key: string): unknown => (Object.hasOwn(row, 
 /** A row as JSON for a dead-letter entry: big integers as their digits, bytes as base64. */
 export const rowJson = (row: Row): string =>
   JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+
+/** Long text cut for a message (a dead-letter reason shows which value, not all of it). */
+export const abbreviate = <T>(v: T, max = 80): T | string => (typeof v === 'string' && v.length > max ? `${v.slice(0, max - 3)}...` : v);

@@ -3,18 +3,18 @@
 // with the reason); an incremental run filters rows older than the watermark it started from, while it tracks the
 // newest cursor value it has seen (the watermark its checkpoints store). Fixes the stream asks for (`strip_nul`,
 // `rounding`) are applied first.
+import { abbreviate } from '../core/record.js';
 import type { Column, ColumnType } from '../core/types.js';
 import { cursorOrder } from '../core/values/coerce.js';
 import { decimalMisfit, roundDecimal, type Rounding } from '../core/values/decimal-text.js';
 import { nulStripper } from '../core/values/nul.js';
-
-type Refuse = (value: unknown) => string | undefined;
+import type { Refusal } from '../core/values/refusals.js';
 
 export interface ValueRules {
   /** The destination's values it cannot store (DestinationCapabilities.refuses). */
-  refuses?(type: ColumnType): Refuse | undefined;
+  refuses?(type: ColumnType): Refusal | undefined;
   /** A target column's own limits (StreamLoad.refuses), by target name. */
-  column?(target: string): Refuse | undefined;
+  column?(target: string): Refusal | undefined;
   /** Remove NUL characters from text and JSON values. */
   stripNul?: boolean;
   /** Round values of declared `decimal(p,s)` columns to their scale (otherwise a longer one is refused). */
@@ -32,7 +32,7 @@ export class RowGate {
   private cursorIndex = -1;
   private compareCursor: (a: unknown, b: unknown) => number = () => 0;
   /** Per column position: the destination's refusal, and the stream's fix. */
-  private refusals: [number, string, Refuse][] = [];
+  private refusals: [number, string, Refusal][] = [];
   private fixes: [number, (value: unknown) => unknown][] = [];
   /** The column types refusals and fixes were bound for. */
   private boundTypes = '';
@@ -71,7 +71,7 @@ export class RowGate {
     this.fixes = [];
     columns.forEach((c, i) => {
       const checks = [declaredDecimal(c, this.rules.rounding), this.rules.refuses?.(c.type), this.rules.column?.(c.target ?? c.name)]
-        .filter((r): r is Refuse => r !== undefined);
+        .filter((r): r is Refusal => r !== undefined);
       const refuse = checks.length <= 1 ? checks[0] : (v: unknown) => checks.map((r) => r(v)).find((why) => why !== undefined);
       if (refuse) this.refusals.push([i, c.name, refuse]);
       if (this.rules.rounding && c.scale !== undefined) {
@@ -111,13 +111,13 @@ export class RowGate {
 }
 
 /** A declared `decimal(p,s)`: a value with more digits than it holds is refused, with the way to round it. */
-function declaredDecimal(c: Column, rounding: Rounding | undefined): Refuse | undefined {
+function declaredDecimal(c: Column, rounding: Rounding | undefined): Refusal | undefined {
   const { precision, scale } = c;
   if (precision === undefined || scale === undefined) return undefined;
   return (v) => {
     if (typeof v !== 'string') return undefined;
     const why = decimalMisfit(v, precision, scale);
-    return why && `the declared decimal(${precision},${scale}) cannot hold ${v.length > 40 ? `${v.slice(0, 37)}...` : v} exactly (${why})`
+    return why && `the declared decimal(${precision},${scale}) cannot hold ${abbreviate(v, 40)} exactly (${why})`
       + (rounding ? '' : '; `rounding: half_even` (or half_up) on the stream rounds it');
   };
 }

@@ -3,7 +3,7 @@
 // so `Name` and `name` land in two columns even where the destination folds case, and stay there run after run.
 import type { StreamConfig } from '../core/connector.js';
 import { RunError } from '../core/errors.js';
-import { inheritedKey, ownValue } from '../core/record.js';
+import { abbreviate, inheritedKey, ownValue } from '../core/record.js';
 import { type Column, type ColumnType, type Row, type Schema, parseDeclared } from '../core/types.js';
 import { type Coercer, FAIL, isCanonical, valueCoercer } from '../core/values/coerce.js';
 import { decimalMisfit } from '../core/values/decimal-text.js';
@@ -317,4 +317,3 @@ export class SchemaTracker {
 const widenOrKeep = (a: ColumnType | undefined, b: ColumnType | undefined): ColumnType | undefined =>
   a === undefined ? b : b === undefined ? a : widen(a, b);
 
-const abbreviate = (v: unknown): unknown => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 77)}...` : v);

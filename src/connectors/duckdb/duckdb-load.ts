@@ -25,6 +25,7 @@ import { insertState } from './duckdb-state.js';
 import { SCD2_COLUMNS, applyScd2 } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
 import { deleteMarkedSql } from '../../core/delete-marker.js';
+import type { Refusal } from '../../core/values/refusals.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -49,7 +50,7 @@ export class DuckDBStreamLoad implements StreamLoad {
   private columns: WantedColumn[] = [];
   private plan: AppendPlan | undefined;
   /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
-  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
+  private limits = new Map<string, Refusal | undefined>();
   private inTransaction = false;
   private sinceCommit = 0;
   private totalRows = 0;
@@ -109,7 +110,7 @@ export class DuckDBStreamLoad implements StreamLoad {
     }))));
   }
 
-  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+  refuses(column: string): Refusal | undefined {
     return this.limits.get(column.toLowerCase());
   }
 

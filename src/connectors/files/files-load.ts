@@ -16,6 +16,7 @@ import type { FileFormat } from './files-spec.js';
 import { MANIFEST, emptyManifest, readManifest, syncDir, writeManifest } from './manifest.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
+import type { Refusal } from '../../core/values/refusals.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
@@ -72,7 +73,7 @@ export class FilesStreamLoad implements StreamLoad {
   }
 
   /** Parquet parts hold a decimal as DECIMAL(p,s): a declared one, or DuckDB's DECIMAL(38,9); text formats keep every digit. */
-  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+  refuses(column: string): Refusal | undefined {
     const c = this.opts.format === 'parquet' ? this.columns.find((x) => x.name === column) : undefined;
     if (c?.type !== 'decimal') return undefined;
     return limitRefusal(`Parquet's DECIMAL(${c.precision ?? DECIMAL_WIDTH},${c.scale ?? DECIMAL_SCALE})`,

@@ -50,6 +50,7 @@ import type { LoadPlan } from './mysql-spill.js';
 import { describeTable, ensureIndex, ensureTable, mysqlColumnLimit, mysqlName, primaryKeyOf, q } from './mysql-tables.js';
 import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { WantedColumn } from './mysql-tables.js';
+import type { Refusal } from '../../core/values/refusals.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 /** The plain index an scd2 target has on its key (MySQL has no partial unique index to enforce one current row). */
@@ -80,7 +81,7 @@ export class MysqlStreamLoad implements StreamLoad {
   private group: string | undefined;
   private plan: LoadPlan | undefined;
   /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
-  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
+  private limits = new Map<string, Refusal | undefined>();
   private stateVersion = 0;
   private inTransaction = false;
   private totalRows = 0;
@@ -170,7 +171,7 @@ export class MysqlStreamLoad implements StreamLoad {
     this.plan = loadPlan(this.columns);
   }
 
-  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+  refuses(column: string): Refusal | undefined {
     return this.limits.get(mysqlName(column).toLowerCase());
   }
 

@@ -48,6 +48,7 @@ import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
+import type { Refusal } from '../../core/values/refusals.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 /**
@@ -107,7 +108,7 @@ export class PostgresStreamLoad implements StreamLoad {
    */
   private binary = false;
   /** What each target column refuses, as the table declares it (column-limits.ts). */
-  private limits = new Map<string, ((value: unknown) => string | undefined) | undefined>();
+  private limits = new Map<string, Refusal | undefined>();
   private copySql: string | undefined;
   /** Merge only: whether this checkpoint's staged rows repeat a key (then the upsert must pick the last one). */
   private keys: KeyTracker | undefined;
@@ -259,7 +260,7 @@ export class PostgresStreamLoad implements StreamLoad {
     return table;
   }
 
-  refuses(column: string): ((value: unknown) => string | undefined) | undefined {
+  refuses(column: string): Refusal | undefined {
     return this.limits.get(column);
   }
 

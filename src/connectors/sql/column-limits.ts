@@ -2,6 +2,7 @@
 // varchar(20), a smallint, a MySQL utf8mb3 text. A value past them would be rounded, cut or refused by the server in
 // the middle of a load; the load names them per column (StreamLoad.refuses) and the engine dead-letters such a row
 // before the load, with the reason, while the rest loads.
+import { abbreviate } from '../../core/record.js';
 import { plainDecimal } from '../../core/values/json-number.js';
 import { decimalMisfit } from '../../core/values/decimal-text.js';
 import type { Refusal } from '../../core/values/refusals.js';
@@ -32,10 +33,7 @@ function numericText(v: unknown): string | undefined {
   return typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(v) ? v : undefined;
 }
 
-const shown = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-};
+const shown = (v: unknown): string => abbreviate(typeof v === 'string' ? v : String(v), 40);
 
 const BEYOND_BMP = /[\u{10000}-\u{10FFFF}]/u;
 
