@@ -1,6 +1,7 @@
 // The control store: runs, phases, per-stream counts, errors, DLQ, locks and schema changes.
 // An interface with async methods, because the shared implementation (PostgreSQL, for teams whose processes or
 // machines share work) is async; the default is a SQLite file in $SLUICE_HOME (sqlite-store.ts).
+import type { ServiceStore } from './service-records.js';
 import type { Phase, RejectedRow, SourcePosition, Status, StreamCounts } from '../core/types.js';
 
 export interface LockOwner {
@@ -118,7 +119,7 @@ export interface SchemaChangeRecord {
   to?: string;
 }
 
-export interface ControlStore {
+export interface ControlStore extends ServiceStore {
   /** Throws LockedError when a live run of the pipeline holds the lock; takes over locks of dead processes. */
   acquireLock(pipeline: string, owner: LockOwner): Promise<void>;
   releaseLock(pipeline: string, runId: string): Promise<void>;

@@ -12,6 +12,7 @@ import type {
 } from './control-store.js';
 import { positionKey } from './control-store.js';
 import { isProcessAlive } from './process.js';
+import { SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 
 const MIGRATIONS = [
   `CREATE TABLE runs (
@@ -39,16 +40,13 @@ const MIGRATIONS = [
      consistency REAL, timeliness REAL, rows INTEGER NOT NULL, report TEXT NOT NULL, at TEXT NOT NULL,
      PRIMARY KEY (run_id, stream));
    CREATE INDEX quality_pipeline ON quality (pipeline, stream, at);`,
+  SERVICE_MIGRATION,
 ];
 
-export class SqliteControlStore implements ControlStore {
-  private readonly db: SqliteDatabase;
-
+export class SqliteControlStore extends SqliteServiceStore implements ControlStore {
   constructor(home: string) {
     mkdirSync(home, { recursive: true });
-    this.db = openDatabase(join(home, 'control.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 10000');
+    super(openWal(join(home, 'control.db')));
     this.migrate();
   }
 
@@ -213,6 +211,13 @@ export class SqliteControlStore implements ControlStore {
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+function openWal(path: string): SqliteDatabase {
+  const db = openDatabase(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  return db;
 }
 
 interface DlqRow { id: number; pipeline: string; stream: string; run_id: string; stage: string; reason: string; raw: string; position: string; created_at: string; replayed_at: string | null }
