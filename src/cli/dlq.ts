@@ -4,6 +4,7 @@ import { loadPipelineFile } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import type { DlqFilter } from '../control/control-store.js';
 import { openControlStore } from '../control/open.js';
+import { osUser } from '../engine/runner.js';
 import { replayDlq } from '../engine/replay.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -82,6 +83,7 @@ export const dlqCommand: CliCommand = {
         const store = openControlStore();
         try {
           const n = await store.purgeDlq(toFilter(o));
+          await store.appendAudit({ actor: osUser(), action: 'dlq.purge', ...(o.pipeline ? { pipeline: o.pipeline } : {}), detail: { filter: toFilter(o), purged: n } });
           process.stdout.write(`purged ${n} rows\n`);
         } finally {
           await store.close();

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliCommand } from './command.js';
+import { auditCommand } from './audit.js';
 import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init.js';
@@ -10,10 +11,11 @@ import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
+import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand];
+const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, serveCommand, auditCommand];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.
 const version = (): string =>

@@ -2,6 +2,7 @@
 import type { StreamConfig } from '../core/connector.js';
 import type { StepConfig } from '../transforms/chain.js';
 import type { CheckConfig } from '../quality/check.js';
+import type { ScheduleConfig } from './schedule-spec.js';
 
 export interface SourceConfig {
   name: string;
@@ -27,7 +28,8 @@ export interface PipelineConfig {
   batch_size: number;
   /** Rows between durable checkpoints (rows + state committed together). */
   checkpoint_rows: number;
-  schedule?: string;
+  /** When `sluice serve` runs it (schedule-spec.ts). */
+  schedule?: ScheduleConfig;
   /** Transform steps per stream name, validated against the step specs (src/transforms/). */
   transforms?: Record<string, StepConfig[]>;
   /** Data-quality checks per stream name, validated against the check specs (src/quality/). */

@@ -80,7 +80,29 @@ export interface OutboxDelivery {
   lastError: string | null;
 }
 
+/** Each pipeline's recent record in one row: what health, `/metrics` and the pipelines API show. */
+export interface PipelineOverview {
+  pipeline: string;
+  /** Finished runs among the last `window` (dry runs excluded). */
+  runs: number;
+  succeeded: number;
+  mean_duration_ms: number | null;
+  last_status: string | null;
+  last_run_id: string | null;
+  last_finished_at: string | null;
+  /** The last run's dead-lettered rows, all streams. */
+  last_dead_lettered: number;
+  last_success_at: string | null;
+  /** The latest run's quality score (mean over its checked streams). */
+  quality_score: number | null;
+}
+
 export interface ServiceStore {
+  /** Every pipeline with finished runs, over its last `window` of them. One query, whatever the number of pipelines. */
+  pipelineOverview(window: number): Promise<PipelineOverview[]>;
+  /** Rows waiting in the dead-letter queue (not replayed) per pipeline and stream. */
+  dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]>;
+
   /**
    * Claims the run of `pipeline` due at `scheduledFor`. False when it was already claimed, by this process or another:
    * the (pipeline, scheduled time) key is unique in the store, which is what keeps a run from starting twice.

@@ -3,7 +3,7 @@
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 import { auditHash, GENESIS } from './audit-chain.js';
 import type {
-  AlertState, AuditEntry, AuditInput, OutboxDelivery, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
 } from './service-records.js';
 
 export const SERVICE_MIGRATION = `
@@ -31,6 +31,26 @@ const ms = (v: number | null): Date | undefined => (v === null ? undefined : new
 
 export class SqliteServiceStore implements ServiceStore {
   constructor(protected readonly db: SqliteDatabase) {}
+
+  async pipelineOverview(window: number): Promise<PipelineOverview[]> {
+    return this.db.prepare(`WITH ranked AS (
+        SELECT run_id, pipeline, status, finished_at, duration_ms, summary,
+          ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY started_at DESC, rowid DESC) AS n
+        FROM runs WHERE status != 'running' AND COALESCE(json_extract(options, '$.dryRun'), 0) = 0)
+      SELECT pipeline, COUNT(*) AS runs, SUM(status IN ('success', 'partial_success')) AS succeeded,
+        CAST(ROUND(AVG(duration_ms)) AS INTEGER) AS mean_duration_ms,
+        MAX(CASE WHEN n = 1 THEN status END) AS last_status, MAX(CASE WHEN n = 1 THEN run_id END) AS last_run_id,
+        MAX(CASE WHEN n = 1 THEN finished_at END) AS last_finished_at,
+        COALESCE(MAX(CASE WHEN n = 1 THEN (SELECT SUM(json_extract(value, '$.dead_lettered')) FROM json_each(summary, '$.streams')) END), 0) AS last_dead_lettered,
+        (SELECT MAX(finished_at) FROM runs r2 WHERE r2.pipeline = ranked.pipeline AND r2.status IN ('success', 'partial_success')) AS last_success_at,
+        (SELECT ROUND(AVG(q.score), 1) FROM quality q WHERE q.run_id = MAX(CASE WHEN n = 1 THEN ranked.run_id END)) AS quality_score
+      FROM ranked WHERE n <= ? GROUP BY pipeline ORDER BY pipeline`).all(window) as PipelineOverview[];
+  }
+
+  async dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]> {
+    return this.db.prepare('SELECT pipeline, stream, COUNT(*) AS rows FROM dlq WHERE replayed_at IS NULL GROUP BY pipeline, stream ORDER BY pipeline, stream')
+      .all() as { pipeline: string; stream: string; rows: number }[];
+  }
 
   async claimScheduledRun(r: Pick<ScheduledRun, 'pipeline' | 'scheduledFor' | 'trigger' | 'holder'> & { actor?: string }): Promise<boolean> {
     return this.db.prepare(`INSERT INTO scheduled_runs (pipeline, scheduled_for, trigger_kind, status, holder, claimed_at, actor)

@@ -6,7 +6,7 @@ import type { Batch, Row } from '../core/types.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore, DlqEntry } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
-import { type RunOptions, type RunSummary, runPipeline } from './runner.js';
+import { osUser, type RunOptions, type RunSummary, runPipeline } from './runner.js';
 import { parseJson } from '../core/values/json-parse.js';
 
 export interface ReplayResult {
@@ -17,7 +17,7 @@ export interface ReplayResult {
 }
 
 export async function replayDlq(
-  loaded: LoadedPipeline, opts: Pick<RunOptions, 'logger' | 'home' | 'streams'> & { ids?: number[]; store?: ControlStore },
+  loaded: LoadedPipeline, opts: Pick<RunOptions, 'logger' | 'home' | 'streams' | 'actor'> & { ids?: number[]; store?: ControlStore },
 ): Promise<ReplayResult> {
   const store = opts.store ?? openControlStore(opts.home ?? sluiceHome());
   try {
@@ -35,6 +35,10 @@ export async function replayDlq(
     // An entry the replay rejected again was rewritten with the replay's run id.
     const done = summary.status === 'failed' ? [] : after.filter((e) => e.runId !== summary.run_id).map((e) => e.id!);
     await store.markReplayed(done);
+    await store.appendAudit({
+      actor: opts.actor ?? osUser(), action: 'dlq.replay', pipeline, runId: summary.run_id,
+      detail: { streams, ids: opts.ids ?? null, replayed: done.length, still_failing: replayable.length - done.length },
+    });
     return { summary, replayed: done.length, still_failing: replayable.length - done.length, not_replayable: wanted.length - replayable.length };
   } finally {
     if (!opts.store) await store.close();

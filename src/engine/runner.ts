@@ -1,6 +1,6 @@
 // Plans a run into stream tasks, executes them with bounded concurrency, and records the run in the ledger.
 // The summary it returns is DESIGN.md's `--json` object.
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { Destination, RunContext, Source } from '../core/connector.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -35,6 +35,12 @@ export interface RunOptions {
   store?: ControlStore;
   /** Replaying the dead-letter queue (see replay.ts). */
   replay?: boolean;
+  /** The run's id when the caller needs it before the run starts (`sluice serve` keys its scheduled runs by it). */
+  runId?: string;
+  /** Who started the run, for the audit trail: a token's name, `scheduler`; the OS user when omitted. */
+  actor?: string;
+  /** Why the run happened (schedule, after, manual, backfill, retry), for the audit trail. */
+  trigger?: string;
 }
 
 export interface RunSummary {
@@ -56,7 +62,8 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   const { config } = loaded;
   const logger = opts.logger ?? silentLogger();
   const home = opts.home ?? sluiceHome();
-  const runId = newRunId();
+  const runId = opts.runId ?? newRunId();
+  const actor = opts.actor ?? osUser();
   const tasks = planTasks(loaded, opts, runId);
   const store = opts.store ?? openControlStore(home);
   const startedAt = new Date();
@@ -78,6 +85,10 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     await store.startRun({
       runId, pipeline: config.pipeline, startedAt, file: loaded.file,
       options: { fullRefresh: !!opts.fullRefresh, streams: opts.streams ?? null, dryRun: !!opts.dryRun, replay: !!opts.replay },
+    });
+    await store.appendAudit({
+      actor, action: 'run.started', pipeline: config.pipeline, runId,
+      detail: { trigger: opts.trigger ?? 'cli', streams: tasks.map((t) => t.stream.name), full_refresh: !!opts.fullRefresh, dry_run: !!opts.dryRun, replay: !!opts.replay },
     });
     ctx.logger.info({ pipeline: config.pipeline, streams: tasks.map((t) => t.stream.name) }, 'run started');
 
@@ -129,6 +140,10 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   };
   try {
     await store.finishRun(runId, { status, finishedAt, error: summary.error, summary });
+    await store.appendAudit({
+      actor, action: 'run.finished', pipeline: config.pipeline, runId,
+      detail: { status, duration_ms: summary.duration_ms, streams: summary.streams, ...(summary.error ? { error: summary.error } : {}) },
+    });
     await store.releaseLock(config.pipeline, runId);
   } finally {
     if (!opts.store) await store.close();
@@ -187,4 +202,13 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<
   });
   await Promise.all(lanes);
   return out;
+}
+
+/** The OS user running this process, for the audit trail (a container may have no passwd entry for its uid). */
+export function osUser(): string {
+  try {
+    return `os:${userInfo().username}`;
+  } catch {
+    return `os:uid-${process.getuid?.() ?? 'unknown'}`;
+  }
 }

@@ -1,0 +1,77 @@
+// `sluice serve <dir|file…> [--port 8484] [--host 127.0.0.1] [--token-file F] [--max-concurrent N]`: runs every
+// pipeline given on its schedule and serves the HTTP API and `/metrics` until SIGTERM/SIGINT, which drains.
+import type { Command } from 'commander';
+import { openControlStore } from '../control/open.js';
+import { parseDuration } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { startServer } from '../server/serve.js';
+import { loadTokens } from '../server/tokens.js';
+import type { CliCommand } from './command.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { printError } from './print-error.js';
+
+interface ServeOptions { port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; logLevel?: string }
+
+const positive = (name: string, raw: string, min: number): number => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got "${raw}"`);
+  return n;
+};
+
+function leaseMs(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1000) throw new ConfigError(`--lease: expected a duration of at least 1s such as 15s or 1m, got "${raw}"`);
+  return ms;
+}
+
+export const serveCommand: CliCommand = {
+  register(program: Command, setExit) {
+    program
+      .command('serve')
+      .description('run pipelines on their schedules and serve the HTTP API and /metrics (SIGTERM drains)')
+      .argument('<paths...>', 'pipeline files, or directories of *.yaml pipelines')
+      .option('--port <port>', 'HTTP port (0: any free port)', '8484')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--token-file <file>', 'API tokens, one `name: token` per line (else SLUICE_TOKEN)')
+      .option('--max-concurrent <n>', 'runs going at once across all pipelines', '4')
+      .option('--lease <duration>', 'scheduler lease: how long after a leader stops renewing another serve process on the same control store takes over', '15s')
+      .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
+      .action(async (paths: string[], o: ServeOptions) => {
+        setExit(await serve(paths, o));
+      });
+  },
+};
+
+async function serve(paths: string[], o: ServeOptions): Promise<number> {
+  const logger = createLogger(o.logLevel ?? process.env.SLUICE_LOG_LEVEL ?? 'info');
+  const store = openControlStore();
+  try {
+    const tokens = loadTokens({ file: o.tokenFile });
+    const server = await startServer({
+      paths, store, logger, tokens, port: positive('--port', o.port, 0), host: o.host, maxConcurrent: positive('--max-concurrent', o.maxConcurrent, 1),
+      leaseMs: leaseMs(o.lease),
+    });
+    process.stderr.write(`sluice serve: ${server.service.pipelines.pipelines().size} pipelines, API on ${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => () => {
+        if (stopping) {
+          logger.warn({ signal }, 'second signal: exiting without waiting for runs');
+          process.exit(EXIT.failed);
+        }
+        stopping = true;
+        logger.warn({ signal }, 'draining: running streams stop at their next checkpoint (send the signal again to exit at once)');
+        void server.stop().then(resolve, resolve);
+      };
+      process.once('SIGTERM', stop('SIGTERM'));
+      process.once('SIGINT', stop('SIGINT'));
+    });
+    return EXIT.success;
+  } catch (e) {
+    printError(e);
+    return exitCodeFor(e);
+  } finally {
+    await store.close();
+  }
+}

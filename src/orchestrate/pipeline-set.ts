@@ -1,0 +1,140 @@
+// The pipeline files `sluice serve` was given (files, or directories of `*.yaml`/`*.yml`), re-read when they change.
+// A file that becomes invalid keeps its last good version running and reports the error; one that is removed stops
+// being scheduled. Changes are found by polling size and mtime (cheap for thousands of files, and it works on every
+// file system, unlike fs.watch), then confirmed by a content hash so a touch is no change.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parsePipeline } from '../config/load.js';
+import type { LoadedPipeline } from '../config/types.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+
+export interface PipelineEntry {
+  file: string;
+  /** SHA-256 of the file's content as last read. */
+  hash: string;
+  /** The last valid version: what runs. */
+  loaded?: LoadedPipeline;
+  /** Why the current content is invalid (the last good version, if any, keeps running). */
+  error?: string;
+  stamp: string;
+}
+
+export type PipelineChange =
+  | { kind: 'added' | 'changed'; entry: PipelineEntry }
+  | { kind: 'invalid'; entry: PipelineEntry }
+  | { kind: 'removed'; entry: PipelineEntry };
+
+/** The project file beside the pipelines (alerts shared by all): not a pipeline. */
+export const PROJECT_FILE = 'sluice.yaml';
+
+export class PipelineSet {
+  private readonly entries = new Map<string, PipelineEntry>();
+
+  constructor(private readonly paths: string[], private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  /** Valid pipelines by name (the last good version of each). */
+  pipelines(): Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }> {
+    const out = new Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }>();
+    for (const entry of this.entries.values()) if (entry.loaded) out.set(entry.loaded.config.pipeline, { entry, loaded: entry.loaded });
+    return out;
+  }
+
+  all(): PipelineEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Reads what changed since the last call; the first call reads everything. Throws ConfigError for a path that does not exist. */
+  async refresh(): Promise<PipelineChange[]> {
+    const files = await this.listFiles();
+    const changes: PipelineChange[] = [];
+    for (const file of files) {
+      const change = await this.read(file);
+      if (change) changes.push(change);
+    }
+    for (const [file, entry] of this.entries) {
+      if (!files.includes(file)) {
+        this.entries.delete(file);
+        changes.push({ kind: 'removed', entry });
+      }
+    }
+    this.rejectDuplicateNames(changes);
+    return changes;
+  }
+
+  private async listFiles(): Promise<string[]> {
+    const files: string[] = [];
+    for (const p of this.paths.map((x) => resolve(x))) {
+      let s;
+      try {
+        s = await stat(p);
+      } catch {
+        throw new ConfigError('no such file or directory', { file: p, expected: 'pipeline files or directories of them' });
+      }
+      if (!s.isDirectory()) {
+        files.push(p);
+        continue;
+      }
+      for (const name of (await readdir(p)).sort()) {
+        if (['.yaml', '.yml'].includes(extname(name)) && name !== PROJECT_FILE) files.push(join(p, name));
+      }
+    }
+    return files;
+  }
+
+  private async read(file: string): Promise<PipelineChange | undefined> {
+    let s;
+    try {
+      s = await stat(file);
+    } catch {
+      return undefined; // removed between listing and reading: the next refresh sees it gone
+    }
+    const stamp = `${s.size}:${s.mtimeMs}`;
+    const known = this.entries.get(file);
+    if (known?.stamp === stamp) return undefined;
+    const text = await readFile(file, 'utf8');
+    const hash = createHash('sha256').update(text).digest('hex');
+    if (known?.hash === hash) {
+      known.stamp = stamp;
+      return undefined;
+    }
+    // In a directory, a YAML file without a top-level `pipeline:` is something else (a sync file, notes): not ours.
+    if (!known && !this.paths.map((p) => resolve(p)).includes(file) && !declaresPipeline(text)) return undefined;
+    const entry: PipelineEntry = { file, hash, stamp, ...(known?.loaded ? { loaded: known.loaded } : {}) };
+    this.entries.set(file, entry);
+    try {
+      entry.loaded = parsePipeline(text, { file, baseDir: dirname(file), env: this.env });
+      return { kind: known ? 'changed' : 'added', entry };
+    } catch (e) {
+      entry.error = e instanceof ConfigError ? e.toString() : errorMessage(e);
+      return { kind: 'invalid', entry };
+    }
+  }
+
+  /** Two files naming the same pipeline: the later one (by path) is invalid, so runs and state are never shared by accident. */
+  private rejectDuplicateNames(changes: PipelineChange[]): void {
+    const seen = new Map<string, string>();
+    for (const entry of [...this.entries.values()].sort((a, b) => a.file.localeCompare(b.file))) {
+      const name = entry.loaded?.config.pipeline;
+      if (!name) continue;
+      const first = seen.get(name);
+      if (first === undefined) {
+        seen.set(name, entry.file);
+        continue;
+      }
+      entry.error = `${entry.file}: pipeline "${name}" is already defined in ${first}; pipeline names must be unique`;
+      delete entry.loaded;
+      changes.push({ kind: 'invalid', entry });
+    }
+  }
+}
+
+function declaresPipeline(text: string): boolean {
+  try {
+    const doc = parseYaml(text) as unknown;
+    return doc !== null && typeof doc === 'object' && 'pipeline' in doc;
+  } catch {
+    return true; // broken YAML is reported as an invalid pipeline, not silently ignored
+  }
+}

@@ -1,0 +1,152 @@
+// `sluice serve`'s moving parts in one object: the pipeline files (re-read when they change), the scheduler (when
+// leader), the executor, `after:` dependencies, triggers from the API, and the observers told of each finished run.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ScheduleConfig } from '../config/schedule-spec.js';
+import type { LoadedPipeline } from '../config/types.js';
+import type { ControlStore } from '../control/control-store.js';
+import type { Trigger } from '../control/service-records.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { runPipeline } from '../engine/runner.js';
+import { Executor, type RunFn, type RunOutcome, type RunRequest } from './executor.js';
+import { PipelineSet, type PipelineChange } from './pipeline-set.js';
+import { Scheduler } from './scheduler.js';
+
+export interface ServiceObserver {
+  runFinished?(req: RunRequest, outcome: RunOutcome): void | Promise<void>;
+  pipelinesChanged?(changes: PipelineChange[]): void | Promise<void>;
+}
+
+export interface ServiceOptions {
+  paths: string[];
+  store: ControlStore;
+  logger: Logger;
+  /** Runs going at once across all pipelines. */
+  maxConcurrent?: number;
+  /** How often due times are checked (ms); the schedule lag is at most about this. */
+  tickMs?: number;
+  /** How often pipeline files are checked for changes (ms). */
+  watchMs?: number;
+  leaseMs?: number;
+  run?: RunFn;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+}
+
+export class Service {
+  readonly pipelines: PipelineSet;
+  readonly scheduler: Scheduler;
+  readonly executor: Executor;
+  readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly observers: ServiceObserver[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private ticking = false;
+  private stopped = false;
+
+  constructor(private readonly o: ServiceOptions) {
+    this.pipelines = new PipelineSet(o.paths, o.env);
+    this.executor = new Executor({
+      store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4, run: o.run ?? runPipeline,
+      lookup: (name) => this.pipelines.pipelines().get(name)?.loaded,
+      onFinished: (req, outcome) => this.finished(req, outcome),
+    });
+    this.scheduler = new Scheduler({
+      store: o.store, holder: this.holder, logger: o.logger, leaseMs: o.leaseMs, now: o.now,
+      schedules: () => this.schedules(), submit: (req) => this.executor.submit(req),
+    });
+  }
+
+  observe(observer: ServiceObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Reads the pipeline files (failing on a path that does not exist) and starts the loops. */
+  async start(): Promise<void> {
+    await this.refresh();
+    await this.scheduler.tick();
+    this.timers.push(setInterval(() => void this.tick(), this.o.tickMs ?? 200));
+    this.timers.push(setInterval(() => void this.refresh().catch((e) => this.o.logger.error({ err: errorMessage(e) }, 'reading pipeline files failed')), this.o.watchMs ?? 2000));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** SIGTERM: no new runs; running streams stop at their next checkpoint and commit; the lease is released. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.executor.drain();
+    await this.scheduler.stop();
+  }
+
+  loaded(pipeline: string): LoadedPipeline | undefined {
+    return this.pipelines.pipelines().get(pipeline)?.loaded;
+  }
+
+  /** A run asked for by a person or a script (API, CLI): claimed under its own key and queued. */
+  async trigger(pipeline: string, actor: string, trigger: Trigger = 'manual'): Promise<RunRequest> {
+    if (!this.loaded(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
+    // Two triggers in the same millisecond would share a key: take the next free one.
+    for (let t = Date.now(); ; t++) {
+      const scheduledFor = new Date(t);
+      if (await this.o.store.claimScheduledRun({ pipeline, scheduledFor, trigger, holder: this.holder, actor })) {
+        const req: RunRequest = { pipeline, scheduledFor, trigger, actor, attempt: 0 };
+        await this.o.store.appendAudit({ actor, action: 'run.triggered', pipeline, detail: { trigger, scheduled_for: scheduledFor.toISOString() } });
+        this.executor.submit(req);
+        return req;
+      }
+    }
+  }
+
+  private schedules(): Map<string, ScheduleConfig> {
+    const out = new Map<string, ScheduleConfig>();
+    for (const [name, { loaded }] of this.pipelines.pipelines()) if (loaded.config.schedule) out.set(name, loaded.config.schedule);
+    return out;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return; // a slow store must not pile ticks up
+    this.ticking = true;
+    try {
+      await this.scheduler.tick();
+    } catch (e) {
+      this.o.logger.error({ err: errorMessage(e) }, 'scheduler tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    const changes = await this.pipelines.refresh();
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      const name = c.entry.loaded?.config.pipeline ?? null;
+      if (c.kind === 'invalid') this.o.logger.error({ file: c.entry.file, err: c.entry.error }, c.entry.loaded ? 'pipeline file invalid: keeping its last good version' : 'pipeline file invalid');
+      else this.o.logger.info({ file: c.entry.file, pipeline: name }, `pipeline ${c.kind}`);
+      await this.o.store.appendAudit({
+        actor: 'serve', action: `pipeline.${c.kind}`, ...(name ? { pipeline: name } : {}),
+        detail: { file: c.entry.file, sha256: c.entry.hash, ...(c.entry.error ? { error: c.entry.error } : {}) },
+      });
+    }
+    for (const ob of this.observers) await ob.pipelinesChanged?.(changes);
+  }
+
+  private async finished(req: RunRequest, outcome: RunOutcome): Promise<void> {
+    for (const ob of this.observers) {
+      try {
+        await ob.runFinished?.(req, outcome);
+      } catch (e) {
+        this.o.logger.error({ err: errorMessage(e) }, 'an observer of finished runs failed');
+      }
+    }
+    if (outcome.status !== 'success' && outcome.status !== 'partial_success') return;
+    // `after:` — each dependent runs once per upstream run, keyed by the upstream's finish time.
+    for (const [name, schedule] of this.schedules()) {
+      if (!schedule.after?.includes(req.pipeline)) continue;
+      const scheduledFor = new Date(Date.parse(outcome.summary?.finished_at ?? new Date().toISOString()));
+      if (await this.o.store.claimScheduledRun({ pipeline: name, scheduledFor, trigger: 'after', holder: this.holder, actor: `after:${req.pipeline}` })) {
+        this.executor.submit({ pipeline: name, scheduledFor, trigger: 'after', actor: `after:${req.pipeline}`, attempt: 0 });
+      }
+    }
+  }
+}

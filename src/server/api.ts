@@ -1,0 +1,207 @@
+// The HTTP API of `sluice serve` (JSON), designed for the dashboard and for scripts: pipelines with their schedule,
+// next and last run and health; runs (the `--json` objects) and one run with its phases per stream; scheduled runs;
+// DLQ list, show, replay and purge; state per stream; quality trend; alerts; the audit trail; triggers. Every
+// route but `GET /livez` needs a bearer token. Errors are `{error}` with a 4xx status, never a stack trace.
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ControlStore } from '../control/control-store.js';
+import type { ScheduledStatus } from '../control/service-records.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { redact } from '../core/redact.js';
+import { readState, streamNames } from '../engine/pipeline-state.js';
+import { replayDlq } from '../engine/replay.js';
+import type { Metrics } from '../observe/metrics.js';
+import type { StatusView } from '../observe/status.js';
+import type { Service } from '../orchestrate/service.js';
+import { authenticate, type Token } from './tokens.js';
+
+type Env = { Variables: { actor: string } };
+
+export interface ApiDeps {
+  service: Service;
+  store: ControlStore;
+  status: StatusView;
+  metrics: Metrics;
+  tokens: Token[];
+  logger: Logger;
+}
+
+const bad = (status: 400 | 404 | 409, message: string): HTTPException =>
+  new HTTPException(status, { res: new Response(JSON.stringify({ error: message }), { status, headers: { 'content-type': 'application/json' } }) });
+
+function limitParam(c: Context, fallback: number, max = 1000): number {
+  const raw = c.req.query('limit');
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw bad(400, `limit: expected an integer from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (!text.trim()) return {};
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // fall through: the same error for broken JSON and for JSON that is no object
+  }
+  throw bad(400, 'expected a JSON object as the request body');
+}
+
+export function createApi(d: ApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  const { service, store } = d;
+
+  app.get('/livez', (c) => c.json({ status: 'ok' }));
+
+  app.use('*', async (c, next) => {
+    const name = authenticate(c.req.header('authorization'), d.tokens);
+    if (!name) return c.json({ error: 'unauthorized: send Authorization: Bearer <token>' }, 401, { 'www-authenticate': 'Bearer' });
+    c.set('actor', `token:${name}`);
+    await next();
+  });
+
+  app.get('/metrics', async (c) => c.body(await d.metrics.text(), 200, { 'content-type': d.metrics.contentType }));
+
+  app.get('/api/health', async (c) => {
+    const s = await d.status.snapshot();
+    return c.json({ status: s.overall.status, score: s.overall.score, pipelines: s.health });
+  });
+
+  const pipelineView = async (name: string) => {
+    const served = service.pipelines.pipelines().get(name);
+    const entry = served?.entry ?? service.pipelines.all().find((e) => e.loaded?.config.pipeline === name);
+    if (!served || !entry) return undefined;
+    const s = await d.status.snapshot();
+    const o = s.overview.get(name);
+    const schedule = served.loaded.config.schedule;
+    const running = service.executor.running().find((r) => r.pipeline === name);
+    return {
+      name, file: entry.file, description: served.loaded.config.description ?? null,
+      schedule: schedule ? {
+        cron: schedule.cron ?? null, every: schedule.every?.text ?? null, timezone: schedule.timezone, after: schedule.after ?? [],
+        catchup: schedule.catchup, overlap: schedule.overlap, timeout: schedule.timeout?.text ?? null, enabled: schedule.enabled,
+      } : null,
+      next_run: schedule ? service.scheduler.nextDue(name, schedule)?.toISOString() ?? null : null,
+      last_run: o ? { run_id: o.last_run_id, status: o.last_status, finished_at: o.last_finished_at } : null,
+      last_success_at: o?.last_success_at ?? null,
+      running: running ? { run_id: running.runId, scheduled_for: running.scheduledFor.toISOString(), trigger: running.trigger } : null,
+      invalid: entry.error ?? null,
+      health: s.health[name],
+    };
+  };
+
+  app.get('/api/pipelines', async (c) => {
+    const names = [...service.pipelines.pipelines().keys()].sort();
+    const invalid = service.pipelines.all().filter((e) => !e.loaded).map((e) => ({ file: e.file, error: e.error }));
+    return c.json({ pipelines: await Promise.all(names.map(pipelineView)), invalid_files: invalid });
+  });
+
+  app.get('/api/pipelines/:name', async (c) => {
+    const view = await pipelineView(c.req.param('name'));
+    if (!view) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
+    return c.json(view);
+  });
+
+  app.post('/api/pipelines/:name/runs', async (c) => {
+    const name = c.req.param('name');
+    if (!service.loaded(name)) throw bad(404, `no pipeline "${name}" is served`);
+    const req = await service.trigger(name, c.get('actor'));
+    return c.json({ pipeline: name, scheduled_for: req.scheduledFor.toISOString(), trigger: req.trigger, status: 'queued' }, 202);
+  });
+
+  app.get('/api/runs', async (c) => {
+    const rows = await store.listRuns({ pipeline: c.req.query('pipeline'), limit: limitParam(c, 50) });
+    const runs = await Promise.all(rows.map(async (r) => (await store.getRun(r.run_id))?.summary ?? { ...r, status: r.status }));
+    return c.json({ runs });
+  });
+
+  app.get('/api/runs/:id', async (c) => {
+    const run = await store.getRun(c.req.param('id'));
+    if (!run) throw bad(404, `no run "${c.req.param('id')}"`);
+    const phasesByStream: Record<string, unknown[]> = {};
+    for (const p of run.phases) (phasesByStream[p.stream] ??= []).push({ phase: p.phase, status: p.status, duration_ms: p.durationMs, rows_in: p.rowsIn ?? null, rows_out: p.rowsOut ?? null, error: p.error ?? null });
+    return c.json({
+      run_id: run.run_id, pipeline: run.pipeline, status: run.status, started_at: run.started_at, finished_at: run.finished_at,
+      duration_ms: run.duration_ms, error: run.error, summary: run.summary, phases_by_stream: phasesByStream,
+      streams: run.streams.map((s) => ({ stream: s.stream, status: s.status, counts: s.counts, error: s.error ?? null })),
+      schema_changes: run.schema_changes, quality: run.quality,
+      audit: await store.listAudit({ runId: run.run_id, limit: 1000 }),
+    });
+  });
+
+  app.get('/api/scheduled-runs', async (c) => {
+    const status = c.req.query('status')?.split(',') as ScheduledStatus[] | undefined;
+    const rows = await store.listScheduledRuns({ pipeline: c.req.query('pipeline'), status, limit: limitParam(c, 100) });
+    return c.json({ scheduled_runs: rows, queued: service.executor.queued(), running: service.executor.running() });
+  });
+
+  app.get('/api/dlq', async (c) => {
+    const rows = await store.listDlq({
+      pipeline: c.req.query('pipeline'), stream: c.req.query('stream'), runId: c.req.query('run_id'),
+      includeReplayed: c.req.query('all') === 'true', limit: limitParam(c, 100),
+    });
+    return c.json({ rows });
+  });
+
+  app.get('/api/dlq/:id', async (c) => {
+    const id = Number(c.req.param('id'));
+    if (!Number.isInteger(id)) throw bad(400, `expected a numeric DLQ id, got "${c.req.param('id')}"`);
+    const [row] = await store.listDlq({ ids: [id], includeReplayed: true });
+    if (!row) throw bad(404, `no dead-lettered row #${id}`);
+    return c.json(row);
+  });
+
+  app.post('/api/dlq/replay', async (c) => {
+    const body = await jsonBody(c);
+    const loaded = typeof body.pipeline === 'string' ? service.loaded(body.pipeline) : undefined;
+    if (!loaded) throw bad(typeof body.pipeline === 'string' ? 404 : 400, typeof body.pipeline === 'string' ? `no pipeline "${body.pipeline}" is served` : 'pipeline: expected the name of a served pipeline');
+    const ids = body.ids === undefined ? undefined : Array.isArray(body.ids) && body.ids.every(Number.isInteger) ? body.ids as number[] : undefined;
+    if (body.ids !== undefined && !ids) throw bad(400, 'ids: expected an array of integer DLQ ids');
+    const streams = body.stream === undefined ? undefined : typeof body.stream === 'string' ? [body.stream] : undefined;
+    if (body.stream !== undefined && !streams) throw bad(400, 'stream: expected a stream name');
+    const r = await replayDlq(loaded, { store, ids, streams, actor: c.get('actor'), logger: d.logger });
+    d.status.invalidate();
+    return c.json(r);
+  });
+
+  app.delete('/api/dlq', async (c) => {
+    const pipeline = c.req.query('pipeline');
+    if (!pipeline) throw bad(400, 'pipeline: a purge needs ?pipeline= (and may narrow it with &stream=)');
+    const filter = { pipeline, stream: c.req.query('stream') };
+    const purged = await store.purgeDlq(filter);
+    await store.appendAudit({ actor: c.get('actor'), action: 'dlq.purge', pipeline, detail: { filter, purged } });
+    d.status.invalidate();
+    return c.json({ purged });
+  });
+
+  app.get('/api/pipelines/:name/state', async (c) => {
+    const loaded = service.loaded(c.req.param('name'));
+    if (!loaded) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
+    return c.json({ pipeline: loaded.config.pipeline, streams: await readState(loaded, streamNames(loaded)) });
+  });
+
+  app.get('/api/pipelines/:name/quality', async (c) => c.json({ trend: await store.qualityTrend(c.req.param('name'), limitParam(c, 50)) }));
+
+  app.get('/api/alerts', async (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && status !== 'firing' && status !== 'resolved') throw bad(400, 'status: expected firing or resolved');
+    return c.json({ alerts: await store.listAlerts({ status }) });
+  });
+
+  app.get('/api/audit', async (c) => {
+    const after = Number(c.req.query('after') ?? 0);
+    if (!Number.isInteger(after) || after < 0) throw bad(400, 'after: expected an entry number');
+    return c.json({ entries: await store.listAudit({ runId: c.req.query('run_id'), pipeline: c.req.query('pipeline'), afterSeq: after, limit: limitParam(c, 100) }) });
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((e, c) => {
+    if (e instanceof HTTPException) return e.getResponse();
+    d.logger.error({ err: redact(errorMessage(e)), path: c.req.path }, 'API request failed');
+    return c.json({ error: redact(errorMessage(e)) }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,66 @@
+// `sluice serve` assembled: the service (pipelines, scheduler, executor), the status view and metrics fed by its
+// finished runs, and the HTTP API on a port. `stop()` drains: no new runs, running streams stop at their next
+// checkpoint and commit, the scheduler lease is released, the port closes.
+import type { AddressInfo } from 'node:net';
+import { serve as listen } from '@hono/node-server';
+import type { ControlStore } from '../control/control-store.js';
+import type { Logger } from '../core/logger.js';
+import { Metrics } from '../observe/metrics.js';
+import { StatusView } from '../observe/status.js';
+import { Service, type ServiceOptions } from '../orchestrate/service.js';
+import { createApi } from './api.js';
+import type { Token } from './tokens.js';
+
+export interface ServerOptions extends ServiceOptions {
+  store: ControlStore;
+  logger: Logger;
+  tokens: Token[];
+  port?: number;
+  host?: string;
+}
+
+export interface RunningServer {
+  service: Service;
+  metrics: Metrics;
+  status: StatusView;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const service = new Service(o);
+  const status = new StatusView(o.store, () => {
+    const served = [...service.pipelines.pipelines()].map(([name, { entry, loaded }]) => ({
+      name, schedule: loaded.config.schedule, ...(entry.error ? { invalid: entry.error } : {}),
+    }));
+    return served;
+  });
+  const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader });
+  service.observe({
+    runFinished(req, outcome) {
+      status.invalidate();
+      const lag = req.trigger === 'schedule' && req.attempt === 0 && outcome.startedAt
+        ? (outcome.startedAt.getTime() - req.scheduledFor.getTime()) / 1000 : undefined;
+      metrics.recordRun(req.pipeline, outcome.status, outcome.summary, lag);
+    },
+    pipelinesChanged() {
+      status.invalidate();
+    },
+  });
+  await service.start();
+  const app = createApi({ service, store: o.store, status, metrics, tokens: o.tokens, logger: o.logger });
+  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
+    const s = listen({ fetch: app.fetch, port: o.port ?? 8484, hostname: o.host ?? '127.0.0.1' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  o.logger.info({ url, pipelines: service.pipelines.pipelines().size }, 'serving');
+  return {
+    service, metrics, status, url,
+    async stop() {
+      await service.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
