@@ -6,6 +6,7 @@ import type { CliCommand } from './command.js';
 import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init.js';
+import { lintCommand } from './lint.js';
 import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
@@ -13,7 +14,7 @@ import { runsCommand } from './runs.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand];
+const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, lintCommand];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.
 const version = (): string =>
