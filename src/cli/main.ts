@@ -7,6 +7,7 @@ import { auditCommand } from './audit.js';
 import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init.js';
+import { lintCommand } from './lint.js';
 import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
@@ -15,7 +16,9 @@ import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
-const COMMANDS: CliCommand[] = [runCommand, validateCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, serveCommand, auditCommand];
+const COMMANDS: CliCommand[] = [
+  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, serveCommand, auditCommand,
+];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.
 const version = (): string =>

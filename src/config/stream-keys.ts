@@ -3,10 +3,13 @@ import { z } from 'zod';
 import { DURATION } from '../core/duration.js';
 import { COLUMN_TYPES, SCHEMA_CONTRACTS, SCHEMA_POLICIES, WRITE_DISPOSITIONS } from '../core/types.js';
 
+/** A stream name: snake_case (it is also the default table name). */
+export const STREAM_NAME = /^[a-z_][a-z0-9_]*$/;
+
 const keyList = z.union([z.string().transform((s) => [s]), z.array(z.string()).min(1)]);
 
 export const commonStreamKeys = {
-  name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a snake_case stream name').describe('Stream name (snake_case); also the default table name.'),
+  name: z.string().regex(STREAM_NAME, 'a snake_case stream name').describe('Stream name (snake_case); also the default table name.'),
   primary_key: keyList.default([]).describe('Column(s) that identify a row; required for `write: merge`.'),
   cursor: z.string().optional().describe('Column whose high-water mark is kept in state for incremental runs.'),
   write: z.enum(WRITE_DISPOSITIONS).default('append').describe('Write disposition: append, replace (atomic swap), merge (upsert on primary key) or scd2 (history per key: `valid_from`, `valid_to`, `is_current`; a new version only when a tracked column changed).'),

@@ -14,6 +14,11 @@ export const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|credential|priv
 
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):([^@/?#\s]+)@/gi;
 
+/** The passwords of the URLs in `text` (`postgres://user:pw@host` → `pw`): what redact() masks there. */
+export function urlPasswords(text: string): string[] {
+  return [...text.matchAll(URL_CREDENTIALS)].map((m) => m[2]);
+}
+
 export function redact(text: string): string {
   let out = text.replace(URL_CREDENTIALS, '$1:***@');
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
