@@ -20,6 +20,8 @@ export class Metrics {
   constructor(status: StatusView, extra: { running: () => number; leader: () => boolean }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges `_total`, which the exposition conventions reserve for counters (promtool says so).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     this.runs = new Counter({ name: 'sluice_runs_total', help: 'Runs finished, by status (skipped and timed_out included).', labelNames: ['pipeline', 'status'], registers });
     this.rows = new Counter({ name: 'sluice_rows_total', help: 'Rows per stream by outcome: extracted = loaded + dead_lettered + filtered.', labelNames: ['pipeline', 'stream', 'outcome'], registers });
     this.runDuration = new Histogram({ name: 'sluice_run_duration_seconds', help: 'Run duration.', labelNames: ['pipeline'], buckets: DURATION_BUCKETS, registers });
@@ -64,7 +66,8 @@ export class Metrics {
     this.runDuration.observe({ pipeline }, summary.duration_ms / 1000);
     for (const p of summary.phases) this.phaseDuration.observe({ pipeline, phase: p.phase }, p.duration_ms / 1000);
     for (const [stream, counts] of Object.entries(summary.streams)) {
-      for (const outcome of OUTCOMES) if (counts[outcome]) this.rows.inc({ pipeline, stream, outcome }, counts[outcome]);
+      // Zero increments too: a series exists from a stream's first run, so rate() and alerts see it.
+      for (const outcome of OUTCOMES) this.rows.inc({ pipeline, stream, outcome }, counts[outcome] ?? 0);
     }
   }
 
