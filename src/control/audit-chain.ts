@@ -2,7 +2,7 @@
 // entry altered, removed or moved breaks every hash after it. Both stores append with it; `sluice audit verify`
 // recomputes it (src/observe/audit.ts).
 import { createHash } from 'node:crypto';
-import type { AuditEntry } from './service-records.js';
+import type { AuditEntry, AuditInput } from './service-records.js';
 
 /** The hash before the first entry. */
 export const GENESIS = '0'.repeat(64);
@@ -21,4 +21,13 @@ export function canonicalJson(value: unknown): string {
 export function auditHash(e: Omit<AuditEntry, 'hash'>): string {
   const body = canonicalJson({ seq: e.seq, at: e.at, actor: e.actor, action: e.action, pipeline: e.pipeline, run_id: e.runId, detail: e.detail });
   return createHash('sha256').update(e.prevHash).update('\n').update(body).digest('hex');
+}
+
+/** The entry that follows `head` (none: the first), hashed. */
+export function chainEntry(input: AuditInput, head: { seq: number; hash: string } | undefined): AuditEntry {
+  const base = {
+    seq: (head?.seq ?? 0) + 1, at: (input.at ?? new Date()).toISOString(), actor: input.actor, action: input.action,
+    pipeline: input.pipeline ?? null, runId: input.runId ?? null, detail: input.detail ?? {}, prevHash: head?.hash ?? GENESIS,
+  };
+  return { ...base, hash: auditHash(base) };
 }

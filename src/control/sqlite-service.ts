@@ -1,10 +1,13 @@
 // The service records (service-records.ts) in the SQLite control store. Every read-then-write is one IMMEDIATE
 // transaction, so serve processes sharing the file never both claim a run, both hold the lease or fork the audit chain.
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
-import { auditHash, GENESIS } from './audit-chain.js';
+import { chainEntry } from './audit-chain.js';
 import type {
   AlertState, AuditEntry, AuditInput, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
 } from './service-records.js';
+import {
+  type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
+} from './store-rows.js';
 
 export const SERVICE_MIGRATION = `
   CREATE TABLE scheduled_runs (
@@ -96,11 +99,7 @@ export class SqliteServiceStore implements ServiceStore {
   async appendAudit(input: AuditInput): Promise<AuditEntry> {
     return this.db.transaction(() => {
       const head = this.db.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-      const base = {
-        seq: (head?.seq ?? 0) + 1, at: (input.at ?? new Date()).toISOString(), actor: input.actor, action: input.action,
-        pipeline: input.pipeline ?? null, runId: input.runId ?? null, detail: input.detail ?? {}, prevHash: head?.hash ?? GENESIS,
-      };
-      const entry: AuditEntry = { ...base, hash: auditHash(base) };
+      const entry = chainEntry(input, head);
       this.db.prepare(`INSERT INTO audit (seq, at, actor, action, pipeline, run_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(entry.seq, entry.at, entry.actor, entry.action, entry.pipeline, entry.runId, JSON.stringify(entry.detail), entry.prevHash, entry.hash);
       this.db.prepare('INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash')
@@ -116,10 +115,7 @@ export class SqliteServiceStore implements ServiceStore {
     if (opts.pipeline) { clauses.push('pipeline = ?'); params.push(opts.pipeline); }
     const rows = this.db.prepare(`SELECT * FROM audit WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
       .all(...params, opts.limit ?? -1) as AuditRow[];
-    return rows.map((r) => ({
-      seq: r.seq, at: r.at, actor: r.actor, action: r.action, pipeline: r.pipeline, runId: r.run_id,
-      detail: JSON.parse(r.detail) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash,
-    }));
+    return rows.map(auditEntry);
   }
 
   async auditHead(): Promise<{ seq: number; hash: string } | undefined> {
@@ -169,33 +165,3 @@ export class SqliteServiceStore implements ServiceStore {
     return (this.db.prepare(`SELECT * FROM outbox ${where} ORDER BY id DESC LIMIT ?`).all(opts.limit ?? 100) as OutboxRow[]).map(delivery);
   }
 }
-
-interface ScheduledRow {
-  pipeline: string; scheduled_for: number; trigger_kind: string; status: string; holder: string; run_id: string | null;
-  attempt: number; claimed_at: number; started_at: number | null; finished_at: number | null; error: string | null; actor: string | null;
-}
-interface AuditRow { seq: number; at: string; actor: string; action: string; pipeline: string | null; run_id: string | null; detail: string; prev_hash: string; hash: string }
-interface AlertRow {
-  rule: string; pipeline: string; stream: string; status: string; dedup_key: string; summary: string; severity: string;
-  opened_at: string; last_sent_at: string; resolved_at: string | null;
-}
-interface OutboxRow { id: number; channel: string; body: string; attempts: number; next_attempt_at: number; created_at: string; delivered_at: string | null; last_error: string | null }
-
-const scheduledRun = (r: ScheduledRow): ScheduledRun => ({
-  pipeline: r.pipeline, scheduledFor: new Date(r.scheduled_for), trigger: r.trigger_kind as ScheduledRun['trigger'],
-  status: r.status as ScheduledStatus, holder: r.holder, attempt: r.attempt, claimedAt: new Date(r.claimed_at),
-  ...(r.run_id ? { runId: r.run_id } : {}), ...(r.started_at !== null ? { startedAt: new Date(r.started_at) } : {}),
-  ...(r.finished_at !== null ? { finishedAt: new Date(r.finished_at) } : {}), ...(r.error ? { error: r.error } : {}),
-  ...(r.actor ? { actor: r.actor } : {}),
-});
-
-const alertState = (r: AlertRow): AlertState => ({
-  rule: r.rule, pipeline: r.pipeline, stream: r.stream, status: r.status as AlertState['status'], dedupKey: r.dedup_key,
-  summary: r.summary, severity: r.severity as AlertState['severity'], openedAt: r.opened_at, lastSentAt: r.last_sent_at,
-  resolvedAt: r.resolved_at,
-});
-
-const delivery = (r: OutboxRow): OutboxDelivery => ({
-  id: r.id, channel: r.channel, body: JSON.parse(r.body) as Record<string, unknown>, attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at, createdAt: r.created_at, deliveredAt: r.delivered_at, lastError: r.last_error,
-});

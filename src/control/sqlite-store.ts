@@ -1,18 +1,18 @@
 // The default control store: one SQLite file, `$SLUICE_HOME/control.db`. WAL mode so `sluice runs` can read while a
 // run writes; every write is a short transaction, so concurrent processes only wait on each other briefly.
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LockedError } from '../core/errors.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StreamRecord,
 } from './control-store.js';
-import { positionKey } from './control-store.js';
-import { isProcessAlive } from './process.js';
 import { SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
+import {
+  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey, dlqWhere,
+  phaseRecord, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord,
+} from './store-rows.js';
 
 const MIGRATIONS = [
   `CREATE TABLE runs (
@@ -62,15 +62,7 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
 
   async acquireLock(pipeline: string, owner: LockOwner): Promise<void> {
     this.db.transaction(() => {
-      const held = this.db.prepare('SELECT run_id, pid, host, acquired_at FROM locks WHERE pipeline = ?').get(pipeline) as
-        | { run_id: string; pid: number; host: string; acquired_at: string } | undefined;
-      // A lock whose process died (SIGKILL, power loss) on this host is stale; on another host we cannot tell.
-      if (held && !(held.host === owner.host && !isProcessAlive(held.pid))) {
-        throw new LockedError(
-          `pipeline "${pipeline}" is already running (run ${held.run_id}, pid ${held.pid} on ${held.host}, since ${held.acquired_at}); ` +
-            'wait for it to finish',
-        );
-      }
+      refuseLiveLock(pipeline, owner, this.db.prepare('SELECT run_id, pid, host, acquired_at FROM locks WHERE pipeline = ?').get(pipeline) as LockRow | undefined);
       this.db.prepare('INSERT OR REPLACE INTO locks (pipeline, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)')
         .run(pipeline, owner.runId, owner.pid, owner.host, new Date().toISOString());
     }).immediate();
@@ -140,20 +132,16 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
     return this.db.transaction(() => {
       let added = 0;
       for (const e of entries) {
-        const key = positionKey(e.position) + '|' + createHash('sha1').update(e.raw).digest('hex');
-        added += insert.run(e.pipeline, e.stream, e.runId, e.stage, e.reason, e.raw, JSON.stringify(e.position), key, now).changes;
+        added += insert.run(e.pipeline, e.stream, e.runId, e.stage, e.reason, e.raw, JSON.stringify(e.position), dlqKey(e), now).changes;
       }
       return added;
     })();
   }
 
   async listDlq(f: DlqFilter): Promise<DlqEntry[]> {
-    const { where, params } = dlqWhere(f);
+    const { where, params } = dlqWhere(f, () => '?');
     const rows = this.db.prepare(`SELECT * FROM dlq ${where} ORDER BY id LIMIT ?`).all(...params, f.limit ?? -1) as DlqRow[];
-    return rows.map((r) => ({
-      id: r.id, pipeline: r.pipeline, stream: r.stream, runId: r.run_id, stage: r.stage as DlqEntry['stage'],
-      reason: r.reason, raw: r.raw, position: JSON.parse(r.position), createdAt: r.created_at, replayedAt: r.replayed_at,
-    }));
+    return rows.map(dlqEntry);
   }
 
   async markReplayed(ids: number[]): Promise<void> {
@@ -163,7 +151,7 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   }
 
   async purgeDlq(f: DlqFilter): Promise<number> {
-    const { where, params } = dlqWhere({ ...f, includeReplayed: true });
+    const { where, params } = dlqWhere({ ...f, includeReplayed: true }, () => '?');
     return this.db.prepare(`DELETE FROM dlq ${where}`).run(...params).changes;
   }
 
@@ -176,23 +164,17 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   }
 
   async getRun(runId: string): Promise<RunDetail | undefined> {
-    const run = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as (RunRow & { summary: string | null }) | undefined;
+    const run = this.db.prepare('SELECT * FROM runs WHERE run_id = ?').get(runId) as (RunTableRow & { summary: string | null }) | undefined;
     if (!run) return undefined;
-    const phases = (this.db.prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY rowid').all(runId) as PhaseRow[]).map((p) => ({
-      runId: p.run_id, stream: p.stream, phase: p.phase as PhaseRecord['phase'], status: p.status as PhaseRecord['status'],
-      durationMs: p.duration_ms, rowsIn: p.rows_in ?? undefined, rowsOut: p.rows_out ?? undefined, error: p.error ?? undefined,
-    }));
-    const streams = (this.db.prepare('SELECT * FROM streams WHERE run_id = ? ORDER BY stream').all(runId) as StreamRow[]).map((s) => ({
-      runId: s.run_id, stream: s.stream, status: s.status as StreamRecord['status'], counts: JSON.parse(s.counts), error: s.error ?? undefined,
-    }));
-    const schemaChanges = (this.db.prepare('SELECT * FROM schema_changes WHERE run_id = ? ORDER BY id').all(runId) as ChangeRow[]).map((c) => ({
-      runId: c.run_id, stream: c.stream, change: c.change, column: c.col, from: c.from_type ?? undefined, to: c.to_type ?? undefined,
-    }));
-    const quality = (this.db.prepare('SELECT * FROM quality WHERE run_id = ? ORDER BY stream').all(runId) as QualityRow[]).map((q) => ({
-      runId: q.run_id, pipeline: q.pipeline, stream: q.stream, report: JSON.parse(q.report) as QualityRecord['report'],
-    }));
+    const all = <R>(sql: string): R[] => this.db.prepare(sql).all(runId) as R[];
     const { summary, ...row } = run;
-    return { ...row, summary: summary ? JSON.parse(summary) : null, phases, streams, schema_changes: schemaChanges, quality };
+    return {
+      ...runRow(row), summary: summary ? JSON.parse(summary) : null,
+      phases: all<PhaseRow>('SELECT * FROM phases WHERE run_id = ? ORDER BY rowid').map(phaseRecord),
+      streams: all<StreamRow>('SELECT * FROM streams WHERE run_id = ? ORDER BY stream').map(streamRecord),
+      schema_changes: all<ChangeRow>('SELECT * FROM schema_changes WHERE run_id = ? ORDER BY id').map(schemaChange),
+      quality: all<QualityRow>('SELECT * FROM quality WHERE run_id = ? ORDER BY stream').map(qualityRecord),
+    };
   }
 
   async stats(pipeline?: string): Promise<RunStats> {
@@ -200,12 +182,7 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
     const r = this.db.prepare(`SELECT COUNT(*) AS runs, SUM(status IN ('success', 'partial_success')) AS succeeded,
         AVG(duration_ms) AS mean FROM runs WHERE status != 'running' ${where}`).get(...(pipeline ? [pipeline] : [])) as
       { runs: number; succeeded: number | null; mean: number | null };
-    return {
-      runs: r.runs,
-      succeeded: r.succeeded ?? 0,
-      success_rate: r.runs ? (r.succeeded ?? 0) / r.runs : 0,
-      mean_duration_ms: r.mean === null ? null : Math.round(r.mean),
-    };
+    return runStats(r.runs, r.succeeded, r.mean);
   }
 
   async close(): Promise<void> {
@@ -218,21 +195,4 @@ function openWal(path: string): SqliteDatabase {
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 10000');
   return db;
-}
-
-interface DlqRow { id: number; pipeline: string; stream: string; run_id: string; stage: string; reason: string; raw: string; position: string; created_at: string; replayed_at: string | null }
-interface PhaseRow { run_id: string; stream: string; phase: string; status: string; duration_ms: number; rows_in: number | null; rows_out: number | null; error: string | null }
-interface StreamRow { run_id: string; stream: string; status: string; counts: string; error: string | null }
-interface QualityRow { run_id: string; pipeline: string; stream: string; report: string }
-interface ChangeRow { run_id: string; stream: string; change: string; col: string; from_type: string | null; to_type: string | null }
-
-function dlqWhere(f: DlqFilter): { where: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (f.pipeline) { clauses.push('pipeline = ?'); params.push(f.pipeline); }
-  if (f.stream) { clauses.push('stream = ?'); params.push(f.stream); }
-  if (f.runId) { clauses.push('run_id = ?'); params.push(f.runId); }
-  if (f.ids?.length) { clauses.push(`id IN (${f.ids.map(() => '?').join(', ')})`); params.push(...f.ids); }
-  if (!f.includeReplayed) clauses.push('replayed_at IS NULL');
-  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
