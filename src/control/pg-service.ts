@@ -5,7 +5,7 @@
 import { chainEntry } from './audit-chain.js';
 import { type PgDb, type PgMigration, pgText } from './pg-db.js';
 import type {
-  AlertState, AuditEntry, AuditInput, OutboxDelivery, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
 } from './service-records.js';
 import {
   type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
@@ -33,8 +33,12 @@ export const PG_SERVICE_MIGRATION: PgMigration = (t) => `
     delivered_at TIMESTAMPTZ, last_error TEXT);
   CREATE INDEX ON ${t.outbox} (delivered_at, next_attempt_at);`;
 
-export class PgServiceStore implements ServiceStore {
+export abstract class PgServiceStore implements ServiceStore {
   constructor(protected readonly db: PgDb) {}
+
+  // Read the runs tables, which the control store beside it owns (pg-store.ts).
+  abstract pipelineOverview(window: number): Promise<PipelineOverview[]>;
+  abstract dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]>;
 
   async claimScheduledRun(r: Pick<ScheduledRun, 'pipeline' | 'scheduledFor' | 'trigger' | 'holder'> & { actor?: string }): Promise<boolean> {
     const { rowCount } = await this.db.query(`INSERT INTO ${this.db.t.scheduled_runs}

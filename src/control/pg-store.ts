@@ -7,6 +7,7 @@ import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StreamRecord,
 } from './control-store.js';
+import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
 import { PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
 import {
@@ -165,6 +166,31 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
   async purgeDlq(f: DlqFilter): Promise<number> {
     const { where, params } = dlqWhere({ ...f, includeReplayed: true }, (n) => `$${n}`);
     return (await this.db.query(`DELETE FROM ${this.db.t.dlq} ${where}`, params)).rowCount ?? 0;
+  }
+
+  async pipelineOverview(window: number): Promise<PipelineOverview[]> {
+    const t = this.db.t;
+    const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    const { rows } = await this.db.query<PipelineOverview>(`WITH ranked AS (
+        SELECT run_id, pipeline, status, finished_at, duration_ms, summary,
+          ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY started_at DESC, ord DESC) AS n
+        FROM ${t.runs} WHERE status != 'running'
+          AND COALESCE(options::jsonb -> 'dryRun', 'false'::jsonb) IN ('false'::jsonb, '0'::jsonb))
+      SELECT pipeline, COUNT(*)::int AS runs, COUNT(*) FILTER (WHERE status IN ('success', 'partial_success'))::int AS succeeded,
+        ROUND(AVG(duration_ms))::float8 AS mean_duration_ms,
+        MAX(status) FILTER (WHERE n = 1) AS last_status, MAX(run_id) FILTER (WHERE n = 1) AS last_run_id,
+        ${iso('MAX(finished_at) FILTER (WHERE n = 1)')} AS last_finished_at,
+        COALESCE(MAX((SELECT SUM((v ->> 'dead_lettered')::bigint) FROM jsonb_each(summary::jsonb -> 'streams') AS e(k, v))) FILTER (WHERE n = 1), 0)::float8 AS last_dead_lettered,
+        (SELECT ${iso('MAX(r2.finished_at)')} FROM ${t.runs} r2 WHERE r2.pipeline = ranked.pipeline AND r2.status IN ('success', 'partial_success')) AS last_success_at,
+        (SELECT ROUND(AVG(q.score)::numeric, 1)::float8 FROM ${t.quality} q WHERE q.run_id = MAX(ranked.run_id) FILTER (WHERE n = 1)) AS quality_score
+      FROM ranked WHERE n <= $1 GROUP BY pipeline ORDER BY pipeline COLLATE "C"`, [window]);
+    return rows;
+  }
+
+  async dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]> {
+    const { rows } = await this.db.query<{ pipeline: string; stream: string; rows: number }>(`SELECT pipeline, stream, COUNT(*)::int AS rows
+      FROM ${this.db.t.dlq} WHERE replayed_at IS NULL GROUP BY pipeline, stream ORDER BY pipeline COLLATE "C", stream COLLATE "C"`);
+    return rows;
   }
 
   async listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]> {

@@ -57,6 +57,31 @@ export function storeContract(name: string, open: Open): void {
       await assert.rejects(other.acquireLock('q', { runId: 'r5', pid: process.pid, host: 'h' }), /run r4/);
     });
 
+    use('the pipeline overview: recent runs, success, mean duration, last run and success, quality; DLQ counts', async ({ store }) => {
+      const t = Date.parse('2026-02-01T00:00:00Z');
+      const runs = [['a1', 'success', 1000, 0], ['a2', 'failed', 3000, 0], ['a3', 'partial_success', 2000, 2]] as const;
+      for (const [i, [id, status, ms, dl]] of runs.entries()) {
+        await store.startRun({ runId: id, pipeline: 'alpha', startedAt: new Date(t + i * 60_000), options: {} });
+        await store.finishRun(id, { status, finishedAt: new Date(t + i * 60_000 + ms), summary: { run_id: id, streams: { s: { ...counts(5), dead_lettered: dl } } } });
+      }
+      await store.recordQuality({ runId: 'a3', pipeline: 'alpha', stream: 's', report: { score: 80, completeness: 1, validity: 1, consistency: 1, timeliness: null, rows: 5, checks: [] } });
+      await store.startRun({ runId: 'dry', pipeline: 'alpha', startedAt: new Date(t + 600_000), options: { dryRun: true } });
+      await store.finishRun('dry', { status: 'failed', finishedAt: new Date(t + 601_000), summary: {} });
+      await store.startRun({ runId: 'b1', pipeline: 'beta', startedAt: new Date(t), options: {} });
+      const [alpha, ...rest] = await store.pipelineOverview(2);
+      assert.equal(rest.length, 0, 'a pipeline with only a running run has no overview');
+      assert.deepEqual({ ...alpha }, {
+        pipeline: 'alpha', runs: 2, succeeded: 1, mean_duration_ms: 2500, last_status: 'partial_success', last_run_id: 'a3',
+        last_finished_at: new Date(t + 120_000 + 2000).toISOString(), last_dead_lettered: 2,
+        last_success_at: new Date(t + 120_000 + 2000).toISOString(), quality_score: 80,
+      });
+      await store.addDlq([
+        { pipeline: 'alpha', stream: 's', runId: 'a3', stage: 'check', reason: 'r', raw: '1', position: { line: 1 } },
+        { pipeline: 'alpha', stream: 's', runId: 'a3', stage: 'check', reason: 'r', raw: '2', position: { line: 2 } },
+      ]);
+      assert.deepEqual((await store.dlqCounts()).map((r) => ({ ...r })), [{ pipeline: 'alpha', stream: 's', rows: 2 }]);
+    });
+
     use('DLQ entries are de-duplicated by position and payload; the upsert, filters, replay marks and purge work', async ({ store }) => {
       const entry = { pipeline: 'p', stream: 's', runId: 'r1', stage: 'parse' as const, reason: 'bad', raw: 'a,b', position: { file: 'f.csv', line: 3 } };
       assert.equal(await store.addDlq([]), 0);
