@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import type { RunContext } from '../src/core/connector.js';
 import type { Batch, Column, ColumnType, Row, Schema } from '../src/core/types.js';
 import { batchLength, rowAt } from '../src/core/types.js';
-import { silentLogger } from '../src/core/logger.js';
+import { silentLogger, type Logger } from '../src/core/logger.js';
 
 /** Tests run compiled from dist/test/…; the repository root is two levels above this file's directory. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,6 +18,18 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export function tempDir(prefix = 'sluice-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A logger whose lines (JSON text, one per call) the test can read. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
 }
 
 /** Drain an async iterable into an array (small inputs only). */

@@ -6,15 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { RunContext, StreamConfig } from '../../src/core/connector.js';
 import { RunError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { Batch, Row, StreamState } from '../../src/core/types.js';
 import { websocketSourceConfig, websocketSourceSpec } from '../../src/connectors/websocket/websocket-spec.js';
 import { compareOffsets, renderTemplate } from '../../src/connectors/websocket/ws-messages.js';
-import { duckQuery, sluiceBin, tempDir } from '../helpers.js';
+import { capturingLogger, duckQuery, sluiceBin, tempDir } from '../helpers.js';
 import { WsFeedServer } from '../support/ws-feed-server.js';
 
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -47,18 +45,6 @@ async function setup(config: Record<string, unknown>, streamKeys: Record<string,
 const seqs = (batches: Batch[]): number[] => batches.flatMap((b) => b.rows.map((r: Row) => r.seq as number));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const offsetOf = (b: Batch): unknown => (b.checkpoint?.connector as { offset?: unknown } | undefined)?.offset;
-
-/** A logger whose lines the test can read. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 test('websocket: subscribe, records land in micro-batches cut by size and by time, each with its offset', { timeout: 30_000 }, async () => {
   const server = await WsFeedServer.start();
