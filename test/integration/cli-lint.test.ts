@@ -177,12 +177,12 @@ test('lint: usage errors exit 2 (no such file, a directory without pipelines, no
 });
 
 test('lint: the examples lint without errors', () => {
-  const files = readdirSync(join(repoRoot, 'examples')).map((d) => `examples/${d}/pipeline.yaml`);
-  assert.ok(files.length >= 5);
-  const r = lint([...files, '--json'], repoRoot);
+  const dirs = readdirSync(join(repoRoot, 'examples')).map((d) => `examples/${d}`);
+  assert.ok(dirs.length >= 6);
+  const r = lint([...dirs, '--json'], repoRoot);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  const out = JSON.parse(r.stdout);
-  assert.deepEqual(out.files, files);
+  const out = JSON.parse(r.stdout) as { files: string[]; errors: number; findings: unknown[]; warnings: number };
+  for (const d of dirs) assert.ok(out.files.some((f) => f.startsWith(`${d}/`)), `${d} has a pipeline linted`);
   assert.equal(out.errors, 0);
   assert.equal(out.findings.length, out.warnings);
 });

@@ -72,9 +72,6 @@ async function withService(
   }
 }
 
-const statuses = async (store: SqliteControlStore, pipeline: string) =>
-  (await store.listScheduledRuns({ pipeline, limit: 1000 })).reverse().map((r) => r.status);
-
 test('catch-up after downtime: latest runs the newest missed time, all runs up to the limit, none runs nothing', async () => {
   const now = new Date('2026-06-01T12:00:30Z');
   const lastRun = new Date('2026-06-01T06:00:00Z'); // six hours of hourly runs missed
