@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../core/errors.js';
-import { resolveTree, type Env } from './interpolate.js';
+import { resolveTree, type Env, type TreeResult } from './interpolate.js';
 import { formatPath, positionOf, type KeyPath } from './locate.js';
 import type { LoadedPipeline } from './types.js';
 import { validatePipeline } from './validate-pipeline.js';
@@ -54,17 +54,32 @@ export interface ParseOptions {
 }
 
 export function parsePipeline(text: string, opts: ParseOptions): LoadedPipeline {
+  const config = parseConfigText(text, opts, 'the pipeline file is empty: expected `pipeline:` and `sources:`', (tree) => {
+    const result = validatePipeline(tree.value, tree.interpolated);
+    return result.ok ? { ok: true, value: result.config } : result;
+  });
+  return { config, ...(opts.file ? { file: opts.file } : {}), baseDir: opts.baseDir };
+}
+
+/**
+ * YAML text → interpolated tree → `validate`, every problem a ConfigError at its file, line and column. Pipeline
+ * files and the project file (`sluice.yaml`) share it.
+ */
+export function parseConfigText<T>(
+  text: string, opts: Pick<ParseOptions, 'file' | 'env'>, emptyMessage: string,
+  validate: (tree: TreeResult) => { ok: true; value: T } | { ok: false; issues: ConfigIssue[] },
+): T {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, merge: true, prettyErrors: true, uniqueKeys: true });
   const syntax = yamlError(doc, opts.file);
   if (syntax) throw syntax;
   const where: Where = (path, atKey) => ({ file: opts.file, ...positionOf(doc, lineCounter, path, atKey) });
   const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
-  if (raw === null || raw === undefined) throw new ConfigError('the pipeline file is empty: expected `pipeline:` and `sources:`', { file: opts.file, line: 1, column: 1 });
+  if (raw === null || raw === undefined) throw new ConfigError(emptyMessage, { file: opts.file, line: 1, column: 1 });
   const tree = resolveTree(raw, { interpolate: true, env: opts.env ?? process.env, where });
-  const result = validatePipeline(tree.value, tree.interpolated);
+  const result = validate(tree);
   if (!result.ok) throw toError(result.issues, where);
-  return { config: result.config, ...(opts.file ? { file: opts.file } : {}), baseDir: opts.baseDir };
+  return result.value;
 }
 
 export async function loadPipelineFile(file: string, env: Env = process.env): Promise<LoadedPipeline> {

@@ -30,6 +30,8 @@ export interface PipelineConfig {
   checkpoint_rows: number;
   /** When `sluice serve` runs it (schedule-spec.ts). */
   schedule?: ScheduleConfig;
+  /** The `alerts:` block as written (validated; `serve` parses it with the project file's channels: alerts-spec.ts). */
+  alerts?: unknown;
   /** Transform steps per stream name, validated against the step specs (src/transforms/). */
   transforms?: Record<string, StepConfig[]>;
   /** Data-quality checks per stream name, validated against the check specs (src/quality/). */

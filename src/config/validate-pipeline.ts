@@ -10,6 +10,7 @@ import {
 } from '../connectors/registry.js';
 import { pathKey, type KeyPath } from './locate.js';
 import { nearest } from './nearest.js';
+import { parseAlerts } from './alerts-spec.js';
 import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec.js';
 import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
 import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
@@ -128,7 +129,12 @@ function validateOnce(raw: unknown): Validation {
   if (!isMapping(raw)) {
     return { ok: false, issues: [{ path: [], message: `expected a mapping with \`pipeline\` and \`sources\` keys, got ${describeType(raw)}`, expected: 'mapping' }] };
   }
-  const top = parseWith<z.output<typeof topLevelSchema>>(topLevelSchema, raw, [], issues);
+  // `alerts` is checked by its own parser, whose messages know channels and rules (alerts-spec.ts).
+  const top = parseWith<z.output<typeof topLevelSchema>>(topLevelSchema, { ...raw, alerts: undefined }, [], issues);
+  if (raw.alerts !== undefined) {
+    const alerts = parseAlerts(raw.alerts, { path: ['alerts'], anyChannel: true });
+    if (!alerts.ok) issues.push(...alerts.issues);
+  }
   const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
   const destination = validateDestination(raw.destination, issues);
   crossCheck(sources, destination, issues);
@@ -145,6 +151,7 @@ function validateOnce(raw: unknown): Validation {
     batch_size: rest.batch_size,
     checkpoint_rows: rest.checkpoint_rows,
     ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
+    ...(raw.alerts !== undefined ? { alerts: raw.alerts } : {}),
     ...(transforms ? { transforms } : {}),
     ...(checks ? { checks } : {}),
   };

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parsePipeline } from '../config/load.js';
+import { PROJECT_FILE } from '../config/project-file.js';
 import type { LoadedPipeline } from '../config/types.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 
@@ -26,8 +27,6 @@ export type PipelineChange =
   | { kind: 'invalid'; entry: PipelineEntry }
   | { kind: 'removed'; entry: PipelineEntry };
 
-/** The project file beside the pipelines (alerts shared by all): not a pipeline. */
-export const PROJECT_FILE = 'sluice.yaml';
 
 export class PipelineSet {
   private readonly entries = new Map<string, PipelineEntry>();

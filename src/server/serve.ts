@@ -8,6 +8,8 @@ import type { Logger } from '../core/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { StatusView } from '../observe/status.js';
 import { Service, type ServiceOptions } from '../orchestrate/service.js';
+import { findProjectFile } from '../config/project-file.js';
+import { Alerting } from './alerting.js';
 import { createApi } from './api.js';
 import type { Token } from './tokens.js';
 
@@ -15,6 +17,8 @@ export interface ServerOptions extends ServiceOptions {
   store: ControlStore;
   logger: Logger;
   tokens: Token[];
+  /** How often alerts are evaluated and due deliveries sent (ms; default 15 s). */
+  alertIntervalMs?: number;
   port?: number;
   host?: string;
 }
@@ -28,6 +32,8 @@ export interface RunningServer {
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  // A broken project file stops serve before any work, like a broken pipeline file stops a run.
+  const project = await findProjectFile(o.paths, o.env);
   const service = new Service(o);
   const status = new StatusView(o.store, () => {
     const served = [...service.pipelines.pipelines()].map(([name, { entry, loaded }]) => ({
@@ -36,18 +42,22 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return served;
   });
   const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader });
+  const alerting = new Alerting({ store: o.store, service, status, logger: o.logger, project: project.alerts, intervalMs: o.alertIntervalMs, now: o.now });
   service.observe({
-    runFinished(req, outcome) {
+    async runFinished(req, outcome) {
       status.invalidate();
       const lag = req.trigger === 'schedule' && req.attempt === 0 && outcome.startedAt
         ? (outcome.startedAt.getTime() - req.scheduledFor.getTime()) / 1000 : undefined;
       metrics.recordRun(req.pipeline, outcome.status, outcome.summary, lag);
+      await alerting.runFinished(req.pipeline);
     },
-    pipelinesChanged() {
+    async pipelinesChanged() {
       status.invalidate();
+      if (service.scheduler.isLeader) await alerting.evaluate();
     },
   });
   await service.start();
+  alerting.start();
   const app = createApi({ service, store: o.store, status, metrics, tokens: o.tokens, logger: o.logger });
   const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
     const s = listen({ fetch: app.fetch, port: o.port ?? 8484, hostname: o.host ?? '127.0.0.1' }, () => resolve(s));
@@ -60,6 +70,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     service, metrics, status, url,
     async stop() {
       await service.stop();
+      await alerting.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { SqliteControlStore } from '../../src/control/sqlite-store.js';
 import type { RunSummary } from '../../src/engine/runner.js';
-import { loadAlerts, type AlertsConfig } from '../../src/observe/alerts/alerts-spec.js';
+import { loadAlerts, type AlertsConfig } from '../../src/config/alerts-spec.js';
 import { Alerter } from '../../src/observe/alerts/alerter.js';
 import { Outbox } from '../../src/observe/alerts/deliver.js';
 import type { PipelineSnapshot } from '../../src/observe/alerts/rules.js';

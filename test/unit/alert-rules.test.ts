@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   loadAlerts, parseAlerts, type AlertRule, type AlertsIssue,
-} from '../../src/observe/alerts/alerts-spec.js';
+} from '../../src/config/alerts-spec.js';
 import { evaluateRule, recentWindow, type PipelineSnapshot } from '../../src/observe/alerts/rules.js';
 import { retryDelayMs } from '../../src/observe/alerts/deliver.js';
 import { dedupKey } from '../../src/observe/alerts/alerter.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../core/logger.js';
 import { redact } from '../../core/redact.js';
 import type { AlertState, ServiceStore } from '../../control/service-records.js';
-import type { AlertsConfig, Severity } from './alerts-spec.js';
+import type { AlertsConfig, Severity } from '../../config/alerts-spec.js';
 import { evaluateRule, type PipelineSnapshot, type RuleOutcome } from './rules.js';
 
 /** What a channel receives (DESIGN.md: the webhook body). */

@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger.js';
 import { redact, registerSecret } from '../../core/redact.js';
 import type { OutboxDelivery, ServiceStore } from '../../control/service-records.js';
 import type { AlertBody } from './alerter.js';
-import { channelSecrets, type AlertChannel } from './alerts-spec.js';
+import { channelSecrets, type AlertChannel } from '../../config/alerts-spec.js';
 import { createSender } from './channels/index.js';
 import { DeliveryError } from './channels/post-json.js';
 import type { Sender } from './channels/sender.js';

@@ -3,7 +3,7 @@
 export {
   alertsSchema, channelSchema, parseAlerts, loadAlerts, channelSecrets, webhookKey, CONDITIONS, SEVERITIES, PAGERDUTY_EVENTS_URL,
   type AlertsConfig, type AlertRule, type AlertChannel, type AlertsIssue, type AlertsResult, type Condition, type ParseAlertsOptions, type Severity,
-} from './alerts-spec.js';
+} from '../../config/alerts-spec.js';
 export { evaluateRule, evaluateRules, recentWindow, severityOf, type PipelineSnapshot, type RuleOutcome } from './rules.js';
 export { Alerter, dedupKey, type AlertAction, type AlertBody, type AlerterOptions } from './alerter.js';
 export { Outbox, retryDelayMs, type DeliveryPass, type OutboxOptions } from './deliver.js';

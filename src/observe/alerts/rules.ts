@@ -3,7 +3,7 @@
 import { showAge } from '../../core/duration.js';
 import { redact } from '../../core/redact.js';
 import type { RunSummary } from '../../engine/runner.js';
-import type { AlertRule, Condition, Severity } from './alerts-spec.js';
+import type { AlertRule, Condition, Severity } from '../../config/alerts-spec.js';
 
 /** What the rules look at for one pipeline; the caller gathers it (the control store, the pipeline file). */
 export interface PipelineSnapshot {

@@ -1,6 +1,6 @@
 // A sender per configured channel.
 import type { Logger } from '../../../core/logger.js';
-import type { AlertChannel } from '../alerts-spec.js';
+import type { AlertChannel } from '../../../config/alerts-spec.js';
 import { emailSender } from './email.js';
 import { logSender } from './log.js';
 import { pagerdutySender } from './pagerduty.js';

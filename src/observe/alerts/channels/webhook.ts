@@ -2,7 +2,7 @@
 // webhook-id (the delivery id, the same on every retry), webhook-timestamp (unix seconds) and
 // webhook-signature `v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`.
 import { createHmac } from 'node:crypto';
-import { webhookKey } from '../alerts-spec.js';
+import { webhookKey } from '../../../config/alerts-spec.js';
 import { postJson } from './post-json.js';
 import type { Sender } from './sender.js';
 

@@ -2,11 +2,11 @@
 // when they fire. One zod schema validates, types and documents it; parseAlerts turns its issues into messages that
 // name the key and what it expects.
 import { z } from 'zod';
-import { duration, parseDuration } from '../../core/duration.js';
-import { registerSecret } from '../../core/redact.js';
-import { formatPath, type KeyPath } from '../../config/locate.js';
-import { nearest } from '../../config/nearest.js';
-import { mapIssues, valueAt, type ConfigIssue } from '../../config/zod-issues.js';
+import { duration, parseDuration } from '../core/duration.js';
+import { registerSecret } from '../core/redact.js';
+import { formatPath, type KeyPath } from './locate.js';
+import { nearest } from './nearest.js';
+import { mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -151,6 +151,8 @@ export interface ParseAlertsOptions {
   path?: KeyPath;
   /** Channels defined elsewhere (the project file's) that these rules may name. */
   knownChannels?: string[];
+  /** A pipeline's rules may name the project file's channels, which are checked when `serve` puts the two together. */
+  anyChannel?: boolean;
 }
 
 /** The secrets of a channel: registered with redact() so no log line, error or record shows them. */
@@ -184,7 +186,7 @@ export function parseAlerts(data: unknown, opts: ParseAlertsOptions = {}): Alert
   const seen = new Map<string, number>();
   rules.forEach((rule, i) => {
     rule.channels.forEach((name, j) => {
-      if (known.includes(name)) return;
+      if (known.includes(name) || opts.anyChannel) return;
       const near = nearest(name, known);
       issues.push({
         path: [...prefix, 'rules', i, 'channels', j],
