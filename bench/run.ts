@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
 import { benchApi } from './api.js';
 import { benchCsv } from './csv.js';
+import { benchServe } from './serve.js';
 import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
 
@@ -9,6 +10,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   sql: (args) => benchSql(args),
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
+  serve: (args) => benchServe(args),
   transform: (args) => benchTransform(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3)),
 };
 

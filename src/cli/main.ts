@@ -11,13 +11,14 @@ import { lintCommand } from './lint.js';
 import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
+import { rerunCommand } from './rerun.js';
 import { runsCommand } from './runs.js';
 import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [
-  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, serveCommand, auditCommand,
+  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, serveCommand, auditCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

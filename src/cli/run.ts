@@ -24,12 +24,15 @@ export const runCommand: CliCommand = {
       .option('--dry-run', 'extract, transform and validate, but load nothing and keep no state')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
       .action(async (file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }) => {
-        setExit(await run(file, o));
+        setExit(await runFile(file, o));
       });
   },
 };
 
-async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }): Promise<number> {
+/** Runs a pipeline file as `sluice run` does (signals, progress, summary); `trigger` says why, for the audit trail. */
+export async function runFile(
+  file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }, trigger?: string,
+): Promise<number> {
   // On a terminal the progress display replaces info logs; elsewhere structured logs go to stderr.
   const tty = process.stderr.isTTY && !o.json;
   const logger = createLogger(o.logLevel ?? process.env.SLUICE_LOG_LEVEL ?? (tty ? 'warn' : 'info'));
@@ -57,6 +60,7 @@ async function run(file: string, o: { json?: boolean; fullRefresh?: boolean; str
     settleYoungGeneration(youngGenerationMb(loaded.config));
     summary = await runPipeline(loaded, {
       fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,
+      ...(trigger ? { trigger } : {}),
       onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
     });
   } catch (e) {

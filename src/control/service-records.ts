@@ -3,7 +3,7 @@
 // PostgreSQL) implement it; the scale-out workers build on the same records.
 
 /** How a run came to be: its schedule, a pipeline it runs `after`, a person or script, a backfill window. */
-export type Trigger = 'schedule' | 'after' | 'manual' | 'backfill' | 'retry';
+export type Trigger = 'schedule' | 'after' | 'manual' | 'backfill' | 'retry' | 'rerun';
 
 export type ScheduledStatus = 'claimed' | 'running' | 'success' | 'partial_success' | 'failed' | 'skipped' | 'cancelled' | 'timed_out';
 

@@ -18,6 +18,8 @@ export interface RunRequest {
   actor: string;
   /** 0 for the first attempt. */
   attempt: number;
+  /** Only these streams (a rerun of a failed run's failed streams). */
+  streams?: string[];
   /** One of several missed runs started together (`catchup: all`): they wait for each other, whatever the overlap policy. */
   catchup?: boolean;
 }
@@ -166,7 +168,7 @@ export class Executor {
       await this.o.store.updateScheduledRun(req.pipeline, req.scheduledFor, { status: 'running', runId: a.runId, attempt: req.attempt, startedAt });
       const summary = await this.o.run(loaded, {
         runId: a.runId, actor: req.actor, trigger: req.trigger, store: this.o.store, logger: this.o.logger.child({ pipeline: req.pipeline }),
-        signal: a.abort.signal, drain: a.drain.signal,
+        signal: a.abort.signal, drain: a.drain.signal, ...(req.streams ? { streams: req.streams } : {}),
       });
       outcome = { status: a.stopReason ?? summary.status, startedAt, runId: a.runId, summary, ...(summary.error ? { error: summary.error } : {}) };
       if (a.stopReason && !outcome.error) outcome.error = String(a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : a.stopReason);

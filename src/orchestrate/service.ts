@@ -84,14 +84,14 @@ export class Service {
   }
 
   /** A run asked for by a person or a script (API, CLI): claimed under its own key and queued. */
-  async trigger(pipeline: string, actor: string, trigger: Trigger = 'manual'): Promise<RunRequest> {
+  async trigger(pipeline: string, actor: string, trigger: Trigger = 'manual', streams?: string[], detail: Record<string, unknown> = {}): Promise<RunRequest> {
     if (!this.loaded(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
     // Two triggers in the same millisecond would share a key: take the next free one.
     for (let t = Date.now(); ; t++) {
       const scheduledFor = new Date(t);
       if (await this.o.store.claimScheduledRun({ pipeline, scheduledFor, trigger, holder: this.holder, actor })) {
-        const req: RunRequest = { pipeline, scheduledFor, trigger, actor, attempt: 0 };
-        await this.o.store.appendAudit({ actor, action: 'run.triggered', pipeline, detail: { trigger, scheduled_for: scheduledFor.toISOString() } });
+        const req: RunRequest = { pipeline, scheduledFor, trigger, actor, attempt: 0, ...(streams ? { streams } : {}) };
+        await this.o.store.appendAudit({ actor, action: 'run.triggered', pipeline, detail: { trigger, scheduled_for: scheduledFor.toISOString(), ...(streams ? { streams } : {}), ...detail } });
         this.executor.submit(req);
         return req;
       }

@@ -6,11 +6,12 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ControlStore } from '../control/control-store.js';
 import type { ScheduledStatus } from '../control/service-records.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import { readState, streamNames } from '../engine/pipeline-state.js';
 import { replayDlq } from '../engine/replay.js';
+import { planRerun } from '../engine/rerun.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { StatusView } from '../observe/status.js';
 import type { Service } from '../orchestrate/service.js';
@@ -130,6 +131,18 @@ export function createApi(d: ApiDeps): Hono<Env> {
       schema_changes: run.schema_changes, quality: run.quality,
       audit: await store.listAudit({ runId: run.run_id, limit: 1000 }),
     });
+  });
+
+  app.post('/api/runs/:id/rerun', async (c) => {
+    let plan;
+    try {
+      plan = await planRerun(store, c.req.param('id'));
+    } catch (e) {
+      throw bad(e instanceof ConfigError && /^no run/.test(e.message) ? 404 : 409, errorMessage(e));
+    }
+    if (!service.loaded(plan.pipeline)) throw bad(404, `pipeline "${plan.pipeline}" of run ${plan.runId} is not served`);
+    const req = await service.trigger(plan.pipeline, c.get('actor'), 'rerun', plan.streams, { rerun_of: plan.runId });
+    return c.json({ pipeline: plan.pipeline, rerun_of: plan.runId, streams: plan.streams ?? null, scheduled_for: req.scheduledFor.toISOString(), status: 'queued' }, 202);
   });
 
   app.get('/api/scheduled-runs', async (c) => {

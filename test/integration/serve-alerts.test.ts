@@ -13,6 +13,7 @@ import { parsePipeline } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startServer } from '../../src/server/serve.js';
+import { loadTokens } from '../../src/server/tokens.js';
 import { tempDir } from '../helpers.js';
 
 const SECRET = 'hook-secret-for-tests';
@@ -61,7 +62,7 @@ test('serve alerts: run_failed fires once and resolves, a pipeline\'s own rule a
   writeFileSync(join(dir, 'fragile.yaml'), pipeline('fragile'));
   writeFileSync(join(dir, 'own.yaml'), pipeline('own', 'alerts:\n  rules:\n    - { name: own-failure, when: run_failed, channels: [hook] }\n'));
   const server = await startServer({
-    paths: [dir], store, logger: silentLogger(), tokens: [], port: 0, alertIntervalMs: 200, watchMs: 100, env: { ...process.env, HOOK_SECRET: SECRET },
+    paths: [dir], store, logger: silentLogger(), tokens: loadTokens({ env: { SLUICE_TOKEN: 'token-for-rerun-test' } }), port: 0, alertIntervalMs: 200, watchMs: 100, env: { ...process.env, HOOK_SECRET: SECRET },
   });
   try {
     await waitFor('leadership', () => server.service.scheduler.isLeader);
@@ -79,11 +80,21 @@ test('serve alerts: run_failed fires once and resolves, a pipeline\'s own rule a
     assert.equal(h['webhook-signature'], `v1,${expected}`);
 
     writeFileSync(join(dir, 'fragile.csv'), 'id\n1\n');
-    await server.service.trigger('fragile', 'test');
+    // The API's rerun: the failed run's failed streams again, queued like a trigger.
+    const [failedRun] = await store.listRuns({ pipeline: 'fragile' });
+    const rerun = await fetch(`${server.url}/api/runs/${failedRun.run_id}/rerun`, { method: 'POST', headers: { authorization: 'Bearer token-for-rerun-test' } });
+    assert.equal(rerun.status, 202);
+    assert.deepEqual(((await rerun.json()) as { streams: string[] }).streams, ['rows']);
     await waitFor('the resolve', () => hook.got.length >= 2);
     const resolved = JSON.parse(hook.got[1].body) as Record<string, string>;
     assert.equal(resolved.event, 'alert.resolved');
     assert.equal(resolved.dedup_key, firing[0].dedup_key);
+    const again = await fetch(`${server.url}/api/runs/${failedRun.run_id}/rerun`, { method: 'POST', headers: { authorization: 'Bearer token-for-rerun-test' } });
+    assert.equal(again.status, 202, 'still failed: it may be rerun again');
+    const [latest] = await store.listRuns({ pipeline: 'fragile' });
+    const refused = await fetch(`${server.url}/api/runs/${latest.run_id}/rerun`, { method: 'POST', headers: { authorization: 'Bearer token-for-rerun-test' } });
+    assert.equal(refused.status, 409);
+    assert.match(((await refused.json()) as { error: string }).error, /only a failed run is rerun/);
 
     await server.service.trigger('own', 'test'); // own.csv is missing too: the project's rule and its own fire
     await waitFor('both rules', () => hook.got.length >= 4);
