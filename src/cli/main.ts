@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliCommand } from './command.js';
 import { auditCommand } from './audit.js';
+import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { initCommand } from './init.js';
@@ -18,7 +19,7 @@ import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [
-  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, serveCommand, auditCommand,
+  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

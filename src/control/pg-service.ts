@@ -5,7 +5,7 @@
 import { chainEntry } from './audit-chain.js';
 import { type PgDb, type PgMigration, pgText } from './pg-db.js';
 import type {
-  AlertState, AuditEntry, AuditInput, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
 } from './service-records.js';
 import {
   type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
@@ -33,8 +33,33 @@ export const PG_SERVICE_MIGRATION: PgMigration = (t) => `
     delivered_at TIMESTAMPTZ, last_error TEXT);
   CREATE INDEX ON ${t.outbox} (delivered_at, next_attempt_at);`;
 
+export const PG_BACKFILL_MIGRATION: PgMigration = (t) => `
+  CREATE TABLE ${t.backfills} (
+    id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    doc TEXT NOT NULL);
+  CREATE INDEX ON ${t.backfills} (pipeline, created_at);`;
+
 export abstract class PgServiceStore implements ServiceStore {
   constructor(protected readonly db: PgDb) {}
+
+  async saveBackfill(b: BackfillRecord): Promise<void> {
+    await this.db.query(`INSERT INTO ${this.db.t.backfills} (id, pipeline, status, created_at, updated_at, doc) VALUES ($1, $2, $3, $4, $5, $6)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`,
+    [b.id, b.pipeline, b.status, b.createdAt, b.updatedAt, pgText(JSON.stringify(b))]);
+  }
+
+  async getBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const { rows } = await this.db.query<{ doc: string }>(`SELECT doc FROM ${this.db.t.backfills} WHERE id = $1`, [id]);
+    return rows[0] && (JSON.parse(rows[0].doc) as BackfillRecord);
+  }
+
+  async listBackfills(opts: { pipeline?: string; limit?: number }): Promise<BackfillRecord[]> {
+    const params: unknown[] = opts.pipeline ? [opts.pipeline] : [];
+    params.push(opts.limit ?? 50);
+    const { rows } = await this.db.query<{ doc: string }>(`SELECT doc FROM ${this.db.t.backfills} ${opts.pipeline ? 'WHERE pipeline = $1' : ''}
+      ORDER BY created_at DESC LIMIT $${params.length}`, params);
+    return rows.map((r) => JSON.parse(r.doc) as BackfillRecord);
+  }
 
   // Read the runs tables, which the control store beside it owns (pg-store.ts).
   abstract pipelineOverview(window: number): Promise<PipelineOverview[]>;

@@ -9,7 +9,7 @@ import type {
 } from './control-store.js';
 import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
-import { PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
+import { PG_BACKFILL_MIGRATION, PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey,
   dlqWhere, phaseRecord, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord, trendRow,
@@ -43,6 +43,7 @@ const MIGRATIONS: PgMigration[] = [
     at TIMESTAMPTZ NOT NULL, PRIMARY KEY (run_id, stream));
   CREATE INDEX ON ${t.quality} (pipeline, stream, at);`,
   PG_SERVICE_MIGRATION,
+  PG_BACKFILL_MIGRATION,
 ];
 
 export class PgControlStore extends PgServiceStore implements ControlStore {

@@ -97,7 +97,38 @@ export interface PipelineOverview {
   quality_score: number | null;
 }
 
+export type WindowStatus = 'pending' | 'running' | 'success' | 'partial_success' | 'failed';
+
+/** One bounded window of the cursor a backfill loads, [from, to), with its run. */
+export interface BackfillWindow {
+  from: string | number;
+  to: string | number;
+  status: WindowStatus;
+  runId?: string;
+  error?: string;
+}
+
+/** A backfill: its windows and how far it got, kept whole so a backfill started again resumes where it stopped. */
+export interface BackfillRecord {
+  /** Derived from the pipeline and the range, so the same command finds the backfill it resumes. */
+  id: string;
+  pipeline: string;
+  from: string | number;
+  to: string | number;
+  by: string | null;
+  streams: string[] | null;
+  status: 'running' | 'success' | 'partial_success' | 'failed';
+  actor: string;
+  createdAt: string;
+  updatedAt: string;
+  windows: BackfillWindow[];
+}
+
 export interface ServiceStore {
+  saveBackfill(b: BackfillRecord): Promise<void>;
+  getBackfill(id: string): Promise<BackfillRecord | undefined>;
+  listBackfills(opts: { pipeline?: string; limit?: number }): Promise<BackfillRecord[]>;
+
   /** Every pipeline with finished runs, over its last `window` of them. One query, whatever the number of pipelines. */
   pipelineOverview(window: number): Promise<PipelineOverview[]>;
   /** Rows waiting in the dead-letter queue (not replayed) per pipeline and stream. */

@@ -3,7 +3,7 @@
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 import { chainEntry } from './audit-chain.js';
 import type {
-  AlertState, AuditEntry, AuditInput, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
 } from './service-records.js';
 import {
   type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
@@ -32,8 +32,32 @@ export const SERVICE_MIGRATION = `
 
 const ms = (v: number | null): Date | undefined => (v === null ? undefined : new Date(v));
 
+export const BACKFILL_MIGRATION = `
+  CREATE TABLE backfills (
+    id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    doc TEXT NOT NULL);
+  CREATE INDEX backfills_pipeline ON backfills (pipeline, created_at);`;
+
 export class SqliteServiceStore implements ServiceStore {
   constructor(protected readonly db: SqliteDatabase) {}
+
+  async saveBackfill(b: BackfillRecord): Promise<void> {
+    this.db.prepare(`INSERT INTO backfills (id, pipeline, status, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`)
+      .run(b.id, b.pipeline, b.status, b.createdAt, b.updatedAt, JSON.stringify(b));
+  }
+
+  async getBackfill(id: string): Promise<BackfillRecord | undefined> {
+    const r = this.db.prepare('SELECT doc FROM backfills WHERE id = ?').get(id) as { doc: string } | undefined;
+    return r && (JSON.parse(r.doc) as BackfillRecord);
+  }
+
+  async listBackfills(opts: { pipeline?: string; limit?: number }): Promise<BackfillRecord[]> {
+    const rows = (opts.pipeline
+      ? this.db.prepare('SELECT doc FROM backfills WHERE pipeline = ? ORDER BY created_at DESC LIMIT ?').all(opts.pipeline, opts.limit ?? 50)
+      : this.db.prepare('SELECT doc FROM backfills ORDER BY created_at DESC LIMIT ?').all(opts.limit ?? 50)) as { doc: string }[];
+    return rows.map((r) => JSON.parse(r.doc) as BackfillRecord);
+  }
 
   async pipelineOverview(window: number): Promise<PipelineOverview[]> {
     return this.db.prepare(`WITH ranked AS (

@@ -8,7 +8,7 @@ import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StreamRecord,
 } from './control-store.js';
-import { SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
+import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey, dlqWhere,
   phaseRecord, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord,
@@ -41,6 +41,7 @@ const MIGRATIONS = [
      PRIMARY KEY (run_id, stream));
    CREATE INDEX quality_pipeline ON quality (pipeline, stream, at);`,
   SERVICE_MIGRATION,
+  BACKFILL_MIGRATION,
 ];
 
 export class SqliteControlStore extends SqliteServiceStore implements ControlStore {

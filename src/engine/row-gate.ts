@@ -5,7 +5,7 @@
 // `rounding`) are applied first.
 import { abbreviate } from '../core/record.js';
 import type { Column, ColumnType } from '../core/types.js';
-import { cursorOrder } from '../core/values/coerce.js';
+import { cursorOrder, FAIL, normalizeTimestamp } from '../core/values/coerce.js';
 import { decimalMisfit, roundDecimal, type Rounding } from '../core/values/decimal-text.js';
 import { nulStripper } from '../core/values/nul.js';
 import type { Refusal } from '../core/values/refusals.js';
@@ -41,15 +41,17 @@ export class RowGate {
    * @param keyed  rows must carry every column of `primaryKey`
    * @param startCursor  rows older than it were loaded by an earlier run (null: none)
    * @param track  whether the watermark moves (not for a replay, which re-sends old rows)
+   * @param endCursor  a backfill window's end: rows at or after it, and rows without a cursor, are filtered
    */
   constructor(
     private readonly primaryKey: string[],
     private readonly keyed: boolean,
     private readonly cursor: string | undefined,
-    private readonly startCursor: unknown,
+    private startCursor: unknown,
     storedCursor: unknown,
     private readonly track: boolean,
     private readonly rules: ValueRules = {},
+    private endCursor?: unknown,
   ) {
     this.maxCursor = storedCursor;
   }
@@ -63,6 +65,12 @@ export class RowGate {
   bind(columns: readonly Column[]): void {
     this.cursorIndex = this.cursor ? columns.findIndex((c) => c.name === this.cursor) : -1;
     this.compareCursor = cursorOrder(columns[this.cursorIndex]?.type);
+    // A window's bounds come as typed on a command line: compared in the cursor's canonical form.
+    if (this.endCursor !== undefined && this.cursorIndex >= 0) {
+      const type = columns[this.cursorIndex].type;
+      this.startCursor = canonicalBound(type, this.startCursor);
+      this.endCursor = canonicalBound(type, this.endCursor);
+    }
     this.keyIndexes = this.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
     const types = columns.map((c) => `${c.type}${c.precision ?? ''}:${c.scale ?? ''}`).join();
     if (types === this.boundTypes) return;
@@ -93,6 +101,7 @@ export class RowGate {
     const cursor = this.cursorIndex >= 0 ? values[this.cursorIndex] ?? null : null;
     // Rows older than the watermark this run started from were loaded (or dead-lettered) by an earlier run.
     if (cursor !== null && this.startCursor !== null && this.compareCursor(cursor, this.startCursor) < 0) return FILTERED;
+    if (this.endCursor !== undefined && (cursor === null || this.compareCursor(cursor, this.endCursor) >= 0)) return FILTERED;
     for (let f = 0; f < this.fixes.length; f++) {
       const [i, fix] = this.fixes[f];
       if (values[i] !== null) values[i] = fix(values[i]);
@@ -108,6 +117,17 @@ export class RowGate {
     }
     return PASS;
   }
+}
+
+/** `2024-01-01` as a timestamp cursor's bound is `2024-01-01T00:00:00.000000Z`; `100` as an integer's is 100. */
+function canonicalBound(type: ColumnType, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (type === 'timestamp' || type === 'date') {
+    const t = normalizeTimestamp(v);
+    return t === FAIL ? v : type === 'date' ? t.slice(0, 10) : t;
+  }
+  if ((type === 'integer' || type === 'bigint' || type === 'double') && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return v;
 }
 
 /** A declared `decimal(p,s)`: a value with more digits than it holds is refused, with the way to round it. */

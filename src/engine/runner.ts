@@ -1,7 +1,7 @@
 // Plans a run into stream tasks, executes them with bounded concurrency, and records the run in the ledger.
 // The summary it returns is DESIGN.md's `--json` object.
 import { hostname, userInfo } from 'node:os';
-import type { Destination, RunContext, Source } from '../core/connector.js';
+import type { Destination, RunContext, Source, StreamConfig } from '../core/connector.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
@@ -16,7 +16,7 @@ import { newRunId } from './run-id.js';
 import { streamReader } from './read-stream.js';
 import { runScore } from '../quality/metrics.js';
 import type { StreamQualityReport } from '../quality/stream-quality.js';
-import { type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
+import { type CursorWindow, type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
 
 export interface RunOptions {
   fullRefresh?: boolean;
@@ -41,6 +41,10 @@ export interface RunOptions {
   actor?: string;
   /** Why the run happened (schedule, after, manual, backfill, retry), for the audit trail. */
   trigger?: string;
+  /** A backfill window: only streams with a cursor, rows in [from, to), merged; their state is left as it is. */
+  window?: CursorWindow;
+  /** The lock the run holds (default: the pipeline's); a backfill's parallel windows each hold their own. */
+  lockKey?: string;
 }
 
 export interface RunSummary {
@@ -80,15 +84,18 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   const sources = new Map<string, Source>();
   let destination: Destination | undefined;
   try {
-    await store.acquireLock(config.pipeline, { runId, pid: process.pid, host: hostname() });
+    await store.acquireLock(opts.lockKey ?? config.pipeline, { runId, pid: process.pid, host: hostname() });
     locked = true;
     await store.startRun({
       runId, pipeline: config.pipeline, startedAt, file: loaded.file,
-      options: { fullRefresh: !!opts.fullRefresh, streams: opts.streams ?? null, dryRun: !!opts.dryRun, replay: !!opts.replay },
+      options: { fullRefresh: !!opts.fullRefresh, streams: opts.streams ?? null, dryRun: !!opts.dryRun, replay: !!opts.replay, ...(opts.window ? { window: opts.window } : {}) },
     });
     await store.appendAudit({
       actor, action: 'run.started', pipeline: config.pipeline, runId,
-      detail: { trigger: opts.trigger ?? 'cli', streams: tasks.map((t) => t.stream.name), full_refresh: !!opts.fullRefresh, dry_run: !!opts.dryRun, replay: !!opts.replay },
+      detail: {
+        trigger: opts.trigger ?? 'cli', streams: tasks.map((t) => t.stream.name), full_refresh: !!opts.fullRefresh, dry_run: !!opts.dryRun, replay: !!opts.replay,
+        ...(opts.window ? { window: opts.window } : {}),
+      },
     });
     ctx.logger.info({ pipeline: config.pipeline, streams: tasks.map((t) => t.stream.name) }, 'run started');
 
@@ -144,7 +151,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
       actor, action: 'run.finished', pipeline: config.pipeline, runId,
       detail: { status, duration_ms: summary.duration_ms, streams: summary.streams, ...(summary.error ? { error: summary.error } : {}) },
     });
-    await store.releaseLock(config.pipeline, runId);
+    await store.releaseLock(opts.lockKey ?? config.pipeline, runId);
   } finally {
     if (!opts.store) await store.close();
   }
@@ -164,14 +171,32 @@ export function planTasks(loaded: LoadedPipeline, opts: RunOptions, runId: strin
       });
     }
   }
-  return all
-    .filter((t) => !wanted || wanted.has(t.stream.name))
+  const picked = all.filter((t) => !wanted || wanted.has(t.stream.name));
+  if (opts.window) checkWindowStreams(loaded, picked.map((t) => t.stream), !!wanted);
+  return picked
+    .filter((t) => !opts.window || t.stream.cursor)
     .map((t) => ({
       pipeline: config.pipeline, runId, source: t.source, stream: t.stream,
       fullRefresh: !!opts.fullRefresh, dryRun: !!opts.dryRun, checkpointRows: config.checkpoint_rows, replay: opts.replay,
+      ...(opts.window ? { window: opts.window } : {}),
       ...(config.transforms?.[t.stream.name] ? { transforms: config.transforms[t.stream.name] } : {}),
       ...(config.checks?.[t.stream.name]?.length ? { checks: config.checks[t.stream.name] } : {}),
     }));
+}
+
+/**
+ * A backfill reloads windows of the cursor and merges them on the key, so a window run again after a crash
+ * duplicates nothing: streams it names need a cursor and a primary key, and scd2 history is not rewritten.
+ */
+function checkWindowStreams(loaded: LoadedPipeline, streams: StreamConfig[], named: boolean): void {
+  const fail = (message: string) => { throw new ConfigError(message, { file: loaded.file, path: '--stream' }); };
+  const usable = streams.filter((s) => s.cursor);
+  if (!usable.length) fail('a backfill needs streams with a `cursor`: none of the streams chosen has one');
+  for (const s of named ? streams : usable) {
+    if (!s.cursor) fail(`stream ${s.name} has no \`cursor\`: a backfill selects rows by their cursor`);
+    if (!s.primary_key.length) fail(`stream ${s.name} has no \`primary_key\`: a backfill merges its windows on the key so a window run twice duplicates nothing`);
+    if (s.write === 'scd2') fail(`stream ${s.name} is scd2: a backfill would rewrite its history out of order; reload it with --full-refresh instead`);
+  }
 }
 
 function qualityOf(results: StreamResult[]): RunSummary['quality'] {

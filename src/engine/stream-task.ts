@@ -32,10 +32,20 @@ export interface StreamTask {
   checkpointRows: number;
   /** Replaying dead-lettered rows: no watermark filtering, state left as it is, never a replace. */
   replay?: boolean;
+  /**
+   * A backfill window: rows whose cursor is in [from, to), read again from `from` and merged on the key; the stream's
+   * own state (watermark, file and connector progress) is left as it is.
+   */
+  window?: CursorWindow;
   /** The stream's transform steps (validated), run on every batch right after extraction. */
   transforms?: StepConfig[];
   /** The stream's checks (validated): row checks on coerced rows, dataset gates before the last commit. */
   checks?: CheckConfig[];
+}
+
+export interface CursorWindow {
+  from: string | number;
+  to: string | number;
 }
 
 export interface TaskDeps {
@@ -119,7 +129,7 @@ class StreamRun {
     this.stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
-    const disposition: WriteDisposition = task.replay
+    const disposition: WriteDisposition = task.replay || task.window
       ? (stream.primary_key.length ? 'merge' : 'append')
       // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
       : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
@@ -140,14 +150,14 @@ class StreamRun {
     // an append stream keeps every row, also when a full refresh reloads it.
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
-    const from = task.replay ? null : this.lookback(storedCursor);
+    const from = task.replay ? null : task.window ? task.window.from : this.lookback(storedCursor);
     const rules: ValueRules = {
       refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul,
       ...(stream.rounding ? { rounding: stream.rounding } : {}),
       column: (target) => this.load?.refuses?.(target),
     };
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
-      from, storedCursor, !task.replay, rules);
+      from, storedCursor, !task.replay && !task.window, rules, task.window?.to);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
@@ -164,9 +174,12 @@ class StreamRun {
         logger: ctx.logger, dryRun: task.dryRun, rules,
       });
     }
-    // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside.
-    const readFrom = this.stored && from !== null && from !== storedCursor
-      ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
+    // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside; a
+    // backfill window also sets aside the files read (they are read again, the gate keeping the window's rows).
+    const readFrom = task.window
+      ? { ...(this.stored ?? { version: 1 }), cursor: { column: stream.cursor!, value: task.window.from }, connector: undefined, files: undefined }
+      : this.stored && from !== null && from !== storedCursor
+        ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
     this.batches = deps.source.read(stream, readFrom, ctx)[Symbol.asyncIterator]();
   }
 
@@ -398,6 +411,8 @@ class StreamRun {
   /** The state committed with the rows: the source's checkpoint, the schema, and the cursor watermark. */
   private stateFor(checkpoint: StreamState | undefined): StreamState {
     const { stream } = this;
+    // A backfill window commits its rows with the stream's state as it was (the schema may have grown).
+    if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema };
     return {
       ...(checkpoint ?? this.stored ?? { version: 1 }),
       version: 1,

@@ -166,15 +166,12 @@ export class Executor {
     const startedAt = new Date();
     try {
       await this.o.store.updateScheduledRun(req.pipeline, req.scheduledFor, { status: 'running', runId: a.runId, attempt: req.attempt, startedAt });
-      const summary = await this.o.run(loaded, {
-        runId: a.runId, actor: req.actor, trigger: req.trigger, store: this.o.store, logger: this.o.logger.child({ pipeline: req.pipeline }),
-        signal: a.abort.signal, drain: a.drain.signal, ...(req.streams ? { streams: req.streams } : {}),
-      });
+      const summary = await this.runWhenFree(a, loaded);
       outcome = { status: a.stopReason ?? summary.status, startedAt, runId: a.runId, summary, ...(summary.error ? { error: summary.error } : {}) };
       if (a.stopReason && !outcome.error) outcome.error = String(a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : a.stopReason);
     } catch (e) {
       outcome = e instanceof LockedError
-        ? { status: 'skipped', error: `overlap: ${e.message}` }
+        ? { status: a.stopReason ?? 'skipped', error: `${a.stopReason ? String(a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : a.stopReason) : 'stopped'} while waiting: ${e.message}` }
         : { status: 'failed', startedAt, runId: a.runId, error: errorMessage(e) };
     } finally {
       if (timer) clearTimeout(timer);
@@ -190,6 +187,25 @@ export class Executor {
           .then(() => this.submit({ ...req, trigger: req.trigger, attempt: req.attempt + 1 }));
       }, wait);
       this.retryTimers.add(t);
+    }
+  }
+
+  /**
+   * Runs the pipeline; while another process holds its lock (`sluice run`, a backfill window) it waits, checking every
+   * 200 ms, and goes as soon as the lock is free: a run never runs beside another of its pipeline, and is not lost to it.
+   */
+  private async runWhenFree(a: Active, loaded: LoadedPipeline): Promise<RunSummary> {
+    for (let waited = false; ; waited = true) {
+      try {
+        return await this.o.run(loaded, {
+          runId: a.runId, actor: a.req.actor, trigger: a.req.trigger, store: this.o.store, logger: this.o.logger.child({ pipeline: a.req.pipeline }),
+          signal: a.abort.signal, drain: a.drain.signal, ...(a.req.streams ? { streams: a.req.streams } : {}),
+        });
+      } catch (e) {
+        if (!(e instanceof LockedError) || a.drain.signal.aborted || this.draining) throw e;
+        if (!waited) this.o.logger.info({ pipeline: a.req.pipeline, err: e.message }, 'waiting for the pipeline\'s lock');
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
   }
 

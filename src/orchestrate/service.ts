@@ -8,7 +8,8 @@ import type { ControlStore } from '../control/control-store.js';
 import type { Trigger } from '../control/service-records.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { runPipeline } from '../engine/runner.js';
+import { planTasks, runPipeline } from '../engine/runner.js';
+import { backfillId, cutWindows, runBackfill, type BackfillOptions } from './backfill.js';
 import { Executor, type RunFn, type RunOutcome, type RunRequest } from './executor.js';
 import { PipelineSet, type PipelineChange } from './pipeline-set.js';
 import { Scheduler } from './scheduler.js';
@@ -41,6 +42,9 @@ export class Service {
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly observers: ServiceObserver[] = [];
   private timers: NodeJS.Timeout[] = [];
+  /** Backfills started through the API, running in this process. */
+  private readonly backfills = new Map<string, Promise<unknown>>();
+  private readonly backfillDrain = new AbortController();
   private ticking = false;
   private stopped = false;
 
@@ -75,7 +79,8 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    await this.executor.drain();
+    this.backfillDrain.abort(new Error('serve is stopping'));
+    await Promise.all([this.executor.drain(), ...this.backfills.values()]);
     await this.scheduler.stop();
   }
 
@@ -96,6 +101,26 @@ export class Service {
         return req;
       }
     }
+  }
+
+  /**
+   * Starts a backfill in this process (the API's trigger) and returns its id at once; its record in the store shows
+   * its progress. A backfill already running (same pipeline and range) is not started twice.
+   */
+  async backfill(pipeline: string, actor: string, o: Pick<BackfillOptions, 'from' | 'to' | 'by' | 'parallel' | 'streams'>): Promise<string> {
+    const loaded = this.loaded(pipeline);
+    if (!loaded) throw new Error(`no valid pipeline "${pipeline}" is served`);
+    const id = backfillId(pipeline, o);
+    if (this.backfills.has(id)) return id;
+    cutWindows(o.from, o.to, o.by); // a bad range is the caller's error, thrown here
+    planTasks(loaded, { window: { from: o.from, to: o.to }, ...(o.streams ? { streams: o.streams } : {}) }, 'plan');
+    const running = runBackfill(loaded, {
+      ...o, store: this.o.store, actor, logger: this.o.logger.child({ pipeline, backfill: id }), drain: this.backfillDrain.signal,
+      ...(this.o.run ? { run: this.o.run } : {}),
+    }).catch((e) => this.o.logger.error({ pipeline, backfill: id, err: errorMessage(e) }, 'backfill failed'))
+      .finally(() => this.backfills.delete(id));
+    this.backfills.set(id, running);
+    return id;
   }
 
   private schedules(): Map<string, ScheduleConfig> {

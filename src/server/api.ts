@@ -14,6 +14,7 @@ import { replayDlq } from '../engine/replay.js';
 import { planRerun } from '../engine/rerun.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { StatusView } from '../observe/status.js';
+import { parseStep } from '../orchestrate/backfill.js';
 import type { Service } from '../orchestrate/service.js';
 import { authenticate, type Token } from './tokens.js';
 
@@ -111,6 +112,36 @@ export function createApi(d: ApiDeps): Hono<Env> {
     if (!service.loaded(name)) throw bad(404, `no pipeline "${name}" is served`);
     const req = await service.trigger(name, c.get('actor'));
     return c.json({ pipeline: name, scheduled_for: req.scheduledFor.toISOString(), trigger: req.trigger, status: 'queued' }, 202);
+  });
+
+  app.post('/api/pipelines/:name/backfills', async (c) => {
+    const name = c.req.param('name');
+    if (!service.loaded(name)) throw bad(404, `no pipeline "${name}" is served`);
+    const body = await jsonBody(c);
+    const text = (k: string) => (typeof body[k] === 'string' || typeof body[k] === 'number' ? String(body[k]) : undefined);
+    const from = text('from');
+    const to = text('to');
+    if (!from || !to) throw bad(400, 'from, to: expected the range to reload (dates, timestamps or numbers)');
+    const streams = body.streams === undefined ? undefined : Array.isArray(body.streams) && body.streams.every((x) => typeof x === 'string') ? body.streams as string[] : null;
+    if (streams === null) throw bad(400, 'streams: expected an array of stream names');
+    const parallel = body.parallel === undefined ? 1 : Number(body.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1) throw bad(400, 'parallel: expected an integer ≥ 1');
+    try {
+      const by = parseStep(text('by'));
+      const id = await service.backfill(name, c.get('actor'), { from, to, parallel, ...(by !== undefined ? { by } : {}), ...(streams ? { streams } : {}) });
+      return c.json({ id, pipeline: name, status: 'started' }, 202);
+    } catch (e) {
+      if (e instanceof ConfigError) throw bad(400, e.message);
+      throw e;
+    }
+  });
+
+  app.get('/api/backfills', async (c) => c.json({ backfills: await store.listBackfills({ pipeline: c.req.query('pipeline'), limit: limitParam(c, 50) }) }));
+
+  app.get('/api/backfills/:id', async (c) => {
+    const b = await store.getBackfill(c.req.param('id'));
+    if (!b) throw bad(404, `no backfill "${c.req.param('id')}"`);
+    return c.json(b);
   });
 
   app.get('/api/runs', async (c) => {

@@ -82,6 +82,22 @@ export function storeContract(name: string, open: Open): void {
       assert.deepEqual((await store.dlqCounts()).map((r) => ({ ...r })), [{ pipeline: 'alpha', stream: 's', rows: 2 }]);
     });
 
+    use('backfill records are saved whole, replaced on save, read back and listed newest first', async ({ store, another }) => {
+      const base = {
+        pipeline: 'p', from: '2024-01-01', to: '2024-01-03', by: 'day', streams: null, actor: 'os:me', status: 'running' as const,
+        windows: [{ from: '2024-01-01', to: '2024-01-02', status: 'success' as const, runId: 'r1' }, { from: '2024-01-02', to: '2024-01-03', status: 'pending' as const }],
+      };
+      await store.saveBackfill({ ...base, id: 'bf-a', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' });
+      await store.saveBackfill({ ...base, id: 'bf-b', pipeline: 'q', createdAt: '2026-01-02T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' });
+      const b = await another().getBackfill('bf-a');
+      assert.deepEqual(b?.windows, base.windows);
+      await store.saveBackfill({ ...b!, status: 'success', windows: b!.windows.map((w) => ({ ...w, status: 'success' as const })), updatedAt: '2026-01-03T00:00:00.000Z' });
+      assert.equal((await store.getBackfill('bf-a'))?.status, 'success');
+      assert.deepEqual((await store.listBackfills({})).map((x) => x.id), ['bf-b', 'bf-a']);
+      assert.deepEqual((await store.listBackfills({ pipeline: 'p' })).map((x) => x.id), ['bf-a']);
+      assert.equal(await store.getBackfill('nope'), undefined);
+    });
+
     use('DLQ entries are de-duplicated by position and payload; the upsert, filters, replay marks and purge work', async ({ store }) => {
       const entry = { pipeline: 'p', stream: 's', runId: 'r1', stage: 'parse' as const, reason: 'bad', raw: 'a,b', position: { file: 'f.csv', line: 3 } };
       assert.equal(await store.addDlq([]), 0);
