@@ -530,7 +530,7 @@ describe('the PostgreSQL control store', () => {
       assert.deepEqual(lists, [[], [], [], []]);
       const tables = await pgQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema.split("'").join("''")}' ORDER BY table_name`);
       assert.deepEqual(tables.map((r) => r.table_name), [
-        'alerts', 'audit', 'audit_head', 'dlq', 'leases', 'locks', 'outbox', 'phases', 'quality', 'runs', 'scheduled_runs', 'schema_changes',
+        'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'phases', 'quality', 'runs', 'scheduled_runs', 'schema_changes',
         'schema_version', 'streams',
       ]);
       assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 2 }]);
