@@ -533,13 +533,13 @@ describe('the PostgreSQL control store', () => {
         'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'phases', 'quality', 'runs', 'scheduled_runs', 'schema_changes',
         'schema_version', 'streams',
       ]);
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 2 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 3 }]);
       // A store opened later finds the tables and migrates nothing again.
       const late = new PgControlStore(pgUrl(schema));
       await late.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date(), options: {} });
       assert.equal((await stores[1].listRuns({}))[0].run_id, 'r');
       await late.close();
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 2 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 3 }]);
     } finally {
       for (const s of stores) await s.close();
     }
