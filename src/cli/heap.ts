@@ -25,6 +25,8 @@ const V8_GROWTH_FACTOR = 2;
 /** Whether `sluice <argv>` holds its young generation until the pipeline's sources are known. */
 export function holdsYoungGeneration(argv: readonly string[]): boolean {
   const [command, file] = argv;
+  // A service lives for days with mostly small runs: its young generation is capped once it is up (cli/serve.ts).
+  if (command === 'serve') return true;
   if (command !== 'run' || !file || !/\.ya?ml$/i.test(file)) return false;
   let text: string;
   try {

@@ -46,6 +46,7 @@ export class Service {
   private readonly backfills = new Map<string, Promise<unknown>>();
   private readonly backfillDrain = new AbortController();
   private ticking = false;
+  private scheduleCache?: { version: number; map: Map<string, ScheduleConfig> };
   private stopped = false;
 
   constructor(private readonly o: ServiceOptions) {
@@ -70,7 +71,7 @@ export class Service {
     await this.refresh();
     await this.scheduler.tick();
     this.timers.push(setInterval(() => void this.tick(), this.o.tickMs ?? 200));
-    this.timers.push(setInterval(() => void this.refresh().catch((e) => this.o.logger.error({ err: errorMessage(e) }, 'reading pipeline files failed')), this.o.watchMs ?? 2000));
+    this.timers.push(setInterval(() => void this.refresh().catch((e) => this.o.logger.error({ err: errorMessage(e) }, 'reading pipeline files failed')), this.o.watchMs ?? 5000));
     for (const t of this.timers) t.unref();
   }
 
@@ -123,10 +124,13 @@ export class Service {
     return id;
   }
 
+  /** Schedules by pipeline, rebuilt only when the pipeline files changed (the scheduler asks five times a second). */
   private schedules(): Map<string, ScheduleConfig> {
-    const out = new Map<string, ScheduleConfig>();
-    for (const [name, { loaded }] of this.pipelines.pipelines()) if (loaded.config.schedule) out.set(name, loaded.config.schedule);
-    return out;
+    if (this.scheduleCache?.version === this.pipelines.version) return this.scheduleCache.map;
+    const map = new Map<string, ScheduleConfig>();
+    for (const [name, { loaded }] of this.pipelines.pipelines()) if (loaded.config.schedule) map.set(name, loaded.config.schedule);
+    this.scheduleCache = { version: this.pipelines.version, map };
+    return map;
   }
 
   private async tick(): Promise<void> {

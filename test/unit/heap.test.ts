@@ -32,6 +32,7 @@ test('a pipeline that only moves rows starts with a held young generation', () =
     assert.equal(holdsYoungGeneration(['run', join(dir, 'missing.yaml')]), false, 'the CLI reports the missing file itself');
     assert.equal(holdsYoungGeneration(['run', file('p.ts', 'export default {}')]), false);
     assert.equal(holdsYoungGeneration([]), false);
+    assert.equal(holdsYoungGeneration(['serve', dir]), true, 'a service caps its young generation once it is up');
   } finally {
     cleanup();
   }
