@@ -8,7 +8,9 @@ import type { RunSummary } from '../engine/runner.js';
 import { CounterFamily, GaugeFamily, HistogramFamily } from './exposition.js';
 import type { StatusSnapshot, StatusView } from './status.js';
 
-const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600];
+// Seven buckets from half a second to two hours: a pipeline run is seconds to hours, and each bucket is a line per
+// pipeline and phase at every scrape.
+const DURATION_BUCKETS = [0.5, 5, 30, 120, 600, 1800, 7200];
 const OUTCOMES = ['extracted', 'loaded', 'dead_lettered', 'filtered'] as const;
 
 export class Metrics {

@@ -10,6 +10,7 @@ import { DueTimes } from './due-times.js';
 import type { RunRequest } from './executor.js';
 
 export const SCHEDULER_LEASE = 'scheduler';
+const FAR = new Date(8.64e15);
 
 export interface SchedulerOptions {
   store: ControlStore;
@@ -37,6 +38,9 @@ export class Scheduler {
   private readonly cursors = new Map<string, Cursor>();
   private leader = false;
   private leaseRenewedAt = 0;
+  /** The schedules the cursors were last checked against, and the earliest time one of them is due. */
+  private seen?: Map<string, ScheduleConfig>;
+  private wakeAt?: Date;
 
   constructor(private readonly o: SchedulerOptions) {}
 
@@ -57,6 +61,9 @@ export class Scheduler {
     await this.keepLease(now);
     if (!this.leader) return;
     const schedules = this.o.schedules();
+    // Nothing is due before the earliest next due time, unless the schedules changed: most ticks end here.
+    if (schedules === this.seen && this.wakeAt !== undefined && now < this.wakeAt) return;
+    this.seen = schedules;
     for (const name of this.cursors.keys()) if (!schedules.has(name)) this.cursors.delete(name);
     for (const [pipeline, schedule] of schedules) {
       if (!schedule.enabled) continue;
@@ -69,6 +76,12 @@ export class Scheduler {
         this.o.logger.error({ pipeline, err: errorMessage(e) }, 'scheduling failed');
       }
     }
+    let wake: Date | undefined;
+    for (const c of this.cursors.values()) if (c.next && (!wake || c.next < wake)) wake = c.next;
+    // A failed pass (no cursor for a pipeline) is tried again at the next tick.
+    let complete = true;
+    for (const [name, s] of schedules) if (s.enabled && !this.cursors.has(name)) complete = false;
+    this.wakeAt = complete ? wake ?? FAR : undefined;
   }
 
   async stop(): Promise<void> {
@@ -90,15 +103,20 @@ export class Scheduler {
     if (this.leader && !was) {
       this.o.logger.info({ holder: this.o.holder }, 'this process now schedules runs');
       this.cursors.clear(); // another process may have scheduled meanwhile: start again from the store
+      this.wakeAt = undefined;
       await this.recoverAbandoned();
     }
     if (!this.leader && was) this.o.logger.warn({ holder: this.o.holder }, 'another process took over scheduling');
   }
 
-  /** Runs a previous leader claimed or started and never finished: it died with them. They are recorded as failed. */
+  /**
+   * Scheduled runs a previous leader claimed or started and never finished: it died with them, and they are recorded
+   * as failed. Runs a person asked for (trigger, rerun, backfill) belong to the process that took the request, which
+   * may well be alive: they are left alone.
+   */
   private async recoverAbandoned(): Promise<void> {
     for (const r of await this.o.store.listScheduledRuns({ status: ['claimed', 'running'], limit: 10_000 })) {
-      if (r.holder === this.o.holder) continue;
+      if (r.holder === this.o.holder || !['schedule', 'after', 'retry'].includes(r.trigger)) continue;
       await this.o.store.updateScheduledRun(r.pipeline, r.scheduledFor, {
         status: 'failed', finishedAt: this.now(), error: `abandoned: the serve process holding it (${r.holder}) stopped`,
       });

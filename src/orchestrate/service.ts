@@ -1,5 +1,6 @@
 // `sluice serve`'s moving parts in one object: the pipeline files (re-read when they change), the scheduler (when
 // leader), the executor, `after:` dependencies, triggers from the API, and the observers told of each finished run.
+import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ScheduleConfig } from '../config/schedule-spec.js';
@@ -27,7 +28,7 @@ export interface ServiceOptions {
   maxConcurrent?: number;
   /** How often due times are checked (ms); the schedule lag is at most about this. */
   tickMs?: number;
-  /** How often pipeline files are checked for changes (ms). */
+  /** How often pipeline files are polled for changes (ms; file-system events usually tell sooner). */
   watchMs?: number;
   leaseMs?: number;
   run?: RunFn;
@@ -42,10 +43,13 @@ export class Service {
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly observers: ServiceObserver[] = [];
   private timers: NodeJS.Timeout[] = [];
+  private readonly watchers: FSWatcher[] = [];
   /** Backfills started through the API, running in this process. */
   private readonly backfills = new Map<string, Promise<unknown>>();
   private readonly backfillDrain = new AbortController();
   private ticking = false;
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
   private scheduleCache?: { version: number; map: Map<string, ScheduleConfig> };
   private stopped = false;
 
@@ -71,7 +75,21 @@ export class Service {
     await this.refresh();
     await this.scheduler.tick();
     this.timers.push(setInterval(() => void this.tick(), this.o.tickMs ?? 200));
-    this.timers.push(setInterval(() => void this.refresh().catch((e) => this.o.logger.error({ err: errorMessage(e) }, 'reading pipeline files failed')), this.o.watchMs ?? 5000));
+    // Changes are noticed by the file system's events (inotify) within a moment; polling is the backstop for file
+    // systems without them (network mounts).
+    const refresh = () => void this.refresh().catch((e) => this.o.logger.error({ err: errorMessage(e) }, 'reading pipeline files failed'));
+    let soon: NodeJS.Timeout | undefined;
+    for (const path of this.o.paths) {
+      try {
+        this.watchers.push(watch(path, () => {
+          clearTimeout(soon);
+          soon = setTimeout(refresh, 100);
+        }));
+      } catch {
+        // polling covers it
+      }
+    }
+    this.timers.push(setInterval(refresh, this.o.watchMs ?? 30_000));
     for (const t of this.timers) t.unref();
   }
 
@@ -80,6 +98,7 @@ export class Service {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    for (const w of this.watchers) w.close();
     this.backfillDrain.abort(new Error('serve is stopping'));
     await Promise.all([this.executor.drain(), ...this.backfills.values()]);
     await this.scheduler.stop();
@@ -145,7 +164,22 @@ export class Service {
     }
   }
 
-  private async refresh(): Promise<void> {
+  /** One pass at a time (an event and the poll may ask together); a request during a pass runs one more after it. */
+  private refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        await this.refreshOnce();
+      } while (this.refreshAgain);
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
     const changes = await this.pipelines.refresh();
     if (changes.length === 0) return;
     for (const c of changes) {

@@ -55,13 +55,13 @@ async function withService(
   files: Record<string, string>,
   eng: ReturnType<typeof engine>,
   body: (s: { svc: Service; store: SqliteControlStore; dir: string }) => Promise<void>,
-  opts: { now?: () => Date; before?: (store: SqliteControlStore) => Promise<void>; maxConcurrent?: number } = {},
+  opts: { now?: () => Date; before?: (store: SqliteControlStore) => Promise<void>; maxConcurrent?: number; watchMs?: number } = {},
 ) {
   const { dir, cleanup } = tempDir();
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const store = new SqliteControlStore(join(dir, '.sluice'));
   await opts.before?.(store);
-  const svc = new Service({ paths: [dir], store, logger: silentLogger(), run: eng.run, tickMs: 50, watchMs: 100, leaseMs: 2000, now: opts.now, maxConcurrent: opts.maxConcurrent });
+  const svc = new Service({ paths: [dir], store, logger: silentLogger(), run: eng.run, tickMs: 50, watchMs: opts.watchMs ?? 100, leaseMs: 2000, now: opts.now, maxConcurrent: opts.maxConcurrent });
   try {
     await svc.start();
     await body({ svc, store, dir });
@@ -220,4 +220,15 @@ test('the global cap holds: never more runs at once than max_concurrent', async 
     assert.equal(base.calls.length, 6);
     assert.equal(peak, 2);
   }, { maxConcurrent: 2 });
+});
+
+test('a changed file is noticed by the file system\'s events, long before the next poll', async () => {
+  const eng = engine();
+  await withService({ 'p.yaml': pipelineYaml('watched', 'cron: "0 0 1 1 *"') }, eng, async ({ svc, dir }) => {
+    writeFileSync(join(dir, 'p.yaml'), pipelineYaml('watched', 'cron: "0 4 * * *"'));
+    writeFileSync(join(dir, 'q.yaml'), pipelineYaml('added', 'cron: "0 5 * * *"'));
+    for (let i = 0; i < 40 && (svc.loaded('watched')?.config.schedule?.cron !== '0 4 * * *' || !svc.loaded('added')); i++) await sleep(50);
+    assert.equal(svc.loaded('watched')?.config.schedule?.cron, '0 4 * * *');
+    assert.ok(svc.loaded('added'), 'a new file in the directory is served');
+  }, { watchMs: 600_000 });
 });
