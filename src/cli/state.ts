@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { loadPipelineFile } from '../config/load.js';
 import { openControlStore } from '../control/open.js';
 import type { Destination } from '../core/connector.js';
-import { streamNames, withDestination } from '../engine/pipeline-state.js';
+import { streamNames, streamStates, withDestination } from '../engine/pipeline-state.js';
 import { osUser } from '../engine/runner.js';
 import type { LoadedPipeline } from '../config/types.js';
 import { newRunId } from '../engine/run-id.js';
@@ -22,8 +22,7 @@ export const stateCommand: CliCommand = {
       .option('--json', 'print JSON')
       .action(async (file: string, o: { stream?: string[]; json?: boolean }) => {
         await withLoaded(file, setExit, async (loaded, dest) => {
-          const out: Record<string, unknown> = {};
-          for (const name of streamNames(loaded, o.stream)) out[name] = (await dest.readState(loaded.config.pipeline, name)) ?? null;
+          const out = await streamStates(loaded, dest, o.stream);
           process.stdout.write(o.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
         });
       });

@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-
 import { isMapping } from './validate-stream-lists.js';
 import { parseAlerts, type AlertsConfig } from './alerts-spec.js';
 import type { Env } from './interpolate.js';
@@ -47,5 +46,3 @@ export async function findProjectFile(paths: string[], env: Env = process.env): 
   }
   return {};
 }
-
-

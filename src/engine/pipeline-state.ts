@@ -26,11 +26,14 @@ export async function withDestination<T>(loaded: LoadedPipeline, work: (dest: De
   }
 }
 
-/** Each stream's saved state (null when it has none yet). */
+/** Each stream's saved state in a connected destination (null when it has none yet). */
+export async function streamStates(loaded: LoadedPipeline, dest: Destination, only?: string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of streamNames(loaded, only)) out[name] = (await dest.readState(loaded.config.pipeline, name)) ?? null;
+  return out;
+}
+
+/** Each stream's saved state, connecting to the destination for it. */
 export function readState(loaded: LoadedPipeline, only?: string[], home?: string): Promise<Record<string, unknown>> {
-  return withDestination(loaded, async (dest) => {
-    const out: Record<string, unknown> = {};
-    for (const name of streamNames(loaded, only)) out[name] = (await dest.readState(loaded.config.pipeline, name)) ?? null;
-    return out;
-  }, home);
+  return withDestination(loaded, (dest) => streamStates(loaded, dest, only), home);
 }

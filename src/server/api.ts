@@ -74,8 +74,8 @@ export function createApi(d: ApiDeps): Hono<Env> {
 
   const pipelineView = async (name: string) => {
     const served = service.pipelines.pipelines().get(name);
-    const entry = served?.entry ?? service.pipelines.all().find((e) => e.loaded?.config.pipeline === name);
-    if (!served || !entry) return undefined;
+    if (!served) return undefined;
+    const { entry } = served;
     const s = await d.status.snapshot();
     const o = s.overview.get(name);
     const schedule = served.loaded.config.schedule;
