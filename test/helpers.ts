@@ -1,9 +1,9 @@
 // Shared test helpers: unique temp dirs (so leftovers of an earlier run never change a result) and paths.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { RunContext } from '../src/core/connector.js';
@@ -64,6 +64,36 @@ export function sluice(args: string[], opts: { home: string; env?: NodeJS.Proces
     child.on('close', (code) => done({ code, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+const COMMAND_RUNNER = `
+const { Command } = await import(process.env.T_COMMANDER);
+const mod = await import(process.env.T_MODULE);
+let code = 0;
+const program = new Command('sluice').exitOverride();
+mod[process.env.T_EXPORT].register(program, (n) => { code = n; });
+try { await program.parseAsync(JSON.parse(process.env.T_ARGS), { from: 'user' }); } catch (e) { code = 2; }
+process.exitCode = code;
+`;
+
+/**
+ * One CLI command (`src/cli/<command>.ts`) wired into a fresh commander program, as main.ts does, in a child process:
+ * a command's test does not depend on the other commands. SLUICE_HOME is `<cwd>/.sluice`.
+ */
+export function cliCommand(command: string, args: string[], cwd: string): CliResult {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', COMMAND_RUNNER], {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      SLUICE_HOME: join(cwd, '.sluice'),
+      T_COMMANDER: import.meta.resolve('commander'),
+      T_MODULE: pathToFileURL(join(repoRoot, 'dist', 'src', 'cli', `${command}.js`)).href,
+      T_EXPORT: `${command}Command`,
+      T_ARGS: JSON.stringify([command, ...args]),
+    },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Rows of a query against a DuckDB file (opened after the sluice process has exited). */

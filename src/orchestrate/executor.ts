@@ -56,6 +56,10 @@ interface Active {
   done: Promise<void>;
 }
 
+/** Why a run was stopped (timeout, cancel), as the drain signal says it. */
+const stopMessage = (a: Active): string =>
+  (a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : String(a.stopReason));
+
 const DEFAULT_POLICY = { overlap: 'skip', catchup_limit: 10 } as const;
 
 export class Executor {
@@ -168,10 +172,10 @@ export class Executor {
       await this.o.store.updateScheduledRun(req.pipeline, req.scheduledFor, { status: 'running', runId: a.runId, attempt: req.attempt, startedAt });
       const summary = await this.runWhenFree(a, loaded);
       outcome = { status: a.stopReason ?? summary.status, startedAt, runId: a.runId, summary, ...(summary.error ? { error: summary.error } : {}) };
-      if (a.stopReason && !outcome.error) outcome.error = String(a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : a.stopReason);
+      if (a.stopReason && !outcome.error) outcome.error = stopMessage(a);
     } catch (e) {
       outcome = e instanceof LockedError
-        ? { status: a.stopReason ?? 'skipped', error: `${a.stopReason ? String(a.drain.signal.reason instanceof Error ? a.drain.signal.reason.message : a.stopReason) : 'stopped'} while waiting: ${e.message}` }
+        ? { status: a.stopReason ?? 'skipped', error: `${a.stopReason ? stopMessage(a) : 'stopped'} while waiting: ${e.message}` }
         : { status: 'failed', startedAt, runId: a.runId, error: errorMessage(e) };
     } finally {
       if (timer) clearTimeout(timer);

@@ -2,35 +2,11 @@
 // wired into a fresh commander program (as main.ts does), as in cli-validate.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir } from '../helpers.js';
+import { cliCommand, repoRoot, tempDir } from '../helpers.js';
 
-const RUNNER = `
-const { Command } = await import(process.env.T_COMMANDER);
-const mod = await import(process.env.T_MODULE);
-let code = 0;
-const program = new Command('sluice').exitOverride();
-mod.lintCommand.register(program, (n) => { code = n; });
-try { await program.parseAsync(JSON.parse(process.env.T_ARGS), { from: 'user' }); } catch (e) { code = 2; }
-process.exitCode = code;
-`;
-
-function lint(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER], {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      SLUICE_HOME: join(cwd, '.sluice'),
-      T_COMMANDER: import.meta.resolve('commander'),
-      T_MODULE: new URL('../../src/cli/lint.js', import.meta.url).href,
-      T_ARGS: JSON.stringify(['lint', ...args]),
-    },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lint = (args: string[], cwd: string) => cliCommand('lint', args, cwd);
 
 const clean = `pipeline: shop
 sources:

@@ -3,42 +3,11 @@
 // the other commands.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers.js';
+import { cliCommand, tempDir } from '../helpers.js';
 
-const modules = {
-  validate: new URL('../../src/cli/validate.js', import.meta.url).href,
-  init: new URL('../../src/cli/init.js', import.meta.url).href,
-  run: new URL('../../src/cli/run.js', import.meta.url).href,
-};
-
-const RUNNER = `
-const { Command } = await import(process.env.T_COMMANDER);
-const mod = await import(process.env.T_MODULE);
-let code = 0;
-const program = new Command('sluice').exitOverride();
-mod[process.env.T_EXPORT].register(program, (n) => { code = n; });
-try { await program.parseAsync(JSON.parse(process.env.T_ARGS), { from: 'user' }); } catch (e) { code = 2; }
-process.exitCode = code;
-`;
-
-function sluice(command: keyof typeof modules, args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER], {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      SLUICE_HOME: join(cwd, '.sluice'),
-      T_COMMANDER: import.meta.resolve('commander'),
-      T_MODULE: modules[command],
-      T_EXPORT: `${command}Command`,
-      T_ARGS: JSON.stringify([command, ...args]),
-    },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const sluice = (command: 'validate' | 'init' | 'run', args: string[], cwd: string) => cliCommand(command, args, cwd);
 
 const valid = `pipeline: quickstart
 sources:

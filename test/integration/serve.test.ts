@@ -177,28 +177,29 @@ schedule: { every: 1s, overlap: skip }
     const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; action?: string });
     assert.deepEqual(lines.map((l) => l.action ?? l.type), ['run.started', 'run.finished', 'run']);
 
+    // Tampering as someone with write access to the store would: one connection, between the CLI's reads (WAL).
     const db = openDatabase(join(home, 'control.db'));
-    const original = (db.prepare('SELECT actor FROM audit WHERE seq = 3').get() as { actor: string }).actor;
-    db.prepare(`UPDATE audit SET actor = 'someone-else' WHERE seq = 3`).run();
-    db.close();
-    const altered = await sluice(['audit', 'verify'], { home });
-    assert.equal(altered.code, 1);
-    assert.match(altered.stdout, /broken at entry 3: its content does not match its hash/);
+    try {
+      const original = (db.prepare('SELECT actor FROM audit WHERE seq = 3').get() as { actor: string }).actor;
+      db.prepare(`UPDATE audit SET actor = 'someone-else' WHERE seq = 3`).run();
+      const altered = await sluice(['audit', 'verify'], { home });
+      assert.equal(altered.code, 1);
+      assert.match(altered.stdout, /broken at entry 3: its content does not match its hash/);
 
-    const db2 = openDatabase(join(home, 'control.db'));
-    db2.prepare('UPDATE audit SET actor = ? WHERE seq = 3').run(original);
-    const last = (db2.prepare('SELECT MAX(seq) AS n FROM audit').get() as { n: number }).n;
-    db2.prepare('DELETE FROM audit WHERE seq = 5').run();
-    db2.close();
-    const removed = await sluice(['audit', 'verify'], { home });
-    assert.equal(removed.code, 1);
-    assert.match(removed.stdout, /broken at entry 6: expected entry 5 here: entries were removed/);
-    const db3 = openDatabase(join(home, 'control.db'));
-    db3.prepare('DELETE FROM audit WHERE seq >= 5').run();
-    db3.close();
-    const truncated = await sluice(['audit', 'verify'], { home });
-    assert.equal(truncated.code, 1);
-    assert.match(truncated.stdout, new RegExp(`chain ends at entry 4 but its head says ${last}`));
+      db.prepare('UPDATE audit SET actor = ? WHERE seq = 3').run(original);
+      const last = (db.prepare('SELECT MAX(seq) AS n FROM audit').get() as { n: number }).n;
+      db.prepare('DELETE FROM audit WHERE seq = 5').run();
+      const removed = await sluice(['audit', 'verify'], { home });
+      assert.equal(removed.code, 1);
+      assert.match(removed.stdout, /broken at entry 6: expected entry 5 here: entries were removed/);
+
+      db.prepare('DELETE FROM audit WHERE seq >= 5').run();
+      const truncated = await sluice(['audit', 'verify'], { home });
+      assert.equal(truncated.code, 1);
+      assert.match(truncated.stdout, new RegExp(`chain ends at entry 4 but its head says ${last}`));
+    } finally {
+      db.close();
+    }
   } finally {
     cleanup();
   }
