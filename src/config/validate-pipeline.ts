@@ -109,8 +109,8 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       }
       if (stream.lookback !== undefined && !stream.cursor) {
         issues.push({ path: [...here, 'lookback'], message: '`lookback` re-reads behind the watermark of the stream\'s `cursor`, and the stream has none', expected: 'cursor', suggestion: 'add `cursor: <column>` to the stream' });
-      } else if (stream.lookback !== undefined && stream.write === 'append') {
-        issues.push({ path: [...here, 'lookback'], message: '`lookback` reads rows again that an earlier run loaded; `write: append` would load them twice', expected: 'write: merge or scd2', suggestion: 'use `write: merge` (with `primary_key`), which makes the re-read rows harmless' });
+      } else if (stream.lookback !== undefined && stream.write === 'append' && !stream.primary_key?.length) {
+        issues.push({ path: [...here, 'lookback'], message: '`lookback` reads rows again that an earlier run loaded; `write: append` tells them by their `primary_key`, and the stream has none', expected: 'primary_key', suggestion: 'add `primary_key: [<column>]`, or use `write: merge`' });
       }
       if (dispositions && !dispositions.includes(stream.write)) {
         issues.push({ path: [...here, 'write'], message: `destination \`${destination?.type}\` does not support \`write: ${stream.write}\` (supported: ${dispositions.join(', ')})`, expected: `one of: ${dispositions.join(', ')}` });

@@ -126,6 +126,17 @@ export interface LoadTarget {
    * anything becomes visible; a blocked load keeps its staging for inspection).
    */
   staged?: boolean;
+  /**
+   * Row by row, after a load failed on a value the destination refused (RowValueError): each write() applies its rows
+   * at once under a savepoint and returns the rows refused instead of failing. Only loads that say `isolates`.
+   */
+  isolateRows?: boolean;
+}
+
+/** A row write() could not apply with `isolateRows`: its index in the rows written, and the destination's reason. */
+export interface RefusedRow {
+  index: number;
+  reason: string;
 }
 
 export interface CommitCounts {
@@ -141,7 +152,13 @@ export interface CommitCounts {
 export interface StreamLoad {
   /** Create the target (and staging), add new columns, widen changed ones. Called before the first write. */
   evolve(schema: Schema): Promise<void>;
-  write(rows: unknown[][]): Promise<void>;
+  /** Hand rows to the load. With `LoadTarget.isolateRows` the rows are applied now, and those refused are returned. */
+  write(rows: unknown[][]): Promise<void | RefusedRow[]>;
+  /**
+   * The load can run with `LoadTarget.isolateRows` (its RowValueError failures can be narrowed down to rows). Staged
+   * loads (replace, gated) apply everything at the end and cannot.
+   */
+  readonly isolates?: boolean;
   /**
    * Make everything written since the last commit visible together with `state`, atomically.
    * For `replace` nothing becomes visible before `finish`.

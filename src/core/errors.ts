@@ -27,6 +27,18 @@ export class RunError extends Error {
   }
 }
 
+/**
+ * The destination refused a value of some row while loading (a constraint, a range, a type it converts to): the
+ * load failed, but row by row (LoadTarget.isolateRows) the offending rows can be found and dead-lettered instead.
+ * `reason` is what the destination said, fit for a DLQ entry.
+ */
+export class RowValueError extends RunError {
+  override name = 'RowValueError';
+  constructor(message: string, stream: string | undefined, readonly reason: string, options?: { cause?: unknown }) {
+    super(message, stream, options);
+  }
+}
+
 /** Another run of the same pipeline holds the lock. */
 export class LockedError extends RunError {
   override name = 'LockedError';

@@ -142,6 +142,8 @@ export interface StreamState {
   /** Column mapping and types the destination table was created with (stable across runs). */
   schema?: Schema;
   connector?: Record<string, unknown>;
+  /** An append stream with `lookback`: [cursor, hash] of the rows loaded near the watermark (engine/seen-rows.ts). */
+  seen?: [string | number, string][];
 }
 
 export interface FileProgress {

@@ -9,6 +9,7 @@ import { cursorOrder, FAIL, normalizeTimestamp } from '../core/values/coerce.js'
 import { decimalMisfit, roundDecimal, type Rounding } from '../core/values/decimal-text.js';
 import { nulStripper } from '../core/values/nul.js';
 import type { Refusal } from '../core/values/refusals.js';
+import { SeenRows, type SeenRow } from './seen-rows.js';
 
 export interface ValueRules {
   /** The destination's values it cannot store (DestinationCapabilities.refuses). */
@@ -42,6 +43,7 @@ export class RowGate {
    * @param startCursor  rows older than it were loaded by an earlier run (null: none)
    * @param track  whether the watermark moves (not for a replay, which re-sends old rows)
    * @param endCursor  a backfill window's end: rows at or after it, and rows without a cursor, are filtered
+   * @param seen  an append stream's `lookback`: the rows loaded near the watermark, filtered when read again
    */
   constructor(
     private readonly primaryKey: string[],
@@ -52,6 +54,7 @@ export class RowGate {
     private readonly track: boolean,
     private readonly rules: ValueRules = {},
     private endCursor?: unknown,
+    private readonly seen?: SeenRows,
   ) {
     this.maxCursor = storedCursor;
   }
@@ -102,6 +105,11 @@ export class RowGate {
     // Rows older than the watermark this run started from were loaded (or dead-lettered) by an earlier run.
     if (cursor !== null && this.startCursor !== null && this.compareCursor(cursor, this.startCursor) < 0) return FILTERED;
     if (this.endCursor !== undefined && (cursor === null || this.compareCursor(cursor, this.endCursor) >= 0)) return FILTERED;
+    let seen: string | undefined;
+    if (this.seen !== undefined && cursor !== null) {
+      seen = SeenRows.hash(this.keyIndexes.map((k) => values[k]), cursor);
+      if (this.seen.loaded(seen)) return FILTERED;
+    }
     for (let f = 0; f < this.fixes.length; f++) {
       const [i, fix] = this.fixes[f];
       if (values[i] !== null) values[i] = fix(values[i]);
@@ -115,7 +123,13 @@ export class RowGate {
     if (cursor !== null && this.track && (this.maxCursor === null || this.maxCursor === undefined || this.compareCursor(cursor, this.maxCursor) > 0)) {
       this.maxCursor = cursor;
     }
+    if (seen !== undefined) this.seen!.add(typeof cursor === 'number' ? cursor : String(cursor), seen, this.maxCursor, this.compareCursor);
     return PASS;
+  }
+
+  /** An append stream's `lookback`: the rows loaded within it of the newest cursor, for the state. */
+  seenRows(): SeenRow[] | undefined {
+    return this.seen?.within(this.maxCursor, this.compareCursor);
   }
 }
 

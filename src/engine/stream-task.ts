@@ -5,7 +5,7 @@
 //   source.read ─► (transforms) ─► schema + row checks ─┬─► destination write ─► commit(rows + state) every checkpoint
 //                                                        └─► DLQ
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
-import { RunError, errorMessage } from '../core/errors.js';
+import { RowValueError, RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
 import { behind } from '../core/values/lookback.js';
 import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
@@ -20,6 +20,7 @@ import { FILTERED, PASS, RowGate, type ValueRules } from './row-gate.js';
 import { DlqWriter } from './dlq-writer.js';
 import { PhaseClock } from './phase-clock.js';
 import { SchemaTracker } from './schema-tracker.js';
+import { SeenRows } from './seen-rows.js';
 import type { SchemaChange } from './schema-tracker.js';
 
 export interface StreamTask {
@@ -69,14 +70,15 @@ export interface StreamResult {
 }
 
 export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<StreamResult> {
-  const run = new StreamRun(task, deps);
+  let run = new StreamRun(task, deps);
   deps.onProgress?.(task.stream.name, run.counts);
-  try {
-    await run.open();
-    await run.pump();
-    await run.finish();
-  } catch (e) {
-    await run.fail(e);
+  if (!(await run.go()) && run.retriesRowByRow()) {
+    // The destination refused a value nobody foresaw (a CHECK constraint, a domain, an enum): rather than fail the
+    // stream, read again from its last commit, as the next run would, with every batch applied under a savepoint so
+    // the refused rows are found and dead-lettered. Counts go on from that commit.
+    deps.ctx.logger.warn({ stream: task.stream.name, err: run.errorText }, 'the destination refused a value; reading again from the last commit, row by row');
+    run = new StreamRun(task, deps, run);
+    await run.go();
   }
   return run.record();
 }
@@ -88,9 +90,10 @@ export async function runStreamTask(task: StreamTask, deps: TaskDeps): Promise<S
 class StreamRun {
   readonly counts = emptyCounts();
   private readonly stream: StreamConfig;
-  private readonly clock = new PhaseClock();
+  private readonly clock: PhaseClock = new PhaseClock();
   private readonly dlq: DlqWriter;
   private error: string | undefined;
+  private failure: unknown;
   private failedPhase: Phase | undefined;
   private report: StreamQualityReport | undefined;
 
@@ -117,9 +120,54 @@ class StreamRun {
   /** The checkpoint a load that pipelines commits is still applying. */
   private committing: Promise<void> | undefined;
 
-  constructor(private readonly task: StreamTask, private readonly deps: TaskDeps) {
+  /** Rows are applied batch by batch under a savepoint (LoadTarget.isolateRows): a retry after a refused value. */
+  private readonly isolate: boolean;
+  /** The counts as of the last commit: what a retry from that commit goes on from. */
+  private atCommit = emptyCounts();
+  /** A batch flushed: the source streams (a socket, a followed log) and cannot be read again from a commit. */
+  private streaming = false;
+  /** The load could run row by row (StreamLoad.isolates); it is gone once the load ended. */
+  private loadIsolates = false;
+
+  /** `failed`: a first attempt that failed on a refused value; this one goes on from its last commit, row by row. */
+  constructor(private readonly task: StreamTask, private readonly deps: TaskDeps, failed?: StreamRun) {
     this.stream = task.stream;
     this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun);
+    this.isolate = !!failed;
+    if (failed) {
+      Object.assign(this.counts, failed.atCommit);
+      this.atCommit = { ...failed.atCommit };
+      this.committed = failed.atCommit.loaded;
+      this.clock = failed.clock;
+    }
+  }
+
+  /** open → pump → finish; on failure, fail(). Whether the stream succeeded. */
+  async go(): Promise<boolean> {
+    try {
+      await this.open();
+      await this.pump();
+      await this.finish();
+      return true;
+    } catch (e) {
+      await this.fail(e);
+      this.failure = e;
+      return false;
+    }
+  }
+
+  get errorText(): string | undefined {
+    return this.error;
+  }
+
+  /**
+   * The stream failed on a value the destination refused, and reading it again from the last commit row by row may
+   * get past it: a first attempt, a load that can isolate rows, a source that can be read again (not a stream), and
+   * no child tables (their loads would need the same).
+   */
+  retriesRowByRow(): boolean {
+    return this.failure instanceof RowValueError && !this.isolate && this.loadIsolates && !this.streaming && !this.children
+      && !this.task.dryRun && !this.deps.ctx.signal.aborted && !this.deps.ctx.drain?.aborted;
   }
 
   /** Stored state, the schema the stream starts from, its transforms and checks, and the destination's load. */
@@ -156,8 +204,11 @@ class StreamRun {
       ...(stream.rounding ? { rounding: stream.rounding } : {}),
       column: (target) => this.load?.refuses?.(target),
     };
+    // An append stream re-reading behind its watermark knows the rows it loaded there (seen-rows.ts).
+    const seen = disposition === 'append' && stream.lookback !== undefined && primaryKey.length > 0 && !task.replay && !task.window
+      ? new SeenRows(this.stored?.seen, stream.lookback) : undefined;
     this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
-      from, storedCursor, !task.replay && !task.window, rules, task.window?.to);
+      from, storedCursor, !task.replay && !task.window, rules, task.window?.to, seen);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
 
     if (!task.dryRun) {
@@ -165,8 +216,10 @@ class StreamRun {
         pipeline: task.pipeline, stream: stream.name, table: stream.destination_table ?? stream.name, disposition,
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
         ...(this.quality?.gated ? { staged: true } : {}),
+        ...(this.isolate ? { isolateRows: true } : {}),
         ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
       });
+      this.loadIsolates = !!this.load.isolates;
     }
     if (chain?.producesChildren) {
       this.children = new ChildLoads({
@@ -225,17 +278,21 @@ class StreamRun {
       const batch = chain ? await clock.time('transform', () => chain.apply(read, counts, this.dlq)) : read;
       if (!batch) return;
       this.failedPhase = 'validate';
-      const keep = await this.validate(batch);
+      const { keep, at } = await this.validate(batch);
       this.failedPhase = 'load';
-      await this.write(keep);
+      await this.write(batch, keep, at);
       atCheckpoint = !!batch.checkpoint;
       streaming ||= !!batch.flush;
+      this.streaming ||= streaming;
       if (batch.checkpoint) await this.checkpoint(batch.checkpoint, !!batch.flush);
     }
   }
 
-  /** Schema and coercion, then the row gate and the row checks: the rows to load; the others go to the DLQ. */
-  private async validate(batch: Batch): Promise<unknown[][]> {
+  /**
+   * Schema and coercion, then the row gate and the row checks: the rows to load; the others go to the DLQ. Row by row,
+   * also where each row to load sits in the batch (`at`), for the DLQ entries of rows the destination refuses.
+   */
+  private async validate(batch: Batch): Promise<{ keep: unknown[][]; at?: number[] }> {
     const { tracker, quality, counts, gate } = this;
     const t0 = performance.now();
     // Rows as arrays (a CSV with a header) are read by position; object rows by name.
@@ -252,7 +309,7 @@ class StreamRun {
     }
     let keep: unknown[][] = [];
     // Where each kept row sits in the batch, for the DLQ entries of rows failing a check.
-    const keptAt: number[] | undefined = quality ? [] : undefined;
+    const keptAt: number[] | undefined = quality || this.isolate ? [] : undefined;
     const rejects: { index: number; reason: string }[] = [...result.rejected];
     counts.filtered += result.dropped;
     gate.bind(tracker.columns);
@@ -274,21 +331,25 @@ class StreamRun {
     if (rejects.length) counts.dead_lettered += await this.deadLetter(batch, 'schema', rejects);
     if (failedChecks.length) counts.dead_lettered += await this.deadLetter(batch, 'check', failedChecks);
     this.clock.add('validate', performance.now() - t0);
-    return keep;
+    if (!this.isolate) return { keep };
+    const failed = new Set(failedChecks.map((f) => f.index));
+    return { keep, at: failed.size ? keptAt!.filter((i) => !failed.has(i)) : keptAt };
   }
 
-  private deadLetter(batch: Batch, stage: 'schema' | 'check', rows: { index: number; reason: string }[]): Promise<number> {
+  private deadLetter(batch: Batch, stage: 'schema' | 'check' | 'load', rows: { index: number; reason: string }[]): Promise<number> {
     return this.dlq.add(rows.map((r) => ({
       stage, reason: r.reason, raw: rowJson(rowAt(batch, r.index)), position: batch.positionOf?.(r.index) ?? {},
     })));
   }
 
-  private async write(keep: unknown[][]): Promise<void> {
+  private async write(batch: Batch, keep: unknown[][], at: number[] | undefined): Promise<void> {
     const { load, children, counts, clock } = this;
-    if (load && keep.length) await clock.time('load', () => load.write(keep));
+    const refused = load && keep.length ? await clock.time('load', () => load.write(keep)) : undefined;
     if (children) await clock.time('load', () => children.write(this.chain!.takeChildren()));
-    counts.loaded += keep.length;
-    this.sinceCommit += keep.length;
+    const loaded = keep.length - (refused ? refused.length : 0);
+    if (refused?.length) counts.dead_lettered += await this.deadLetter(batch, 'load', refused.map((r) => ({ index: at![r.index], reason: r.reason })));
+    counts.loaded += loaded;
+    this.sinceCommit += loaded;
     this.deps.onProgress?.(this.stream.name, counts);
   }
 
@@ -304,10 +365,15 @@ class StreamRun {
     // One checkpoint in flight at most: a load that pipelines commits applies them in order.
     await this.committing;
     const loaded = counts.loaded;
+    const snapshot = { ...counts };
     const done = this.clock.time(commitPhase(this.disposition), () => load.commit(this.stateFor(this.pending))).then((c) => {
       addCommit(counts, c);
       // A replace publishes nothing before finish().
-      if (this.disposition !== 'replace') this.committed = loaded;
+      if (this.disposition !== 'replace') {
+        this.committed = loaded;
+        // Commits apply in order: inserted, updated and deleted are now this commit's and those before.
+        this.atCommit = { ...snapshot, inserted: counts.inserted, updated: counts.updated, deleted: counts.deleted };
+      }
       this.deps.ctx.logger.debug({ stream: this.stream.name, loaded }, 'checkpoint committed');
     });
     if (load.pipelinesCommits) {
@@ -418,6 +484,7 @@ class StreamRun {
       version: 1,
       schema: this.tracker.schema,
       ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(this.gate.maxCursor) } } : {}),
+      ...(this.gate.seenRows() ? { seen: this.gate.seenRows() } : {}),
     };
   }
 }

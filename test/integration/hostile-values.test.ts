@@ -11,6 +11,7 @@ import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { runPipeline } from '../../src/engine/runner.js';
 import { definePipeline } from '../../src/index.js';
 import type { Source } from '../../src/core/connector.js';
+import mysql from 'mysql2/promise';
 import { duckQuery, pgQuery, tempDir } from '../helpers.js';
 
 test('keys named __proto__, constructor and toString are ordinary columns: records lacking them load NULL there', async () => {
@@ -210,6 +211,26 @@ destination: { type: sqlite, path: out-${lookback ? 'on' : 'off'}.sqlite }
     const out = openDatabase(join(dir, 'out-on.sqlite'), { readonly: true });
     assert.deepEqual((out.prepare('SELECT id FROM t ORDER BY id').all() as { id: number }[]).map((r) => r.id), [1, 2, 3, 4, 5]);
     out.close();
+
+    // The same with write: append: the rows read again that a run loaded are filtered, the late ones load once.
+    db.exec('DELETE FROM t WHERE id IN (3, 4)');
+    const append = parsePipeline(`pipeline: lookback-append
+sources:
+  - name: s
+    type: sqlite
+    path: src.sqlite
+    streams: [{ name: t, table: t, primary_key: [id], cursor: id, lookback: 3 }]
+destination: { type: sqlite, path: out-append.sqlite }
+`, { baseDir: dir });
+    assert.equal((await runPipeline(append, { home })).streams.t.loaded, 3);
+    db.exec("INSERT INTO t VALUES (3, 'c'), (4, 'd')");
+    const appended = await runPipeline(append, { home });
+    assert.deepEqual([appended.streams.t.extracted, appended.streams.t.loaded, appended.streams.t.filtered], [4, 2, 2], 'ids 2 and 5 were loaded before');
+    const quiet = await runPipeline(append, { home });
+    assert.deepEqual([quiet.streams.t.extracted, quiet.streams.t.loaded, quiet.streams.t.filtered], [4, 0, 4], 'ids 2 to 5 read again, none twice');
+    const outAppend = openDatabase(join(dir, 'out-append.sqlite'), { readonly: true });
+    assert.deepEqual((outAppend.prepare('SELECT id FROM t ORDER BY id').all() as { id: number }[]).map((r) => r.id), [1, 2, 3, 4, 5]);
+    outAppend.close();
     db.close();
 
     // PostgreSQL, a timestamp cursor: a row stamped 5 minutes in the past arrives after a run (an event time).
@@ -268,3 +289,115 @@ sources:
     cleanup();
   }
 });
+
+/** A server whose table, made by its owner, refuses values no check of Sluice's foresees. */
+interface RefusingServer {
+  name: string;
+  /** Create the tables (ENUM, CHECK, NOT NULL) in a fresh schema/database; returns the destination's YAML. */
+  setup(tables: string[]): Promise<string>;
+  count(table: string): Promise<{ n: number; d: number }>;
+  drop(): Promise<void>;
+}
+
+function refusingPostgres(): RefusingServer {
+  const schema = `sluice_refuse_${randomBytes(5).toString('hex')}`;
+  return {
+    name: 'PostgreSQL',
+    async setup(tables) {
+      await pgQuery(`CREATE SCHEMA "${schema}"`);
+      await pgQuery(`CREATE TYPE "${schema}".status AS ENUM ('new', 'paid')`);
+      for (const t of tables) {
+        await pgQuery(`CREATE TABLE "${schema}".${t} (id int ${t === 'merged' ? 'PRIMARY KEY' : ''}, amount numeric CHECK (amount >= 0),
+          status "${schema}".status, note text NOT NULL)`);
+      }
+      return `{ type: postgres, host: 127.0.0.1, user: postgres, database: test, schema: ${schema} }`;
+    },
+    async count(t) {
+      const [n] = await pgQuery(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM "${schema}".${t}`);
+      return { n: Number(n.n), d: Number(n.d) };
+    },
+    async drop() {
+      await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+  };
+}
+
+function refusingMariadb(): RefusingServer {
+  const db = `sluice_refuse_${randomBytes(5).toString('hex')}`;
+  const query = async (sql: string) => {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+    try {
+      return (await c.query(sql))[0] as Record<string, unknown>[];
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    name: 'MariaDB',
+    async setup(tables) {
+      await query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+      for (const t of tables) {
+        await query(`CREATE TABLE \`${db}\`.${t} (id int ${t === 'merged' ? 'PRIMARY KEY' : ''}, amount decimal(10,2) CHECK (amount >= 0),
+          status ENUM('new', 'paid'), note text NOT NULL)`);
+      }
+      return `{ type: mysql, host: 127.0.0.1, user: root, database: ${db} }`;
+    },
+    async count(t) {
+      const [n] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM \`${db}\`.${t}`);
+      return { n: Number(n.n), d: Number(n.d) };
+    },
+    async drop() {
+      await query(`DROP DATABASE IF EXISTS \`${db}\``);
+    },
+  };
+}
+
+for (const server of [refusingPostgres, refusingMariadb]) {
+  test(`${server().name}: a value the table refuses that no check foresaw (CHECK, NOT NULL, enum) dead-letters its row; the rest loads once`, async () => {
+    const { dir, cleanup } = tempDir();
+    const s = server();
+    try {
+      // 3,000 rows; the table refuses three of them, the first one after several commits.
+      const bad = new Map([[1500, '-1,paid,x'], [2001, '5,lost,x'], [2999, '5,paid,']]);
+      const lines = ['id,amount,status,note'];
+      for (let i = 1; i <= 3000; i++) lines.push(`${i},${bad.get(i) ?? `${i % 97},${i % 2 ? 'new' : 'paid'},x`}`);
+      writeFileSync(join(dir, 'o.csv'), lines.join('\n') + '\n');
+      const destination = await s.setup(['appended', 'merged']);
+      const config = parsePipeline(`pipeline: refusals
+checkpoint_rows: 1000
+batch_size: 400
+sources:
+  - name: f
+    type: csv
+    streams:
+      - { name: appended, path: o.csv, columns: { id: integer, amount: decimal } }
+      - { name: merged, path: o.csv, primary_key: [id], write: merge, columns: { id: integer, amount: decimal } }
+destination: ${destination}
+`, { baseDir: dir });
+      const home = join(dir, 'home');
+      const run = await runPipeline(config, { home });
+      assert.equal(run.status, 'partial_success', run.error);
+      for (const t of ['appended', 'merged'] as const) {
+        assert.deepEqual(run.streams[t], { extracted: 3000, loaded: 2997, dead_lettered: 3, filtered: 0, inserted: 2997, updated: 0, deleted: 0 }, t);
+        assert.deepEqual(await s.count(t), { n: 2997, d: 2997 }, `${t}: every accepted row once`);
+      }
+      const store = new SqliteControlStore(home);
+      try {
+        for (const stream of ['appended', 'merged']) {
+          const dlq = await store.listDlq({ pipeline: 'refusals', stream });
+          assert.deepEqual(dlq.map((e) => [e.stage, JSON.parse(e.raw).id]), [['load', '1500'], ['load', '2001'], ['load', '2999']]);
+          assert.match(dlq[0].reason, /check constraint|CONSTRAINT/i);
+          assert.match(dlq[1].reason, /enum|status/i);
+          assert.match(dlq[2].reason, /null/i);
+        }
+      } finally {
+        store.close();
+      }
+      const again = await runPipeline(config, { home });
+      assert.deepEqual([again.streams.appended.extracted, again.streams.merged.loaded], [0, 0], 'the file was read to its end once');
+    } finally {
+      await s.drop();
+      cleanup();
+    }
+  });
+}

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { behind } from '../../src/core/values/lookback.js';
+import { SeenRows } from '../../src/engine/seen-rows.js';
 import { parsePipeline } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 
@@ -36,6 +37,19 @@ sources:
   assert.equal(issue('{ name: a, path: a.csv, primary_key: [id], cursor: id, write: merge, lookback: 10 }'), '');
   assert.equal(issue('{ name: a, path: a.csv, primary_key: [id], cursor: at, write: scd2, lookback: 2h }'), '');
   assert.match(issue('{ name: a, path: a.csv, primary_key: [id], write: merge, lookback: 10 }'), /lookback.*has none/s);
-  assert.match(issue('{ name: a, path: a.csv, cursor: id, lookback: 10 }'), /`write: append` would load them twice/);
+  assert.match(issue('{ name: a, path: a.csv, cursor: id, lookback: 10 }'), /`write: append` tells them by their `primary_key`, and the stream has none/);
+  assert.equal(issue('{ name: a, path: a.csv, primary_key: [id], cursor: id, lookback: 10 }'), '');
   assert.match(issue('{ name: a, path: a.csv, primary_key: [id], cursor: id, write: merge, lookback: soon }'), /a number, or a duration/);
+});
+
+test('an append stream remembers only the rows within lookback of the newest cursor, and knows them on the next run', () => {
+  const compare = (a: unknown, b: unknown) => Number(a) - Number(b);
+  const seen = new SeenRows(undefined, 100);
+  for (let c = 1; c <= 30_000; c++) seen.add(c, SeenRows.hash([c], c), c, compare);
+  const kept = seen.within(30_000, compare);
+  assert.deepEqual([kept.length, kept[0][0]], [101, 29_900], 'rows 29,900 to 30,000');
+  const next = new SeenRows(kept, 100);
+  assert.ok(next.loaded(SeenRows.hash([29_950], 29_950)));
+  assert.ok(!next.loaded(SeenRows.hash([29_950], 29_951)), 'the same key with another cursor value is another row');
+  assert.ok(!next.loaded(SeenRows.hash([1], 1)), 'rows beyond lookback are forgotten');
 });

@@ -120,6 +120,18 @@ export function mysqlError(e: unknown, what: string, stream?: string): Error {
   return new RunError(message, stream, { cause: e });
 }
 
+/**
+ * The reason a server error refuses a row's value — SQLSTATE class 22 (out of range, too long, a bad date) or 23 (NOT
+ * NULL, CHECK, duplicate key), 1265 or 1366 (data truncated, an incorrect value: strict mode's errors, filed under
+ * 01000 and HY000) — or undefined otherwise.
+ */
+export function refusedValue(e: unknown): string | undefined {
+  // The server's error itself, or the one a RunError wraps.
+  const err = (e instanceof RunError ? e.cause : e) as MysqlDriverError | undefined;
+  if (!err || !(/^2[23]/.test(err.sqlState ?? '') || err.errno === 1265 || err.errno === 1366)) return undefined;
+  return redact(`${err.sqlMessage ?? errorMessage(err)} (${err.code ?? 'error'} ${err.errno ?? ''})`.replace(' )', ')'));
+}
+
 /** Check a connection out of the pool, with the server named (without password) if that fails. */
 export async function mysqlConnect(pool: Pool, c: Partial<MysqlConnectionConfig>): Promise<PoolConnection> {
   try {

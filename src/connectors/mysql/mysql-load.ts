@@ -33,8 +33,9 @@
 // new NULL columns, under the old state; the next run stages again and evolving is idempotent), and dropping the
 // staging table runs after (a crash there leaves a staging table the next start drops).
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
-import { RunError, errorMessage } from '../../core/errors.js';
+import type { CommitCounts, LoadTarget, RefusedRow, StreamLoad } from '../../core/connector.js';
+import { RowValueError, RunError, errorMessage } from '../../core/errors.js';
+import { redact } from '../../core/redact.js';
 import type { Logger } from '../../core/logger.js';
 import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
@@ -43,7 +44,7 @@ import { mergeCountSql } from '../sql/merge-count.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
 import { SCD2_COLUMNS, SCD2_LOGICAL_COLUMNS, applyScd2 } from '../sql/scd2.js';
 import type { StateStatements } from '../sql/state-statements.js';
-import { mysqlError } from './mysql-connection.js';
+import { mysqlError, refusedValue } from './mysql-connection.js';
 import { MYSQL_DIALECT, MYSQL_GROUP_REPLACE, MYSQL_MAX_IDENTIFIER, MYSQL_SCD2, mysqlDeleteMarked } from './mysql-dialect.js';
 import { SpillFile, loadPlan } from './mysql-spill.js';
 import type { LoadPlan } from './mysql-spill.js';
@@ -75,6 +76,8 @@ export class MysqlStreamLoad implements StreamLoad {
   private readonly writeTable: string;
   private readonly oldTable: string;
   private readonly spill = new SpillFile();
+  /** Row by row, where rows wait while they are tried (see refusedRows). */
+  private probe: SpillFile | undefined;
   private columns: WantedColumn[] = [];
   private keys: string[] = [];
   /** Append by replacing groups (`LoadTarget.replaceGroups`): the column naming a row's group, as the schema spells it. */
@@ -198,11 +201,68 @@ export class MysqlStreamLoad implements StreamLoad {
     }
   }
 
-  async write(rows: unknown[][]): Promise<void> {
+  async write(rows: unknown[][]): Promise<void | RefusedRow[]> {
     if (!this.plan) throw new RunError(`stream ${this.target.stream}: write() before evolve()`, this.target.stream);
     if (rows.length === 0) return;
-    await this.spill.append(rows, this.plan);
-    this.totalRows += rows.length;
+    if (!this.target.isolateRows) {
+      await this.spill.append(rows, this.plan);
+      this.totalRows += rows.length;
+      return;
+    }
+    const refused = await this.refusedRows(rows);
+    const skip = new Set(refused.map((r) => r.index));
+    const accepted = skip.size ? rows.filter((_, i) => !skip.has(i)) : rows;
+    await this.spill.append(accepted, this.plan);
+    this.totalRows += accepted.length;
+    return refused;
+  }
+
+  /** Staged loads (replace, gated) apply everything in finish(): their rows cannot be tried one batch at a time. */
+  get isolates(): boolean {
+    return !this.stagedOnly;
+  }
+
+  /**
+   * Row by row (LoadTarget.isolateRows): the rows the server refuses among `rows`. Rows wait in the spill file until
+   * commit (see the header), so they are tried first: loaded and applied as a commit would, in a transaction that is
+   * always rolled back; a refused attempt is tried again in halves, down to the refused rows. Only the others are
+   * spilled. A batch without a bad row costs one more LOAD DATA; a bad row about 2·log2(rows) more.
+   */
+  private async refusedRows(rows: unknown[][]): Promise<RefusedRow[]> {
+    const refused: RefusedRow[] = [];
+    const probe = (this.probe ??= new SpillFile());
+    const attempt = async (from: number, to: number): Promise<void> => {
+      await this.conn.query('SAVEPOINT sluice_rows');
+      try {
+        await probe.append(from === 0 && to === rows.length ? rows : rows.slice(from, to), this.plan!);
+        await this.flush(this.target.disposition !== 'append', probe);
+        if (this.tempStage) await this.applyStaged();
+      } catch (e) {
+        await probe.reset();
+        const reason = e instanceof RowValueError ? e.reason : refusedValue(e);
+        if (reason === undefined) throw e;
+        await this.conn.query('ROLLBACK TO SAVEPOINT sluice_rows');
+        if (to - from === 1) {
+          refused.push({ index: from, reason });
+          return;
+        }
+        const mid = (from + to) >>> 1;
+        await attempt(from, mid);
+        await attempt(mid, to);
+        return;
+      }
+      await this.conn.query('ROLLBACK TO SAVEPOINT sluice_rows');
+    };
+    await this.run(async () => {
+      await this.begin();
+      try {
+        await attempt(0, rows.length);
+      } finally {
+        this.inTransaction = false;
+        await this.conn.query('ROLLBACK');
+      }
+    }, 'trying rows one batch at a time failed');
+    return refused;
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
@@ -343,11 +403,11 @@ export class MysqlStreamLoad implements StreamLoad {
   }
 
   /** Load the spilled rows into the write table; returns the rows loaded. */
-  private async flush(replaceDuplicates: boolean): Promise<number> {
+  private async flush(replaceDuplicates: boolean, spill = this.spill): Promise<number> {
     let loaded = 0;
-    for (const part of this.spill.segments()) {
+    for (const part of spill.segments()) {
       if (part.rows === 0) continue;
-      const stream = this.spill.read(part);
+      const stream = spill.read(part);
       const [result] = await this.conn.query({
         sql: `LOAD DATA LOCAL INFILE 'sluice.tsv' ${replaceDuplicates ? 'REPLACE ' : ''}INTO TABLE ${q(this.writeTable)}
               CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ${part.plan.columnsSql}`,
@@ -358,11 +418,12 @@ export class MysqlStreamLoad implements StreamLoad {
       if (warnings > 0) {
         const [rows] = await this.conn.query('SHOW WARNINGS LIMIT 3');
         const detail = (rows as { Message: string }[]).map((r) => r.Message).join('; ');
-        throw new RunError(`stream ${this.target.stream}: loading ${this.writeTable} raised ${warnings} warning(s): ${detail}`, this.target.stream);
+        throw new RowValueError(`stream ${this.target.stream}: loading ${this.writeTable} raised ${warnings} warning(s): ${detail}`,
+          this.target.stream, redact(detail));
       }
       loaded += part.rows;
     }
-    await this.spill.reset();
+    await spill.reset();
     return loaded;
   }
 
@@ -453,11 +514,14 @@ export class MysqlStreamLoad implements StreamLoad {
     await this.conn.query('COMMIT');
   }
 
+  /** Run a step; a server error becomes a RunError naming the stream, a refused value a RowValueError (see write()). */
   private async run<T>(fn: () => Promise<T>, what: string): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw mysqlError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
+      const err = mysqlError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
+      const reason = refusedValue(e);
+      throw reason === undefined || err instanceof RowValueError ? err : new RowValueError(err.message, this.target.stream, reason, { cause: e });
     }
   }
 
@@ -465,6 +529,7 @@ export class MysqlStreamLoad implements StreamLoad {
     if (this.done) return;
     this.done = true;
     await this.spill.close();
+    await this.probe?.close();
     this.conn.release();
     this.opts.onDone();
   }

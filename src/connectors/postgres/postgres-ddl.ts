@@ -57,11 +57,13 @@ export interface TableColumn {
   typname: string;
   /** The type as the table declares it, modifiers included: `numeric(10,2)`, `character varying(20)`. */
   declared: string;
+  /** pg_type.typtype: `b` base, `e` enum, `d` domain, `c` composite, … */
+  typtype: string;
 }
 
 export async function describeTable(db: Queryable, t: TableRef): Promise<TableColumn[]> {
   const r = await db.query<TableColumn>(
-    `SELECT a.attname AS name, t.typname, format_type(a.atttypid, a.atttypmod) AS declared
+    `SELECT a.attname AS name, t.typname, t.typtype, format_type(a.atttypid, a.atttypmod) AS declared
      FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [qualified(t)],
