@@ -178,6 +178,7 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
         FROM ${t.runs} WHERE status != 'running'
           AND COALESCE(options::jsonb -> 'dryRun', 'false'::jsonb) IN ('false'::jsonb, '0'::jsonb))
       SELECT pipeline, COUNT(*)::int AS runs, COUNT(*) FILTER (WHERE status IN ('success', 'partial_success'))::int AS succeeded,
+        string_agg(CASE WHEN status IN ('success', 'partial_success') THEN 's' ELSE 'f' END, '' ORDER BY n) AS outcomes,
         ROUND(AVG(duration_ms))::float8 AS mean_duration_ms,
         MAX(status) FILTER (WHERE n = 1) AS last_status, MAX(run_id) FILTER (WHERE n = 1) AS last_run_id,
         ${iso('MAX(finished_at) FILTER (WHERE n = 1)')} AS last_finished_at,

@@ -86,6 +86,8 @@ export interface PipelineOverview {
   /** Finished runs among the last `window` (dry runs excluded). */
   runs: number;
   succeeded: number;
+  /** Those runs newest first, `s` for a success (partial included), `f` for a failure: a rule's own window reads it. */
+  outcomes: string;
   mean_duration_ms: number | null;
   last_status: string | null;
   last_run_id: string | null;

@@ -65,6 +65,7 @@ export class SqliteServiceStore implements ServiceStore {
           ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY started_at DESC, rowid DESC) AS n
         FROM runs WHERE status != 'running' AND COALESCE(json_extract(options, '$.dryRun'), 0) = 0)
       SELECT pipeline, COUNT(*) AS runs, SUM(status IN ('success', 'partial_success')) AS succeeded,
+        group_concat(CASE WHEN status IN ('success', 'partial_success') THEN 's' ELSE 'f' END, '' ORDER BY n) AS outcomes,
         CAST(ROUND(AVG(duration_ms)) AS INTEGER) AS mean_duration_ms,
         MAX(CASE WHEN n = 1 THEN status END) AS last_status, MAX(CASE WHEN n = 1 THEN run_id END) AS last_run_id,
         MAX(CASE WHEN n = 1 THEN finished_at END) AS last_finished_at,

@@ -131,6 +131,11 @@ export interface LoadTarget {
    * at once under a savepoint and returns the rows refused instead of failing. Only loads that say `isolates`.
    */
   isolateRows?: boolean;
+  /**
+   * A backfill window: rows commit without a state row, the stream's state staying as it was. Windows may run side by
+   * side on one table (`--parallel`); the backfill's own record says which are done.
+   */
+  leavesState?: boolean;
 }
 
 /** A row write() could not apply with `isolateRows`: its index in the rows written, and the destination's reason. */

@@ -217,6 +217,7 @@ class StreamRun {
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
         ...(this.quality?.gated ? { staged: true } : {}),
         ...(this.isolate ? { isolateRows: true } : {}),
+        ...(task.window ? { leavesState: true } : {}),
         ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
       });
       this.loadIsolates = !!this.load.isolates;

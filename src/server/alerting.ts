@@ -2,7 +2,7 @@
 // snapshot of its recent record after each run and on a timer (freshness needs no run to go stale), and the outbox
 // delivering them. Only the process holding the scheduler lease evaluates and delivers, so two serve processes
 // never send the same alert twice.
-import { parseAlerts, type AlertChannel, type AlertsConfig } from '../config/alerts-spec.js';
+import { parseAlerts, type AlertChannel, type AlertRule, type AlertsConfig } from '../config/alerts-spec.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorMessage } from '../core/errors.js';
@@ -10,8 +10,8 @@ import type { Logger } from '../core/logger.js';
 import type { RunSummary } from '../engine/runner.js';
 import { Alerter } from '../observe/alerts/alerter.js';
 import { Outbox } from '../observe/alerts/deliver.js';
-import type { PipelineSnapshot } from '../observe/alerts/rules.js';
-import type { StatusView } from '../observe/status.js';
+import { recentWindow, type PipelineSnapshot } from '../observe/alerts/rules.js';
+import { HEALTH_WINDOW, type StatusView } from '../observe/status.js';
 import type { Service } from '../orchestrate/service.js';
 
 export interface AlertingOptions {
@@ -19,7 +19,8 @@ export interface AlertingOptions {
   service: Service;
   status: StatusView;
   logger: Logger;
-  project?: AlertsConfig;
+  /** The project file's alerts as they are now (it is read again when it changes). */
+  project?: () => AlertsConfig | undefined;
   /** How often every pipeline is evaluated and due deliveries are sent (ms). */
   intervalMs?: number;
   now?: () => Date;
@@ -27,6 +28,8 @@ export interface AlertingOptions {
 
 interface PipelineAlerts {
   loaded: LoadedPipeline | undefined;
+  project: AlertsConfig | undefined;
+  rules: AlertRule[];
   alerter: Alerter;
 }
 
@@ -66,16 +69,19 @@ export class Alerting {
     try {
       this.refreshOutbox();
       const status = await this.o.status.snapshot();
-      const byName = this.served();
-      for (const [name, { loaded, invalid }] of byName) {
-        if (only && !only.includes(name)) continue;
-        const alerts = this.alerterFor(name, loaded);
+      const byName = [...this.served()].filter(([name]) => !only || only.includes(name))
+        .map(([name, { loaded, invalid }]) => ({ name, invalid, alerts: this.alerterFor(name, loaded) }));
+      // A success_rate_below rule over more runs than the status view keeps reads its own, wider overview.
+      const window = recentWindow(byName.flatMap((p) => p.alerts?.rules ?? []));
+      const overview = window > HEALTH_WINDOW
+        ? new Map((await this.o.store.pipelineOverview(window)).map((o) => [o.pipeline, o])) : status.overview;
+      for (const { name, invalid, alerts } of byName) {
         if (!alerts) continue;
-        const o = status.overview.get(name);
+        const o = overview.get(name);
         const dlq = status.dlq.filter((d) => d.pipeline === name);
         const snapshot: PipelineSnapshot = {
           pipeline: name,
-          recent: { runs: o?.runs ?? 0, success_rate: o?.runs ? o.succeeded / o.runs : 1, mean_duration_ms: o?.mean_duration_ms ?? null },
+          recent: { runs: o?.runs ?? 0, success_rate: o?.runs ? o.succeeded / o.runs : 1, mean_duration_ms: o?.mean_duration_ms ?? null, outcomes: o?.outcomes ?? '' },
           dlqRows: dlq.reduce((n, d) => n + d.rows, 0),
           dlqRowsByStream: Object.fromEntries(dlq.map((d) => [d.stream, d.rows])),
           ...(o?.last_success_at ? { lastSuccessAt: new Date(o.last_success_at) } : {}),
@@ -113,22 +119,23 @@ export class Alerting {
   /** The project's rules plus the pipeline's own; rebuilt when the pipeline's file changes. */
   private alerterFor(name: string, loaded: LoadedPipeline | undefined): PipelineAlerts | undefined {
     const known = this.alerters.get(name);
-    if (known && known.loaded === loaded) return known;
+    const project = this.project();
+    if (known && known.loaded === loaded && known.project === project) return known;
     const own = this.ownAlerts(loaded);
-    const rules = [...(this.o.project?.rules ?? []), ...(own?.rules ?? [])];
+    const rules = [...(project?.rules ?? []), ...(own?.rules ?? [])];
     if (!rules.length) {
       this.alerters.delete(name);
       return undefined;
     }
     const alerter = new Alerter(this.o.store, { channels: this.channels(), rules }, { logger: this.o.logger, ...(this.o.now ? { now: this.o.now } : {}) });
-    const entry = { loaded, alerter };
+    const entry = { loaded, project, rules, alerter };
     this.alerters.set(name, entry);
     return entry;
   }
 
   private ownAlerts(loaded: LoadedPipeline | undefined): AlertsConfig | undefined {
     if (loaded?.config.alerts === undefined) return undefined;
-    const r = parseAlerts(loaded.config.alerts, { knownChannels: Object.keys(this.o.project?.channels ?? {}) });
+    const r = parseAlerts(loaded.config.alerts, { knownChannels: Object.keys(this.project()?.channels ?? {}) });
     if (r.ok) return r.config;
     this.o.logger.error({ pipeline: loaded.config.pipeline, issues: r.issues.map((i) => i.text) }, 'the pipeline\'s alerts name channels nobody defines: its own rules are ignored');
     return undefined;
@@ -138,7 +145,11 @@ export class Alerting {
   private channels(): Record<string, AlertChannel> {
     const out: Record<string, AlertChannel> = {};
     for (const { loaded } of this.served().values()) Object.assign(out, this.ownAlerts(loaded)?.channels ?? {});
-    return Object.assign(out, this.o.project?.channels ?? {});
+    return Object.assign(out, this.project()?.channels ?? {});
+  }
+
+  private project(): AlertsConfig | undefined {
+    return this.o.project?.();
   }
 
   private refreshOutbox(): void {

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { StatusView } from '../observe/status.js';
 import { Service, type ServiceOptions } from '../orchestrate/service.js';
-import { findProjectFile } from '../config/project-file.js';
+import { ProjectFileWatch, findProjectFile } from '../config/project-file.js';
 import { Alerting } from './alerting.js';
 import { createApi } from './api.js';
 import type { Token } from './tokens.js';
@@ -33,7 +33,18 @@ export interface RunningServer {
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // A broken project file stops serve before any work, like a broken pipeline file stops a run.
-  const project = await findProjectFile(o.paths, o.env);
+  const project = new ProjectFileWatch(o.paths, await findProjectFile(o.paths, o.env), o.env);
+  // Read again when it changes (each alert evaluation asks); a broken edit keeps the last good version, and says so.
+  let projectError: string | undefined;
+  const projectAlerts = () => {
+    const { config, changed } = project.current();
+    if (changed) o.logger.info({ file: config.file }, 'the project file changed: its alerts are in force');
+    if (project.error !== projectError) {
+      projectError = project.error;
+      if (projectError) o.logger.error({ err: projectError }, 'the project file is invalid: its last good version stays in force');
+    }
+    return config.alerts;
+  };
   const service = new Service(o);
   const status = new StatusView(o.store, () => {
     const served = [...service.pipelines.pipelines()].map(([name, { entry, loaded }]) => ({
@@ -42,7 +53,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return served;
   });
   const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader });
-  const alerting = new Alerting({ store: o.store, service, status, logger: o.logger, project: project.alerts, intervalMs: o.alertIntervalMs, now: o.now });
+  const alerting = new Alerting({ store: o.store, service, status, logger: o.logger, project: projectAlerts, intervalMs: o.alertIntervalMs, now: o.now });
   service.observe({
     async runFinished(req, outcome) {
       status.invalidate();

@@ -284,6 +284,15 @@ for (const kind of TARGETS) {
       assert.deepEqual([rounded.loaded, rounded.dead_lettered], [3, 1], 'rounding fixes the scale, not the nine digits before the point');
       const got = await t.query(`SELECT ${t.text('id')} AS id, ${t.text('price')} AS price FROM ${t.table('rounded')} ORDER BY id`);
       assert.deepEqual(got.map((r) => [Number(r.id), Number(r.price)]), [[1, 12.34], [2, 12.34], [4, -0.12]], 'ties to the even digit');
+
+      // The declaration grows: the column is widened to hold it (never narrowed), and a value it refused before fits.
+      p.add('g.csv', 'id,price,rate\n5,1234567890.125,0.5\n');
+      p.write(csvStream('exact', '        path: g.csv\n        columns: { id: integer, price: "decimal(13,3)", rate: "decimal(20,12)" }\n'));
+      const grown = counts(await p.run(), 'exact');
+      assert.deepEqual([grown.loaded, grown.dead_lettered], [1, 0], 'decimal(13,3) holds 1234567890.125');
+      if (kind.name !== 'sqlite') assert.match((await t.columnType('exact', 'price')).replace(/\s/g, '').toLowerCase(), /^(numeric|decimal)\(13,3\)/);
+      const [five] = await t.query(`SELECT ${t.text('price')} AS price FROM ${t.table('exact')} WHERE ${t.text('id')} = '5'`);
+      assert.equal(String(five.price), '1234567890.125');
     });
 
     test('an empty source creates the declared table with no rows', async () => {

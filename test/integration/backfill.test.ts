@@ -2,6 +2,7 @@
 // lower bound is pushed into the query, and a CSV source, read whole and cut by the gate), the stream's watermark
 // left as it is, a crashed backfill resumed at its first unfinished window, and ranges or streams it cannot reload
 // refused before any work.
+import mysql from 'mysql2/promise';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -162,3 +163,64 @@ schedule: { cron: "0 0 1 1 *" }
     cleanup();
   }
 });
+
+/** A destination for the parallel backfill: its YAML, a count of the loaded rows, and a cleanup. */
+async function parallelTarget(kind: 'postgres' | 'mysql', name: string) {
+  if (kind === 'postgres') {
+    return {
+      yaml: `{ type: postgres, url: ${PG_URL}, schema: ${name} }`,
+      count: async () => (await pgQuery(`SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'fixed')::int AS fixed FROM ${name}.events`))[0],
+      drop: () => pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`),
+    };
+  }
+  const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+  await admin.query(`CREATE DATABASE ${name}`);
+  return {
+    yaml: `{ type: mysql, host: 127.0.0.1, user: root, database: ${name} }`,
+    count: async () => {
+      const [rows] = await admin.query(`SELECT count(*) AS n, CAST(SUM(v = 'fixed') AS SIGNED) AS fixed FROM ${name}.events`);
+      const r = (rows as { n: unknown; fixed: unknown }[])[0];
+      return { n: Number(r.n), fixed: Number(r.fixed) };
+    },
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+      await admin.end();
+    },
+  };
+}
+
+for (const kind of ['postgres', 'mysql'] as const) {
+  test(`a parallel backfill into ${kind}: windows run side by side on one table, each once, the state untouched`, async () => {
+    const { dir, cleanup } = tempDir();
+    const home = join(dir, '.sluice');
+    const schema = `bfp_${randomBytes(4).toString('hex')}`;
+    await pgQuery(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.events (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v text NOT NULL);
+      INSERT INTO ${schema}.events SELECT d, timestamptz '2024-01-01 00:00:00Z' + (d - 1) * interval '6 hours', 'old' FROM generate_series(1, 120) d;`);
+    const target = await parallelTarget(kind, `${schema}_out`);
+    try {
+      writeFileSync(join(dir, 'p.yaml'), `pipeline: events-parallel
+sources:
+  - name: pg
+    type: postgres
+    url: ${PG_URL}
+    streams:
+      - { name: events, table: ${schema}.events, primary_key: id, cursor: updated_at, write: merge }
+destination: ${target.yaml}
+`);
+      const first = await sluice(['run', join(dir, 'p.yaml'), '--json'], { home });
+      assert.equal(first.code, 0, first.stderr);
+      const stateBefore = (await sluice(['state', 'show', join(dir, 'p.yaml'), '--json'], { home })).stdout;
+      await pgQuery(`UPDATE ${schema}.events SET v = 'fixed' WHERE updated_at >= '2024-01-05' AND updated_at < '2024-01-25'`);
+      const bf = await sluice(['backfill', join(dir, 'p.yaml'), '--from', '2024-01-05', '--to', '2024-01-25', '--by', 'day', '--parallel', '4', '--json'], { home });
+      assert.equal(bf.code, 0, bf.stderr);
+      const record = JSON.parse(bf.stdout) as { status: string; windows: { status: string }[] };
+      assert.deepEqual([record.status, record.windows.length, record.windows.filter((w) => w.status === 'success').length], ['success', 20, 20]);
+      assert.deepEqual({ ...(await target.count()) }, { n: 120, fixed: 80 }, 'four rows a day for 20 days, every row once');
+      assert.equal((await sluice(['state', 'show', join(dir, 'p.yaml'), '--json'], { home })).stdout, stateBefore, 'the watermark is untouched');
+    } finally {
+      await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await target.drop();
+      cleanup();
+    }
+  });
+}

@@ -71,7 +71,7 @@ export function storeContract(name: string, open: Open): void {
       const [alpha, ...rest] = await store.pipelineOverview(2);
       assert.equal(rest.length, 0, 'a pipeline with only a running run has no overview');
       assert.deepEqual({ ...alpha }, {
-        pipeline: 'alpha', runs: 2, succeeded: 1, mean_duration_ms: 2500, last_status: 'partial_success', last_run_id: 'a3',
+        pipeline: 'alpha', runs: 2, succeeded: 1, outcomes: 'sf', mean_duration_ms: 2500, last_status: 'partial_success', last_run_id: 'a3',
         last_finished_at: new Date(t + 120_000 + 2000).toISOString(), last_dead_lettered: 2,
         last_success_at: new Date(t + 120_000 + 2000).toISOString(), quality_score: 80,
       });

@@ -110,6 +110,23 @@ test('serve alerts: run_failed fires once and resolves, a pipeline\'s own rule a
     assert.ok(!hook.got.some((g) => g.body.includes(SECRET)), 'the secret is never sent');
     const audit = (await store.listAudit({})).filter((e) => e.action.startsWith('alert.'));
     assert.deepEqual(audit.map((e) => e.action), ['alert.sent', 'alert.resolved', 'alert.sent', 'alert.sent', 'alert.sent']);
+
+    // The project file is read again when it changes: a broken edit keeps the last good version in force, a fixed one
+    // brings its new rule, which fires for `own` (its last run failed) without another run.
+    const project = (extra: string) => `alerts:
+  channels:
+    hook: { type: webhook, url: "${hook.url}", secret: "\${HOOK_SECRET}" }
+  rules:
+    - { when: run_failed, channels: [hook] }
+    - { when: pipeline_invalid, channels: [hook] }
+${extra}`;
+    writeFileSync(join(dir, 'sluice.yaml'), project('    - { name: project-late, when: run_failed, channels: [nobody] }\n'));
+    await sleep(600);
+    assert.equal(hook.got.length, 5, 'a broken project file changes nothing');
+    writeFileSync(join(dir, 'sluice.yaml'), project('    - { name: project-late, when: run_failed, channels: [hook] }\n'));
+    await waitFor('the new rule', () => hook.got.length >= 6);
+    const late = JSON.parse(hook.got[5].body) as Record<string, string>;
+    assert.deepEqual([late.rule, late.pipeline, late.event], ['project-late', 'own', 'alert.firing']);
   } finally {
     await server.stop();
     await store.close();

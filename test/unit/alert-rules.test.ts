@@ -80,6 +80,11 @@ test('success_rate_below looks at the recent runs, 20 by default', () => {
   assert.equal(firing(r, snap({ recent: { runs: 0, success_rate: 0, mean_duration_ms: null } })), false);
   assert.equal(recentWindow([r, rule({ when: 'success_rate_below', threshold: 0.5, runs: 50 })]), 50);
   assert.equal(recentWindow([rule({ when: 'run_failed' })]), 20);
+  // Each rule over its own window of the outcomes, newest first: the last 5 failed, the 15 before succeeded.
+  const recent = { runs: 20, success_rate: 0.75, mean_duration_ms: 1, outcomes: 'fffffsssssssssssssss' };
+  assert.equal(firing(rule({ when: 'success_rate_below', threshold: 0.5, runs: 5 }), snap({ recent })), true);
+  assert.equal(firing(rule({ when: 'success_rate_below', threshold: 0.5, runs: 20 }), snap({ recent })), false);
+  assert.match(evaluateRule(rule({ when: 'success_rate_below', threshold: 0.5, runs: 5 }), snap({ recent }), new Date()).summary, /0% of the last 5 runs/);
 });
 
 test('freshness fires when the last success is older than max_age, or a pipeline that ran never succeeded', () => {

@@ -5,6 +5,7 @@ import { DuckDBDataChunk, VARCHAR, BIGINT } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { RunError, errorMessage } from '../../core/errors.js';
 import { type ColumnType, withDigits } from '../../core/types.js';
+import { widerDecimal } from '../sql/column-limits.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { DECIMAL_WIDTH, chunkType, decimalChunk, duckType, needsWidening } from './duckdb-types.js';
 import type { Converter } from './duckdb-types.js';
@@ -90,14 +91,18 @@ export async function ensureTable(
   }
   const byName = new Map(existing.map((c) => [fold(c.name), c]));
   let changed = false;
-  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: duckColumnType(w) })),
-    ...extra.map((e) => ({ name: e.name, logical: undefined, dataType: e.dataType }))]) {
+  for (const c of [...wanted.map((w) => ({ name: w.name, logical: w.type, dataType: duckColumnType(w), declared: w })),
+    ...extra.map((e) => ({ name: e.name, logical: undefined, dataType: e.dataType, declared: undefined }))]) {
     const have = byName.get(fold(c.name));
     if (!have) {
       await conn.run(`ALTER TABLE ${q} ADD COLUMN ${quoteIdent(c.name)} ${c.dataType}`);
       changed = true;
     } else if (c.logical && needsWidening(have.dataType, c.logical)) {
       await conn.run(`ALTER TABLE ${q} ALTER COLUMN ${quoteIdent(have.name)} SET DATA TYPE ${c.dataType}`);
+      changed = true;
+    } else if (c.declared && widerDecimal(have.dataType, c.declared, 38)) {
+      const { precision, scale } = widerDecimal(have.dataType, c.declared, 38)!;
+      await conn.run(`ALTER TABLE ${q} ALTER COLUMN ${quoteIdent(have.name)} SET DATA TYPE DECIMAL(${precision},${scale})`);
       changed = true;
     }
   }

@@ -318,7 +318,8 @@ export class DuckDBStreamLoad implements StreamLoad {
     return requireColumn(this.columns, key, this.target.stream, what);
   }
 
-  private saveState(state: StreamState): Promise<void> {
+  private async saveState(state: StreamState): Promise<void> {
+    if (this.target.leavesState) return;
     return insertState(this.conn, this.opts.schema, this.target.pipeline, this.target.stream, this.target.runId, state);
   }
 

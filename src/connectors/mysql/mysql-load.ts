@@ -487,8 +487,14 @@ export class MysqlStreamLoad implements StreamLoad {
 
   private async saveState(state: StreamState): Promise<void> {
     const t = this.target;
-    for (const st of this.opts.state.insert(t.pipeline, t.stream, this.stateVersion + 1, t.runId, state)) {
-      await this.conn.query(st.sql, st.params);
+    if (t.leavesState) return;
+    try {
+      for (const st of this.opts.state.insert(t.pipeline, t.stream, this.stateVersion + 1, t.runId, state)) {
+        await this.conn.query(st.sql, st.params);
+      }
+    } catch (e) {
+      // Never a refused value of a row (see run()): a plain RunError, without the server's error as its cause.
+      throw new RunError(mysqlError(e, `stream ${t.stream}: saving state failed`).message, t.stream);
     }
     this.stateVersion++;
   }

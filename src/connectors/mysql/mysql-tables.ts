@@ -4,7 +4,7 @@
 import type { PoolConnection } from 'mysql2/promise';
 import { RunError } from '../../core/errors.js';
 import { type ColumnType, withDigits } from '../../core/types.js';
-import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
+import { INT_RANGES, type ColumnLimit, widerDecimal } from '../sql/column-limits.js';
 import { quoteIdent } from '../sql/quote.js';
 import { columnDdlType, mysqlWidening } from './mysql-types.js';
 
@@ -102,7 +102,8 @@ export async function ensureTable(
       alters.push(`ADD COLUMN ${q(c.name)} ${mysqlColumnType(c, false)} NULL`);
       continue;
     }
-    const to = mysqlWidening(have.type, c.type, isKey);
+    const wider = widerDecimal(have.type, c, 65);
+    const to = mysqlWidening(have.type, c.type, isKey) ?? (wider && `DECIMAL(${wider.precision},${wider.scale})`);
     if (to) alters.push(`MODIFY COLUMN ${q(have.name)} ${to}${isKey ? ' NOT NULL' : ' NULL'}`);
   }
   if (alters.length === 0) return existing;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { type ColumnType, withDigits } from '../../core/types.js';
-import { INT_RANGES, type ColumnLimit } from '../sql/column-limits.js';
+import { INT_RANGES, type ColumnLimit, widerDecimal } from '../sql/column-limits.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
 import { pgType, widening } from './postgres-types.js';
 
@@ -108,7 +108,8 @@ export async function ensureTable(
       alters.push(`ADD COLUMN ${quoteIdent(c.name)} ${pgColumnType(c)}`);
       continue;
     }
-    const to = widening(have.typname, c.type);
+    const wider = widerDecimal(have.declared, c, 1000);
+    const to = widening(have.typname, c.type) ?? (wider && `numeric(${wider.precision},${wider.scale})`);
     // No cast turns an array into jsonb; to_jsonb does.
     const using = to === 'jsonb' && have.typname.startsWith('_') ? `to_jsonb(${quoteIdent(c.name)})` : `${quoteIdent(c.name)}::${to}`;
     if (to) alters.push(`ALTER COLUMN ${quoteIdent(c.name)} TYPE ${to} USING ${using}`);

@@ -456,7 +456,7 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       counts = this.takeEarly(await this.apply(this.takeStaged()));
       if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
-      await this.step('saving state', () => this.saveState(state));
+      await this.step('saving state', () => this.saveState(state), false);
       await this.commitTx();
     }
     await this.step('publishing', () => this.opts.publish(this.client));
@@ -539,7 +539,7 @@ export class PostgresStreamLoad implements StreamLoad {
     const staged = taken ?? this.takeStaged();
     await this.endCopy();
     const counts = this.takeEarly(await this.apply(staged));
-    await this.step('saving state', () => this.saveState(state));
+    await this.step('saving state', () => this.saveState(state), false);
     await this.commitTx();
     return counts;
   }
@@ -814,7 +814,8 @@ export class PostgresStreamLoad implements StreamLoad {
     this.opts.logger.debug({ stream: this.target.stream, partitions: created }, 'partitions ensured');
   }
 
-  private saveState(state: StreamState): Promise<void> {
+  private async saveState(state: StreamState): Promise<void> {
+    if (this.target.leavesState) return;
     return insertState(this.client, this.opts.schema, this.target.pipeline, this.target.stream, this.target.runId, state);
   }
 
@@ -834,19 +835,22 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.step(what, () => this.client.query(text));
   }
 
-  /** Run a step; a server error becomes a RunError naming the stream and the step, with PG's fields. */
-  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run a step; a server error becomes a RunError naming the stream and the step, with PG's fields. `rows`: the step
+   * moves rows, so an error refusing a value is a RowValueError (not so for the state row).
+   */
+  private async step<T>(what: string, fn: () => Promise<T>, rows = true): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw this.failure(e, `${what} (${qualified(this.targetRef)}) failed`);
+      throw this.failure(e, `${what} (${qualified(this.targetRef)}) failed`, rows);
     }
   }
 
   /** A server error as a RunError naming the stream and the step; a refused value as a RowValueError (see write()). */
-  private failure(e: unknown, what: string): Error {
+  private failure(e: unknown, what: string, rows = true): Error {
     const err = pgError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
-    const reason = refusedValue(e);
+    const reason = rows ? refusedValue(e) : undefined;
     return reason === undefined || err instanceof RowValueError ? err : new RowValueError(err.message, this.target.stream, reason, { cause: e });
   }
 

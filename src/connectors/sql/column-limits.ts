@@ -20,6 +20,26 @@ export interface ColumnLimit {
   elements?: boolean;
 }
 
+/**
+ * A declared `decimal(p,s)` that an existing DECIMAL(p0,s0) column (`numeric(10,2)`, `decimal(10,2)`, `DECIMAL(10,2)`)
+ * cannot hold all of — more digits before or after the point, as when a declaration grew since the table was made:
+ * the precision and scale holding both, to alter the column to. Undefined when the column holds it, when it is no
+ * DECIMAL column or no declared decimal, or when both need more than `maxPrecision` (then the narrower column's limit
+ * refuses the values that do not fit). Columns only widen: a narrower declaration leaves the column as it is.
+ */
+export function widerDecimal(
+  existing: string, wanted: { type: string; precision?: number; scale?: number }, maxPrecision: number,
+): { precision: number; scale: number } | undefined {
+  if (wanted.type !== 'decimal' || wanted.precision === undefined) return undefined;
+  const m = /^(?:numeric|decimal)\((\d+),\s*(\d+)\)/i.exec(existing);
+  if (!m) return undefined;
+  const [p0, s0] = [Number(m[1]), Number(m[2])];
+  const s1 = wanted.scale ?? 0;
+  const scale = Math.max(s0, s1);
+  const precision = Math.max(p0 - s0, wanted.precision - s1) + scale;
+  return precision > p0 || scale > s0 ? (precision <= maxPrecision ? { precision, scale } : undefined) : undefined;
+}
+
 export const INT_RANGES = {
   tinyint: [-128n, 127n], utinyint: [0n, 255n], smallint: [-32768n, 32767n], usmallint: [0n, 65535n],
   mediumint: [-8388608n, 8388607n], umediumint: [0n, 16777215n], int: [-2147483648n, 2147483647n], uint: [0n, 4294967295n],

@@ -329,6 +329,7 @@ export class SqliteStreamLoad implements StreamLoad {
 
   private saveState(state: StreamState): void {
     const t = this.target;
+    if (t.leavesState) return;
     for (const st of this.opts.state.insert(t.pipeline, t.stream, this.stateVersion + 1, t.runId, state)) {
       this.db.prepare(st.sql).run(...st.params);
     }

@@ -11,7 +11,7 @@ export interface PipelineSnapshot {
   /** The last finished run's `--json` object. */
   lastRun?: RunSummary;
   /** The pipeline's last runs (as many as `recentWindow` says): RunStats-like. */
-  recent: { runs: number; success_rate: number; mean_duration_ms: number | null };
+  recent: { runs: number; success_rate: number; mean_duration_ms: number | null; outcomes?: string };
   lastSuccessAt?: Date;
   /** Rows in the pipeline's dead-letter queue now. */
   dlqRows: number;
@@ -76,7 +76,10 @@ const CONDITION: Record<Condition, (rule: AlertRule, s: PipelineSnapshot, now: D
       : { firing: false, summary: `run ${run.run_id} took ${took}`, runId: run.run_id };
   },
   success_rate_below: (r, s) => {
-    const { runs, success_rate: rate } = s.recent;
+    // Over the rule's own `runs` when the snapshot has each run's outcome, else over the snapshot's window.
+    const own = s.recent.outcomes?.slice(0, r.runs);
+    const runs = own === undefined ? s.recent.runs : own.length;
+    const rate = own === undefined ? s.recent.success_rate : own.length ? (own.split('s').length - 1) / own.length : 1;
     if (runs === 0) return { firing: false, summary: 'no run yet' };
     return rate < r.threshold!
       ? { firing: true, summary: `${pct(rate)} of the last ${plural(runs, 'run')} succeeded, below ${pct(r.threshold!)}` }
