@@ -1,12 +1,14 @@
 // `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
 import { benchApi } from './api.js';
 import { benchCsv } from './csv.js';
+import { benchDiff } from './diff.js';
 import { benchServe } from './serve.js';
 import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
+  diff: (args) => benchDiff(Number(args[0] ?? 1_000_000)),
   sql: (args) => benchSql(args),
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),

@@ -83,17 +83,21 @@ export function parseConfigText<T>(
 }
 
 export async function loadPipelineFile(file: string, env: Env = process.env): Promise<LoadedPipeline> {
+  const { path, text } = await readConfigFile(file, 'pipeline', 'create one with `sluice init`');
+  return parsePipeline(text, { file: path, baseDir: dirname(path), env });
+}
+
+/** A configuration file's absolute path and text; a missing or unreadable one is a ConfigError saying which. */
+export async function readConfigFile(file: string, kind: string, whenMissing?: string): Promise<{ path: string; text: string }> {
   const path = resolve(file);
-  let text: string;
   try {
-    // A pipeline file is small configuration; reading it whole is fine (data files are streamed elsewhere).
-    text = await readFile(path, 'utf8');
+    // Configuration is small; reading it whole is fine (data files are streamed elsewhere).
+    return { path, text: await readFile(path, 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'pipeline file not found' : code === 'EISDIR' ? 'expected a pipeline file, got a directory' : `cannot read pipeline file: ${(e as Error).message}`;
-    throw new ConfigError(why, { file: path, expected: 'a YAML pipeline file', suggestion: code === 'ENOENT' ? 'create one with `sluice init`' : undefined });
+    const why = code === 'ENOENT' ? `${kind} file not found` : code === 'EISDIR' ? `expected a ${kind} file, got a directory` : `cannot read ${kind} file: ${(e as Error).message}`;
+    throw new ConfigError(why, { file: path, expected: `a YAML ${kind} file`, suggestion: code === 'ENOENT' ? whenMissing : undefined });
   }
-  return parsePipeline(text, { file: path, baseDir: dirname(path), env });
 }
 
 /**

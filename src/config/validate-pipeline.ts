@@ -28,7 +28,7 @@ function parseWith<T>(schema: z.ZodType, data: unknown, prefix: KeyPath, issues:
 }
 
 /** Dispatch on `type`; an unknown type lists the known ones and suggests the nearest. */
-function typeIssue(kind: 'source' | 'destination', value: unknown, known: string[], path: KeyPath): ConfigIssue {
+function typeIssue(kind: 'source' | 'destination', value: unknown, known: readonly string[], path: KeyPath): ConfigIssue {
   const list = known.map((t) => `\`${t}\``).join(', ');
   if (value === undefined) return { path: [...path, 'type'], message: `required key \`type\` is missing (known ${kind} types: ${list})`, expected: `one of: ${known.join(', ')}` };
   if (typeof value !== 'string') return { path: [...path, 'type'], message: `expected string, got ${describeType(value)}`, expected: `one of: ${known.join(', ')}` };
@@ -54,8 +54,17 @@ function validateSource(raw: unknown, path: KeyPath, issues: ConfigIssue[]): Sou
   return parseWith<SourceConfig>(sourceSchema(spec), raw, path, issues);
 }
 
-function validateDestination(raw: unknown, issues: ConfigIssue[]): DestinationConfig | undefined {
-  const path = ['destination'];
+/**
+ * The `destination` of a pipeline; with `path` and `types`, any connection described like one (a sync file's systems),
+ * of the types given.
+ */
+export function validateDestination(
+  raw: unknown, issues: ConfigIssue[], path: KeyPath = ['destination'], types?: readonly string[],
+): DestinationConfig | undefined {
+  if (raw === undefined && types) {
+    issues.push({ path, message: `required key \`${path[path.length - 1]}\` is missing`, expected: `a mapping with \`type\` (one of: ${types.join(', ')})` });
+    return undefined;
+  }
   if (raw === undefined) {
     const spec = getDestinationSpec(DEFAULT_DESTINATION);
     if (!spec) {
@@ -68,9 +77,10 @@ function validateDestination(raw: unknown, issues: ConfigIssue[]): DestinationCo
     issues.push({ path, message: `expected a mapping with \`type\`, got ${describeType(raw)}`, expected: 'mapping' });
     return undefined;
   }
-  const spec = typeof raw.type === 'string' ? getDestinationSpec(raw.type) : undefined;
+  const known = types ?? destinationSpecs().map((d) => d.type);
+  const spec = typeof raw.type === 'string' && known.includes(raw.type) ? getDestinationSpec(raw.type) : undefined;
   if (!spec) {
-    issues.push(typeIssue('destination', raw.type, destinationSpecs().map((d) => d.type), path));
+    issues.push(typeIssue('destination', raw.type, known, path));
     return undefined;
   }
   return parseWith<DestinationConfig>(destinationSchema(spec), raw, path, issues);

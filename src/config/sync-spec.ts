@@ -1,0 +1,91 @@
+// A sync file (DESIGN.md "Sync"): two systems and the tables kept in step between them. Validated like a pipeline
+// file — unknown keys refused, every problem at its file, line and column — and each system like a destination of
+// its type (the same connection keys: `url`, `host`, `schema`, `path`, …).
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import type { DestinationConfig } from './types.js';
+import type { Env } from './interpolate.js';
+import { parseConfigText, readConfigFile } from './load.js';
+import { PIPELINE_NAME } from './pipeline-spec.js';
+import { isMapping } from './validate-stream-lists.js';
+import { validateDestination } from './validate-pipeline.js';
+import { mapIssues, type ConfigIssue } from './zod-issues.js';
+
+/** The engines a sync reads and writes. */
+export const SYNC_SYSTEMS = ['postgres', 'mysql', 'sqlite'] as const;
+export const CONFLICT_STRATEGIES = ['last-write-wins', 'source-wins', 'target-wins', 'merge', 'manual-review'] as const;
+
+const tableSpec = z.strictObject({
+  name: z.union([z.string().min(1), z.strictObject({ a: z.string().min(1), b: z.string().min(1) })])
+    .describe('The table, by the same name on both sides, or `{ a: crm_customers, b: customers }`.'),
+  primary_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((k) => (typeof k === 'string' ? [k] : k))
+    .describe('The key rows are matched by on both sides.'),
+  direction: z.enum(['a_to_b', 'b_to_a', 'two_way']).default('two_way').describe('Which way changes flow.'),
+  conflict: z.strictObject({
+    strategy: z.enum(CONFLICT_STRATEGIES).default('last-write-wins'),
+    column: z.string().min(1).optional().describe('last-write-wins: the timestamp or version column that says which write is later.'),
+  }).optional().describe('What happens to a key changed on both sides since the last sync.'),
+  deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: a column marks it.'),
+});
+
+const topSpec = z.strictObject({
+  sync: z.string().regex(PIPELINE_NAME, 'a kebab-case sync name').describe('Sync name (kebab-case), like a pipeline\'s.'),
+  systems: z.unknown(),
+  mode: z.enum(['cdc', 'hash']).default('hash').describe('hash: compare content hashes; cdc: logical replication / binlog.'),
+  tables: z.array(tableSpec).min(1).describe('The tables kept in step.'),
+});
+
+export type SyncTable = z.output<typeof tableSpec>;
+
+export interface SyncConfig extends Omit<z.output<typeof topSpec>, 'systems'> {
+  systems: { a: DestinationConfig; b: DestinationConfig };
+}
+
+export interface LoadedSync {
+  config: SyncConfig;
+  file?: string;
+  baseDir: string;
+}
+
+/** A table's name on side `a` or `b`. */
+export const tableOn = (t: SyncTable, side: 'a' | 'b'): string => (typeof t.name === 'string' ? t.name : t.name[side]);
+
+export function validateSync(raw: unknown): { ok: true; value: SyncConfig } | { ok: false; issues: ConfigIssue[] } {
+  if (!isMapping(raw)) return { ok: false, issues: [{ path: [], message: 'expected a mapping with `sync`, `systems` and `tables`', expected: 'mapping' }] };
+  const issues: ConfigIssue[] = [];
+  const top = topSpec.safeParse(raw);
+  if (!top.success) issues.push(...mapIssues(top.error.issues, topSpec, raw));
+  const systems = raw.systems;
+  let a: DestinationConfig | undefined;
+  let b: DestinationConfig | undefined;
+  if (!isMapping(systems)) {
+    issues.push({ path: ['systems'], message: 'expected a mapping with `a` and `b`', expected: 'mapping' });
+  } else {
+    for (const k of Object.keys(systems).filter((k) => k !== 'a' && k !== 'b')) {
+      issues.push({ path: ['systems', k], atKey: true, message: `unknown key \`${k}\` in systems`, expected: 'a, b' });
+    }
+    a = validateDestination(systems.a, issues, ['systems', 'a'], SYNC_SYSTEMS);
+    b = validateDestination(systems.b, issues, ['systems', 'b'], SYNC_SYSTEMS);
+  }
+  if (top.success) {
+    top.data.tables.forEach((t, i) => {
+      if (t.direction === 'two_way' && !t.conflict) {
+        issues.push({ path: ['tables', i, 'direction'], message: 'a two-way table needs `conflict:`, the rule for a key changed on both sides', expected: `conflict: { strategy: ${CONFLICT_STRATEGIES.join(' | ')} }` });
+      } else if (t.conflict?.strategy === 'last-write-wins' && t.direction === 'two_way' && !t.conflict.column) {
+        issues.push({ path: ['tables', i, 'conflict', 'column'], message: 'last-write-wins needs the column that says which write is later', expected: 'a timestamp or version column' });
+      }
+    });
+  }
+  if (issues.length || !top.success || !a || !b) return { ok: false, issues };
+  return { ok: true, value: { ...top.data, systems: { a, b } } };
+}
+
+export function parseSync(text: string, opts: { file?: string; baseDir: string; env?: Env }): LoadedSync {
+  const config = parseConfigText(text, opts, 'the sync file is empty: expected `sync:`, `systems:` and `tables:`', (tree) => validateSync(tree.value));
+  return { config, ...(opts.file ? { file: opts.file } : {}), baseDir: opts.baseDir };
+}
+
+export async function loadSyncFile(file: string, env: Env = process.env): Promise<LoadedSync> {
+  const { path, text } = await readConfigFile(file, 'sync');
+  return parseSync(text, { file: path, baseDir: dirname(path), env });
+}

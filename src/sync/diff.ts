@@ -1,0 +1,116 @@
+// `sluice diff`: a table compared across the two systems of a sync. Both sides are read in key order (side.ts) and
+// walked together, like a merge join: a key on one side only, or a row whose values differ once both engines'
+// spellings are made one (values.ts), is a difference. Memory holds a page of each side, whatever the table's size.
+import { RunError } from '../core/errors.js';
+import { type SyncTable, tableOn } from '../config/sync-spec.js';
+import type { Side, SideColumn } from './side.js';
+import { compareKeys, syncText } from './values.js';
+
+export type DifferenceKind = 'only_in_a' | 'only_in_b' | 'differs';
+
+export interface Difference {
+  table: string;
+  key: Record<string, string | null>;
+  kind: DifferenceKind;
+  /** `differs`: the columns whose values differ. */
+  columns?: string[];
+}
+
+export interface TableDiff {
+  table: string;
+  rows: { a: number; b: number };
+  only_in_a: number;
+  only_in_b: number;
+  differs: number;
+  /** Columns one side has and the other does not (not compared). */
+  columns_only_in: { a: string[]; b: string[] };
+}
+
+/** Compare one table; each difference goes to `found` as it is met. */
+export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void): Promise<TableDiff> {
+  const [nameA, nameB] = [tableOn(t, 'a'), tableOn(t, 'b')];
+  const [colsA, colsB] = await Promise.all([a.columns(nameA), b.columns(nameB)]);
+  if (!colsA.length) throw new RunError(`table ${nameA} not found on side a (${a.type})`);
+  if (!colsB.length) throw new RunError(`table ${nameB} not found on side b (${b.type})`);
+  // Columns are matched by name, case aside (MySQL folds them); the key must be on both sides.
+  const byName = new Map(colsB.map((c) => [c.name.toLowerCase(), c]));
+  const common = colsA.filter((c) => byName.has(c.name.toLowerCase()));
+  const pair = (c: SideColumn): SideColumn => byName.get(c.name.toLowerCase())!;
+  const key = t.primary_key.map((k) => {
+    const col = common.find((c) => c.name.toLowerCase() === k.toLowerCase());
+    if (!col) throw new RunError(`table ${nameA}: primary key column "${k}" is not on both sides`);
+    return col;
+  });
+  // Key columns first, so a row's key is its first values.
+  const columns = [...key, ...common.filter((c) => !key.includes(c))];
+  const summary: TableDiff = {
+    table: nameA, rows: { a: 0, b: 0 }, only_in_a: 0, only_in_b: 0, differs: 0,
+    columns_only_in: {
+      a: colsA.filter((c) => !byName.has(c.name.toLowerCase())).map((c) => c.name),
+      b: colsB.filter((c) => !common.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name),
+    },
+  };
+  const left = new Rows(a.scan(nameA, columns, key));
+  const right = new Rows(b.scan(nameB, columns.map(pair), key.map(pair)));
+  const keyOf = (row: (string | null)[]) => Object.fromEntries(key.map((k, i) => [k.name, row[i]]));
+  const report = (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => {
+    summary[kind]++;
+    found({ table: nameA, key: keyOf(row), kind, ...(cols ? { columns: cols } : {}) });
+  };
+  const n = key.length;
+  const keyText = (row: unknown[]) => row.slice(0, n).map(syncText);
+  let x = await left.next();
+  let y = await right.next();
+  while (x || y) {
+    const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y));
+    if (order < 0) {
+      summary.rows.a++;
+      report('only_in_a', keyText(x!));
+      x = await left.next();
+    } else if (order > 0) {
+      summary.rows.b++;
+      report('only_in_b', keyText(y!));
+      y = await right.next();
+    } else {
+      summary.rows.a++;
+      summary.rows.b++;
+      let changed: string[] | undefined;
+      for (let i = n; i < columns.length; i++) {
+        // The same spelling is the same value: only values spelled differently are made comparable.
+        const u = x![i];
+        const v = y![i];
+        if (u !== v && syncText(u) !== syncText(v)) (changed ??= []).push(columns[i].name);
+      }
+      if (changed) report('differs', keyText(x!), changed);
+      x = await left.next();
+      y = await right.next();
+    }
+  }
+  return summary;
+}
+
+/** Rows of one side, one at a time, as the driver gave them; the next page is fetched while this one is compared. */
+class Rows {
+  private readonly pages: AsyncIterator<unknown[][]>;
+  private coming: Promise<IteratorResult<unknown[][]>> | undefined;
+  private page: unknown[][] = [];
+  private at = 0;
+
+  constructor(pages: AsyncIterable<unknown[][]>) {
+    this.pages = pages[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<unknown[] | undefined> {
+    while (this.at >= this.page.length) {
+      const r = await (this.coming ?? this.pages.next());
+      this.coming = undefined;
+      if (r.done) return undefined;
+      this.page = r.value;
+      this.at = 0;
+      this.coming = this.pages.next();
+      // A failure surfaces when the page is awaited; until then it must not count as unhandled.
+      this.coming.catch(() => undefined);
+    }
+    return this.page[this.at++];
+  }
+}

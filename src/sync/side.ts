@@ -1,0 +1,146 @@
+// One system of a sync, read for comparison: a table's columns, and its rows streamed in key order — integers by
+// value, text keys by their bytes (PostgreSQL's "C" collation, MySQL's utf8mb4_bin, SQLite's BINARY), so that both
+// sides arrive in the same order and can be compared as they come, with bounded memory. Values come as the drivers
+// give them, PostgreSQL's as its text output; ./values.ts makes them comparable.
+import { resolve } from 'node:path';
+import Cursor from 'pg-cursor';
+import type { DestinationConfig } from '../config/types.js';
+import { RunError } from '../core/errors.js';
+import { createPool, pgError } from '../connectors/postgres/postgres-connection.js';
+import { createMysqlPool, mysqlError } from '../connectors/mysql/mysql-connection.js';
+import { openSqlite } from '../connectors/sqlite/sqlite-destination.js';
+import { quoteIdent } from '../connectors/sql/quote.js';
+
+export interface SideColumn {
+  name: string;
+  /** Compared as text in ORDER BY (a collation applies). */
+  text: boolean;
+}
+
+export interface Side {
+  readonly type: string;
+  /** The table's columns in order; empty when it does not exist. */
+  columns(table: string): Promise<SideColumn[]>;
+  /** Rows of `columns` in the order of `key` (a subset of them), in pages. */
+  scan(table: string, columns: SideColumn[], key: SideColumn[]): AsyncIterable<unknown[][]>;
+  close(): Promise<void>;
+}
+
+const PAGE = 5000;
+/** Every PostgreSQL value as its text output: one parser for all, no Date losing microseconds. */
+const RAW_TEXT = { getTypeParser: () => (v: string) => v };
+const TEXT_TYPES = /char|text|uuid|enum|set/i;
+
+export function openSide(config: DestinationConfig, baseDir: string): Side {
+  const c = config as DestinationConfig & Record<string, unknown>;
+  if (config.type === 'postgres') return postgresSide(c, baseDir);
+  if (config.type === 'mysql') return mysqlSide(c, baseDir);
+  if (config.type === 'sqlite') return sqliteSide(resolve(baseDir, String(c.path)));
+  throw new RunError(`a sync cannot read a ${config.type} system`);
+}
+
+function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
+  const pool = createPool(c, baseDir, RAW_TEXT);
+  const schema = String(c.schema ?? 'public');
+  const name = (table: string) => (table.includes('.') ? table : `${schema}.${table}`);
+  const quoted = (table: string) => name(table).split('.').map((p) => quoteIdent(p)).join('.');
+  return {
+    type: 'postgres',
+    async columns(table) {
+      try {
+        const r = await pool.query<{ name: string; type: string }>(
+          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+           WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, [quoted(table)]);
+        return r.rows.map((row) => ({ name: row.name, text: TEXT_TYPES.test(row.type) }));
+      } catch (e) {
+        throw pgError(e, `reading the columns of ${name(table)}`);
+      }
+    },
+    async *scan(table, columns, key) {
+      const client = await pool.connect();
+      try {
+        const order = key.map((k) => `${quoteIdent(k.name)}${k.text ? ' COLLATE "C"' : ''}`).join(', ');
+        const cursor = client.query(new Cursor(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`,
+          [], { rowMode: 'array' }));
+        while (true) {
+          const rows = (await cursor.read(PAGE)) as unknown[][];
+          if (rows.length === 0) break;
+          yield rows;
+        }
+        await cursor.close();
+      } catch (e) {
+        throw pgError(e, `reading ${name(table)}`);
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
+  const pool = createMysqlPool(c, baseDir);
+  const quoted = (table: string) => table.split('.').map((p) => `\`${p.replace(/`/g, '``')}\``).join('.');
+  return {
+    type: 'mysql',
+    async columns(table) {
+      try {
+        const [rows] = await pool.query(`SHOW COLUMNS FROM ${quoted(table)}`);
+        return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, text: TEXT_TYPES.test(r.Type) }));
+      } catch (e) {
+        if ((e as { errno?: number }).errno === 1146) return [];
+        throw mysqlError(e, `reading the columns of ${table}`);
+      }
+    },
+    async *scan(table, columns, key) {
+      const conn = await pool.getConnection();
+      try {
+        const order = key.map((k) => (k.text ? `CONVERT(\`${k.name}\` USING utf8mb4) COLLATE utf8mb4_bin` : `\`${k.name}\``)).join(', ');
+        // The promise wrapper has no streaming query; its underlying callback connection does.
+        const core = conn.connection as unknown as import('mysql2').Connection;
+        const query = core.query({ sql: `SELECT ${columns.map((col) => `\`${col.name.replace(/`/g, '``')}\``).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`, rowsAsArray: true });
+        let page: unknown[][] = [];
+        for await (const row of query.stream({ highWaterMark: PAGE }) as AsyncIterable<unknown[]>) {
+          page.push(row);
+          if (page.length >= PAGE) {
+            yield page;
+            page = [];
+          }
+        }
+        if (page.length) yield page;
+      } catch (e) {
+        throw mysqlError(e, `reading ${table}`);
+      } finally {
+        conn.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function sqliteSide(path: string): Side {
+  const db = openSqlite(path, { readonly: true });
+  return {
+    type: 'sqlite',
+    async columns(table) {
+      const rows = db.prepare(`SELECT name, type FROM pragma_table_info(?)`).all(table) as { name: string; type: string }[];
+      return rows.map((r) => ({ name: r.name, text: TEXT_TYPES.test(r.type) }));
+    },
+    async *scan(table, columns, key) {
+      const stmt = db.prepare(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoteIdent(table)}
+        ORDER BY ${key.map((k) => `${quoteIdent(k.name)} COLLATE BINARY`).join(', ')}`).raw(true);
+      let page: unknown[][] = [];
+      for (const row of stmt.iterate() as Iterable<unknown[]>) {
+        page.push(row);
+        if (page.length >= PAGE) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length) yield page;
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// Values of two engines as one text, so a row is the same on both sides when its data is: each engine's driver gives
+// its own forms (PostgreSQL's text output, MySQL's strings, SQLite's numbers), and the same value may be spelled
+// differently — `1.0` in one and `1.00` in the other, `t` and `1` for true, a timestamp with microseconds and one
+// without, JSON with keys in another order. None of those is a change.
+
+const DECIMAL = /^[+-]?\d+\.\d+$/;
+const EXPONENT = /^[+-]?\d+(\.\d+)?[eE][+-]?\d+$/;
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const BOOLEANS: Record<string, string> = { t: '1', f: '0', true: '1', false: '0' };
+
+/** One value as the text both sides compare; null stays null. */
+export function syncText(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return stringText(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : stringText(String(v));
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString();
+  if (v instanceof Uint8Array) return `\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  return stableJson(v);
+}
+
+function stringText(s: string): string {
+  if (DECIMAL.test(s)) return trimDecimal(s);
+  if (EXPONENT.test(s)) return String(Number(s));
+  const bool = BOOLEANS[s];
+  if (bool !== undefined) return bool;
+  const ts = TIMESTAMP.exec(s);
+  if (ts) return timestampText(ts);
+  const c = s.charCodeAt(0);
+  if (c === 123 || c === 91) {
+    // `{` or `[`: JSON text (MySQL's JSON, PostgreSQL's json/jsonb), compared by content.
+    try {
+      return stableJson(JSON.parse(s));
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+/** `1.500` → `1.5`, `2.0` → `2`, `-0.0` → `0`. */
+function trimDecimal(s: string): string {
+  const t = s.replace(/0+$/, '').replace(/\.$/, '').replace(/^\+/, '');
+  return t === '-0' ? '0' : t;
+}
+
+/**
+ * A timestamp at millisecond precision in UTC (one engine may keep microseconds, the other not); one without a zone
+ * is read as UTC (both sides' sessions are in UTC).
+ */
+function timestampText(m: RegExpExecArray): string {
+  const [, date, time, fraction = '', zone] = m;
+  const ms = `${fraction.slice(1)}000`.slice(0, 3);
+  const offset = zone === undefined || zone === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const at = Date.parse(`${date}T${time}.${ms}${offset}`);
+  return Number.isNaN(at) ? m[0] : new Date(at).toISOString();
+}
+
+/** JSON with object keys sorted, numbers as numbers: the same document however it was spelled. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : stableJson(x))).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+  }
+  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? 'null';
+}
+
+/** Two keys in the order both engines were asked to sort them: integers by value, the rest by UTF-8 bytes. */
+export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = compareKeyPart(a[i], b[i]);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+const INTEGER = /^-?\d+$/;
+
+function compareKeyPart(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  if (INTEGER.test(a) && INTEGER.test(b)) {
+    // Up to 15 digits a double holds exactly; longer ones (64-bit ids) compare as bigints.
+    if (a.length < 16 && b.length < 16) return Number(a) - Number(b);
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
