@@ -62,7 +62,7 @@ export abstract class PgServiceStore implements ServiceStore {
   }
 
   // Read the runs tables, which the control store beside it owns (pg-store.ts).
-  abstract pipelineOverview(window: number): Promise<PipelineOverview[]>;
+  abstract pipelineOverview(window: number, only?: readonly string[]): Promise<PipelineOverview[]>;
   abstract dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]>;
 
   async claimScheduledRun(r: Pick<ScheduledRun, 'pipeline' | 'scheduledFor' | 'trigger' | 'holder'> & { actor?: string }): Promise<boolean> {

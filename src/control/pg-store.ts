@@ -169,13 +169,13 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
     return (await this.db.query(`DELETE FROM ${this.db.t.dlq} ${where}`, params)).rowCount ?? 0;
   }
 
-  async pipelineOverview(window: number): Promise<PipelineOverview[]> {
+  async pipelineOverview(window: number, only?: readonly string[]): Promise<PipelineOverview[]> {
     const t = this.db.t;
     const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
     const { rows } = await this.db.query<PipelineOverview>(`WITH ranked AS (
         SELECT run_id, pipeline, status, finished_at, duration_ms, summary,
           ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY started_at DESC, ord DESC) AS n
-        FROM ${t.runs} WHERE status != 'running'
+        FROM ${t.runs} WHERE status != 'running' AND ($2::text[] IS NULL OR pipeline = ANY($2::text[]))
           AND COALESCE(options::jsonb -> 'dryRun', 'false'::jsonb) IN ('false'::jsonb, '0'::jsonb))
       SELECT pipeline, COUNT(*)::int AS runs, COUNT(*) FILTER (WHERE status IN ('success', 'partial_success'))::int AS succeeded,
         string_agg(CASE WHEN status IN ('success', 'partial_success') THEN 's' ELSE 'f' END, '' ORDER BY n) AS outcomes,
@@ -185,7 +185,7 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
         COALESCE(MAX((SELECT SUM((v ->> 'dead_lettered')::bigint) FROM jsonb_each(summary::jsonb -> 'streams') AS e(k, v))) FILTER (WHERE n = 1), 0)::float8 AS last_dead_lettered,
         (SELECT ${iso('MAX(r2.finished_at)')} FROM ${t.runs} r2 WHERE r2.pipeline = ranked.pipeline AND r2.status IN ('success', 'partial_success')) AS last_success_at,
         (SELECT ROUND(AVG(q.score)::numeric, 1)::float8 FROM ${t.quality} q WHERE q.run_id = MAX(ranked.run_id) FILTER (WHERE n = 1)) AS quality_score
-      FROM ranked WHERE n <= $1 GROUP BY pipeline ORDER BY pipeline COLLATE "C"`, [window]);
+      FROM ranked WHERE n <= $1 GROUP BY pipeline ORDER BY pipeline COLLATE "C"`, [window, only ?? null]);
     return rows;
   }
 

@@ -132,7 +132,8 @@ export interface ServiceStore {
   listBackfills(opts: { pipeline?: string; limit?: number }): Promise<BackfillRecord[]>;
 
   /** Every pipeline with finished runs, over its last `window` of them. One query, whatever the number of pipelines. */
-  pipelineOverview(window: number): Promise<PipelineOverview[]>;
+  /** Each pipeline's last `window` finished runs, summed up; only the pipelines named, when `only` is given. */
+  pipelineOverview(window: number, only?: readonly string[]): Promise<PipelineOverview[]>;
   /** Rows waiting in the dead-letter queue (not replayed) per pipeline and stream. */
   dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]>;
 

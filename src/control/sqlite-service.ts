@@ -59,11 +59,12 @@ export class SqliteServiceStore implements ServiceStore {
     return rows.map((r) => JSON.parse(r.doc) as BackfillRecord);
   }
 
-  async pipelineOverview(window: number): Promise<PipelineOverview[]> {
+  async pipelineOverview(window: number, only?: readonly string[]): Promise<PipelineOverview[]> {
     return this.db.prepare(`WITH ranked AS (
         SELECT run_id, pipeline, status, finished_at, duration_ms, summary,
           ROW_NUMBER() OVER (PARTITION BY pipeline ORDER BY started_at DESC, rowid DESC) AS n
-        FROM runs WHERE status != 'running' AND COALESCE(json_extract(options, '$.dryRun'), 0) = 0)
+        FROM runs WHERE status != 'running' AND COALESCE(json_extract(options, '$.dryRun'), 0) = 0
+          AND (? IS NULL OR pipeline IN (SELECT value FROM json_each(?))))
       SELECT pipeline, COUNT(*) AS runs, SUM(status IN ('success', 'partial_success')) AS succeeded,
         group_concat(CASE WHEN status IN ('success', 'partial_success') THEN 's' ELSE 'f' END, '' ORDER BY n) AS outcomes,
         CAST(ROUND(AVG(duration_ms)) AS INTEGER) AS mean_duration_ms,
@@ -72,7 +73,8 @@ export class SqliteServiceStore implements ServiceStore {
         COALESCE(MAX(CASE WHEN n = 1 THEN (SELECT SUM(json_extract(value, '$.dead_lettered')) FROM json_each(summary, '$.streams')) END), 0) AS last_dead_lettered,
         (SELECT MAX(finished_at) FROM runs r2 WHERE r2.pipeline = ranked.pipeline AND r2.status IN ('success', 'partial_success')) AS last_success_at,
         (SELECT ROUND(AVG(q.score), 1) FROM quality q WHERE q.run_id = MAX(CASE WHEN n = 1 THEN ranked.run_id END)) AS quality_score
-      FROM ranked WHERE n <= ? GROUP BY pipeline ORDER BY pipeline`).all(window) as PipelineOverview[];
+      FROM ranked WHERE n <= ? GROUP BY pipeline ORDER BY pipeline`)
+      .all(only ? 1 : null, JSON.stringify(only ?? []), window) as PipelineOverview[];
   }
 
   async dlqCounts(): Promise<{ pipeline: string; stream: string; rows: number }[]> {

@@ -7,6 +7,8 @@ import { overallHealth, pipelineHealth, type HealthStatus, type PipelineHealth }
 
 /** Runs that health and success rates look at. */
 export const HEALTH_WINDOW = 20;
+/** How soon a snapshot is read again once a run finished. */
+const REFRESH_MS = 250;
 
 export interface ServedPipeline {
   name: string;
@@ -25,6 +27,7 @@ export interface StatusSnapshot {
 
 export class StatusView {
   private cached?: { at: number; snapshot: Promise<StatusSnapshot> };
+  private stale = false;
 
   constructor(
     private readonly store: ControlStore,
@@ -33,16 +36,21 @@ export class StatusView {
   ) {}
 
   snapshot(now = new Date()): Promise<StatusSnapshot> {
-    if (this.cached && now.getTime() - this.cached.at < this.maxAgeMs) return this.cached.snapshot;
+    // Stale (a run finished) it is read again, but not more often than every REFRESH_MS: with many runs finishing
+    // each second, reading the whole overview after every one would take the event loop from the scrapes.
+    const age = this.cached ? now.getTime() - this.cached.at : Infinity;
+    if (this.cached && age < (this.stale ? REFRESH_MS : this.maxAgeMs)) return this.cached.snapshot;
     const snapshot = this.read(now);
+    this.stale = false;
     this.cached = { at: now.getTime(), snapshot };
     snapshot.catch(() => { this.cached = undefined; });
     return snapshot;
   }
 
-  /** After a run finishes the next read must see it. */
-  invalidate(): void {
-    this.cached = undefined;
+  /** After a run finishes: the next read after REFRESH_MS sees it; `atOnce` (an action through the API): the next read. */
+  invalidate(atOnce = false): void {
+    this.stale = true;
+    if (atOnce) this.cached = undefined;
   }
 
   private async read(now: Date): Promise<StatusSnapshot> {

@@ -11,13 +11,12 @@ import type { RunSummary } from '../engine/runner.js';
 import { Alerter } from '../observe/alerts/alerter.js';
 import { Outbox } from '../observe/alerts/deliver.js';
 import { recentWindow, type PipelineSnapshot } from '../observe/alerts/rules.js';
-import { HEALTH_WINDOW, type StatusView } from '../observe/status.js';
+import { HEALTH_WINDOW } from '../observe/status.js';
 import type { Service } from '../orchestrate/service.js';
 
 export interface AlertingOptions {
   store: ControlStore;
   service: Service;
-  status: StatusView;
   logger: Logger;
   /** The project file's alerts as they are now (it is read again when it changes). */
   project?: () => AlertsConfig | undefined;
@@ -68,17 +67,17 @@ export class Alerting {
     this.evaluating = true;
     try {
       this.refreshOutbox();
-      const status = await this.o.status.snapshot();
       const byName = [...this.served()].filter(([name]) => !only || only.includes(name))
         .map(([name, { loaded, invalid }]) => ({ name, invalid, alerts: this.alerterFor(name, loaded) }));
-      // A success_rate_below rule over more runs than the status view keeps reads its own, wider overview.
-      const window = recentWindow(byName.flatMap((p) => p.alerts?.rules ?? []));
-      const overview = window > HEALTH_WINDOW
-        ? new Map((await this.o.store.pipelineOverview(window)).map((o) => [o.pipeline, o])) : status.overview;
+      // The record as it is now, not the status view (which may be a moment old: evaluating an older record after a
+      // newer one would resolve an alert and fire it again). Over the widest success_rate_below window.
+      const window = Math.max(HEALTH_WINDOW, recentWindow(byName.flatMap((p) => p.alerts?.rules ?? [])));
+      const overview = new Map((await this.o.store.pipelineOverview(window, only)).map((o) => [o.pipeline, o]));
+      const dlqCounts = await this.o.store.dlqCounts();
       for (const { name, invalid, alerts } of byName) {
         if (!alerts) continue;
         const o = overview.get(name);
-        const dlq = status.dlq.filter((d) => d.pipeline === name);
+        const dlq = dlqCounts.filter((d) => d.pipeline === name);
         const snapshot: PipelineSnapshot = {
           pipeline: name,
           recent: { runs: o?.runs ?? 0, success_rate: o?.runs ? o.succeeded / o.runs : 1, mean_duration_ms: o?.mean_duration_ms ?? null, outcomes: o?.outcomes ?? '' },

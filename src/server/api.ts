@@ -207,7 +207,7 @@ export function createApi(d: ApiDeps): Hono<Env> {
     const streams = body.stream === undefined ? undefined : typeof body.stream === 'string' ? [body.stream] : undefined;
     if (body.stream !== undefined && !streams) throw bad(400, 'stream: expected a stream name');
     const r = await replayDlq(loaded, { store, ids, streams, actor: c.get('actor'), logger: d.logger });
-    d.status.invalidate();
+    d.status.invalidate(true);
     return c.json(r);
   });
 
@@ -217,7 +217,7 @@ export function createApi(d: ApiDeps): Hono<Env> {
     const filter = { pipeline, stream: c.req.query('stream') };
     const purged = await store.purgeDlq(filter);
     await store.appendAudit({ actor: c.get('actor'), action: 'dlq.purge', pipeline, detail: { filter, purged } });
-    d.status.invalidate();
+    d.status.invalidate(true);
     return c.json({ purged });
   });
 

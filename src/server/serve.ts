@@ -53,7 +53,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     return served;
   });
   const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader });
-  const alerting = new Alerting({ store: o.store, service, status, logger: o.logger, project: projectAlerts, intervalMs: o.alertIntervalMs, now: o.now });
+  const alerting = new Alerting({ store: o.store, service, logger: o.logger, project: projectAlerts, intervalMs: o.alertIntervalMs, now: o.now });
   service.observe({
     async runFinished(req, outcome) {
       status.invalidate();
@@ -63,7 +63,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await alerting.runFinished(req.pipeline);
     },
     async pipelinesChanged() {
-      status.invalidate();
+      status.invalidate(true);
       if (service.scheduler.isLeader) await alerting.evaluate();
     },
   });

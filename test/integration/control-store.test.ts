@@ -68,6 +68,8 @@ export function storeContract(name: string, open: Open): void {
       await store.startRun({ runId: 'dry', pipeline: 'alpha', startedAt: new Date(t + 600_000), options: { dryRun: true } });
       await store.finishRun('dry', { status: 'failed', finishedAt: new Date(t + 601_000), summary: {} });
       await store.startRun({ runId: 'b1', pipeline: 'beta', startedAt: new Date(t), options: {} });
+      assert.deepEqual((await store.pipelineOverview(2, ['beta', 'gamma'])).length, 0, 'only the pipelines named');
+      assert.deepEqual((await store.pipelineOverview(2, ['alpha'])).map((o) => o.runs), [2]);
       const [alpha, ...rest] = await store.pipelineOverview(2);
       assert.equal(rest.length, 0, 'a pipeline with only a running run has no overview');
       assert.deepEqual({ ...alpha }, {

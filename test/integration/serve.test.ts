@@ -100,7 +100,8 @@ schedule: { every: 1s, overlap: skip }
     assert.deepEqual(Object.keys(health.body.pipelines), ['ticker']);
 
     const runs = (await api(urlB, '/api/runs?pipeline=ticker&limit=200')).body.runs as { run_id: string; status: string; streams: Record<string, { extracted: number; loaded: number; dead_lettered: number }> }[];
-    const detail = await api(urlB, `/api/runs/${runs[0].run_id}`);
+    // The newest may still be running (no phases yet): the newest finished one.
+    const detail = await api(urlB, `/api/runs/${runs.find((r) => r.status !== 'running')!.run_id}`);
     assert.equal(detail.status, 200);
     assert.ok(detail.body.phases_by_stream.orders.some((p: { phase: string }) => p.phase === 'extract'));
     const finished = runs.filter((r) => r.status !== 'running');
