@@ -46,15 +46,25 @@ export class CounterFamily extends Family<{ v: number }> {
 }
 
 /** A gauge whose series are set afresh at each scrape by `collect`. */
-export class GaugeFamily extends Family<{ v: number }> {
+export class GaugeFamily extends Family<{ v: number; seen: number }> {
+  private scrape = 0;
+
   constructor(name: string, help: string, labelNames: readonly string[], private readonly collect: (set: (values: readonly string[], v: number) => void) => void) {
     super(name, help, 'gauge', labelNames);
   }
 
   protected lines(out: string[]): void {
-    this.series.clear();
-    this.collect((values, v) => { this.get(values, () => ({ v: 0 })).v = v; });
-    for (const { labels, value } of this.series.values()) out.push(`${this.name}${labels ? `{${labels}}` : ''} ${num(value.v)}\n`);
+    // Series kept from scrape to scrape (their label text is made once); one not set this time is gone.
+    const seen = ++this.scrape;
+    this.collect((values, v) => {
+      const s = this.get(values, () => ({ v: 0, seen }));
+      s.v = v;
+      s.seen = seen;
+    });
+    for (const [key, { labels, value }] of this.series) {
+      if (value.seen !== seen) this.series.delete(key);
+      else out.push(`${this.name}${labels ? `{${labels}}` : ''} ${num(value.v)}\n`);
+    }
   }
 }
 
