@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import type { DestinationSpec } from '../core/connector.js';
 import { COLUMN_TYPES } from '../core/types.js';
+import { syncFileSpec, syncTableSpec } from './sync-spec.js';
 import { DEFAULT_DESTINATION } from '../connectors/registry.js';
 import {
   destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
@@ -179,6 +180,17 @@ export function generateReference(): string {
   out.push(...typesTable(sortedDestinationSpecs()));
   out.push(...transformsReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
   out.push(...checksReference({ toJson: (s) => toJson(s as z.ZodType), keyTable, typeText }));
+  out.push(
+    '## Sync files',
+    '',
+    'A sync file (`sluice diff <file>`; `sluice sync` is being built) names two systems and the tables kept in step',
+    'between them. It is validated like a pipeline file: every error at its file, line and column.',
+    '',
+    keyTable(toJson(syncFileSpec)),
+    'Each entry of `tables`:',
+    '',
+    keyTable(toJson(syncTableSpec)),
+  );
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 

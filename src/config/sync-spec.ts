@@ -15,7 +15,7 @@ import { mapIssues, type ConfigIssue } from './zod-issues.js';
 export const SYNC_SYSTEMS = ['postgres', 'mysql', 'sqlite'] as const;
 export const CONFLICT_STRATEGIES = ['last-write-wins', 'source-wins', 'target-wins', 'merge', 'manual-review'] as const;
 
-const tableSpec = z.strictObject({
+export const syncTableSpec = z.strictObject({
   name: z.union([z.string().min(1), z.strictObject({ a: z.string().min(1), b: z.string().min(1) })])
     .describe('The table, by the same name on both sides, or `{ a: crm_customers, b: customers }`.'),
   primary_key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).transform((k) => (typeof k === 'string' ? [k] : k))
@@ -28,16 +28,16 @@ const tableSpec = z.strictObject({
   deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: a column marks it.'),
 });
 
-const topSpec = z.strictObject({
+export const syncFileSpec = z.strictObject({
   sync: z.string().regex(PIPELINE_NAME, 'a kebab-case sync name').describe('Sync name (kebab-case), like a pipeline\'s.'),
-  systems: z.unknown(),
+  systems: z.unknown().describe('`a:` and `b:`, each a connection written like a destination of type `postgres`, `mysql` or `sqlite` (the same keys).'),
   mode: z.enum(['cdc', 'hash']).default('hash').describe('hash: compare content hashes; cdc: logical replication / binlog.'),
-  tables: z.array(tableSpec).min(1).describe('The tables kept in step.'),
+  tables: z.array(syncTableSpec).min(1).describe('The tables kept in step (keys below).'),
 });
 
-export type SyncTable = z.output<typeof tableSpec>;
+export type SyncTable = z.output<typeof syncTableSpec>;
 
-export interface SyncConfig extends Omit<z.output<typeof topSpec>, 'systems'> {
+export interface SyncConfig extends Omit<z.output<typeof syncFileSpec>, 'systems'> {
   systems: { a: DestinationConfig; b: DestinationConfig };
 }
 
@@ -53,8 +53,8 @@ export const tableOn = (t: SyncTable, side: 'a' | 'b'): string => (typeof t.name
 export function validateSync(raw: unknown): { ok: true; value: SyncConfig } | { ok: false; issues: ConfigIssue[] } {
   if (!isMapping(raw)) return { ok: false, issues: [{ path: [], message: 'expected a mapping with `sync`, `systems` and `tables`', expected: 'mapping' }] };
   const issues: ConfigIssue[] = [];
-  const top = topSpec.safeParse(raw);
-  if (!top.success) issues.push(...mapIssues(top.error.issues, topSpec, raw));
+  const top = syncFileSpec.safeParse(raw);
+  if (!top.success) issues.push(...mapIssues(top.error.issues, syncFileSpec, raw));
   const systems = raw.systems;
   let a: DestinationConfig | undefined;
   let b: DestinationConfig | undefined;
