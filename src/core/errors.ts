@@ -39,6 +39,11 @@ export class RowValueError extends RunError {
   }
 }
 
+/** `err`, or — when the destination refused a row's value (`reason`, from the server's own error) — a RowValueError. */
+export function refusedOr(err: Error, reason: string | undefined, stream: string | undefined, cause: unknown): Error {
+  return reason === undefined || err instanceof RowValueError ? err : new RowValueError(err.message, stream, reason, { cause });
+}
+
 /** Another run of the same pipeline holds the lock. */
 export class LockedError extends RunError {
   override name = 'LockedError';

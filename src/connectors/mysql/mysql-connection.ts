@@ -123,11 +123,10 @@ export function mysqlError(e: unknown, what: string, stream?: string): Error {
 /**
  * The reason a server error refuses a row's value — SQLSTATE class 22 (out of range, too long, a bad date) or 23 (NOT
  * NULL, CHECK, duplicate key), 1265 or 1366 (data truncated, an incorrect value: strict mode's errors, filed under
- * 01000 and HY000) — or undefined otherwise.
+ * 01000 and HY000) — or undefined otherwise, and for one already wrapped (the state row wraps its own errors).
  */
 export function refusedValue(e: unknown): string | undefined {
-  // The server's error itself, or the one a RunError wraps.
-  const err = (e instanceof RunError ? e.cause : e) as MysqlDriverError | undefined;
+  const err = e as MysqlDriverError | undefined;
   if (!err || !(/^2[23]/.test(err.sqlState ?? '') || err.errno === 1265 || err.errno === 1366)) return undefined;
   return redact(`${err.sqlMessage ?? errorMessage(err)} (${err.code ?? 'error'} ${err.errno ?? ''})`.replace(' )', ')'));
 }

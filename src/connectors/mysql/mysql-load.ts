@@ -34,7 +34,7 @@
 // staging table runs after (a crash there leaves a staging table the next start drops).
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { CommitCounts, LoadTarget, RefusedRow, StreamLoad } from '../../core/connector.js';
-import { RowValueError, RunError, errorMessage } from '../../core/errors.js';
+import { RowValueError, RunError, errorMessage, refusedOr } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
 import type { Logger } from '../../core/logger.js';
 import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
@@ -493,8 +493,8 @@ export class MysqlStreamLoad implements StreamLoad {
         await this.conn.query(st.sql, st.params);
       }
     } catch (e) {
-      // Never a refused value of a row (see run()): a plain RunError, without the server's error as its cause.
-      throw new RunError(mysqlError(e, `stream ${t.stream}: saving state failed`).message, t.stream);
+      // Never a row's refused value: wrapped here, run() takes it as it is.
+      throw mysqlError(e, `stream ${t.stream}: saving state failed`, t.stream);
     }
     this.stateVersion++;
   }
@@ -525,9 +525,7 @@ export class MysqlStreamLoad implements StreamLoad {
     try {
       return await fn();
     } catch (e) {
-      const err = mysqlError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
-      const reason = refusedValue(e);
-      throw reason === undefined || err instanceof RowValueError ? err : new RowValueError(err.message, this.target.stream, reason, { cause: e });
+      throw refusedOr(mysqlError(e, `stream ${this.target.stream}: ${what}`, this.target.stream), refusedValue(e), this.target.stream, e);
     }
   }
 

@@ -111,15 +111,14 @@ export function pgError(e: unknown, what: string, stream?: string): Error {
 
 /**
  * The reason a server error refuses a row's value — a data exception (class 22: out of range, invalid input, too
- * long) or an integrity violation (class 23: NOT NULL, CHECK, UNIQUE, FOREIGN KEY) — or undefined for any other error.
+ * long) or an integrity violation (class 23: NOT NULL, CHECK, UNIQUE, FOREIGN KEY) — or undefined for any other error,
+ * and for one already wrapped (a step that is not about rows, such as the state row, wraps its own errors).
  * The message names the column or constraint; the DETAIL, which repeats the row's values, is left out.
  */
 export function refusedValue(e: unknown): string | undefined {
-  // The server's error itself, or the one a RunError wraps.
-  const server = e instanceof RunError ? e.cause : e;
-  const code = (server as { code?: unknown } | undefined)?.code;
+  const code = (e as { code?: unknown } | undefined)?.code;
   if (typeof code !== 'string' || !/^2[23]/.test(code)) return undefined;
-  return redact(`${errorMessage(server)} (SQLSTATE ${code})`);
+  return redact(`${errorMessage(e)} (SQLSTATE ${code})`);
 }
 
 /** Check a connection out of the pool, with the server named (without password) if that fails. */

@@ -30,7 +30,7 @@
 import type pg from 'pg';
 import type { CommitCounts, LoadTarget, RefusedRow, StreamLoad } from '../../core/connector.js';
 import { deleteMarkedSql } from '../../core/delete-marker.js';
-import { RowValueError, RunError, errorMessage } from '../../core/errors.js';
+import { RowValueError, RunError, errorMessage, refusedOr } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -456,7 +456,7 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       counts = this.takeEarly(await this.apply(this.takeStaged()));
       if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
-      await this.step('saving state', () => this.saveState(state), false);
+      await this.step('saving state', () => this.saveState(state));
       await this.commitTx();
     }
     await this.step('publishing', () => this.opts.publish(this.client));
@@ -539,7 +539,7 @@ export class PostgresStreamLoad implements StreamLoad {
     const staged = taken ?? this.takeStaged();
     await this.endCopy();
     const counts = this.takeEarly(await this.apply(staged));
-    await this.step('saving state', () => this.saveState(state), false);
+    await this.step('saving state', () => this.saveState(state));
     await this.commitTx();
     return counts;
   }
@@ -814,9 +814,13 @@ export class PostgresStreamLoad implements StreamLoad {
     this.opts.logger.debug({ stream: this.target.stream, partitions: created }, 'partitions ensured');
   }
 
+  /** The state row, in the open transaction. Its errors are never a row's refused value: wrapped here, as they are. */
   private async saveState(state: StreamState): Promise<void> {
-    if (this.target.leavesState) return;
-    return insertState(this.client, this.opts.schema, this.target.pipeline, this.target.stream, this.target.runId, state);
+    const t = this.target;
+    if (t.leavesState) return;
+    await insertState(this.client, this.opts.schema, t.pipeline, t.stream, t.runId, state).catch((e: unknown) => {
+      throw pgError(e, `stream ${t.stream}: saving state (${qualified(this.targetRef)}) failed`, t.stream);
+    });
   }
 
   private async beginTx(): Promise<void> {
@@ -835,23 +839,18 @@ export class PostgresStreamLoad implements StreamLoad {
     await this.step(what, () => this.client.query(text));
   }
 
-  /**
-   * Run a step; a server error becomes a RunError naming the stream and the step, with PG's fields. `rows`: the step
-   * moves rows, so an error refusing a value is a RowValueError (not so for the state row).
-   */
-  private async step<T>(what: string, fn: () => Promise<T>, rows = true): Promise<T> {
+  /** Run a step; a server error becomes a RunError naming the stream and the step, with PG's fields. */
+  private async step<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw this.failure(e, `${what} (${qualified(this.targetRef)}) failed`, rows);
+      throw this.failure(e, `${what} (${qualified(this.targetRef)}) failed`);
     }
   }
 
   /** A server error as a RunError naming the stream and the step; a refused value as a RowValueError (see write()). */
-  private failure(e: unknown, what: string, rows = true): Error {
-    const err = pgError(e, `stream ${this.target.stream}: ${what}`, this.target.stream);
-    const reason = rows ? refusedValue(e) : undefined;
-    return reason === undefined || err instanceof RowValueError ? err : new RowValueError(err.message, this.target.stream, reason, { cause: e });
+  private failure(e: unknown, what: string): Error {
+    return refusedOr(pgError(e, `stream ${this.target.stream}: ${what}`, this.target.stream), refusedValue(e), this.target.stream, e);
   }
 
   private release(): void {
