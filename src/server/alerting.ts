@@ -38,6 +38,8 @@ export class Alerting {
   private channelsKey = '';
   private timer?: NodeJS.Timeout;
   private evaluating = false;
+  /** The project file's alerts, as evaluate() last read them. */
+  private projectAlerts: AlertsConfig | undefined;
   /** Each pipeline's last run, so a timer tick reads a run's summary once, not every 15 s. */
   private readonly lastRuns = new Map<string, RunSummary>();
 
@@ -66,6 +68,8 @@ export class Alerting {
     if (this.evaluating) return;
     this.evaluating = true;
     try {
+      // The project file as it is now, looked at once for the whole evaluation (its outbox, every pipeline's rules).
+      this.projectAlerts = this.o.project?.();
       this.refreshOutbox();
       const byName = [...this.served()].filter(([name]) => !only || only.includes(name))
         .map(([name, { loaded, invalid }]) => ({ name, invalid, alerts: this.alerterFor(name, loaded) }));
@@ -118,7 +122,7 @@ export class Alerting {
   /** The project's rules plus the pipeline's own; rebuilt when the pipeline's file changes. */
   private alerterFor(name: string, loaded: LoadedPipeline | undefined): PipelineAlerts | undefined {
     const known = this.alerters.get(name);
-    const project = this.project();
+    const project = this.projectAlerts;
     if (known && known.loaded === loaded && known.project === project) return known;
     const own = this.ownAlerts(loaded);
     const rules = [...(project?.rules ?? []), ...(own?.rules ?? [])];
@@ -134,7 +138,7 @@ export class Alerting {
 
   private ownAlerts(loaded: LoadedPipeline | undefined): AlertsConfig | undefined {
     if (loaded?.config.alerts === undefined) return undefined;
-    const r = parseAlerts(loaded.config.alerts, { knownChannels: Object.keys(this.project()?.channels ?? {}) });
+    const r = parseAlerts(loaded.config.alerts, { knownChannels: Object.keys(this.projectAlerts?.channels ?? {}) });
     if (r.ok) return r.config;
     this.o.logger.error({ pipeline: loaded.config.pipeline, issues: r.issues.map((i) => i.text) }, 'the pipeline\'s alerts name channels nobody defines: its own rules are ignored');
     return undefined;
@@ -144,11 +148,7 @@ export class Alerting {
   private channels(): Record<string, AlertChannel> {
     const out: Record<string, AlertChannel> = {};
     for (const { loaded } of this.served().values()) Object.assign(out, this.ownAlerts(loaded)?.channels ?? {});
-    return Object.assign(out, this.project()?.channels ?? {});
-  }
-
-  private project(): AlertsConfig | undefined {
-    return this.o.project?.();
+    return Object.assign(out, this.projectAlerts?.channels ?? {});
   }
 
   private refreshOutbox(): void {
