@@ -9,7 +9,9 @@ import { RunError } from '../core/errors.js';
 import { createPool, pgError } from '../connectors/postgres/postgres-connection.js';
 import { createMysqlPool, mysqlError } from '../connectors/mysql/mysql-connection.js';
 import { openSqlite } from '../connectors/sqlite/sqlite-destination.js';
-import { quoteIdent } from '../connectors/sql/quote.js';
+import { schemaAndName, splitQualified } from '../connectors/sql/qualified-name.js';
+import { quoteIdent, quoteQualified } from '../connectors/sql/quote.js';
+import { q } from '../connectors/mysql/mysql-tables.js';
 
 export interface SideColumn {
   name: string;
@@ -42,8 +44,8 @@ export function openSide(config: DestinationConfig, baseDir: string): Side {
 function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
   const pool = createPool(c, baseDir, RAW_TEXT);
   const schema = String(c.schema ?? 'public');
-  const name = (table: string) => (table.includes('.') ? table : `${schema}.${table}`);
-  const quoted = (table: string) => name(table).split('.').map((p) => quoteIdent(p)).join('.');
+  const name = (table: string) => schemaAndName(table, schema).join('.');
+  const quoted = (table: string) => quoteQualified(schemaAndName(table, schema));
   return {
     type: 'postgres',
     async columns(table) {
@@ -80,7 +82,7 @@ function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
 
 function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
   const pool = createMysqlPool(c, baseDir);
-  const quoted = (table: string) => table.split('.').map((p) => `\`${p.replace(/`/g, '``')}\``).join('.');
+  const quoted = (table: string) => quoteQualified(splitQualified(table), '`');
   return {
     type: 'mysql',
     async columns(table) {
@@ -95,10 +97,10 @@ function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
     async *scan(table, columns, key) {
       const conn = await pool.getConnection();
       try {
-        const order = key.map((k) => (k.text ? `CONVERT(\`${k.name}\` USING utf8mb4) COLLATE utf8mb4_bin` : `\`${k.name}\``)).join(', ');
+        const order = key.map((k) => (k.text ? `CONVERT(${q(k.name)} USING utf8mb4) COLLATE utf8mb4_bin` : q(k.name))).join(', ');
         // The promise wrapper has no streaming query; its underlying callback connection does.
         const core = conn.connection as unknown as import('mysql2').Connection;
-        const query = core.query({ sql: `SELECT ${columns.map((col) => `\`${col.name.replace(/`/g, '``')}\``).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`, rowsAsArray: true });
+        const query = core.query({ sql: `SELECT ${columns.map((col) => q(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`, rowsAsArray: true });
         let page: unknown[][] = [];
         for await (const row of query.stream({ highWaterMark: PAGE }) as AsyncIterable<unknown[]>) {
           page.push(row);
