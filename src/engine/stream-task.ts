@@ -480,12 +480,13 @@ class StreamRun {
     const { stream } = this;
     // A backfill window commits its rows with the stream's state as it was (the schema may have grown).
     if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema };
+    const seen = this.gate.seenRows();
     return {
       ...(checkpoint ?? this.stored ?? { version: 1 }),
       version: 1,
       schema: this.tracker.schema,
       ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(this.gate.maxCursor) } } : {}),
-      ...(this.gate.seenRows() ? { seen: this.gate.seenRows() } : {}),
+      ...(seen ? { seen } : {}),
     };
   }
 }

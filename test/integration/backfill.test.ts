@@ -35,25 +35,39 @@ test('windows: calendar steps in UTC, dates kept as dates, numbers by a number',
   assert.throws(() => cutWindows('yesterday', '2024-01-01', undefined), /expected dates/);
 });
 
-test('backfill reloads a corrected range from PostgreSQL in windows, leaves the watermark, and resumes after a crash', async () => {
-  const { dir, cleanup } = tempDir();
-  const home = join(dir, '.sluice');
-  const schema = `bf_${randomBytes(4).toString('hex')}`;
+/** `rows` events `step` apart from 2024-01-01 in a fresh schema's PostgreSQL table, every `v` 'old'; the schema's name. */
+async function eventsTable(prefix: string, rows: number, step: string): Promise<string> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
   await pgQuery(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.events (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v text NOT NULL);
-    INSERT INTO ${schema}.events SELECT d, timestamptz '2024-01-01 00:00:00Z' + (d - 1) * interval '1 day', 'old' FROM generate_series(1, 10) d;`);
-  try {
-    writeFileSync(join(dir, 'p.yaml'), `pipeline: events-copy
+    INSERT INTO ${schema}.events SELECT d, timestamptz '2024-01-01 00:00:00Z' + (d - 1) * interval '${step}', 'old' FROM generate_series(1, ${rows}) d;`);
+  return schema;
+}
+
+/**
+ * `p.yaml` in `dir`: pipeline `name` merging `schema`.events into `destination` by its cursor, run once; the state
+ * that run left (`sluice state show --json`).
+ */
+async function copyEvents(dir: string, home: string, name: string, schema: string, destination: string): Promise<string> {
+  writeFileSync(join(dir, 'p.yaml'), `pipeline: ${name}
 sources:
   - name: pg
     type: postgres
     url: ${PG_URL}
     streams:
       - { name: events, table: ${schema}.events, primary_key: id, cursor: updated_at, write: merge }
-destination: { type: sqlite, path: out.db }
+destination: ${destination}
 `);
-    const first = await sluice(['run', join(dir, 'p.yaml'), '--json'], { home });
-    assert.equal(first.code, 0, first.stderr);
-    const stateBefore = (await sluice(['state', 'show', join(dir, 'p.yaml'), '--json'], { home })).stdout;
+  const first = await sluice(['run', join(dir, 'p.yaml'), '--json'], { home });
+  assert.equal(first.code, 0, first.stderr);
+  return (await sluice(['state', 'show', join(dir, 'p.yaml'), '--json'], { home })).stdout;
+}
+
+test('backfill reloads a corrected range from PostgreSQL in windows, leaves the watermark, and resumes after a crash', async () => {
+  const { dir, cleanup } = tempDir();
+  const home = join(dir, '.sluice');
+  const schema = await eventsTable('bf', 10, '1 day');
+  try {
+    const stateBefore = await copyEvents(dir, home, 'events-copy', schema, '{ type: sqlite, path: out.db }');
 
     // A correction upstream that did not move the cursor: an incremental run cannot see it, a backfill can.
     await pgQuery(`UPDATE ${schema}.events SET v = 'fixed' WHERE id BETWEEN 3 AND 5`);
@@ -193,23 +207,10 @@ for (const kind of ['postgres', 'mysql'] as const) {
   test(`a parallel backfill into ${kind}: windows run side by side on one table, each once, the state untouched`, async () => {
     const { dir, cleanup } = tempDir();
     const home = join(dir, '.sluice');
-    const schema = `bfp_${randomBytes(4).toString('hex')}`;
-    await pgQuery(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.events (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v text NOT NULL);
-      INSERT INTO ${schema}.events SELECT d, timestamptz '2024-01-01 00:00:00Z' + (d - 1) * interval '6 hours', 'old' FROM generate_series(1, 120) d;`);
+    const schema = await eventsTable('bfp', 120, '6 hours');
     const target = await parallelTarget(kind, `${schema}_out`);
     try {
-      writeFileSync(join(dir, 'p.yaml'), `pipeline: events-parallel
-sources:
-  - name: pg
-    type: postgres
-    url: ${PG_URL}
-    streams:
-      - { name: events, table: ${schema}.events, primary_key: id, cursor: updated_at, write: merge }
-destination: ${target.yaml}
-`);
-      const first = await sluice(['run', join(dir, 'p.yaml'), '--json'], { home });
-      assert.equal(first.code, 0, first.stderr);
-      const stateBefore = (await sluice(['state', 'show', join(dir, 'p.yaml'), '--json'], { home })).stdout;
+      const stateBefore = await copyEvents(dir, home, 'events-parallel', schema, target.yaml);
       await pgQuery(`UPDATE ${schema}.events SET v = 'fixed' WHERE updated_at >= '2024-01-05' AND updated_at < '2024-01-25'`);
       const bf = await sluice(['backfill', join(dir, 'p.yaml'), '--from', '2024-01-05', '--to', '2024-01-25', '--by', 'day', '--parallel', '4', '--json'], { home });
       assert.equal(bf.code, 0, bf.stderr);
