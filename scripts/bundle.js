@@ -1,7 +1,7 @@
 // The CLI as one module graph, for bin/sluice.js: Node's ESM loader resolves, reads and compiles each module a run
 // loads on its own (about 270 for a CSV → PostgreSQL run, 95 of them zod's), which cost a third of a second at every
 // start. Bundled, `sluice` starts about 95 ms sooner. Runs after tsc, from its output: the tests and the library
-// entry (dist/src/index.js) use that output directly; only the CLI's two entry points are bundled. Connectors the
+// entry (dist/src/index.js) use that output directly; only the CLI's entry points are bundled. Connectors the
 // CLI imports on demand become chunks, loaded on demand still. Packages with native addons stay outside.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
@@ -36,7 +36,13 @@ const englishOnlyZod = {
 // Old chunks have other names: start empty.
 rmSync('dist/bundle', { recursive: true, force: true });
 await build({
-  entryPoints: ['dist/src/cli/main.js', 'dist/src/cli/heap.js'],
+  // `sluice serve`'s run threads start run-thread.js beside the module that starts them (new URL('./run-thread.js',
+  // import.meta.url)): in the bundle, that module is a chunk of this same folder.
+  entryPoints: {
+    main: 'dist/src/cli/main.js',
+    heap: 'dist/src/cli/heap.js',
+    'run-thread': 'dist/src/orchestrate/run-thread.js',
+  },
   // The same depth as dist/src/cli/, where main.js finds ../../../package.json.
   outdir: 'dist/bundle/cli',
   bundle: true,

@@ -119,7 +119,11 @@ export interface SchemaChangeRecord {
   to?: string;
 }
 
+/** Where a store lives, so that another thread can open the same one (openControlStoreAt). */
+export type StoreAddress = { kind: 'sqlite'; home: string } | { kind: 'postgres'; url: string };
+
 export interface ControlStore extends ServiceStore {
+  readonly address: StoreAddress;
   /** Throws LockedError when a live run of the pipeline holds the lock; takes over locks of dead processes. */
   acquireLock(pipeline: string, owner: LockOwner): Promise<void>;
   releaseLock(pipeline: string, runId: string): Promise<void>;

@@ -2,7 +2,7 @@
 // shared store, for processes or machines that share work), else the SQLite file in $SLUICE_HOME.
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import type { ControlStore } from './control-store.js';
+import type { ControlStore, StoreAddress } from './control-store.js';
 import { PgControlStore } from './pg-store.js';
 import { SqliteControlStore } from './sqlite-store.js';
 
@@ -21,3 +21,7 @@ export function openControlStore(home: string = sluiceHome(), env: NodeJS.Proces
     { expected: EXPECTED },
   );
 }
+
+/** The store at `address` (another thread's, opened again here). */
+export const openControlStoreAt = (address: StoreAddress): ControlStore =>
+  (address.kind === 'sqlite' ? new SqliteControlStore(address.home) : new PgControlStore(address.url));

@@ -5,7 +5,7 @@
 import type { StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StreamRecord,
+  SchemaChangeRecord, StoreAddress, StreamRecord,
 } from './control-store.js';
 import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
@@ -48,8 +48,11 @@ const MIGRATIONS: PgMigration[] = [
 
 export class PgControlStore extends PgServiceStore implements ControlStore {
   /** Connects on first use: constructing never touches the network. */
+  readonly address: StoreAddress;
+
   constructor(url: string) {
     super(new PgDb(url, MIGRATIONS));
+    this.address = { kind: 'postgres', url };
   }
 
   /** The schema holding the tables. */

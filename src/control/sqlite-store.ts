@@ -6,7 +6,7 @@ import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StreamRecord,
+  SchemaChangeRecord, StoreAddress, StreamRecord,
 } from './control-store.js';
 import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
@@ -45,9 +45,12 @@ const MIGRATIONS = [
 ];
 
 export class SqliteControlStore extends SqliteServiceStore implements ControlStore {
+  readonly address: StoreAddress;
+
   constructor(home: string) {
     mkdirSync(home, { recursive: true });
     super(openWal(join(home, 'control.db')));
+    this.address = { kind: 'sqlite', home };
     this.migrate();
   }
 

@@ -4,7 +4,8 @@ import { redact } from './redact.js';
 
 export type Logger = pino.Logger;
 
-export function createLogger(level = process.env.SLUICE_LOG_LEVEL ?? 'info'): Logger {
+/** `destination`: where the JSON lines go (default stderr; a run thread sends them to the service's logger). */
+export function createLogger(level = process.env.SLUICE_LOG_LEVEL ?? 'info', destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
   return pino(
     {
       level,
@@ -17,9 +18,14 @@ export function createLogger(level = process.env.SLUICE_LOG_LEVEL ?? 'info'): Lo
       },
       formatters: { log: (obj) => JSON.parse(redact(JSON.stringify(obj))) as Record<string, unknown> },
     },
-    pino.destination({ fd: 2, sync: true }),
+    destination,
   );
 }
 
 /** A logger that drops everything (library use, tests). */
 export const silentLogger = (): Logger => pino({ level: 'silent' });
+
+/** Writes a line formatted elsewhere (a run thread's) where `logger` writes its own. */
+export const writeLine = (logger: Logger, line: string): void => {
+  (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym].write(line);
+};

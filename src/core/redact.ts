@@ -10,6 +10,9 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
+/** Every value registered so far: a worker thread running a pipeline parsed here is handed them (orchestrate/run-threads.ts). */
+export const registeredSecrets = (): string[] => [...secrets];
+
 export const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|credential|private[_-]?key|auth)/i;
 
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):([^@/?#\s]+)@/gi;

@@ -7,6 +7,7 @@
 import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RowValueError, RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
+import { redact } from '../core/redact.js';
 import { behind } from '../core/values/lookback.js';
 import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
@@ -428,7 +429,8 @@ class StreamRun {
 
   /** Roll back what is not committed and let the source go. */
   async fail(e: unknown): Promise<void> {
-    this.error = errorMessage(e);
+    // Masked once here: the phase and stream records, the summary and the log line all carry this text.
+    this.error = redact(errorMessage(e));
     await this.children?.abort();
     if (this.load) await this.load.abort();
     // Counts never claim rows that did not land: what was written since the last commit rolled back (a failed replace

@@ -5,7 +5,7 @@
 // (exposition.ts, for scrape time); prom-client supplies the process metrics.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { RunSummary } from '../engine/runner.js';
-import { CounterFamily, GaugeFamily, HistogramFamily } from './exposition.js';
+import { CounterFamily, GaugeFamily, HistogramFamily, type Chunk } from './exposition.js';
 import type { StatusSnapshot, StatusView } from './status.js';
 
 // Seven buckets from half a second to two hours: a pipeline run is seconds to hours, and each bucket is a line per
@@ -69,11 +69,32 @@ export class Metrics {
     }
   }
 
-  async text(): Promise<string> {
+  /**
+   * The exposition in parts: most of it is histogram blocks kept encoded (exposition.ts), handed over as they are.
+   * Sent part by part: copying 5 MB into one buffer cost 14 ms a scrape here, nearly all of it fresh pages.
+   */
+  async parts(): Promise<Buffer[]> {
     this.snapshot = await this.status.snapshot();
-    const out: string[] = [await this.process.metrics()];
+    const out: Chunk[] = [await this.process.metrics()];
     for (const f of [this.runs, this.rows, this.runDuration, this.phaseDuration, this.lag, ...this.gauges]) f.render(out);
-    return out.join('');
+    // Runs of text are joined and encoded once.
+    const parts: Buffer[] = [];
+    let text: string[] = [];
+    for (const c of out) {
+      if (typeof c === 'string') {
+        text.push(c);
+        continue;
+      }
+      if (text.length) parts.push(Buffer.from(text.join('')));
+      text = [];
+      parts.push(c);
+    }
+    if (text.length) parts.push(Buffer.from(text.join('')));
+    return parts;
+  }
+
+  async text(): Promise<string> {
+    return Buffer.concat(await this.parts()).toString();
   }
 
   get contentType(): string {

@@ -33,14 +33,18 @@ export class PipelineSet {
   private readonly entries = new Map<string, PipelineEntry>();
   /** Goes up with every change, so callers can cache what they derive from the set. */
   version = 0;
+  private byName?: { version: number; map: Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }> };
 
   constructor(private readonly paths: string[], private readonly env: NodeJS.ProcessEnv = process.env) {}
 
-  /** Valid pipelines by name (the last good version of each). */
-  pipelines(): Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }> {
-    const out = new Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }>();
-    for (const entry of this.entries.values()) if (entry.loaded) out.set(entry.loaded.config.pipeline, { entry, loaded: entry.loaded });
-    return out;
+  /** Valid pipelines by name (the last good version of each); the same map until the set changes. */
+  pipelines(): ReadonlyMap<string, { entry: PipelineEntry; loaded: LoadedPipeline }> {
+    // Looked up for every run (its policy, its version): rebuilt only when a file changed, not per lookup.
+    if (this.byName?.version === this.version) return this.byName.map;
+    const map = new Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }>();
+    for (const entry of this.entries.values()) if (entry.loaded) map.set(entry.loaded.config.pipeline, { entry, loaded: entry.loaded });
+    this.byName = { version: this.version, map };
+    return map;
   }
 
   all(): PipelineEntry[] {

@@ -13,6 +13,7 @@ import { planTasks, runPipeline } from '../engine/runner.js';
 import { backfillId, cutWindows, runBackfill, type BackfillOptions } from './backfill.js';
 import { Executor, type RunFn, type RunOutcome, type RunRequest } from './executor.js';
 import { PipelineSet, type PipelineChange } from './pipeline-set.js';
+import { RunThreads } from './run-threads.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ServiceObserver {
@@ -31,7 +32,9 @@ export interface ServiceOptions {
   /** How often pipeline files are polled for changes (ms; file-system events usually tell sooner). */
   watchMs?: number;
   leaseMs?: number;
+  /** How a run is run (tests); default: in a worker thread (run-threads.ts), or on this thread when `threads` is false. */
   run?: RunFn;
+  threads?: boolean;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
 }
@@ -52,11 +55,16 @@ export class Service {
   private refreshAgain = false;
   private scheduleCache?: { version: number; map: Map<string, ScheduleConfig> };
   private stopped = false;
+  private readonly threads?: RunThreads;
+  /** What runs a pipeline: scheduled runs, triggers, reruns and the API's backfill windows alike. */
+  private readonly run: RunFn;
 
   constructor(private readonly o: ServiceOptions) {
     this.pipelines = new PipelineSet(o.paths, o.env);
+    if (!o.run && o.threads !== false) this.threads = new RunThreads({ store: o.store.address, logger: o.logger });
+    this.run = o.run ?? this.threads?.run ?? runPipeline;
     this.executor = new Executor({
-      store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4, run: o.run ?? runPipeline,
+      store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4, run: this.run,
       lookup: (name) => this.pipelines.pipelines().get(name)?.loaded,
       onFinished: (req, outcome) => this.finished(req, outcome),
     });
@@ -101,6 +109,7 @@ export class Service {
     for (const w of this.watchers) w.close();
     this.backfillDrain.abort(new Error('serve is stopping'));
     await Promise.all([this.executor.drain(), ...this.backfills.values()]);
+    await this.threads?.close();
     await this.scheduler.stop();
   }
 
@@ -136,7 +145,7 @@ export class Service {
     planTasks(loaded, { window: { from: o.from, to: o.to }, ...(o.streams ? { streams: o.streams } : {}) }, 'plan');
     const running = runBackfill(loaded, {
       ...o, store: this.o.store, actor, logger: this.o.logger.child({ pipeline, backfill: id }), drain: this.backfillDrain.signal,
-      ...(this.o.run ? { run: this.o.run } : {}),
+      run: this.run,
     }).catch((e) => this.o.logger.error({ pipeline, backfill: id, err: errorMessage(e) }, 'backfill failed'))
       .finally(() => this.backfills.delete(id));
     this.backfills.set(id, running);

@@ -36,6 +36,7 @@ export class Alerting {
   private readonly alerters = new Map<string, PipelineAlerts>();
   private outbox?: Outbox;
   private channelsKey = '';
+  private channelCache?: { version: number; project: AlertsConfig | undefined; channels: Record<string, AlertChannel>; key: string };
   private timer?: NodeJS.Timeout;
   private evaluating = false;
   /** The project file's alerts, as evaluate() last read them. */
@@ -72,7 +73,10 @@ export class Alerting {
       this.projectAlerts = this.o.project?.();
       this.refreshOutbox();
       const byName = [...this.served()].filter(([name]) => !only || only.includes(name))
-        .map(([name, { loaded, invalid }]) => ({ name, invalid, alerts: this.alerterFor(name, loaded) }));
+        .map(([name, { loaded, invalid }]) => ({ name, invalid, alerts: this.alerterFor(name, loaded) }))
+        .filter((p) => p.alerts);
+      // No rule to evaluate: the record is not read (a service without alerts stays idle).
+      if (!byName.length) return;
       // The record as it is now, not the status view (which may be a moment old: evaluating an older record after a
       // newer one would resolve an alert and fire it again). Over the widest success_rate_below window.
       const window = Math.max(HEALTH_WINDOW, recentWindow(byName.flatMap((p) => p.alerts?.rules ?? [])));
@@ -144,16 +148,24 @@ export class Alerting {
     return undefined;
   }
 
-  /** Every channel: the project's, then each pipeline's own (a name the project defines keeps the project's). */
+  /**
+   * Every channel: the project's, then each pipeline's own (a name the project defines keeps the project's). Worked out
+   * again only when a pipeline file or the project's alerts changed: it is asked after every run.
+   */
   private channels(): Record<string, AlertChannel> {
+    const version = this.o.service.pipelines.version;
+    const c = this.channelCache;
+    if (c && c.version === version && c.project === this.projectAlerts) return c.channels;
     const out: Record<string, AlertChannel> = {};
     for (const { loaded } of this.served().values()) Object.assign(out, this.ownAlerts(loaded)?.channels ?? {});
-    return Object.assign(out, this.projectAlerts?.channels ?? {});
+    const channels = Object.assign(out, this.projectAlerts?.channels ?? {});
+    this.channelCache = { version, project: this.projectAlerts, channels, key: JSON.stringify(channels) };
+    return channels;
   }
 
   private refreshOutbox(): void {
     const channels = this.channels();
-    const key = JSON.stringify(channels);
+    const key = this.channelCache!.key;
     if (this.outbox && key === this.channelsKey) return;
     void this.outbox?.stop();
     this.channelsKey = key;

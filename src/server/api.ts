@@ -65,7 +65,16 @@ export function createApi(d: ApiDeps): Hono<Env> {
     await next();
   });
 
-  app.get('/metrics', async (c) => c.body(await d.metrics.text(), 200, { 'content-type': d.metrics.contentType }));
+  app.get('/metrics', async (c) => {
+    const parts = await d.metrics.parts();
+    const body = new ReadableStream<Uint8Array>({
+      start(ctl) {
+        for (const p of parts) ctl.enqueue(p);
+        ctl.close();
+      },
+    });
+    return c.body(body, 200, { 'content-type': d.metrics.contentType });
+  });
 
   app.get('/api/health', async (c) => {
     const s = await d.status.snapshot();
