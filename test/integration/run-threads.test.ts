@@ -9,11 +9,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePipeline } from '../../src/config/load.js';
+import { randomBytes } from 'node:crypto';
+import { PgControlStore } from '../../src/control/pg-store.js';
 import { SqliteControlStore } from '../../src/control/sqlite-store.js';
 import { LockedError } from '../../src/core/errors.js';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { RunThreads } from '../../src/orchestrate/run-threads.js';
-import { capturingLogger, tempDir } from '../helpers.js';
+import { PG_URL, capturingLogger, pgQuery, tempDir } from '../helpers.js';
 
 const pipeline = (name: string, path: string, extra = '', db = 'out.db') => `pipeline: ${name}
 sources:
@@ -132,4 +134,30 @@ test('an idle thread ends after idleMs; close() ends the rest', async () => {
     for (let i = 0; i < 50 && threads.size > 0; i++) await sleep(50);
     assert.equal(threads.size, 0);
   }, 200);
+});
+
+test('on the PostgreSQL control store, a thread opens the same store by its address: the run, its lock and its record are there', async () => {
+  const schema = `sluice_threads_${randomBytes(4).toString('hex')}`;
+  const { dir, cleanup } = tempDir();
+  const store = new PgControlStore(`${PG_URL}?schema=${schema}`);
+  const threads = new RunThreads({ store: store.address, logger: capturingLogger().logger });
+  try {
+    writeRows(join(dir, 'rows.csv'), 300);
+    const loaded = parsePipeline(pipeline('threaded-pg', 'rows.csv'), { baseDir: dir });
+    // A lock taken through the service's store is seen by the thread's connection.
+    await store.acquireLock('threaded-pg', { runId: 'holder', pid: process.pid, host: hostname() });
+    await assert.rejects(threads.run(loaded, { runId: 'run-pg-locked' }), (e: unknown) => e instanceof LockedError);
+    await store.releaseLock('threaded-pg', 'holder');
+    const summary = await threads.run(loaded, { runId: 'run-pg-1', trigger: 'manual' });
+    assert.equal(summary.status, 'success');
+    const record = await store.getRun('run-pg-1');
+    assert.equal(record?.status, 'success');
+    assert.equal(record?.streams[0].counts.loaded, 300);
+    assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM "${schema}".runs WHERE run_id = 'run-pg-1'`), [{ n: 1 }]);
+  } finally {
+    await threads.close();
+    await store.close();
+    await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    cleanup();
+  }
 });
