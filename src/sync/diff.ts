@@ -26,32 +26,50 @@ export interface TableDiff {
   columns_only_in: { a: string[]; b: string[] };
 }
 
-/** Compare one table; each difference goes to `found` as it is met. */
-export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void): Promise<TableDiff> {
+/** A table's columns on both sides, matched by name (case aside: MySQL folds them), key columns first. */
+export interface PairedColumns {
+  nameA: string;
+  nameB: string;
+  /** Side a's columns compared, key first. */
+  a: SideColumn[];
+  /** The same columns on side b, in the same order. */
+  b: SideColumn[];
+  /** How many of them are the key. */
+  keyParts: number;
+  only: { a: string[]; b: string[] };
+}
+
+export async function pairColumns(a: Side, b: Side, t: SyncTable): Promise<PairedColumns> {
   const [nameA, nameB] = [tableOn(t, 'a'), tableOn(t, 'b')];
   const [colsA, colsB] = await Promise.all([a.columns(nameA), b.columns(nameB)]);
   if (!colsA.length) throw new RunError(`table ${nameA} not found on side a (${a.type})`);
   if (!colsB.length) throw new RunError(`table ${nameB} not found on side b (${b.type})`);
-  // Columns are matched by name, case aside (MySQL folds them); the key must be on both sides.
   const byName = new Map(colsB.map((c) => [c.name.toLowerCase(), c]));
   const common = colsA.filter((c) => byName.has(c.name.toLowerCase()));
-  const pair = (c: SideColumn): SideColumn => byName.get(c.name.toLowerCase())!;
   const key = t.primary_key.map((k) => {
     const col = common.find((c) => c.name.toLowerCase() === k.toLowerCase());
     if (!col) throw new RunError(`table ${nameA}: primary key column "${k}" is not on both sides`);
     return col;
   });
-  // Key columns first, so a row's key is its first values.
-  const columns = [...key, ...common.filter((c) => !key.includes(c))];
-  const summary: TableDiff = {
-    table: nameA, rows: { a: 0, b: 0 }, only_in_a: 0, only_in_b: 0, differs: 0,
-    columns_only_in: {
+  const ordered = [...key, ...common.filter((c) => !key.includes(c))];
+  return {
+    nameA, nameB, a: ordered, b: ordered.map((c) => byName.get(c.name.toLowerCase())!), keyParts: key.length,
+    only: {
       a: colsA.filter((c) => !byName.has(c.name.toLowerCase())).map((c) => c.name),
       b: colsB.filter((c) => !common.some((x) => x.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name),
     },
   };
+}
+
+/** Compare one table; each difference goes to `found` as it is met. */
+export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void): Promise<TableDiff> {
+  const p = await pairColumns(a, b, t);
+  const { nameA, nameB } = p;
+  const columns = p.a;
+  const key = columns.slice(0, p.keyParts);
+  const summary: TableDiff = { table: nameA, rows: { a: 0, b: 0 }, only_in_a: 0, only_in_b: 0, differs: 0, columns_only_in: p.only };
   const left = new Rows(a.scan(nameA, columns, key));
-  const right = new Rows(b.scan(nameB, columns.map(pair), key.map(pair)));
+  const right = new Rows(b.scan(nameB, p.b, p.b.slice(0, p.keyParts)));
   const keyOf = (row: (string | null)[]) => Object.fromEntries(key.map((k, i) => [k.name, row[i]]));
   const report = (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => {
     summary[kind]++;
@@ -90,7 +108,7 @@ export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Diffe
 }
 
 /** Rows of one side, one at a time, as the driver gave them; the next page is fetched while this one is compared. */
-class Rows {
+export class Rows {
   private readonly pages: AsyncIterator<unknown[][]>;
   private coming: Promise<IteratorResult<unknown[][]>> | undefined;
   private page: unknown[][] = [];

@@ -17,6 +17,8 @@ export interface SideColumn {
   name: string;
   /** Compared as text in ORDER BY (a collation applies). */
   text: boolean;
+  /** The declared type, lower case (`timestamp with time zone`, `tinyint(1)`, `INTEGER` → `integer`). */
+  type: string;
 }
 
 export interface Side {
@@ -25,7 +27,31 @@ export interface Side {
   columns(table: string): Promise<SideColumn[]>;
   /** Rows of `columns` in the order of `key` (a subset of them), in pages. */
   scan(table: string, columns: SideColumn[], key: SideColumn[]): AsyncIterable<unknown[][]>;
+  /** A transaction writing rows of `table` (values in the order of `columns`, key first): nothing shows before commit. */
+  writer(table: string, columns: SideColumn[], key: SideColumn[]): Promise<SideWriter>;
   close(): Promise<void>;
+}
+
+export interface SideWriter {
+  /** Updates the row with this key, or inserts it. */
+  upsert(row: unknown[]): Promise<void>;
+  remove(key: unknown[]): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/** `UPDATE … SET … WHERE key`, then `INSERT` when no row had the key: no unique index needed. */
+function upsertSql(table: string, columns: SideColumn[], key: SideColumn[], quote: (n: string) => string, param: (i: number) => string) {
+  const rest = columns.slice(key.length);
+  const where = key.map((k, i) => `${quote(k.name)} = ${param(rest.length + i + 1)}`).join(' AND ');
+  return {
+    // Parameters: the non-key values, then the key.
+    update: rest.length ? `UPDATE ${table} SET ${rest.map((c, i) => `${quote(c.name)} = ${param(i + 1)}`).join(', ')} WHERE ${where}` : undefined,
+    exists: `SELECT 1 FROM ${table} WHERE ${key.map((k, i) => `${quote(k.name)} = ${param(i + 1)}`).join(' AND ')}`,
+    insert: `INSERT INTO ${table} (${columns.map((c) => quote(c.name)).join(', ')}) VALUES (${columns.map((_, i) => param(i + 1)).join(', ')})`,
+    remove: `DELETE FROM ${table} WHERE ${key.map((k, i) => `${quote(k.name)} = ${param(i + 1)}`).join(' AND ')}`,
+    updateParams: (row: unknown[]) => [...row.slice(key.length), ...row.slice(0, key.length)],
+  };
 }
 
 const PAGE = 5000;
@@ -53,7 +79,7 @@ function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
         const r = await pool.query<{ name: string; type: string }>(
           `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
            WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, [quoted(table)]);
-        return r.rows.map((row) => ({ name: row.name, text: TEXT_TYPES.test(row.type) }));
+        return r.rows.map((row) => ({ name: row.name, text: TEXT_TYPES.test(row.type), type: row.type.toLowerCase() }));
       } catch (e) {
         throw pgError(e, `reading the columns of ${name(table)}`);
       }
@@ -76,6 +102,39 @@ function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
         client.release();
       }
     },
+    async writer(table, columns, key) {
+      const client = await pool.connect();
+      const sql = upsertSql(quoted(table), columns, key, quoteIdent, (i) => `$${i}`);
+      const run = async (text: string, values: unknown[]) => {
+        try {
+          return await client.query(text, values);
+        } catch (e) {
+          throw pgError(e, `writing ${name(table)}`);
+        }
+      };
+      await run('BEGIN', []);
+      let open = true;
+      const end = async (how: 'COMMIT' | 'ROLLBACK') => {
+        if (!open) return;
+        open = false;
+        try {
+          await run(how, []);
+        } finally {
+          client.release();
+        }
+      };
+      return {
+        async upsert(row) {
+          const updated = sql.update ? (await run(sql.update, sql.updateParams(row))).rowCount : (await run(sql.exists, row.slice(0, key.length))).rowCount;
+          if (!updated) await run(sql.insert, row);
+        },
+        async remove(k) {
+          await run(sql.remove, k);
+        },
+        commit: () => end('COMMIT'),
+        rollback: () => end('ROLLBACK'),
+      };
+    },
     close: () => pool.end(),
   };
 }
@@ -88,7 +147,7 @@ function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
     async columns(table) {
       try {
         const [rows] = await pool.query(`SHOW COLUMNS FROM ${quoted(table)}`);
-        return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, text: TEXT_TYPES.test(r.Type) }));
+        return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, text: TEXT_TYPES.test(r.Type), type: r.Type.toLowerCase() }));
       } catch (e) {
         if ((e as { errno?: number }).errno === 1146) return [];
         throw mysqlError(e, `reading the columns of ${table}`);
@@ -116,17 +175,55 @@ function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
         conn.release();
       }
     },
+    async writer(table, columns, key) {
+      const conn = await pool.getConnection();
+      const sql = upsertSql(quoted(table), columns, key, q, () => '?');
+      const run = async (text: string, values: unknown[]) => {
+        try {
+          const [r] = await conn.query(text, values);
+          return r as { affectedRows?: number; length?: number };
+        } catch (e) {
+          throw mysqlError(e, `writing ${table}`);
+        }
+      };
+      await run('START TRANSACTION', []);
+      let open = true;
+      const end = async (how: 'COMMIT' | 'ROLLBACK') => {
+        if (!open) return;
+        open = false;
+        try {
+          await run(how, []);
+        } finally {
+          conn.release();
+        }
+      };
+      return {
+        async upsert(row) {
+          // MySQL counts an UPDATE that changes nothing as no row: whether the key is there is asked, not inferred.
+          const found = (await run(sql.exists, row.slice(0, key.length))).length;
+          if (found) {
+            if (sql.update) await run(sql.update, sql.updateParams(row));
+          } else await run(sql.insert, row);
+        },
+        async remove(k) {
+          await run(sql.remove, k);
+        },
+        commit: () => end('COMMIT'),
+        rollback: () => end('ROLLBACK'),
+      };
+    },
     close: () => pool.end(),
   };
 }
 
 function sqliteSide(path: string): Side {
   const db = openSqlite(path, { readonly: true });
+  let writing: ReturnType<typeof openSqlite> | undefined;
   return {
     type: 'sqlite',
     async columns(table) {
       const rows = db.prepare(`SELECT name, type FROM pragma_table_info(?)`).all(table) as { name: string; type: string }[];
-      return rows.map((r) => ({ name: r.name, text: TEXT_TYPES.test(r.type) }));
+      return rows.map((r) => ({ name: r.name, text: TEXT_TYPES.test(r.type), type: r.type.toLowerCase() }));
     },
     async *scan(table, columns, key) {
       const stmt = db.prepare(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoteIdent(table)}
@@ -141,8 +238,36 @@ function sqliteSide(path: string): Side {
       }
       if (page.length) yield page;
     },
+    async writer(table, columns, key) {
+      writing ??= openSqlite(path);
+      const w = writing;
+      const sql = upsertSql(quoteIdent(table), columns, key, quoteIdent, () => '?');
+      const update = sql.update ? w.prepare(sql.update) : undefined;
+      const exists = w.prepare(sql.exists);
+      const insert = w.prepare(sql.insert);
+      const remove = w.prepare(sql.remove);
+      w.exec('BEGIN IMMEDIATE');
+      let open = true;
+      const end = async (how: 'COMMIT' | 'ROLLBACK') => {
+        if (!open) return;
+        open = false;
+        w.exec(how);
+      };
+      return {
+        async upsert(row) {
+          const found = update ? update.run(...sql.updateParams(row)).changes : exists.raw(true).get(...row.slice(0, key.length)) ? 1 : 0;
+          if (!found) insert.run(...row);
+        },
+        async remove(k) {
+          remove.run(...k);
+        },
+        commit: () => end('COMMIT'),
+        rollback: () => end('ROLLBACK'),
+      };
+    },
     async close() {
       db.close();
+      writing?.close();
     },
   };
 }

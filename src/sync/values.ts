@@ -3,6 +3,8 @@
 // differently — `1.0` in one and `1.00` in the other, `t` and `1` for true, a timestamp with microseconds and one
 // without, JSON with keys in another order. None of those is a change.
 
+import { createHash } from 'node:crypto';
+
 const DECIMAL = /^[+-]?\d+\.\d+$/;
 const EXPONENT = /^[+-]?\d+(\.\d+)?[eE][+-]?\d+$/;
 const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -90,4 +92,15 @@ function compareKeyPart(a: string | null, b: string | null): number {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The hash of a row's values once made comparable (syncText): what a base remembers, the same whichever side it was read from. */
+export function rowHash(values: readonly unknown[]): Buffer {
+  const h = createHash('md5');
+  for (const v of values) {
+    const t = syncText(v);
+    // NULL and each value's end are marked, so that (null, 'a') and ('', 'a') or ('ab', '') and ('a', 'b') differ.
+    h.update(t === null ? '\u0000' : `${t}\u0001`);
+  }
+  return h.digest();
 }

@@ -1,0 +1,49 @@
+// The changes a sync will write into one side, kept on disk while both sides are still being read (a side is not
+// written while it is scanned, and memory holds a page, not the changes). One JSON line per change; bytes as hex.
+import { createReadStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export type Change = { op: 'upsert'; row: unknown[] } | { op: 'remove'; key: unknown[] };
+
+const FLUSH_AT = 1 << 20;
+
+const encode = (_: string, v: unknown) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : typeof v === 'bigint' ? v.toString() : v);
+const decode = (_: string, v: unknown) => (v !== null && typeof v === 'object' && '$hex' in v ? Buffer.from((v as { $hex: string }).$hex, 'hex') : v);
+
+export class ChangeSpill {
+  private readonly path = join(tmpdir(), `sluice-sync-${randomUUID()}.ndjson`);
+  private fh?: FileHandle;
+  private text = '';
+  count = 0;
+
+  async add(change: Change): Promise<void> {
+    // A Buffer's toJSON runs before the replacer sees it: bytes are turned into hex first.
+    const c = change.op === 'upsert' ? { op: 'upsert', row: change.row.map((v) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : v)) } : change;
+    this.text += `${JSON.stringify(c, encode)}\n`;
+    this.count++;
+    if (this.text.length >= FLUSH_AT) await this.flush();
+  }
+
+  async *changes(): AsyncIterable<Change> {
+    await this.flush();
+    if (!this.fh) return;
+    const lines = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) if (line) yield JSON.parse(line, decode) as Change;
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close();
+    await rm(this.path, { force: true });
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.text) return;
+    this.fh ??= await open(this.path, 'w');
+    await this.fh.write(this.text);
+    this.text = '';
+  }
+}

@@ -1,0 +1,161 @@
+// One table of a sync, once (`sluice sync --once`): both sides and the last agreed base (./base.ts) are read in key
+// order together, like `sluice diff`, and each key is decided:
+// - the same content on both sides: nothing to do;
+// - one way (`a_to_b`, `b_to_a`): the source's row (or its absence) is written into the other side;
+// - two way: the side whose content differs from the base changed, and its row goes to the other; a key changed on
+//   both sides is a conflict, settled by the table's strategy (a side's delete against the other's update: the update
+//   is kept, whatever the strategy — nothing a person wrote is lost to a delete).
+// Changes are kept on disk until both sides are read, then each side is written in one transaction, then the new base
+// is kept. A failure anywhere keeps the last base: the next sync works out the same changes again, and a change one
+// side already committed is then the same content on both sides.
+import { RunError } from '../core/errors.js';
+import type { SyncTable } from '../config/sync-spec.js';
+import type { SyncBase } from './base.js';
+import { ChangeSpill } from './change-spill.js';
+import { pairColumns, Rows } from './diff.js';
+import type { Side, SideColumn } from './side.js';
+import { compareKeys, rowHash, syncText } from './values.js';
+import { writeValue, type Engine } from './write-values.js';
+
+export interface Applied { inserted: number; updated: number; deleted: number }
+
+export interface TableSync {
+  table: string;
+  rows: { a: number; b: number };
+  a_to_b: Applied;
+  b_to_a: Applied;
+  conflicts: number;
+  /** Conflicts where one side deleted and the other updated: the update was kept. */
+  update_delete: number;
+  unchanged: number;
+  dry_run?: boolean;
+}
+
+type Winner = 'a' | 'b';
+
+const applied = (): Applied => ({ inserted: 0, updated: 0, deleted: 0 });
+const sameHash = (x: Buffer | undefined, y: Buffer | undefined) => (x === undefined || y === undefined ? x === y : x.equals(y));
+
+/** Later of two values of the last-write-wins column: numbers by value, timestamps and text by their normal form. */
+function later(u: unknown, v: unknown): Winner | undefined {
+  const x = syncText(u);
+  const y = syncText(v);
+  if (x === y) return undefined;
+  if (x === null) return 'b';
+  if (y === null) return 'a';
+  const nx = Number(x);
+  const ny = Number(y);
+  if (x.trim() !== '' && y.trim() !== '' && Number.isFinite(nx) && Number.isFinite(ny)) return nx > ny ? 'a' : nx < ny ? 'b' : undefined;
+  return x > y ? 'a' : 'b';
+}
+
+export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean } = {}): Promise<TableSync> {
+  const p = await pairColumns(a, b, t);
+  const n = p.keyParts;
+  const lww = t.conflict?.strategy === 'last-write-wins' && t.conflict.column
+    ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
+  if (t.conflict?.strategy === 'last-write-wins' && t.conflict.column && lww < 0) {
+    throw new RunError(`table ${p.nameA}: the last-write-wins column "${t.conflict.column}" is not on both sides`);
+  }
+  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, ...(o.dryRun ? { dry_run: true } : {}) };
+  const into = { a: new ChangeSpill(), b: new ChangeSpill() };
+  const baseTable = base.table(p.nameA, n);
+  const old = baseTable.rows()[Symbol.iterator]();
+  try {
+    const left = new Rows(a.scan(p.nameA, p.a, p.a.slice(0, n)));
+    const right = new Rows(b.scan(p.nameB, p.b, p.b.slice(0, n)));
+    let h = old.next();
+    const keyText = (row: unknown[]) => row.slice(0, n).map(syncText);
+    const content = (row: unknown[]) => rowHash(row.slice(n));
+    const decide = (x: unknown[] | undefined, y: unknown[] | undefined, hx: Buffer | undefined, hy: Buffer | undefined, hBase: Buffer | undefined): Winner => {
+      if (t.direction === 'a_to_b') return 'a';
+      if (t.direction === 'b_to_a') return 'b';
+      const aChanged = !sameHash(hx, hBase);
+      const bChanged = !sameHash(hy, hBase);
+      if (aChanged && !bChanged) return 'a';
+      if (bChanged && !aChanged) return 'b';
+      result.conflicts++;
+      if (!x || !y) {
+        result.update_delete++;
+        return x ? 'a' : 'b';
+      }
+      const strategy = t.conflict?.strategy;
+      if (strategy === 'target-wins') return 'b';
+      if (strategy === 'last-write-wins' && lww >= 0) return later(x[lww], y[lww]) ?? 'a';
+      return 'a';
+    };
+    const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
+      const [row, other, target, count, from, to, engine] = winner === 'a'
+        ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type as Engine] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type as Engine];
+      if (row) {
+        await target.add({ op: 'upsert', row: row.map((v, i) => writeValue(v, from[i], to[i], engine)) });
+        if (other) count.updated++;
+        else count.inserted++;
+      } else if (other) {
+        await target.add({ op: 'remove', key: other.slice(0, n) });
+        count.deleted++;
+      }
+    };
+
+    let x = await left.next();
+    let y = await right.next();
+    while (x || y) {
+      const kx = x ? keyText(x) : undefined;
+      const ky = y ? keyText(y) : undefined;
+      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky);
+      const key = order <= 0 ? kx! : ky!;
+      const rowA = order <= 0 ? x : undefined;
+      const rowB = order >= 0 ? y : undefined;
+      // The base's entries for keys no side has any more are dropped (both deleted it).
+      while (!h.done && compareKeys(h.value.key, key) < 0) h = old.next();
+      const hBase = !h.done && compareKeys(h.value.key, key) === 0 ? h.value.hash : undefined;
+      if (rowA) result.rows.a++;
+      if (rowB) result.rows.b++;
+      const hx = rowA ? content(rowA) : undefined;
+      const hy = rowB ? content(rowB) : undefined;
+      if (sameHash(hx, hy)) {
+        result.unchanged++;
+        baseTable.put(key, hx!);
+      } else {
+        const winner = decide(rowA, rowB, hx, hy, hBase);
+        await write(winner, rowA, rowB);
+        const agreed = winner === 'a' ? hx : hy;
+        if (agreed) baseTable.put(key, agreed);
+      }
+      if (order <= 0) x = await left.next();
+      if (order >= 0) y = await right.next();
+    }
+    // The old base's reading ends before it is replaced.
+    old.return?.();
+    if (o.dryRun) {
+      baseTable.discard();
+      return result;
+    }
+    await apply(a, p.nameA, p.a, n, into.a);
+    await apply(b, p.nameB, p.b, n, into.b);
+    baseTable.keep();
+    return result;
+  } catch (e) {
+    old.return?.();
+    baseTable.discard();
+    throw e;
+  } finally {
+    await Promise.all([into.a.close(), into.b.close()]);
+  }
+}
+
+/** A side's changes in one transaction. */
+async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill): Promise<void> {
+  if (!changes.count) return;
+  const w = await side.writer(table, columns, columns.slice(0, keyParts));
+  try {
+    for await (const c of changes.changes()) {
+      if (c.op === 'upsert') await w.upsert(c.row);
+      else await w.remove(c.key);
+    }
+    await w.commit();
+  } catch (e) {
+    await w.rollback().catch(() => undefined);
+    throw e;
+  }
+}

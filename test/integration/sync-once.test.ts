@@ -1,0 +1,168 @@
+// `sluice sync --once` (issue 16, hash mode): two real servers kept in step — inserts, updates and deletes found
+// against the last agreed base, conflicts settled by their rule, an update kept against a delete — and `sluice diff`
+// finding nothing afterwards. One way from SQLite into PostgreSQL, with a dry run. Settings not built yet are refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
+import { PG_URL, pgQuery, sluice, tempDir } from '../helpers.js';
+
+interface Applied { inserted: number; updated: number; deleted: number }
+interface SyncJson { sync: string; tables: { table: string; rows: { a: number; b: number }; a_to_b: Applied; b_to_a: Applied; conflicts: number; update_delete: number; unchanged: number }[] }
+
+const counts = (x: Applied) => [x.inserted, x.updated, x.deleted];
+
+test('sluice sync --once: PostgreSQL ↔ MariaDB both ways, last-write-wins, an update kept against a delete, then nothing left to diff', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    await pgQuery(`CREATE SCHEMA ${name};
+      CREATE TABLE ${name}.customers (id int PRIMARY KEY, email text, balance numeric(10,2), updated_at timestamptz, active boolean, doc jsonb, photo bytea);
+      INSERT INTO ${name}.customers SELECT i, 'c' || i || '@example.com', i * 1.5, timestamptz '2024-01-01 00:00:00.123456Z' + i * interval '1 minute',
+        i % 2 = 0, jsonb_build_object('b', i, 'a', 'x'), decode(lpad(to_hex(i), 4, '0'), 'hex') FROM generate_series(1, 100) i;`);
+    await maria.query(`CREATE DATABASE ${name}`);
+    await maria.query(`USE ${name}`);
+    await maria.query(`CREATE TABLE ${name}.customers (id int PRIMARY KEY, email varchar(100), balance decimal(12,3), updated_at datetime(6), active tinyint(1), doc json, photo blob)`);
+    // 50–100 as in PostgreSQL (their own spellings), 101–150 only here; 60 differs: changed here later.
+    await maria.query(`INSERT INTO ${name}.customers SELECT seq, CONCAT('c', seq, '@example.com'), seq * 1.5,
+      TIMESTAMP('2024-01-01 00:00:00.123456') + INTERVAL seq MINUTE, seq % 2 = 0, JSON_OBJECT('a', 'x', 'b', seq), UNHEX(LPAD(HEX(seq), 4, '0')) FROM seq_50_to_150`);
+    await maria.query(`UPDATE ${name}.customers SET email = 'maria60@example.com', updated_at = '2025-06-01 00:00:00' WHERE id = 60`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: crm-shop
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name} }
+  b: { type: mysql, host: 127.0.0.1, user: root, database: ${name} }
+tables:
+  - name: customers
+    primary_key: id
+    direction: two_way
+    conflict: { strategy: last-write-wins, column: updated_at }
+`);
+    const once = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], opts);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as SyncJson).tables[0];
+    };
+    const same = async () => {
+      const d = await sluice(['diff', file], opts);
+      assert.equal(d.code, 0, `diff after sync: ${d.stdout}${d.stderr}`);
+    };
+
+    // First sync: no base, so each side's own rows go to the other; 60, present on both and different, is a conflict.
+    const first = await once();
+    assert.deepEqual(first.rows, { a: 100, b: 101 });
+    assert.deepEqual(counts(first.a_to_b), [49, 0, 0]);
+    assert.deepEqual(counts(first.b_to_a), [50, 1, 0]);
+    assert.equal(first.conflicts, 1);
+    await same();
+    assert.deepEqual(await pgQuery(`SELECT email, encode(photo, 'hex') AS photo, active FROM ${name}.customers WHERE id IN (60, 150) ORDER BY id`),
+      [{ email: 'maria60@example.com', photo: '003c', active: true }, { email: 'c150@example.com', photo: '0096', active: true }]);
+    const [[one]] = await maria.query(`SELECT email, HEX(photo) AS photo, active, CAST(updated_at AS char) AS at FROM ${name}.customers WHERE id = 1`) as unknown as [{ email: string; photo: string; active: number; at: string }[]];
+    assert.deepEqual(one, { email: 'c1@example.com', photo: '0001', active: 0, at: '2024-01-01 00:01:00.123456' });
+
+    // Changes on each side since then, and two conflicts.
+    await pgQuery(`UPDATE ${name}.customers SET email = 'pg5@example.com' WHERE id = 5;
+      DELETE FROM ${name}.customers WHERE id = 6;
+      UPDATE ${name}.customers SET email = 'pg70@example.com', updated_at = '2025-01-01Z' WHERE id = 70;
+      DELETE FROM ${name}.customers WHERE id = 80;`);
+    await maria.query(`UPDATE ${name}.customers SET balance = 999.5 WHERE id = 120`);
+    await maria.query(`DELETE FROM ${name}.customers WHERE id = 130`);
+    await maria.query(`UPDATE ${name}.customers SET email = 'maria70@example.com', updated_at = '2025-02-01' WHERE id = 70`);
+    await maria.query(`UPDATE ${name}.customers SET email = 'maria80@example.com' WHERE id = 80`);
+    const second = await once();
+    assert.deepEqual(counts(second.a_to_b), [0, 1, 1], 'a → b: 5 updated, 6 deleted');
+    assert.deepEqual(counts(second.b_to_a), [1, 2, 1], 'b → a: 80 back, 120 and 70 updated, 130 deleted');
+    assert.equal(second.conflicts, 2);
+    assert.equal(second.update_delete, 1);
+    await same();
+    assert.deepEqual(await pgQuery(`SELECT id, email, balance::text AS balance FROM ${name}.customers WHERE id IN (5, 6, 70, 80, 120, 130) ORDER BY id`), [
+      { id: 5, email: 'pg5@example.com', balance: '7.50' },
+      { id: 70, email: 'maria70@example.com', balance: '105.00' },
+      { id: 80, email: 'maria80@example.com', balance: '120.00' },
+      { id: 120, email: 'c120@example.com', balance: '999.50' },
+    ]);
+
+    // Nothing changed since: nothing to do.
+    const third = await once();
+    assert.deepEqual([counts(third.a_to_b), counts(third.b_to_a), third.conflicts], [[0, 0, 0], [0, 0, 0], 0]);
+    assert.equal(third.unchanged, 148, '1–150 but 6 and 130');
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+    await maria.query(`DROP DATABASE IF EXISTS ${name}`);
+    await maria.end();
+    cleanup();
+  }
+});
+
+test('sluice sync --once one way, SQLite into PostgreSQL: the target follows the source, its own edits overwritten; a dry run writes nothing', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    const lite = openDatabase(join(dir, 'src.db'));
+    lite.exec(`CREATE TABLE tags (tag TEXT PRIMARY KEY, n INTEGER, seen TIMESTAMP);
+      INSERT INTO tags VALUES ('alpha', 1, '2024-05-01 10:00:00'), ('Zeta', 2, NULL), ('émile', 3, '2024-05-02 11:30:00.5');`);
+    await pgQuery(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.tags (tag text PRIMARY KEY, n int, seen timestamptz);
+      INSERT INTO ${name}.tags VALUES ('old', 9, NULL);`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: tags-out
+systems:
+  a: { type: sqlite, path: src.db }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name} }
+tables:
+  - { name: tags, primary_key: tag, direction: a_to_b }
+`);
+    const dry = await sluice(['sync', file, '--once', '--dry-run'], opts);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /tags: 3 rows in a, 1 in b; a → b: 3 inserted, 0 updated, 1 deleted; b → a: 0 inserted, 0 updated, 0 deleted; 0 conflicts \(dry run: nothing written\)/);
+    assert.deepEqual(await pgQuery(`SELECT tag FROM ${name}.tags`), [{ tag: 'old' }]);
+
+    const r = await sluice(['sync', file, '--once'], opts);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await pgQuery(`SELECT tag, n, seen::text AS seen FROM ${name}.tags ORDER BY tag COLLATE "C"`), [
+      { tag: 'Zeta', n: 2, seen: null }, { tag: 'alpha', n: 1, seen: '2024-05-01 10:00:00+00' }, { tag: 'émile', n: 3, seen: '2024-05-02 11:30:00.5+00' },
+    ]);
+    // An edit on the target is overwritten by the next sync; a row deleted at the source goes.
+    await pgQuery(`UPDATE ${name}.tags SET n = 100 WHERE tag = 'alpha'`);
+    lite.exec(`DELETE FROM tags WHERE tag = 'Zeta'`);
+    lite.close();
+    const again = await sluice(['sync', file, '--once', '--json'], opts);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(counts((JSON.parse(again.stdout) as SyncJson).tables[0].a_to_b), [0, 1, 1]);
+    assert.deepEqual(await pgQuery(`SELECT tag, n FROM ${name}.tags ORDER BY tag COLLATE "C"`), [{ tag: 'alpha', n: 1 }, { tag: 'émile', n: 3 }]);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+    cleanup();
+  }
+});
+
+test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, merge and manual review, soft deletes', async () => {
+  const { dir, cleanup } = tempDir();
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    const write = (extra: string, table = '{ name: t, primary_key: id, direction: a_to_b }') => {
+      const f = join(dir, `${randomBytes(3).toString('hex')}.yaml`);
+      writeFileSync(f, `sync: later\n${extra}systems:\n  a: { type: sqlite, path: a.db }\n  b: { type: sqlite, path: b.db }\ntables:\n  - ${table}\n`);
+      return f;
+    };
+    const cases: [string[], RegExp][] = [
+      [['sync', write('')], /needs change data capture.*--once/],
+      [['sync', write('mode: cdc\n'), '--once'], /mode: cdc is not built yet/],
+      [['sync', write('', '{ name: t, primary_key: id, conflict: { strategy: manual-review } }'), '--once'], /tables\[0\]\.conflict\.strategy conflict strategy manual-review is not built yet/],
+      [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await sluice(args, opts);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  } finally {
+    cleanup();
+  }
+});
