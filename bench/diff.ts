@@ -7,11 +7,14 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { measure, measureSluice, printTable } from './measure.js';
 
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-export async function benchDiff(rows: number): Promise<void> {
-  const dir = resolve(import.meta.dirname, '..', '..', 'bench', '.data', 'diff');
-  mkdirSync(dir, { recursive: true });
+/**
+ * Two PostgreSQL tables (bench_diff_a.t, bench_diff_b.t) and a MariaDB one (bench_diff.t) of `rows` rows, typed as
+ * each engine would (numeric and decimal of other scales, timestamptz and datetime(6), jsonb and json), with 1% of
+ * the rows changed in each copy but the first.
+ */
+export async function buildDiffTables(rows: number): Promise<void> {
   const client = new pg.Client(PG_URL);
   await client.connect();
   const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
@@ -31,16 +34,28 @@ export async function benchDiff(rows: number): Promise<void> {
     UPDATE t SET name = CONCAT(name, '!') WHERE id % 100 = 0`);
   await maria.end();
   await client.end();
-  const file = (b: string) => {
-    const f = join(dir, `diff-${b.includes('mysql') ? 'mysql' : 'pg'}.yaml`);
-    writeFileSync(f, `sync: bench-diff\nsystems:\n  a: { type: postgres, url: "${PG_URL}", schema: bench_diff_a }\n  b: ${b}\n`
-      + 'tables:\n  - { name: t, primary_key: id, direction: a_to_b }\n');
-    return f;
-  };
+}
+
+/** A sync file over bench_diff_a.t and `b`, in `dir`. */
+export function benchSyncFile(dir: string, b: string, table: string): string {
+  const f = join(dir, `sync-${b.includes('mysql') ? 'mysql' : 'pg'}.yaml`);
+  writeFileSync(f, `sync: bench-${b.includes('mysql') ? 'mysql' : 'pg'}\nsystems:\n  a: { type: postgres, url: "${PG_URL}", schema: bench_diff_a }\n  b: ${b}\n`
+    + `tables:\n  - ${table}\n`);
+  return f;
+}
+
+export const PG_B = `{ type: postgres, url: "${PG_URL}", schema: bench_diff_b }`;
+export const MARIA_B = '{ type: mysql, host: 127.0.0.1, user: root, database: bench_diff }';
+
+export async function benchDiff(rows: number): Promise<void> {
+  const dir = resolve(import.meta.dirname, '..', '..', 'bench', '.data', 'diff');
+  mkdirSync(dir, { recursive: true });
+  await buildDiffTables(rows);
+  const file = (b: string) => benchSyncFile(dir, b, '{ name: t, primary_key: id, direction: a_to_b }');
   const home = { SLUICE_HOME: join(dir, 'home') };
   const read = await measure('bash', ['-c', ['a', 'b'].map((s) => `psql -q -d "${PG_URL}" -c "\\copy (SELECT * FROM bench_diff_${s}.t ORDER BY id) TO '/dev/null'"`).join(' && ')]);
-  const pgpg = await measureSluice(['diff', file(`{ type: postgres, url: "${PG_URL}", schema: bench_diff_b }`), '--json', '--limit', '0'], home);
-  const pgmy = await measureSluice(['diff', file('{ type: mysql, host: 127.0.0.1, user: root, database: bench_diff }'), '--json', '--limit', '0'], home);
+  const pgpg = await measureSluice(['diff', file(PG_B), '--json', '--limit', '0'], home);
+  const pgmy = await measureSluice(['diff', file(MARIA_B), '--json', '--limit', '0'], home);
   for (const [name, m] of [['PostgreSQL ↔ PostgreSQL', pgpg], ['PostgreSQL ↔ MariaDB', pgmy]] as const) {
     if (m.code !== 1) throw new Error(`sluice diff (${name}) exited ${m.code}: ${m.stderr}`);
     const t = (JSON.parse(m.stdout) as { tables: { differs: number }[] }).tables[0];

@@ -3,6 +3,7 @@ import { benchApi } from './api.js';
 import { benchCsv } from './csv.js';
 import { benchDiff } from './diff.js';
 import { benchServe } from './serve.js';
+import { benchSync } from './sync.js';
 import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
 
@@ -13,6 +14,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
   serve: (args) => benchServe(args),
+  sync: (args) => benchSync(Number(args[0] ?? 1_000_000)),
   transform: (args) => benchTransform(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3)),
 };
 

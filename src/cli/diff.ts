@@ -5,7 +5,7 @@ import { loadSyncFile, tableOn } from '../config/sync-spec.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { type Difference, type TableDiff, diffTable } from '../sync/diff.js';
-import { openSide } from '../sync/side.js';
+import { openSide } from '../sync/open-side.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { printError } from './print-error.js';

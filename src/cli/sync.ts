@@ -7,7 +7,7 @@ import { sluiceHome } from '../control/open.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { SyncBase } from '../sync/base.js';
-import { openSide } from '../sync/side.js';
+import { openSide } from '../sync/open-side.js';
 import { syncTable, type TableSync } from '../sync/sync-table.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';

@@ -183,7 +183,7 @@ export function generateReference(): string {
   out.push(
     '## Sync files',
     '',
-    'A sync file (`sluice diff <file>`; `sluice sync` is being built) names two systems and the tables kept in step',
+    'A sync file (`sluice sync <file> --once`, `sluice diff <file>`) names two systems and the tables kept in step',
     'between them. It is validated like a pipeline file: every error at its file, line and column.',
     '',
     keyTable(toJson(syncFileSpec)),

@@ -11,11 +11,11 @@
 import { RunError } from '../core/errors.js';
 import type { SyncTable } from '../config/sync-spec.js';
 import type { SyncBase } from './base.js';
-import { ChangeSpill } from './change-spill.js';
+import { ChangeSpill, type Change } from './change-spill.js';
 import { pairColumns, Rows } from './diff.js';
-import type { Side, SideColumn } from './side.js';
+import { WRITE_BATCH, type Side, type SideColumn } from './side.js';
 import { compareKeys, rowHash, syncText } from './values.js';
-import { writeValue, type Engine } from './write-values.js';
+import { writeValue } from './write-values.js';
 
 export interface Applied { inserted: number; updated: number; deleted: number }
 
@@ -86,7 +86,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     };
     const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
-        ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type as Engine] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type as Engine];
+        ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type];
       if (row) {
         await target.add({ op: 'upsert', row: row.map((v, i) => writeValue(v, from[i], to[i], engine)) });
         if (other) count.updated++;
@@ -144,15 +144,23 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   }
 }
 
-/** A side's changes in one transaction. */
+/** A side's changes in one transaction, a batch of the same kind per statement. */
 async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill): Promise<void> {
   if (!changes.count) return;
   const w = await side.writer(table, columns, columns.slice(0, keyParts));
   try {
+    let batch: unknown[][] = [];
+    let op: Change['op'] = 'upsert';
+    const flush = async () => {
+      if (batch.length) await (op === 'upsert' ? w.upsert(batch) : w.remove(batch));
+      batch = [];
+    };
     for await (const c of changes.changes()) {
-      if (c.op === 'upsert') await w.upsert(c.row);
-      else await w.remove(c.key);
+      if (c.op !== op || batch.length >= WRITE_BATCH) await flush();
+      op = c.op;
+      batch.push(c.op === 'upsert' ? c.row : c.key);
     }
+    await flush();
     await w.commit();
   } catch (e) {
     await w.rollback().catch(() => undefined);

@@ -166,3 +166,44 @@ test('sluice sync refuses, before any work, what it cannot run yet: real time wi
     cleanup();
   }
 });
+
+test('a sync that fails writing one side keeps the last base: the next one applies what is missing, nothing twice', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b;
+      CREATE TABLE ${name}_a.t (id int PRIMARY KEY, v text); INSERT INTO ${name}_a.t SELECT i, 'v' || i FROM generate_series(1, 10) i;
+      CREATE TABLE ${name}_b.t (id int PRIMARY KEY, v text CONSTRAINT no_poison CHECK (v <> 'poison'));
+      INSERT INTO ${name}_b.t SELECT i, 'v' || i FROM generate_series(6, 15) i;`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: pg-pair
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
+tables:
+  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }
+`);
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+    await pgQuery(`UPDATE ${name}_a.t SET v = 'poison' WHERE id = 1; UPDATE ${name}_b.t SET v = 'b12' WHERE id = 12;`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failed = await sluice(['sync', file, '--once'], opts);
+      assert.equal(failed.code, 1, failed.stdout);
+      assert.match(failed.stderr, /no_poison/);
+      // Side a committed its change (12) before side b refused 1; b is untouched.
+      assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_a.t WHERE id = 12`), [{ v: 'b12' }]);
+      assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_b.t WHERE id = 1`), [{ v: 'v1' }]);
+    }
+    await pgQuery(`ALTER TABLE ${name}_b.t DROP CONSTRAINT no_poison`);
+    const r = await sluice(['sync', file, '--once', '--json'], opts);
+    assert.equal(r.code, 0, r.stderr);
+    const t = (JSON.parse(r.stdout) as SyncJson).tables[0];
+    // 12 is the same on both sides now: only 1 is left to write, and no conflict is seen.
+    assert.deepEqual([counts(t.a_to_b), counts(t.b_to_a), t.conflicts], [[0, 1, 0], [0, 0, 0], 0]);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+    assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ${name}_a.t`), [{ n: 15 }]);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+});

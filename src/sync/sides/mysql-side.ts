@@ -1,0 +1,99 @@
+// A MySQL/MariaDB side: rows streamed in key order (text keys by utf8mb4_bin), and changes written a batch per
+// statement — `INSERT … ON DUPLICATE KEY UPDATE` when the key is the table's primary or a unique key (MySQL matches
+// rows by a unique index only), else row by row: is the key there, then UPDATE or INSERT.
+import { createMysqlPool, mysqlError } from '../../connectors/mysql/mysql-connection.js';
+import { q } from '../../connectors/mysql/mysql-tables.js';
+import { splitQualified } from '../../connectors/sql/qualified-name.js';
+import { quoteQualified } from '../../connectors/sql/quote.js';
+import { ender, PAGE, TEXT_TYPES, type Side } from '../side.js';
+
+export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
+  const pool = createMysqlPool(c, baseDir);
+  const quoted = (table: string) => quoteQualified(splitQualified(table), '`');
+  return {
+    type: 'mysql',
+    async columns(table) {
+      try {
+        const [rows] = await pool.query(`SHOW COLUMNS FROM ${quoted(table)}`);
+        return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, text: TEXT_TYPES.test(r.Type), type: r.Type.toLowerCase() }));
+      } catch (e) {
+        if ((e as { errno?: number }).errno === 1146) return [];
+        throw mysqlError(e, `reading the columns of ${table}`);
+      }
+    },
+    async *scan(table, columns, key) {
+      const conn = await pool.getConnection();
+      try {
+        const order = key.map((k) => (k.text ? `CONVERT(${q(k.name)} USING utf8mb4) COLLATE utf8mb4_bin` : q(k.name))).join(', ');
+        // The promise wrapper has no streaming query; its underlying callback connection does.
+        const core = conn.connection as unknown as import('mysql2').Connection;
+        const query = core.query({ sql: `SELECT ${columns.map((col) => q(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`, rowsAsArray: true });
+        let page: unknown[][] = [];
+        for await (const row of query.stream({ highWaterMark: PAGE }) as AsyncIterable<unknown[]>) {
+          page.push(row);
+          if (page.length >= PAGE) {
+            yield page;
+            page = [];
+          }
+        }
+        if (page.length) yield page;
+      } catch (e) {
+        throw mysqlError(e, `reading ${table}`);
+      } finally {
+        conn.release();
+      }
+    },
+    async writer(table, columns, key) {
+      const conn = await pool.getConnection();
+      const T = quoted(table);
+      const run = async (sql: string, values: unknown[] = []) => {
+        try {
+          const [r] = await conn.query(sql, values);
+          return r as unknown[];
+        } catch (e) {
+          throw mysqlError(e, `writing ${table}`);
+        }
+      };
+      const end = ender(run, () => conn.release());
+      const cols = columns.map((col) => q(col.name));
+      const keys = key.map((k) => q(k.name));
+      const rest = cols.slice(key.length);
+      const tuple = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
+      const keyIn = (n: number) => `(${keys.join(', ')}) IN (${Array.from({ length: n }, () => tuple(keys.length)).join(', ')})`;
+      let unique: boolean;
+      try {
+        const index = await run(`SHOW INDEX FROM ${T}`) as { Key_name: string; Column_name: string; Non_unique: number }[];
+        const byIndex = new Map<string, string[]>();
+        for (const r of index) if (Number(r.Non_unique) === 0) byIndex.set(r.Key_name, [...(byIndex.get(r.Key_name) ?? []), r.Column_name.toLowerCase()]);
+        const wanted = key.map((k) => k.name.toLowerCase()).sort().join(',');
+        unique = [...byIndex.values()].some((cs) => [...cs].sort().join(',') === wanted);
+        await run('START TRANSACTION');
+      } catch (e) {
+        conn.release();
+        throw e;
+      }
+      return {
+        async upsert(batch) {
+          if (unique) {
+            const on = rest.length ? `ON DUPLICATE KEY UPDATE ${rest.map((col) => `${col} = VALUES(${col})`).join(', ')}` : `ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
+            await run(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${batch.map(() => tuple(cols.length)).join(', ')} ${on}`, batch.flat());
+            return;
+          }
+          const found = new Set((await run(`SELECT ${keys.join(', ')} FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flatMap((r) => r.slice(0, key.length))) as Record<string, unknown>[])
+            .map((r) => JSON.stringify(key.map((k) => String(r[k.name])))));
+          for (const row of batch) {
+            if (found.has(JSON.stringify(row.slice(0, key.length).map(String)))) {
+              if (rest.length) await run(`UPDATE ${T} SET ${rest.map((col) => `${col} = ?`).join(', ')} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [...row.slice(key.length), ...row.slice(0, key.length)]);
+            } else await run(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${tuple(cols.length)}`, row);
+          }
+        },
+        async remove(batch) {
+          await run(`DELETE FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flat());
+        },
+        commit: () => end('COMMIT'),
+        rollback: () => end('ROLLBACK'),
+      };
+    },
+    close: () => pool.end(),
+  };
+}
