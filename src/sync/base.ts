@@ -1,13 +1,19 @@
-// What the last sync left both sides agreeing on: per key, the hash of the row's content (./hash.ts), kept in a SQLite
-// file of the sync under $SLUICE_HOME/sync/. It is what tells, in a two-way sync, which side changed a key since then.
-// Read in key order beside both sides (SQLite orders integers by value and text by its bytes, as the sides are read);
-// the next base is written beside the old one and takes its place only once both sides committed, so a sync that
-// fails halfway leaves the last agreed base, and the next one works out the same changes again.
+// What the last sync left both sides agreeing on, per key: the hash of the agreed content (`hn`, values made
+// comparable) and the hash of each side's own spelling of it (`ha`, `hb`; unknown — NULL — for a side the sync wrote
+// into, until it is read back). It is what tells, in a two-way sync, which side changed a key since then, and a side
+// whose spelling is unchanged is known to agree without making its values comparable (./values.ts).
+//
+// A SQLite file per sync under $SLUICE_HOME/sync/, read in key order beside both sides (SQLite orders integers by
+// value and text by its bytes, as the sides are read). Changed entries are written in one transaction on a second
+// connection and committed only once both sides committed: a sync that fails halfway leaves the last agreed base, and
+// the next one works out the same changes again.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 
 const INTEGER = /^-?\d+$/;
+/** The layout below; an older file's tables are dropped (the next sync compares content, as a first one does). */
+const VERSION = 2;
 
 /** A key part as stored: integers as integers (ordered by value), the rest as text (ordered by bytes). */
 const stored = (v: string | null): string | number | bigint | null => {
@@ -15,6 +21,26 @@ const stored = (v: string | null): string | number | bigint | null => {
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : BigInt(v);
 };
+
+export interface BaseEntry {
+  key: (string | null)[];
+  /** Hash of the agreed content. */
+  hn: number;
+  /** Hash of side a's and side b's spellings of it; null when not known. */
+  ha: number | null;
+  hb: number | null;
+}
+
+export interface BaseTable {
+  /** The last agreed entries in key order (keys as text, as the sides' keys are compared). */
+  rows(): Iterator<BaseEntry>;
+  set(e: BaseEntry): void;
+  remove(key: (string | null)[]): void;
+  /** The changes are the base now (both sides committed). */
+  keep(): void;
+  /** The last base stays (the sync failed, or was a dry run). */
+  discard(): void;
+}
 
 export class SyncBase {
   private readonly reader: SqliteDatabase;
@@ -26,40 +52,43 @@ export class SyncBase {
     const path = join(dir, `${sync}.db`);
     this.writer = openDatabase(path);
     this.writer.pragma('journal_mode = WAL');
+    if ((this.writer.pragma('user_version', { simple: true }) as number) < VERSION) {
+      const tables = this.writer.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      for (const t of tables) this.writer.exec(`DROP TABLE "${t.replaceAll('"', '""')}"`);
+      this.writer.pragma(`user_version = ${VERSION}`);
+    }
     this.reader = openDatabase(path);
   }
 
-  /** The table's base, and a writer for its next one. */
   table(name: string, keyParts: number): BaseTable {
     const t = `"${name.replaceAll('"', '""')}"`;
-    const next = `"${`${name}__next`.replaceAll('"', '""')}"`;
     const keys = Array.from({ length: keyParts }, (_, i) => `k${i}`);
-    const create = (n: string) => `CREATE TABLE IF NOT EXISTS ${n} (${keys.join(', ')}, hash BLOB NOT NULL, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`;
-    this.writer.exec(create(t));
-    this.writer.exec(`DROP TABLE IF EXISTS ${next}`);
-    this.writer.exec(create(next));
-    const insert = this.writer.prepare(`INSERT INTO ${next} VALUES (${[...keys, 'hash'].map(() => '?').join(', ')})`);
-    const writer = this.writer;
+    this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
+    const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb'].map(() => '?').join(', ')})`);
+    const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
+    const { writer, reader } = this;
     writer.exec('BEGIN');
-    const reader = this.reader;
     return {
       *rows() {
-        const stmt = reader.prepare(`SELECT ${keys.join(', ')}, hash FROM ${t} ORDER BY ${keys.map((k) => `${k} COLLATE BINARY`).join(', ')}`).raw(true);
+        const stmt = reader.prepare(`SELECT ${keys.join(', ')}, hn, ha, hb FROM ${t} ORDER BY ${keys.map((k) => `${k} COLLATE BINARY`).join(', ')}`).raw(true);
         for (const row of stmt.iterate() as Iterable<unknown[]>) {
-          yield { key: row.slice(0, keyParts).map((v) => (v === null ? null : String(v))), hash: row[keyParts] as Buffer };
+          yield {
+            key: row.slice(0, keyParts).map((v) => (v === null ? null : String(v))),
+            hn: row[keyParts] as number, ha: row[keyParts + 1] as number | null, hb: row[keyParts + 2] as number | null,
+          };
         }
       },
-      put(key, hash) {
-        insert.run(...key.map(stored), hash);
+      set(e) {
+        set.run(...e.key.map(stored), e.hn, e.ha, e.hb);
+      },
+      remove(key) {
+        remove.run(...key.map(stored));
       },
       keep() {
-        writer.exec(`DROP TABLE ${t}`);
-        writer.exec(`ALTER TABLE ${next} RENAME TO ${t}`);
         writer.exec('COMMIT');
       },
       discard() {
         if (writer.inTransaction) writer.exec('ROLLBACK');
-        writer.exec(`DROP TABLE IF EXISTS ${next}`);
       },
     };
   }
@@ -68,15 +97,4 @@ export class SyncBase {
     this.reader.close();
     this.writer.close();
   }
-}
-
-export interface BaseTable {
-  /** The last agreed hashes in key order (keys as text, as the sides' keys are compared). */
-  rows(): Iterable<{ key: (string | null)[]; hash: Buffer }>;
-  /** A key of the next base. */
-  put(key: (string | null)[], hash: Buffer): void;
-  /** The next base replaces the last one (both sides committed). */
-  keep(): void;
-  /** The last base stays (the sync failed). */
-  discard(): void;
 }

@@ -10,11 +10,11 @@
 // side already committed is then the same content on both sides.
 import { RunError } from '../core/errors.js';
 import type { SyncTable } from '../config/sync-spec.js';
-import type { SyncBase } from './base.js';
+import type { BaseEntry, SyncBase } from './base.js';
 import { ChangeSpill, type Change } from './change-spill.js';
 import { pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn } from './side.js';
-import { compareKeys, rowHash, syncText } from './values.js';
+import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
 export interface Applied { inserted: number; updated: number; deleted: number }
@@ -34,7 +34,6 @@ export interface TableSync {
 type Winner = 'a' | 'b';
 
 const applied = (): Applied => ({ inserted: 0, updated: 0, deleted: 0 });
-const sameHash = (x: Buffer | undefined, y: Buffer | undefined) => (x === undefined || y === undefined ? x === y : x.equals(y));
 
 /** Later of two values of the last-write-wins column: numbers by value, timestamps and text by their normal form. */
 function later(u: unknown, v: unknown): Winner | undefined {
@@ -60,30 +59,12 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, ...(o.dryRun ? { dry_run: true } : {}) };
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const baseTable = base.table(p.nameA, n);
-  const old = baseTable.rows()[Symbol.iterator]();
+  const old = baseTable.rows();
   try {
     const left = new Rows(a.scan(p.nameA, p.a, p.a.slice(0, n)));
     const right = new Rows(b.scan(p.nameB, p.b, p.b.slice(0, n)));
     let h = old.next();
     const keyText = (row: unknown[]) => row.slice(0, n).map(syncText);
-    const content = (row: unknown[]) => rowHash(row.slice(n));
-    const decide = (x: unknown[] | undefined, y: unknown[] | undefined, hx: Buffer | undefined, hy: Buffer | undefined, hBase: Buffer | undefined): Winner => {
-      if (t.direction === 'a_to_b') return 'a';
-      if (t.direction === 'b_to_a') return 'b';
-      const aChanged = !sameHash(hx, hBase);
-      const bChanged = !sameHash(hy, hBase);
-      if (aChanged && !bChanged) return 'a';
-      if (bChanged && !aChanged) return 'b';
-      result.conflicts++;
-      if (!x || !y) {
-        result.update_delete++;
-        return x ? 'a' : 'b';
-      }
-      const strategy = t.conflict?.strategy;
-      if (strategy === 'target-wins') return 'b';
-      if (strategy === 'last-write-wins' && lww >= 0) return later(x[lww], y[lww]) ?? 'a';
-      return 'a';
-    };
     const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
         ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type];
@@ -96,6 +77,17 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         count.deleted++;
       }
     };
+    const conflict = (x: unknown[] | undefined, y: unknown[] | undefined): Winner => {
+      result.conflicts++;
+      if (!x || !y) {
+        result.update_delete++;
+        return x ? 'a' : 'b';
+      }
+      const strategy = t.conflict?.strategy;
+      if (strategy === 'target-wins') return 'b';
+      if (strategy === 'last-write-wins' && lww >= 0) return later(x[lww], y[lww]) ?? 'a';
+      return 'a';
+    };
 
     let x = await left.next();
     let y = await right.next();
@@ -106,25 +98,43 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       const key = order <= 0 ? kx! : ky!;
       const rowA = order <= 0 ? x : undefined;
       const rowB = order >= 0 ? y : undefined;
-      // The base's entries for keys no side has any more are dropped (both deleted it).
-      while (!h.done && compareKeys(h.value.key, key) < 0) h = old.next();
-      const hBase = !h.done && compareKeys(h.value.key, key) === 0 ? h.value.hash : undefined;
+      // The base's entries for keys no side has any more go (both deleted it).
+      while (!h.done && compareKeys(h.value.key, key) < 0) {
+        baseTable.remove(h.value.key);
+        h = old.next();
+      }
+      const e = !h.done && compareKeys(h.value.key, key) === 0 ? h.value : undefined;
+      if (e) h = old.next();
       if (rowA) result.rows.a++;
       if (rowB) result.rows.b++;
-      const hx = rowA ? content(rowA) : undefined;
-      const hy = rowB ? content(rowB) : undefined;
-      if (sameHash(hx, hy)) {
+      const side = (row: unknown[] | undefined) => new SideRow(row, n);
+      const [sa, sb] = [side(rowA), side(rowB)];
+      // Each side: does it still hold the agreed content? Its own spelling unchanged says so without normalising.
+      const aSame = sa.agrees(e, e?.ha ?? null);
+      const bSame = sb.agrees(e, e?.hb ?? null);
+      let next: BaseEntry | undefined;
+      if (aSame && bSame) {
         result.unchanged++;
-        baseTable.put(key, hx!);
+        next = e && { ...e, ha: sa.raw ?? null, hb: sb.raw ?? null };
+      } else if (sa.sameContent(sb)) {
+        // Both sides hold the same content (changed alike, or a first sync): they agree now.
+        result.unchanged++;
+        next = sa.row && { key, hn: sa.content!, ha: sa.raw!, hb: sb.raw! };
       } else {
-        const winner = decide(rowA, rowB, hx, hy, hBase);
+        const winner: Winner = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
+          : !aSame && bSame ? 'a' : aSame && !bSame ? 'b' : conflict(rowA, rowB);
         await write(winner, rowA, rowB);
-        const agreed = winner === 'a' ? hx : hy;
-        if (agreed) baseTable.put(key, agreed);
+        const w = winner === 'a' ? sa : sb;
+        // The side written into spells it as its engine will: unknown until read back.
+        next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null };
       }
+      if (!next) {
+        if (e) baseTable.remove(key);
+      } else if (!e || e.hn !== next.hn || e.ha !== next.ha || e.hb !== next.hb) baseTable.set(next);
       if (order <= 0) x = await left.next();
       if (order >= 0) y = await right.next();
     }
+    for (; !h.done; h = old.next()) baseTable.remove(h.value.key);
     // The old base's reading ends before it is replaced.
     old.return?.();
     if (o.dryRun) {
@@ -141,6 +151,35 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     throw e;
   } finally {
     await Promise.all([into.a.close(), into.b.close()]);
+  }
+}
+
+/** One side's row of a key, its hashes worked out when first asked. */
+class SideRow {
+  private rawHash?: number;
+  private contentHash?: number;
+
+  constructor(readonly row: unknown[] | undefined, private readonly keyParts: number) {}
+
+  get raw(): number | undefined {
+    if (!this.row) return undefined;
+    return (this.rawHash ??= rawHash(this.row.slice(this.keyParts)));
+  }
+
+  get content(): number | undefined {
+    if (!this.row) return undefined;
+    return (this.contentHash ??= contentHash(this.row.slice(this.keyParts)));
+  }
+
+  /** Whether it holds the base's agreed content (`spelled`: this side's spelling of it, when known). */
+  agrees(e: BaseEntry | undefined, spelled: number | null): boolean {
+    if (!e || !this.row) return !e && !this.row;
+    return (spelled !== null && this.raw === spelled) || this.content === e.hn;
+  }
+
+  sameContent(other: SideRow): boolean {
+    if (!this.row || !other.row) return !this.row && !other.row;
+    return this.content === other.content;
   }
 }
 
