@@ -11,6 +11,7 @@ import { initCommand } from './init.js';
 import { lintCommand } from './lint.js';
 import { diffCommand } from './diff.js';
 import { syncCommand } from './sync.js';
+import { conflictsCommand } from './conflicts.js';
 import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
@@ -21,7 +22,7 @@ import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [
-  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand,
+  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

@@ -1,6 +1,6 @@
 // `sluice sync <sync file> --once [--table T] [--dry-run] [--json]`: brings the tables of a sync file in step once
-// (src/sync/sync-table.ts) and exits — what a schedule runs. Exit 0 when every table synced, 1 when one failed, 2 for
-// a bad file or a setting this version cannot run yet.
+// (src/sync/sync-table.ts) and exits — what a schedule runs. Exit 0 when every table synced, 3 when conflicts are held
+// for review (the rest synced), 1 when one failed, 2 for a bad file or a setting this version cannot run yet.
 import type { Command } from 'commander';
 import { CONFLICT_STRATEGIES, loadSyncFile, tableOn, type SyncTable } from '../config/sync-spec.js';
 import { sluiceHome } from '../control/open.js';
@@ -15,7 +15,7 @@ import { printError } from './print-error.js';
 
 interface SyncOptions { once?: boolean; table?: string; dryRun?: boolean; json?: boolean }
 
-const BUILT = ['last-write-wins', 'source-wins', 'target-wins'];
+const BUILT = ['last-write-wins', 'source-wins', 'target-wins', 'manual-review'];
 
 /** Settings a sync file may hold that `sync --once` does not run yet: refused before any work, saying so. */
 function refuseUnbuilt(file: string, mode: string, tables: SyncTable[]): void {
@@ -64,7 +64,8 @@ async function sync(file: string, o: SyncOptions): Promise<number> {
         if (!o.json) {
           const fmt = (x: TableSync['a_to_b']) => `${x.inserted} inserted, ${x.updated} updated, ${x.deleted} deleted`;
           process.stdout.write(`${r.table}: ${r.rows.a} rows in a, ${r.rows.b} in b; a → b: ${fmt(r.a_to_b)}; b → a: ${fmt(r.b_to_a)}; `
-            + `${r.conflicts} conflicts${r.update_delete ? ` (${r.update_delete} update against delete: the update kept)` : ''}${o.dryRun ? ' (dry run: nothing written)' : ''}\n`);
+            + `${r.conflicts} conflicts${r.update_delete ? ` (${r.update_delete} update against delete: the update kept)` : ''}`
+            + `${r.held ? `; ${r.held} held for review (sluice conflicts list ${file})` : ''}${o.dryRun ? ' (dry run: nothing written)' : ''}\n`);
         }
       }
     } finally {
@@ -72,7 +73,8 @@ async function sync(file: string, o: SyncOptions): Promise<number> {
       await Promise.all([a.close(), b.close()]);
     }
     if (o.json) process.stdout.write(`${redact(JSON.stringify({ sync: config.sync, tables: results }))}\n`);
-    return EXIT.success;
+    // Everything else synced; keys held for a person make it a partial success.
+    return results.some((r) => r.held > 0) ? EXIT.partial : EXIT.success;
   } catch (e) {
     printError(e);
     return e instanceof ConfigError ? EXIT.usage : exitCodeFor(e);

@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
+import { ConflictLog, createConflictsTable } from './conflicts.js';
 
 const INTEGER = /^-?\d+$/;
 /** The layout below; an older file's tables are dropped (the next sync compares content, as a first one does). */
@@ -42,14 +43,18 @@ export interface BaseTable {
   discard(): void;
 }
 
+/** The file of a sync's base and conflicts. */
+export const syncFile = (home: string, sync: string): string => join(home, 'sync', `${sync}.db`);
+
 export class SyncBase {
   private readonly reader: SqliteDatabase;
   private readonly writer: SqliteDatabase;
+  /** Written in the base's transaction. */
+  readonly conflicts: ConflictLog;
 
   constructor(home: string, sync: string) {
-    const dir = join(home, 'sync');
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${sync}.db`);
+    mkdirSync(join(home, 'sync'), { recursive: true });
+    const path = syncFile(home, sync);
     this.writer = openDatabase(path);
     this.writer.pragma('journal_mode = WAL');
     if ((this.writer.pragma('user_version', { simple: true }) as number) < VERSION) {
@@ -57,6 +62,8 @@ export class SyncBase {
       for (const t of tables) this.writer.exec(`DROP TABLE "${t.replaceAll('"', '""')}"`);
       this.writer.pragma(`user_version = ${VERSION}`);
     }
+    createConflictsTable(this.writer);
+    this.conflicts = new ConflictLog(this.writer);
     this.reader = openDatabase(path);
   }
 

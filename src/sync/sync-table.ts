@@ -28,6 +28,8 @@ export interface TableSync {
   /** Conflicts where one side deleted and the other updated: the update was kept. */
   update_delete: number;
   unchanged: number;
+  /** Keys in conflict held for a person (manual-review): written nowhere until resolved. */
+  held: number;
   dry_run?: boolean;
 }
 
@@ -56,7 +58,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   if (t.conflict?.strategy === 'last-write-wins' && t.conflict.column && lww < 0) {
     throw new RunError(`table ${p.nameA}: the last-write-wins column "${t.conflict.column}" is not on both sides`);
   }
-  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, ...(o.dryRun ? { dry_run: true } : {}) };
+  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, ...(o.dryRun ? { dry_run: true } : {}) };
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const baseTable = base.table(p.nameA, n);
   const old = baseTable.rows();
@@ -77,13 +79,28 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         count.deleted++;
       }
     };
-    const conflict = (x: unknown[] | undefined, y: unknown[] | undefined): Winner => {
+    // Keys with an open conflict record (few): one that comes to agree by itself has its record closed.
+    const openConflicts = new Set(base.conflicts.list({ table: p.nameA }).map((c) => JSON.stringify(c.key)));
+    const keyObject = (key: (string | null)[]) => Object.fromEntries(p.a.slice(0, n).map((c, i) => [c.name, key[i]]));
+    const printable = (row: unknown[] | undefined, cols: SideColumn[]) =>
+      (row ? Object.fromEntries(cols.slice(n).map((c, i) => [c.name, syncText(row[n + i])])) : null);
+    const conflict = (key: (string | null)[], sa: SideRow, sb: SideRow): Winner | 'hold' => {
+      const [x, y] = [sa.row, sb.row];
       result.conflicts++;
       if (!x || !y) {
         result.update_delete++;
         return x ? 'a' : 'b';
       }
       const strategy = t.conflict?.strategy;
+      if (strategy === 'manual-review') {
+        const decided = base.conflicts.meet(p.nameA, keyObject(key), { row: printable(x, p.a), hash: sa.content! }, { row: printable(y, p.a), hash: sb.content! });
+        if (!decided) {
+          result.held++;
+          return 'hold';
+        }
+        base.conflicts.applied(decided.id);
+        return decided.take;
+      }
       if (strategy === 'target-wins') return 'b';
       if (strategy === 'last-write-wins' && lww >= 0) return later(x[lww], y[lww]) ?? 'a';
       return 'a';
@@ -120,13 +137,19 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         // Both sides hold the same content (changed alike, or a first sync): they agree now.
         result.unchanged++;
         next = sa.row && { key, hn: sa.content!, ha: sa.raw!, hb: sb.raw! };
+        if (openConflicts.has(JSON.stringify(keyObject(key)))) base.conflicts.settled(p.nameA, keyObject(key));
       } else {
-        const winner: Winner = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
-          : !aSame && bSame ? 'a' : aSame && !bSame ? 'b' : conflict(rowA, rowB);
-        await write(winner, rowA, rowB);
-        const w = winner === 'a' ? sa : sb;
-        // The side written into spells it as its engine will: unknown until read back.
-        next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null };
+        const winner: Winner | 'hold' = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
+          : !aSame && bSame ? 'a' : aSame && !bSame ? 'b' : conflict(key, sa, sb);
+        if (winner === 'hold') {
+          // Held: nothing written, the base as it was, so the next sync meets the same conflict.
+          next = e;
+        } else {
+          await write(winner, rowA, rowB);
+          const w = winner === 'a' ? sa : sb;
+          // The side written into spells it as its engine will: unknown until read back.
+          next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null };
+        }
       }
       if (!next) {
         if (e) baseTable.remove(key);

@@ -142,7 +142,7 @@ tables:
   }
 });
 
-test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, merge and manual review, soft deletes', async () => {
+test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, merge, soft deletes', async () => {
   const { dir, cleanup } = tempDir();
   const opts = { home: join(dir, '.sluice') };
   try {
@@ -154,7 +154,7 @@ test('sluice sync refuses, before any work, what it cannot run yet: real time wi
     const cases: [string[], RegExp][] = [
       [['sync', write('')], /needs change data capture.*--once/],
       [['sync', write('mode: cdc\n'), '--once'], /mode: cdc is not built yet/],
-      [['sync', write('', '{ name: t, primary_key: id, conflict: { strategy: manual-review } }'), '--once'], /tables\[0\]\.conflict\.strategy conflict strategy manual-review is not built yet/],
+      [['sync', write('', '{ name: t, primary_key: id, conflict: { strategy: merge } }'), '--once'], /tables\[0\]\.conflict\.strategy conflict strategy merge is not built yet/],
       [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
     ];
     for (const [args, message] of cases) {
@@ -204,6 +204,76 @@ tables:
     assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ${name}_a.t`), [{ n: 15 }]);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+});
+
+test('manual-review, SQLite ↔ PostgreSQL: a key changed on both sides is held with both versions until a person takes a side', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (id int PRIMARY KEY, name text, n int);
+      INSERT INTO ${name}.t SELECT i, 'name ' || i, i FROM generate_series(1, 5) i;`);
+    const lite = openDatabase(join(dir, 'b.db'));
+    lite.exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INTEGER);
+      WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 5) INSERT INTO t SELECT i, 'name ' || i, i FROM s;`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: reviewed
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name} }
+  b: { type: sqlite, path: b.db }
+tables:
+  - { name: t, primary_key: id, conflict: { strategy: manual-review } }
+`);
+    const sync = async (code: number) => {
+      const r = await sluice(['sync', file, '--once', '--json'], opts);
+      assert.equal(r.code, code, r.stderr);
+      return (JSON.parse(r.stdout) as SyncJson).tables[0] as SyncJson['tables'][0] & { held: number };
+    };
+    const list = async (...more: string[]) => {
+      const r = await sluice(['conflicts', 'list', file, '--json', ...more], opts);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { id: number; key: Record<string, string>; a: Record<string, string>; b: Record<string, string>; take: string | null; applied_at: string | null }[];
+    };
+    const first = await sync(0);
+    assert.equal(first.unchanged, 5, 'the same rows on both sides agree at once');
+
+    await pgQuery(`UPDATE ${name}.t SET name = 'A2' WHERE id = 2; UPDATE ${name}.t SET n = 30 WHERE id = 3; UPDATE ${name}.t SET name = 'A4' WHERE id = 4`);
+    lite.exec(`UPDATE t SET name = 'B2' WHERE id = 2; UPDATE t SET name = 'B4' WHERE id = 4`);
+    const held = await sync(3);
+    assert.deepEqual([counts(held.a_to_b), counts(held.b_to_a), held.conflicts, held.held], [[0, 1, 0], [0, 0, 0], 2, 2]);
+    assert.deepEqual(lite.prepare('SELECT name, n FROM t WHERE id IN (2, 3) ORDER BY id').all(), [{ name: 'B2', n: 2 }, { name: 'name 3', n: 30 }]);
+    let open = await list();
+    assert.deepEqual(open.map((c) => [c.key.id, c.a.name, c.b.name, c.take]), [['2', 'A2', 'B2', null], ['4', 'A4', 'B4', null]]);
+    const shown = await sluice(['conflicts', 'show', file, String(open[0].id)], opts);
+    assert.match(shown.stdout, /name\s+a: A2 {3}≠ {3}b: B2/);
+    // Held again, not recorded twice.
+    await sync(3);
+    assert.equal((await list()).length, 2);
+
+    assert.equal((await sluice(['conflicts', 'resolve', file, String(open[0].id), '--take', 'b'], opts)).code, 0);
+    assert.equal((await sluice(['conflicts', 'resolve', file, String(open[1].id), '--take', 'a'], opts)).code, 0);
+    // Side a of 4 changes again after the decision: a new conflict, shown again.
+    await pgQuery(`UPDATE ${name}.t SET name = 'A4 again' WHERE id = 4`);
+    const resolved = await sync(3);
+    assert.deepEqual([counts(resolved.b_to_a), resolved.held], [[0, 1, 0], 1]);
+    assert.deepEqual(await pgQuery(`SELECT name FROM ${name}.t WHERE id = 2`), [{ name: 'B2' }]);
+    open = await list();
+    assert.deepEqual(open.map((c) => [c.key.id, c.a.name, c.take]), [['4', 'A4 again', null]]);
+    assert.equal((await list('--all')).filter((c) => c.applied_at).length, 1);
+
+    assert.equal((await sluice(['conflicts', 'resolve', file, String(open[0].id), '--take', 'a'], opts)).code, 0);
+    await sync(0);
+    assert.deepEqual(lite.prepare('SELECT name FROM t WHERE id = 4').all(), [{ name: 'A4 again' }]);
+    assert.deepEqual(await list(), []);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+    const bad = await sluice(['conflicts', 'resolve', file, '999', '--take', 'a'], opts);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /no open conflict #999/);
+    lite.close();
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
     cleanup();
   }
 });
