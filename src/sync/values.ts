@@ -97,7 +97,7 @@ function compareKeyPart(a: string | null, b: string | null): number {
  * ('', 'a') or ('ab', '') and ('a', 'b') differ). It tells a row from its last agreed version: a change that kept the
  * hash would go unseen once in 2^53. (An md5 per row, with every value made comparable first, was most of a sync's time.)
  */
-function hashValues(values: readonly unknown[], text: (v: unknown) => string | null): number {
+function hashValues(values: readonly unknown[], from: number, text: (v: unknown) => string | null): number {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ 0x5bd1e995;
   const mix = (s: string) => {
@@ -107,15 +107,18 @@ function hashValues(values: readonly unknown[], text: (v: unknown) => string | n
       h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
     }
   };
-  for (const v of values) {
-    const t = text(v);
+  for (let i = from; i < values.length; i++) {
+    const t = text(values[i]);
     mix(t === null ? '\u0000' : `${t}\u0001`);
   }
   return (h1 >>> 11) * 0x100000000 + (h2 >>> 0);
 }
 
-/** The hash of a row's content, each value made comparable first (syncText): the same whichever side it was read from. */
-export const contentHash = (values: readonly unknown[]): number => hashValues(values, syncText);
+/**
+ * The hash of a row's content (its values from index `from`), each value made comparable first (syncText): the same
+ * whichever side it was read from.
+ */
+export const contentHash = (values: readonly unknown[], from = 0): number => hashValues(values, from, syncText);
 
 const rawText = (v: unknown): string | null => {
   if (v === null || v === undefined) return null;
@@ -125,4 +128,11 @@ const rawText = (v: unknown): string | null => {
 };
 
 /** The hash of a row as one side's driver spelled it: cheap, and what tells that side's row has not changed. */
-export const rawHash = (values: readonly unknown[]): number => hashValues(values, rawText);
+export const rawHash = (values: readonly unknown[], from = 0): number => hashValues(values, from, rawText);
+
+const INTEGER_TYPE = /^(small|big|tiny|medium)?int(eger)?\b|^(small|big)?serial\b|^int[248]\b/;
+
+export const isIntegerType = (type: string): boolean => INTEGER_TYPE.test(type);
+
+/** An integer column's value as text: already in one spelling, no pattern to test. */
+export const integerText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

@@ -277,3 +277,32 @@ tables:
     cleanup();
   }
 });
+
+test('two syncs of one file never work from the same base: the second says another is running', async () => {
+  const { dir, cleanup } = tempDir();
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    for (const side of ['a', 'b']) {
+      const db = openDatabase(join(dir, `${side}.db`));
+      db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');");
+      db.close();
+    }
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, 'sync: locked-pair\nsystems:\n  a: { type: sqlite, path: a.db }\n  b: { type: sqlite, path: b.db }\ntables:\n  - { name: t, primary_key: id, direction: a_to_b }\n');
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+    // A sync in progress holds its base's write lock for its whole run; this test holds it instead.
+    const holder = openDatabase(join(dir, '.sluice', 'sync', 'locked-pair.db'));
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      const second = await sluice(['sync', file, '--once'], opts);
+      assert.equal(second.code, 1, second.stdout);
+      assert.match(second.stderr, /another sync of "locked-pair" is running/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+  } finally {
+    cleanup();
+  }
+});
