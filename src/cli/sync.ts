@@ -2,7 +2,7 @@
 // (src/sync/sync-table.ts) and exits — what a schedule runs. Exit 0 when every table synced, 3 when conflicts are held
 // for review (the rest synced), 1 when one failed, 2 for a bad file or a setting this version cannot run yet.
 import type { Command } from 'commander';
-import { CONFLICT_STRATEGIES, loadSyncFile, tableOn, type SyncTable } from '../config/sync-spec.js';
+import { loadSyncFile, tableOn, type SyncTable } from '../config/sync-spec.js';
 import { sluiceHome } from '../control/open.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
@@ -15,17 +15,10 @@ import { printError } from './print-error.js';
 
 interface SyncOptions { once?: boolean; table?: string; dryRun?: boolean; json?: boolean }
 
-const BUILT = ['last-write-wins', 'source-wins', 'target-wins', 'manual-review'];
-
 /** Settings a sync file may hold that `sync --once` does not run yet: refused before any work, saying so. */
 function refuseUnbuilt(file: string, mode: string, tables: SyncTable[]): void {
   if (mode === 'cdc') throw new ConfigError('mode: cdc is not built yet; `sluice sync --once` compares content hashes (mode: hash)', { file, path: 'mode', expected: 'hash' });
   tables.forEach((t, i) => {
-    if (t.conflict && !BUILT.includes(t.conflict.strategy)) {
-      throw new ConfigError(`conflict strategy ${t.conflict.strategy} is not built yet`, {
-        file, path: `tables[${i}].conflict.strategy`, expected: CONFLICT_STRATEGIES.filter((s) => BUILT.includes(s)).join(' | '),
-      });
-    }
     if (t.deletes === 'soft') throw new ConfigError('deletes: soft is not built yet', { file, path: `tables[${i}].deletes`, expected: 'hard' });
   });
 }

@@ -23,7 +23,7 @@ export const syncTableSpec = z.strictObject({
   direction: z.enum(['a_to_b', 'b_to_a', 'two_way']).default('two_way').describe('Which way changes flow.'),
   conflict: z.strictObject({
     strategy: z.enum(CONFLICT_STRATEGIES).default('last-write-wins'),
-    column: z.string().min(1).optional().describe('last-write-wins: the timestamp or version column that says which write is later.'),
+    column: z.string().min(1).optional().describe('The timestamp or version column that says which write is later: last-write-wins takes the later row; merge, for fields changed on both sides, the later row\'s value (without it, side a\'s).'),
   }).optional().describe('What happens to a key changed on both sides since the last sync.'),
   deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: a column marks it.'),
 });

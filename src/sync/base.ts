@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { RunError } from '../core/errors.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import { ConflictLog, createConflictsTable } from './conflicts.js';
+import { decodeFields, encodeFields } from './field-merge.js';
 
 const INTEGER = /^-?\d+$/;
 const PAGE = 5000;
 /** The layout below; an older file's tables are dropped (the next sync compares content, as a first one does). */
-const VERSION = 2;
+const VERSION = 3;
 
 /** A key part as stored: integers as integers (ordered by value), the rest as text (ordered by bytes). */
 const stored = (v: string | null): string | number | bigint | null => {
@@ -32,6 +33,8 @@ export interface BaseEntry {
   /** Hash of side a's and side b's spellings of it; null when not known. */
   ha: number | null;
   hb: number | null;
+  /** Each field's hash of the agreed content: kept for merge tables only (field-merge.ts), else null. */
+  hf: number[] | null;
 }
 
 export interface BaseTable {
@@ -72,8 +75,8 @@ export class SyncBase {
   table(name: string, keyParts: number): BaseTable {
     const t = `"${name.replaceAll('"', '""')}"`;
     const keys = Array.from({ length: keyParts }, (_, i) => `k${i}`);
-    this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
-    const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb'].map(() => '?').join(', ')})`);
+    this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, hf BLOB, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
+    const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
     const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
     const { writer, reader } = this;
     try {
@@ -86,7 +89,7 @@ export class SyncBase {
     return {
       // In pages by key (better-sqlite3's row-at-a-time iterate cost a sync of a million keys 1.5 s).
       *rows() {
-        const cols = `${keys.join(', ')}, hn, ha, hb`;
+        const cols = `${keys.join(', ')}, hn, ha, hb, hf`;
         const order = keys.map((k) => `${k} COLLATE BINARY`).join(', ');
         const first = reader.prepare(`SELECT ${cols} FROM ${t} ORDER BY ${order} LIMIT ${PAGE}`).raw(true);
         const after = reader.prepare(`SELECT ${cols} FROM ${t} WHERE (${keys.join(', ')}) > (${keys.map(() => '?').join(', ')}) ORDER BY ${order} LIMIT ${PAGE}`).raw(true);
@@ -95,13 +98,14 @@ export class SyncBase {
             yield {
               key: row.slice(0, keyParts).map((v) => (v === null ? null : String(v))),
               hn: row[keyParts] as number, ha: row[keyParts + 1] as number | null, hb: row[keyParts + 2] as number | null,
+              hf: row[keyParts + 3] === null ? null : decodeFields(row[keyParts + 3] as Buffer),
             };
           }
           if (page.length < PAGE) return;
         }
       },
       set(e) {
-        set.run(...e.key.map(stored), e.hn, e.ha, e.hb);
+        set.run(...e.key.map(stored), e.hn, e.ha, e.hb, e.hf && encodeFields(e.hf));
       },
       remove(key) {
         remove.run(...key.map(stored));

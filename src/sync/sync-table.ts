@@ -14,6 +14,7 @@ import type { BaseEntry, SyncBase } from './base.js';
 import { ChangeSpill, type Change } from './change-spill.js';
 import { pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn } from './side.js';
+import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { compareKeys, contentHash, integerText, isIntegerType, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
@@ -30,6 +31,8 @@ export interface TableSync {
   unchanged: number;
   /** Keys in conflict held for a person (manual-review): written nowhere until resolved. */
   held: number;
+  /** Conflicts merged field by field (merge), the merged row written to both sides. */
+  merged: number;
   dry_run?: boolean;
 }
 
@@ -53,13 +56,14 @@ function later(u: unknown, v: unknown): Winner | undefined {
 export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean } = {}): Promise<TableSync> {
   const p = await pairColumns(a, b, t);
   const n = p.keyParts;
-  const lww = t.conflict?.strategy === 'last-write-wins' && t.conflict.column
-    ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
-  if (t.conflict?.strategy === 'last-write-wins' && t.conflict.column && lww < 0) {
-    throw new RunError(`table ${p.nameA}: the last-write-wins column "${t.conflict.column}" is not on both sides`);
+  // The column saying which write is later: last-write-wins's, and merge's for fields changed on both sides.
+  const lww = t.conflict?.column ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
+  if (t.conflict?.column && lww < 0) {
+    throw new RunError(`table ${p.nameA}: the conflict column "${t.conflict.column}" is not on both sides`);
   }
-  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, ...(o.dryRun ? { dry_run: true } : {}) };
+  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, merged: 0, ...(o.dryRun ? { dry_run: true } : {}) };
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
+  const merging = t.conflict?.strategy === 'merge';
   const baseTable = base.table(p.nameA, n);
   const old = baseTable.rows();
   try {
@@ -86,7 +90,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     const keyObject = (key: (string | null)[]) => Object.fromEntries(p.a.slice(0, n).map((c, i) => [c.name, key[i]]));
     const printable = (row: unknown[] | undefined, cols: SideColumn[]) =>
       (row ? Object.fromEntries(cols.slice(n).map((c, i) => [c.name, syncText(row[n + i])])) : null);
-    const conflict = (key: (string | null)[], sa: SideRow, sb: SideRow): Winner | 'hold' => {
+    const conflict = (key: (string | null)[], sa: SideRow, sb: SideRow, e: BaseEntry | undefined): Winner | 'hold' | FieldMerge => {
       const [x, y] = [sa.row, sb.row];
       result.conflicts++;
       if (!x || !y) {
@@ -104,9 +108,30 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         return decided.take;
       }
       if (strategy === 'target-wins') return 'b';
-      if (strategy === 'last-write-wins' && lww >= 0) return later(x[lww], y[lww]) ?? 'a';
-      return 'a';
+      const preferred: Winner = lww >= 0 ? later(x[lww], y[lww]) ?? 'a' : 'a';
+      if (strategy === 'merge' && e?.hf) {
+        const m = mergeFields(x, y, n, e.hf, preferred);
+        result.merged++;
+        return m;
+      }
+      return preferred;
     };
+    /** A merged row written into both sides: each side's own values where it is taken, the other's converted. */
+    const writeMerged = async (m: FieldMerge, x: unknown[], y: unknown[]): Promise<unknown[]> => {
+      const merged = x.map((v, i) => (i < n || m.take[i - n] === 'a' ? v : y[i]));
+      const forA = x.map((v, i) => (i < n || m.take[i - n] === 'a' ? v : writeValue(y[i], p.b[i], p.a[i], a.type)));
+      const forB = y.map((v, i) => (i >= n && m.take[i - n] === 'a' ? writeValue(x[i], p.a[i], p.b[i], b.type) : v));
+      if (m.changesA) {
+        await into.a.add({ op: 'upsert', row: forA });
+        result.b_to_a.updated++;
+      }
+      if (m.changesB) {
+        await into.b.add({ op: 'upsert', row: forB });
+        result.a_to_b.updated++;
+      }
+      return merged;
+    };
+    const fields = (row: unknown[] | undefined) => (merging && row ? fieldHashes(row, n) : null);
 
     let x = await left.next();
     let y = await right.next();
@@ -136,28 +161,34 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         result.unchanged++;
         // Learnt spellings (of a side written into last time) are kept; the usual row allocates nothing.
         const [ha, hb] = [sa.raw ?? null, sb.raw ?? null];
-        next = e && (e.ha === ha && e.hb === hb ? e : { ...e, ha, hb });
+        // A merge table's base made before its fields were kept learns them from the agreeing row.
+        const hf = e?.hf ?? fields(sa.row);
+        next = e && (e.ha === ha && e.hb === hb && e.hf === hf ? e : { ...e, ha, hb, hf });
       } else if (sa.sameContent(sb)) {
         // Both sides hold the same content (changed alike, or a first sync): they agree now.
         result.unchanged++;
-        next = sa.row && { key, hn: sa.content!, ha: sa.raw!, hb: sb.raw! };
+        next = sa.row && { key, hn: sa.content!, ha: sa.raw!, hb: sb.raw!, hf: fields(sa.row) };
         if (openConflicts.has(JSON.stringify(keyObject(key)))) base.conflicts.settled(p.nameA, keyObject(key));
       } else {
-        const winner: Winner | 'hold' = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
-          : !aSame && bSame ? 'a' : aSame && !bSame ? 'b' : conflict(key, sa, sb);
+        const winner: Winner | 'hold' | FieldMerge = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
+          : !aSame && bSame ? 'a' : aSame && !bSame ? 'b' : conflict(key, sa, sb, e);
         if (winner === 'hold') {
           // Held: nothing written, the base as it was, so the next sync meets the same conflict.
           next = e;
+        } else if (typeof winner === 'object') {
+          const merged = await writeMerged(winner, rowA!, rowB!);
+          // Both sides were written: their spellings are unknown until read back.
+          next = { key, hn: contentHash(merged, n), ha: null, hb: null, hf: fieldHashes(merged, n) };
         } else {
           await write(winner, rowA, rowB);
           const w = winner === 'a' ? sa : sb;
           // The side written into spells it as its engine will: unknown until read back.
-          next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null };
+          next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null, hf: fields(w.row) };
         }
       }
       if (!next) {
         if (e) baseTable.remove(key);
-      } else if (!e || e.hn !== next.hn || e.ha !== next.ha || e.hb !== next.hb) baseTable.set(next);
+      } else if (!e || e.hn !== next.hn || e.ha !== next.ha || e.hb !== next.hb || e.hf !== next.hf) baseTable.set(next);
       if (order <= 0) x = await left.next();
       if (order >= 0) y = await right.next();
     }

@@ -142,7 +142,7 @@ tables:
   }
 });
 
-test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, merge, soft deletes', async () => {
+test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, soft deletes', async () => {
   const { dir, cleanup } = tempDir();
   const opts = { home: join(dir, '.sluice') };
   try {
@@ -154,7 +154,6 @@ test('sluice sync refuses, before any work, what it cannot run yet: real time wi
     const cases: [string[], RegExp][] = [
       [['sync', write('')], /needs change data capture.*--once/],
       [['sync', write('mode: cdc\n'), '--once'], /mode: cdc is not built yet/],
-      [['sync', write('', '{ name: t, primary_key: id, conflict: { strategy: merge } }'), '--once'], /tables\[0\]\.conflict\.strategy conflict strategy merge is not built yet/],
       [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
     ];
     for (const [args, message] of cases) {
@@ -303,6 +302,56 @@ test('two syncs of one file never work from the same base: the second says anoth
     }
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
   } finally {
+    cleanup();
+  }
+});
+
+test('merge, PostgreSQL ↔ MariaDB: a key changed on both sides is merged field by field against the last agreed version', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.people (id int PRIMARY KEY, name text, email text, n numeric(8,2), updated_at timestamptz);
+      INSERT INTO ${name}.people SELECT i, 'name ' || i, 'p' || i || '@example.com', i, timestamptz '2024-01-01Z' FROM generate_series(1, 3) i;`);
+    await maria.query(`CREATE DATABASE ${name}`);
+    await maria.query(`CREATE TABLE ${name}.people (id int PRIMARY KEY, name varchar(50), email varchar(50), n decimal(10,3), updated_at datetime(6))`);
+    await maria.query(`INSERT INTO ${name}.people VALUES (1, 'name 1', 'p1@example.com', 1, '2024-01-01'), (2, 'name 2', 'p2@example.com', 2, '2024-01-01'), (3, 'name 3', 'p3@example.com', 3, '2024-01-01')`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: merged
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name} }
+  b: { type: mysql, host: 127.0.0.1, user: root, database: ${name} }
+tables:
+  - { name: people, primary_key: id, conflict: { strategy: merge, column: updated_at } }
+`);
+    const sync = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], opts);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as SyncJson).tables[0] as SyncJson['tables'][0] & { merged: number };
+    };
+    assert.equal((await sync()).unchanged, 3, 'the same rows (each engine\'s spelling) agree at once');
+    // 1: a name here, an email there — no field changed on both sides. 2: the name on both sides (b later), n on b.
+    // 3: only a changed: no conflict.
+    await pgQuery(`UPDATE ${name}.people SET name = 'A1' WHERE id = 1; UPDATE ${name}.people SET name = 'A2', updated_at = '2024-02-01Z' WHERE id = 2;
+      UPDATE ${name}.people SET n = 30 WHERE id = 3;`);
+    await maria.query(`UPDATE ${name}.people SET email = 'b1@example.com' WHERE id = 1`);
+    await maria.query(`UPDATE ${name}.people SET name = 'B2', n = 20.5, updated_at = '2024-03-01' WHERE id = 2`);
+    const merged = await sync();
+    assert.deepEqual([merged.conflicts, merged.merged, counts(merged.a_to_b), counts(merged.b_to_a)], [2, 2, [0, 2, 0], [0, 2, 0]]);
+    const expected = [
+      { id: 1, name: 'A1', email: 'b1@example.com', n: '1.00' },
+      { id: 2, name: 'B2', email: 'p2@example.com', n: '20.50' },
+      { id: 3, name: 'name 3', email: 'p3@example.com', n: '30.00' },
+    ];
+    assert.deepEqual(await pgQuery(`SELECT id, name, email, n::text AS n FROM ${name}.people ORDER BY id`), expected);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+    const again = await sync();
+    assert.deepEqual([again.conflicts, counts(again.a_to_b), counts(again.b_to_a), again.unchanged], [0, [0, 0, 0], [0, 0, 0], 3]);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+    await maria.query(`DROP DATABASE IF EXISTS ${name}`);
+    await maria.end();
     cleanup();
   }
 });
