@@ -80,7 +80,9 @@ export class SyncBase {
     const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
     const { writer, reader } = this;
     try {
-      // Taken at once (IMMEDIATE), held until the sync ends: two syncs of one file never work from the same base.
+      // Taken at once (IMMEDIATE), held until the sync ends: two syncs of one file never work from the same base. A
+      // second one is refused at once rather than waiting for a sync that may last minutes.
+      writer.pragma('busy_timeout = 0');
       writer.exec('BEGIN IMMEDIATE');
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith('SQLITE_BUSY')) throw new RunError(`another sync of "${this.sync}" is running (its base is locked); try again when it ends`);

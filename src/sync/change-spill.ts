@@ -11,7 +11,7 @@ export type Change = { op: 'upsert'; row: unknown[] } | { op: 'remove'; key: unk
 
 const FLUSH_AT = 1 << 20;
 
-const encode = (_: string, v: unknown) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : typeof v === 'bigint' ? v.toString() : v);
+const encode = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 const decode = (_: string, v: unknown) => (v !== null && typeof v === 'object' && '$hex' in v ? Buffer.from((v as { $hex: string }).$hex, 'hex') : v);
 
 export class ChangeSpill {
