@@ -65,6 +65,9 @@ export class RunThreads {
     return this.threads.size;
   }
 
+  /** Threads started since the pool was made. */
+  started = 0;
+
   /** The executor's RunFn. Runs handed instances (library use) or a pipeline that is not plain data run on this thread. */
   readonly run: RunFn = async (loaded, opts) => {
     if (this.closed || opts.sources || opts.destination || opts.onProgress) return runPipeline(loaded, opts);
@@ -114,6 +117,7 @@ export class RunThreads {
     }
     const worker = new Worker(new URL('./run-thread.js', import.meta.url), { workerData: { store: this.o.store } satisfies ThreadData });
     const thread: Thread = { worker };
+    this.started++;
     worker.on('message', (m: FromThread) => {
       if (thread.run?.id !== m.id) return;
       if (m.type === 'log') writeLine(thread.run.logger, m.line);
