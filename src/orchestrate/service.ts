@@ -32,9 +32,8 @@ export interface ServiceOptions {
   /** How often pipeline files are polled for changes (ms; file-system events usually tell sooner). */
   watchMs?: number;
   leaseMs?: number;
-  /** How a run is run (tests); default: in a worker thread (run-threads.ts), or on this thread when `threads` is false. */
+  /** How a run is run (tests); default: in a worker thread (run-threads.ts). */
   run?: RunFn;
-  threads?: boolean;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
 }
@@ -61,7 +60,7 @@ export class Service {
 
   constructor(private readonly o: ServiceOptions) {
     this.pipelines = new PipelineSet(o.paths, o.env);
-    if (!o.run && o.threads !== false) this.threads = new RunThreads({ store: o.store.address, logger: o.logger });
+    if (!o.run) this.threads = new RunThreads({ store: o.store.address, logger: o.logger });
     this.run = o.run ?? this.threads?.run ?? runPipeline;
     this.executor = new Executor({
       store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4, run: this.run,

@@ -4,7 +4,7 @@
 import { RunError } from '../core/errors.js';
 import { type SyncTable, tableOn } from '../config/sync-spec.js';
 import type { Side, SideColumn } from './side.js';
-import { compareKeys, syncText } from './values.js';
+import { compareKeys, integerText, isIntegerType, syncText } from './values.js';
 
 export type DifferenceKind = 'only_in_a' | 'only_in_b' | 'differs';
 
@@ -61,6 +61,20 @@ export async function pairColumns(a: Side, b: Side, t: SyncTable): Promise<Paire
   };
 }
 
+/**
+ * A row's key as the text both sides' keys are compared by. Integer keys (most keys) are spelled one way by every
+ * engine: syncText's pattern tests on each cost a sync 5% of its time.
+ */
+export function keyReader(p: PairedColumns): (row: unknown[]) => (string | null)[] {
+  const n = p.keyParts;
+  const texts = p.a.slice(0, n).map((c, i) => (isIntegerType(c.type) && isIntegerType(p.b[i].type) ? integerText : syncText));
+  return (row) => {
+    const k = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) k[i] = texts[i](row[i]);
+    return k;
+  };
+}
+
 /** Compare one table; each difference goes to `found` as it is met. */
 export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void): Promise<TableDiff> {
   const p = await pairColumns(a, b, t);
@@ -76,7 +90,7 @@ export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Diffe
     found({ table: nameA, key: keyOf(row), kind, ...(cols ? { columns: cols } : {}) });
   };
   const n = key.length;
-  const keyText = (row: unknown[]) => row.slice(0, n).map(syncText);
+  const keyText = keyReader(p);
   let x = await left.next();
   let y = await right.next();
   while (x || y) {

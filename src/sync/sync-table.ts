@@ -12,10 +12,10 @@ import { RunError } from '../core/errors.js';
 import type { SyncTable } from '../config/sync-spec.js';
 import type { BaseEntry, SyncBase } from './base.js';
 import { ChangeSpill, type Change } from './change-spill.js';
-import { pairColumns, Rows } from './diff.js';
+import { keyReader, pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
-import { compareKeys, contentHash, integerText, isIntegerType, rawHash, syncText } from './values.js';
+import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
 export interface Applied { inserted: number; updated: number; deleted: number }
@@ -70,9 +70,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     const left = new Rows(a.scan(p.nameA, p.a, p.a.slice(0, n)));
     const right = new Rows(b.scan(p.nameB, p.b, p.b.slice(0, n)));
     let h = old.next();
-    // Integer keys (most keys) are spelled one way by every engine: syncText's pattern tests on each cost 5% of a sync.
-    const keyTexts = p.a.slice(0, n).map((c, i) => (isIntegerType(c.type) && isIntegerType(p.b[i].type) ? integerText : syncText));
-    const keyText = (row: unknown[]) => { const k = new Array<string | null>(n); for (let i = 0; i < n; i++) k[i] = keyTexts[i](row[i]); return k; };
+    const keyText = keyReader(p);
     const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
         ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type];
