@@ -1,23 +1,26 @@
-// `sluice sync <sync file> --once [--table T] [--dry-run] [--json]`: brings the tables of a sync file in step once
-// (src/sync/sync-table.ts) and exits — what a schedule runs. Exit 0 when every table synced, 3 when conflicts are held
-// for review (the rest synced), 1 when one failed, 2 for a bad file or a setting this version cannot run yet.
+// `sluice sync <sync file> [--once] [--table T] [--dry-run] [--resnapshot] [--json]`.
+// mode: hash (`--once` only): brings the tables in step once by content hashes (src/sync/sync-table.ts) and exits —
+// what a schedule runs. mode: cdc: streams each side's changes to the other (src/sync/cdc/), until SIGTERM/SIGINT (the
+// source transaction being read is finished and committed first) or, with `--once`, until everything committed when it
+// started is applied. Exit 0 when every table synced, 3 when conflicts are held for review (the rest synced), 1 when
+// one failed, 2 for a bad file or a setting this version cannot run yet.
 import type { Command } from 'commander';
-import { loadSyncFile, tableOn, type SyncTable } from '../config/sync-spec.js';
+import { loadSyncFile, tableOn, type SyncConfig, type SyncTable } from '../config/sync-spec.js';
 import { sluiceHome } from '../control/open.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { SyncBase } from '../sync/base.js';
+import { runCdc } from '../sync/cdc/run-cdc.js';
 import { openSide } from '../sync/open-side.js';
 import { syncTable, type TableSync } from '../sync/sync-table.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { printError } from './print-error.js';
 
-interface SyncOptions { once?: boolean; table?: string; dryRun?: boolean; json?: boolean }
+interface SyncOptions { once?: boolean; table?: string; dryRun?: boolean; resnapshot?: boolean; json?: boolean }
 
-/** Settings a sync file may hold that `sync --once` does not run yet: refused before any work, saying so. */
-function refuseUnbuilt(file: string, mode: string, tables: SyncTable[]): void {
-  if (mode === 'cdc') throw new ConfigError('mode: cdc is not built yet; `sluice sync --once` compares content hashes (mode: hash)', { file, path: 'mode', expected: 'hash' });
+/** Settings a sync file may hold that this version does not run yet: refused before any work, saying so. */
+function refuseUnbuilt(file: string, tables: SyncTable[]): void {
   tables.forEach((t, i) => {
     if (t.deletes === 'soft') throw new ConfigError('deletes: soft is not built yet', { file, path: `tables[${i}].deletes`, expected: 'hard' });
   });
@@ -29,9 +32,10 @@ export const syncCommand: CliCommand = {
       .command('sync')
       .description('bring the tables of a sync file in step across its two systems (--once: the changes since the last sync, then exit)')
       .argument('<file>', 'sync file')
-      .option('--once', 'sync the delta once and exit (real time needs mode: cdc, not built yet)')
+      .option('--once', 'sync the delta once and exit (mode: cdc streams until SIGTERM without it)')
       .option('--table <name>', 'only this table (its name on side a)')
-      .option('--dry-run', 'work out and count the changes, write nothing')
+      .option('--dry-run', 'work out and count the changes, write nothing (mode: hash)')
+      .option('--resnapshot', 'mode: cdc: copy the tables again from a new snapshot and stream from there (after a lost slot)')
       .option('--json', 'print {sync, tables} as one JSON object on stdout')
       .action(async (file: string, o: SyncOptions) => {
         setExit(await sync(file, o));
@@ -42,10 +46,12 @@ export const syncCommand: CliCommand = {
 async function sync(file: string, o: SyncOptions): Promise<number> {
   try {
     const { config, baseDir, file: path } = await loadSyncFile(file);
-    if (!o.once) throw new ConfigError('real-time sync needs change data capture (mode: cdc), not built yet: run `sluice sync <file> --once`, on a schedule for repeated syncs');
     const tables = o.table === undefined ? config.tables : config.tables.filter((t) => tableOn(t, 'a') === o.table);
     if (!tables.length) throw new ConfigError(`no table ${o.table} in the sync file`, { expected: config.tables.map((t) => tableOn(t, 'a')).join(', ') });
-    refuseUnbuilt(path ?? file, config.mode, tables);
+    refuseUnbuilt(path ?? file, tables);
+    if (config.mode === 'cdc') return await streamSync(config, baseDir, path ?? file, tables, o);
+    if (!o.once) throw new ConfigError('mode: hash syncs once: run `sluice sync <file> --once` (on a schedule for repeated syncs), or set mode: cdc to stream changes', { file: path ?? file, path: 'mode', expected: 'cdc' });
+    if (o.resnapshot) throw new ConfigError('--resnapshot is for mode: cdc', { file: path ?? file, path: 'mode', expected: 'cdc' });
     const a = openSide(config.systems.a, baseDir);
     const b = openSide(config.systems.b, baseDir);
     const base = new SyncBase(sluiceHome(), config.sync);
@@ -71,5 +77,39 @@ async function sync(file: string, o: SyncOptions): Promise<number> {
   } catch (e) {
     printError(e);
     return e instanceof ConfigError ? EXIT.usage : exitCodeFor(e);
+  }
+}
+
+/** mode: cdc — until caught up (`--once`) or until the first SIGTERM/SIGINT; a second one exits at once. */
+async function streamSync(config: SyncConfig, baseDir: string, file: string, tables: SyncTable[], o: SyncOptions): Promise<number> {
+  if (o.dryRun) throw new ConfigError('--dry-run is for mode: hash (a stream cannot be read without being taken)', { file, path: 'mode', expected: 'hash' });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(EXIT.failed);
+    process.stderr.write(`${signal}: finishing the transaction being applied (send it again to exit at once)\n`);
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const base = new SyncBase(sluiceHome(), config.sync);
+  try {
+    const streams = await runCdc(config, baseDir, file, tables, base, {
+      once: !!o.once, resnapshot: o.resnapshot, signal: stop.signal,
+      onStart: (from, position, snapshot) => {
+        if (!o.json) process.stdout.write(`${from} → ${from === 'a' ? 'b' : 'a'}: ${snapshot ? `tables copied from a snapshot; ` : ''}streaming from ${position}\n`);
+      },
+    });
+    if (o.json) process.stdout.write(`${redact(JSON.stringify({ sync: config.sync, mode: 'cdc', streams }))}\n`);
+    else {
+      for (const s of streams) {
+        process.stdout.write(`${s.from} → ${s.to}: ${s.transactions} transactions, ${s.upserted} rows written, ${s.removed} deleted, `
+          + `${s.commits} commits; position ${s.position}\n`);
+      }
+    }
+    return EXIT.success;
+  } finally {
+    base.close();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
   }
 }

@@ -32,6 +32,10 @@ export const syncFileSpec = z.strictObject({
   sync: z.string().regex(PIPELINE_NAME, 'a kebab-case sync name').describe('Sync name (kebab-case), like a pipeline\'s.'),
   systems: z.unknown().describe('`a:` and `b:`, each a connection written like a destination of type `postgres`, `mysql` or `sqlite` (the same keys).'),
   mode: z.enum(['cdc', 'hash']).default('hash').describe('hash: compare content hashes; cdc: logical replication / binlog.'),
+  cdc: z.strictObject({
+    heartbeat_seconds: z.number().positive().default(10)
+      .describe('How often an idle stream asks its server for its position and keeps it, so the slot moves on and the server frees its log.'),
+  }).optional().describe('Change data capture settings (mode: cdc).'),
   tables: z.array(syncTableSpec).min(1).describe('The tables kept in step (keys below).'),
 });
 

@@ -18,35 +18,90 @@ export interface Side {
   columns(table: string): Promise<SideColumn[]>;
   /** Rows of `columns` in the order of `key` (a subset of them), in pages. */
   scan(table: string, columns: SideColumn[], key: SideColumn[]): AsyncIterable<unknown[][]>;
-  /** A transaction writing rows of `table` (values in the order of `columns`, key first): nothing shows before commit. */
-  writer(table: string, columns: SideColumn[], key: SideColumn[]): Promise<SideWriter>;
+  /**
+   * A transaction writing into the side: nothing shows before commit. With a `mark`, its first write is the sync's row
+   * in the side's position table (POSITIONS): a CDC reader of this side knows the transaction as the sync's own and
+   * passes it by (no echo), and `commit(position)` keeps the stream's position with the rows it covers.
+   */
+  transaction(mark?: SyncMark): Promise<SideTransaction>;
+  /** The position a stream last committed with `mark` (undefined: none yet). */
+  position(mark: SyncMark): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
-export interface SideWriter {
+/** A sync's stream of changes into a side: `stream` names where they come from (`a`, `b`, `hash`). */
+export interface SyncMark { sync: string; stream: string }
+
+export interface SideTransaction {
+  /** Writes rows of `table` (values in the order of `columns`, key first). */
+  table(table: string, columns: SideColumn[], key: SideColumn[]): Promise<TableWriter>;
+  /** Commits, keeping `position` as the mark's (when given) in the same transaction. */
+  commit(position?: string): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface TableWriter {
   /** Updates the rows with these keys, inserts the others. */
   upsert(rows: unknown[][]): Promise<void>;
   /** Deletes the rows with these keys. */
   remove(keys: unknown[][]): Promise<void>;
-  commit(): Promise<void>;
-  rollback(): Promise<void>;
 }
+
+/** The table of marks and positions, created on a side when a sync first marks a write into it. */
+export const POSITIONS = 'sluice_sync_position';
 
 /** Rows per page read, and changes per statement written. */
 export const PAGE = 5000;
 export const WRITE_BATCH = 1000;
 export const TEXT_TYPES = /char|text|uuid|enum|set/i;
 
-/** Commit or roll back once, then let the connection go. */
-export function ender(run: (sql: string) => Promise<unknown>, release: () => void): (how: 'COMMIT' | 'ROLLBACK') => Promise<void> {
+/** What a side's transaction is made of: the engine's statements, its writer per table, the position table's SQL. */
+export interface TransactionParts {
+  run(sql: string, values?: unknown[]): Promise<unknown>;
+  /** Lets the connection go (after COMMIT or ROLLBACK). */
+  release(): void;
+  begin: string;
+  table: SideTransaction['table'];
+  /** The position table's statements (./positions.ts), needed with a mark. */
+  positions: PositionSql;
+  /** Creates the position table when it is not there (before BEGIN: MySQL commits around DDL). */
+  ensurePositions(): Promise<void>;
+}
+
+/** Parameters: tag (sync, stream); keep (position, sync, stream); read (sync, stream). */
+export interface PositionSql { create: string; tag: string; keep: string; read: string }
+
+/** BEGIN, the mark as the first write, and the position kept just before COMMIT; the connection let go once, at the end. */
+export async function openTransaction(p: TransactionParts, mark?: SyncMark): Promise<SideTransaction> {
   let open = true;
-  return async (how) => {
+  const end = async (how: 'COMMIT' | 'ROLLBACK') => {
     if (!open) return;
     open = false;
     try {
-      await run(how);
+      await p.run(how);
     } finally {
-      release();
+      p.release();
     }
+  };
+  try {
+    if (mark) await p.ensurePositions();
+    await p.run(p.begin);
+    if (mark) await p.run(p.positions.tag, [mark.sync, mark.stream]);
+  } catch (e) {
+    await end('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  return {
+    table: p.table,
+    async commit(position) {
+      try {
+        if (mark && position !== undefined) await p.run(p.positions.keep, [position, mark.sync, mark.stream]);
+      } catch (e) {
+        await end('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+      await end('COMMIT');
+    },
+    rollback: () => end('ROLLBACK'),
   };
 }

@@ -13,7 +13,7 @@ import type { SyncTable } from '../config/sync-spec.js';
 import type { BaseEntry, SyncBase } from './base.js';
 import { ChangeSpill, type Change } from './change-spill.js';
 import { keyReader, pairColumns, Rows } from './diff.js';
-import { WRITE_BATCH, type Side, type SideColumn } from './side.js';
+import { WRITE_BATCH, type Side, type SideColumn, type SyncMark } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
@@ -53,7 +53,7 @@ function later(u: unknown, v: unknown): Winner | undefined {
   return x > y ? 'a' : 'b';
 }
 
-export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean } = {}): Promise<TableSync> {
+export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean; mark?: SyncMark } = {}): Promise<TableSync> {
   const p = await pairColumns(a, b, t);
   const n = p.keyParts;
   // The column saying which write is later: last-write-wins's, and merge's for fields changed on both sides.
@@ -197,8 +197,8 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       baseTable.discard();
       return result;
     }
-    await apply(a, p.nameA, p.a, n, into.a);
-    await apply(b, p.nameB, p.b, n, into.b);
+    await apply(a, p.nameA, p.a, n, into.a, o.mark);
+    await apply(b, p.nameB, p.b, n, into.b, o.mark);
     baseTable.keep();
     return result;
   } catch (e) {
@@ -239,11 +239,12 @@ class SideRow {
   }
 }
 
-/** A side's changes in one transaction, a batch of the same kind per statement. */
-async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill): Promise<void> {
+/** A side's changes in one transaction (marked, when a CDC reader reads that side), a batch of the same kind per statement. */
+async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill, mark?: SyncMark): Promise<void> {
   if (!changes.count) return;
-  const w = await side.writer(table, columns, columns.slice(0, keyParts));
+  const tx = await side.transaction(mark);
   try {
+    const w = await tx.table(table, columns, columns.slice(0, keyParts));
     let batch: unknown[][] = [];
     let op: Change['op'] = 'upsert';
     const flush = async () => {
@@ -256,9 +257,9 @@ async function apply(side: Side, table: string, columns: SideColumn[], keyParts:
       batch.push(c.op === 'upsert' ? c.row : c.key);
     }
     await flush();
-    await w.commit();
+    await tx.commit();
   } catch (e) {
-    await w.rollback().catch(() => undefined);
+    await tx.rollback().catch(() => undefined);
     throw e;
   }
 }

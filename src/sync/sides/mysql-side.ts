@@ -5,11 +5,21 @@ import { createMysqlPool, mysqlError } from '../../connectors/mysql/mysql-connec
 import { q } from '../../connectors/mysql/mysql-tables.js';
 import { splitQualified } from '../../connectors/sql/qualified-name.js';
 import { quoteQualified } from '../../connectors/sql/quote.js';
-import { ender, PAGE, TEXT_TYPES, type Side } from '../side.js';
+import { positionSql } from '../positions.js';
+import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type Side } from '../side.js';
 
 export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
   const pool = createMysqlPool(c, baseDir);
   const quoted = (table: string) => quoteQualified(splitQualified(table), '`');
+  const positions = positionSql('mysql', q(POSITIONS));
+  let made: Promise<unknown> | undefined;
+  const ensurePositions = async () => {
+    made ??= pool.query(positions.create).catch((e: unknown) => {
+      made = undefined;
+      throw mysqlError(e, `creating ${POSITIONS}`);
+    });
+    await made;
+  };
   return {
     type: 'mysql',
     async columns(table) {
@@ -43,56 +53,54 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
         conn.release();
       }
     },
-    async writer(table, columns, key) {
+    async transaction(mark) {
       const conn = await pool.getConnection();
-      const T = quoted(table);
-      const run = async (sql: string, values: unknown[] = []) => {
+      const run = async (sql: string, values: unknown[] = [], what = 'writing') => {
         try {
           const [r] = await conn.query(sql, values);
           return r as unknown[];
         } catch (e) {
-          throw mysqlError(e, `writing ${table}`);
+          throw mysqlError(e, what);
         }
       };
-      const end = ender(run, () => conn.release());
-      const cols = columns.map((col) => q(col.name));
-      const keys = key.map((k) => q(k.name));
-      const rest = cols.slice(key.length);
-      const tuple = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
-      const keyIn = (n: number) => `(${keys.join(', ')}) IN (${Array.from({ length: n }, () => tuple(keys.length)).join(', ')})`;
-      let unique: boolean;
-      try {
-        const index = await run(`SHOW INDEX FROM ${T}`) as { Key_name: string; Column_name: string; Non_unique: number }[];
+      return openTransaction({ run, release: () => conn.release(), begin: 'START TRANSACTION', positions, ensurePositions, table: async (table, columns, key) => {
+        const T = quoted(table);
+        const write = (sql: string, values: unknown[] = []) => run(sql, values, `writing ${table}`);
+        const cols = columns.map((col) => q(col.name));
+        const keys = key.map((k) => q(k.name));
+        const rest = cols.slice(key.length);
+        const tuple = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
+        const keyIn = (n: number) => `(${keys.join(', ')}) IN (${Array.from({ length: n }, () => tuple(keys.length)).join(', ')})`;
+        const index = await write(`SHOW INDEX FROM ${T}`) as { Key_name: string; Column_name: string; Non_unique: number }[];
         const byIndex = new Map<string, string[]>();
         for (const r of index) if (Number(r.Non_unique) === 0) byIndex.set(r.Key_name, [...(byIndex.get(r.Key_name) ?? []), r.Column_name.toLowerCase()]);
         const wanted = key.map((k) => k.name.toLowerCase()).sort().join(',');
-        unique = [...byIndex.values()].some((cs) => [...cs].sort().join(',') === wanted);
-        await run('START TRANSACTION');
-      } catch (e) {
-        conn.release();
-        throw e;
-      }
-      return {
-        async upsert(batch) {
-          if (unique) {
-            const on = rest.length ? `ON DUPLICATE KEY UPDATE ${rest.map((col) => `${col} = VALUES(${col})`).join(', ')}` : `ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
-            await run(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${batch.map(() => tuple(cols.length)).join(', ')} ${on}`, batch.flat());
-            return;
-          }
-          const found = new Set((await run(`SELECT ${keys.join(', ')} FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flatMap((r) => r.slice(0, key.length))) as Record<string, unknown>[])
-            .map((r) => JSON.stringify(key.map((k) => String(r[k.name])))));
-          for (const row of batch) {
-            if (found.has(JSON.stringify(row.slice(0, key.length).map(String)))) {
-              if (rest.length) await run(`UPDATE ${T} SET ${rest.map((col) => `${col} = ?`).join(', ')} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [...row.slice(key.length), ...row.slice(0, key.length)]);
-            } else await run(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${tuple(cols.length)}`, row);
-          }
-        },
-        async remove(batch) {
-          await run(`DELETE FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flat());
-        },
-        commit: () => end('COMMIT'),
-        rollback: () => end('ROLLBACK'),
-      };
+        const unique = [...byIndex.values()].some((cs) => [...cs].sort().join(',') === wanted);
+        return {
+          async upsert(batch) {
+            if (unique) {
+              const on = rest.length ? `ON DUPLICATE KEY UPDATE ${rest.map((col) => `${col} = VALUES(${col})`).join(', ')}` : `ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
+              await write(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${batch.map(() => tuple(cols.length)).join(', ')} ${on}`, batch.flat());
+              return;
+            }
+            const found = new Set((await write(`SELECT ${keys.join(', ')} FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flatMap((r) => r.slice(0, key.length))) as Record<string, unknown>[])
+              .map((r) => JSON.stringify(key.map((k) => String(r[k.name])))));
+            for (const row of batch) {
+              if (found.has(JSON.stringify(row.slice(0, key.length).map(String)))) {
+                if (rest.length) await write(`UPDATE ${T} SET ${rest.map((col) => `${col} = ?`).join(', ')} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [...row.slice(key.length), ...row.slice(0, key.length)]);
+              } else await write(`INSERT INTO ${T} (${cols.join(', ')}) VALUES ${tuple(cols.length)}`, row);
+            }
+          },
+          async remove(batch) {
+            await write(`DELETE FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flat());
+          },
+        };
+      } }, mark);
+    },
+    async position(mark) {
+      await ensurePositions();
+      const [rows] = await pool.query(positions.read, [mark.sync, mark.stream]);
+      return (rows as { position: string | null }[])[0]?.position ?? undefined;
     },
     close: () => pool.end(),
   };

@@ -1,11 +1,13 @@
 // A PostgreSQL side: every value read as its text output (one parser for all, no Date losing microseconds), rows in key
 // order through a cursor, and changes written a batch per statement: the batch goes as one JSON document that
 // json_populate_recordset turns into the table's own row type, so each value is read by its column's input function.
+import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { createPool, pgError } from '../../connectors/postgres/postgres-connection.js';
 import { schemaAndName } from '../../connectors/sql/qualified-name.js';
 import { quoteIdent, quoteQualified } from '../../connectors/sql/quote.js';
-import { ender, PAGE, TEXT_TYPES, type Side, type SideColumn } from '../side.js';
+import { positionSql } from '../positions.js';
+import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type Side, type SideColumn } from '../side.js';
 
 const RAW_TEXT = { getTypeParser: () => (v: string) => v };
 const JSON_TYPES = /^jsonb?$/;
@@ -24,25 +26,54 @@ function jsonValue(v: unknown, c: SideColumn): unknown {
   return v;
 }
 
-export function postgresSide(c: Record<string, unknown>, baseDir: string): Side {
+/**
+ * `snapshot`: the side as an exported snapshot sees it (a CDC slot's starting point, ../cdc/pg-changes.ts): reads go
+ * through one connection whose transaction imports it, kept until the side is closed.
+ */
+export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { snapshot?: string } = {}): Side {
   const pool = createPool(c, baseDir, RAW_TEXT);
+  let seeing: Promise<pg.PoolClient> | undefined;
+  /** A connection to read with, and how to let it go. */
+  const reading = async (): Promise<[pg.PoolClient, () => void]> => {
+    if (!o.snapshot) {
+      const client = await pool.connect();
+      return [client, () => client.release()];
+    }
+    seeing ??= pool.connect().then(async (client) => {
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${o.snapshot!.replaceAll("'", "''")}'`);
+      return client;
+    });
+    return [await seeing, () => undefined];
+  };
   const schema = String(c.schema ?? 'public');
   const name = (table: string) => schemaAndName(table, schema).join('.');
   const quoted = (table: string) => quoteQualified(schemaAndName(table, schema));
+  const positions = positionSql('postgres', quoteQualified([schema, POSITIONS]));
+  let made: Promise<unknown> | undefined;
+  const ensurePositions = async () => {
+    made ??= pool.query(positions.create).catch((e: unknown) => {
+      made = undefined;
+      throw pgError(e, `creating ${schema}.${POSITIONS}`);
+    });
+    await made;
+  };
   return {
     type: 'postgres',
     async columns(table) {
+      const [client, release] = await reading();
       try {
-        const r = await pool.query<{ name: string; type: string }>(
+        const r = await client.query<{ name: string; type: string }>(
           `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
            WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, [quoted(table)]);
         return r.rows.map((row) => ({ name: row.name, text: TEXT_TYPES.test(row.type), type: row.type.toLowerCase() }));
       } catch (e) {
         throw pgError(e, `reading the columns of ${name(table)}`);
+      } finally {
+        release();
       }
     },
     async *scan(table, columns, key) {
-      const client = await pool.connect();
+      const [client, release] = await reading();
       try {
         const order = key.map((k) => `${quoteIdent(k.name)}${k.text ? ' COLLATE "C"' : ''}`).join(', ');
         const cursor = client.query(new Cursor(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`,
@@ -56,46 +87,55 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string): Side 
       } catch (e) {
         throw pgError(e, `reading ${name(table)}`);
       } finally {
-        client.release();
+        release();
       }
     },
-    async writer(table, columns, key) {
+    async transaction(mark) {
       const client = await pool.connect();
-      const T = quoted(table);
-      const cols = columns.map((col) => quoteIdent(col.name));
-      const keys = key.map((k) => quoteIdent(k.name));
-      const rest = cols.slice(key.length);
-      const match = (l: string, r: string) => keys.map((k) => `${l}.${k} = ${r}.${k}`).join(' AND ');
-      const rows = `json_populate_recordset(NULL::${T}, $1::json)`;
-      // One statement: the rows whose key is there are updated (their keys returned), the others inserted.
-      const upsert = `WITH v AS (SELECT ${cols.join(', ')} FROM ${rows}),
-        u AS (${rest.length
-    ? `UPDATE ${T} AS t SET ${rest.map((col) => `${col} = v.${col}`).join(', ')} FROM v WHERE ${match('t', 'v')} RETURNING ${keys.map((k) => `t.${k}`).join(', ')}`
-    : `SELECT ${keys.map((k) => `t.${k}`).join(', ')} FROM ${T} AS t JOIN v ON ${match('t', 'v')}`})
-        INSERT INTO ${T} (${cols.join(', ')}) SELECT ${cols.map((col) => `v.${col}`).join(', ')} FROM v WHERE NOT EXISTS (SELECT 1 FROM u WHERE ${match('u', 'v')})`;
-      const remove = `DELETE FROM ${T} AS t USING ${rows} AS v WHERE ${match('t', 'v')}`;
       const run = async (sql: string, values: unknown[] = []) => {
         try {
           return await client.query(sql, values);
         } catch (e) {
-          throw pgError(e, `writing ${name(table)}`);
+          throw pgError(e, 'writing');
         }
       };
-      const document = (rowsOf: unknown[][], of: SideColumn[]) =>
-        JSON.stringify(rowsOf.map((row) => Object.fromEntries(of.map((col, i) => [col.name, jsonValue(row[i], col)]))));
-      await run('BEGIN');
-      const end = ender(run, () => client.release());
-      return {
-        async upsert(batch) {
-          await run(upsert, [document(batch, columns)]);
-        },
-        async remove(batch) {
-          await run(remove, [document(batch, key)]);
-        },
-        commit: () => end('COMMIT'),
-        rollback: () => end('ROLLBACK'),
-      };
+      return openTransaction({ run, release: () => client.release(), begin: 'BEGIN', positions, ensurePositions, table: async (table, columns, key) => {
+        const T = quoted(table);
+        const cols = columns.map((col) => quoteIdent(col.name));
+        const keys = key.map((k) => quoteIdent(k.name));
+        const rest = cols.slice(key.length);
+        const match = (l: string, r: string) => keys.map((k) => `${l}.${k} = ${r}.${k}`).join(' AND ');
+        const rows = `json_populate_recordset(NULL::${T}, $1::json)`;
+        // One statement: the rows whose key is there are updated (their keys returned), the others inserted.
+        const upsert = `WITH v AS (SELECT ${cols.join(', ')} FROM ${rows}),
+          u AS (${rest.length
+    ? `UPDATE ${T} AS t SET ${rest.map((col) => `${col} = v.${col}`).join(', ')} FROM v WHERE ${match('t', 'v')} RETURNING ${keys.map((k) => `t.${k}`).join(', ')}`
+    : `SELECT ${keys.map((k) => `t.${k}`).join(', ')} FROM ${T} AS t JOIN v ON ${match('t', 'v')}`})
+          INSERT INTO ${T} (${cols.join(', ')}) SELECT ${cols.map((col) => `v.${col}`).join(', ')} FROM v WHERE NOT EXISTS (SELECT 1 FROM u WHERE ${match('u', 'v')})`;
+        const remove = `DELETE FROM ${T} AS t USING ${rows} AS v WHERE ${match('t', 'v')}`;
+        const document = (rowsOf: unknown[][], of: SideColumn[]) =>
+          JSON.stringify(rowsOf.map((row) => Object.fromEntries(of.map((col, i) => [col.name, jsonValue(row[i], col)]))));
+        const write = async (sql: string, doc: string) => {
+          try {
+            await client.query(sql, [doc]);
+          } catch (e) {
+            throw pgError(e, `writing ${name(table)}`);
+          }
+        };
+        return {
+          upsert: (batch) => write(upsert, document(batch, columns)),
+          remove: (batch) => write(remove, document(batch, key)),
+        };
+      } }, mark);
     },
-    close: () => pool.end(),
+    async position(mark) {
+      await ensurePositions();
+      const r = await pool.query<{ position: string | null }>(positions.read, [mark.sync, mark.stream]);
+      return r.rows[0]?.position ?? undefined;
+    },
+    async close() {
+      if (seeing) (await seeing).release();
+      await pool.end();
+    },
   };
 }

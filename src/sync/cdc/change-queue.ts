@@ -1,0 +1,91 @@
+// What a change reader (one per engine: ./pg-changes.ts) hands the applier (./apply-changes.ts), and the bounded queue
+// in between: the reader pushes as the server sends, the applier pulls; past HIGH events the reader's connection is
+// paused (the server then waits, its log keeps the rest), and resumed below LOW.
+
+export type CdcEvent =
+  /** A row written (`row`: the table's columns in the order given to the reader) or deleted (`row`: its key). */
+  | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[] }
+  /** The end of a source transaction: its changes and this position are one unit. */
+  | { kind: 'commit'; position: string }
+  /** The server's position while no transaction is open: kept and acknowledged when nothing is pending. */
+  | { kind: 'heartbeat'; position: string }
+  /** Everything committed on the source before `catchUp()` was asked has been handed on. */
+  | { kind: 'caught-up' };
+
+export interface ChangeReader {
+  next(): Promise<CdcEvent | undefined>;
+  /** Whether an event is waiting (the applier batches while they are). */
+  ready(): boolean;
+  /** The changes up to `position` are committed on the other side: the source may let them go. */
+  ack(position: string): void;
+  catchUp(): Promise<void>;
+  stop(): void;
+  close(): Promise<void>;
+}
+
+const HIGH = 20_000;
+const LOW = 5_000;
+
+export class ChangeQueue {
+  private items: CdcEvent[] = [];
+  private head = 0;
+  private waiter?: (e: CdcEvent | undefined) => void;
+  private ended = false;
+  private error?: Error;
+  private paused = false;
+
+  constructor(private readonly pause: () => void, private readonly resume: () => void) {}
+
+  push(e: CdcEvent): void {
+    if (this.ended) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(e);
+      return;
+    }
+    this.items.push(e);
+    if (!this.paused && this.items.length - this.head > HIGH) {
+      this.paused = true;
+      this.pause();
+    }
+  }
+
+  /** No more events: those queued are still handed on, then undefined (or `error` thrown). */
+  end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    if (this.waiter && this.head >= this.items.length) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w(undefined);
+    }
+  }
+
+  ready(): boolean {
+    return this.head < this.items.length;
+  }
+
+  async next(): Promise<CdcEvent | undefined> {
+    if (this.head < this.items.length) {
+      const e = this.items[this.head++];
+      if (this.head > 4096 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (this.paused && this.items.length - this.head < LOW) {
+        this.paused = false;
+        this.resume();
+      }
+      return e;
+    }
+    if (this.ended) {
+      if (this.error) throw this.error;
+      return undefined;
+    }
+    const e = await new Promise<CdcEvent | undefined>((resolve) => { this.waiter = resolve; });
+    if (e === undefined && this.error) throw this.error;
+    return e;
+  }
+}

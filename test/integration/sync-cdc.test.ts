@@ -1,0 +1,222 @@
+// `sluice sync` in mode: cdc (issue 16): PostgreSQL's changes read from its log through a slot of the sync's own and
+// applied to the other side, the position committed with the rows. A new stream starts from a snapshot; a SIGKILL
+// mid-stream loses nothing and applies nothing twice (a trigger on the target keeps every version it is written, and a
+// unique key there would fail a second write of one); an idle database's slot keeps moving; a dropped slot is refused
+// with the way back; tables the log cannot carry are refused before any work.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { PG_URL, pgQuery, repoRoot, sluice, sluiceBin, tempDir } from '../helpers.js';
+
+interface StreamJson { from: string; to: string; transactions: number; upserted: number; removed: number; position: string; snapshot?: { a_to_b: { inserted: number } }[] }
+
+/** Two schemas of the test database as the sync's sides, a sync file between them, and everything dropped after. */
+async function withSync(body: (s: { name: string; file: string; home: string; write: (yaml: string) => void }) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const name = `cdc_${randomBytes(4).toString('hex')}`;
+  const slot = `sluice_${name}_a`;
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b`);
+    const file = join(dir, 'sync.yaml');
+    await body({ name, file, home: join(dir, '.sluice'), write: (yaml) => writeFileSync(file, yaml) });
+  } finally {
+    await pgQuery(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '${slot}' AND active_pid IS NOT NULL`);
+    await pgQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}'`).catch(() => undefined);
+    await pgQuery(`DROP PUBLICATION IF EXISTS ${slot}; DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+}
+
+const pgToPg = (name: string, table = 'items', extra = '') => `sync: ${name.replaceAll('_', '-')}
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
+mode: cdc
+cdc: { heartbeat_seconds: 0.2 }
+tables:
+  - name: ${table}
+    primary_key: id
+    direction: a_to_b
+${extra}`;
+
+/** `sluice sync` streaming in the background until killed. */
+function streaming(file: string, home: string): ChildProcess {
+  return spawn(process.execPath, [sluiceBin, 'sync', file], { cwd: repoRoot, env: { ...process.env, SLUICE_HOME: home }, stdio: 'ignore' });
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((done) => {
+  if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode);
+  else child.once('exit', (code) => done(code));
+});
+
+async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates and deletes streamed; the position kept with the rows; --once when nothing changed applies nothing', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.items (id int PRIMARY KEY, name text, price numeric(10,2), at timestamptz, doc jsonb, tags text[]);
+      CREATE TABLE ${name}_b.items (id int PRIMARY KEY, name text, price numeric(10,2), at timestamptz, doc jsonb, tags text[]);
+      INSERT INTO ${name}_a.items SELECT i, 'n' || i, i * 1.5, timestamptz '2024-01-01Z' + i * interval '1 second', jsonb_build_object('i', i), ARRAY['x', 'y''s']
+        FROM generate_series(1, 500) i;`);
+    write(pgToPg(name));
+    const once = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], { home });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams[0];
+    };
+    const first = await once();
+    assert.equal(first.snapshot?.[0].a_to_b.inserted, 500, 'the snapshot copies the table');
+    assert.equal(first.transactions, 0);
+
+    // Four transactions (one query's statements are one transaction).
+    await pgQuery(`INSERT INTO ${name}_a.items VALUES (501, 'new', 9.99, now(), '{"é": "ü"}', '{}')`);
+    await pgQuery(`UPDATE ${name}_a.items SET name = 'changed', doc = NULL WHERE id <= 10`);
+    await pgQuery(`DELETE FROM ${name}_a.items WHERE id BETWEEN 11 AND 20`);
+    await pgQuery(`BEGIN; UPDATE ${name}_a.items SET price = price + 1 WHERE id > 400; DELETE FROM ${name}_a.items WHERE id = 401; INSERT INTO ${name}_a.items VALUES (401, 'back', 0, NULL, NULL, NULL); COMMIT;`);
+    const second = await once();
+    assert.equal(second.snapshot, undefined, 'the stream goes on from its position');
+    assert.equal(second.transactions, 4);
+    assert.equal(second.removed, 11);
+    assert.equal(second.upserted, 1 + 10 + 101 + 1, '501, 1–10, 401–501 (401 deleted and written again)');
+    const [kept] = await pgQuery(`SELECT position FROM ${name}_b.sluice_sync_position WHERE stream = 'a'`);
+    assert.equal(kept.position, second.position, 'the position is on the target, committed with the rows');
+    const d = await sluice(['diff', file], { home });
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    assert.deepEqual(await pgQuery(`SELECT name, doc, tags FROM ${name}_b.items WHERE id IN (5, 401, 501) ORDER BY id`), [
+      { name: 'changed', doc: null, tags: ['x', "y's"] }, { name: 'back', doc: null, tags: null }, { name: 'new', doc: { é: 'ü' }, tags: [] }]);
+
+    const third = await once();
+    assert.deepEqual([third.transactions, third.upserted, third.removed], [0, 0, 0], 'nothing new: nothing applied');
+  });
+});
+
+test('mode: cdc: SIGKILL mid-stream, then a restart — every change once (a second write of a version fails the target\'s unique key)', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.counters (id int PRIMARY KEY, n int NOT NULL);
+      CREATE TABLE ${name}_b.counters (id int PRIMARY KEY, n int NOT NULL);
+      INSERT INTO ${name}_a.counters SELECT i, 0 FROM generate_series(1, 50) i;
+      CREATE TABLE ${name}_b.versions (id int, n int, UNIQUE (id, n));
+      CREATE FUNCTION ${name}_b.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${name}_b.versions VALUES (NEW.id, NEW.n); RETURN NEW; END $$;
+      CREATE TRIGGER keep AFTER INSERT OR UPDATE ON ${name}_b.counters FOR EACH ROW EXECUTE FUNCTION ${name}_b.keep();`);
+    write(pgToPg(name, 'counters'));
+    let child = streaming(file, home);
+    // 1,500 transactions of one counter each, while the sync is killed twice and started again.
+    const writer = new pg.Client(PG_URL);
+    await writer.connect();
+    const writes = (async () => {
+      for (let i = 0; i < 1500; i++) {
+        await writer.query(`UPDATE ${name}_a.counters SET n = n + 1 WHERE id = ${(i % 50) + 1}`);
+        // Paced over a few seconds, so that both kills land while changes flow.
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })().finally(() => writer.end());
+    for (const atVersion of [5, 15]) {
+      await until(`version ${atVersion} on the target`, async () => Number((await pgQuery(`SELECT count(*)::int AS c FROM ${name}_b.counters WHERE n >= ${atVersion}`))[0].c) > 0);
+      child.kill('SIGKILL');
+      await exited(child);
+      child = streaming(file, home);
+    }
+    await writes;
+    await until('the stream', async () => (await pgQuery(`SELECT active FROM pg_replication_slots WHERE slot_name = 'sluice_${name}_a'`))[0]?.active === true);
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0, 'SIGTERM: the stream drains and exits 0');
+    const r = await sluice(['sync', file, '--once'], { home });
+    assert.equal(r.code, 0, r.stderr);
+    const d = await sluice(['diff', file], { home });
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    const [v] = await pgQuery(`SELECT count(*)::int AS versions, count(DISTINCT (id, n))::int AS distinct_versions, max(n) AS top FROM ${name}_b.versions`);
+    assert.equal(v.versions, v.distinct_versions, 'no version written twice');
+    assert.equal(v.top, 30);
+  });
+});
+
+test('mode: cdc: an idle database\'s slot keeps moving (heartbeats); a dropped slot is refused with the way back, and --resnapshot takes it', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.items (id int PRIMARY KEY, name text); CREATE TABLE ${name}_b.items (id int PRIMARY KEY, name text);
+      CREATE TABLE ${name}_a.elsewhere (x int); INSERT INTO ${name}_a.items VALUES (1, 'one');`);
+    write(pgToPg(name));
+    const slot = `sluice_${name}_a`;
+    const child = streaming(file, home);
+    try {
+      await until('the stream', async () => (await pgQuery(`SELECT active FROM pg_replication_slots WHERE slot_name = '${slot}'`))[0]?.active === true);
+      // WAL written elsewhere (a table the sync does not read): the slot still follows it.
+      await pgQuery(`INSERT INTO ${name}_a.elsewhere SELECT generate_series(1, 1000)`);
+      const [{ lsn }] = await pgQuery('SELECT pg_current_wal_lsn()::text AS lsn');
+      await until('the slot past the unrelated writes', async () =>
+        (await pgQuery(`SELECT confirmed_flush_lsn >= '${String(lsn)}'::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = '${slot}'`))[0].past === true);
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+    await pgQuery(`SELECT pg_drop_replication_slot('${slot}'); INSERT INTO ${name}_a.items VALUES (2, 'two')`);
+    const lost = await sluice(['sync', file, '--once'], { home });
+    assert.equal(lost.code, 1);
+    assert.match(lost.stderr, /replication slot .* is gone: the changes since .* cannot be read; run `sluice sync <file> --resnapshot`/);
+    const again = await sluice(['sync', file, '--once', '--resnapshot'], { home });
+    assert.equal(again.code, 0, again.stderr);
+    const d = await sluice(['diff', file], { home });
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+  });
+});
+
+test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; refused before any work: a table with no replica identity, a two-way table, a MariaDB source', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+    try {
+      await maria.query(`CREATE DATABASE ${name}`);
+      await maria.query(`CREATE TABLE ${name}.items (id int PRIMARY KEY, at datetime(6), ok tinyint(1), price decimal(12,3), photo blob)`);
+      await pgQuery(`CREATE TABLE ${name}_a.items (id int PRIMARY KEY, at timestamptz, ok boolean, price numeric(10,2), photo bytea);
+        INSERT INTO ${name}_a.items VALUES (1, '2024-05-01 10:00:00.5+02', true, 1.5, '\\x00ff');
+        CREATE TABLE ${name}_a.loose (id int, v text);`);
+      const yaml = (b: string, extra = '') => `sync: ${name.replaceAll('_', '-')}
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: ${b}
+mode: cdc
+tables:
+  - name: items
+    primary_key: id
+    direction: a_to_b
+${extra}`;
+      const mariaB = `{ type: mysql, host: 127.0.0.1, user: root, database: ${name} }`;
+      write(yaml(mariaB));
+      assert.equal((await sluice(['sync', file, '--once'], { home })).code, 0);
+      await pgQuery(`INSERT INTO ${name}_a.items VALUES (2, '2024-12-31 23:59:59.999999-05', false, 2.25, '\\xdead');
+        UPDATE ${name}_a.items SET ok = false WHERE id = 1`);
+      const r = await sluice(['sync', file, '--once'], { home });
+      assert.equal(r.code, 0, r.stderr);
+      const [rows] = await maria.query(`SELECT id, CAST(at AS char) AS at, ok, CAST(price AS char) AS price, HEX(photo) AS photo FROM ${name}.items ORDER BY id`);
+      assert.deepEqual(rows, [
+        { id: 1, at: '2024-05-01 08:00:00.500000', ok: 0, price: '1.500', photo: '00FF' },
+        { id: 2, at: '2025-01-01 04:59:59.999999', ok: 0, price: '2.250', photo: 'DEAD' }]);
+      assert.equal((await sluice(['diff', file], { home })).code, 0);
+
+      write(yaml(mariaB, '  - name: loose\n    primary_key: id\n    direction: a_to_b\n'));
+      await maria.query(`CREATE TABLE ${name}.loose (id int PRIMARY KEY, v text)`);
+      const loose = await sluice(['sync', file, '--once'], { home });
+      assert.equal(loose.code, 2);
+      assert.match(loose.stderr, /table loose on side a has no replica identity.*REPLICA IDENTITY FULL/);
+      write(yaml(mariaB, '  - name: loose\n    primary_key: id\n    direction: two_way\n    conflict: { strategy: source-wins }\n'));
+      const twoWay = await sluice(['sync', file, '--once'], { home });
+      assert.equal(twoWay.code, 2);
+      assert.match(twoWay.stderr, /two-way table in mode: cdc is not built yet/);
+      writeFileSync(file, yaml(mariaB).replace('a_to_b', 'b_to_a'));
+      const fromMaria = await sluice(['sync', file, '--once'], { home });
+      assert.equal(fromMaria.code, 2);
+      assert.match(fromMaria.stderr, /reading side b \(mysql\) is not built yet/);
+    } finally {
+      await maria.query(`DROP DATABASE IF EXISTS ${name}`);
+      await maria.end();
+    }
+  });
+});
