@@ -1,5 +1,6 @@
 // `npm run bench -- <name> [args]`: benchmark scripts that run Sluice and its peers on the same data in one run.
 import { benchApi } from './api.js';
+import { benchCdc } from './cdc.js';
 import { benchCsv } from './csv.js';
 import { benchDiff } from './diff.js';
 import { benchServe } from './serve.js';
@@ -8,6 +9,7 @@ import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
+  cdc: (args) => benchCdc(Number(args[0] ?? 15), Number(args[1] ?? 1_000_000)),
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
   diff: (args) => benchDiff(Number(args[0] ?? 1_000_000)),
   sql: (args) => benchSql(args),

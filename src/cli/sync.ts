@@ -50,7 +50,7 @@ async function sync(file: string, o: SyncOptions): Promise<number> {
     if (!tables.length) throw new ConfigError(`no table ${o.table} in the sync file`, { expected: config.tables.map((t) => tableOn(t, 'a')).join(', ') });
     refuseUnbuilt(path ?? file, tables);
     if (config.mode === 'cdc') return await streamSync(config, baseDir, path ?? file, tables, o);
-    if (!o.once) throw new ConfigError('mode: hash syncs once: run `sluice sync <file> --once` (on a schedule for repeated syncs), or set mode: cdc to stream changes', { file: path ?? file, path: 'mode', expected: 'cdc' });
+    if (!o.once) throw new ConfigError('a hash sync runs once: run `sluice sync <file> --once` (on a schedule for repeated syncs), or set mode: cdc to stream changes', { file: path ?? file, path: 'mode', expected: 'cdc' });
     if (o.resnapshot) throw new ConfigError('--resnapshot is for mode: cdc', { file: path ?? file, path: 'mode', expected: 'cdc' });
     const a = openSide(config.systems.a, baseDir);
     const b = openSide(config.systems.b, baseDir);

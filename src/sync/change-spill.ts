@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export type Change = { op: 'upsert'; row: unknown[] } | { op: 'remove'; key: unknown[] };
+/** `expect`: the hash of the target's row the change was decided on (null: none there); written only if it still is. */
+export type Change = ({ op: 'upsert'; row: unknown[] } | { op: 'remove'; key: unknown[] }) & { expect?: number | null };
 
 const FLUSH_AT = 1 << 20;
 
@@ -22,7 +23,7 @@ export class ChangeSpill {
 
   async add(change: Change): Promise<void> {
     // A Buffer's toJSON runs before the replacer sees it: bytes are turned into hex first.
-    const c = change.op === 'upsert' ? { op: 'upsert', row: change.row.map((v) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : v)) } : change;
+    const c = change.op === 'upsert' ? { ...change, row: change.row.map((v) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : v)) } : change;
     this.text += `${JSON.stringify(c, encode)}\n`;
     this.count++;
     if (this.text.length >= FLUSH_AT) await this.flush();

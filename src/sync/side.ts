@@ -45,6 +45,8 @@ export interface TableWriter {
   upsert(rows: unknown[][]): Promise<void>;
   /** Deletes the rows with these keys. */
   remove(keys: unknown[][]): Promise<void>;
+  /** The rows there now with these keys (in any order), locked until the transaction ends: a guarded write reads first. */
+  read(keys: unknown[][]): Promise<unknown[][]>;
 }
 
 /** The table of marks and positions, created on a side when a sync first marks a write into it. */

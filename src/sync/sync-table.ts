@@ -15,6 +15,8 @@ import { ChangeSpill, type Change } from './change-spill.js';
 import { keyReader, pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SyncMark } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
+import { currentRows, keyText, rowHash } from './guard.js';
+import { preferred, type Winner } from './conflict-rules.js';
 import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
@@ -33,25 +35,12 @@ export interface TableSync {
   held: number;
   /** Conflicts merged field by field (merge), the merged row written to both sides. */
   merged: number;
+  /** Rows left as they were because they changed after the sync read them (the newer change flows next time). */
+  changed_meanwhile: number;
   dry_run?: boolean;
 }
 
-type Winner = 'a' | 'b';
-
 const applied = (): Applied => ({ inserted: 0, updated: 0, deleted: 0 });
-
-/** Later of two values of the last-write-wins column: numbers by value, timestamps and text by their normal form. */
-function later(u: unknown, v: unknown): Winner | undefined {
-  const x = syncText(u);
-  const y = syncText(v);
-  if (x === y) return undefined;
-  if (x === null) return 'b';
-  if (y === null) return 'a';
-  const nx = Number(x);
-  const ny = Number(y);
-  if (x.trim() !== '' && y.trim() !== '' && Number.isFinite(nx) && Number.isFinite(ny)) return nx > ny ? 'a' : nx < ny ? 'b' : undefined;
-  return x > y ? 'a' : 'b';
-}
 
 export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean; mark?: SyncMark } = {}): Promise<TableSync> {
   const p = await pairColumns(a, b, t);
@@ -61,7 +50,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   if (t.conflict?.column && lww < 0) {
     throw new RunError(`table ${p.nameA}: the conflict column "${t.conflict.column}" is not on both sides`);
   }
-  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, merged: 0, ...(o.dryRun ? { dry_run: true } : {}) };
+  const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, merged: 0, changed_meanwhile: 0, ...(o.dryRun ? { dry_run: true } : {}) };
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const merging = t.conflict?.strategy === 'merge';
   const baseTable = base.table(p.nameA, n);
@@ -74,12 +63,13 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
         ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type];
+      const expect = rowHash(other, n);
       if (row) {
-        await target.add({ op: 'upsert', row: row.map((v, i) => writeValue(v, from[i], to[i], engine)) });
+        await target.add({ op: 'upsert', row: row.map((v, i) => writeValue(v, from[i], to[i], engine)), expect });
         if (other) count.updated++;
         else count.inserted++;
       } else if (other) {
-        await target.add({ op: 'remove', key: other.slice(0, n) });
+        await target.add({ op: 'remove', key: other.slice(0, n), expect });
         count.deleted++;
       }
     };
@@ -105,14 +95,13 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         base.conflicts.applied(decided.id);
         return decided.take;
       }
-      if (strategy === 'target-wins') return 'b';
-      const preferred: Winner = lww >= 0 ? later(x[lww], y[lww]) ?? 'a' : 'a';
+      const prefer = preferred(strategy, lww, x, y);
       if (strategy === 'merge' && e?.hf) {
-        const m = mergeFields(x, y, n, e.hf, preferred);
+        const m = mergeFields(x, y, n, e.hf, prefer);
         result.merged++;
         return m;
       }
-      return preferred;
+      return prefer;
     };
     /** A merged row written into both sides: each side's own values where it is taken, the other's converted. */
     const writeMerged = async (m: FieldMerge, x: unknown[], y: unknown[]): Promise<unknown[]> => {
@@ -120,11 +109,11 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       const forA = x.map((v, i) => (i < n || m.take[i - n] === 'a' ? v : writeValue(y[i], p.b[i], p.a[i], a.type)));
       const forB = y.map((v, i) => (i >= n && m.take[i - n] === 'a' ? writeValue(x[i], p.a[i], p.b[i], b.type) : v));
       if (m.changesA) {
-        await into.a.add({ op: 'upsert', row: forA });
+        await into.a.add({ op: 'upsert', row: forA, expect: rowHash(x, n) });
         result.b_to_a.updated++;
       }
       if (m.changesB) {
-        await into.b.add({ op: 'upsert', row: forB });
+        await into.b.add({ op: 'upsert', row: forB, expect: rowHash(y, n) });
         result.a_to_b.updated++;
       }
       return merged;
@@ -197,8 +186,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       baseTable.discard();
       return result;
     }
-    await apply(a, p.nameA, p.a, n, into.a, o.mark);
-    await apply(b, p.nameB, p.b, n, into.b, o.mark);
+    result.changed_meanwhile = await apply(a, p.nameA, p.a, n, into.a, o.mark) + await apply(b, p.nameB, p.b, n, into.b, o.mark);
     baseTable.keep();
     return result;
   } catch (e) {
@@ -239,25 +227,32 @@ class SideRow {
   }
 }
 
-/** A side's changes in one transaction (marked, when a CDC reader reads that side), a batch of the same kind per statement. */
-async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill, mark?: SyncMark): Promise<void> {
-  if (!changes.count) return;
+/**
+ * A side's changes in one transaction (marked, when a CDC reader reads that side), a batch of the same kind per
+ * statement, each guarded (./guard.ts): a row changed since it was read is left as it is. Returns how many were.
+ */
+async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill, mark?: SyncMark): Promise<number> {
+  if (!changes.count) return 0;
   const tx = await side.transaction(mark);
+  let moved = 0;
   try {
     const w = await tx.table(table, columns, columns.slice(0, keyParts));
-    let batch: unknown[][] = [];
-    let op: Change['op'] = 'upsert';
+    let batch: Change[] = [];
     const flush = async () => {
-      if (batch.length) await (op === 'upsert' ? w.upsert(batch) : w.remove(batch));
+      if (!batch.length) return;
+      const now = await currentRows(w, batch.map((c) => (c.op === 'upsert' ? c.row.slice(0, keyParts) : c.key)), keyParts);
+      const still = batch.filter((c) => c.expect === undefined || rowHash(now.get(keyText(c.op === 'upsert' ? c.row : c.key, keyParts)), keyParts) === c.expect);
+      moved += batch.length - still.length;
+      if (still.length) await (still[0].op === 'upsert' ? w.upsert(still.map((c) => (c as { row: unknown[] }).row)) : w.remove(still.map((c) => (c as { key: unknown[] }).key)));
       batch = [];
     };
     for await (const c of changes.changes()) {
-      if (c.op !== op || batch.length >= WRITE_BATCH) await flush();
-      op = c.op;
-      batch.push(c.op === 'upsert' ? c.row : c.key);
+      if ((batch.length && c.op !== batch[0].op) || batch.length >= WRITE_BATCH) await flush();
+      batch.push(c);
     }
     await flush();
     await tx.commit();
+    return moved;
   } catch (e) {
     await tx.rollback().catch(() => undefined);
     throw e;

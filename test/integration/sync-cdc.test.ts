@@ -19,20 +19,22 @@ interface StreamJson { from: string; to: string; transactions: number; upserted:
 async function withSync(body: (s: { name: string; file: string; home: string; write: (yaml: string) => void }) => Promise<void>): Promise<void> {
   const { dir, cleanup } = tempDir();
   const name = `cdc_${randomBytes(4).toString('hex')}`;
-  const slot = `sluice_${name}_a`;
+  const slots = [`sluice_${name}_a`, `sluice_${name}_b`];
   try {
     await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b`);
     const file = join(dir, 'sync.yaml');
     await body({ name, file, home: join(dir, '.sluice'), write: (yaml) => writeFileSync(file, yaml) });
   } finally {
-    await pgQuery(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '${slot}' AND active_pid IS NOT NULL`);
-    await pgQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}'`).catch(() => undefined);
-    await pgQuery(`DROP PUBLICATION IF EXISTS ${slot}; DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    const named = `slot_name IN ('${slots.join("', '")}')`;
+    await pgQuery(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE ${named} AND active_pid IS NOT NULL`);
+    await until('the slots let go', async () => (await pgQuery(`SELECT 1 FROM pg_replication_slots WHERE ${named} AND active`)).length === 0);
+    await pgQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE ${named}`);
+    await pgQuery(`DROP PUBLICATION IF EXISTS ${slots[0]}; DROP PUBLICATION IF EXISTS ${slots[1]}; DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
     cleanup();
   }
 }
 
-const pgToPg = (name: string, table = 'items', extra = '') => `sync: ${name.replaceAll('_', '-')}
+const pgToPg = (name: string, table = 'items', extra = '', direction = 'a_to_b') => `sync: ${name.replaceAll('_', '-')}
 systems:
   a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
   b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
@@ -41,7 +43,7 @@ cdc: { heartbeat_seconds: 0.2 }
 tables:
   - name: ${table}
     primary_key: id
-    direction: a_to_b
+    direction: ${direction}
 ${extra}`;
 
 /** `sluice sync` streaming in the background until killed. */
@@ -169,7 +171,7 @@ test('mode: cdc: an idle database\'s slot keeps moving (heartbeats); a dropped s
   });
 });
 
-test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; refused before any work: a table with no replica identity, a two-way table, a MariaDB source', async () => {
+test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; refused before any work: a table with no replica identity, a MariaDB source', async () => {
   await withSync(async ({ name, file, home, write }) => {
     const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     try {
@@ -206,11 +208,8 @@ ${extra}`;
       const loose = await sluice(['sync', file, '--once'], { home });
       assert.equal(loose.code, 2);
       assert.match(loose.stderr, /table loose on side a has no replica identity.*REPLICA IDENTITY FULL/);
-      write(yaml(mariaB, '  - name: loose\n    primary_key: id\n    direction: two_way\n    conflict: { strategy: source-wins }\n'));
-      const twoWay = await sluice(['sync', file, '--once'], { home });
-      assert.equal(twoWay.code, 2);
-      assert.match(twoWay.stderr, /two-way table in mode: cdc is not built yet/);
       writeFileSync(file, yaml(mariaB).replace('a_to_b', 'b_to_a'));
+      // b_to_a, or two_way, reads MariaDB's binlog: not built yet.
       const fromMaria = await sluice(['sync', file, '--once'], { home });
       assert.equal(fromMaria.code, 2);
       assert.match(fromMaria.stderr, /reading side b \(mysql\) is not built yet/);
@@ -218,5 +217,77 @@ ${extra}`;
       await maria.query(`DROP DATABASE IF EXISTS ${name}`);
       await maria.end();
     }
+  });
+});
+
+test('mode: cdc, two-way PostgreSQL ↔ PostgreSQL: concurrent writes on both sides converge, each conflict settled by its rule (last-write-wins, merge, an update kept against a delete), nothing echoed back', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    const table = (s: string) => `CREATE TABLE ${name}_${s}.accounts (id int PRIMARY KEY, owner text, note text, balance numeric(12,2), updated_at timestamptz NOT NULL);
+      CREATE TABLE ${name}_${s}.cards (id int PRIMARY KEY, owner text, note text, updated_at timestamptz NOT NULL);`;
+    await pgQuery(`${table('a')} ${table('b')}
+      INSERT INTO ${name}_a.accounts SELECT i, 'o' || i, NULL, i, '2024-01-01Z' FROM generate_series(1, 100) i;
+      INSERT INTO ${name}_b.accounts SELECT i, 'o' || i, NULL, i, '2024-01-01Z' FROM generate_series(50, 150) i;
+      UPDATE ${name}_b.accounts SET note = 'b60', updated_at = '2025-01-01Z' WHERE id = 60;
+      INSERT INTO ${name}_a.cards SELECT i, 'o' || i, NULL, '2024-01-01Z' FROM generate_series(1, 20) i;
+      INSERT INTO ${name}_b.cards SELECT i, 'o' || i, NULL, '2024-01-01Z' FROM generate_series(1, 20) i;`);
+    const cards = '  - { name: cards, primary_key: id, direction: two_way, conflict: { strategy: merge, column: updated_at } }\n';
+    write(pgToPg(name, 'accounts', `    conflict: { strategy: last-write-wins, column: updated_at }\n${cards}`, 'two_way'));
+    const refused = await sluice(['sync', file, '--once'], { home });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /table accounts is two-way, and side a logs only its key before a change: `ALTER TABLE accounts REPLICA IDENTITY FULL`/);
+    for (const s of ['a', 'b']) await pgQuery(`ALTER TABLE ${name}_${s}.accounts REPLICA IDENTITY FULL; ALTER TABLE ${name}_${s}.cards REPLICA IDENTITY FULL`);
+
+    const once = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], { home });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { streams: (StreamJson & { conflicts: number; update_delete: number; merged: number })[] }).streams;
+    };
+    const same = async (why: string) => {
+      const d = await sluice(['diff', file], { home });
+      assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
+    };
+    await once();
+    await same('after the snapshots');
+    assert.deepEqual(await pgQuery(`SELECT note FROM ${name}_a.accounts WHERE id = 60`), [{ note: 'b60' }], 'the later row of a first-sync conflict');
+
+    // Conflicts made while the sync is stopped, then streamed.
+    await pgQuery(`UPDATE ${name}_a.accounts SET note = 'a5', updated_at = '2030-01-01Z' WHERE id = 5`);
+    await pgQuery(`UPDATE ${name}_b.accounts SET note = 'b5', updated_at = '2031-01-01Z' WHERE id = 5`);
+    await pgQuery(`DELETE FROM ${name}_a.accounts WHERE id = 6`);
+    await pgQuery(`UPDATE ${name}_b.accounts SET note = 'b6', updated_at = '2030-01-01Z' WHERE id = 6`);
+    await pgQuery(`UPDATE ${name}_a.cards SET owner = 'a-owner', updated_at = '2030-01-01Z' WHERE id = 7`);
+    await pgQuery(`UPDATE ${name}_b.cards SET note = 'b-note', updated_at = '2031-01-01Z' WHERE id = 7`);
+    const streams = await once();
+    assert.ok(streams.every((s) => s.conflicts >= 1), JSON.stringify(streams));
+    await same('after the conflicts');
+    assert.deepEqual(await pgQuery(`SELECT id, note FROM ${name}_a.accounts WHERE id IN (5, 6) ORDER BY id`), [{ id: 5, note: 'b5' }, { id: 6, note: 'b6' }]);
+    assert.deepEqual(await pgQuery(`SELECT owner, note FROM ${name}_b.cards WHERE id = 7`), [{ owner: 'a-owner', note: 'b-note' }], 'merged field by field');
+
+    // Both sides written at once while the sync streams: they converge.
+    const child = streaming(file, home);
+    const writer = async (s: 'a' | 'b', seed: number) => {
+      const c = new pg.Client(PG_URL);
+      await c.connect();
+      try {
+        for (let i = 0; i < 150; i++) {
+          const id = ((i * 7 + seed) % 30) + 1;
+          await c.query(`UPDATE ${name}_${s}.accounts SET note = '${s}${i}', balance = balance + 1, updated_at = clock_timestamp() WHERE id = ${id}`);
+          if (i % 10 === 0) await c.query(`INSERT INTO ${name}_${s}.accounts VALUES (${s === 'a' ? 1000 + i : 2000 + i}, '${s}', NULL, 0, clock_timestamp())`);
+          if (i % 25 === 0) await c.query(`DELETE FROM ${name}_${s}.accounts WHERE id = ${s === 'a' ? 40 + i / 25 : 1000 + i}`);
+          await new Promise((r) => setTimeout(r, 3));
+        }
+      } finally {
+        await c.end();
+      }
+    };
+    await until('both streams', async () => (await pgQuery(`SELECT count(*)::int AS c FROM pg_replication_slots WHERE slot_name LIKE 'sluice_${name}_%' AND active`))[0].c === 2);
+    await Promise.all([writer('a', 0), writer('b', 3)]);
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0);
+    await once();
+    await same('after concurrent writes on both sides');
+    // Quiet now: nothing left to carry, and nothing Sluice wrote comes back as a change.
+    const quiet = await once();
+    assert.deepEqual(quiet.map((s) => s.transactions), [0, 0], JSON.stringify(quiet));
   });
 });

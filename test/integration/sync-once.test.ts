@@ -142,7 +142,7 @@ tables:
   }
 });
 
-test('sluice sync refuses, before any work, what it cannot run yet: real time without --once, cdc, soft deletes', async () => {
+test('sluice sync refuses, before any work, what it cannot run: a hash sync without --once, cdc from SQLite, soft deletes', async () => {
   const { dir, cleanup } = tempDir();
   const opts = { home: join(dir, '.sluice') };
   try {
@@ -152,8 +152,8 @@ test('sluice sync refuses, before any work, what it cannot run yet: real time wi
       return f;
     };
     const cases: [string[], RegExp][] = [
-      [['sync', write('')], /needs change data capture.*--once/],
-      [['sync', write('mode: cdc\n'), '--once'], /mode: cdc is not built yet/],
+      [['sync', write('')], /a hash sync runs once: run `sluice sync <file> --once`.*or set mode: cdc/],
+      [['sync', write('mode: cdc\n'), '--once'], /systems\.a\.type mode: cdc reads PostgreSQL's log; reading side a \(sqlite\) is not built yet/],
       [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
     ];
     for (const [args, message] of cases) {
@@ -201,6 +201,41 @@ tables:
     assert.deepEqual([counts(t.a_to_b), counts(t.b_to_a), t.conflicts], [[0, 1, 0], [0, 0, 0], 0]);
     assert.equal((await sluice(['diff', file], opts)).code, 0);
     assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ${name}_a.t`), [{ n: 15 }]);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+});
+
+test('a row changed after the sync read it is not overwritten: the write is guarded, and the next sync carries the newer change the other way', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b;
+      CREATE TABLE ${name}_a.t (id int PRIMARY KEY, v text); CREATE TABLE ${name}_b.t (id int PRIMARY KEY, v text);
+      INSERT INTO ${name}_a.t VALUES (1, 'x'), (2, 'y'); INSERT INTO ${name}_b.t VALUES (1, 'x'), (2, 'y');`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: guarded
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
+tables:
+  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }
+`);
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+    // A user's write to b's row 1 lands while the sync writes side a (a trigger there makes it), after b was read.
+    await pgQuery(`CREATE FUNCTION ${name}_a.late() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE ${name}_b.t SET v = 'late' WHERE id = 1; RETURN NEW; END $$;
+      CREATE TRIGGER late AFTER UPDATE ON ${name}_a.t FOR EACH ROW WHEN (NEW.id = 2) EXECUTE FUNCTION ${name}_a.late();
+      UPDATE ${name}_a.t SET v = 'a1' WHERE id = 1; UPDATE ${name}_b.t SET v = 'b2' WHERE id = 2;`);
+    const r = await sluice(['sync', file, '--once', '--json'], opts);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { tables: { changed_meanwhile: number }[] }).tables[0].changed_meanwhile, 1);
+    assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_b.t WHERE id = 1`), [{ v: 'late' }], 'the later write is kept');
+    await pgQuery(`DROP TRIGGER late ON ${name}_a.t`);
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+    assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_a.t ORDER BY id`), [{ v: 'late' }, { v: 'b2' }]);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
     cleanup();

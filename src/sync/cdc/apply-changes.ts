@@ -6,8 +6,19 @@
 // Batching follows the load: a transaction is committed as soon as no further change is waiting (low latency when
 // quiet), or once it holds MAX_CHANGES (throughput when busy) — always at a source transaction's end. Consecutive
 // changes of one table and kind go as one statement, WRITE_BATCH at most, the last change of a key winning.
+//
+// Two-way tables: the other side is written too, by its own stream, so a change is applied only over the row it
+// changed (the source logs the row before it). The target's rows are read again, locked, and per key:
+// - the target already holds the new row (an echo, or the same change made on both sides): nothing to do;
+// - the target holds the row before the change (or none, for an insert): written;
+// - otherwise the key changed on both sides — a conflict, settled by the table's rule (../conflict-rules.ts) the way
+//   the other stream settles it from its side, so both sides end the same: the preferred side's row stays or is
+//   written; merge takes each field changed on one side only and the preferred row's for fields changed on both, the
+//   row before the change as the base; an update against a delete keeps the update.
+import { preferred, type Strategy } from '../conflict-rules.js';
+import { fieldHashes, mergeFields } from '../field-merge.js';
+import { currentRows, keyText, rowHash } from '../guard.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SideTransaction, type SyncMark, type TableWriter } from '../side.js';
-import { syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
 import type { ChangeReader } from './change-queue.js';
 
@@ -17,6 +28,8 @@ export interface AppliedTable {
   from: SideColumn[];
   to: SideColumn[];
   keyParts: number;
+  /** A two-way table: which side the stream reads, the table's rule, and its column's index (-1: none). */
+  twoWay?: { from: 'a' | 'b'; strategy: Strategy; column: number };
 }
 
 export interface ApplyCounts {
@@ -25,18 +38,50 @@ export interface ApplyCounts {
   removed: number;
   /** Target transactions committed. */
   commits: number;
+  /** Two-way: keys changed on both sides, settled by the rule; of them, an update against a delete; merged. */
+  conflicts: number;
+  update_delete: number;
+  merged: number;
+}
+
+interface Pending { row: unknown[]; old?: unknown[] }
+
+/** A two-way change's outcome on the target: a row to write (target spelling), the key removed, or nothing. */
+function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unknown[] | undefined, engine: Side['type'], counts: ApplyCounts): unknown[] | 'remove' | undefined {
+  const n = t.keyParts;
+  const src = op === 'upsert' ? p.row : undefined;
+  const convert = (v: unknown, i: number) => writeValue(v, t.from[i], t.to[i], engine);
+  if (rowHash(cur, n) === rowHash(src, n) && (cur === undefined) === (src === undefined)) return undefined;
+  const agreed = p.old ? cur !== undefined && rowHash(cur, n) === rowHash(p.old, n) : cur === undefined;
+  if (agreed) return src ? src.map(convert) : 'remove';
+  counts.conflicts++;
+  if (!src || !cur) {
+    // An update against a delete: the update is kept (here, or written back where it was deleted).
+    counts.update_delete++;
+    return src ? src.map(convert) : undefined;
+  }
+  const { from, strategy, column } = t.twoWay!;
+  const [x, y] = from === 'a' ? [src, cur] : [cur, src];
+  const prefer = preferred(strategy, column, x, y);
+  if (strategy === 'merge' && p.old) {
+    counts.merged++;
+    const m = mergeFields(x, y, n, fieldHashes(p.old, n), prefer);
+    const merged = cur.map((v, i) => (i >= n && m.take[i - n] === from ? convert(src[i], i) : v));
+    return rowHash(merged, n) === rowHash(cur, n) ? undefined : merged;
+  }
+  return prefer === from ? src.map(convert) : undefined;
 }
 
 const MAX_CHANGES = 20_000;
 
 export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncMark, tables: Map<string, AppliedTable>,
   o: { untilCaughtUp?: boolean; onCommit?: (counts: ApplyCounts, position: string) => void } = {}): Promise<ApplyCounts> {
-  const counts: ApplyCounts = { transactions: 0, upserted: 0, removed: 0, commits: 0 };
+  const counts: ApplyCounts = { transactions: 0, upserted: 0, removed: 0, commits: 0, conflicts: 0, update_delete: 0, merged: 0 };
   let tx: SideTransaction | undefined;
   let writers = new Map<string, TableWriter>();
   let inTx = 0;
-  /** The current statement's rows, by key text: one table, one kind. */
-  let batch: { table: string; op: 'upsert' | 'remove'; rows: Map<string, unknown[]> } | undefined;
+  /** The current statement's changes, by key text: one table, one kind. */
+  let batch: { table: string; op: 'upsert' | 'remove'; rows: Map<string, Pending> } | undefined;
   /** The last source commit handed on and not yet kept on the target. */
   let pending: string | undefined;
 
@@ -45,8 +90,19 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
     const t = tables.get(batch.table)!;
     let w = writers.get(batch.table);
     if (!w) writers.set(batch.table, (w = await tx.table(t.target, t.to, t.to.slice(0, t.keyParts))));
-    const rows = [...batch.rows.values()];
-    await (batch.op === 'upsert' ? w.upsert(rows) : w.remove(rows));
+    const convert = (row: unknown[]) => row.map((v, i) => writeValue(v, t.from[i], t.to[i], into.type));
+    const changes = [...batch.rows.values()];
+    const op = batch.op;
+    let writes: unknown[][];
+    if (!t.twoWay) {
+      writes = changes.map((p) => convert(p.row));
+    } else {
+      const now = await currentRows(w, changes.map((p) => convert(p.row.slice(0, t.keyParts))), t.keyParts);
+      const decided = changes.map((p) => decide(t, op, p, now.get(keyText(p.row, t.keyParts)), into.type, counts));
+      writes = op === 'upsert' ? decided.filter((d): d is unknown[] => Array.isArray(d))
+        : changes.filter((_, i) => decided[i] === 'remove').map((p) => convert(p.row));
+    }
+    if (writes.length) await (op === 'upsert' ? w.upsert(writes) : w.remove(writes));
     batch = undefined;
   };
   const commit = async (position: string) => {
@@ -70,8 +126,10 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
         if (batch && (batch.table !== e.table || batch.op !== e.op || batch.rows.size >= WRITE_BATCH)) await flush();
         tx ??= await into.transaction(mark);
         batch ??= { table: e.table, op: e.op, rows: new Map() };
-        const row = e.row.map((v, i) => writeValue(v, t.from[i], t.to[i], into.type));
-        batch.rows.set(JSON.stringify(e.row.slice(0, t.keyParts).map(syncText)), row);
+        const k = keyText(e.row, t.keyParts);
+        // A key changed twice in one statement: the last row, over the row before the first change.
+        const earlier = batch.rows.get(k);
+        batch.rows.set(k, { row: e.row, ...(earlier ? (earlier.old ? { old: earlier.old } : {}) : e.old ? { old: e.old } : {}) });
         inTx++;
         if (e.op === 'upsert') counts.upserted++;
         else counts.removed++;

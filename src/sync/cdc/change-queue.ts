@@ -3,8 +3,11 @@
 // paused (the server then waits, its log keeps the rest), and resumed below LOW.
 
 export type CdcEvent =
-  /** A row written (`row`: the table's columns in the order given to the reader) or deleted (`row`: its key). */
-  | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[] }
+  /**
+   * A row written (`row`: the table's columns in the order given to the reader) or deleted (`row`: its key);
+   * `old`: the whole row before the change, when the source logs it (what a two-way stream tells conflicts by).
+   */
+  | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[]; old?: unknown[] }
   /** The end of a source transaction: its changes and this position are one unit. */
   | { kind: 'commit'; position: string }
   /** The server's position while no transaction is open: kept and acknowledged when nothing is pending. */

@@ -26,6 +26,8 @@ export interface PgTable {
   /** Its columns in the order the rows are handed on (key first), and how many are the key. */
   columns: string[];
   keyParts: number;
+  /** Two-way: the whole row before each change is needed (REPLICA IDENTITY FULL). */
+  before?: boolean;
 }
 
 export interface PgChangesOptions {
@@ -218,18 +220,20 @@ export class PgChanges implements ChangeReader {
     }
     if (!rel) return;
     if (m.tag === 'delete') {
-      this.queue.push({ kind: 'change', table: rel.table.name, op: 'remove', row: rel.keyOrder.map((i) => value(m.old[i])) });
+      const before = m.full ? { old: rel.order.map((i) => value(m.old[i])) } : {};
+      this.queue.push({ kind: 'change', table: rel.table.name, op: 'remove', row: rel.keyOrder.map((i) => value(m.old[i])), ...before });
       return;
     }
     const row = m.row;
     const old = m.tag === 'update' ? m.old : undefined;
+    const before = m.tag === 'update' && m.old && m.full ? { old: rel.order.map((i) => value(m.old![i])) } : {};
     // A TOASTed value the update left alone is not sent: the old row has it when the table's identity is FULL.
     const values = rel.order.map((i) => (row[i] === UNCHANGED ? (old && old[i] !== UNCHANGED ? old[i] : UNCHANGED) : row[i]));
     if (values.includes(UNCHANGED)) {
       this.queue.end(new RunError(`an update of ${rel.table.name} on side ${this.o.side} left a large (TOASTed) value out: set \`ALTER TABLE ${rel.table.name} REPLICA IDENTITY FULL\` so the stream carries it`));
       return;
     }
-    this.queue.push({ kind: 'change', table: rel.table.name, op: 'upsert', row: values as (string | null)[] });
+    this.queue.push({ kind: 'change', table: rel.table.name, op: 'upsert', row: values as (string | null)[], ...before });
   }
 
   private readonly tagRelations = new Set<number>();
@@ -271,6 +275,9 @@ export class PgChanges implements ChangeReader {
         `SELECT c.relreplident AS identity, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND (i.indisprimary OR i.indisreplident)) AS keyed
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, schemaAndName(t.name, this.schema));
       if (!r) throw new RunError(`table ${t.name} not found on ${side}`);
+      if (t.before && r.identity !== 'f') {
+        throw new ConfigError(`table ${t.name} is two-way, and ${side} logs only its key before a change: \`ALTER TABLE ${t.name} REPLICA IDENTITY FULL\` (a change is applied only over the row it changed, or settled as a conflict)`, { path: 'tables', expected: 'REPLICA IDENTITY FULL' });
+      }
       if (r.identity === 'n' || (r.identity === 'd' && !r.keyed)) {
         throw new ConfigError(`table ${t.name} on ${side} has no replica identity, so its updates and deletes are not in the log: give it a primary key, or \`ALTER TABLE ${t.name} REPLICA IDENTITY FULL\``, { path: 'tables', expected: 'a primary key or a replica identity' });
       }

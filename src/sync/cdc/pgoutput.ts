@@ -21,8 +21,9 @@ export type PgMessage =
   | { tag: 'origin'; name: string }
   | { tag: 'relation'; relation: Relation }
   | { tag: 'insert'; relation: number; row: Tuple }
-  | { tag: 'update'; relation: number; old?: Tuple; row: Tuple }
-  | { tag: 'delete'; relation: number; old: Tuple }
+  /** `full`: the old row has every column (REPLICA IDENTITY FULL), not only the key's. */
+  | { tag: 'update'; relation: number; old?: Tuple; full: boolean; row: Tuple }
+  | { tag: 'delete'; relation: number; old: Tuple; full: boolean }
   | { tag: 'truncate'; relations: number[] }
   | { tag: 'message'; prefix: string; content: string }
   | { tag: 'other' };
@@ -103,18 +104,18 @@ export function decode(buf: Buffer): PgMessage {
     }
     case 'U': {
       const relation = r.int32();
-      let kind = r.byte();
+      const kind = r.byte();
       let old: Tuple | undefined;
       if (kind === 0x4b /* K */ || kind === 0x4f /* O */) {
         old = r.tuple();
-        kind = r.byte();
+        r.byte();
       }
-      return { tag: 'update', relation, old, row: r.tuple() };
+      return { tag: 'update', relation, old, full: kind === 0x4f, row: r.tuple() };
     }
     case 'D': {
       const relation = r.int32();
-      r.byte();
-      return { tag: 'delete', relation, old: r.tuple() };
+      const full = r.byte() === 0x4f;
+      return { tag: 'delete', relation, old: r.tuple(), full };
     }
     case 'T': {
       const n = r.int32();

@@ -1,14 +1,15 @@
-// A sync in mode: cdc. Each direction with tables is a stream: the source side's changes, read from its log
-// (./pg-changes.ts), applied to the other side (./apply-changes.ts), the position kept there with the rows.
-// A stream with no position yet starts with a snapshot: the tables are brought in step as the slot's snapshot sees
-// them (the hash sync, ../sync-table.ts, its writes tagged), the slot's consistent point kept as the position, and
-// streaming goes on from there — nothing between the copy and the stream is missed or read twice.
+// A sync in mode: cdc. Each side with tables to read is a stream: its changes, read from its log (./pg-changes.ts),
+// applied to the other side (./apply-changes.ts), the position kept there with the rows. Side a's stream carries its
+// a_to_b and two-way tables, side b's its b_to_a and two-way ones.
+// A stream with no position yet starts from a snapshot: the tables are brought in step as the new slot's snapshot sees
+// them (the hash sync, ../sync-table.ts, its writes guarded and tagged), the slot's consistent point kept as the
+// position, and streaming goes on from there — nothing between the copy and the stream is missed or read twice.
 // `once`: streams until everything committed at the start is applied, then stops; otherwise until `signal` aborts,
 // finishing the source transaction being read.
 import { tableOn, type SyncConfig, type SyncTable } from '../../config/sync-spec.js';
 import { ConfigError } from '../../core/errors.js';
 import type { SyncBase } from '../base.js';
-import { pairColumns } from '../diff.js';
+import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
 import { postgresSide } from '../sides/postgres-side.js';
@@ -33,92 +34,130 @@ export interface CdcOptions {
   onStart?: (from: 'a' | 'b', position: string, snapshot: boolean) => void;
 }
 
-/** The streams of a sync's tables: a_to_b tables are read from side a, b_to_a ones from side b. */
+/** The streams of a sync's tables: side a's carries its a_to_b and two-way tables, side b's its b_to_a and two-way ones. */
 export function cdcStreams(tables: SyncTable[], file: string): { from: 'a' | 'b'; tables: SyncTable[] }[] {
   tables.forEach((t, i) => {
-    if (t.direction === 'two_way') {
-      throw new ConfigError('a two-way table in mode: cdc is not built yet: use direction a_to_b or b_to_a, or mode: hash (`sluice sync --once`)', { file, path: `tables[${i}].direction`, expected: 'a_to_b | b_to_a' });
+    if (t.direction === 'two_way' && t.conflict?.strategy === 'manual-review') {
+      throw new ConfigError('manual-review in mode: cdc is not built yet: use another strategy, or mode: hash (`sluice sync --once`)', { file, path: `tables[${i}].conflict.strategy`, expected: 'last-write-wins | source-wins | target-wins | merge' });
     }
   });
-  return (['a', 'b'] as const).map((from) => ({ from, tables: tables.filter((t) => t.direction === (from === 'a' ? 'a_to_b' : 'b_to_a')) }))
+  return (['a', 'b'] as const).map((from) => ({ from, tables: tables.filter((t) => t.direction === 'two_way' || t.direction === (from === 'a' ? 'a_to_b' : 'b_to_a')) }))
     .filter((s) => s.tables.length > 0);
 }
 
+interface Stream {
+  from: 'a' | 'b';
+  to: 'a' | 'b';
+  tables: SyncTable[];
+  mark: SyncMark;
+  reader?: PgChanges;
+  snapshot?: { name: string; at: string; close(): Promise<void> };
+  position?: string;
+}
+
 export async function runCdc(config: SyncConfig, baseDir: string, file: string, tables: SyncTable[], base: SyncBase, o: CdcOptions): Promise<StreamResult[]> {
-  const streams = cdcStreams(tables, file);
+  const streams: Stream[] = cdcStreams(tables, file).map((s) => ({ ...s, to: s.from === 'a' ? 'b' : 'a', mark: { sync: config.sync, stream: s.from } }));
   for (const s of streams) {
     const type = config.systems[s.from].type;
     if (type !== 'postgres') {
       throw new ConfigError(`mode: cdc reads PostgreSQL's log; reading side ${s.from} (${type}) is not built yet`, { file, path: `systems.${s.from}.type`, expected: 'postgres' });
     }
   }
+  const sides: Record<'a' | 'b', Side> = { a: openSide(config.systems.a, baseDir), b: openSide(config.systems.b, baseDir) };
   // One failing stream stops the others at their next transaction's end.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await Promise.all(streams.map(async (s) => {
+    const pairs = new Map(await Promise.all(tables.map(async (t) => [t, await pairColumns(sides.a, sides.b, t)] as const)));
+    for (const s of streams) {
+      s.position = o.resnapshot ? undefined : await sides[s.to].position(s.mark);
+      // The source's publication holds its position table too (where the other stream's writes are tagged).
+      await sides[s.from].position({ sync: config.sync, stream: s.to });
+    }
+    // Two-way tables tie both streams: one starting afresh starts both, from one snapshot of each side.
+    if (tables.some((t) => t.direction === 'two_way') && streams.some((s) => s.position === undefined)) for (const s of streams) s.position = undefined;
+    for (const s of streams) {
+      const opened = await PgChanges.open({
+        config: config.systems[s.from] as unknown as Record<string, unknown>, baseDir, sync: config.sync, side: s.from, from: s.position,
+        tables: s.tables.map((t) => {
+          const p = pairs.get(t)!;
+          return { name: tableOn(t, s.from), columns: p[s.from].map((c) => c.name), keyParts: p.keyParts, before: t.direction === 'two_way' };
+        }),
+        heartbeatMs: (config.cdc?.heartbeat_seconds ?? 10) * 1000,
+      });
+      s.reader = opened.reader;
+      s.snapshot = opened.snapshot;
+    }
+    const snapshots = await snapshotPhase(config, baseDir, streams, sides, base);
+    const results = await Promise.all(streams.map(async (s) => {
       try {
-        return await runStream(config, baseDir, s.from, s.tables, base, { ...o, signal: stop.signal });
+        o.onStart?.(s.from, s.position!, snapshots.has(s));
+        return await runStream(s, sides[s.to], pairs, snapshots.get(s), { ...o, signal: stop.signal });
       } catch (e) {
         stop.abort();
         throw e;
       }
     }));
+    return results;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
+    for (const s of streams) {
+      await s.snapshot?.close();
+      await s.reader?.close();
+    }
+    await Promise.all([sides.a.close(), sides.b.close()]);
   }
 }
 
-async function runStream(config: SyncConfig, baseDir: string, from: 'a' | 'b', tables: SyncTable[], base: SyncBase, o: CdcOptions): Promise<StreamResult> {
-  const to = from === 'a' ? 'b' : 'a';
-  const source = config.systems[from] as SyncConfig['systems']['a'] & Record<string, unknown>;
-  const sides: Record<'a' | 'b', Side> = { a: openSide(config.systems.a, baseDir), b: openSide(config.systems.b, baseDir) };
-  const mark: SyncMark = { sync: config.sync, stream: from };
-  let reader: PgChanges | undefined;
+/**
+ * Streams starting afresh: their tables brought in step as the new slots' snapshots see them (a side read live when
+ * no stream of it starts afresh), by the hash sync with guarded writes — a row changed since its snapshot is left to
+ * its stream — then each stream's position is its slot's consistent point.
+ */
+async function snapshotPhase(config: SyncConfig, baseDir: string, streams: Stream[], sides: Record<'a' | 'b', Side>, base: SyncBase): Promise<Map<Stream, TableSync[]>> {
+  const fresh = streams.filter((s) => s.snapshot);
+  const done = new Map<Stream, TableSync[]>();
+  if (!fresh.length) return done;
+  const seen = { ...sides };
+  for (const s of fresh) seen[s.from] = postgresSide(config.systems[s.from] as unknown as Record<string, unknown>, baseDir, { snapshot: s.snapshot!.name });
   try {
-    const pairs = await Promise.all(tables.map((t) => pairColumns(sides.a, sides.b, t)));
-    const applied = new Map<string, AppliedTable>(tables.map((t, i) => [tableOn(t, from), {
-      target: tableOn(t, to), from: pairs[i][from], to: pairs[i][to], keyParts: pairs[i].keyParts,
-    }]));
-    let position = o.resnapshot ? undefined : await sides[to].position(mark);
-    // The source's publication holds its position table too (where the other stream's writes are tagged): made here.
-    await sides[from].position({ sync: config.sync, stream: to });
-    const opened = await PgChanges.open({
-      config: source, baseDir, sync: config.sync, side: from, from: position,
-      tables: tables.map((t, i) => ({ name: tableOn(t, from), columns: pairs[i][from].map((c) => c.name), keyParts: pairs[i].keyParts })),
-      heartbeatMs: (config.cdc?.heartbeat_seconds ?? 10) * 1000,
-    });
-    reader = opened.reader;
-    let snapshot: TableSync[] | undefined;
-    if (opened.snapshot) {
-      const seen = postgresSide(source, baseDir, { snapshot: opened.snapshot.name });
-      try {
-        snapshot = [];
-        for (const t of tables) {
-          snapshot.push(await syncTable(from === 'a' ? seen : sides.a, from === 'a' ? sides.b : seen, t, base, { mark }));
-        }
-      } finally {
-        await seen.close();
-        await opened.snapshot.close();
-      }
-      position = opened.snapshot.at;
-      const tx = await sides[to].transaction(mark);
-      await tx.commit(position);
-    }
-    o.onStart?.(from, position!, !!snapshot);
-    await reader.start(position!);
-    if (o.once) await reader.catchUp();
-    const r = reader;
-    const stop = () => r.stop();
-    if (o.signal.aborted) stop();
-    o.signal.addEventListener('abort', stop, { once: true });
-    let last = position!;
-    const counts = await applyChanges(reader, sides[to], mark, applied, { untilCaughtUp: o.once, onCommit: (_, at) => { last = at; } });
-    o.signal.removeEventListener('abort', stop);
-    return { from, to, ...(snapshot ? { snapshot } : {}), ...counts, position: last };
+    const tables = [...new Set(fresh.flatMap((s) => s.tables))];
+    const synced = new Map<SyncTable, TableSync>();
+    for (const t of tables) synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' } }));
+    for (const s of fresh) done.set(s, s.tables.map((t) => synced.get(t)!));
   } finally {
-    await reader?.close();
-    await Promise.all([sides.a.close(), sides.b.close()]);
+    for (const s of fresh) {
+      await seen[s.from].close();
+      await s.snapshot!.close();
+      s.position = s.snapshot!.at;
+      s.snapshot = undefined;
+    }
+  }
+  for (const s of fresh) await (await sides[s.to].transaction(s.mark)).commit(s.position);
+  return done;
+}
+
+async function runStream(s: Stream, into: Side, pairs: Map<SyncTable, PairedColumns>, snapshot: TableSync[] | undefined, o: CdcOptions): Promise<StreamResult> {
+  const reader = s.reader!;
+  const applied = new Map<string, AppliedTable>(s.tables.map((t) => {
+    const p = pairs.get(t)!;
+    const column = t.conflict?.column ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
+    return [tableOn(t, s.from), {
+      target: tableOn(t, s.to), from: p[s.from], to: p[s.to], keyParts: p.keyParts,
+      ...(t.direction === 'two_way' ? { twoWay: { from: s.from, strategy: t.conflict?.strategy ?? 'last-write-wins', column } } : {}),
+    }];
+  }));
+  await reader.start(s.position!);
+  if (o.once) await reader.catchUp();
+  const stop = () => reader.stop();
+  if (o.signal.aborted) stop();
+  o.signal.addEventListener('abort', stop, { once: true });
+  let last = s.position!;
+  try {
+    const counts = await applyChanges(reader, into, s.mark, applied, { untilCaughtUp: o.once, onCommit: (_, at) => { last = at; } });
+    return { from: s.from, to: s.to, ...(snapshot ? { snapshot } : {}), ...counts, position: last };
+  } finally {
+    o.signal.removeEventListener('abort', stop);
   }
 }

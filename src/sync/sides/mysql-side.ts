@@ -94,6 +94,14 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
           async remove(batch) {
             await write(`DELETE FROM ${T} WHERE ${keyIn(batch.length)}`, batch.flat());
           },
+          async read(keys) {
+            try {
+              const [rows] = await conn.query({ sql: `SELECT ${cols.join(', ')} FROM ${T} WHERE ${keyIn(keys.length)} FOR UPDATE`, rowsAsArray: true }, keys.flat());
+              return rows as unknown[][];
+            } catch (e) {
+              throw mysqlError(e, `reading ${table}`);
+            }
+          },
         };
       } }, mark);
     },

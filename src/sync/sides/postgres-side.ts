@@ -122,9 +122,17 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
             throw pgError(e, `writing ${name(table)}`);
           }
         };
+        const read = `SELECT ${cols.map((col) => `t.${col}`).join(', ')} FROM ${T} AS t JOIN ${rows} AS v ON ${match('t', 'v')} FOR UPDATE OF t`;
         return {
           upsert: (batch) => write(upsert, document(batch, columns)),
           remove: (batch) => write(remove, document(batch, key)),
+          async read(keys) {
+            try {
+              return (await client.query({ text: read, values: [document(keys, key)], rowMode: 'array' })).rows as unknown[][];
+            } catch (e) {
+              throw pgError(e, `reading ${name(table)}`);
+            }
+          },
         };
       } }, mark);
     },

@@ -46,6 +46,7 @@ export function sqliteSide(path: string): Side {
           const exists = w.prepare(`SELECT 1 FROM ${T} WHERE ${where}`).raw(true);
           const insert = w.prepare(`INSERT INTO ${T} (${columns.map((col) => quoteIdent(col.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
           const remove = w.prepare(`DELETE FROM ${T} WHERE ${where}`);
+          const current = w.prepare(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${T} WHERE ${where}`).raw(true);
           return {
             async upsert(batch) {
               for (const row of batch) {
@@ -56,6 +57,10 @@ export function sqliteSide(path: string): Side {
             },
             async remove(batch) {
               for (const k of batch) remove.run(...k);
+            },
+            async read(keys) {
+              // BEGIN IMMEDIATE holds the database's write lock: nothing changes them before commit.
+              return keys.flatMap((k) => current.all(...k) as unknown[][]);
             },
           };
         },
