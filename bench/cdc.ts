@@ -1,6 +1,6 @@
 // `npm run bench -- cdc [seconds] [backlog]`: `sluice sync` in mode: cdc, PostgreSQL → PostgreSQL, beside PostgreSQL's
 // own logical replication (CREATE SUBSCRIPTION into another database of the same server) as the limit.
-//   latency     single-row transactions at 1,000 and 5,000 per second for `seconds` each (default 15), from four
+//   latency     single-row transactions at 1,000 and 5,000 per second for `seconds` each (default 15), from sixteen
 //               connections; source commit → target write, per row (`sent_at` clock_timestamp() in the insert,
 //               `arrived_at` the target column's default): p50/p95/p99/max.
 //   throughput  a backlog of `backlog` rows (default 1M) in transactions of 1,000, written while the sync is stopped,
@@ -47,12 +47,15 @@ async function setUp(): Promise<void> {
   await q(`CREATE DATABASE ${NATIVE_DB}`);
   const native = URL.replace('/test', `/${NATIVE_DB}`);
   await q(`CREATE SCHEMA bench_cdc_a; CREATE TABLE bench_cdc_a.native ${table(', arrived_at timestamptz DEFAULT clock_timestamp()')}`, native);
-  await q(`CREATE SUBSCRIPTION bench_cdc_sub CONNECTION 'host=127.0.0.1 user=postgres dbname=test' PUBLICATION bench_cdc_pub WITH (copy_data = false)`, native);
+  // A subscription to the same server cannot create its slot (it would wait on its own transaction): made first.
+  await q(`SELECT pg_create_logical_replication_slot('bench_cdc_sub', 'pgoutput')`);
+  await q(`CREATE SUBSCRIPTION bench_cdc_sub CONNECTION 'host=127.0.0.1 user=postgres dbname=test' PUBLICATION bench_cdc_pub
+    WITH (copy_data = false, create_slot = false, slot_name = 'bench_cdc_sub')`, native);
 }
 
-/** Single-row transactions at `rate` per second for `seconds`, ids from `first`, from four connections. */
+/** Single-row transactions at `rate` per second for `seconds`, ids from `first`, from sixteen connections. */
 async function load(table: string, rate: number, seconds: number, first: number): Promise<number> {
-  const workers = 4;
+  const workers = 16;
   let next = first;
   const t0 = performance.now();
   const last = first + rate * seconds;

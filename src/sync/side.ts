@@ -68,6 +68,12 @@ export interface TransactionParts {
   positions: PositionSql;
   /** Creates the position table when it is not there (before BEGIN: MySQL commits around DDL). */
   ensurePositions(): Promise<void>;
+  /**
+   * A statement with its values written in as literals, where the engine runs several statements sent at once
+   * (PostgreSQL's simple queries): the mark goes with BEGIN, the position with COMMIT — two round trips fewer per
+   * transaction, which is most of a stream's latency.
+   */
+  inline?(sql: string, values: unknown[]): string;
 }
 
 /** Parameters: tag (sync, stream); keep (position, sync, stream); read (sync, stream). */
@@ -87,8 +93,12 @@ export async function openTransaction(p: TransactionParts, mark?: SyncMark): Pro
   };
   try {
     if (mark) await p.ensurePositions();
-    await p.run(p.begin);
-    if (mark) await p.run(p.positions.tag, [mark.sync, mark.stream]);
+    const tag: [string, unknown[]] | undefined = mark && [p.positions.tag, [mark.sync, mark.stream]];
+    if (tag && p.inline) await p.run(`${p.begin}; ${p.inline(...tag)}`);
+    else {
+      await p.run(p.begin);
+      if (tag) await p.run(...tag);
+    }
   } catch (e) {
     await end('ROLLBACK').catch(() => undefined);
     throw e;
@@ -96,8 +106,20 @@ export async function openTransaction(p: TransactionParts, mark?: SyncMark): Pro
   return {
     table: p.table,
     async commit(position) {
+      const keep: [string, unknown[]] | undefined = mark && position !== undefined ? [p.positions.keep, [position, mark.sync, mark.stream]] : undefined;
+      if (keep && p.inline && open) {
+        try {
+          await p.run(`${p.inline(...keep)}; COMMIT`);
+        } catch (e) {
+          await end('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+        open = false;
+        p.release();
+        return;
+      }
       try {
-        if (mark && position !== undefined) await p.run(p.positions.keep, [position, mark.sync, mark.stream]);
+        if (keep) await p.run(...keep);
       } catch (e) {
         await end('ROLLBACK').catch(() => undefined);
         throw e;

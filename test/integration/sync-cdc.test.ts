@@ -171,7 +171,7 @@ test('mode: cdc: an idle database\'s slot keeps moving (heartbeats); a dropped s
   });
 });
 
-test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; refused before any work: a table with no replica identity, a MariaDB source', async () => {
+test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; a table with no replica identity refused before any work', async () => {
   await withSync(async ({ name, file, home, write }) => {
     const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     try {
@@ -208,11 +208,6 @@ ${extra}`;
       const loose = await sluice(['sync', file, '--once'], { home });
       assert.equal(loose.code, 2);
       assert.match(loose.stderr, /table loose on side a has no replica identity.*REPLICA IDENTITY FULL/);
-      writeFileSync(file, yaml(mariaB).replace('a_to_b', 'b_to_a'));
-      // b_to_a, or two_way, reads MariaDB's binlog: not built yet.
-      const fromMaria = await sluice(['sync', file, '--once'], { home });
-      assert.equal(fromMaria.code, 2);
-      assert.match(fromMaria.stderr, /reading side b \(mysql\) is not built yet/);
     } finally {
       await maria.query(`DROP DATABASE IF EXISTS ${name}`);
       await maria.end();
@@ -289,5 +284,100 @@ test('mode: cdc, two-way PostgreSQL ↔ PostgreSQL: concurrent writes on both si
     // Quiet now: nothing left to carry, and nothing Sluice wrote comes back as a change.
     const quiet = await once();
     assert.deepEqual(quiet.map((s) => s.transactions), [0, 0], JSON.stringify(quiet));
+  });
+});
+
+test('mode: cdc, two-way PostgreSQL ↔ MariaDB (the binary log): a snapshot of each, concurrent writes on both sides converge, nothing echoed; a purged binary log is refused with the way back', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
+    try {
+      await maria.query(`CREATE DATABASE ${name}; USE ${name};
+        CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(50), note varchar(50), balance decimal(12,3), flag tinyint(1), doc json, updated_at datetime(6) NOT NULL);
+        INSERT INTO accounts SELECT seq, CONCAT('o', seq), NULL, seq, seq % 2, JSON_OBJECT('k', seq), '2024-01-01' FROM seq_1_to_50;
+        INSERT INTO accounts SELECT seq, 'maria', NULL, seq, 0, NULL, '2024-01-01' FROM seq_61_to_70;`);
+      await pgQuery(`CREATE TABLE ${name}_a.accounts (id int PRIMARY KEY, owner text, note text, balance numeric(12,2), flag boolean, doc jsonb, updated_at timestamptz NOT NULL);
+        ALTER TABLE ${name}_a.accounts REPLICA IDENTITY FULL;
+        INSERT INTO ${name}_a.accounts SELECT i, 'o' || i, NULL, i, i % 2 = 1, jsonb_build_object('k', i), '2024-01-01Z' FROM generate_series(1, 50) i;
+        INSERT INTO ${name}_a.accounts SELECT i, 'pg', NULL, i, false, NULL, '2024-01-01Z' FROM generate_series(51, 60) i;`);
+      write(`sync: ${name.replaceAll('_', '-')}
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: mysql, host: 127.0.0.1, user: root, database: ${name} }
+mode: cdc
+cdc: { heartbeat_seconds: 0.2 }
+tables:
+  - { name: accounts, primary_key: id, direction: two_way, conflict: { strategy: last-write-wins, column: updated_at } }
+`);
+      const once = async (...extra: string[]) => {
+        const r = await sluice(['sync', file, '--once', '--json', ...extra], { home });
+        assert.equal(r.code, 0, r.stderr);
+        return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams;
+      };
+      const same = async (why: string) => {
+        const d = await sluice(['diff', file], { home });
+        assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
+      };
+      const first = await once();
+      assert.deepEqual(first.map((s) => s.from), ['a', 'b']);
+      await same('after the snapshots');
+
+      await pgQuery(`UPDATE ${name}_a.accounts SET note = 'pg-later', updated_at = '2031-01-01Z' WHERE id = 3`);
+      await maria.query(`UPDATE accounts SET note = 'maria-earlier', updated_at = '2030-01-01' WHERE id = 3`);
+      await maria.query(`DELETE FROM accounts WHERE id = 4`);
+      await pgQuery(`UPDATE ${name}_a.accounts SET note = 'kept', updated_at = '2030-01-01Z' WHERE id = 4`);
+      await once();
+      await same('after the conflicts');
+      const [[three]] = await maria.query('SELECT note FROM accounts WHERE id IN (3, 4) ORDER BY id') as unknown as [{ note: string }[]];
+      assert.equal(three.note, 'pg-later');
+      assert.deepEqual(await pgQuery(`SELECT note FROM ${name}_a.accounts WHERE id = 4`), [{ note: 'kept' }], 'an update kept against a delete');
+
+      const child = streaming(file, home);
+      await until('the streams', async () => (await pgQuery(`SELECT active FROM pg_replication_slots WHERE slot_name = 'sluice_${name}_a'`))[0]?.active === true);
+      await new Promise((r) => setTimeout(r, 500));
+      const writers = [
+        (async () => {
+          const c = new pg.Client(PG_URL);
+          await c.connect();
+          for (let i = 0; i < 100; i++) {
+            await c.query(`UPDATE ${name}_a.accounts SET note = 'pg${i}', balance = balance + 1, updated_at = clock_timestamp() WHERE id = ${(i * 7) % 20 + 1}`);
+            if (i % 10 === 0) await c.query(`INSERT INTO ${name}_a.accounts VALUES (${1000 + i}, 'pg', NULL, 0, true, '{"a": [1]}', clock_timestamp())`);
+            await new Promise((r) => setTimeout(r, 3));
+          }
+          await c.end();
+        })(),
+        (async () => {
+          const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: name });
+          for (let i = 0; i < 100; i++) {
+            await c.query(`UPDATE accounts SET note = 'm${i}', balance = balance + 2, updated_at = UTC_TIMESTAMP(6) WHERE id = ${(i * 3) % 20 + 1}`);
+            if (i % 10 === 0) await c.query(`INSERT INTO accounts VALUES (${2000 + i}, 'm', NULL, 0, 1, NULL, UTC_TIMESTAMP(6))`);
+            await new Promise((r) => setTimeout(r, 3));
+          }
+          await c.end();
+        })(),
+      ];
+      await Promise.all(writers);
+      child.kill('SIGTERM');
+      assert.equal(await exited(child), 0);
+      await once();
+      await same('after concurrent writes on both sides');
+      const quiet = await once();
+      assert.deepEqual(quiet.map((s) => s.transactions), [0, 0], JSON.stringify(quiet));
+
+      // The binary log the kept position is in, purged: refused, then taken again from a new snapshot.
+      await maria.query('FLUSH BINARY LOGS');
+      await maria.query(`UPDATE accounts SET note = 'lost?', updated_at = '2040-01-01' WHERE id = 9`);
+      await maria.query('FLUSH BINARY LOGS');
+      const [[{ File: current }]] = await maria.query('SHOW MASTER STATUS') as unknown as [{ File: string }[]];
+      await maria.query(`PURGE BINARY LOGS TO '${current}'`);
+      const purged = await sluice(['sync', file, '--once'], { home });
+      assert.equal(purged.code, 1);
+      assert.match(purged.stderr, /side b's binary log \S+ is gone \(purged\): the changes since \S+ cannot be read; run `sluice sync <file> --resnapshot`/);
+      await once('--resnapshot');
+      await same('after --resnapshot');
+      assert.deepEqual(await pgQuery(`SELECT note FROM ${name}_a.accounts WHERE id = 9`), [{ note: 'lost?' }]);
+    } finally {
+      await maria.query(`DROP DATABASE IF EXISTS ${name}`);
+      await maria.end();
+    }
   });
 });

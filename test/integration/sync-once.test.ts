@@ -153,7 +153,7 @@ test('sluice sync refuses, before any work, what it cannot run: a hash sync with
     };
     const cases: [string[], RegExp][] = [
       [['sync', write('')], /a hash sync runs once: run `sluice sync <file> --once`.*or set mode: cdc/],
-      [['sync', write('mode: cdc\n'), '--once'], /systems\.a\.type mode: cdc reads PostgreSQL's log; reading side a \(sqlite\) is not built yet/],
+      [['sync', write('mode: cdc\n'), '--once'], /systems\.a\.type mode: cdc reads PostgreSQL's write-ahead log or MariaDB's binary log; reading side a \(sqlite\) is not built/],
       [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
     ];
     for (const [args, message] of cases) {

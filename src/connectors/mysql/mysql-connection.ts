@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
-import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
+import type { ConnectionOptions, Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import { RunError, TransientError, errorMessage } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
@@ -53,14 +53,12 @@ export function databaseOf(c: Partial<MysqlConnectionConfig>): string | undefine
  * DATE/DATETIME/TIMESTAMP as text (never through a JS Date, which would cut microseconds and apply a zone), JSON as
  * its text (JSON.parse would round numbers beyond 2^53). canonicalRows (mysql-types.ts) finishes the job.
  */
-export function createMysqlPool(c: Partial<MysqlConnectionConfig>, baseDir: string): Pool {
+/** The connection settings every connection of Sluice's uses, so values read any way (queries, the binlog) agree. */
+export function mysqlOptions(c: Partial<MysqlConnectionConfig>, baseDir: string): ConnectionOptions {
   registerPasswords(c);
   const r = resolveFields(c);
-  const options: PoolOptions = {
+  const options: ConnectionOptions = {
     host: r.host, port: r.port, user: r.user, password: r.password, database: r.database,
-    connectionLimit: c.pool_size ?? 4,
-    maxIdle: 0,
-    idleTimeout: 10_000,
     connectTimeout: 30_000,
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
@@ -78,6 +76,11 @@ export function createMysqlPool(c: Partial<MysqlConnectionConfig>, baseDir: stri
       rejectUnauthorized: c.ssl.reject_unauthorized,
     };
   }
+  return options;
+}
+
+export function createMysqlPool(c: Partial<MysqlConnectionConfig>, baseDir: string): Pool {
+  const options: PoolOptions = { ...mysqlOptions(c, baseDir), connectionLimit: c.pool_size ?? 4, maxIdle: 0, idleTimeout: 10_000 };
   const pool = mysql.createPool(options);
   const timeout = c.statement_timeout_ms;
   pool.pool.on('connection', (conn) => {

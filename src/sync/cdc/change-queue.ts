@@ -1,6 +1,7 @@
 // What a change reader (one per engine: ./pg-changes.ts) hands the applier (./apply-changes.ts), and the bounded queue
 // in between: the reader pushes as the server sends, the applier pulls; past HIGH events the reader's connection is
 // paused (the server then waits, its log keeps the rest), and resumed below LOW.
+import type { Side } from '../side.js';
 
 export type CdcEvent =
   /**
@@ -15,7 +16,38 @@ export type CdcEvent =
   /** Everything committed on the source before `catchUp()` was asked has been handed on. */
   | { kind: 'caught-up' };
 
+export interface ReaderTable {
+  /** The table's name in the sync file, on this side. */
+  name: string;
+  /** Its columns in the order the rows are handed on (key first), and how many are the key. */
+  columns: string[];
+  keyParts: number;
+  /** Two-way: the whole row before each change is needed (REPLICA IDENTITY FULL). */
+  before?: boolean;
+}
+
+export interface ReaderOptions {
+  config: Record<string, unknown>;
+  baseDir: string;
+  sync: string;
+  side: 'a' | 'b';
+  tables: ReaderTable[];
+  /** The position kept with the rows on the other side; undefined: none yet (a snapshot is taken). */
+  from?: string;
+  heartbeatMs: number;
+}
+
+/** Where a new stream starts: the side as it was there (read for the first copy), and that position. */
+export interface Snapshot {
+  at: string;
+  side(): Side;
+  /** Lets the snapshot go (after the copy). */
+  close(): Promise<void>;
+}
+
 export interface ChangeReader {
+  /** Streams from `from`: the position kept on the other side, or the snapshot's. */
+  start(from: string): Promise<void>;
   next(): Promise<CdcEvent | undefined>;
   /** Whether an event is waiting (the applier batches while they are). */
   ready(): boolean;

@@ -16,35 +16,15 @@ import { createPool, poolConfig, pgError } from '../../connectors/postgres/postg
 import { schemaAndName } from '../../connectors/sql/qualified-name.js';
 import { ConfigError, RunError } from '../../core/errors.js';
 import { POSITIONS } from '../side.js';
-import { ChangeQueue, type CdcEvent, type ChangeReader } from './change-queue.js';
+import { postgresSide } from '../sides/postgres-side.js';
+import { ChangeQueue, type CdcEvent, type ChangeReader, type ReaderOptions, type ReaderTable, type Snapshot } from './change-queue.js';
 import { lsnText, parseLsn, UNCHANGED, type PgMessage, type Relation, type Tuple } from './pgoutput.js';
 import { ReplicationConnection } from './pg-replication.js';
-
-export interface PgTable {
-  /** The table's name in the sync file, on this side. */
-  name: string;
-  /** Its columns in the order the rows are handed on (key first), and how many are the key. */
-  columns: string[];
-  keyParts: number;
-  /** Two-way: the whole row before each change is needed (REPLICA IDENTITY FULL). */
-  before?: boolean;
-}
-
-export interface PgChangesOptions {
-  config: Record<string, unknown>;
-  baseDir: string;
-  sync: string;
-  side: 'a' | 'b';
-  tables: PgTable[];
-  /** The position kept with the rows on the other side; undefined: none yet (a snapshot is taken). */
-  from?: string;
-  heartbeatMs: number;
-}
 
 /** Slot and publication names: lower case letters, digits and `_`, at most 63 bytes. */
 export const slotName = (sync: string, side: string): string => `sluice_${sync}_${side}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
 
-interface Mapped { table: PgTable; order: number[]; keyOrder: number[] }
+interface Mapped { table: ReaderTable; order: number[]; keyOrder: number[] }
 
 export class PgChanges implements ChangeReader {
   private readonly queue = new ChangeQueue(() => this.replication?.pause(), () => this.replication?.resume());
@@ -59,19 +39,19 @@ export class PgChanges implements ChangeReader {
   private acked = 0n;
   private heartbeat?: NodeJS.Timeout;
   private onceMarker?: string;
-  private readonly byName: Map<string, PgTable>;
+  private readonly byName: Map<string, ReaderTable>;
   readonly slot: string;
 
   private readonly pool: pg.Pool;
 
-  private constructor(private readonly o: PgChangesOptions, private readonly schema: string) {
+  private constructor(private readonly o: ReaderOptions, private readonly schema: string) {
     this.pool = createPool({ ...o.config, pool_size: 1 }, o.baseDir);
     this.slot = slotName(o.sync, o.side);
     this.byName = new Map(o.tables.map((t) => [schemaAndName(t.name, schema).join('.'), t]));
   }
 
   /** Checks the server, makes the publication and finds or creates the slot. `snapshot`: the slot is new. */
-  static async open(o: PgChangesOptions): Promise<{ reader: PgChanges; snapshot?: { name: string; at: string; close(): Promise<void> } }> {
+  static async open(o: ReaderOptions): Promise<{ reader: PgChanges; snapshot?: Snapshot }> {
     const schema = String(o.config.schema ?? 'public');
     const reader = new PgChanges(o, schema);
     try {
@@ -82,7 +62,7 @@ export class PgChanges implements ChangeReader {
     }
   }
 
-  private async prepare(): Promise<{ reader: PgChanges; snapshot?: { name: string; at: string; close(): Promise<void> } }> {
+  private async prepare(): Promise<{ reader: PgChanges; snapshot?: Snapshot }> {
     const [reader, o] = [this, this.o];
     await reader.check();
     await reader.publish();
@@ -102,7 +82,10 @@ export class PgChanges implements ChangeReader {
     try {
       const created = await replication.createSlot(reader.slot);
       // The snapshot lives while the connection that exported it stays idle: it is closed once the copy is done.
-      return { reader, snapshot: { name: created.snapshot, at: created.consistentPoint, close: () => replication.close() } };
+      return {
+        reader,
+        snapshot: { at: created.consistentPoint, side: () => postgresSide(o.config, o.baseDir, { snapshot: created.snapshot }), close: () => replication.close() },
+      };
     } catch (e) {
       await replication.close();
       throw pgError(e, `creating the replication slot ${reader.slot}`);

@@ -12,9 +12,10 @@ import type { SyncBase } from '../base.js';
 import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
-import { postgresSide } from '../sides/postgres-side.js';
 import { syncTable, type TableSync } from '../sync-table.js';
 import { applyChanges, type AppliedTable, type ApplyCounts } from './apply-changes.js';
+import type { ChangeReader, Snapshot } from './change-queue.js';
+import { MysqlChanges } from './mysql-changes.js';
 import { PgChanges } from './pg-changes.js';
 
 export interface StreamResult extends ApplyCounts {
@@ -50,8 +51,8 @@ interface Stream {
   to: 'a' | 'b';
   tables: SyncTable[];
   mark: SyncMark;
-  reader?: PgChanges;
-  snapshot?: { name: string; at: string; close(): Promise<void> };
+  reader?: ChangeReader;
+  snapshot?: Snapshot;
   position?: string;
 }
 
@@ -59,8 +60,8 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
   const streams: Stream[] = cdcStreams(tables, file).map((s) => ({ ...s, to: s.from === 'a' ? 'b' : 'a', mark: { sync: config.sync, stream: s.from } }));
   for (const s of streams) {
     const type = config.systems[s.from].type;
-    if (type !== 'postgres') {
-      throw new ConfigError(`mode: cdc reads PostgreSQL's log; reading side ${s.from} (${type}) is not built yet`, { file, path: `systems.${s.from}.type`, expected: 'postgres' });
+    if (type !== 'postgres' && type !== 'mysql') {
+      throw new ConfigError(`mode: cdc reads PostgreSQL's write-ahead log or MariaDB's binary log; reading side ${s.from} (${type}) is not built`, { file, path: `systems.${s.from}.type`, expected: 'postgres | mysql' });
     }
   }
   const sides: Record<'a' | 'b', Side> = { a: openSide(config.systems.a, baseDir), b: openSide(config.systems.b, baseDir) };
@@ -78,7 +79,8 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
     // Two-way tables tie both streams: one starting afresh starts both, from one snapshot of each side.
     if (tables.some((t) => t.direction === 'two_way') && streams.some((s) => s.position === undefined)) for (const s of streams) s.position = undefined;
     for (const s of streams) {
-      const opened = await PgChanges.open({
+      const open = config.systems[s.from].type === 'postgres' ? PgChanges.open : MysqlChanges.open;
+      const opened = await open({
         config: config.systems[s.from] as unknown as Record<string, unknown>, baseDir, sync: config.sync, side: s.from, from: s.position,
         tables: s.tables.map((t) => {
           const p = pairs.get(t)!;
@@ -120,7 +122,7 @@ async function snapshotPhase(config: SyncConfig, baseDir: string, streams: Strea
   const done = new Map<Stream, TableSync[]>();
   if (!fresh.length) return done;
   const seen = { ...sides };
-  for (const s of fresh) seen[s.from] = postgresSide(config.systems[s.from] as unknown as Record<string, unknown>, baseDir, { snapshot: s.snapshot!.name });
+  for (const s of fresh) seen[s.from] = s.snapshot!.side();
   try {
     const tables = [...new Set(fresh.flatMap((s) => s.tables))];
     const synced = new Map<SyncTable, TableSync>();

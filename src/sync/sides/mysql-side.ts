@@ -1,6 +1,7 @@
 // A MySQL/MariaDB side: rows streamed in key order (text keys by utf8mb4_bin), and changes written a batch per
 // statement — `INSERT … ON DUPLICATE KEY UPDATE` when the key is the table's primary or a unique key (MySQL matches
 // rows by a unique index only), else row by row: is the key there, then UPDATE or INSERT.
+import type { PoolConnection } from 'mysql2/promise';
 import { createMysqlPool, mysqlError } from '../../connectors/mysql/mysql-connection.js';
 import { q } from '../../connectors/mysql/mysql-tables.js';
 import { splitQualified } from '../../connectors/sql/qualified-name.js';
@@ -8,8 +9,18 @@ import { quoteQualified } from '../../connectors/sql/quote.js';
 import { positionSql } from '../positions.js';
 import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type Side } from '../side.js';
 
-export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
+/**
+ * `snapshot`: the side as one consistent snapshot sees it (a CDC stream's start, ../cdc/mysql-changes.ts): reads go
+ * through that connection, in the snapshot's transaction; its owner lets it go.
+ */
+export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snapshot?: PoolConnection } = {}): Side {
   const pool = createMysqlPool(c, baseDir);
+  /** A connection to read with, and how to let it go. */
+  const reading = async (): Promise<[PoolConnection, () => void]> => {
+    if (o.snapshot) return [o.snapshot, () => undefined];
+    const conn = await pool.getConnection();
+    return [conn, () => conn.release()];
+  };
   const quoted = (table: string) => quoteQualified(splitQualified(table), '`');
   const positions = positionSql('mysql', q(POSITIONS));
   let made: Promise<unknown> | undefined;
@@ -23,16 +34,19 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
   return {
     type: 'mysql',
     async columns(table) {
+      const [conn, release] = await reading();
       try {
-        const [rows] = await pool.query(`SHOW COLUMNS FROM ${quoted(table)}`);
+        const [rows] = await conn.query(`SHOW COLUMNS FROM ${quoted(table)}`);
         return (rows as { Field: string; Type: string }[]).map((r) => ({ name: r.Field, text: TEXT_TYPES.test(r.Type), type: r.Type.toLowerCase() }));
       } catch (e) {
         if ((e as { errno?: number }).errno === 1146) return [];
         throw mysqlError(e, `reading the columns of ${table}`);
+      } finally {
+        release();
       }
     },
     async *scan(table, columns, key) {
-      const conn = await pool.getConnection();
+      const [conn, release] = await reading();
       try {
         const order = key.map((k) => (k.text ? `CONVERT(${q(k.name)} USING utf8mb4) COLLATE utf8mb4_bin` : q(k.name))).join(', ');
         // The promise wrapper has no streaming query; its underlying callback connection does.
@@ -50,7 +64,7 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string): Side {
       } catch (e) {
         throw mysqlError(e, `reading ${table}`);
       } finally {
-        conn.release();
+        release();
       }
     },
     async transaction(mark) {

@@ -26,6 +26,10 @@ function jsonValue(v: unknown, c: SideColumn): unknown {
   return v;
 }
 
+/** `$n` parameters written in as string literals (standard_conforming_strings: only `'` is doubled). */
+const inline = (sql: string, values: unknown[]): string =>
+  sql.replace(/\$(\d+)/g, (_, i: string) => `'${String(values[Number(i) - 1]).replaceAll("'", "''")}'`);
+
 /**
  * `snapshot`: the side as an exported snapshot sees it (a CDC slot's starting point, ../cdc/pg-changes.ts): reads go
  * through one connection whose transaction imports it, kept until the side is closed.
@@ -99,7 +103,7 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
           throw pgError(e, 'writing');
         }
       };
-      return openTransaction({ run, release: () => client.release(), begin: 'BEGIN', positions, ensurePositions, table: async (table, columns, key) => {
+      return openTransaction({ run, release: () => client.release(), begin: 'BEGIN', positions, ensurePositions, inline, table: async (table, columns, key) => {
         const T = quoted(table);
         const cols = columns.map((col) => quoteIdent(col.name));
         const keys = key.map((k) => quoteIdent(k.name));
