@@ -119,7 +119,7 @@ export class MysqlChanges implements ChangeReader {
         // A replica's id: unique per connection reading the log.
         serverId: 1_000_000 + Math.floor(Math.random() * 1_000_000_000),
         filename: this.last!.file, position: this.last!.offset,
-        includeEvents: ['tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'mariadbgtid', 'rotate'],
+        // Every event: the last position read is where a catch-up is measured, whatever event ends the log.
         includeSchema: include,
       });
     });
@@ -172,7 +172,8 @@ export class MysqlChanges implements ChangeReader {
 
   private onEvent(e: BinlogEvent): void {
     const name = e.getEventName();
-    if (name === 'mariadbgtid' || (name === 'query' && e.query === 'BEGIN')) {
+    // A transaction starts (MariaDB: a GTID event, unless it stands alone — DDL — and MySQL: BEGIN).
+    if ((name === 'mariadbgtid' && !e.standalone) || (name === 'query' && e.query === 'BEGIN')) {
       this.inTransaction = true;
       this.skipping = false;
       return;
@@ -189,7 +190,14 @@ export class MysqlChanges implements ChangeReader {
       else this.beat();
       return;
     }
-    if (name !== 'writerows' && name !== 'updaterows' && name !== 'deleterows') return;
+    if (name !== 'writerows' && name !== 'updaterows' && name !== 'deleterows') {
+      // Anything else outside a transaction (DDL, a new file's first events): the log is read to here.
+      if (!this.inTransaction && this.zongji!.options.position) {
+        this.last = { file: this.zongji!.options.filename!, offset: this.zongji!.options.position };
+        this.beat();
+      }
+      return;
+    }
     if (this.skipping) return;
     const map = e.tableMap[e.tableId];
     const qualified = `${map.parentSchema}.${map.tableName}`;
@@ -229,6 +237,8 @@ export class MysqlChanges implements ChangeReader {
 interface BinlogEvent {
   getEventName(): string;
   query?: string;
+  /** MariaDB's GTID event: the group is one statement (DDL), not a transaction. */
+  standalone?: boolean;
   tableId: number;
   tableMap: Record<number, { parentSchema: string; tableName: string }>;
   rows: unknown[];
