@@ -58,8 +58,9 @@ export interface ChangeReader {
   close(): Promise<void>;
 }
 
-const HIGH = 20_000;
-const LOW = 5_000;
+// Enough to batch a busy stream's transactions; few enough that a backlog of millions stays in ~200 MB.
+const HIGH = 4_000;
+const LOW = 1_000;
 
 export class ChangeQueue {
   private items: CdcEvent[] = [];
