@@ -3,6 +3,7 @@
 // its type (the same connection keys: `url`, `host`, `schema`, `path`, …).
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { duration } from '../core/duration.js';
 import type { DestinationConfig } from './types.js';
 import type { Env } from './interpolate.js';
 import { parseConfigText, readConfigFile } from './load.js';
@@ -24,6 +25,8 @@ export const syncTableSpec = z.strictObject({
   conflict: z.strictObject({
     strategy: z.enum(CONFLICT_STRATEGIES).default('last-write-wins'),
     column: z.string().min(1).optional().describe('The timestamp or version column that says which write is later: last-write-wins takes the later row; merge, for fields changed on both sides, the later row\'s value (without it, side a\'s).'),
+    clock_skew: duration('last-write-wins on a timestamp column: two writes closer together than this (`2s`) are not told apart by two machines\' clocks, and `fallback` settles them.').optional(),
+    fallback: z.enum(['source-wins', 'target-wins', 'manual-review']).default('source-wins').describe('What settles a conflict within `clock_skew`.'),
   }).optional().describe('What happens to a key changed on both sides since the last sync.'),
   deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: a column marks it.'),
 });
@@ -75,6 +78,8 @@ export function validateSync(raw: unknown): { ok: true; value: SyncConfig } | { 
     top.data.tables.forEach((t, i) => {
       if (t.direction === 'two_way' && !t.conflict) {
         issues.push({ path: ['tables', i, 'direction'], message: 'a two-way table needs `conflict:`, the rule for a key changed on both sides', expected: `conflict: { strategy: ${CONFLICT_STRATEGIES.join(' | ')} }` });
+      } else if (t.conflict?.clock_skew && (t.conflict.strategy !== 'last-write-wins' || !t.conflict.column)) {
+        issues.push({ path: ['tables', i, 'conflict', 'clock_skew'], message: 'clock_skew is for last-write-wins on a timestamp column', expected: 'strategy: last-write-wins with column:' });
       } else if (t.conflict?.strategy === 'last-write-wins' && t.direction === 'two_way' && !t.conflict.column) {
         issues.push({ path: ['tables', i, 'conflict', 'column'], message: 'last-write-wins needs the column that says which write is later', expected: 'a timestamp or version column' });
       }

@@ -1,8 +1,9 @@
 // The rule for a key changed on both sides, shared by the hash sync (./sync-table.ts) and the streams
 // (./cdc/apply-changes.ts), so that both — and both directions of a stream, each deciding alone — settle a conflict
 // the same way: source-wins takes side a, target-wins side b, last-write-wins (and merge, for fields changed on both
-// sides) the row whose `column` is later, a tie or no column side a.
-import type { CONFLICT_STRATEGIES } from '../config/sync-spec.js';
+// sides) the row whose `column` is later, a tie or no column side a. Two timestamps within `clock_skew` are not told
+// apart (two machines' clocks disagree by that much): the table's `fallback` settles them.
+import type { CONFLICT_STRATEGIES, SyncTable } from '../config/sync-spec.js';
 import { syncText } from './values.js';
 
 export type Winner = 'a' | 'b';
@@ -26,4 +27,13 @@ export function preferred(strategy: Strategy | undefined, column: number, x: rea
   if (strategy === 'target-wins') return 'b';
   if (strategy === 'source-wins') return 'a';
   return column >= 0 ? later(x[column], y[column]) ?? 'a' : 'a';
+}
+
+/** The strategy that settles this conflict: last-write-wins's fallback when the two writes are within the clock skew. */
+export function ruleFor(c: SyncTable['conflict'], column: number, x: readonly unknown[], y: readonly unknown[]): Strategy {
+  const strategy = c?.strategy ?? 'last-write-wins';
+  if (strategy !== 'last-write-wins' || !c?.clock_skew || column < 0) return strategy;
+  const [u, v] = [syncText(x[column]), syncText(y[column])];
+  const gap = u === null || v === null ? NaN : Math.abs(Date.parse(u) - Date.parse(v));
+  return gap <= c.clock_skew.ms ? c.fallback : strategy;
 }

@@ -16,7 +16,7 @@ import { keyReader, pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SyncMark } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { currentRows, keyText, rowHash } from './guard.js';
-import { preferred, type Winner } from './conflict-rules.js';
+import { preferred, ruleFor, type Winner } from './conflict-rules.js';
 import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
@@ -85,7 +85,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         result.update_delete++;
         return x ? 'a' : 'b';
       }
-      const strategy = t.conflict?.strategy;
+      const strategy = ruleFor(t.conflict, lww, x, y);
       if (strategy === 'manual-review') {
         const decided = base.conflicts.meet(p.nameA, keyObject(key), { row: printable(x, p.a), hash: sa.content! }, { row: printable(y, p.a), hash: sb.content! });
         if (!decided) {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
@@ -236,6 +236,41 @@ tables:
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
     assert.equal((await sluice(['diff', file], opts)).code, 0);
     assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_a.t ORDER BY id`), [{ v: 'late' }, { v: 'b2' }]);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+});
+
+test('last-write-wins with a clock skew: writes closer together than it are settled by the fallback, farther apart by the later one', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    for (const s of ['a', 'b']) {
+      await pgQuery(`CREATE SCHEMA ${name}_${s}; CREATE TABLE ${name}_${s}.t (id int PRIMARY KEY, v text, at timestamptz);
+        INSERT INTO ${name}_${s}.t VALUES (1, 'x', '2024-01-01Z'), (2, 'y', '2024-01-01Z');`);
+    }
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: skewed
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
+tables:
+  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: last-write-wins, column: at, clock_skew: 5s, fallback: target-wins } }
+`);
+    assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
+    await pgQuery(`UPDATE ${name}_a.t SET v = 'a1', at = '2025-01-01 00:00:03Z' WHERE id = 1; UPDATE ${name}_a.t SET v = 'a2', at = '2025-01-01 00:00:30Z' WHERE id = 2;
+      UPDATE ${name}_b.t SET v = 'b1', at = '2025-01-01 00:00:00Z' WHERE id = 1; UPDATE ${name}_b.t SET v = 'b2', at = '2025-01-01 00:00:00Z' WHERE id = 2;`);
+    const r = await sluice(['sync', file, '--once', '--json'], opts);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await sluice(['diff', file], opts)).code, 0);
+    assert.deepEqual(await pgQuery(`SELECT id, v FROM ${name}_a.t ORDER BY id`), [{ id: 1, v: 'b1' }, { id: 2, v: 'a2' }],
+      '3 s apart: the fallback (side b); 30 s apart: the later write');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('column: at, ', ''));
+    const bad = await sluice(['sync', file, '--once'], opts);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /clock_skew is for last-write-wins on a timestamp column/);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
     cleanup();

@@ -15,7 +15,8 @@
 //   the other stream settles it from its side, so both sides end the same: the preferred side's row stays or is
 //   written; merge takes each field changed on one side only and the preferred row's for fields changed on both, the
 //   row before the change as the base; an update against a delete keeps the update.
-import { preferred, type Strategy } from '../conflict-rules.js';
+import type { SyncTable } from '../../config/sync-spec.js';
+import { preferred, ruleFor } from '../conflict-rules.js';
 import { fieldHashes, mergeFields } from '../field-merge.js';
 import { currentRows, keyText, rowHash } from '../guard.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SideTransaction, type SyncMark, type TableWriter } from '../side.js';
@@ -29,7 +30,7 @@ export interface AppliedTable {
   to: SideColumn[];
   keyParts: number;
   /** A two-way table: which side the stream reads, the table's rule, and its column's index (-1: none). */
-  twoWay?: { from: 'a' | 'b'; strategy: Strategy; column: number };
+  twoWay?: { from: 'a' | 'b'; conflict: SyncTable['conflict']; column: number };
 }
 
 export interface ApplyCounts {
@@ -60,8 +61,9 @@ function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unkno
     counts.update_delete++;
     return src ? src.map(convert) : undefined;
   }
-  const { from, strategy, column } = t.twoWay!;
+  const { from, conflict, column } = t.twoWay!;
   const [x, y] = from === 'a' ? [src, cur] : [cur, src];
+  const strategy = ruleFor(conflict, column, x, y);
   const prefer = preferred(strategy, column, x, y);
   if (strategy === 'merge' && p.old) {
     counts.merged++;

@@ -39,6 +39,8 @@ export class MysqlChanges implements ChangeReader {
   private database = '';
   private inTransaction = false;
   private skipping = false;
+  /** Whether the transaction being read changed one of the sync's tables. */
+  private changed = false;
   private stopping = false;
   private last?: Position;
   private kept?: Position;
@@ -176,12 +178,14 @@ export class MysqlChanges implements ChangeReader {
     if ((name === 'mariadbgtid' && !e.standalone) || (name === 'query' && e.query === 'BEGIN')) {
       this.inTransaction = true;
       this.skipping = false;
+      this.changed = false;
       return;
     }
     if (name === 'xid' || (name === 'query' && e.query === 'COMMIT')) {
       this.inTransaction = false;
       this.last = { file: this.zongji!.options.filename!, offset: this.zongji!.options.position! };
-      if (!this.skipping) {
+      // A transaction with a change of the sync's tables is one to apply; any other only moves the position read to.
+      if (!this.skipping && this.changed) {
         this.kept = this.last;
         this.queue.push({ kind: 'commit', position: text(this.last) });
       }
@@ -209,6 +213,7 @@ export class MysqlChanges implements ChangeReader {
     }
     const t = this.byName.get(qualified);
     if (!t) return;
+    this.changed = true;
     const pick = (r: Row, cols: string[]) => cols.map((c) => value(r[c]));
     if (name === 'writerows') {
       for (const r of e.rows as Row[]) this.queue.push({ kind: 'change', table: t.name, op: 'upsert', row: pick(r, t.columns) });

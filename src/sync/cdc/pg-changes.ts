@@ -31,6 +31,8 @@ export class PgChanges implements ChangeReader {
   private replication?: ReplicationConnection;
   private readonly relations = new Map<number, Mapped | null | undefined>();
   private skipping = false;
+  /** Whether the transaction being read changed one of the sync's tables. */
+  private changed = false;
   private inTransaction = false;
   private stopping = false;
   private commitLsn = 0n;
@@ -161,6 +163,7 @@ export class PgChanges implements ChangeReader {
     switch (m.tag) {
       case 'begin':
         this.inTransaction = true;
+        this.changed = false;
         // Committed at or before the position kept with the rows: applied already.
         this.skipping = m.lsn <= this.commitLsn;
         return;
@@ -168,7 +171,8 @@ export class PgChanges implements ChangeReader {
         this.inTransaction = false;
         if (!this.skipping) {
           this.commitLsn = m.lsn;
-          this.queue.push({ kind: 'commit', position: lsnText(m.lsn) });
+          // Only a transaction that changed one of the sync's tables is one to apply (another sync's tag is not).
+          if (this.changed) this.queue.push({ kind: 'commit', position: lsnText(m.lsn) });
         }
         this.skipping = false;
         if (this.stopping) this.queue.end();
@@ -202,6 +206,7 @@ export class PgChanges implements ChangeReader {
       return;
     }
     if (!rel) return;
+    this.changed = true;
     if (m.tag === 'delete') {
       const before = m.full ? { old: rel.order.map((i) => value(m.old[i])) } : {};
       this.queue.push({ kind: 'change', table: rel.table.name, op: 'remove', row: rel.keyOrder.map((i) => value(m.old[i])), ...before });

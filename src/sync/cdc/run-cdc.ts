@@ -38,7 +38,7 @@ export interface CdcOptions {
 /** The streams of a sync's tables: side a's carries its a_to_b and two-way tables, side b's its b_to_a and two-way ones. */
 export function cdcStreams(tables: SyncTable[], file: string): { from: 'a' | 'b'; tables: SyncTable[] }[] {
   tables.forEach((t, i) => {
-    if (t.direction === 'two_way' && t.conflict?.strategy === 'manual-review') {
+    if (t.direction === 'two_way' && (t.conflict?.strategy === 'manual-review' || (t.conflict?.clock_skew && t.conflict.fallback === 'manual-review'))) {
       throw new ConfigError('manual-review in mode: cdc is not built yet: use another strategy, or mode: hash (`sluice sync --once`)', { file, path: `tables[${i}].conflict.strategy`, expected: 'last-write-wins | source-wins | target-wins | merge' });
     }
   });
@@ -147,7 +147,7 @@ async function runStream(s: Stream, into: Side, pairs: Map<SyncTable, PairedColu
     const column = t.conflict?.column ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
     return [tableOn(t, s.from), {
       target: tableOn(t, s.to), from: p[s.from], to: p[s.to], keyParts: p.keyParts,
-      ...(t.direction === 'two_way' ? { twoWay: { from: s.from, strategy: t.conflict?.strategy ?? 'last-write-wins', column } } : {}),
+      ...(t.direction === 'two_way' ? { twoWay: { from: s.from, conflict: t.conflict, column } } : {}),
     }];
   }));
   await reader.start(s.position!);
