@@ -152,13 +152,6 @@ export class PgChanges implements ChangeReader {
     await this.pool.end().catch(() => undefined);
   }
 
-  /** The slot's lag: WAL the server keeps for it, in bytes. */
-  async lagBytes(): Promise<number> {
-    const r = await this.query<{ lag: string | null }>(
-      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1', [this.slot]);
-    return Number(r[0]?.lag ?? 0);
-  }
-
   private onMessage(m: PgMessage): void {
     switch (m.tag) {
       case 'begin':
