@@ -172,4 +172,6 @@ tables:
   console.log(`| CREATE SUBSCRIPTION | ${Math.round(backlog / nativeSeconds).toLocaleString('en-US')} | ${nativeSeconds.toFixed(2)} | - |`);
   console.log(`\nstreaming process peak RSS over the latency runs: ${streamingRss.toFixed(0)} MB`);
   await q(`DROP SUBSCRIPTION bench_cdc_sub`, native);
+  // A slot left behind keeps the server's WAL forever.
+  await q(`SELECT pg_drop_replication_slot('sluice_bench_cdc_a')`);
 }
