@@ -6,8 +6,10 @@
 //   throughput  a backlog of `backlog` rows (default 1M) in transactions of 1,000, written while the sync is stopped,
 //               then `sluice sync --once` (the slot read from its position to the end): changes/s and peak RSS; and
 //               the subscription's catch-up on the same backlog.
+//   MariaDB     the same latency runs from MariaDB into PostgreSQL (the binary log; no native peer across engines).
 // Both consumers stream all the while, each from its own table (so each decodes the other's WAL too, as the same
 // server's replication would).
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,15 +55,33 @@ async function setUp(): Promise<void> {
     WITH (copy_data = false, create_slot = false, slot_name = 'bench_cdc_sub')`, native);
 }
 
+interface Writer { insert(id: number): Promise<unknown>; end(): Promise<void> }
+
+const pgWriter = (table: string) => async (): Promise<Writer> => {
+  const c = new pg.Client(URL);
+  await c.connect();
+  return {
+    insert: (id) => c.query(`INSERT INTO bench_cdc_a.${table} (id, sent_at, payload, n) VALUES ($1, clock_timestamp(), $2, $3)`, [id, `event ${id} ${'x'.repeat(60)}`, id % 1000]),
+    end: () => c.end(),
+  };
+};
+
+const mariaWriter = async (): Promise<Writer> => {
+  const c = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'bench_cdc' });
+  return {
+    insert: (id) => c.query('INSERT INTO events (id, sent_at, payload, n) VALUES (?, UTC_TIMESTAMP(6), ?, ?)', [id, `event ${id} ${'x'.repeat(60)}`, id % 1000]),
+    end: () => c.end(),
+  };
+};
+
 /** Single-row transactions at `rate` per second for `seconds`, ids from `first`, from sixteen connections. */
-async function load(table: string, rate: number, seconds: number, first: number): Promise<number> {
+async function load(connect: () => Promise<Writer>, rate: number, seconds: number, first: number): Promise<number> {
   const workers = 16;
   let next = first;
   const t0 = performance.now();
   const last = first + rate * seconds;
   await Promise.all(Array.from({ length: workers }, async () => {
-    const c = new pg.Client(URL);
-    await c.connect();
+    const w = await connect();
     try {
       while (next < last) {
         const due = first + ((performance.now() - t0) / 1000) * rate;
@@ -69,11 +89,10 @@ async function load(table: string, rate: number, seconds: number, first: number)
           await sleep(1);
           continue;
         }
-        const id = next++;
-        await c.query(`INSERT INTO bench_cdc_a.${table} (id, sent_at, payload, n) VALUES ($1, clock_timestamp(), $2, $3)`, [id, `event ${id} ${'x'.repeat(60)}`, id % 1000]);
+        await w.insert(next++);
       }
     } finally {
-      await c.end();
+      await w.end();
     }
   }));
   const achieved = (last - first) / ((performance.now() - t0) / 1000);
@@ -131,7 +150,7 @@ tables:
   for (const rate of seconds > 0 ? [1000, 5000] : []) {
     for (const [name, table, target, url] of [['sluice sync (mode: cdc)', 'events', 'bench_cdc_b.events', URL], ['CREATE SUBSCRIPTION', 'native', 'bench_cdc_a.native', native]] as const) {
       const lo = id;
-      const achieved = await load(table, rate, seconds, lo);
+      const achieved = await load(pgWriter(table), rate, seconds, lo);
       id = lo + rate * seconds;
       await waitFor(`SELECT count(*) AS c FROM ${target} WHERE id >= ${lo} AND id < ${id}`, url, id - lo);
       rows.push(`| ${name} | ${rate.toLocaleString('en-US')}/s (achieved ${Math.round(achieved).toLocaleString('en-US')}/s) | ${await latency(target, url, lo, id)} |`);
@@ -141,6 +160,7 @@ tables:
   clearInterval(poll);
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  if (seconds > 0) rows.push(...await mariadbLatency(dir, seconds));
 
   // Throughput: a backlog in 1,000-row transactions, then the stream (or the subscription) catches up.
   const fill = async (table: string) => {
@@ -163,7 +183,7 @@ tables:
   await waitFor(`SELECT count(*) AS c FROM bench_cdc_a.native WHERE id >= ${id}`, native, backlog);
   const nativeSeconds = (performance.now() - t0) / 1000;
 
-  console.log(`\nCDC latency, PostgreSQL → PostgreSQL (single-row transactions, ${seconds} s per rate; p50 / p95 / p99 / max):`);
+  console.log(`\nCDC latency (single-row transactions, ${seconds} s per rate; p50 / p95 / p99 / max):`);
   console.log('| consumer | rate | latency |\n|---|---|---|');
   for (const r of rows) console.log(r);
   console.log(`\nthroughput, a backlog of ${backlog.toLocaleString('en-US')} rows in transactions of 1,000:`);
@@ -174,4 +194,40 @@ tables:
   await q(`DROP SUBSCRIPTION bench_cdc_sub`, native);
   // A slot left behind keeps the server's WAL forever.
   await q(`SELECT pg_drop_replication_slot('sluice_bench_cdc_a')`);
+}
+
+/** MariaDB → PostgreSQL: the binary log read and written into PostgreSQL (no native peer across engines). */
+async function mariadbLatency(dir: string, seconds: number): Promise<string[]> {
+  const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
+  await maria.query(`DROP DATABASE IF EXISTS bench_cdc; CREATE DATABASE bench_cdc;
+    CREATE TABLE bench_cdc.events (id bigint PRIMARY KEY, sent_at datetime(6) NOT NULL, payload varchar(100), n int)`);
+  await maria.end();
+  await q(`CREATE TABLE bench_cdc_b.mevents (id bigint PRIMARY KEY, sent_at timestamptz NOT NULL, payload text, n int, arrived_at timestamptz DEFAULT clock_timestamp())`);
+  const home = join(dir, 'home-maria');
+  const file = join(dir, 'sync-maria.yaml');
+  writeFileSync(file, `sync: bench-cdc-maria
+systems:
+  a: { type: postgres, url: "${URL}", schema: bench_cdc_b }
+  b: { type: mysql, host: 127.0.0.1, user: root, database: bench_cdc }
+mode: cdc
+tables:
+  - { name: { a: mevents, b: events }, primary_key: id, direction: b_to_a }
+`);
+  const first = await measureSluice(['sync', file, '--once'], { SLUICE_HOME: home });
+  if (first.code !== 0) throw new Error(`sluice sync --once (MariaDB) exited ${first.code}: ${first.stderr}`);
+  const child = spawn(sluiceBin, ['sync', file], { env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await sleep(1500);
+  const rows: string[] = [];
+  let id = 1;
+  for (const rate of [1000, 5000]) {
+    const lo = id;
+    const achieved = await load(mariaWriter, rate, seconds, lo);
+    id = lo + rate * seconds;
+    await waitFor(`SELECT count(*) AS c FROM bench_cdc_b.mevents WHERE id >= ${lo} AND id < ${id}`, URL, id - lo);
+    rows.push(`| sluice sync (mode: cdc), MariaDB → PostgreSQL | ${rate.toLocaleString('en-US')}/s (achieved ${Math.round(achieved).toLocaleString('en-US')}/s) | ${await latency('bench_cdc_b.mevents', URL, lo, id)} |`);
+    console.log(rows[rows.length - 1]);
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return rows;
 }
