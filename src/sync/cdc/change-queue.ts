@@ -125,3 +125,41 @@ export class ChangeQueue {
     return e;
   }
 }
+
+/**
+ * What both readers share: the queue between the server's connection (paused and resumed through `pause`/`resume`)
+ * and the applier, and a stop that waits for the end of the transaction being read.
+ */
+export abstract class QueuedReader {
+  protected readonly queue = new ChangeQueue(() => this.pause(), () => this.resume());
+  protected inTransaction = false;
+  protected stopping = false;
+
+  protected abstract pause(): void;
+  protected abstract resume(): void;
+  abstract close(): Promise<void>;
+
+  next(): Promise<CdcEvent | undefined> {
+    return this.queue.next();
+  }
+
+  ready(): boolean {
+    return this.queue.ready();
+  }
+
+  /** Stops after the transaction being read (if any): the queue ends once it is handed on. */
+  stop(): void {
+    this.stopping = true;
+    if (!this.inTransaction) this.queue.end();
+  }
+
+  /** `prepare`'s result, or the reader closed (its connections let go) when preparing fails. */
+  protected async opened<T>(prepare: () => Promise<T>): Promise<T> {
+    try {
+      return await prepare();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+}

@@ -18,7 +18,7 @@ import { splitQualified } from '../../connectors/sql/qualified-name.js';
 import { ConfigError, RunError } from '../../core/errors.js';
 import { POSITIONS } from '../side.js';
 import { mysqlSide } from '../sides/mysql-side.js';
-import { ChangeQueue, type CdcEvent, type ChangeReader, type ReaderOptions, type Snapshot } from './change-queue.js';
+import { QueuedReader, type ChangeReader, type ReaderOptions, type Snapshot } from './change-queue.js';
 
 type Row = Record<string, unknown>;
 interface Position { file: string; offset: number }
@@ -31,35 +31,28 @@ const text = (p: Position): string => `${p.file}:${p.offset}`;
 /** Binlog files are numbered: `name.000012` after `name.000009`. */
 const compare = (x: Position, y: Position): number => (x.file === y.file ? x.offset - y.offset : x.file < y.file ? -1 : 1);
 
-export class MysqlChanges implements ChangeReader {
-  private readonly queue = new ChangeQueue(() => this.zongji?.connection?.pause(), () => this.zongji?.connection?.resume());
+export class MysqlChanges extends QueuedReader implements ChangeReader {
   private readonly pool: Pool;
   private zongji?: ZongJi;
   private readonly byName: Map<string, ReaderOptions['tables'][number]>;
   private database = '';
-  private inTransaction = false;
   private skipping = false;
   /** Whether the transaction being read changed one of the sync's tables. */
   private changed = false;
-  private stopping = false;
   private last?: Position;
   private kept?: Position;
   private target?: Position;
   private heartbeat?: NodeJS.Timeout;
 
   private constructor(private readonly o: ReaderOptions) {
+    super();
     this.pool = createMysqlPool({ ...o.config, pool_size: 2 }, o.baseDir);
     this.byName = new Map();
   }
 
   static async open(o: ReaderOptions): Promise<{ reader: MysqlChanges; snapshot?: Snapshot }> {
     const reader = new MysqlChanges(o);
-    try {
-      return await reader.prepare();
-    } catch (e) {
-      await reader.close();
-      throw e;
-    }
+    return reader.opened(() => reader.prepare());
   }
 
   private async prepare(): Promise<{ reader: MysqlChanges; snapshot?: Snapshot }> {
@@ -128,14 +121,6 @@ export class MysqlChanges implements ChangeReader {
     this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatMs);
   }
 
-  next(): Promise<CdcEvent | undefined> {
-    return this.queue.next();
-  }
-
-  ready(): boolean {
-    return this.queue.ready();
-  }
-
   /** Everything in the log now: the stream is caught up when it has read to here. */
   async catchUp(): Promise<void> {
     const [[s]] = await this.query<{ File: string; Position: number }>('SHOW MASTER STATUS');
@@ -146,9 +131,12 @@ export class MysqlChanges implements ChangeReader {
   /** No slot on the server: what the other side keeps is the position. */
   ack(): void {}
 
-  stop(): void {
-    this.stopping = true;
-    if (!this.inTransaction) this.queue.end();
+  protected pause(): void {
+    this.zongji?.connection?.pause();
+  }
+
+  protected resume(): void {
+    this.zongji?.connection?.resume();
   }
 
   async close(): Promise<void> {

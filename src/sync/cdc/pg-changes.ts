@@ -17,7 +17,7 @@ import { schemaAndName } from '../../connectors/sql/qualified-name.js';
 import { ConfigError, RunError } from '../../core/errors.js';
 import { POSITIONS } from '../side.js';
 import { postgresSide } from '../sides/postgres-side.js';
-import { ChangeQueue, type CdcEvent, type ChangeReader, type ReaderOptions, type ReaderTable, type Snapshot } from './change-queue.js';
+import { QueuedReader, type ChangeReader, type ReaderOptions, type ReaderTable, type Snapshot } from './change-queue.js';
 import { lsnText, parseLsn, UNCHANGED, type PgMessage, type Relation, type Tuple } from './pgoutput.js';
 import { ReplicationConnection } from './pg-replication.js';
 
@@ -26,15 +26,12 @@ export const slotName = (sync: string, side: string): string => `sluice_${sync}_
 
 interface Mapped { table: ReaderTable; order: number[]; keyOrder: number[] }
 
-export class PgChanges implements ChangeReader {
-  private readonly queue = new ChangeQueue(() => this.replication?.pause(), () => this.replication?.resume());
+export class PgChanges extends QueuedReader implements ChangeReader {
   private replication?: ReplicationConnection;
   private readonly relations = new Map<number, Mapped | null | undefined>();
   private skipping = false;
   /** Whether the transaction being read changed one of the sync's tables. */
   private changed = false;
-  private inTransaction = false;
-  private stopping = false;
   private commitLsn = 0n;
   /** The server's position from its last keepalive. */
   private walEnd = 0n;
@@ -47,6 +44,7 @@ export class PgChanges implements ChangeReader {
   private readonly pool: pg.Pool;
 
   private constructor(private readonly o: ReaderOptions, private readonly schema: string) {
+    super();
     this.pool = createPool({ ...o.config, pool_size: 1 }, o.baseDir);
     this.slot = slotName(o.sync, o.side);
     this.byName = new Map(o.tables.map((t) => [schemaAndName(t.name, schema).join('.'), t]));
@@ -56,41 +54,36 @@ export class PgChanges implements ChangeReader {
   static async open(o: ReaderOptions): Promise<{ reader: PgChanges; snapshot?: Snapshot }> {
     const schema = String(o.config.schema ?? 'public');
     const reader = new PgChanges(o, schema);
-    try {
-      return await reader.prepare();
-    } catch (e) {
-      await reader.close();
-      throw e;
-    }
+    return reader.opened(() => reader.prepare());
   }
 
   private async prepare(): Promise<{ reader: PgChanges; snapshot?: Snapshot }> {
-    const [reader, o] = [this, this.o];
-    await reader.check();
-    await reader.publish();
-    const slot = await reader.query<{ confirmed: string; active: boolean }>(
-      'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()', [reader.slot]);
+    const o = this.o;
+    await this.check();
+    await this.publish();
+    const slot = await this.query<{ confirmed: string; active: boolean }>(
+      'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()', [this.slot]);
     if (o.from !== undefined) {
       const back = `run \`sluice sync <file> --resnapshot\` to copy the tables of side ${o.side} again and stream from there`;
-      if (!slot.length) throw new RunError(`the replication slot ${reader.slot} of side ${o.side} is gone: the changes since ${o.from} cannot be read; ${back}`);
-      if (slot[0].active) throw new RunError(`the replication slot ${reader.slot} of side ${o.side} is in use: another sync of this file is running`);
+      if (!slot.length) throw new RunError(`the replication slot ${this.slot} of side ${o.side} is gone: the changes since ${o.from} cannot be read; ${back}`);
+      if (slot[0].active) throw new RunError(`the replication slot ${this.slot} of side ${o.side} is in use: another sync of this file is running`);
       if (parseLsn(slot[0].confirmed) > parseLsn(o.from)) {
-        throw new RunError(`the replication slot ${reader.slot} of side ${o.side} is at ${slot[0].confirmed}, past this sync's position ${o.from}: changes in between were lost to it; ${back}`);
+        throw new RunError(`the replication slot ${this.slot} of side ${o.side} is at ${slot[0].confirmed}, past this sync's position ${o.from}: changes in between were lost to it; ${back}`);
       }
-      return { reader };
+      return { reader: this };
     }
-    if (slot.length) await reader.query('SELECT pg_drop_replication_slot($1)', [reader.slot]);
-    const replication = await ReplicationConnection.open(reader.clientConfig());
+    if (slot.length) await this.query('SELECT pg_drop_replication_slot($1)', [this.slot]);
+    const replication = await ReplicationConnection.open(this.clientConfig());
     try {
-      const created = await replication.createSlot(reader.slot);
+      const created = await replication.createSlot(this.slot);
       // The snapshot lives while the connection that exported it stays idle: it is closed once the copy is done.
       return {
-        reader,
+        reader: this,
         snapshot: { at: created.consistentPoint, side: () => postgresSide(o.config, o.baseDir, { snapshot: created.snapshot }), close: () => replication.close() },
       };
     } catch (e) {
       await replication.close();
-      throw pgError(e, `creating the replication slot ${reader.slot}`);
+      throw pgError(e, `creating the replication slot ${this.slot}`);
     }
   }
 
@@ -117,14 +110,6 @@ export class PgChanges implements ChangeReader {
     }, this.o.heartbeatMs);
   }
 
-  next(): Promise<CdcEvent | undefined> {
-    return this.queue.next();
-  }
-
-  ready(): boolean {
-    return this.queue.ready();
-  }
-
   /** Everything committed on this side until now is applied: a marker is written to the log and awaited. */
   async catchUp(): Promise<void> {
     this.onceMarker = `${this.slot}:${process.pid}:${Date.now()}`;
@@ -138,10 +123,12 @@ export class PgChanges implements ChangeReader {
     this.replication?.status(lsn);
   }
 
-  /** Stops after the transaction being read (if any): the queue ends once it is handed on. */
-  stop(): void {
-    this.stopping = true;
-    if (!this.inTransaction) this.queue.end();
+  protected pause(): void {
+    this.replication?.pause();
+  }
+
+  protected resume(): void {
+    this.replication?.resume();
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
   };
   const quoted = (table: string) => quoteQualified(splitQualified(table), '`');
   const positions = positionSql('mysql', q(POSITIONS));
+  /** Whether a table's sync key is one of its unique keys (then one INSERT … ON DUPLICATE KEY UPDATE per batch). */
+  const uniqueKeys = new Map<string, boolean>();
   let made: Promise<unknown> | undefined;
   const ensurePositions = async () => {
     made ??= pool.query(positions.create).catch((e: unknown) => {
@@ -85,11 +87,16 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
         const rest = cols.slice(key.length);
         const tuple = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
         const keyIn = (n: number) => `(${keys.join(', ')}) IN (${Array.from({ length: n }, () => tuple(keys.length)).join(', ')})`;
-        const index = await write(`SHOW INDEX FROM ${T}`) as { Key_name: string; Column_name: string; Non_unique: number }[];
-        const byIndex = new Map<string, string[]>();
-        for (const r of index) if (Number(r.Non_unique) === 0) byIndex.set(r.Key_name, [...(byIndex.get(r.Key_name) ?? []), r.Column_name.toLowerCase()]);
         const wanted = key.map((k) => k.name.toLowerCase()).sort().join(',');
-        const unique = [...byIndex.values()].some((cs) => [...cs].sort().join(',') === wanted);
+        // Asked once per table and key for the side's life: a stream opens a transaction per batch.
+        let unique = uniqueKeys.get(`${T}|${wanted}`);
+        if (unique === undefined) {
+          const index = await write(`SHOW INDEX FROM ${T}`) as { Key_name: string; Column_name: string; Non_unique: number }[];
+          const byIndex = new Map<string, string[]>();
+          for (const r of index) if (Number(r.Non_unique) === 0) byIndex.set(r.Key_name, [...(byIndex.get(r.Key_name) ?? []), r.Column_name.toLowerCase()]);
+          unique = [...byIndex.values()].some((cs) => [...cs].sort().join(',') === wanted);
+          uniqueKeys.set(`${T}|${wanted}`, unique);
+        }
         return {
           async upsert(batch) {
             if (unique) {
