@@ -13,7 +13,23 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { PG_URL, pgQuery, repoRoot, sluice, sluiceBin, tempDir } from '../helpers.js';
 
-interface StreamJson { from: string; to: string; transactions: number; upserted: number; removed: number; position: string; snapshot?: { a_to_b: { inserted: number } }[] }
+interface StreamJson {
+  from: string; to: string; transactions: number; upserted: number; removed: number; position: string;
+  conflicts: number; update_delete: number; merged: number; snapshot?: { a_to_b: { inserted: number } }[];
+}
+
+/** `sluice sync <file> --once --json` exits 0: its streams. */
+async function syncOnce(file: string, home: string, ...extra: string[]): Promise<StreamJson[]> {
+  const r = await sluice(['sync', file, '--once', '--json', ...extra], { home });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams;
+}
+
+/** `sluice diff` finds both sides the same. */
+async function assertSame(file: string, home: string, why = 'sluice diff'): Promise<void> {
+  const d = await sluice(['diff', file], { home });
+  assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
+}
 
 /** Two schemas of the test database as the sync's sides, a sync file between them, and everything dropped after. */
 async function withSync(body: (s: { name: string; file: string; home: string; write: (yaml: string) => void }) => Promise<void>): Promise<void> {
@@ -71,11 +87,7 @@ test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates an
       INSERT INTO ${name}_a.items SELECT i, 'n' || i, i * 1.5, timestamptz '2024-01-01Z' + i * interval '1 second', jsonb_build_object('i', i), ARRAY['x', 'y''s']
         FROM generate_series(1, 500) i;`);
     write(pgToPg(name));
-    const once = async () => {
-      const r = await sluice(['sync', file, '--once', '--json'], { home });
-      assert.equal(r.code, 0, r.stderr);
-      return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams[0];
-    };
+    const once = async () => (await syncOnce(file, home))[0];
     const first = await once();
     assert.equal(first.snapshot?.[0].a_to_b.inserted, 500, 'the snapshot copies the table');
     assert.equal(first.transactions, 0);
@@ -92,8 +104,7 @@ test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates an
     assert.equal(second.upserted, 1 + 10 + 101 + 1, '501, 1–10, 401–501 (401 deleted and written again)');
     const [kept] = await pgQuery(`SELECT position FROM ${name}_b.sluice_sync_position WHERE stream = 'a'`);
     assert.equal(kept.position, second.position, 'the position is on the target, committed with the rows');
-    const d = await sluice(['diff', file], { home });
-    assert.equal(d.code, 0, d.stdout + d.stderr);
+    await assertSame(file, home);
     assert.deepEqual(await pgQuery(`SELECT name, doc, tags FROM ${name}_b.items WHERE id IN (5, 401, 501) ORDER BY id`), [
       { name: 'changed', doc: null, tags: ['x', "y's"] }, { name: 'back', doc: null, tags: null }, { name: 'new', doc: { é: 'ü' }, tags: [] }]);
 
@@ -134,8 +145,7 @@ test('mode: cdc: SIGKILL mid-stream, then a restart — every change once (a sec
     assert.equal(await exited(child), 0, 'SIGTERM: the stream drains and exits 0');
     const r = await sluice(['sync', file, '--once'], { home });
     assert.equal(r.code, 0, r.stderr);
-    const d = await sluice(['diff', file], { home });
-    assert.equal(d.code, 0, d.stdout + d.stderr);
+    await assertSame(file, home);
     const [v] = await pgQuery(`SELECT count(*)::int AS versions, count(DISTINCT (id, n))::int AS distinct_versions, max(n) AS top FROM ${name}_b.versions`);
     assert.equal(v.versions, v.distinct_versions, 'no version written twice');
     assert.equal(v.top, 30);
@@ -166,8 +176,7 @@ test('mode: cdc: an idle database\'s slot keeps moving (heartbeats); a dropped s
     assert.match(lost.stderr, /replication slot .* is gone: the changes since .* cannot be read; run `sluice sync <file> --resnapshot`/);
     const again = await sluice(['sync', file, '--once', '--resnapshot'], { home });
     assert.equal(again.code, 0, again.stderr);
-    const d = await sluice(['diff', file], { home });
-    assert.equal(d.code, 0, d.stdout + d.stderr);
+    await assertSame(file, home);
   });
 });
 
@@ -201,7 +210,7 @@ ${extra}`;
       assert.deepEqual(rows, [
         { id: 1, at: '2024-05-01 08:00:00.500000', ok: 0, price: '1.500', photo: '00FF' },
         { id: 2, at: '2025-01-01 04:59:59.999999', ok: 0, price: '2.250', photo: 'DEAD' }]);
-      assert.equal((await sluice(['diff', file], { home })).code, 0);
+      await assertSame(file, home);
 
       write(yaml(mariaB, '  - name: loose\n    primary_key: id\n    direction: a_to_b\n'));
       await maria.query(`CREATE TABLE ${name}.loose (id int PRIMARY KEY, v text)`);
@@ -232,15 +241,8 @@ test('mode: cdc, two-way PostgreSQL ↔ PostgreSQL: concurrent writes on both si
     assert.match(refused.stderr, /table accounts is two-way, and side a logs only its key before a change: `ALTER TABLE accounts REPLICA IDENTITY FULL`/);
     for (const s of ['a', 'b']) await pgQuery(`ALTER TABLE ${name}_${s}.accounts REPLICA IDENTITY FULL; ALTER TABLE ${name}_${s}.cards REPLICA IDENTITY FULL`);
 
-    const once = async () => {
-      const r = await sluice(['sync', file, '--once', '--json'], { home });
-      assert.equal(r.code, 0, r.stderr);
-      return (JSON.parse(r.stdout) as { streams: (StreamJson & { conflicts: number; update_delete: number; merged: number })[] }).streams;
-    };
-    const same = async (why: string) => {
-      const d = await sluice(['diff', file], { home });
-      assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
-    };
+    const once = () => syncOnce(file, home);
+    const same = (why: string) => assertSame(file, home, why);
     await once();
     await same('after the snapshots');
     assert.deepEqual(await pgQuery(`SELECT note FROM ${name}_a.accounts WHERE id = 60`), [{ note: 'b60' }], 'the later row of a first-sync conflict');
@@ -308,15 +310,8 @@ cdc: { heartbeat_seconds: 0.2 }
 tables:
   - { name: accounts, primary_key: id, direction: two_way, conflict: { strategy: last-write-wins, column: updated_at } }
 `);
-      const once = async (...extra: string[]) => {
-        const r = await sluice(['sync', file, '--once', '--json', ...extra], { home });
-        assert.equal(r.code, 0, r.stderr);
-        return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams;
-      };
-      const same = async (why: string) => {
-        const d = await sluice(['diff', file], { home });
-        assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
-      };
+      const once = (...extra: string[]) => syncOnce(file, home, ...extra);
+      const same = (why: string) => assertSame(file, home, why);
       const first = await once();
       assert.deepEqual(first.map((s) => s.from), ['a', 'b']);
       await same('after the snapshots');

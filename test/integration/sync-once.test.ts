@@ -15,6 +15,31 @@ interface SyncJson { sync: string; tables: { table: string; rows: { a: number; b
 
 const counts = (x: Applied) => [x.inserted, x.updated, x.deleted];
 
+/**
+ * Two schemas of the test database (`<name>_a`, `<name>_b`) as the sides of a sync file of `table` (a YAML list
+ * entry); `setUp` makes their tables. Everything is dropped after.
+ */
+async function withPgPair(sync: string, table: string, setUp: (name: string) => string,
+  body: (p: { name: string; file: string; opts: { home: string } }) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b; ${setUp(name)}`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: ${sync}
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
+  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
+tables:
+  - ${table}
+`);
+    await body({ name, file, opts: { home: join(dir, '.sluice') } });
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+}
+
 test('sluice sync --once: PostgreSQL ↔ MariaDB both ways, last-write-wins, an update kept against a delete, then nothing left to diff', async () => {
   const { dir, cleanup } = tempDir();
   const name = `so_${randomBytes(4).toString('hex')}`;
@@ -167,22 +192,10 @@ test('sluice sync refuses, before any work, what it cannot run: a hash sync with
 });
 
 test('a sync that fails writing one side keeps the last base: the next one applies what is missing, nothing twice', async () => {
-  const { dir, cleanup } = tempDir();
-  const name = `so_${randomBytes(4).toString('hex')}`;
-  const opts = { home: join(dir, '.sluice') };
-  try {
-    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b;
+  await withPgPair('pg-pair', '{ name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }', (name) => `
       CREATE TABLE ${name}_a.t (id int PRIMARY KEY, v text); INSERT INTO ${name}_a.t SELECT i, 'v' || i FROM generate_series(1, 10) i;
       CREATE TABLE ${name}_b.t (id int PRIMARY KEY, v text CONSTRAINT no_poison CHECK (v <> 'poison'));
-      INSERT INTO ${name}_b.t SELECT i, 'v' || i FROM generate_series(6, 15) i;`);
-    const file = join(dir, 'sync.yaml');
-    writeFileSync(file, `sync: pg-pair
-systems:
-  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
-  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
-tables:
-  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }
-`);
+      INSERT INTO ${name}_b.t SELECT i, 'v' || i FROM generate_series(6, 15) i;`, async ({ name, file, opts }) => {
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
     await pgQuery(`UPDATE ${name}_a.t SET v = 'poison' WHERE id = 1; UPDATE ${name}_b.t SET v = 'b12' WHERE id = 12;`);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -201,28 +214,13 @@ tables:
     assert.deepEqual([counts(t.a_to_b), counts(t.b_to_a), t.conflicts], [[0, 1, 0], [0, 0, 0], 0]);
     assert.equal((await sluice(['diff', file], opts)).code, 0);
     assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ${name}_a.t`), [{ n: 15 }]);
-  } finally {
-    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
-    cleanup();
-  }
+  });
 });
 
 test('a row changed after the sync read it is not overwritten: the write is guarded, and the next sync carries the newer change the other way', async () => {
-  const { dir, cleanup } = tempDir();
-  const name = `so_${randomBytes(4).toString('hex')}`;
-  const opts = { home: join(dir, '.sluice') };
-  try {
-    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b;
+  await withPgPair('guarded', '{ name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }', (name) => `
       CREATE TABLE ${name}_a.t (id int PRIMARY KEY, v text); CREATE TABLE ${name}_b.t (id int PRIMARY KEY, v text);
-      INSERT INTO ${name}_a.t VALUES (1, 'x'), (2, 'y'); INSERT INTO ${name}_b.t VALUES (1, 'x'), (2, 'y');`);
-    const file = join(dir, 'sync.yaml');
-    writeFileSync(file, `sync: guarded
-systems:
-  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
-  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
-tables:
-  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: source-wins } }
-`);
+      INSERT INTO ${name}_a.t VALUES (1, 'x'), (2, 'y'); INSERT INTO ${name}_b.t VALUES (1, 'x'), (2, 'y');`, async ({ name, file, opts }) => {
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
     // A user's write to b's row 1 lands while the sync writes side a (a trigger there makes it), after b was read.
     await pgQuery(`CREATE FUNCTION ${name}_a.late() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE ${name}_b.t SET v = 'late' WHERE id = 1; RETURN NEW; END $$;
@@ -236,29 +234,13 @@ tables:
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
     assert.equal((await sluice(['diff', file], opts)).code, 0);
     assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_a.t ORDER BY id`), [{ v: 'late' }, { v: 'b2' }]);
-  } finally {
-    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
-    cleanup();
-  }
+  });
 });
 
 test('last-write-wins with a clock skew: writes closer together than it are settled by the fallback, farther apart by the later one', async () => {
-  const { dir, cleanup } = tempDir();
-  const name = `so_${randomBytes(4).toString('hex')}`;
-  const opts = { home: join(dir, '.sluice') };
-  try {
-    for (const s of ['a', 'b']) {
-      await pgQuery(`CREATE SCHEMA ${name}_${s}; CREATE TABLE ${name}_${s}.t (id int PRIMARY KEY, v text, at timestamptz);
-        INSERT INTO ${name}_${s}.t VALUES (1, 'x', '2024-01-01Z'), (2, 'y', '2024-01-01Z');`);
-    }
-    const file = join(dir, 'sync.yaml');
-    writeFileSync(file, `sync: skewed
-systems:
-  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
-  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
-tables:
-  - { name: t, primary_key: id, direction: two_way, conflict: { strategy: last-write-wins, column: at, clock_skew: 5s, fallback: target-wins } }
-`);
+  const table = '{ name: t, primary_key: id, direction: two_way, conflict: { strategy: last-write-wins, column: at, clock_skew: 5s, fallback: target-wins } }';
+  await withPgPair('skewed', table, (name) => ['a', 'b'].map((s) => `CREATE TABLE ${name}_${s}.t (id int PRIMARY KEY, v text, at timestamptz);
+      INSERT INTO ${name}_${s}.t VALUES (1, 'x', '2024-01-01Z'), (2, 'y', '2024-01-01Z');`).join('\n'), async ({ name, file, opts }) => {
     assert.equal((await sluice(['sync', file, '--once'], opts)).code, 0);
     await pgQuery(`UPDATE ${name}_a.t SET v = 'a1', at = '2025-01-01 00:00:03Z' WHERE id = 1; UPDATE ${name}_a.t SET v = 'a2', at = '2025-01-01 00:00:30Z' WHERE id = 2;
       UPDATE ${name}_b.t SET v = 'b1', at = '2025-01-01 00:00:00Z' WHERE id = 1; UPDATE ${name}_b.t SET v = 'b2', at = '2025-01-01 00:00:00Z' WHERE id = 2;`);
@@ -271,10 +253,7 @@ tables:
     const bad = await sluice(['sync', file, '--once'], opts);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /clock_skew is for last-write-wins on a timestamp column/);
-  } finally {
-    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
-    cleanup();
-  }
+  });
 });
 
 test('manual-review, SQLite ↔ PostgreSQL: a key changed on both sides is held with both versions until a person takes a side', async () => {
