@@ -1,37 +1,15 @@
 // `sluice conflicts list|show|resolve <sync file>`: keys a two-way sync holds for a person (`manual-review`), with
 // both sides' versions; `resolve <id> --take a|b` says which one the next `sluice sync` writes to the other side.
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadSyncFile } from '../config/sync-spec.js';
-import { sluiceHome } from '../control/open.js';
 import { ConfigError } from '../core/errors.js';
-import { openDatabase } from '../core/sqlite-driver.js';
 import { redact } from '../core/redact.js';
-import { ConflictLog, createConflictsTable, type ConflictRecord } from '../sync/conflicts.js';
-import { syncFile } from '../sync/base.js';
-import type { CliCommand } from './command.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
-import { printError } from './print-error.js';
+import { ConflictLog, type ConflictRecord } from '../sync/conflicts.js';
+import { act, type CliCommand } from './command.js';
+import { EXIT } from './exit-codes.js';
+import { withSyncDb } from './sync-db.js';
 
 /** The sync's conflict log (empty when it never synced). */
-async function withLog<T>(file: string, body: (log: ConflictLog) => T): Promise<T> {
-  const { config } = await loadSyncFile(file);
-  const path = syncFile(sluiceHome(), config.sync);
-  if (!existsSync(path)) return body(new ConflictLog(emptyDb()));
-  const db = openDatabase(path, { timeout: 10_000 });
-  try {
-    createConflictsTable(db);
-    return body(new ConflictLog(db));
-  } finally {
-    db.close();
-  }
-}
-
-function emptyDb() {
-  const db = openDatabase(':memory:');
-  createConflictsTable(db);
-  return db;
-}
+const withLog = <T>(file: string, body: (log: ConflictLog) => T): Promise<T> => withSyncDb(file, (db) => body(new ConflictLog(db)));
 
 const keyText = (key: ConflictRecord['key']) => Object.entries(key).map(([k, v]) => `${k}=${v ?? 'NULL'}`).join(',');
 const state = (c: ConflictRecord) => (c.applied_at ? `closed ${c.applied_at}` : c.take ? `resolved: take ${c.take} (written by the next sync)` : 'open');
@@ -39,17 +17,13 @@ const state = (c: ConflictRecord) => (c.applied_at ? `closed ${c.applied_at}` : 
 /** The columns whose values differ between the two versions. */
 const differing = (c: ConflictRecord) => Object.keys({ ...c.a, ...c.b }).filter((k) => c.a?.[k] !== c.b?.[k]);
 
-const run = (setExit: (code: number) => void, body: () => Promise<number>) => body().then(setExit, (e: unknown) => {
-  printError(e);
-  setExit(exitCodeFor(e));
-});
 
 export const conflictsCommand: CliCommand = {
   register(program: Command, setExit) {
     const c = program.command('conflicts').description('keys a two-way sync holds for review (conflict strategy manual-review): list, show, resolve');
     c.command('list').description('conflicts awaiting a decision (--all: closed ones too)').argument('<file>', 'sync file')
       .option('--all', 'include closed conflicts').option('--table <name>', 'only this table (its name on side a)').option('--json', 'print JSON')
-      .action((file: string, o: { all?: boolean; table?: string; json?: boolean }) => run(setExit, async () => {
+      .action((file: string, o: { all?: boolean; table?: string; json?: boolean }) => act(setExit, async () => {
         const list = await withLog(file, (log) => log.list(o));
         if (o.json) process.stdout.write(`${redact(JSON.stringify(list))}\n`);
         else {
@@ -60,7 +34,7 @@ export const conflictsCommand: CliCommand = {
       }));
     c.command('show').description('one conflict: both versions, column by column').argument('<file>', 'sync file').argument('<id>')
       .option('--json', 'print JSON')
-      .action((file: string, id: string, o: { json?: boolean }) => run(setExit, async () => {
+      .action((file: string, id: string, o: { json?: boolean }) => act(setExit, async () => {
         const x = await withLog(file, (log) => log.get(Number(id)));
         if (!x) throw new ConfigError(`no conflict #${id}`);
         if (o.json) process.stdout.write(`${redact(JSON.stringify(x))}\n`);
@@ -75,7 +49,7 @@ export const conflictsCommand: CliCommand = {
       }));
     c.command('resolve').description('take one side of a conflict; the next sync writes it to the other side').argument('<file>', 'sync file').argument('<id>')
       .requiredOption('--take <side>', 'a or b')
-      .action((file: string, id: string, o: { take: string }) => run(setExit, async () => {
+      .action((file: string, id: string, o: { take: string }) => act(setExit, async () => {
         if (o.take !== 'a' && o.take !== 'b') throw new ConfigError(`--take: expected a or b, got "${o.take}"`);
         const done = await withLog(file, (log) => log.resolve(Number(id), o.take as 'a' | 'b'));
         if (!done) throw new ConfigError(`no open conflict #${id}`);

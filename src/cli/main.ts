@@ -12,6 +12,7 @@ import { lintCommand } from './lint.js';
 import { diffCommand } from './diff.js';
 import { syncCommand } from './sync.js';
 import { conflictsCommand } from './conflicts.js';
+import { changesCommand } from './changes.js';
 import { printError } from './print-error.js';
 import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
@@ -22,7 +23,7 @@ import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [
-  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand,
+  runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

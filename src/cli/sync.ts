@@ -19,13 +19,6 @@ import { printError } from './print-error.js';
 
 interface SyncOptions { once?: boolean; table?: string; dryRun?: boolean; resnapshot?: boolean; json?: boolean }
 
-/** Settings a sync file may hold that this version does not run yet: refused before any work, saying so. */
-function refuseUnbuilt(file: string, tables: SyncTable[]): void {
-  tables.forEach((t, i) => {
-    if (t.deletes === 'soft') throw new ConfigError('deletes: soft is not built yet', { file, path: `tables[${i}].deletes`, expected: 'hard' });
-  });
-}
-
 export const syncCommand: CliCommand = {
   register(program: Command, setExit) {
     program
@@ -48,13 +41,12 @@ async function sync(file: string, o: SyncOptions): Promise<number> {
     const { config, baseDir, file: path } = await loadSyncFile(file);
     const tables = o.table === undefined ? config.tables : config.tables.filter((t) => tableOn(t, 'a') === o.table);
     if (!tables.length) throw new ConfigError(`no table ${o.table} in the sync file`, { expected: config.tables.map((t) => tableOn(t, 'a')).join(', ') });
-    refuseUnbuilt(path ?? file, tables);
     if (config.mode === 'cdc') return await streamSync(config, baseDir, path ?? file, tables, o);
     if (!o.once) throw new ConfigError('a hash sync runs once: run `sluice sync <file> --once` (on a schedule for repeated syncs), or set mode: cdc to stream changes', { file: path ?? file, path: 'mode', expected: 'cdc' });
     if (o.resnapshot) throw new ConfigError('--resnapshot is for mode: cdc', { file: path ?? file, path: 'mode', expected: 'cdc' });
     const a = openSide(config.systems.a, baseDir);
     const b = openSide(config.systems.b, baseDir);
-    const base = new SyncBase(sluiceHome(), config.sync);
+    const base = new SyncBase(sluiceHome(), config.sync, { changeLog: config.change_log });
     const results: TableSync[] = [];
     try {
       for (const t of tables) {
@@ -91,7 +83,7 @@ async function streamSync(config: SyncConfig, baseDir: string, file: string, tab
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const base = new SyncBase(sluiceHome(), config.sync);
+  const base = new SyncBase(sluiceHome(), config.sync, { changeLog: config.change_log });
   try {
     const streams = await runCdc(config, baseDir, file, tables, base, {
       once: !!o.once, resnapshot: o.resnapshot, signal: stop.signal,

@@ -28,7 +28,9 @@ export const syncTableSpec = z.strictObject({
     clock_skew: duration('last-write-wins on a timestamp column: two writes closer together than this (`2s`) are not told apart by two machines\' clocks, and `fallback` settles them.').optional(),
     fallback: z.enum(['source-wins', 'target-wins', 'manual-review']).default('source-wins').describe('What settles a conflict within `clock_skew`.'),
   }).optional().describe('What happens to a key changed on both sides since the last sync.'),
-  deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: a column marks it.'),
+  deletes: z.enum(['hard', 'soft']).default('hard').describe('hard: a row deleted on one side is deleted on the other; soft: the other side\'s row stays, `deleted_column` marking it deleted.'),
+  deleted_column: z.string().min(1).optional()
+    .describe('deletes: soft — the column that marks a row deleted (on both sides): a timestamp set to the time of the delete, or a boolean or integer set to true/1. A row marked on either side counts as deleted there.'),
 });
 
 export const syncFileSpec = z.strictObject({
@@ -39,6 +41,8 @@ export const syncFileSpec = z.strictObject({
     heartbeat_seconds: z.number().positive().default(10)
       .describe('How often an idle stream asks its server for its position and keeps it, so the slot moves on and the server frees its log.'),
   }).optional().describe('Change data capture settings (mode: cdc).'),
+  change_log: z.boolean().default(true)
+    .describe('Append every change the sync makes to a table (key, operation, origin, hashes, the row after it) to its change log: `sluice changes list`, and `sluice changes replay` rebuilds a table from it.'),
   tables: z.array(syncTableSpec).min(1).describe('The tables kept in step (keys below).'),
 });
 
@@ -82,6 +86,11 @@ export function validateSync(raw: unknown): { ok: true; value: SyncConfig } | { 
         issues.push({ path: ['tables', i, 'conflict', 'clock_skew'], message: 'clock_skew is for last-write-wins on a timestamp column', expected: 'strategy: last-write-wins with column:' });
       } else if (t.conflict?.strategy === 'last-write-wins' && t.direction === 'two_way' && !t.conflict.column) {
         issues.push({ path: ['tables', i, 'conflict', 'column'], message: 'last-write-wins needs the column that says which write is later', expected: 'a timestamp or version column' });
+      }
+      if (t.deletes === 'soft' && !t.deleted_column) {
+        issues.push({ path: ['tables', i, 'deletes'], message: 'soft deletes need `deleted_column`, the column that marks a row deleted', expected: 'deleted_column: deleted_at' });
+      } else if (t.deletes !== 'soft' && t.deleted_column) {
+        issues.push({ path: ['tables', i, 'deleted_column'], message: 'deleted_column is for deletes: soft', expected: 'deletes: soft' });
       }
     });
   }

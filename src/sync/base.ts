@@ -3,7 +3,7 @@
 // into, until it is read back). It is what tells, in a two-way sync, which side changed a key since then, and a side
 // whose spelling is unchanged is known to agree without making its values comparable (./values.ts).
 //
-// A SQLite file per sync under $SLUICE_HOME/sync/, read in key order beside both sides (SQLite orders integers by
+// A SQLite file per sync under $SLUICE_HOME/sync/ (with the sync's conflicts and change log), read in key order beside both sides (SQLite orders integers by
 // value and text by its bytes, as the sides are read). Changed entries are written in one transaction on a second
 // connection and committed only once both sides committed: a sync that fails halfway leaves the last agreed base, and
 // the next one works out the same changes again.
@@ -11,6 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../core/errors.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
+import { newRunId } from '../engine/run-id.js';
+import { ChangeLog, createChangeLogTable } from './change-log.js';
 import { ConflictLog, createConflictsTable } from './conflicts.js';
 import { decodeFields, encodeFields } from './field-merge.js';
 
@@ -56,8 +58,12 @@ export class SyncBase {
   private readonly writer: SqliteDatabase;
   /** Written in the base's transaction. */
   readonly conflicts: ConflictLog;
+  /** This sync's run (one `sluice sync`), as the change log names it. */
+  readonly run = newRunId();
+  /** The change log (./change-log.ts); undefined when the sync file turns it off. */
+  readonly changes: ChangeLog | undefined;
 
-  constructor(home: string, private readonly sync: string) {
+  constructor(home: string, private readonly sync: string, o: { changeLog?: boolean } = {}) {
     mkdirSync(join(home, 'sync'), { recursive: true });
     const path = syncFile(home, sync);
     this.writer = openDatabase(path);
@@ -69,6 +75,12 @@ export class SyncBase {
     }
     createConflictsTable(this.writer);
     this.conflicts = new ConflictLog(this.writer);
+    // WAL without a sync per commit: a stream logs before each target commit, and a crash of the process loses nothing.
+    this.writer.pragma('synchronous = NORMAL');
+    if (o.changeLog ?? true) {
+      createChangeLogTable(this.writer);
+      this.changes = new ChangeLog(this.writer, this.run);
+    }
     this.reader = openDatabase(path);
   }
 

@@ -1,19 +1,18 @@
 // The changes a sync will write into one side, kept on disk while both sides are still being read (a side is not
-// written while it is scanned, and memory holds a page, not the changes). One JSON line per change; bytes as hex.
+// written while it is scanned, and memory holds a page, not the changes). One JSON line per change (./row-json.ts).
 import { createReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fromJson, hexBytes, toJson } from './row-json.js';
 
 /** `expect`: the hash of the target's row the change was decided on (null: none there); written only if it still is. */
 export type Change = ({ op: 'upsert'; row: unknown[] } | { op: 'remove'; key: unknown[] }) & { expect?: number | null };
 
 const FLUSH_AT = 1 << 20;
 
-const encode = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
-const decode = (_: string, v: unknown) => (v !== null && typeof v === 'object' && '$hex' in v ? Buffer.from((v as { $hex: string }).$hex, 'hex') : v);
 
 export class ChangeSpill {
   private readonly path = join(tmpdir(), `sluice-sync-${randomUUID()}.ndjson`);
@@ -22,9 +21,8 @@ export class ChangeSpill {
   count = 0;
 
   async add(change: Change): Promise<void> {
-    // A Buffer's toJSON runs before the replacer sees it: bytes are turned into hex first.
-    const c = change.op === 'upsert' ? { ...change, row: change.row.map((v) => (v instanceof Uint8Array ? { $hex: Buffer.from(v).toString('hex') } : v)) } : change;
-    this.text += `${JSON.stringify(c, encode)}\n`;
+    const c = change.op === 'upsert' ? { ...change, row: hexBytes(change.row) } : change;
+    this.text += `${toJson(c)}\n`;
     this.count++;
     if (this.text.length >= FLUSH_AT) await this.flush();
   }
@@ -33,7 +31,7 @@ export class ChangeSpill {
     await this.flush();
     if (!this.fh) return;
     const lines = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) if (line) yield JSON.parse(line, decode) as Change;
+    for await (const line of lines) if (line) yield fromJson<Change>(line);
   }
 
   async close(): Promise<void> {

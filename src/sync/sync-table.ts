@@ -11,11 +11,13 @@
 import { RunError } from '../core/errors.js';
 import type { SyncTable } from '../config/sync-spec.js';
 import type { BaseEntry, SyncBase } from './base.js';
+import { rowImage, type ChangeApplied, type ChangeOrigin } from './change-log.js';
 import { ChangeSpill, type Change } from './change-spill.js';
 import { keyReader, pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SyncMark } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { currentRows, keyText, rowHash } from './guard.js';
+import { markDeleted, softDeletes, type SoftDeletes } from './soft-delete.js';
 import { preferred, ruleFor, type Winner } from './conflict-rules.js';
 import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
@@ -53,6 +55,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const result: TableSync = { table: p.nameA, rows: { a: 0, b: 0 }, a_to_b: applied(), b_to_a: applied(), conflicts: 0, update_delete: 0, unchanged: 0, held: 0, merged: 0, changed_meanwhile: 0, ...(o.dryRun ? { dry_run: true } : {}) };
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const merging = t.conflict?.strategy === 'merge';
+  const soft = softDeletes(t, p);
   const baseTable = base.table(p.nameA, n);
   const old = baseTable.rows();
   try {
@@ -60,18 +63,36 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     const right = new Rows(b.scan(p.nameB, p.b, p.b.slice(0, n)));
     let h = old.next();
     const keyText = keyReader(p);
-    const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined) => {
+    /** Writes the winner's row (or its absence) into the other side; returns the row in side a's spelling. */
+    const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined): Promise<unknown[] | undefined> => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
         ? [x, y, into.b, result.a_to_b, p.a, p.b, b.type] : [y, x, into.a, result.b_to_a, p.b, p.a, a.type];
       const expect = rowHash(other, n);
       if (row) {
-        await target.add({ op: 'upsert', row: row.map((v, i) => writeValue(v, from[i], to[i], engine)), expect });
+        const written = row.map((v, i) => writeValue(v, from[i], to[i], engine));
+        await target.add({ op: 'upsert', row: written, expect });
         if (other) count.updated++;
         else count.inserted++;
-      } else if (other) {
+        return winner === 'a' ? row : written;
+      }
+      if (other) {
         await target.add({ op: 'remove', key: other.slice(0, n), expect });
         count.deleted++;
       }
+      return undefined;
+    };
+    // The change log: what each key's agreed content became, and from where (./change-log.ts).
+    const log = o.dryRun ? undefined : base.changes;
+    const logChange = (key: (string | null)[], e: BaseEntry | undefined, next: BaseEntry | undefined, origin: ChangeOrigin, applied: ChangeApplied, rowA: unknown[] | undefined) => {
+      if (!log || (e?.hn ?? null) === (next?.hn ?? null)) return;
+      log.append({
+        table: p.nameA, key, op: !e ? 'insert' : !next ? 'delete' : 'update', origin, applied, before: e?.hn ?? null, after: next?.hn ?? null,
+        ...(next && rowA ? { row: rowImage(p.a, rowA) } : {}),
+      });
+    };
+    const gone = (e: BaseEntry) => {
+      baseTable.remove(e.key);
+      logChange(e.key, e, undefined, 'both', 'none', undefined);
     };
     // Keys with an open conflict record (few): one that comes to agree by itself has its record closed.
     const openConflicts = new Set(base.conflicts.list({ table: p.nameA }).map((c) => JSON.stringify(c.key)));
@@ -103,8 +124,11 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       }
       return prefer;
     };
-    /** A merged row written into both sides: each side's own values where it is taken, the other's converted. */
-    const writeMerged = async (m: FieldMerge, x: unknown[], y: unknown[]): Promise<unknown[]> => {
+    /**
+     * A merged row written into both sides: each side's own values where it is taken, the other's converted. Returns
+     * it as read (what its hash is of) and in side a's spelling.
+     */
+    const writeMerged = async (m: FieldMerge, x: unknown[], y: unknown[]): Promise<{ merged: unknown[]; forA: unknown[] }> => {
       const merged = x.map((v, i) => (i < n || m.take[i - n] === 'a' ? v : y[i]));
       const forA = x.map((v, i) => (i < n || m.take[i - n] === 'a' ? v : writeValue(y[i], p.b[i], p.a[i], a.type)));
       const forB = y.map((v, i) => (i >= n && m.take[i - n] === 'a' ? writeValue(x[i], p.a[i], p.b[i], b.type) : v));
@@ -116,7 +140,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         await into.b.add({ op: 'upsert', row: forB, expect: rowHash(y, n) });
         result.a_to_b.updated++;
       }
-      return merged;
+      return { merged, forA };
     };
     const fields = (row: unknown[] | undefined) => (merging && row ? fieldHashes(row, n) : null);
 
@@ -131,14 +155,15 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       const rowB = order >= 0 ? y : undefined;
       // The base's entries for keys no side has any more go (both deleted it).
       while (!h.done && compareKeys(h.value.key, key) < 0) {
-        baseTable.remove(h.value.key);
+        gone(h.value);
         h = old.next();
       }
       const e = !h.done && compareKeys(h.value.key, key) === 0 ? h.value : undefined;
       if (e) h = old.next();
       if (rowA) result.rows.a++;
       if (rowB) result.rows.b++;
-      const side = (row: unknown[] | undefined) => new SideRow(row, n);
+      // A row marked deleted (soft deletes) is as good as gone.
+      const side = (row: unknown[] | undefined) => new SideRow(row && soft?.marked(row) ? undefined : row, n);
       const [sa, sb] = [side(rowA), side(rowB)];
       // Each side: does it still hold the agreed content? Its own spelling unchanged says so without normalising.
       const aSame = sa.agrees(e, e?.ha ?? null);
@@ -155,6 +180,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
         // Both sides hold the same content (changed alike, or a first sync): they agree now.
         result.unchanged++;
         next = sa.row && { key, hn: sa.content!, ha: sa.raw!, hb: sb.raw!, hf: fields(sa.row) };
+        logChange(key, e, next, 'both', 'none', sa.row);
         if (openConflicts.has(JSON.stringify(keyObject(key)))) base.conflicts.settled(p.nameA, keyObject(key));
       } else {
         const winner: Winner | 'hold' | FieldMerge = t.direction === 'a_to_b' ? 'a' : t.direction === 'b_to_a' ? 'b'
@@ -163,14 +189,16 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
           // Held: nothing written, the base as it was, so the next sync meets the same conflict.
           next = e;
         } else if (typeof winner === 'object') {
-          const merged = await writeMerged(winner, rowA!, rowB!);
+          const { merged, forA } = await writeMerged(winner, rowA!, rowB!);
           // Both sides were written: their spellings are unknown until read back.
           next = { key, hn: contentHash(merged, n), ha: null, hb: null, hf: fieldHashes(merged, n) };
+          logChange(key, e, next, 'merge', winner.changesA && winner.changesB ? 'both' : winner.changesA ? 'a' : winner.changesB ? 'b' : 'none', forA);
         } else {
-          await write(winner, rowA, rowB);
+          const image = await write(winner, sa.row, sb.row);
           const w = winner === 'a' ? sa : sb;
           // The side written into spells it as its engine will: unknown until read back.
           next = w.row && { key, hn: w.content!, ha: winner === 'a' ? w.raw! : null, hb: winner === 'b' ? w.raw! : null, hf: fields(w.row) };
+          logChange(key, e, next, winner, winner === 'a' ? 'b' : 'a', image);
         }
       }
       if (!next) {
@@ -179,14 +207,14 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       if (order <= 0) x = await left.next();
       if (order >= 0) y = await right.next();
     }
-    for (; !h.done; h = old.next()) baseTable.remove(h.value.key);
+    for (; !h.done; h = old.next()) gone(h.value);
     // The old base's reading ends before it is replaced.
     old.return?.();
     if (o.dryRun) {
       baseTable.discard();
       return result;
     }
-    result.changed_meanwhile = await apply(a, p.nameA, p.a, n, into.a, o.mark) + await apply(b, p.nameB, p.b, n, into.b, o.mark);
+    result.changed_meanwhile = await apply(a, p.nameA, p.a, n, into.a, o.mark, soft) + await apply(b, p.nameB, p.b, n, into.b, o.mark, soft);
     baseTable.keep();
     return result;
   } catch (e) {
@@ -231,7 +259,7 @@ class SideRow {
  * A side's changes in one transaction (marked, when a CDC reader reads that side), a batch of the same kind per
  * statement, each guarded (./guard.ts): a row changed since it was read is left as it is. Returns how many were.
  */
-async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill, mark?: SyncMark): Promise<number> {
+async function apply(side: Side, table: string, columns: SideColumn[], keyParts: number, changes: ChangeSpill, mark?: SyncMark, soft?: SoftDeletes): Promise<number> {
   if (!changes.count) return 0;
   const tx = await side.transaction(mark);
   let moved = 0;
@@ -241,9 +269,12 @@ async function apply(side: Side, table: string, columns: SideColumn[], keyParts:
     const flush = async () => {
       if (!batch.length) return;
       const now = await currentRows(w, batch.map((c) => (c.op === 'upsert' ? c.row.slice(0, keyParts) : c.key)), keyParts);
-      const still = batch.filter((c) => c.expect === undefined || rowHash(now.get(keyText(c.op === 'upsert' ? c.row : c.key, keyParts)), keyParts) === c.expect);
+      const seen = (row: unknown[] | undefined) => (row && soft?.marked(row) ? undefined : row);
+      const still = batch.filter((c) => c.expect === undefined || rowHash(seen(now.get(keyText(c.op === 'upsert' ? c.row : c.key, keyParts))), keyParts) === c.expect);
       moved += batch.length - still.length;
-      if (still.length) await (still[0].op === 'upsert' ? w.upsert(still.map((c) => (c as { row: unknown[] }).row)) : w.remove(still.map((c) => (c as { key: unknown[] }).key)));
+      const keys = () => still.map((c) => (c as { key: unknown[] }).key);
+      if (still[0]?.op === 'upsert') await w.upsert(still.map((c) => (c as { row: unknown[] }).row));
+      else if (still.length) await (soft ? markDeleted(w, keys(), columns, keyParts, soft, side.type) : w.remove(keys()));
       batch = [];
     };
     for await (const c of changes.changes()) {

@@ -25,6 +25,14 @@ async function syncOnce(file: string, home: string, ...extra: string[]): Promise
   return (JSON.parse(r.stdout) as { streams: StreamJson[] }).streams;
 }
 
+/** `sluice changes list --json`: the whole change log. */
+interface LoggedJson { op: string; origin: string; applied: string; stream?: string; row?: Record<string, unknown> }
+async function changeLog(file: string, home: string): Promise<LoggedJson[]> {
+  const r = await sluice(['changes', 'list', file, '--json', '--limit', '100000'], { home });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as LoggedJson[];
+}
+
 /** `sluice diff` finds both sides the same. */
 async function assertSame(file: string, home: string, why = 'sluice diff'): Promise<void> {
   const d = await sluice(['diff', file], { home });
@@ -108,8 +116,19 @@ test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates an
     assert.deepEqual(await pgQuery(`SELECT name, doc, tags FROM ${name}_b.items WHERE id IN (5, 401, 501) ORDER BY id`), [
       { name: 'changed', doc: null, tags: ['x', "y's"] }, { name: 'back', doc: null, tags: null }, { name: 'new', doc: { é: 'ü' }, tags: [] }]);
 
+    // The change log: the snapshot's 500 rows, then each change streamed, once; replayed, it is the target table.
+    const events = await changeLog(file, home);
+    assert.equal(events.length, 500 + 124);
+    assert.deepEqual(events.slice(500).reduce<Record<string, number>>((t, e) => ({ ...t, [e.op]: (t[e.op] ?? 0) + 1 }), {}), { insert: 2, update: 111, delete: 11 });
+    assert.ok(events.slice(500).every((e) => e.stream === 'a' && e.origin === 'a' && e.applied === 'b'));
+    await pgQuery(`CREATE TABLE ${name}_b.rebuilt (LIKE ${name}_b.items)`);
+    const replay = await sluice(['changes', 'replay', file, '--table', 'items', '--to', 'b', '--into', 'rebuilt'], { home });
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ((TABLE ${name}_b.items EXCEPT TABLE ${name}_b.rebuilt) UNION ALL (TABLE ${name}_b.rebuilt EXCEPT TABLE ${name}_b.items)) d`), [{ n: 0 }]);
+
     const third = await once();
     assert.deepEqual([third.transactions, third.upserted, third.removed], [0, 0, 0], 'nothing new: nothing applied');
+    assert.equal((await changeLog(file, home)).length, 624, 'nothing new logged');
   });
 });
 
@@ -149,6 +168,12 @@ test('mode: cdc: SIGKILL mid-stream, then a restart — every change once (a sec
     const [v] = await pgQuery(`SELECT count(*)::int AS versions, count(DISTINCT (id, n))::int AS distinct_versions, max(n) AS top FROM ${name}_b.versions`);
     assert.equal(v.versions, v.distinct_versions, 'no version written twice');
     assert.equal(v.top, 30);
+    // The change log: each counter's snapshot row, then every update after the snapshot once, in order — none lost to
+    // a kill, none logged twice (the updates before the snapshot are in it).
+    const values = new Map<number, number[]>();
+    for (const e of await changeLog(file, home)) values.set(Number(e.row!.id), [...values.get(Number(e.row!.id)) ?? [], Number(e.row!.n)]);
+    assert.equal(values.size, 50);
+    for (const [id, ns] of values) assert.deepEqual(ns, Array.from({ length: 31 - ns[0] }, (_, i) => ns[0] + i), `counter ${id}`);
   });
 });
 
@@ -186,8 +211,11 @@ test('mode: cdc, PostgreSQL → MariaDB: types carried into another engine; a ta
     try {
       await maria.query(`CREATE DATABASE ${name}`);
       await maria.query(`CREATE TABLE ${name}.items (id int PRIMARY KEY, at datetime(6), ok tinyint(1), price decimal(12,3), photo blob)`);
+      await maria.query(`CREATE TABLE ${name}.tags (id int PRIMARY KEY, name varchar(20), gone tinyint(1))`);
       await pgQuery(`CREATE TABLE ${name}_a.items (id int PRIMARY KEY, at timestamptz, ok boolean, price numeric(10,2), photo bytea);
         INSERT INTO ${name}_a.items VALUES (1, '2024-05-01 10:00:00.5+02', true, 1.5, '\\x00ff');
+        CREATE TABLE ${name}_a.tags (id int PRIMARY KEY, name text, gone boolean);
+        INSERT INTO ${name}_a.tags VALUES (1, 'one', NULL), (2, 'two', NULL), (3, 'three', NULL);
         CREATE TABLE ${name}_a.loose (id int, v text);`);
       const yaml = (b: string, extra = '') => `sync: ${name.replaceAll('_', '-')}
 systems:
@@ -198,19 +226,23 @@ tables:
   - name: items
     primary_key: id
     direction: a_to_b
+  - { name: tags, primary_key: id, direction: a_to_b, deletes: soft, deleted_column: gone }
 ${extra}`;
       const mariaB = `{ type: mysql, host: 127.0.0.1, user: root, database: ${name} }`;
       write(yaml(mariaB));
       assert.equal((await sluice(['sync', file, '--once'], { home })).code, 0);
       await pgQuery(`INSERT INTO ${name}_a.items VALUES (2, '2024-12-31 23:59:59.999999-05', false, 2.25, '\\xdead');
-        UPDATE ${name}_a.items SET ok = false WHERE id = 1`);
+        UPDATE ${name}_a.items SET ok = false WHERE id = 1; DELETE FROM ${name}_a.tags WHERE id = 2`);
       const r = await sluice(['sync', file, '--once'], { home });
       assert.equal(r.code, 0, r.stderr);
       const [rows] = await maria.query(`SELECT id, CAST(at AS char) AS at, ok, CAST(price AS char) AS price, HEX(photo) AS photo FROM ${name}.items ORDER BY id`);
       assert.deepEqual(rows, [
         { id: 1, at: '2024-05-01 08:00:00.500000', ok: 0, price: '1.500', photo: '00FF' },
         { id: 2, at: '2025-01-01 04:59:59.999999', ok: 0, price: '2.250', photo: 'DEAD' }]);
-      await assertSame(file, home);
+      const d = await sluice(['diff', file, '--table', 'items'], { home });
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      const [tags] = await maria.query(`SELECT id, name, gone FROM ${name}.tags ORDER BY id`);
+      assert.deepEqual(tags, [{ id: 1, name: 'one', gone: null }, { id: 2, name: 'two', gone: 1 }, { id: 3, name: 'three', gone: null }], 'a soft delete marks the row');
 
       write(yaml(mariaB, '  - name: loose\n    primary_key: id\n    direction: a_to_b\n'));
       await maria.query(`CREATE TABLE ${name}.loose (id int PRIMARY KEY, v text)`);
@@ -286,6 +318,13 @@ test('mode: cdc, two-way PostgreSQL ↔ PostgreSQL: concurrent writes on both si
     // Quiet now: nothing left to carry, and nothing Sluice wrote comes back as a change.
     const quiet = await once();
     assert.deepEqual(quiet.map((s) => s.transactions), [0, 0], JSON.stringify(quiet));
+    // Both streams' change logs, replayed, give the tables both sides agree on.
+    for (const t of ['accounts', 'cards']) {
+      await pgQuery(`CREATE TABLE ${name}_a.${t}_rebuilt (LIKE ${name}_a.${t})`);
+      const r = await sluice(['changes', 'replay', file, '--table', t, '--to', 'a', '--into', `${t}_rebuilt`], { home });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ((TABLE ${name}_a.${t} EXCEPT TABLE ${name}_a.${t}_rebuilt) UNION ALL (TABLE ${name}_a.${t}_rebuilt EXCEPT TABLE ${name}_a.${t})) d`), [{ n: 0 }], t);
+    }
   });
 });
 

@@ -116,6 +116,39 @@ tables:
     const third = await once();
     assert.deepEqual([counts(third.a_to_b), counts(third.b_to_a), third.conflicts], [[0, 0, 0], [0, 0, 0], 0]);
     assert.equal(third.unchanged, 148, '1–150 but 6 and 130');
+
+    // The change log: the first sync's 150 keys (where each came from), then the second's six changes; none since.
+    const log = async (...args: string[]) => {
+      const r = await sluice(['changes', 'list', file, '--json', '--limit', '1000', ...args], opts);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { seq: number; key: string[]; op: string; origin: string; applied: string; row?: Record<string, unknown> }[];
+    };
+    const events = await log();
+    const tally = (from: number, to: number) => events.slice(from, to).reduce<Record<string, number>>((t, e) => ({ ...t, [`${e.op} ${e.origin}→${e.applied}`]: (t[`${e.op} ${e.origin}→${e.applied}`] ?? 0) + 1 }), {});
+    assert.deepEqual(tally(0, 150), { 'insert a→b': 49, 'insert b→a': 51, 'insert both→none': 50 });
+    assert.deepEqual(tally(150, 160), { 'update a→b': 1, 'delete a→b': 1, 'update b→a': 3, 'delete b→a': 1 });
+    assert.deepEqual((await log('--table', 'customers', '--key', 'id=70')).map((e) => [e.op, e.origin, e.row?.email]),
+      [['insert', 'both', 'c70@example.com'], ['update', 'b', 'maria70@example.com']]);
+
+    // Replayed into empty copies: on MariaDB the whole log gives the table as it is; on PostgreSQL, up to the first
+    // sync's last change, the table as the first sync left it.
+    await maria.query(`CREATE TABLE ${name}.rebuilt LIKE ${name}.customers`);
+    const replay = await sluice(['changes', 'replay', file, '--table', 'customers', '--to', 'b', '--into', 'rebuilt'], opts);
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.match(replay.stdout, /^148 rows of customers written into rebuilt on side b/);
+    const copies = join(dir, 'copies.yaml');
+    writeFileSync(copies, `sync: copies\nsystems:\n  a: { type: mysql, host: 127.0.0.1, user: root, database: ${name} }\n  b: { type: mysql, host: 127.0.0.1, user: root, database: ${name} }\n`
+      + 'tables:\n  - { name: { a: customers, b: rebuilt }, primary_key: id, direction: a_to_b }\n');
+    const d = await sluice(['diff', copies], opts);
+    assert.equal(d.code, 0, `the rebuilt table is the table: ${d.stdout}${d.stderr}`);
+    await pgQuery(`CREATE TABLE ${name}.first (LIKE ${name}.customers INCLUDING ALL)`);
+    assert.equal((await sluice(['changes', 'replay', file, '--table', 'customers', '--to', 'a', '--into', 'first', '--until', String(events[149].seq)], opts)).code, 0);
+    assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n, min(id) AS lo, max(id) AS hi FROM ${name}.first`), [{ n: 150, lo: 1, hi: 150 }]);
+    assert.deepEqual(await pgQuery(`SELECT id, email, encode(photo, 'hex') AS photo FROM ${name}.first WHERE id IN (5, 60) ORDER BY id`),
+      [{ id: 5, email: 'c5@example.com', photo: '0005' }, { id: 60, email: 'maria60@example.com', photo: '003c' }]);
+    const refused = await sluice(['changes', 'replay', file, '--table', 'customers', '--to', 'a'], opts);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /customers on side a holds rows/);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
     await maria.query(`DROP DATABASE IF EXISTS ${name}`);
@@ -167,7 +200,7 @@ tables:
   }
 });
 
-test('sluice sync refuses, before any work, what it cannot run: a hash sync without --once, cdc from SQLite, soft deletes', async () => {
+test('sluice sync refuses, before any work, what it cannot run: a hash sync without --once, cdc from SQLite, soft deletes without their column', async () => {
   const { dir, cleanup } = tempDir();
   const opts = { home: join(dir, '.sluice') };
   try {
@@ -179,7 +212,7 @@ test('sluice sync refuses, before any work, what it cannot run: a hash sync with
     const cases: [string[], RegExp][] = [
       [['sync', write('')], /a hash sync runs once: run `sluice sync <file> --once`.*or set mode: cdc/],
       [['sync', write('mode: cdc\n'), '--once'], /systems\.a\.type mode: cdc reads PostgreSQL's write-ahead log or MariaDB's binary log; reading side a \(sqlite\) is not built/],
-      [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes deletes: soft is not built yet/],
+      [['sync', write('', '{ name: t, primary_key: id, direction: a_to_b, deletes: soft }'), '--once'], /tables\[0\]\.deletes soft deletes need `deleted_column`, the column that marks a row deleted/],
     ];
     for (const [args, message] of cases) {
       const r = await sluice(args, opts);
@@ -187,6 +220,54 @@ test('sluice sync refuses, before any work, what it cannot run: a hash sync with
       assert.match(r.stderr, message);
     }
   } finally {
+    cleanup();
+  }
+});
+
+test('deletes: soft, PostgreSQL ↔ SQLite both ways: a delete marks the other side\'s row, a marked row counts as deleted and is not carried back, and one unmarked comes back', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `so_${randomBytes(4).toString('hex')}`;
+  const opts = { home: join(dir, '.sluice') };
+  try {
+    const lite = openDatabase(join(dir, 'b.db'));
+    lite.exec(`CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, deleted_at TIMESTAMP);
+      INSERT INTO people VALUES (1, 'ann', NULL), (2, 'bob', NULL), (3, 'cy', NULL), (4, 'di', '2024-01-01 00:00:00');`);
+    await pgQuery(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.people (id int PRIMARY KEY, name text, deleted_at timestamptz);
+      INSERT INTO ${name}.people VALUES (1, 'ann', NULL), (2, 'bob', NULL), (3, 'cy', NULL);`);
+    const file = join(dir, 'sync.yaml');
+    writeFileSync(file, `sync: soft-people
+systems:
+  a: { type: postgres, url: "${PG_URL}", schema: ${name} }
+  b: { type: sqlite, path: b.db }
+tables:
+  - { name: people, primary_key: id, direction: two_way, conflict: { strategy: source-wins }, deletes: soft, deleted_column: deleted_at }
+`);
+    const once = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], opts);
+      assert.equal(r.code, 0, r.stderr);
+      const t = (JSON.parse(r.stdout) as SyncJson).tables[0];
+      return [counts(t.a_to_b), counts(t.b_to_a)];
+    };
+    const people = () => lite.prepare('SELECT id, name, deleted_at IS NOT NULL AS gone FROM people ORDER BY id').all();
+    assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 0]], '4, marked on b only, is deleted there: nothing to carry');
+
+    await pgQuery(`DELETE FROM ${name}.people WHERE id = 2`);
+    assert.deepEqual(await once(), [[0, 0, 1], [0, 0, 0]], 'a hard delete on a: b\'s row marked');
+    assert.deepEqual(people(), [{ id: 1, name: 'ann', gone: 0 }, { id: 2, name: 'bob', gone: 1 }, { id: 3, name: 'cy', gone: 0 }, { id: 4, name: 'di', gone: 1 }]);
+    assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 0]], 'the mark is not carried back as a change');
+
+    lite.exec(`UPDATE people SET deleted_at = '2025-06-01 12:00:00' WHERE id = 3`);
+    assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 1]], 'marked on b: a\'s row marked too');
+    assert.deepEqual(await pgQuery(`SELECT id, name, deleted_at IS NOT NULL AS gone FROM ${name}.people ORDER BY id`),
+      [{ id: 1, name: 'ann', gone: false }, { id: 3, name: 'cy', gone: true }]);
+
+    lite.exec(`UPDATE people SET deleted_at = NULL, name = 'cy again' WHERE id = 3`);
+    assert.deepEqual(await once(), [[0, 0, 0], [1, 0, 0]], 'unmarked on b: back on a');
+    assert.deepEqual(await pgQuery(`SELECT name, deleted_at FROM ${name}.people WHERE id = 3`), [{ name: 'cy again', deleted_at: null }]);
+    assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 0]]);
+    lite.close();
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
     cleanup();
   }
 });

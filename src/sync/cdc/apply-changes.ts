@@ -15,13 +15,19 @@
 //   the other stream settles it from its side, so both sides end the same: the preferred side's row stays or is
 //   written; merge takes each field changed on one side only and the preferred row's for fields changed on both, the
 //   row before the change as the base; an update against a delete keeps the update.
+//
+// Every change read goes into the sync's change log (../change-log.ts) with what became of it, just before the target
+// transaction that holds it commits.
 import type { SyncTable } from '../../config/sync-spec.js';
+import type { ChangeLog, ChangeOrigin, LoggedChange } from '../change-log.js';
 import { preferred, ruleFor } from '../conflict-rules.js';
 import { fieldHashes, mergeFields } from '../field-merge.js';
 import { currentRows, keyText, rowHash } from '../guard.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SideTransaction, type SyncMark, type TableWriter } from '../side.js';
+import { markDeleted, type SoftDeletes } from '../soft-delete.js';
+import { syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
-import type { ChangeReader } from './change-queue.js';
+import type { CdcEvent, ChangeReader } from './change-queue.js';
 
 /** A table as the applier writes it: its name on the target and both sides' columns, key first. */
 export interface AppliedTable {
@@ -31,6 +37,10 @@ export interface AppliedTable {
   keyParts: number;
   /** A two-way table: which side the stream reads, the table's rule, and its column's index (-1: none). */
   twoWay?: { from: 'a' | 'b'; conflict: SyncTable['conflict']; column: number };
+  /** Soft deletes: a delete marks the target's row (../soft-delete.ts), and a marked row counts as none. */
+  soft?: SoftDeletes;
+  /** How the change log names the table and the stream's sides, and a row as it keeps it (side a's spelling). */
+  log: { table: string; from: 'a' | 'b'; to: 'a' | 'b'; image(row: unknown[], spelledBy: 'from' | 'to'): Record<string, unknown> };
 }
 
 export interface ApplyCounts {
@@ -45,21 +55,31 @@ export interface ApplyCounts {
   merged: number;
 }
 
-interface Pending { row: unknown[]; old?: unknown[] }
+/** A change as it waits in a statement: the last row of its key, the row before the first, and their log entries. */
+interface Pending { row: unknown[]; old?: unknown[]; logged: LogEntry[] }
 
-/** A two-way change's outcome on the target: a row to write (target spelling), the key removed, or nothing. */
-function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unknown[] | undefined, engine: Side['type'], counts: ApplyCounts): unknown[] | 'remove' | undefined {
+/** A change's log entry: its source commit's position once that commit is read, and its place in that commit. */
+interface LogEntry { change: LoggedChange; source: unknown[]; position?: string; idx: number }
+
+/**
+ * A two-way change's outcome on the target: a row to write (target spelling), the key removed, or nothing; and where
+ * the table's content came from — this side, both (the target already held it), or a merge (`merged`: the row).
+ */
+interface Decision { write?: unknown[] | 'remove'; origin: ChangeOrigin; merged?: unknown[] }
+
+function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unknown[] | undefined, engine: Side['type'], counts: ApplyCounts): Decision {
   const n = t.keyParts;
   const src = op === 'upsert' ? p.row : undefined;
   const convert = (v: unknown, i: number) => writeValue(v, t.from[i], t.to[i], engine);
-  if (rowHash(cur, n) === rowHash(src, n) && (cur === undefined) === (src === undefined)) return undefined;
+  const self = t.log.from;
+  if (rowHash(cur, n) === rowHash(src, n) && (cur === undefined) === (src === undefined)) return { origin: 'both' };
   const agreed = p.old ? cur !== undefined && rowHash(cur, n) === rowHash(p.old, n) : cur === undefined;
-  if (agreed) return src ? src.map(convert) : 'remove';
+  if (agreed) return { write: src ? src.map(convert) : 'remove', origin: self };
   counts.conflicts++;
   if (!src || !cur) {
     // An update against a delete: the update is kept (here, or written back where it was deleted).
     counts.update_delete++;
-    return src ? src.map(convert) : undefined;
+    return src ? { write: src.map(convert), origin: self } : { origin: self };
   }
   const { from, conflict, column } = t.twoWay!;
   const [x, y] = from === 'a' ? [src, cur] : [cur, src];
@@ -69,15 +89,28 @@ function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unkno
     counts.merged++;
     const m = mergeFields(x, y, n, fieldHashes(p.old, n), prefer);
     const merged = cur.map((v, i) => (i >= n && m.take[i - n] === from ? convert(src[i], i) : v));
-    return rowHash(merged, n) === rowHash(cur, n) ? undefined : merged;
+    return { ...(rowHash(merged, n) === rowHash(cur, n) ? {} : { write: merged }), origin: 'merge', merged };
   }
-  return prefer === from ? src.map(convert) : undefined;
+  return prefer === from ? { write: src.map(convert), origin: self } : { origin: self };
+}
+
+/** What the log says of a change once decided (`d`): one-way changes are always written. */
+function settle(t: AppliedTable, p: Pending, d: Decision): void {
+  for (const e of p.logged) {
+    const c = e.change;
+    c.origin = d.origin;
+    c.applied = d.write ? t.log.to : 'none';
+    if (d.merged && c.op !== 'delete') {
+      c.after = rowHash(d.merged, t.keyParts);
+      c.row = t.log.image(d.merged, 'to');
+    } else if (c.op !== 'delete') c.row = t.log.image(e.source, 'from');
+  }
 }
 
 const MAX_CHANGES = 20_000;
 
 export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncMark, tables: Map<string, AppliedTable>,
-  o: { untilCaughtUp?: boolean; onCommit?: (counts: ApplyCounts, position: string) => void } = {}): Promise<ApplyCounts> {
+  o: { untilCaughtUp?: boolean; onCommit?: (counts: ApplyCounts, position: string) => void; log?: ChangeLog } = {}): Promise<ApplyCounts> {
   const counts: ApplyCounts = { transactions: 0, upserted: 0, removed: 0, commits: 0, conflicts: 0, update_delete: 0, merged: 0 };
   let tx: SideTransaction | undefined;
   let writers = new Map<string, TableWriter>();
@@ -86,6 +119,9 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
   let batch: { table: string; op: 'upsert' | 'remove'; rows: Map<string, Pending> } | undefined;
   /** The last source commit handed on and not yet kept on the target. */
   let pending: string | undefined;
+  /** The log entries of the open target transaction, and the place of the next one in its source commit. */
+  let logged: LogEntry[] = [];
+  let idx = 0;
 
   const flush = async () => {
     if (!batch || !tx) return;
@@ -98,13 +134,18 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
     let writes: unknown[][];
     if (!t.twoWay) {
       writes = changes.map((p) => convert(p.row));
+      if (o.log) for (const p of changes) settle(t, p, { write: p.row, origin: t.log.from });
     } else {
       const now = await currentRows(w, changes.map((p) => convert(p.row.slice(0, t.keyParts))), t.keyParts);
-      const decided = changes.map((p) => decide(t, op, p, now.get(keyText(p.row, t.keyParts)), into.type, counts));
-      writes = op === 'upsert' ? decided.filter((d): d is unknown[] => Array.isArray(d))
-        : changes.filter((_, i) => decided[i] === 'remove').map((p) => convert(p.row));
+      const seen = (row: unknown[] | undefined) => (row && t.soft?.marked(row) ? undefined : row);
+      const decided = changes.map((p) => decide(t, op, p, seen(now.get(keyText(p.row, t.keyParts))), into.type, counts));
+      if (o.log) changes.forEach((p, i) => settle(t, p, decided[i]));
+      writes = op === 'upsert' ? decided.flatMap((d) => (Array.isArray(d.write) ? [d.write] : []))
+        : changes.filter((_, i) => decided[i].write === 'remove').map((p) => convert(p.row));
     }
-    if (writes.length) await (op === 'upsert' ? w.upsert(writes) : w.remove(writes));
+    if (writes.length) {
+      await (op === 'upsert' ? w.upsert(writes) : t.soft ? markDeleted(w, writes, t.to, t.keyParts, t.soft, into.type) : w.remove(writes));
+    }
     batch = undefined;
   };
   const commit = async (position: string) => {
@@ -113,7 +154,16 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
     tx = undefined;
     writers = new Map();
     inTx = 0;
-    await t.commit(position);
+    // An entry whose source commit is not read yet waits for it (a stream commits at source commits: none should).
+    const entries = logged.filter((x) => x.position !== undefined) as Required<LogEntry>[];
+    logged = logged.filter((x) => x.position === undefined);
+    o.log?.appendFrom(mark.stream, entries);
+    try {
+      await t.commit(position);
+    } catch (e) {
+      o.log?.forget(mark.stream, entries.map((x) => x.position));
+      throw e;
+    }
     counts.commits++;
     pending = undefined;
     reader.ack(position);
@@ -131,13 +181,20 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
         const k = keyText(e.row, t.keyParts);
         // A key changed twice in one statement: the last row, over the row before the first change.
         const earlier = batch.rows.get(k);
-        batch.rows.set(k, { row: e.row, ...(earlier ? (earlier.old ? { old: earlier.old } : {}) : e.old ? { old: e.old } : {}) });
+        const entry = o.log && logEntry(t, e, idx++);
+        if (entry) logged.push(entry);
+        batch.rows.set(k, {
+          row: e.row, ...(earlier ? (earlier.old ? { old: earlier.old } : {}) : e.old ? { old: e.old } : {}),
+          logged: entry ? [...(earlier?.logged ?? []), entry] : [],
+        });
         inTx++;
         if (e.op === 'upsert') counts.upserted++;
         else counts.removed++;
       } else if (e.kind === 'commit') {
         counts.transactions++;
         pending = e.position;
+        for (let i = logged.length - 1; i >= 0 && logged[i].position === undefined; i--) logged[i].position = e.position;
+        idx = 0;
         if (tx && (!reader.ready() || inTx >= MAX_CHANGES)) await commit(e.position);
       } else if (e.kind === 'heartbeat') {
         // Nothing open: the source's position is kept (and the slot moves on) even when no change is ours.
@@ -152,4 +209,14 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
   } finally {
     await (tx as SideTransaction | undefined)?.rollback().catch(() => undefined);
   }
+}
+
+/** A change's log entry before it is decided: written where the stream goes unless its decision says otherwise. */
+function logEntry(t: AppliedTable, e: Extract<CdcEvent, { kind: 'change' }>, idx: number): LogEntry {
+  const n = t.keyParts;
+  const change: LoggedChange = {
+    table: t.log.table, key: e.row.slice(0, n).map(syncText), op: e.op === 'remove' ? 'delete' : e.insert ? 'insert' : 'update',
+    origin: t.log.from, applied: t.log.to, before: rowHash(e.old, n), after: e.op === 'remove' ? null : rowHash(e.row, n),
+  };
+  return { change, source: e.row, idx };
 }

@@ -6,9 +6,10 @@ import type { Side } from '../side.js';
 export type CdcEvent =
   /**
    * A row written (`row`: the table's columns in the order given to the reader) or deleted (`row`: its key);
-   * `old`: the whole row before the change, when the source logs it (what a two-way stream tells conflicts by).
+   * `old`: the whole row before the change, when the source logs it (what a two-way stream tells conflicts by);
+   * `insert`: the source says the row is new (the change log tells inserts from updates by it).
    */
-  | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[]; old?: unknown[] }
+  | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[]; old?: unknown[]; insert?: true }
   /** The end of a source transaction: its changes and this position are one unit. */
   | { kind: 'commit'; position: string }
   /** The server's position while no transaction is open: kept and acknowledged when nothing is pending. */

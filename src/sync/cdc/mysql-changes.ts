@@ -204,7 +204,7 @@ export class MysqlChanges extends QueuedReader implements ChangeReader {
     this.changed = true;
     const pick = (r: Row, cols: string[]) => cols.map((c) => value(r[c]));
     if (name === 'writerows') {
-      for (const r of e.rows as Row[]) this.queue.push({ kind: 'change', table: t.name, op: 'upsert', row: pick(r, t.columns) });
+      for (const r of e.rows as Row[]) this.queue.push({ kind: 'change', table: t.name, op: 'upsert', row: pick(r, t.columns), insert: true });
     } else if (name === 'updaterows') {
       for (const r of e.rows as { before: Row; after: Row }[]) {
         this.queue.push({ kind: 'change', table: t.name, op: 'upsert', row: pick(r.after, t.columns), old: pick(r.before, t.columns) });

@@ -201,7 +201,7 @@ export class PgChanges extends QueuedReader implements ChangeReader {
       this.queue.end(new RunError(`an update of ${rel.table.name} on side ${this.o.side} left a large (TOASTed) value out: set \`ALTER TABLE ${rel.table.name} REPLICA IDENTITY FULL\` so the stream carries it`));
       return;
     }
-    this.queue.push({ kind: 'change', table: rel.table.name, op: 'upsert', row: values as (string | null)[], ...before });
+    this.queue.push({ kind: 'change', table: rel.table.name, op: 'upsert', row: values as (string | null)[], ...before, ...(m.tag === 'insert' ? { insert: true } : {}) });
   }
 
   private readonly tagRelations = new Set<number>();

@@ -9,10 +9,13 @@
 import { tableOn, type SyncConfig, type SyncTable } from '../../config/sync-spec.js';
 import { ConfigError } from '../../core/errors.js';
 import type { SyncBase } from '../base.js';
+import { rowImage } from '../change-log.js';
 import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
+import { softDeletes } from '../soft-delete.js';
 import { syncTable, type TableSync } from '../sync-table.js';
+import { writeValue } from '../write-values.js';
 import { applyChanges, type AppliedTable, type ApplyCounts } from './apply-changes.js';
 import type { ChangeReader, Snapshot } from './change-queue.js';
 import { MysqlChanges } from './mysql-changes.js';
@@ -95,7 +98,7 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
     const results = await Promise.all(streams.map(async (s) => {
       try {
         o.onStart?.(s.from, s.position!, snapshots.has(s));
-        return await runStream(s, sides[s.to], pairs, snapshots.get(s), { ...o, signal: stop.signal });
+        return await runStream(s, sides, pairs, snapshots.get(s), base, { ...o, signal: stop.signal });
       } catch (e) {
         stop.abort();
         throw e;
@@ -140,14 +143,22 @@ async function snapshotPhase(config: SyncConfig, baseDir: string, streams: Strea
   return done;
 }
 
-async function runStream(s: Stream, into: Side, pairs: Map<SyncTable, PairedColumns>, snapshot: TableSync[] | undefined, o: CdcOptions): Promise<StreamResult> {
+async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<SyncTable, PairedColumns>, snapshot: TableSync[] | undefined, base: SyncBase, o: CdcOptions): Promise<StreamResult> {
   const reader = s.reader!;
+  const into = sides[s.to];
   const applied = new Map<string, AppliedTable>(s.tables.map((t) => {
     const p = pairs.get(t)!;
     const column = t.conflict?.column ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
+    const soft = softDeletes(t, p);
+    // The log keeps rows as side a spells them: side b's are converted as they would be written into a.
+    const spelledByA = (spelledBy: 'from' | 'to') => (spelledBy === 'from') === (s.from === 'a');
+    const image = (row: unknown[], spelledBy: 'from' | 'to') =>
+      rowImage(p.a, spelledByA(spelledBy) ? row : row.map((v, i) => writeValue(v, p.b[i], p.a[i], sides.a.type)));
     return [tableOn(t, s.from), {
       target: tableOn(t, s.to), from: p[s.from], to: p[s.to], keyParts: p.keyParts,
       ...(t.direction === 'two_way' ? { twoWay: { from: s.from, conflict: t.conflict, column } } : {}),
+      ...(soft ? { soft } : {}),
+      log: { table: p.nameA, from: s.from, to: s.to, image },
     }];
   }));
   await reader.start(s.position!);
@@ -157,7 +168,9 @@ async function runStream(s: Stream, into: Side, pairs: Map<SyncTable, PairedColu
   o.signal.addEventListener('abort', stop, { once: true });
   let last = s.position!;
   try {
-    const counts = await applyChanges(reader, into, s.mark, applied, { untilCaughtUp: o.once, onCommit: (_, at) => { last = at; } });
+    const counts = await applyChanges(reader, into, s.mark, applied, {
+      untilCaughtUp: o.once, onCommit: (_, at) => { last = at; }, ...(base.changes ? { log: base.changes } : {}),
+    });
     return { from: s.from, to: s.to, ...(snapshot ? { snapshot } : {}), ...counts, position: last };
   } finally {
     o.signal.removeEventListener('abort', stop);
