@@ -10,8 +10,8 @@ export type CdcEvent =
    * `insert`: the source says the row is new (the change log tells inserts from updates by it).
    */
   | { kind: 'change'; table: string; op: 'upsert' | 'remove'; row: unknown[]; old?: unknown[]; insert?: true }
-  /** The end of a source transaction: its changes and this position are one unit. */
-  | { kind: 'commit'; position: string }
+  /** The end of a source transaction: its changes and this position are one unit; `at`: when the source committed it. */
+  | { kind: 'commit'; position: string; at?: Date }
   /** The server's position while no transaction is open: kept and acknowledged when nothing is pending. */
   | { kind: 'heartbeat'; position: string }
   /** Everything committed on the source before `catchUp()` was asked has been handed on. */

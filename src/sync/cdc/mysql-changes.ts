@@ -21,9 +21,10 @@ import { mysqlSide } from '../sides/mysql-side.js';
 import { QueuedReader, type ChangeReader, type ReaderOptions, type Snapshot } from './change-queue.js';
 
 type Row = Record<string, unknown>;
-interface Position { file: string; offset: number }
+export interface Position { file: string; offset: number }
 
-const parse = (p: string): Position => {
+/** A position's text (`mysql-bin.000003:4711`) as its file and offset. */
+export const parseBinlogPosition = (p: string): Position => {
   const i = p.lastIndexOf(':');
   return { file: p.slice(0, i), offset: Number(p.slice(i + 1)) };
 };
@@ -70,7 +71,7 @@ export class MysqlChanges extends QueuedReader implements ChangeReader {
     }
     if (this.o.from !== undefined) {
       const logs = (await this.query<{ Log_name: string }>('SHOW BINARY LOGS'))[0].map((r) => r.Log_name);
-      const from = parse(this.o.from);
+      const from = parseBinlogPosition(this.o.from);
       if (!logs.includes(from.file)) {
         throw new RunError(`${side}'s binary log ${from.file} is gone (purged): the changes since ${this.o.from} cannot be read; `
           + `run \`sluice sync <file> --resnapshot\` to copy the tables of ${side} again and stream from there`);
@@ -96,7 +97,7 @@ export class MysqlChanges extends QueuedReader implements ChangeReader {
   }
 
   async start(from: string): Promise<void> {
-    this.last = parse(from);
+    this.last = parseBinlogPosition(from);
     this.kept = this.last;
     const include: Record<string, string[]> = {};
     for (const name of [...this.byName.keys(), `${this.database}.${POSITIONS}`]) {
@@ -175,7 +176,7 @@ export class MysqlChanges extends QueuedReader implements ChangeReader {
       // A transaction with a change of the sync's tables is one to apply; any other only moves the position read to.
       if (!this.skipping && this.changed) {
         this.kept = this.last;
-        this.queue.push({ kind: 'commit', position: text(this.last) });
+        this.queue.push({ kind: 'commit', position: text(this.last), ...(e.timestamp ? { at: new Date(e.timestamp) } : {}) });
       }
       this.skipping = false;
       if (this.stopping) this.queue.end();
@@ -229,6 +230,8 @@ export class MysqlChanges extends QueuedReader implements ChangeReader {
 /** What zongji's events hold, as far as this reader reads them. */
 interface BinlogEvent {
   getEventName(): string;
+  /** When the event was written (ms since the epoch, to the second). */
+  timestamp?: number;
   query?: string;
   /** MariaDB's GTID event: the group is one statement (DDL), not a transaction. */
   standalone?: boolean;

@@ -33,6 +33,8 @@ export class PgChanges extends QueuedReader implements ChangeReader {
   /** Whether the transaction being read changed one of the sync's tables. */
   private changed = false;
   private commitLsn = 0n;
+  /** When the transaction being read committed on the source (its begin message says). */
+  private commitTime?: Date;
   /** The server's position from its last keepalive. */
   private walEnd = 0n;
   private acked = 0n;
@@ -144,6 +146,7 @@ export class PgChanges extends QueuedReader implements ChangeReader {
       case 'begin':
         this.inTransaction = true;
         this.changed = false;
+        this.commitTime = m.time;
         // Committed at or before the position kept with the rows: applied already.
         this.skipping = m.lsn <= this.commitLsn;
         return;
@@ -152,7 +155,7 @@ export class PgChanges extends QueuedReader implements ChangeReader {
         if (!this.skipping) {
           this.commitLsn = m.lsn;
           // Only a transaction that changed one of the sync's tables is one to apply (another sync's tag is not).
-          if (this.changed) this.queue.push({ kind: 'commit', position: lsnText(m.lsn) });
+          if (this.changed) this.queue.push({ kind: 'commit', position: lsnText(m.lsn), ...(this.commitTime ? { at: this.commitTime } : {}) });
         }
         this.skipping = false;
         if (this.stopping) this.queue.end();

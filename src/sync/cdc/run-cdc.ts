@@ -18,6 +18,7 @@ import { syncTable, type TableSync } from '../sync-table.js';
 import { writeValue } from '../write-values.js';
 import { applyChanges, type AppliedTable, type ApplyCounts } from './apply-changes.js';
 import type { ChangeReader, Snapshot } from './change-queue.js';
+import { CommitTimes } from './commit-times.js';
 import { MysqlChanges } from './mysql-changes.js';
 import { PgChanges } from './pg-changes.js';
 
@@ -36,6 +37,11 @@ export interface CdcOptions {
   signal: AbortSignal;
   /** When a stream starts: where from, and whether it began with a snapshot. */
   onStart?: (from: 'a' | 'b', position: string, snapshot: boolean) => void;
+  /**
+   * After each commit on the target: the stream's counts so far, the position kept, and when the source committed the
+   * last transaction applied (undefined for a heartbeat: the stream had caught up with its source). For metrics.
+   */
+  onCommit?: (from: 'a' | 'b', counts: ApplyCounts, position: string, sourceTime?: Date) => void;
 }
 
 /** The streams of a sync's tables: side a's carries its a_to_b and two-way tables, side b's its b_to_a and two-way ones. */
@@ -168,8 +174,14 @@ async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<S
   o.signal.addEventListener('abort', stop, { once: true });
   let last = s.position!;
   try {
-    const counts = await applyChanges(reader, into, s.mark, applied, {
-      untilCaughtUp: o.once, onCommit: (_, at) => { last = at; }, ...(base.changes ? { log: base.changes } : {}),
+    const times = new CommitTimes(reader);
+    const counts = await applyChanges(times.reader, into, s.mark, applied, {
+      untilCaughtUp: o.once,
+      onCommit: (c, at) => {
+        last = at;
+        o.onCommit?.(s.from, c, at, times.take(at));
+      },
+      ...(base.changes ? { log: base.changes } : {}),
     });
     return { from: s.from, to: s.to, ...(snapshot ? { snapshot } : {}), ...counts, position: last };
   } finally {
