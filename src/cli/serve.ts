@@ -1,5 +1,6 @@
 // `sluice serve <dir|file…> [--port 8484] [--host 127.0.0.1] [--token-file F] [--max-concurrent N]`: runs every
-// pipeline given on its schedule and serves the HTTP API and `/metrics` until SIGTERM/SIGINT, which drains.
+// pipeline given on its schedule, mode: hash sync files on theirs and mode: cdc sync files continuously, and serves the
+// HTTP API and `/metrics` until SIGTERM/SIGINT, which drains.
 import type { Command } from 'commander';
 import { openControlStore } from '../control/open.js';
 import { parseDuration } from '../core/duration.js';
@@ -12,7 +13,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { settleYoungGeneration } from './heap.js';
 import { printError } from './print-error.js';
 
-interface ServeOptions { port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; logLevel?: string }
+interface ServeOptions { port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; syncSample: string; logLevel?: string }
 
 const positive = (name: string, raw: string, min: number): number => {
   const n = Number(raw);
@@ -20,9 +21,9 @@ const positive = (name: string, raw: string, min: number): number => {
   return n;
 };
 
-function leaseMs(raw: string): number {
+function durationMs(option: string, raw: string, min: { ms: number; text: string }): number {
   const ms = parseDuration(raw);
-  if (ms === undefined || ms < 1000) throw new ConfigError(`--lease: expected a duration of at least 1s such as 15s or 1m, got "${raw}"`);
+  if (ms === undefined || ms < min.ms) throw new ConfigError(`${option}: expected a duration of at least ${min.text} such as 15s or 1m, got "${raw}"`);
   return ms;
 }
 
@@ -30,13 +31,14 @@ export const serveCommand: CliCommand = {
   register(program: Command, setExit) {
     program
       .command('serve')
-      .description('run pipelines on their schedules and serve the HTTP API and /metrics (SIGTERM drains)')
-      .argument('<paths...>', 'pipeline files, or directories of *.yaml pipelines')
+      .description('run pipelines and syncs on their schedules (cdc syncs continuously) and serve the HTTP API and /metrics (SIGTERM drains)')
+      .argument('<paths...>', 'pipeline and sync files, or directories of them (*.yaml)')
       .option('--port <port>', 'HTTP port (0: any free port)', '8484')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--token-file <file>', 'API tokens, one `name: token` per line (else SLUICE_TOKEN)')
       .option('--max-concurrent <n>', 'runs going at once across all pipelines', '4')
       .option('--lease <duration>', 'scheduler lease: how long after a leader stops renewing another serve process on the same control store takes over', '15s')
+      .option('--sync-sample <duration>', 'how often the lag of each mode: cdc sync stream is read from its source (for /metrics and alerts)', '15s')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
       .action(async (paths: string[], o: ServeOptions) => {
         setExit(await serve(paths, o));
@@ -51,12 +53,12 @@ async function serve(paths: string[], o: ServeOptions): Promise<number> {
     const tokens = loadTokens({ file: o.tokenFile });
     const server = await startServer({
       paths, store, logger, tokens, port: positive('--port', o.port, 0), host: o.host, maxConcurrent: positive('--max-concurrent', o.maxConcurrent, 1),
-      leaseMs: leaseMs(o.lease),
+      leaseMs: durationMs('--lease', o.lease, { ms: 1000, text: '1s' }), syncStreams: { lagSampleMs: durationMs('--sync-sample', o.syncSample, { ms: 100, text: '0.1s' }) },
     });
     // 8 MB semi-spaces, as the SQL sources ask for (src/cli/heap.ts): idle RSS with 1,000 pipelines measured 160 MB
     // with V8's default young generation.
     settleYoungGeneration(8);
-    process.stderr.write(`sluice serve: ${server.service.pipelines.pipelines().size} pipelines, API on ${server.url}\n`);
+    process.stderr.write(`sluice serve: ${server.service.pipelines.pipelines().size} pipelines, ${server.service.pipelines.syncs().size} syncs, API on ${server.url}\n`);
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => () => {

@@ -8,6 +8,7 @@ import type { DestinationConfig } from './types.js';
 import type { Env } from './interpolate.js';
 import { parseConfigText, readConfigFile } from './load.js';
 import { PIPELINE_NAME } from './pipeline-spec.js';
+import { scheduleSchema } from './schedule-spec.js';
 import { isMapping } from './validate-stream-lists.js';
 import { validateDestination } from './validate-pipeline.js';
 import { mapIssues, type ConfigIssue } from './zod-issues.js';
@@ -44,6 +45,8 @@ export const syncFileSpec = z.strictObject({
   change_log: z.boolean().default(true)
     .describe('Append every change the sync makes to a table (key, operation, origin, hashes, the row after it) to its change log: `sluice changes list`, and `sluice changes replay` rebuilds a table from it.'),
   tables: z.array(syncTableSpec).min(1).describe('The tables kept in step (keys below).'),
+  schedule: scheduleSchema.optional()
+    .describe('mode: hash: when `sluice serve` runs the sync once (`sluice sync --once`), with the same keys and policies as a pipeline\'s `schedule`. A mode: cdc sync takes none: `serve` streams it continuously.'),
 });
 
 export type SyncTable = z.output<typeof syncTableSpec>;
@@ -77,6 +80,9 @@ export function validateSync(raw: unknown): { ok: true; value: SyncConfig } | { 
     }
     a = validateDestination(systems.a, issues, ['systems', 'a'], SYNC_SYSTEMS);
     b = validateDestination(systems.b, issues, ['systems', 'b'], SYNC_SYSTEMS);
+  }
+  if (top.success && top.data.mode === 'cdc' && top.data.schedule) {
+    issues.push({ path: ['schedule'], atKey: true, message: 'a mode: cdc sync streams continuously under `sluice serve`: `schedule` is for mode: hash', expected: 'no schedule, or mode: hash' });
   }
   if (top.success) {
     top.data.tables.forEach((t, i) => {

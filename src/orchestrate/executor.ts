@@ -1,8 +1,9 @@
-// Starts claimed runs: at most `maxConcurrent` at once across all pipelines, one at a time per pipeline with the
-// pipeline's overlap policy deciding what a second one does, a timeout that stops a run at its next checkpoint, and
-// retries with exponential backoff. It never runs a request it was not handed: claiming (the no-run-twice key) is
-// the scheduler's and the API's job.
+// Starts claimed runs, of pipelines and of mode: hash syncs alike: at most `maxConcurrent` at once across all of them,
+// one at a time per pipeline with the pipeline's overlap policy deciding what a second one does, a timeout that stops
+// a run at its next checkpoint, and retries with exponential backoff. It never runs a request it was not handed:
+// claiming (the no-run-twice key) is the scheduler's and the API's job.
 import type { ScheduleConfig } from '../config/schedule-spec.js';
+import type { LoadedSync } from '../config/sync-spec.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import type { ScheduledStatus, Trigger } from '../control/service-records.js';
@@ -35,11 +36,16 @@ export interface RunOutcome {
 
 export type RunFn = (loaded: LoadedPipeline, opts: RunOptions) => Promise<RunSummary>;
 
+/** What the executor runs: a pipeline, or a sync file run once. Both say their schedule the same way. */
+export type Runnable = LoadedPipeline | LoadedSync;
+
+export const isSync = (r: Runnable): r is LoadedSync => 'sync' in r.config;
+
 export interface ExecutorOptions {
   store: ControlStore;
-  /** The pipeline's current valid version, or undefined when it was removed or never valid. */
-  lookup: (pipeline: string) => LoadedPipeline | undefined;
-  run: RunFn;
+  /** The pipeline's (or sync's) current valid version, or undefined when it was removed or never valid. */
+  lookup: (pipeline: string) => Runnable | undefined;
+  run: (target: Runnable, opts: RunOptions) => Promise<RunSummary>;
   maxConcurrent: number;
   logger: Logger;
   onFinished?: (req: RunRequest, outcome: RunOutcome) => void | Promise<void>;
@@ -153,7 +159,7 @@ export class Executor {
     });
   }
 
-  private async execute(a: Active, loaded: LoadedPipeline | undefined): Promise<void> {
+  private async execute(a: Active, loaded: Runnable | undefined): Promise<void> {
     const { req } = a;
     if (!loaded) {
       await this.settle(req, { status: 'failed', error: `pipeline "${req.pipeline}" has no valid version to run` });
@@ -198,7 +204,7 @@ export class Executor {
    * Runs the pipeline; while another process holds its lock (`sluice run`, a backfill window) it waits, checking every
    * 200 ms, and goes as soon as the lock is free: a run never runs beside another of its pipeline, and is not lost to it.
    */
-  private async runWhenFree(a: Active, loaded: LoadedPipeline): Promise<RunSummary> {
+  private async runWhenFree(a: Active, loaded: Runnable): Promise<RunSummary> {
     for (let waited = false; ; waited = true) {
       try {
         return await this.o.run(loaded, {

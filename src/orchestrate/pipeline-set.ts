@@ -1,6 +1,7 @@
-// The pipeline files `sluice serve` was given (files, or directories of `*.yaml`/`*.yml`), re-read when they change.
-// A file that becomes invalid keeps its last good version running and reports the error; one that is removed stops
-// being scheduled. Changes are found by polling size and mtime (cheap for thousands of files, and it works on every
+// The pipeline and sync files `sluice serve` was given (files, or directories of `*.yaml`/`*.yml`), re-read when they
+// change. A file is a sync file when it has a top-level `sync:` key, a pipeline file otherwise; pipelines and syncs share
+// one namespace (their runs share the ledger). A file that becomes invalid keeps its last good version running and
+// reports the error; one that is removed stops being scheduled. Changes are found by polling size and mtime (cheap for thousands of files, and it works on every
 // file system, unlike fs.watch), then confirmed by a content hash so a touch is no change.
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parsePipeline } from '../config/load.js';
 import { PROJECT_FILE } from '../config/project-file.js';
+import { parseSync, type LoadedSync } from '../config/sync-spec.js';
 import type { LoadedPipeline } from '../config/types.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 
@@ -18,6 +20,8 @@ export interface PipelineEntry {
   hash: string;
   /** The last valid version: what runs. */
   loaded?: LoadedPipeline;
+  /** The same, for a sync file. */
+  sync?: LoadedSync;
   /** Why the current content is invalid (the last good version, if any, keeps running). */
   error?: string;
   stamp: string;
@@ -34,6 +38,7 @@ export class PipelineSet {
   /** Goes up with every change, so callers can cache what they derive from the set. */
   version = 0;
   private byName?: { version: number; map: Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }> };
+  private syncsByName?: { version: number; map: Map<string, { entry: PipelineEntry; loaded: LoadedSync }> };
 
   constructor(private readonly paths: string[], private readonly env: NodeJS.ProcessEnv = process.env) {}
 
@@ -44,6 +49,15 @@ export class PipelineSet {
     const map = new Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }>();
     for (const entry of this.entries.values()) if (entry.loaded) map.set(entry.loaded.config.pipeline, { entry, loaded: entry.loaded });
     this.byName = { version: this.version, map };
+    return map;
+  }
+
+  /** Valid sync files by sync name (the last good version of each); the same map until the set changes. */
+  syncs(): ReadonlyMap<string, { entry: PipelineEntry; loaded: LoadedSync }> {
+    if (this.syncsByName?.version === this.version) return this.syncsByName.map;
+    const map = new Map<string, { entry: PipelineEntry; loaded: LoadedSync }>();
+    for (const entry of this.entries.values()) if (entry.sync) map.set(entry.sync.config.sync, { entry, loaded: entry.sync });
+    this.syncsByName = { version: this.version, map };
     return map;
   }
 
@@ -107,12 +121,20 @@ export class PipelineSet {
       known.stamp = stamp;
       return undefined;
     }
-    // In a directory, a YAML file without a top-level `pipeline:` is something else (a sync file, notes): not ours.
-    if (!known && !this.paths.map((p) => resolve(p)).includes(file) && !declaresPipeline(text)) return undefined;
-    const entry: PipelineEntry = { file, hash, stamp, ...(known?.loaded ? { loaded: known.loaded } : {}) };
+    // In a directory, a YAML file without a top-level `pipeline:` or `sync:` is something else (notes): not ours.
+    const kind = declared(text);
+    if (!known && !this.paths.map((p) => resolve(p)).includes(file) && !kind) return undefined;
+    const entry: PipelineEntry = { file, hash, stamp, ...(known?.loaded ? { loaded: known.loaded } : {}), ...(known?.sync ? { sync: known.sync } : {}) };
     this.entries.set(file, entry);
     try {
-      entry.loaded = parsePipeline(text, { file, baseDir: dirname(file), env: this.env });
+      const opts = { file, baseDir: dirname(file), env: this.env };
+      if (kind === 'sync') {
+        entry.sync = parseSync(text, opts);
+        delete entry.loaded;
+      } else {
+        entry.loaded = parsePipeline(text, opts);
+        delete entry.sync;
+      }
       return { kind: known ? 'changed' : 'added', entry };
     } catch (e) {
       entry.error = e instanceof ConfigError ? e.toString() : errorMessage(e);
@@ -120,29 +142,32 @@ export class PipelineSet {
     }
   }
 
-  /** Two files naming the same pipeline: the later one (by path) is invalid, so runs and state are never shared by accident. */
+  /** Two files naming the same pipeline or sync: the later one (by path) is invalid, so runs and state are never shared by accident. */
   private rejectDuplicateNames(changes: PipelineChange[]): void {
     const seen = new Map<string, string>();
     for (const entry of [...this.entries.values()].sort((a, b) => a.file.localeCompare(b.file))) {
-      const name = entry.loaded?.config.pipeline;
+      const name = entry.loaded?.config.pipeline ?? entry.sync?.config.sync;
       if (!name) continue;
       const first = seen.get(name);
       if (first === undefined) {
         seen.set(name, entry.file);
         continue;
       }
-      entry.error = `${entry.file}: pipeline "${name}" is already defined in ${first}; pipeline names must be unique`;
+      entry.error = `${entry.file}: "${name}" is already defined in ${first}; pipeline and sync names must be unique`;
       delete entry.loaded;
+      delete entry.sync;
       changes.push({ kind: 'invalid', entry });
     }
   }
 }
 
-function declaresPipeline(text: string): boolean {
+/** What a file says it is by its top-level key: a pipeline, a sync, or neither. */
+function declared(text: string): 'pipeline' | 'sync' | undefined {
   try {
     const doc = parseYaml(text) as unknown;
-    return doc !== null && typeof doc === 'object' && 'pipeline' in doc;
+    if (doc === null || typeof doc !== 'object') return undefined;
+    return 'sync' in doc && !('pipeline' in doc) ? 'sync' : 'pipeline' in doc ? 'pipeline' : undefined;
   } catch {
-    return true; // broken YAML is reported as an invalid pipeline, not silently ignored
+    return 'pipeline'; // broken YAML is reported as an invalid pipeline, not silently ignored
   }
 }

@@ -1,9 +1,12 @@
-// `sluice serve`'s moving parts in one object: the pipeline files (re-read when they change), the scheduler (when
-// leader), the executor, `after:` dependencies, triggers from the API, and the observers told of each finished run.
+// `sluice serve`'s moving parts in one object: the pipeline and sync files (re-read when they change), the scheduler
+// (when leader), the executor, `after:` dependencies, triggers from the API, the observers told of each finished run,
+// and — while this process schedules — the mode: cdc syncs streaming (./sync-streams.ts). A mode: hash sync with a
+// schedule runs like a pipeline (./sync-run.ts).
 import { watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ScheduleConfig } from '../config/schedule-spec.js';
+import type { LoadedSync } from '../config/sync-spec.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import type { Trigger } from '../control/service-records.js';
@@ -11,14 +14,20 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { planTasks, runPipeline } from '../engine/runner.js';
 import { backfillId, cutWindows, runBackfill, type BackfillOptions } from './backfill.js';
-import { Executor, type RunFn, type RunOutcome, type RunRequest } from './executor.js';
+import { Executor, isSync, type RunFn, type Runnable, type RunOutcome, type RunRequest } from './executor.js';
 import { PipelineSet, type PipelineChange } from './pipeline-set.js';
 import { RunThreads } from './run-threads.js';
 import { Scheduler } from './scheduler.js';
+import { runSyncOnce } from './sync-run.js';
+import { SyncStreams, type SyncProgress, type SyncStreamsOptions } from './sync-streams.js';
 
 export interface ServiceObserver {
   runFinished?(req: RunRequest, outcome: RunOutcome): void | Promise<void>;
   pipelinesChanged?(changes: PipelineChange[]): void | Promise<void>;
+  /** A mode: cdc sync's stream applied changes. */
+  syncProgress?(sync: string, stream: string, delta: SyncProgress): void;
+  /** A mode: cdc sync failed (it starts again after a wait, unless its file must change). */
+  syncFailed?(sync: string, error: string): void;
 }
 
 export interface ServiceOptions {
@@ -36,12 +45,17 @@ export interface ServiceOptions {
   run?: RunFn;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** mode: cdc syncs: restart waits and how often their lag is sampled. */
+  syncStreams?: Pick<SyncStreamsOptions, 'restartMs' | 'restartMaxMs' | 'lagSampleMs' | 'home'>;
 }
+
+const NO_SYNCS: ReadonlyMap<string, LoadedSync> = new Map();
 
 export class Service {
   readonly pipelines: PipelineSet;
   readonly scheduler: Scheduler;
   readonly executor: Executor;
+  readonly syncStreams: SyncStreams;
   readonly holder = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly observers: ServiceObserver[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -53,6 +67,7 @@ export class Service {
   private refreshing?: Promise<void>;
   private refreshAgain = false;
   private scheduleCache?: { version: number; map: Map<string, ScheduleConfig> };
+  private cdcCache?: { version: number; map: Map<string, LoadedSync> };
   private stopped = false;
   private readonly threads?: RunThreads;
   /** What runs a pipeline: scheduled runs, triggers, reruns and the API's backfill windows alike. */
@@ -62,10 +77,17 @@ export class Service {
     this.pipelines = new PipelineSet(o.paths, o.env);
     if (!o.run) this.threads = new RunThreads({ store: o.store.address, logger: o.logger });
     this.run = o.run ?? this.threads?.run ?? runPipeline;
+    const run = this.run;
     this.executor = new Executor({
-      store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4, run: this.run,
-      lookup: (name) => this.pipelines.pipelines().get(name)?.loaded,
+      store: o.store, logger: o.logger, maxConcurrent: o.maxConcurrent ?? 4,
+      run: (target, opts) => (isSync(target) ? runSyncOnce(target, opts) : run(target, opts)),
+      lookup: (name) => this.runnable(name),
       onFinished: (req, outcome) => this.finished(req, outcome),
+    });
+    this.syncStreams = new SyncStreams({
+      ...o.syncStreams, logger: o.logger,
+      onProgress: (sync, stream, delta) => { for (const ob of this.observers) ob.syncProgress?.(sync, stream, delta); },
+      onFailure: (sync, error) => { for (const ob of this.observers) ob.syncFailed?.(sync, error); },
     });
     this.scheduler = new Scheduler({
       store: o.store, holder: this.holder, logger: o.logger, leaseMs: o.leaseMs, now: o.now,
@@ -81,6 +103,7 @@ export class Service {
   async start(): Promise<void> {
     await this.refresh();
     await this.scheduler.tick();
+    this.reconcileStreams();
     this.timers.push(setInterval(() => void this.tick(), this.o.tickMs ?? 200));
     // Changes are noticed by the file system's events (inotify) within a moment; polling is the backstop for file
     // systems without them (network mounts).
@@ -107,7 +130,7 @@ export class Service {
     for (const t of this.timers) clearInterval(t);
     for (const w of this.watchers) w.close();
     this.backfillDrain.abort(new Error('serve is stopping'));
-    await Promise.all([this.executor.drain(), ...this.backfills.values()]);
+    await Promise.all([this.executor.drain(), this.syncStreams.stop(), ...this.backfills.values()]);
     await this.threads?.close();
     await this.scheduler.stop();
   }
@@ -116,9 +139,21 @@ export class Service {
     return this.pipelines.pipelines().get(pipeline)?.loaded;
   }
 
+  /** A served sync file's last valid version. */
+  sync(name: string): LoadedSync | undefined {
+    return this.pipelines.syncs().get(name)?.loaded;
+  }
+
+  /** What runs under a name: a pipeline, or a mode: hash sync (a cdc sync streams, it has no runs). */
+  runnable(name: string): Runnable | undefined {
+    const sync = this.sync(name);
+    return this.loaded(name) ?? (sync?.config.mode === 'hash' ? sync : undefined);
+  }
+
   /** A run asked for by a person or a script (API, CLI): claimed under its own key and queued. */
   async trigger(pipeline: string, actor: string, trigger: Trigger = 'manual', streams?: string[], detail: Record<string, unknown> = {}): Promise<RunRequest> {
-    if (!this.loaded(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
+    if (this.sync(pipeline)?.config.mode === 'cdc') throw new Error(`sync "${pipeline}" streams continuously (mode: cdc): it has no runs to trigger`);
+    if (!this.runnable(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
     // Two triggers in the same millisecond would share a key: take the next free one.
     for (let t = Date.now(); ; t++) {
       const scheduledFor = new Date(t);
@@ -156,8 +191,24 @@ export class Service {
     if (this.scheduleCache?.version === this.pipelines.version) return this.scheduleCache.map;
     const map = new Map<string, ScheduleConfig>();
     for (const [name, { loaded }] of this.pipelines.pipelines()) if (loaded.config.schedule) map.set(name, loaded.config.schedule);
+    for (const [name, { loaded }] of this.pipelines.syncs()) if (loaded.config.schedule) map.set(name, loaded.config.schedule);
     this.scheduleCache = { version: this.pipelines.version, map };
     return map;
+  }
+
+  /** The mode: cdc syncs stream where runs are scheduled: in the process holding the lease, so only one reads a slot. */
+  private reconcileStreams(): void {
+    if (this.stopped) return;
+    if (!this.scheduler.isLeader) {
+      this.syncStreams.reconcile(NO_SYNCS);
+      return;
+    }
+    if (this.cdcCache?.version !== this.pipelines.version) {
+      const map = new Map<string, LoadedSync>();
+      for (const [name, { loaded }] of this.pipelines.syncs()) if (loaded.config.mode === 'cdc') map.set(name, loaded);
+      this.cdcCache = { version: this.pipelines.version, map };
+    }
+    this.syncStreams.reconcile(this.cdcCache.map);
   }
 
   private async tick(): Promise<void> {
@@ -165,6 +216,7 @@ export class Service {
     this.ticking = true;
     try {
       await this.scheduler.tick();
+      this.reconcileStreams();
     } catch (e) {
       this.o.logger.error({ err: errorMessage(e) }, 'scheduler tick failed');
     } finally {
@@ -191,11 +243,12 @@ export class Service {
     const changes = await this.pipelines.refresh();
     if (changes.length === 0) return;
     for (const c of changes) {
-      const name = c.entry.loaded?.config.pipeline ?? null;
-      if (c.kind === 'invalid') this.o.logger.error({ file: c.entry.file, err: c.entry.error }, c.entry.loaded ? 'pipeline file invalid: keeping its last good version' : 'pipeline file invalid');
-      else this.o.logger.info({ file: c.entry.file, pipeline: name }, `pipeline ${c.kind}`);
+      const name = c.entry.loaded?.config.pipeline ?? c.entry.sync?.config.sync ?? null;
+      const what = c.entry.sync ? 'sync' : 'pipeline';
+      if (c.kind === 'invalid') this.o.logger.error({ file: c.entry.file, err: c.entry.error }, c.entry.loaded || c.entry.sync ? `${what} file invalid: keeping its last good version` : `${what} file invalid`);
+      else this.o.logger.info({ file: c.entry.file, [what]: name }, `${what} ${c.kind}`);
       await this.o.store.appendAudit({
-        actor: 'serve', action: `pipeline.${c.kind}`, ...(name ? { pipeline: name } : {}),
+        actor: 'serve', action: `${what}.${c.kind}`, ...(name ? { pipeline: name } : {}),
         detail: { file: c.entry.file, sha256: c.entry.hash, ...(c.entry.error ? { error: c.entry.error } : {}) },
       });
     }

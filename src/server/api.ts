@@ -1,5 +1,5 @@
 // The HTTP API of `sluice serve` (JSON), designed for the dashboard and for scripts: pipelines with their schedule,
-// next and last run and health; runs (the `--json` objects) and one run with its phases per stream; scheduled runs;
+// next and last run and health; syncs (a hash sync's schedule and runs, a cdc sync's streams and lag); runs (the `--json` objects) and one run with its phases per stream; scheduled runs;
 // DLQ list, show, replay and purge; state per stream; quality trend; alerts; the audit trail; triggers. Every
 // route but `GET /livez` needs a bearer token. Errors are `{error}` with a 4xx status, never a stack trace.
 import { Hono, type Context } from 'hono';
@@ -106,7 +106,7 @@ export function createApi(d: ApiDeps): Hono<Env> {
 
   app.get('/api/pipelines', async (c) => {
     const names = [...service.pipelines.pipelines().keys()].sort();
-    const invalid = service.pipelines.all().filter((e) => !e.loaded).map((e) => ({ file: e.file, error: e.error }));
+    const invalid = service.pipelines.all().filter((e) => !e.loaded && !e.sync).map((e) => ({ file: e.file, error: e.error }));
     return c.json({ pipelines: await Promise.all(names.map(pipelineView)), invalid_files: invalid });
   });
 
@@ -121,6 +121,49 @@ export function createApi(d: ApiDeps): Hono<Env> {
     if (!service.loaded(name)) throw bad(404, `no pipeline "${name}" is served`);
     const req = await service.trigger(name, c.get('actor'));
     return c.json({ pipeline: name, scheduled_for: req.scheduledFor.toISOString(), trigger: req.trigger, status: 'queued' }, 202);
+  });
+
+  const syncView = async (name: string) => {
+    const served = service.pipelines.syncs().get(name);
+    if (!served) return undefined;
+    const { entry, loaded } = served;
+    const schedule = loaded.config.schedule;
+    const o = (await d.status.snapshot()).overview.get(name);
+    const running = service.executor.running().find((r) => r.pipeline === name);
+    return {
+      name, file: entry.file, mode: loaded.config.mode,
+      schedule: schedule ? { cron: schedule.cron ?? null, every: schedule.every?.text ?? null, timezone: schedule.timezone, enabled: schedule.enabled } : null,
+      next_run: schedule ? service.scheduler.nextDue(name, schedule)?.toISOString() ?? null : null,
+      last_run: o ? { run_id: o.last_run_id, status: o.last_status, finished_at: o.last_finished_at } : null,
+      running: running ? { run_id: running.runId, scheduled_for: running.scheduledFor.toISOString(), trigger: running.trigger } : null,
+      // mode: cdc: each stream as this process runs it (none where another process holds the lease).
+      streams: service.syncStreams.views(name).map((v) => ({
+        stream: v.stream, state: v.state, error: v.error ?? null, last_commit_at: v.lastCommitAt?.toISOString() ?? null,
+        lag_seconds: v.lagSeconds ?? null, lag_bytes: v.lag?.lagBytes ?? null, wal_retained_bytes: v.lag?.retainedBytes ?? null,
+        wal_status: v.lag?.walStatus ?? null, safe_wal_size_bytes: v.lag?.safeWalSize ?? null, lag_sampled_at: v.lag?.at.toISOString() ?? null,
+      })),
+      invalid: entry.error ?? null,
+    };
+  };
+
+  app.get('/api/syncs', async (c) => {
+    const names = [...service.pipelines.syncs().keys()].sort();
+    return c.json({ syncs: await Promise.all(names.map(syncView)) });
+  });
+
+  app.get('/api/syncs/:name', async (c) => {
+    const view = await syncView(c.req.param('name'));
+    if (!view) throw bad(404, `no sync "${c.req.param('name')}" is served`);
+    return c.json(view);
+  });
+
+  app.post('/api/syncs/:name/runs', async (c) => {
+    const name = c.req.param('name');
+    const sync = service.sync(name);
+    if (!sync) throw bad(404, `no sync "${name}" is served`);
+    if (sync.config.mode === 'cdc') throw bad(409, `sync "${name}" streams continuously (mode: cdc): it has no runs to trigger`);
+    const req = await service.trigger(name, c.get('actor'));
+    return c.json({ sync: name, scheduled_for: req.scheduledFor.toISOString(), trigger: req.trigger, status: 'queued' }, 202);
   });
 
   app.post('/api/pipelines/:name/backfills', async (c) => {

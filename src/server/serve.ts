@@ -47,12 +47,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   };
   const service = new Service(o);
   const status = new StatusView(o.store, () => {
-    const served = [...service.pipelines.pipelines()].map(([name, { entry, loaded }]) => ({
+    const served = [...service.pipelines.pipelines(), ...service.pipelines.syncs()].map(([name, { entry, loaded }]) => ({
       name, schedule: loaded.config.schedule, ...(entry.error ? { invalid: entry.error } : {}),
     }));
     return served;
   });
-  const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader });
+  const metrics = new Metrics(status, { running: () => service.executor.running().length, leader: () => service.scheduler.isLeader, syncs: () => service.syncStreams.views() });
   const alerting = new Alerting({ store: o.store, service, logger: o.logger, project: projectAlerts, intervalMs: o.alertIntervalMs, now: o.now });
   service.observe({
     async runFinished(req, outcome) {
@@ -61,6 +61,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         ? (outcome.startedAt.getTime() - req.scheduledFor.getTime()) / 1000 : undefined;
       metrics.recordRun(req.pipeline, outcome.status, outcome.summary, lag);
       await alerting.runFinished(req.pipeline);
+    },
+    syncProgress(sync, stream, delta) {
+      metrics.recordSync(sync, stream, delta);
+    },
+    syncFailed(sync) {
+      metrics.recordSyncFailure(sync);
     },
     async pipelinesChanged() {
       status.invalidate(true);
@@ -76,7 +82,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
-  o.logger.info({ url, pipelines: service.pipelines.pipelines().size }, 'serving');
+  o.logger.info({ url, pipelines: service.pipelines.pipelines().size, syncs: service.pipelines.syncs().size }, 'serving');
   return {
     service, metrics, status, url,
     async stop() {
