@@ -13,7 +13,7 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export const CONDITIONS = [
   'run_failed', 'partial_success', 'quality_below', 'duration_above', 'success_rate_below', 'freshness', 'dlq_growth',
-  'pipeline_invalid',
+  'pipeline_invalid', 'sync_lag', 'sync_stopped',
 ] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
@@ -63,14 +63,14 @@ export type ChannelType = AlertChannel['type'];
 const ruleKeys = z.strictObject({
   name: z.string().regex(NAME, NAME_TEXT).optional()
     .describe('The rule\'s name in alerts and the store; by default `when` with its threshold (`quality_below:90`).'),
-  when: z.enum(CONDITIONS).describe('The condition: run_failed, partial_success, quality_below, duration_above, success_rate_below, freshness, dlq_growth, pipeline_invalid.'),
+  when: z.enum(CONDITIONS).describe('The condition: run_failed, partial_success, quality_below, duration_above, success_rate_below, freshness, dlq_growth, pipeline_invalid; for mode: cdc syncs, sync_lag and sync_stopped.'),
   channels: z.array(z.string()).min(1).describe('Channels (names under `channels`) that get this rule\'s alerts.'),
   threshold: z.union([z.number(), z.string()]).optional()
-    .describe('quality_below: a score 0–100; duration_above: a duration (`2h`); success_rate_below: a rate 0–1; dlq_growth: rows added since the last evaluation (default 1).'),
-  max_age: duration('freshness: the longest time since the last successful run (`26h`).').optional(),
+    .describe('quality_below: a score 0–100; duration_above: a duration (`2h`); success_rate_below: a rate 0–1; dlq_growth: rows added since the last evaluation (default 1); sync_lag: bytes of the source\'s log a stream has not applied (a PostgreSQL slot\'s lag, MariaDB binlog bytes).'),
+  max_age: duration('freshness: the longest time since the last successful run (`26h`); sync_lag: the longest a stream\'s last transaction may take from source commit to target commit (`5m`).').optional(),
   runs: z.int().min(1).max(1000).optional().describe('success_rate_below: how many recent runs the rate is over (default 20).'),
-  stream: z.string().min(1).optional().describe('quality_below, dlq_growth: watch this stream only (default: the whole pipeline).'),
-  severity: z.enum(SEVERITIES).optional().describe('critical, error, warning or info; default critical for run_failed, freshness and pipeline_invalid, warning otherwise.'),
+  stream: z.string().min(1).optional().describe('quality_below, dlq_growth: watch this stream only (default: the whole pipeline); sync_lag, sync_stopped: this stream of the sync only (`a_to_b` or `b_to_a`).'),
+  severity: z.enum(SEVERITIES).optional().describe('critical, error, warning or info; default critical for run_failed, freshness, pipeline_invalid and sync_stopped, warning otherwise.'),
   repeat: duration('While the condition holds, send again after this long.').prefault('4h'),
 });
 type RuleInput = z.output<typeof ruleKeys>;
@@ -80,7 +80,12 @@ const THRESHOLD: Partial<Record<Condition, { expected: string; ok: (v: unknown) 
   duration_above: { expected: 'a duration such as `30m` or `2h`', ok: (v) => typeof v === 'string' && parseDuration(v) !== undefined, required: true },
   success_rate_below: { expected: 'a rate from 0 to 1', ok: (v) => typeof v === 'number' && v >= 0 && v <= 1, required: true },
   dlq_growth: { expected: 'a whole number of rows, 1 or more', ok: (v) => Number.isInteger(v) && (v as number) >= 1, required: false },
+  sync_lag: { expected: 'a whole number of bytes, 1 or more', ok: (v) => Number.isInteger(v) && (v as number) >= 1, required: false },
 };
+
+/** Conditions that take `max_age`, and those that take `stream`. */
+const TAKES_MAX_AGE: ReadonlySet<Condition> = new Set(['freshness', 'sync_lag']);
+const TAKES_STREAM: ReadonlySet<Condition> = new Set(['quality_below', 'dlq_growth', 'sync_lag', 'sync_stopped']);
 
 function checkRule(r: RuleInput, ctx: z.RefinementCtx): void {
   const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
@@ -89,10 +94,11 @@ function checkRule(r: RuleInput, ctx: z.RefinementCtx): void {
   if (t && r.threshold !== undefined && !t.ok(r.threshold)) issue('threshold', `expected ${t.expected}, got \`${String(r.threshold)}\``);
   if (!t && r.threshold !== undefined) issue('threshold', `\`when: ${r.when}\` takes no threshold`);
   if (r.when === 'freshness' && !r.max_age) issue('max_age', '`when: freshness` needs `max_age`: a duration such as `26h`');
-  if (r.when !== 'freshness' && r.max_age) issue('max_age', '`max_age` is used only with `when: freshness`');
+  if (r.when === 'sync_lag' && !r.max_age && r.threshold === undefined) issue('threshold', '`when: sync_lag` needs a `threshold` in bytes, a `max_age` (`5m`), or both');
+  if (!TAKES_MAX_AGE.has(r.when) && r.max_age) issue('max_age', '`max_age` is used only with `when: freshness` or `when: sync_lag`');
   if (r.when !== 'success_rate_below' && r.runs !== undefined) issue('runs', '`runs` is used only with `when: success_rate_below`');
-  if (r.stream !== undefined && r.when !== 'quality_below' && r.when !== 'dlq_growth') {
-    issue('stream', '`stream` is used only with `when: quality_below` or `when: dlq_growth`');
+  if (r.stream !== undefined && !TAKES_STREAM.has(r.when)) {
+    issue('stream', `\`stream\` is used only with ${[...TAKES_STREAM].map((c) => `\`when: ${c}\``).join(', ')}`);
   }
 }
 
@@ -112,7 +118,8 @@ export interface AlertRule {
 }
 
 function toRule(r: RuleInput): AlertRule {
-  const param = r.threshold ?? r.max_age?.text;
+  // sync_lag may take both: `sync_lag:1048576/5m`.
+  const param = [r.threshold, r.max_age?.text].filter((p) => p !== undefined).join('/') || undefined;
   const threshold = typeof r.threshold === 'string' ? parseDuration(r.threshold) : r.threshold ?? (r.when === 'dlq_growth' ? 1 : undefined);
   return {
     id: r.name ?? `${r.when}${param === undefined ? '' : `:${param}`}${r.stream ? `@${r.stream}` : ''}`,

@@ -86,8 +86,10 @@ export class Alerting {
         if (!alerts) continue;
         const o = overview.get(name);
         const dlq = dlqCounts.filter((d) => d.pipeline === name);
+        const syncStreams = this.o.service.syncStreams.views(name);
         const snapshot: PipelineSnapshot = {
           pipeline: name,
+          ...(syncStreams.length ? { syncStreams } : {}),
           recent: { runs: o?.runs ?? 0, success_rate: o?.runs ? o.succeeded / o.runs : 1, mean_duration_ms: o?.mean_duration_ms ?? null, outcomes: o?.outcomes ?? '' },
           dlqRows: dlq.reduce((n, d) => n + d.rows, 0),
           dlqRowsByStream: Object.fromEntries(dlq.map((d) => [d.stream, d.rows])),
@@ -113,11 +115,14 @@ export class Alerting {
     await this.outbox?.deliverDue();
   }
 
-  /** Pipelines by name with their valid version and, when the file is broken now, why; a never-valid file by its path. */
+  /**
+   * Pipelines and syncs by name with their valid version (a sync's has no alerts of its own: the project file's rules
+   * apply) and, when the file is broken now, why; a never-valid file by its path.
+   */
   private served(): Map<string, { loaded?: LoadedPipeline; invalid?: string }> {
     const out = new Map<string, { loaded?: LoadedPipeline; invalid?: string }>();
     for (const e of this.o.service.pipelines.all()) {
-      const name = e.loaded?.config.pipeline ?? e.file;
+      const name = e.loaded?.config.pipeline ?? e.sync?.config.sync ?? e.file;
       out.set(name, { ...(e.loaded ? { loaded: e.loaded } : {}), ...(e.error ? { invalid: e.error } : {}) });
     }
     return out;

@@ -4,6 +4,7 @@ import { showAge } from '../../core/duration.js';
 import { redact } from '../../core/redact.js';
 import type { RunSummary } from '../../engine/runner.js';
 import type { AlertRule, Condition, Severity } from '../../config/alerts-spec.js';
+import type { SyncStreamView } from '../sync-status.js';
 
 /** What the rules look at for one pipeline; the caller gathers it (the control store, the pipeline file). */
 export interface PipelineSnapshot {
@@ -22,6 +23,8 @@ export interface PipelineSnapshot {
   previousDlqRowsByStream?: Record<string, number>;
   /** The error of a pipeline file that does not validate. */
   invalid?: string;
+  /** A mode: cdc sync's streams as the service runs them (sync_lag, sync_stopped). */
+  syncStreams?: SyncStreamView[];
 }
 
 export interface RuleOutcome {
@@ -36,13 +39,26 @@ export interface RuleOutcome {
   runId?: string;
 }
 
-const CRITICAL: ReadonlySet<Condition> = new Set(['run_failed', 'freshness', 'pipeline_invalid']);
+const CRITICAL: ReadonlySet<Condition> = new Set(['run_failed', 'freshness', 'pipeline_invalid', 'sync_stopped']);
 export const severityOf = (rule: AlertRule): Severity => rule.severity ?? (CRITICAL.has(rule.when) ? 'critical' : 'warning');
 
 const pct = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 type Verdict = { firing: boolean; summary: string; runId?: string };
+
+const bytesText = (n: number): string => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
+
+/** The sync's streams a rule watches (its `stream`, or all). */
+const watched = (r: AlertRule, s: PipelineSnapshot): SyncStreamView[] => (s.syncStreams ?? []).filter((v) => !r.stream || v.stream === r.stream);
+
+/** What of a stream's lag is over the rule's limits (none: an empty list). */
+function overLimits(r: AlertRule, v: SyncStreamView): string[] {
+  const over: string[] = [];
+  if (r.threshold !== undefined && v.lag && v.lag.lagBytes > r.threshold) over.push(`${bytesText(v.lag.lagBytes)} of the source's log not applied (limit ${bytesText(r.threshold)})`);
+  if (r.maxAgeMs !== undefined && v.lagSeconds !== undefined && v.lagSeconds * 1000 > r.maxAgeMs) over.push(`${showAge(v.lagSeconds * 1000)} behind its source (limit ${showAge(r.maxAgeMs)})`);
+  return over;
+}
 
 const CONDITION: Record<Condition, (rule: AlertRule, s: PipelineSnapshot, now: Date) => Verdict> = {
   run_failed: (_r, s) => {
@@ -110,6 +126,21 @@ const CONDITION: Record<Condition, (rule: AlertRule, s: PipelineSnapshot, now: D
   pipeline_invalid: (_r, s) => (s.invalid
     ? { firing: true, summary: `the pipeline file is invalid: ${s.invalid}` }
     : { firing: false, summary: 'the pipeline file is valid' }),
+  sync_lag: (r, s) => {
+    const streams = watched(r, s);
+    if (!streams.length) return { firing: false, summary: 'no sync stream running here' };
+    const over = streams.map((v) => ({ v, over: overLimits(r, v) })).filter((x) => x.over.length);
+    if (over.length) return { firing: true, summary: over.map((x) => `stream ${x.v.stream}: ${x.over.join(', ')}`).join('; ') };
+    return { firing: false, summary: streams.map((v) => `stream ${v.stream}: ${v.lag ? `${bytesText(v.lag.lagBytes)} not applied` : 'lag not sampled yet'}`).join('; ') };
+  },
+  sync_stopped: (r, s) => {
+    // A stream that failed is down until it streams again (its error is cleared then), whether it waits or retries.
+    const down = watched(r, s).filter((v) => v.state !== 'streaming' && v.error);
+    if (down.length) {
+      return { firing: true, summary: down.map((v) => `stream ${v.stream} ${v.state === 'stopped' ? 'stopped' : 'failed and is starting again'}: ${v.error}`).join('; ') };
+    }
+    return { firing: false, summary: s.syncStreams?.length ? 'every stream is running' : 'no sync stream running here' };
+  },
 };
 
 /** One rule over one pipeline: whether it holds, with the text to send. Summaries pass through redact(). */
