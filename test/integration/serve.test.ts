@@ -3,40 +3,13 @@
 // Debian's promtool, and the audit trail that `sluice audit verify` proves intact — or not, once tampered with.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
-import { sluice, sluiceBin, tempDir } from '../helpers.js';
-
-const TOKEN = 'test-token-0123456789abcdef';
-
-function serve(dir: string, home: string, name: string): { child: ChildProcess; url: Promise<string>; log: () => string } {
-  const child = spawn(process.execPath, [sluiceBin, 'serve', dir, '--port', '0', '--lease', '2s', '--token-file', join(dir, 'tokens.txt')], {
-    env: { ...process.env, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'info', SLUICE_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /API on (http:\/\/[^\s]+)/.exec(log);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}: ${log}`)));
-  });
-  return { child, url, log: () => log };
-}
-
-const api = async (url: string, path: string, init: RequestInit & { token?: string | null } = {}) => {
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string> ?? {}) };
-  if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
-  const res = await fetch(url + path, { ...init, headers });
-  const text = await res.text();
-  let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* metrics are text */ }
-  return { status: res.status, body: body as any, text };
-};
+import { sluice, tempDir } from '../helpers.js';
+import { api, serve, TOKEN } from '../support/serve-process.js';
 
 const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 15_000) => {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok()) return;

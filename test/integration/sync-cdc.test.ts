@@ -6,12 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { PG_URL, pgQuery, repoRoot, sluice, sluiceBin, tempDir } from '../helpers.js';
+import { PG_URL, pgQuery, repoRoot, sluice, sluiceBin } from '../helpers.js';
+import { exited, pgToPg, until, withSync } from '../support/pg-sync.js';
 
 interface StreamJson {
   from: string; to: string; transactions: number; upserted: number; removed: number; position: string;
@@ -39,53 +37,9 @@ async function assertSame(file: string, home: string, why = 'sluice diff'): Prom
   assert.equal(d.code, 0, `${why}: ${d.stdout}${d.stderr}`);
 }
 
-/** Two schemas of the test database as the sync's sides, a sync file between them, and everything dropped after. */
-async function withSync(body: (s: { name: string; file: string; home: string; write: (yaml: string) => void }) => Promise<void>): Promise<void> {
-  const { dir, cleanup } = tempDir();
-  const name = `cdc_${randomBytes(4).toString('hex')}`;
-  const slots = [`sluice_${name}_a`, `sluice_${name}_b`];
-  try {
-    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b`);
-    const file = join(dir, 'sync.yaml');
-    await body({ name, file, home: join(dir, '.sluice'), write: (yaml) => writeFileSync(file, yaml) });
-  } finally {
-    const named = `slot_name IN ('${slots.join("', '")}')`;
-    await pgQuery(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE ${named} AND active_pid IS NOT NULL`);
-    await until('the slots let go', async () => (await pgQuery(`SELECT 1 FROM pg_replication_slots WHERE ${named} AND active`)).length === 0);
-    await pgQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE ${named}`);
-    await pgQuery(`DROP PUBLICATION IF EXISTS ${slots[0]}; DROP PUBLICATION IF EXISTS ${slots[1]}; DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
-    cleanup();
-  }
-}
-
-const pgToPg = (name: string, table = 'items', extra = '', direction = 'a_to_b') => `sync: ${name.replaceAll('_', '-')}
-systems:
-  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }
-  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }
-mode: cdc
-cdc: { heartbeat_seconds: 0.2 }
-tables:
-  - name: ${table}
-    primary_key: id
-    direction: ${direction}
-${extra}`;
-
 /** `sluice sync` streaming in the background until killed. */
 function streaming(file: string, home: string): ChildProcess {
   return spawn(process.execPath, [sluiceBin, 'sync', file], { cwd: repoRoot, env: { ...process.env, SLUICE_HOME: home }, stdio: 'ignore' });
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((done) => {
-  if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode);
-  else child.once('exit', (code) => done(code));
-});
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates and deletes streamed; the position kept with the rows; --once when nothing changed applies nothing', async () => {
