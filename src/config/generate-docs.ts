@@ -183,8 +183,8 @@ export function generateReference(): string {
   out.push(
     '## Sync files',
     '',
-    'A sync file (`sluice sync <file> --once`, `sluice diff <file>`) names two systems and the tables kept in step',
-    'between them. It is validated like a pipeline file: every error at its file, line and column.',
+    'A sync file (`sluice sync <file> --once`, `sluice diff <file>`, `sluice serve`) names two systems and the tables kept',
+    'in step between them. It is validated like a pipeline file: every error at its file, line and column.',
     '',
     keyTable(toJson(syncFileSpec)),
     'Each entry of `tables`:',
