@@ -78,15 +78,17 @@ async function streamSync(loaded: LoadedSync, o: SyncOptions): Promise<number> {
         if (!o.json) process.stdout.write(`${from} → ${from === 'a' ? 'b' : 'a'}: ${snapshot ? `tables copied from a snapshot; ` : ''}streaming from ${position}\n`);
       },
     });
-    const streams = outcome.mode === 'cdc' ? outcome.streams : [];
-    if (o.json) process.stdout.write(`${redact(JSON.stringify({ sync: loaded.config.sync, mode: 'cdc', streams }))}\n`);
+    const { streams, held } = outcome.mode === 'cdc' ? outcome : { streams: [], held: 0 };
+    if (o.json) process.stdout.write(`${redact(JSON.stringify({ sync: loaded.config.sync, mode: 'cdc', streams, held }))}\n`);
     else {
       for (const s of streams) {
         process.stdout.write(`${s.from} → ${s.to}: ${s.transactions} transactions, ${s.upserted} rows written, ${s.removed} deleted, `
           + `${s.commits} commits; position ${s.position}\n`);
       }
+      if (held) process.stdout.write(`${held} keys held for review (sluice conflicts list ${loaded.file ?? ''})\n`);
     }
-    return EXIT.success;
+    // Keys held for a person make it a partial success, as in mode: hash.
+    return held ? EXIT.partial : EXIT.success;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

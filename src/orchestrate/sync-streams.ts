@@ -120,7 +120,7 @@ export class SyncStreams {
     const logger = this.o.logger.child({ sync: name });
     let failures = 0;
     try {
-      for (const { from } of cdcStreams(config.tables, r.loaded.file ?? name)) {
+      for (const { from } of cdcStreams(config.tables)) {
         r.streams.set(from, {
           view: { sync: name, stream: streamLabel(from), state: 'starting' }, seen: { upserted: 0, removed: 0, transactions: 0 },
           probe: lagProbe(config.systems[from].type, config.systems[from] as unknown as Record<string, unknown>, baseDir, config.sync, from),

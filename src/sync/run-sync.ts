@@ -29,7 +29,8 @@ export interface SyncRunOptions extends Pick<CdcOptions, 'onStart' | 'onCommit'>
 
 export type SyncOutcome =
   | { mode: 'hash'; tables: TableSync[] }
-  | { mode: 'cdc'; streams: StreamResult[] };
+  /** `held`: keys held for review (manual-review) at the end, awaiting a person or their decision's write. */
+  | { mode: 'cdc'; streams: StreamResult[]; held: number };
 
 export async function runSync(loaded: LoadedSync, o: SyncRunOptions = {}): Promise<SyncOutcome> {
   const { config, baseDir } = loaded;
@@ -44,7 +45,7 @@ export async function runSync(loaded: LoadedSync, o: SyncRunOptions = {}): Promi
       const streams = await runCdc(config, baseDir, file, tables, base, {
         once: !!o.once, resnapshot: o.resnapshot, signal, onStart: o.onStart, onCommit: o.onCommit,
       });
-      return { mode: 'cdc', streams };
+      return { mode: 'cdc', streams, held: base.conflicts.list().length };
     } finally {
       base.close();
     }

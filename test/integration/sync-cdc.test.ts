@@ -369,3 +369,38 @@ tables:
     }
   });
 });
+
+test('mode: cdc, manual-review: a key changed on both sides is held, each side keeping its own, until a person takes one; the next run writes it, nothing echoed', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.notes (id int PRIMARY KEY, body text); CREATE TABLE ${name}_b.notes (id int PRIMARY KEY, body text);
+      ALTER TABLE ${name}_a.notes REPLICA IDENTITY FULL; ALTER TABLE ${name}_b.notes REPLICA IDENTITY FULL;
+      INSERT INTO ${name}_a.notes SELECT i, 'n' || i FROM generate_series(1, 10) i;`);
+    write(pgToPg(name, 'notes', '    conflict: { strategy: manual-review }\n', 'two_way'));
+    const once = async (code: number) => {
+      const r = await sluice(['sync', file, '--once', '--json'], { home });
+      assert.equal(r.code, code, r.stderr);
+      return JSON.parse(r.stdout) as { streams: StreamJson[]; held: number };
+    };
+    assert.equal((await once(0)).held, 0);
+    await pgQuery(`UPDATE ${name}_a.notes SET body = 'a5' WHERE id = 5; UPDATE ${name}_a.notes SET body = 'a6' WHERE id = 6`);
+    await pgQuery(`UPDATE ${name}_b.notes SET body = 'b5' WHERE id = 5`);
+    assert.equal((await once(3)).held, 1, 'held: exit 3, the rest synced');
+    const bodies = async (s: string) => (await pgQuery(`SELECT id, body FROM ${name}_${s}.notes WHERE id IN (5, 6) ORDER BY id`)).map((r) => `${r.id}:${r.body}`);
+    assert.deepEqual([await bodies('a'), await bodies('b')], [['5:a5', '6:a6'], ['5:b5', '6:a6']], 'each side keeps its own version of 5');
+
+    const list = await sluice(['conflicts', 'list', file, '--json'], { home });
+    const [c] = JSON.parse(list.stdout) as { id: number; key: Record<string, string>; a: { body: string }; b: { body: string } }[];
+    assert.deepEqual([c.key, c.a.body, c.b.body], [{ id: '5' }, 'a5', 'b5']);
+    // Taken while the sync streams: written with its next heartbeat.
+    const child = streaming(file, home);
+    await until('both streams', async () => (await pgQuery(`SELECT count(*)::int AS c FROM pg_replication_slots WHERE slot_name LIKE 'sluice_${name}_%' AND active`))[0].c === 2);
+    assert.equal((await sluice(['conflicts', 'resolve', file, String(c.id), '--take', 'b'], { home })).code, 0);
+    await until('the decision written', async () => (await bodies('a'))[0] === '5:b5');
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0, 'nothing held any more: exit 0');
+    assert.deepEqual(await bodies('a'), ['5:b5', '6:a6'], 'the side taken written into the other');
+    await assertSame(file, home);
+    const quiet = await once(0);
+    assert.deepEqual(quiet.streams.map((s) => s.transactions), [0, 0], 'the decision\'s write is not read back as a change');
+  });
+});

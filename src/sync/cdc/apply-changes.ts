@@ -14,12 +14,14 @@
 // - otherwise the key changed on both sides — a conflict, settled by the table's rule (../conflict-rules.ts) the way
 //   the other stream settles it from its side, so both sides end the same: the preferred side's row stays or is
 //   written; merge takes each field changed on one side only and the preferred row's for fields changed on both, the
-//   row before the change as the base; an update against a delete keeps the update.
+//   row before the change as the base; an update against a delete keeps the update; manual-review writes nothing and
+//   keeps both versions for a person (./review.ts).
 //
 // Every change read goes into the sync's change log (../change-log.ts) with what became of it, just before the target
 // transaction that holds it commits.
 import type { SyncTable } from '../../config/sync-spec.js';
 import type { ChangeLog, ChangeOrigin, LoggedChange } from '../change-log.js';
+import type { ConflictLog } from '../conflicts.js';
 import { preferred, ruleFor } from '../conflict-rules.js';
 import { fieldHashes, mergeFields } from '../field-merge.js';
 import { currentRows, keyText, rowHash } from '../guard.js';
@@ -28,6 +30,7 @@ import { markDeleted, type SoftDeletes } from '../soft-delete.js';
 import { syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
 import type { CdcEvent, ChangeReader } from './change-queue.js';
+import { review, type ReviewTable } from './review.js';
 
 /** A table as the applier writes it: its name on the target and both sides' columns, key first. */
 export interface AppliedTable {
@@ -35,8 +38,13 @@ export interface AppliedTable {
   from: SideColumn[];
   to: SideColumn[];
   keyParts: number;
-  /** A two-way table: which side the stream reads, the table's rule, and its column's index (-1: none). */
-  twoWay?: { from: 'a' | 'b'; conflict: SyncTable['conflict']; column: number };
+  /**
+   * A two-way table: which side the stream reads, the table's rule, its column's index (-1: none), and the conflict
+   * log keys held for review go to.
+   */
+  twoWay?: { from: 'a' | 'b'; conflict: SyncTable['conflict']; column: number; review?: ConflictLog };
+  /** How a conflict held for review names the table and its columns. */
+  review?: ReviewTable;
   /** Soft deletes: a delete marks the target's row (../soft-delete.ts), and a marked row counts as none. */
   soft?: SoftDeletes;
   /** How the change log names the table and the stream's sides, and a row as it keeps it (side a's spelling). */
@@ -49,10 +57,11 @@ export interface ApplyCounts {
   removed: number;
   /** Target transactions committed. */
   commits: number;
-  /** Two-way: keys changed on both sides, settled by the rule; of them, an update against a delete; merged. */
+  /** Two-way: keys changed on both sides, settled by the rule; of them, an update against a delete; merged; held for review. */
   conflicts: number;
   update_delete: number;
   merged: number;
+  held: number;
 }
 
 /** A change as it waits in a statement: the last row of its key, the row before the first, and their log entries. */
@@ -84,6 +93,12 @@ function decide(t: AppliedTable, op: 'upsert' | 'remove', p: Pending, cur: unkno
   const { from, conflict, column } = t.twoWay!;
   const [x, y] = from === 'a' ? [src, cur] : [cur, src];
   const strategy = ruleFor(conflict, column, x, y);
+  if (strategy === 'manual-review') {
+    // Held until a person takes a side; their choice, once made for these versions, is carried out here.
+    const take = review(t.twoWay!.review!, t.review!, x, y);
+    if (!take) counts.held++;
+    return take === from ? { write: src.map(convert), origin: self } : { origin: self };
+  }
   const prefer = preferred(strategy, column, x, y);
   if (strategy === 'merge' && p.old) {
     counts.merged++;
@@ -111,7 +126,7 @@ const MAX_CHANGES = 20_000;
 
 export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncMark, tables: Map<string, AppliedTable>,
   o: { untilCaughtUp?: boolean; onCommit?: (counts: ApplyCounts, position: string) => void; log?: ChangeLog } = {}): Promise<ApplyCounts> {
-  const counts: ApplyCounts = { transactions: 0, upserted: 0, removed: 0, commits: 0, conflicts: 0, update_delete: 0, merged: 0 };
+  const counts: ApplyCounts = { transactions: 0, upserted: 0, removed: 0, commits: 0, conflicts: 0, update_delete: 0, merged: 0, held: 0 };
   let tx: SideTransaction | undefined;
   let writers = new Map<string, TableWriter>();
   let inTx = 0;

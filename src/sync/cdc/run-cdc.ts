@@ -21,6 +21,7 @@ import type { ChangeReader, Snapshot } from './change-queue.js';
 import { CommitTimes } from './commit-times.js';
 import { MysqlChanges } from './mysql-changes.js';
 import { PgChanges } from './pg-changes.js';
+import { applyResolved } from './review.js';
 
 export interface StreamResult extends ApplyCounts {
   from: 'a' | 'b';
@@ -45,15 +46,13 @@ export interface CdcOptions {
 }
 
 /** The streams of a sync's tables: side a's carries its a_to_b and two-way tables, side b's its b_to_a and two-way ones. */
-export function cdcStreams(tables: SyncTable[], file: string): { from: 'a' | 'b'; tables: SyncTable[] }[] {
-  tables.forEach((t, i) => {
-    if (t.direction === 'two_way' && (t.conflict?.strategy === 'manual-review' || (t.conflict?.clock_skew && t.conflict.fallback === 'manual-review'))) {
-      throw new ConfigError('manual-review in mode: cdc is not built yet: use another strategy, or mode: hash (`sluice sync --once`)', { file, path: `tables[${i}].conflict.strategy`, expected: 'last-write-wins | source-wins | target-wins | merge' });
-    }
-  });
+export function cdcStreams(tables: SyncTable[]): { from: 'a' | 'b'; tables: SyncTable[] }[] {
   return (['a', 'b'] as const).map((from) => ({ from, tables: tables.filter((t) => t.direction === 'two_way' || t.direction === (from === 'a' ? 'a_to_b' : 'b_to_a')) }))
     .filter((s) => s.tables.length > 0);
 }
+
+/** A two-way table whose conflicts (all, or those within its clock skew) a person settles. */
+const heldForReview = (t: SyncTable) => t.direction === 'two_way' && (t.conflict?.strategy === 'manual-review' || t.conflict?.fallback === 'manual-review');
 
 interface Stream {
   from: 'a' | 'b';
@@ -66,7 +65,7 @@ interface Stream {
 }
 
 export async function runCdc(config: SyncConfig, baseDir: string, file: string, tables: SyncTable[], base: SyncBase, o: CdcOptions): Promise<StreamResult[]> {
-  const streams: Stream[] = cdcStreams(tables, file).map((s) => ({ ...s, to: s.from === 'a' ? 'b' : 'a', mark: { sync: config.sync, stream: s.from } }));
+  const streams: Stream[] = cdcStreams(tables).map((s) => ({ ...s, to: s.from === 'a' ? 'b' : 'a', mark: { sync: config.sync, stream: s.from } }));
   for (const s of streams) {
     const type = config.systems[s.from].type;
     if (type !== 'postgres' && type !== 'mysql') {
@@ -101,6 +100,16 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
       s.snapshot = opened.snapshot;
     }
     const snapshots = await snapshotPhase(config, baseDir, streams, sides, base);
+    // Decisions people took on held keys: carried out before streaming, then with every heartbeat (./review.ts).
+    const reviewed = tables.filter(heldForReview).map((t) => ({ t, p: pairs.get(t)! }));
+    const resolve = async () => {
+      if (reviewed.length) await applyResolved(base.conflicts, sides, reviewed, { sync: config.sync, stream: 'review' });
+    };
+    await resolve();
+    let resolving: Promise<void> | undefined;
+    const timer = reviewed.length && !o.once ? setInterval(() => {
+      resolving ??= resolve().catch(() => undefined).finally(() => { resolving = undefined; });
+    }, (config.cdc?.heartbeat_seconds ?? 10) * 1000) : undefined;
     const results = await Promise.all(streams.map(async (s) => {
       try {
         o.onStart?.(s.from, s.position!, snapshots.has(s));
@@ -109,7 +118,10 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
         stop.abort();
         throw e;
       }
-    }));
+    })).finally(async () => {
+      clearInterval(timer);
+      await resolving;
+    });
     return results;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
@@ -162,7 +174,8 @@ async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<S
       rowImage(p.a, spelledByA(spelledBy) ? row : row.map((v, i) => writeValue(v, p.b[i], p.a[i], sides.a.type)));
     return [tableOn(t, s.from), {
       target: tableOn(t, s.to), from: p[s.from], to: p[s.to], keyParts: p.keyParts,
-      ...(t.direction === 'two_way' ? { twoWay: { from: s.from, conflict: t.conflict, column } } : {}),
+      ...(t.direction === 'two_way' ? { twoWay: { from: s.from, conflict: t.conflict, column, ...(heldForReview(t) ? { review: base.conflicts } : {}) } } : {}),
+      review: { table: p.nameA, names: p.a.map((c) => c.name), keyParts: p.keyParts },
       ...(soft ? { soft } : {}),
       log: { table: p.nameA, from: s.from, to: s.to, image },
     }];
