@@ -7,9 +7,9 @@
 // Kept in the sync's own file beside its base (./base.ts):
 // - the hash sync (./sync-table.ts) appends in the base's transaction: a sync that fails logs nothing, and the next one
 //   works the same changes out again — a change one side already committed is then found on both sides and logged so;
-// - a stream (./cdc/apply-changes.ts) appends a target transaction's events just before that transaction commits,
-//   each named by the source commit it came with and its place in it: a stream that crashes after logging reads the
-//   same changes again and logs them over the same entries, never twice.
+// - a stream (./cdc/stream-log.ts) appends a target transaction's events just before that transaction commits, each
+//   named by the source commit it came with and its place in it: a stream that crashes after logging reads the same
+//   changes again and logs them over the same entries, never twice.
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 import { fromJson, hexBytes, toJson } from './row-json.js';
 
@@ -69,7 +69,7 @@ export class ChangeLog {
   private readonly insert;
   private readonly upsert;
 
-  constructor(private readonly db: SqliteDatabase, private readonly run: string, private readonly now: () => Date = () => new Date()) {
+  constructor(private readonly db: SqliteDatabase, readonly run: string, private readonly now: () => Date = () => new Date()) {
     const cols = 'at, run, tbl, key, op, origin, applied, effective, before_hash, after_hash, row, stream, position, idx';
     this.insert = db.prepare(`INSERT INTO change_log (${cols}) VALUES (${cols.split(', ').map(() => '?').join(', ')})`);
     // A stream's event read again after a crash takes its first entry's place (and number).
@@ -138,6 +138,22 @@ export class ChangeLog {
   /** The number of the last event at or before `at` (an ISO time), 0 when none. */
   seqAt(at: string): number {
     return (this.db.prepare('SELECT max(seq) FROM change_log WHERE at <= ?').pluck().get(at) as number | null) ?? 0;
+  }
+
+  /**
+   * A source transaction written as it was read, under a temporary name (./cdc/stream-log.ts), now committed at
+   * `position`: entries an earlier attempt left under that position make way.
+   */
+  rename(stream: string, token: string, position: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM change_log WHERE stream = ? AND position = ?').run(stream, position);
+      this.db.prepare('UPDATE change_log SET position = ? WHERE stream = ? AND position = ?').run(position, stream, token);
+    })();
+  }
+
+  /** Entries a stream wrote under temporary names and never committed (it stopped mid-transaction). */
+  dropTemporary(stream: string): void {
+    this.db.prepare("DELETE FROM change_log WHERE stream = ? AND position LIKE '~%'").run(stream);
   }
 
   /** Entries logged for source commits whose target transaction then failed (best effort: a re-read replaces them anyway). */

@@ -24,7 +24,7 @@ async function syncOnce(file: string, home: string, ...extra: string[]): Promise
 }
 
 /** `sluice changes list --json`: the whole change log. */
-interface LoggedJson { op: string; origin: string; applied: string; stream?: string; row?: Record<string, unknown> }
+interface LoggedJson { op: string; origin: string; applied: string; stream?: string; position?: string; row?: Record<string, unknown> }
 async function changeLog(file: string, home: string): Promise<LoggedJson[]> {
   const r = await sluice(['changes', 'list', file, '--json', '--limit', '100000'], { home });
   assert.equal(r.code, 0, r.stderr);
@@ -83,6 +83,17 @@ test('mode: cdc, PostgreSQL → PostgreSQL: a snapshot, then inserts, updates an
     const third = await once();
     assert.deepEqual([third.transactions, third.upserted, third.removed], [0, 0, 0], 'nothing new: nothing applied');
     assert.equal((await changeLog(file, home)).length, 624, 'nothing new logged');
+
+    // A source transaction larger than the applier holds in memory (10,000 entries): written to the log as it is read,
+    // under its commit's position in the end, and still replayed to the same table.
+    await pgQuery(`BEGIN; INSERT INTO ${name}_a.items SELECT i, 'bulk' FROM generate_series(1001, 13000) i; DELETE FROM ${name}_a.items WHERE id = 1001; COMMIT`);
+    assert.equal((await once()).transactions, 1);
+    const bulk = (await changeLog(file, home)).slice(624);
+    assert.equal(bulk.length, 12_001);
+    assert.equal(new Set(bulk.map((e) => e.position)).size, 1, 'one source commit, its position on every entry');
+    await pgQuery(`CREATE TABLE ${name}_b.rebuilt_again (LIKE ${name}_b.items)`);
+    assert.equal((await sluice(['changes', 'replay', file, '--table', 'items', '--to', 'b', '--into', 'rebuilt_again'], { home })).code, 0);
+    assert.deepEqual(await pgQuery(`SELECT count(*)::int AS n FROM ((TABLE ${name}_b.items EXCEPT TABLE ${name}_b.rebuilt_again) UNION ALL (TABLE ${name}_b.rebuilt_again EXCEPT TABLE ${name}_b.items)) d`), [{ n: 0 }]);
   });
 });
 

@@ -31,6 +31,7 @@ import { syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
 import type { CdcEvent, ChangeReader } from './change-queue.js';
 import { review, type ReviewTable } from './review.js';
+import { StreamLog, type LogEntry } from './stream-log.js';
 
 /** A table as the applier writes it: its name on the target and both sides' columns, key first. */
 export interface AppliedTable {
@@ -66,9 +67,6 @@ export interface ApplyCounts {
 
 /** A change as it waits in a statement: the last row of its key, the row before the first, and their log entries. */
 interface Pending { row: unknown[]; old?: unknown[]; logged: LogEntry[] }
-
-/** A change's log entry: its source commit's position once that commit is read, and its place in that commit. */
-interface LogEntry { change: LoggedChange; source: unknown[]; position?: string; idx: number }
 
 /**
  * A two-way change's outcome on the target: a row to write (target spelling), the key removed, or nothing; and where
@@ -134,9 +132,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
   let batch: { table: string; op: 'upsert' | 'remove'; rows: Map<string, Pending> } | undefined;
   /** The last source commit handed on and not yet kept on the target. */
   let pending: string | undefined;
-  /** The log entries of the open target transaction, and the place of the next one in its source commit. */
-  let logged: LogEntry[] = [];
-  let idx = 0;
+  const log = o.log && new StreamLog(o.log, mark.stream, o.log.run);
 
   const flush = async () => {
     if (!batch || !tx) return;
@@ -169,14 +165,11 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
     tx = undefined;
     writers = new Map();
     inTx = 0;
-    // An entry whose source commit is not read yet waits for it (a stream commits at source commits: none should).
-    const entries = logged.filter((x) => x.position !== undefined) as Required<LogEntry>[];
-    logged = logged.filter((x) => x.position === undefined);
-    o.log?.appendFrom(mark.stream, entries);
+    const written = log?.beforeCommit() ?? [];
     try {
       await t.commit(position);
     } catch (e) {
-      o.log?.forget(mark.stream, entries.map((x) => x.position));
+      log?.failed(written);
       throw e;
     }
     counts.commits++;
@@ -190,14 +183,17 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
       if (e.kind === 'change') {
         const t = tables.get(e.table);
         if (!t) continue;
-        if (batch && (batch.table !== e.table || batch.op !== e.op || batch.rows.size >= WRITE_BATCH)) await flush();
+        if (batch && (batch.table !== e.table || batch.op !== e.op || batch.rows.size >= WRITE_BATCH)) {
+          await flush();
+          // Every entry is decided now: a large source transaction's are written as it goes.
+          log?.relieve();
+        }
         tx ??= await into.transaction(mark);
         batch ??= { table: e.table, op: e.op, rows: new Map() };
         const k = keyText(e.row, t.keyParts);
         // A key changed twice in one statement: the last row, over the row before the first change.
         const earlier = batch.rows.get(k);
-        const entry = o.log && logEntry(t, e, idx++);
-        if (entry) logged.push(entry);
+        const entry = log?.add(logChange(t, e), e.row);
         batch.rows.set(k, {
           row: e.row, ...(earlier ? (earlier.old ? { old: earlier.old } : {}) : e.old ? { old: e.old } : {}),
           logged: entry ? [...(earlier?.logged ?? []), entry] : [],
@@ -208,8 +204,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
       } else if (e.kind === 'commit') {
         counts.transactions++;
         pending = e.position;
-        for (let i = logged.length - 1; i >= 0 && logged[i].position === undefined; i--) logged[i].position = e.position;
-        idx = 0;
+        log?.sourceCommit(e.position);
         if (tx && (!reader.ready() || inTx >= MAX_CHANGES)) await commit(e.position);
       } else if (e.kind === 'heartbeat') {
         // Nothing open: the source's position is kept (and the slot moves on) even when no change is ours.
@@ -226,12 +221,11 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
   }
 }
 
-/** A change's log entry before it is decided: written where the stream goes unless its decision says otherwise. */
-function logEntry(t: AppliedTable, e: Extract<CdcEvent, { kind: 'change' }>, idx: number): LogEntry {
+/** What the change log says of a change before it is decided: written where the stream goes unless its decision says otherwise. */
+function logChange(t: AppliedTable, e: Extract<CdcEvent, { kind: 'change' }>): LoggedChange {
   const n = t.keyParts;
-  const change: LoggedChange = {
+  return {
     table: t.log.table, key: e.row.slice(0, n).map(syncText), op: e.op === 'remove' ? 'delete' : e.insert ? 'insert' : 'update',
     origin: t.log.from, applied: t.log.to, before: rowHash(e.old, n), after: e.op === 'remove' ? null : rowHash(e.row, n),
   };
-  return { change, source: e.row, idx };
 }
