@@ -18,8 +18,11 @@ import { decodeFields, encodeFields } from './field-merge.js';
 
 const INTEGER = /^-?\d+$/;
 const PAGE = 5000;
-/** The layout below; an older file's tables are dropped (the next sync compares content, as a first one does). */
-const VERSION = 3;
+/**
+ * The layout below; an older file's tables are dropped (the next sync compares content, as a first one does). 4: a
+ * table's base is `base:<table>`, so a synced table named like the file's own (`conflicts`, `change_log`) is no clash.
+ */
+const VERSION = 4;
 
 /** A key part as stored: integers as integers (ordered by value), the rest as text (ordered by bytes). */
 const stored = (v: string | null): string | number | bigint | null => {
@@ -81,13 +84,49 @@ export class SyncBase {
       createChangeLogTable(this.writer);
       this.changes = new ChangeLog(this.writer, this.run);
     }
+    this.writer.exec('CREATE TABLE IF NOT EXISTS base_marks (tbl TEXT PRIMARY KEY, seq INTEGER NOT NULL)');
     this.reader = openDatabase(path);
   }
 
-  table(name: string, keyParts: number): BaseTable {
-    const t = `"${name.replaceAll('"', '""')}"`;
+  /** A table's base (created when missing): its quoted name and key columns. */
+  private baseOf(name: string, keyParts: number): { t: string; keys: string[] } {
+    const t = `"base:${name.replaceAll('"', '""')}"`;
     const keys = Array.from({ length: keyParts }, (_, i) => `k${i}`);
     this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, hf BLOB, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
+    return { t, keys };
+  }
+
+  /**
+   * Brings a table's base up to what its streams applied since it was last kept (mode: cdc keeps no base as it
+   * goes): each key's last change in the change log after the base's mark. Then a new snapshot's hash sync tells who
+   * changed a key since, rather than calling every such key a conflict. `fields`: a merge table's field hashes.
+   */
+  fold(name: string, keyParts: number, fields?: (row: Record<string, unknown>) => number[]): void {
+    if (!this.changes) return;
+    const { t, keys } = this.baseOf(name, keyParts);
+    const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
+    const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
+    const mark = this.writer.prepare('SELECT seq FROM base_marks WHERE tbl = ?').pluck();
+    // Read on the other connection: one cannot write while it reads (the log is committed, WAL shows it there).
+    const log = new ChangeLog(this.reader, this.run);
+    this.writer.transaction(() => {
+      const after = (mark.get(name) as number | undefined) ?? 0;
+      for (const e of log.latest(name, { after })) {
+        // Spellings unknown (ha, hb): the next hash sync makes those rows comparable before it compares them.
+        if (e.row && e.after !== null) set.run(...e.key.map(stored), e.after, null, null, fields ? encodeFields(fields(e.row)) : null);
+        else remove.run(...e.key.map(stored));
+      }
+      this.keepMark(name);
+    })();
+  }
+
+  /** The change log's last event is in the table's base now. */
+  private keepMark(name: string): void {
+    if (this.changes) this.writer.prepare('INSERT OR REPLACE INTO base_marks VALUES (?, ?)').run(name, this.changes.lastSeq());
+  }
+
+  table(name: string, keyParts: number): BaseTable {
+    const { t, keys } = this.baseOf(name, keyParts);
     const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
     const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
     const { writer, reader } = this;
@@ -124,7 +163,8 @@ export class SyncBase {
       remove(key) {
         remove.run(...key.map(stored));
       },
-      keep() {
+      keep: () => {
+        this.keepMark(name);
         writer.exec('COMMIT');
       },
       discard() {

@@ -415,3 +415,23 @@ test('mode: cdc, manual-review: a key changed on both sides is held, each side k
     assert.deepEqual(quiet.streams.map((s) => s.transactions), [0, 0], 'the decision\'s write is not read back as a change');
   });
 });
+
+test('mode: cdc, two-way, --resnapshot after streaming: the base is brought up to what the streams applied, so a key one side changed since flows from it, not settled as a conflict', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.t (id int PRIMARY KEY, v text); CREATE TABLE ${name}_b.t (id int PRIMARY KEY, v text);
+      ALTER TABLE ${name}_a.t REPLICA IDENTITY FULL; ALTER TABLE ${name}_b.t REPLICA IDENTITY FULL;
+      INSERT INTO ${name}_a.t SELECT i, 'v' || i FROM generate_series(1, 10) i;`);
+    write(pgToPg(name, 't', '    conflict: { strategy: source-wins }\n', 'two_way'));
+    await syncOnce(file, home);
+    await pgQuery(`UPDATE ${name}_a.t SET v = 'a5' WHERE id = 5`);
+    await syncOnce(file, home);
+    // Changed on b only since the stream carried a5 there; the new snapshot must not take it for a conflict (source-wins
+    // would then put a5 back over it).
+    await pgQuery(`UPDATE ${name}_b.t SET v = 'b5' WHERE id = 5`);
+    const streams = await syncOnce(file, home, '--resnapshot');
+    const snapshot = streams[0].snapshot as unknown as { conflicts: number; b_to_a: { updated: number } }[];
+    assert.deepEqual([snapshot[0].conflicts, snapshot[0].b_to_a.updated], [0, 1]);
+    assert.deepEqual(await pgQuery(`SELECT v FROM ${name}_a.t WHERE id = 5`), [{ v: 'b5' }]);
+    await assertSame(file, home);
+  });
+});

@@ -10,6 +10,7 @@ import { tableOn, type SyncConfig, type SyncTable } from '../../config/sync-spec
 import { ConfigError } from '../../core/errors.js';
 import type { SyncBase } from '../base.js';
 import { rowImage } from '../change-log.js';
+import { fieldHashes } from '../field-merge.js';
 import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
@@ -99,7 +100,7 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
       s.reader = opened.reader;
       s.snapshot = opened.snapshot;
     }
-    const snapshots = await snapshotPhase(config, baseDir, streams, sides, base);
+    const snapshots = await snapshotPhase(config, streams, sides, pairs, base);
     // Decisions people took on held keys: carried out before streaming, then with every heartbeat (./review.ts).
     const reviewed = tables.filter(heldForReview).map((t) => ({ t, p: pairs.get(t)! }));
     const resolve = async () => {
@@ -138,7 +139,7 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
  * no stream of it starts afresh), by the hash sync with guarded writes — a row changed since its snapshot is left to
  * its stream — then each stream's position is its slot's consistent point.
  */
-async function snapshotPhase(config: SyncConfig, baseDir: string, streams: Stream[], sides: Record<'a' | 'b', Side>, base: SyncBase): Promise<Map<Stream, TableSync[]>> {
+async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Record<'a' | 'b', Side>, pairs: Map<SyncTable, PairedColumns>, base: SyncBase): Promise<Map<Stream, TableSync[]>> {
   const fresh = streams.filter((s) => s.snapshot);
   const done = new Map<Stream, TableSync[]>();
   if (!fresh.length) return done;
@@ -147,7 +148,13 @@ async function snapshotPhase(config: SyncConfig, baseDir: string, streams: Strea
   try {
     const tables = [...new Set(fresh.flatMap((s) => s.tables))];
     const synced = new Map<SyncTable, TableSync>();
-    for (const t of tables) synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' } }));
+    for (const t of tables) {
+      // What the streams applied since the base was kept, first: a key one side changed since then flows from it.
+      const p = pairs.get(t)!;
+      const fields = t.conflict?.strategy === 'merge' ? (row: Record<string, unknown>) => fieldHashes(p.a.map((c) => row[c.name]), p.keyParts) : undefined;
+      base.fold(p.nameA, p.keyParts, fields);
+      synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' } }));
+    }
     for (const s of fresh) done.set(s, s.tables.map((t) => synced.get(t)!));
   } finally {
     for (const s of fresh) {
