@@ -21,16 +21,21 @@ export interface DiffWork {
 }
 
 /*
- * Measured on 1M rows (bench/diff.ts): a bucket of 16 rows is the best trade between the sums a level returns and the
- * (key, hash) pairs read for buckets that differ when changes are spread (1% of rows, every 100th); clustered changes
- * read their few buckets whatever the size.
+ * Measured on 1M rows, PostgreSQL against PostgreSQL, 1% of rows changed every 100th (bench/diff.ts): buckets of 16
+ * rows (62,500 sums a side) read 320,000 rows as (key, hash), 2.9-4.8 s on a loaded machine; of 32, 640,000 rows and
+ * 5.1-5.5 s; of 64, 1.28M and 4.9-5.4 s; of 256, every row and 6.2-6.4 s. Clustered changes read their few buckets
+ * whatever the size.
  */
 export const BUCKET_ROWS = 16;
 /** Buckets of an integer key per query (its sums come back as rows). */
 export const MAX_BUCKETS = 65536;
 /** Bounds of another key per query (one parameter each, in the SQL's tree of CASEs). */
 export const MAX_BOUNDS = 1024;
-/** A differing bucket of at most this many rows is read as (key, hash); a bigger one is split again. */
+/**
+ * A differing bucket of at most this many rows is read as (key, hash); a bigger one is split again — by an integer
+ * key only: a range of a text key in byte order is not one of its index's (whose collation is the column's), so each
+ * split would scan the table; its differing buckets (of MAX_BOUNDS) are read as (key, hash) whatever their size.
+ */
 export const LEAF_ROWS = 64;
 /** Buckets per (key, hash) read, and keys per read of whole rows. */
 const CHUNK = 2000;
@@ -201,8 +206,7 @@ export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, ke
         continue;
       }
       const m = Math.max(x?.count ?? 0, y?.count ?? 0);
-      const single = bk.width === 1n;
-      if (m <= LEAF_ROWS || single) {
+      if (m <= LEAF_ROWS || bk.width === 1n || bk.bounds) {
         pending.push(id);
         if (pending.length >= CHUNK) await flush();
         continue;
