@@ -204,3 +204,38 @@ test('sluice diff: text keys split by sampled keys in byte order on every engine
     }
   });
 });
+
+test('sluice diff, PostgreSQL ↔ PostgreSQL: values PostgreSQL calls equal but spells apart (-0, 1 day and 24 hours, char padding) differ as in a full read', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `dc_${randomBytes(4).toString('hex')}`;
+  try {
+    await pgQuery(`CREATE SCHEMA ${name}_a; CREATE SCHEMA ${name}_b;
+      CREATE TABLE ${name}_a.t (id int PRIMARY KEY, f float8, iv interval, c character(4), n numeric(10,2), j jsonb, ts timestamptz, note text);
+      CREATE TABLE ${name}_b.t (id int PRIMARY KEY, f float8, iv interval, c character(6), n numeric(12,4), j jsonb, ts timestamp(3) with time zone, note text);
+      INSERT INTO ${name}_a.t SELECT i, i / 4.0, i * interval '1 hour', NULL, i * 0.5, jsonb_build_object('a', i), timestamptz '2024-01-01Z' + i * interval '1 s', 'n' || i
+        FROM generate_series(1, 500) i;
+      INSERT INTO ${name}_b.t SELECT * FROM ${name}_a.t;
+      UPDATE ${name}_a.t SET f = 0 WHERE id = 100; UPDATE ${name}_b.t SET f = '-0' WHERE id = 100;
+      UPDATE ${name}_a.t SET iv = '1 day' WHERE id = 200; UPDATE ${name}_b.t SET iv = '24 hours' WHERE id = 200;
+      UPDATE ${name}_a.t SET j = '{"a": 1.0}' WHERE id = 300; UPDATE ${name}_b.t SET j = '{"a": 1}' WHERE id = 300;
+      UPDATE ${name}_a.t SET ts = '2024-01-01 00:00:00.1234Z' WHERE id = 400; UPDATE ${name}_b.t SET ts = '2024-01-01 00:00:00.1234Z' WHERE id = 400;
+      UPDATE ${name}_a.t SET c = 'ab' WHERE id = 350; UPDATE ${name}_b.t SET c = 'ab' WHERE id = 350;
+      UPDATE ${name}_b.t SET note = 'changed' WHERE id = 450`);
+    const f = join(dir, 's.yaml');
+    writeFileSync(f, `sync: dc-pg\nsystems:\n  a: { type: postgres, url: "${PG_URL}", schema: ${name}_a }\n  b: { type: postgres, url: "${PG_URL}", schema: ${name}_b }\n`
+      + 'tables:\n  - { name: t, primary_key: id, direction: a_to_b }\n');
+    const home = join(dir, '.sluice');
+    const r = await sluice(['diff', f, '--json'], { home });
+    const full = await sluice(['diff', f, '--json', '--full'], { home });
+    const out = JSON.parse(r.stdout) as DiffJson;
+    assert.equal(out.work[0].method, 'checksum');
+    assert.deepEqual({ ...out, work: undefined }, { ...(JSON.parse(full.stdout) as DiffJson), work: undefined });
+    // -0 and 0, 1 day and 24 hours, 'ab' padded to 4 and to 6 are spelled apart; 1.0 and 1 in JSON, .1234 and .123 s not.
+    assert.deepEqual(out.differences.map((d) => [d.key.id, d.kind, d.columns]),
+      [['100', 'differs', ['f']], ['200', 'differs', ['iv']], ['350', 'differs', ['c']], ['450', 'differs', ['note']]]);
+    assert.ok(out.work[0].rows_hashed < 400, `${out.work[0].rows_hashed} rows hashed`);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${name}_a CASCADE; DROP SCHEMA IF EXISTS ${name}_b CASCADE`);
+    cleanup();
+  }
+});

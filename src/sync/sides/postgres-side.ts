@@ -41,10 +41,13 @@ function spelled(c: SideColumn): string {
   if (/^timestamp\b/.test(c.type)) {
     const utc = c.type.includes('with time zone') ? `${x} AT TIME ZONE 'UTC'` : x;
     return `CASE WHEN ${x} IS NULL THEN 'N' WHEN ${x} >= '0001-01-02' AND ${x} < '9999-12-31'
-      THEN '24:' || to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE ${sized(`${x}::text`)} END`;
+      THEN '24:' || to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE ${sized(textOutput(c))} END`;
   }
-  return `coalesce(${sized(`${x}::text`)}, 'N')`;
+  return `coalesce(${sized(textOutput(c))}, 'N')`;
 }
+
+/** A value's text output, as the driver gets it: a cast to text would drop a character(n)'s padding, concat keeps it. */
+const textOutput = (c: SideColumn): string => (/^character(\(|$)/.test(c.type) ? `concat(${quoteIdent(c.name)})` : `${quoteIdent(c.name)}::text`);
 
 /**
  * Types whose equality (and so their hash, hash_record_extended's) tells values values.ts calls the same: the same
@@ -57,7 +60,7 @@ const HASHED_AS_VALUES = /^(smallint|integer|bigint|numeric|boolean|bytea|date|u
 function recordField(c: SideColumn): string {
   const x = quoteIdent(c.name);
   if (HASHED_AS_VALUES.test(c.type)) return x;
-  return `${/^(text|character)/.test(c.type) ? x : `${x}::text`} COLLATE "C"`;
+  return `${/^(text|character varying)/.test(c.type) ? x : textOutput(c)} COLLATE "C"`;
 }
 
 /** `$n` parameters written in as string literals (standard_conforming_strings: only `'` is doubled). */
