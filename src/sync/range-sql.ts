@@ -20,7 +20,7 @@ export interface RangeDialect {
   count: string;
   /** The n-th parameter's placeholder (1-based). */
   placeholder(n: number): string;
-  /** An integer parameter (a bigint written as text), typed so that arithmetic stays exact. */
+  /** An integer parameter (a bigint), typed so that comparisons and arithmetic stay exact. */
   integer(placeholder: string): string;
   /** Integer division of two integers (both non-negative here). */
   div(a: string, b: string): string;
@@ -37,7 +37,7 @@ class Params {
     return this.d.placeholder(this.values.length);
   }
   int(v: bigint): string {
-    return this.d.integer(this.add(v.toString()));
+    return this.d.integer(this.add(v));
   }
 }
 

@@ -239,3 +239,28 @@ test('sluice diff, PostgreSQL ↔ PostgreSQL: values PostgreSQL calls equal but 
     cleanup();
   }
 });
+
+test('sluice diff, MariaDB ↔ MariaDB: unsigned bigint keys past 2^63 split by exact integer bounds', async () => {
+  const { dir, cleanup } = tempDir();
+  const name = `dc_${randomBytes(4).toString('hex')}`;
+  const maria = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', multipleStatements: true });
+  try {
+    for (const s of ['a', 'b']) {
+      await maria.query(`CREATE DATABASE ${name}_${s}; USE ${name}_${s}; CREATE TABLE t (id bigint unsigned PRIMARY KEY, v varchar(20));
+        INSERT INTO t SELECT 18446744073709550000 + seq, CONCAT('v', seq) FROM seq_1_to_1000`);
+    }
+    await maria.query(`UPDATE ${name}_b.t SET v = 'changed' WHERE id = 18446744073709550700; DELETE FROM ${name}_b.t WHERE id = 18446744073709551000`);
+    const f = join(dir, 's.yaml');
+    writeFileSync(f, `sync: dc-maria\nsystems:\n  a: { type: mysql, host: 127.0.0.1, user: root, database: ${name}_a }\n`
+      + `  b: { type: mysql, host: 127.0.0.1, user: root, database: ${name}_b }\ntables:\n  - { name: t, primary_key: id, direction: a_to_b }\n`);
+    const r = await sluice(['diff', f, '--json'], { home: join(dir, '.sluice') });
+    const out = JSON.parse(r.stdout) as DiffJson;
+    assert.deepEqual(listed(out), [['18446744073709550700', 'differs', ['v']], ['18446744073709551000', 'only_in_a', undefined]]);
+    assert.equal(out.work[0].method, 'checksum');
+    assert.ok(out.work[0].rows_hashed < 200, `${out.work[0].rows_hashed} rows hashed`);
+  } finally {
+    await maria.query(`DROP DATABASE IF EXISTS ${name}_a; DROP DATABASE IF EXISTS ${name}_b`);
+    await maria.end();
+    cleanup();
+  }
+});

@@ -240,7 +240,8 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
         sum: (h) => `CAST(SUM(CAST(CONV(${h}, 16, 10) AS UNSIGNED)) AS CHAR)`,
         count: 'COUNT(*)',
         placeholder: () => '?',
-        integer: (ph) => `CAST(${ph} AS SIGNED)`,
+        // mysql2 writes a bigint as its digits: an exact literal, unsigned ones past 2^63 too (CAST AS SIGNED would wrap).
+        integer: (ph) => ph,
         div: (x, y) => `${x} DIV ${y}`,
       }, { all, stream }, q);
     },
