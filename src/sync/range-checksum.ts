@@ -3,7 +3,7 @@
 // differs is split again while it is big, else its (key, row hash) pairs are read from both sides and walked together
 // like the full diff (./diff.ts); only rows whose hashes differ are read whole and compared value by value, exactly as
 // the full diff does — a spelling that differs for an equal value costs speed, never a false difference. Memory holds
-// one level's bucket sums (MAX_BUCKETS at most) and a batch of keys, whatever the table's size.
+// the bucket sums of the levels being walked (MAX_BUCKETS each) and a batch of keys, whatever the table's size.
 import type { PairedColumns } from './diff.js';
 import { bucketRange } from './range-sql.js';
 import { Rows } from './rows.js';
