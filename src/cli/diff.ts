@@ -1,10 +1,11 @@
-// `sluice diff <sync file> [--table T] [--json] [--limit N]`: the keys whose rows differ between the two systems of a
-// sync (src/sync/diff.ts). Exit 0 when the tables are the same, 1 when some keys differ (DESIGN.md CLI contract).
+// `sluice diff <sync file> [--table T] [--json] [--limit N] [--full]`: the keys whose rows differ between the two
+// systems of a sync (src/sync/diff.ts), by key-range checksums unless `--full`. Exit 0 when the tables are the same,
+// 1 when some keys differ (DESIGN.md CLI contract).
 import type { Command } from 'commander';
 import { loadSyncFile, tableOn } from '../config/sync-spec.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
-import { type Difference, type TableDiff, diffTable } from '../sync/diff.js';
+import { type Difference, type DiffWork, type TableDiff, diffTable } from '../sync/diff.js';
 import { openSide } from '../sync/open-side.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -14,6 +15,7 @@ interface DiffOptions {
   table?: string;
   json?: boolean;
   limit: string;
+  full?: boolean;
 }
 
 const keyText = (key: Record<string, string | null>): string => Object.entries(key).map(([k, v]) => `${k}=${v ?? 'NULL'}`).join(',');
@@ -25,8 +27,9 @@ export const diffCommand: CliCommand = {
       .description('compare the tables of a sync file across its two systems and print the keys that differ (exit 1 when some do)')
       .argument('<file>', 'sync file')
       .option('--table <name>', 'only this table (its name on side a)')
-      .option('--json', 'print {tables, differences} as one JSON object on stdout')
+      .option('--json', 'print {tables, differences, work} as one JSON object on stdout')
       .option('--limit <n>', 'differences listed per table (all are counted)', '1000')
+      .option('--full', 'read every row of both sides (no key-range checksums)')
       .action(async (file: string, o: DiffOptions) => {
         setExit(await diff(file, o));
       });
@@ -44,6 +47,7 @@ async function diff(file: string, o: DiffOptions): Promise<number> {
     const b = openSide(config.systems.b, baseDir);
     const results: TableDiff[] = [];
     const listed: Difference[] = [];
+    const work: DiffWork[] = [];
     try {
       for (const t of tables) {
         let shown = 0;
@@ -51,7 +55,7 @@ async function diff(file: string, o: DiffOptions): Promise<number> {
           if (shown++ >= limit) return;
           if (o.json) listed.push(d);
           else process.stdout.write(`${d.table}  ${keyText(d.key)}  ${d.kind}${d.columns ? `  (${d.columns.join(', ')})` : ''}\n`);
-        });
+        }, { full: o.full, work: (w) => work.push(w) });
         results.push(r);
         if (!o.json) {
           const found = r.only_in_a + r.only_in_b + r.differs;
@@ -63,7 +67,7 @@ async function diff(file: string, o: DiffOptions): Promise<number> {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
-    if (o.json) process.stdout.write(redact(JSON.stringify({ tables: results, differences: listed })) + '\n');
+    if (o.json) process.stdout.write(redact(JSON.stringify({ tables: results, differences: listed, work })) + '\n');
     return results.some((r) => r.only_in_a + r.only_in_b + r.differs > 0) ? EXIT.failed : EXIT.success;
   } catch (e) {
     printError(e);

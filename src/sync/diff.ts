@@ -1,10 +1,18 @@
-// `sluice diff`: a table compared across the two systems of a sync. Both sides are read in key order (side.ts) and
-// walked together, like a merge join: a key on one side only, or a row whose values differ once both engines'
-// spellings are made one (values.ts), is a difference. Memory holds a page of each side, whatever the table's size.
+// `sluice diff`: a table compared across the two systems of a sync. A key on one side only, or a row whose values
+// differ once both engines' spellings are made one (values.ts), is a difference. Tables with one key column are
+// compared by key-range checksums (./range-checksum.ts): only ranges that differ are read, as (key, row hash), and
+// only rows whose hashes differ whole. Others — and `--full` — are read whole in key order (side.ts) and walked
+// together, like a merge join. Either way memory holds a page of each side, whatever the table's size.
 import { RunError } from '../core/errors.js';
 import { type SyncTable, tableOn } from '../config/sync-spec.js';
+import { type DiffWork, plan, rangeDiff } from './range-checksum.js';
+import { Rows } from './rows.js';
+import { softDeletes, type SoftDeletes } from './soft-delete.js';
 import type { Side, SideColumn } from './side.js';
 import { compareKeys, integerText, isIntegerType, syncText } from './values.js';
+
+export { Rows } from './rows.js';
+export type { DiffWork } from './range-checksum.js';
 
 export type DifferenceKind = 'only_in_a' | 'only_in_b' | 'differs';
 
@@ -75,37 +83,58 @@ export function keyReader(p: PairedColumns): (row: unknown[]) => (string | null)
   };
 }
 
-/** Compare one table; each difference goes to `found` as it is met. */
-export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void): Promise<TableDiff> {
+/**
+ * Compare one table; each difference goes to `found` as it is met, in key order. `full`: read every row whole (the
+ * method before checksums); `work`: what was read.
+ */
+export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Difference) => void,
+  o: { full?: boolean; work?: (w: DiffWork) => void } = {}): Promise<TableDiff> {
   const p = await pairColumns(a, b, t);
-  const { nameA, nameB } = p;
-  const columns = p.a;
-  const key = columns.slice(0, p.keyParts);
+  const { nameA } = p;
+  const key = p.a.slice(0, p.keyParts);
   const summary: TableDiff = { table: nameA, rows: { a: 0, b: 0 }, only_in_a: 0, only_in_b: 0, differs: 0, columns_only_in: p.only };
-  const left = new Rows(a.scan(nameA, columns, key));
-  const right = new Rows(b.scan(nameB, p.b, p.b.slice(0, p.keyParts)));
   const keyOf = (row: (string | null)[]) => Object.fromEntries(key.map((k, i) => [k.name, row[i]]));
   const report = (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => {
     summary[kind]++;
     found({ table: nameA, key: keyOf(row), kind, ...(cols ? { columns: cols } : {}) });
   };
-  const n = key.length;
   const keyText = keyReader(p);
+  // Soft deletes: a row marked deleted is as good as gone, and the sums on the servers would count it.
+  const soft = softDeletes(t, p);
+  const ranges = o.full || soft ? undefined : plan(a, b, p);
+  if (ranges) {
+    const work = await rangeDiff(a, b, p, ranges, keyText, summary.rows, report);
+    o.work?.(work);
+    return summary;
+  }
+  await fullDiff(a, b, p, keyText, summary.rows, report, soft);
+  o.work?.({ table: nameA, method: 'full', ranges: 0, rows_hashed: 0, rows_fetched: summary.rows.a + summary.rows.b });
+  return summary;
+}
+
+/** Both sides read whole in key order and walked together. */
+async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unknown[]) => (string | null)[], rows: { a: number; b: number },
+  report: (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => void, soft?: SoftDeletes): Promise<void> {
+  const columns = p.a;
+  const n = p.keyParts;
+  const live = soft ? (pages: AsyncIterable<unknown[][]>) => unmarked(pages, soft) : (pages: AsyncIterable<unknown[][]>) => pages;
+  const left = new Rows(live(a.scan(p.nameA, columns, columns.slice(0, n))));
+  const right = new Rows(live(b.scan(p.nameB, p.b, p.b.slice(0, n))));
   let x = await left.next();
   let y = await right.next();
   while (x || y) {
     const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y));
     if (order < 0) {
-      summary.rows.a++;
+      rows.a++;
       report('only_in_a', keyText(x!));
       x = await left.next();
     } else if (order > 0) {
-      summary.rows.b++;
+      rows.b++;
       report('only_in_b', keyText(y!));
       y = await right.next();
     } else {
-      summary.rows.a++;
-      summary.rows.b++;
+      rows.a++;
+      rows.b++;
       let changed: string[] | undefined;
       for (let i = n; i < columns.length; i++) {
         // The same spelling is the same value: only values spelled differently are made comparable.
@@ -118,31 +147,9 @@ export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Diffe
       y = await right.next();
     }
   }
-  return summary;
 }
 
-/** Rows of one side, one at a time, as the driver gave them; the next page is fetched while this one is compared. */
-export class Rows {
-  private readonly pages: AsyncIterator<unknown[][]>;
-  private coming: Promise<IteratorResult<unknown[][]>> | undefined;
-  private page: unknown[][] = [];
-  private at = 0;
-
-  constructor(pages: AsyncIterable<unknown[][]>) {
-    this.pages = pages[Symbol.asyncIterator]();
-  }
-
-  async next(): Promise<unknown[] | undefined> {
-    while (this.at >= this.page.length) {
-      const r = await (this.coming ?? this.pages.next());
-      this.coming = undefined;
-      if (r.done) return undefined;
-      this.page = r.value;
-      this.at = 0;
-      this.coming = this.pages.next();
-      // A failure surfaces when the page is awaited; until then it must not count as unhandled.
-      this.coming.catch(() => undefined);
-    }
-    return this.page[this.at++];
-  }
+/** Pages without the rows marked deleted. */
+async function* unmarked(pages: AsyncIterable<unknown[][]>, soft: SoftDeletes): AsyncIterable<unknown[][]> {
+  for await (const page of pages) yield page.filter((row) => !soft.marked(row));
 }

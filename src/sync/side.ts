@@ -26,7 +26,45 @@ export interface Side {
   transaction(mark?: SyncMark): Promise<SideTransaction>;
   /** The position a stream last committed with `mark` (undefined: none yet). */
   position(mark: SyncMark): Promise<string | undefined>;
+  /** Checksums of key ranges and (key, row hash) reads, computed on the side's server (../range-checksum.ts). */
+  ranges(table: string, shape: HashShape): RangeReader;
   close(): Promise<void>;
+}
+
+/**
+ * A table as key ranges see it: one key column; `hashed`, the columns in each row's hash (the key first), each
+ * spelled by the side so that stringText of the spelling is syncText of the value as its driver gives it (values.ts):
+ * two sides' spellings equal means their values are. `carried`: columns no spelling can make agree across the two
+ * engines, read beside the hash and compared as values.
+ */
+export interface HashShape {
+  key: SideColumn;
+  hashed: SideColumn[];
+  carried: SideColumn[];
+  /** The other side's engine: two of the same may hash their own spellings their own way. */
+  peer: Side['type'];
+}
+
+/**
+ * Buckets of a key range [lo, hi) (an open side unbounded): by `width` from `lo` for an integer key (lo and hi are then
+ * bigints), else between `bounds` (keys sampled in key order): bucket i holds the keys from bound i-1 to bound i.
+ */
+export interface Buckets { lo?: unknown; hi?: unknown; width?: bigint; bounds?: unknown[] }
+
+/** A bucket's rows and the sum of their hashes (decimal text). */
+export interface BucketSum { bucket: number; count: number; sum: string }
+
+export interface RangeReader {
+  /** The rows, and the smallest and largest key as decimal text (an integer key; null when empty). */
+  extent(integer: boolean): Promise<{ count: number; min: string | null; max: string | null }>;
+  /** Rows and hash sum per bucket (buckets with no rows left out). */
+  sums(b: Buckets): Promise<BucketSum[]>;
+  /** Key, row hash (15 hex digits), carried values: of the range, or of the buckets `ids` (ascending); in key order. */
+  hashes(b: Buckets, ids?: number[]): AsyncIterable<unknown[][]>;
+  /** Every `every`-th key of [lo, hi) in key order, at most `most`. */
+  sample(lo: unknown, hi: unknown, every: number, most: number): Promise<unknown[]>;
+  /** Rows of `columns` with these keys, in any order (keys equal under the column's collation may come too). */
+  rows(columns: SideColumn[], keys: unknown[]): Promise<unknown[][]>;
 }
 
 /** A sync's stream of changes into a side: `stream` names where they come from (`a`, `b`, `hash`). */

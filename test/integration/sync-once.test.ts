@@ -255,6 +255,8 @@ tables:
     assert.deepEqual(await once(), [[0, 0, 1], [0, 0, 0]], 'a hard delete on a: b\'s row marked');
     assert.deepEqual(people(), [{ id: 1, name: 'ann', gone: 0 }, { id: 2, name: 'bob', gone: 1 }, { id: 3, name: 'cy', gone: 0 }, { id: 4, name: 'di', gone: 1 }]);
     assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 0]], 'the mark is not carried back as a change');
+    const d = await sluice(['diff', file], opts);
+    assert.equal(d.code, 0, `a row marked on b and gone on a are the same to diff: ${d.stdout}`);
 
     lite.exec(`UPDATE people SET deleted_at = '2025-06-01 12:00:00' WHERE id = 3`);
     assert.deepEqual(await once(), [[0, 0, 0], [0, 0, 1]], 'marked on b: a\'s row marked too');

@@ -7,7 +7,84 @@ import { q } from '../../connectors/mysql/mysql-tables.js';
 import { splitQualified } from '../../connectors/sql/qualified-name.js';
 import { quoteQualified } from '../../connectors/sql/quote.js';
 import { positionSql } from '../positions.js';
-import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type Side } from '../side.js';
+import { rangeReader, type Statement } from '../range-sql.js';
+import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side, type SideColumn } from '../side.js';
+
+/**
+ * Types whose values mysql2 gives as numbers parsed from a float's text (their -0 and digits are not the text),
+ * parsed JSON or geometry objects, or bit fields as bytes: no text spells them as values.ts compares them, so a row
+ * hash leaves them out and they are read beside it (HashShape.carried).
+ */
+export const MYSQL_UNSPELLED = /^(float|double|real|json|bit|geometry|point|linestring|polygon|multi|geometrycollection)\b/;
+
+/**
+ * A column as a row hash spells it (the byte length, `:`, the text; `N` for NULL): the text mysql2 gives (dates are
+ * strings, decimals and bigints too, other integers numbers spelled the same), but decimals without trailing zeros,
+ * datetimes in ISO 8601 to the millisecond and bytes as `\x` and hex, which is what values.ts makes of them.
+ */
+function spelled(c: SideColumn): string {
+  const x = q(c.name);
+  const sized = (s: string) => `CONCAT(LENGTH(${s}), ':', ${s})`;
+  if (/^(tiny|medium|long)?blob\b|^(var)?binary\b/.test(c.type)) return `COALESCE(CONCAT(2 + 2 * LENGTH(${x}), ':', CHAR(92), 'x', LOWER(HEX(${x}))), 'N')`;
+  if (/^(decimal|numeric)\b/.test(c.type)) {
+    // A zero by its value (-0.00 would trim to -0); the others' text trimmed only where the type has a fraction:
+    // cheaper than testing the text for both (measured: a million rows' sums in 2.3 s against 3.0 s).
+    const t = `CAST(${x} AS CHAR)`;
+    const scale = /\(\d+\s*,\s*(\d+)\)/.exec(c.type)?.[1];
+    const trimmed = scale === undefined || scale === '0' ? t : `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t}))`;
+    return `COALESCE(${sized(`CASE WHEN ${x} = 0 THEN '0' ELSE ${trimmed} END`)}, 'N')`;
+  }
+  if (/^(datetime|timestamp)\b/.test(c.type)) {
+    return `CASE WHEN ${x} IS NULL THEN 'N' WHEN ${x} >= '0001-01-02' AND MONTH(${x}) > 0 AND DAYOFMONTH(${x}) > 0
+      THEN CONCAT('24:', LEFT(DATE_FORMAT(${x}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z') ELSE ${sized(`CAST(${x} AS CHAR)`)} END`;
+  }
+  return `COALESCE(${sized(`CAST(${x} AS CHAR)`)}, 'N')`;
+}
+
+/**
+ * A query's rows in pages, from the connection's row events: the socket is paused while a page waits to be taken
+ * (bounded memory), and no promise is made per row — a (key, hash) read is millions of small rows, and a row-by-row
+ * stream spent more time in its own machinery and the collector than in them.
+ */
+async function* pages(core: import('mysql2').Connection, st: Statement): AsyncGenerator<unknown[][]> {
+  let page: unknown[][] = [];
+  let done = false;
+  let failed: unknown;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const query = core.query({ sql: st.sql, values: st.values, rowsAsArray: true });
+  query.on('result', (row) => {
+    page.push(row as unknown as unknown[]);
+    if (page.length === PAGE) {
+      core.pause();
+      poke();
+    }
+  });
+  query.on('error', (e) => {
+    failed = e;
+    poke();
+  });
+  query.on('end', () => {
+    done = true;
+    poke();
+  });
+  while (true) {
+    if (failed) throw failed;
+    if (page.length >= PAGE || (done && page.length)) {
+      const out = page;
+      page = [];
+      if (!done) core.resume();
+      yield out;
+      continue;
+    }
+    if (done) return;
+    await new Promise<void>((r) => (wake = r));
+  }
+}
 
 /**
  * `snapshot`: the side as one consistent snapshot sees it (a CDC stream's start, ../cdc/mysql-changes.ts): reads go
@@ -130,6 +207,43 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
       await ensurePositions();
       const [rows] = await pool.query(positions.read, [mark.sync, mark.stream]);
       return (rows as { position: string | null }[])[0]?.position ?? undefined;
+    },
+    ranges(table, shape: HashShape) {
+      const all = async (st: Statement) => {
+        const [conn, release] = await reading();
+        try {
+          const [rows] = await conn.query({ sql: st.sql, values: st.values, rowsAsArray: true });
+          return rows as unknown[][];
+        } catch (e) {
+          throw mysqlError(e, `reading ${table}`);
+        } finally {
+          release();
+        }
+      };
+      async function* stream(st: Statement) {
+        const [conn, release] = await reading();
+        try {
+          yield* pages(conn.connection as unknown as import('mysql2').Connection, st);
+        } catch (e) {
+          throw mysqlError(e, `reading ${table}`);
+        } finally {
+          release();
+        }
+      }
+      const key = q(shape.key.name);
+      return rangeReader({
+        table: quoted(table),
+        key: shape.key.text ? `CONVERT(${key} USING utf8mb4) COLLATE utf8mb4_bin` : key,
+        keyColumn: key,
+        carried: shape.carried.map((col) => q(col.name)),
+        hash: `SUBSTRING(MD5(CONCAT(${shape.hashed.map(spelled).join(', ')})), 18)`,
+        sum: (h) => `CAST(SUM(CAST(CONV(${h}, 16, 10) AS UNSIGNED)) AS CHAR)`,
+        count: 'COUNT(*)',
+        placeholder: () => '?',
+        // mysql2 writes a bigint as its digits: an exact literal, unsigned ones past 2^63 too (CAST AS SIGNED would wrap).
+        integer: (ph) => ph,
+        div: (x, y) => `${x} DIV ${y}`,
+      }, { all, stream }, q);
     },
     close: () => pool.end(),
   };

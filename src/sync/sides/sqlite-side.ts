@@ -2,8 +2,24 @@
 // statements in one transaction (in-process: no round trip to save) — UPDATE, then INSERT when no row had the key.
 import { openSqlite } from '../../connectors/sqlite/sqlite-destination.js';
 import { quoteIdent } from '../../connectors/sql/quote.js';
+import { createHash } from 'node:crypto';
 import { positionSql } from '../positions.js';
-import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type Side } from '../side.js';
+import { rangeReader, type Statement } from '../range-sql.js';
+import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side } from '../side.js';
+import { syncText } from '../values.js';
+
+/**
+ * A row's hash as the servers compute theirs (range-sql.ts): SQLite has no md5, so the connection gets it as a
+ * function, each value spelled as values.ts compares it (syncText) — what the servers' spellings come to.
+ */
+export function rowHash(...values: unknown[]): string {
+  let text = '';
+  for (const v of values) {
+    const t = syncText(v);
+    text += t === null ? 'N' : `${Buffer.byteLength(t)}:${t}`;
+  }
+  return createHash('md5').update(text).digest('hex').slice(17);
+}
 
 export function sqliteSide(path: string): Side {
   const db = openSqlite(path, { readonly: true });
@@ -11,6 +27,18 @@ export function sqliteSide(path: string): Side {
   // The reading connection is read-only: writes go through a second one.
   const writer = () => (writing ??= openSqlite(path));
   const positions = positionSql('sqlite', quoteIdent(POSITIONS));
+  const hashing = new WeakSet<object>();
+  /** A reading connection with the hash functions. */
+  const hashed = (on: ReturnType<typeof openSqlite>) => {
+    if (!hashing.has(on)) {
+      on.function('sluice_row_hash', { deterministic: true, varargs: true }, rowHash);
+      on.aggregate('sluice_hash_sum', { start: () => 0n, step: (sum: bigint, h: unknown) => sum + BigInt(`0x${String(h)}`), result: (sum: bigint) => sum.toString() });
+      hashing.add(on);
+    }
+    return on;
+  };
+  // A connection is busy while a read is open on it: what is asked meanwhile (rows by key) goes through a second one.
+  let other: ReturnType<typeof openSqlite> | undefined;
   return {
     type: 'sqlite',
     async columns(table) {
@@ -71,8 +99,36 @@ export function sqliteSide(path: string): Side {
       const row = db.prepare(positions.read).get(mark.sync, mark.stream) as { position: string | null } | undefined;
       return row?.position ?? undefined;
     },
+    ranges(table, shape: HashShape) {
+      const all = async (st: Statement) => hashed(other ??= openSqlite(path, { readonly: true })).prepare(st.sql).raw(true).all(...st.values) as unknown[][];
+      async function* stream(st: Statement) {
+        let page: unknown[][] = [];
+        for (const row of hashed(db).prepare(st.sql).raw(true).iterate(...st.values) as Iterable<unknown[]>) {
+          page.push(row);
+          if (page.length >= PAGE) {
+            yield page;
+            page = [];
+          }
+        }
+        if (page.length) yield page;
+      }
+      const key = quoteIdent(shape.key.name);
+      return rangeReader({
+        table: quoteIdent(table),
+        key: `${key} COLLATE BINARY`,
+        keyColumn: key,
+        carried: shape.carried.map((col) => quoteIdent(col.name)),
+        hash: `sluice_row_hash(${shape.hashed.map((col) => quoteIdent(col.name)).join(', ')})`,
+        sum: (h) => `sluice_hash_sum(${h})`,
+        count: 'count(*)',
+        placeholder: () => '?',
+        integer: (ph) => `CAST(${ph} AS INTEGER)`,
+        div: (x, y) => `${x} / ${y}`,
+      }, { all, stream }, quoteIdent);
+    },
     async close() {
       db.close();
+      other?.close();
       writing?.close();
     },
   };
