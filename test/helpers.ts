@@ -140,3 +140,12 @@ export const rowsOf = (b: Batch): Row[] => Array.from({ length: batchLength(b) }
 export const schemaOf = (cols: [string, ColumnType][]): Schema => ({
   columns: cols.map(([name, type]): Column => ({ name, type, nullable: true })),
 });
+
+/** Waits until `check` holds, asking every 100 ms; fails naming `what` after `ms`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

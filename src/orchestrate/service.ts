@@ -154,15 +154,18 @@ export class Service {
   async trigger(pipeline: string, actor: string, trigger: Trigger = 'manual', streams?: string[], detail: Record<string, unknown> = {}): Promise<RunRequest> {
     if (this.sync(pipeline)?.config.mode === 'cdc') throw new Error(`sync "${pipeline}" streams continuously (mode: cdc): it has no runs to trigger`);
     if (!this.runnable(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
-    // Two triggers in the same millisecond would share a key: take the next free one.
-    for (let t = Date.now(); ; t++) {
+    const scheduledFor = await this.claimFrom(pipeline, Date.now(), trigger, actor);
+    const req: RunRequest = { pipeline, scheduledFor, trigger, actor, attempt: 0, ...(streams ? { streams } : {}) };
+    await this.o.store.appendAudit({ actor, action: 'run.triggered', pipeline, detail: { trigger, scheduled_for: scheduledFor.toISOString(), ...(streams ? { streams } : {}), ...detail } });
+    this.executor.submit(req);
+    return req;
+  }
+
+  /** Claims a run of `pipeline` at `from` (ms), or the next free millisecond: two runs asked for in one share no key. */
+  private async claimFrom(pipeline: string, from: number, trigger: Trigger, actor: string): Promise<Date> {
+    for (let t = from; ; t++) {
       const scheduledFor = new Date(t);
-      if (await this.o.store.claimScheduledRun({ pipeline, scheduledFor, trigger, holder: this.holder, actor })) {
-        const req: RunRequest = { pipeline, scheduledFor, trigger, actor, attempt: 0, ...(streams ? { streams } : {}) };
-        await this.o.store.appendAudit({ actor, action: 'run.triggered', pipeline, detail: { trigger, scheduled_for: scheduledFor.toISOString(), ...(streams ? { streams } : {}), ...detail } });
-        this.executor.submit(req);
-        return req;
-      }
+      if (await this.o.store.claimScheduledRun({ pipeline, scheduledFor, trigger, holder: this.holder, actor })) return scheduledFor;
     }
   }
 
@@ -264,13 +267,13 @@ export class Service {
       }
     }
     if (outcome.status !== 'success' && outcome.status !== 'partial_success') return;
-    // `after:` — each dependent runs once per upstream run, keyed by the upstream's finish time.
+    // `after:` — each dependent runs once per upstream run, keyed by the upstream's finish time (or the next free
+    // millisecond: two upstream runs may finish in the same one).
     for (const [name, schedule] of this.schedules()) {
       if (!schedule.after?.includes(req.pipeline)) continue;
-      const scheduledFor = new Date(Date.parse(outcome.summary?.finished_at ?? new Date().toISOString()));
-      if (await this.o.store.claimScheduledRun({ pipeline: name, scheduledFor, trigger: 'after', holder: this.holder, actor: `after:${req.pipeline}` })) {
-        this.executor.submit({ pipeline: name, scheduledFor, trigger: 'after', actor: `after:${req.pipeline}`, attempt: 0 });
-      }
+      const actor = `after:${req.pipeline}`;
+      const scheduledFor = await this.claimFrom(name, Date.parse(outcome.summary?.finished_at ?? new Date().toISOString()), 'after', actor);
+      this.executor.submit({ pipeline: name, scheduledFor, trigger: 'after', actor, attempt: 0 });
     }
   }
 }

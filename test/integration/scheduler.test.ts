@@ -11,7 +11,7 @@ import { SqliteControlStore } from '../../src/control/sqlite-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { RunOptions, RunSummary } from '../../src/engine/runner.js';
 import { Service } from '../../src/orchestrate/service.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 
 const pipelineYaml = (name: string, schedule: string) => `pipeline: ${name}
 sources:
@@ -176,7 +176,9 @@ test('after: a pipeline runs when the one it follows has loaded, once per upstre
   }, eng, async ({ svc, store }) => {
     await svc.trigger('upstream', 'test');
     await svc.trigger('upstream', 'test');
-    await sleep(400);
+    // Waited for, not slept on: on a busy machine the second downstream run may take longer than a fixed pause.
+    const finished = async () => (await store.listScheduledRuns({ pipeline: 'downstream' })).filter((r) => r.status === 'success').length === 2;
+    await until('both downstream runs', finished, 5000);
     assert.deepEqual(eng.calls.map((c) => c.pipeline).sort(), ['downstream', 'downstream', 'upstream', 'upstream']);
     const down = await store.listScheduledRuns({ pipeline: 'downstream' });
     assert.deepEqual(down.map((r) => [r.trigger, r.actor, r.status]), [['after', 'after:upstream', 'success'], ['after', 'after:upstream', 'success']]);

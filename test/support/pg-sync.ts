@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { PG_URL, pgQuery, tempDir } from '../helpers.js';
+import { PG_URL, pgQuery, tempDir, until } from '../helpers.js';
+
+export { until };
 
 export interface PgSync {
   /** Unique per test: the schemas are `<name>_a` and `<name>_b`, the sync `<name>` with `-` for `_`. */
@@ -16,13 +18,6 @@ export interface PgSync {
   write: (yaml: string) => void;
 }
 
-export async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export async function withSync(body: (s: PgSync) => Promise<void>, prefix = 'cdc'): Promise<void> {
   const { dir, cleanup } = tempDir();
