@@ -129,6 +129,7 @@ export async function benchCdc(seconds: number, backlog: number): Promise<void> 
   const home = join(dir, 'home');
   const file = join(dir, 'sync.yaml');
   writeFileSync(file, `sync: bench-cdc
+change_log: ${process.env.BENCH_CHANGE_LOG ?? 'true'}
 systems:
   a: { type: postgres, url: "${URL}", schema: bench_cdc_a }
   b: { type: postgres, url: "${URL}", schema: bench_cdc_b }

@@ -99,9 +99,10 @@ export class SyncBase {
   /**
    * Brings a table's base up to what its streams applied since it was last kept (mode: cdc keeps no base as it
    * goes): each key's last change in the change log after the base's mark. Then a new snapshot's hash sync tells who
-   * changed a key since, rather than calling every such key a conflict. `fields`: a merge table's field hashes.
+   * changed a key since, rather than calling every such key a conflict. `hashes`: a row's content hash, and its field
+   * hashes for a merge table.
    */
-  fold(name: string, keyParts: number, fields?: (row: Record<string, unknown>) => number[]): void {
+  fold(name: string, keyParts: number, hashes: (row: Record<string, unknown>) => { hn: number; hf: number[] | null }): void {
     if (!this.changes) return;
     const { t, keys } = this.baseOf(name, keyParts);
     const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
@@ -113,8 +114,10 @@ export class SyncBase {
       const after = (mark.get(name) as number | undefined) ?? 0;
       for (const e of log.latest(name, { after })) {
         // Spellings unknown (ha, hb): the next hash sync makes those rows comparable before it compares them.
-        if (e.row && e.after !== null) set.run(...e.key.map(stored), e.after, null, null, fields ? encodeFields(fields(e.row)) : null);
-        else remove.run(...e.key.map(stored));
+        if (e.row) {
+          const { hn, hf } = hashes(e.row);
+          set.run(...e.key.map(stored), hn, null, null, hf && encodeFields(hf));
+        } else remove.run(...e.key.map(stored));
       }
       this.keepMark(name);
     })();

@@ -27,7 +27,7 @@ import { fieldHashes, mergeFields } from '../field-merge.js';
 import { currentRows, keyText, rowHash } from '../guard.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SideTransaction, type SyncMark, type TableWriter } from '../side.js';
 import { markDeleted, type SoftDeletes } from '../soft-delete.js';
-import { syncText } from '../values.js';
+import { rawHash, syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
 import type { CdcEvent, ChangeReader } from './change-queue.js';
 import { review, type ReviewTable } from './review.js';
@@ -114,7 +114,7 @@ function settle(t: AppliedTable, p: Pending, d: Decision): void {
     c.origin = d.origin;
     c.applied = d.write ? t.log.to : 'none';
     if (d.merged && c.op !== 'delete') {
-      c.after = rowHash(d.merged, t.keyParts);
+      c.after = rawHash(d.merged, t.keyParts);
       c.row = t.log.image(d.merged, 'to');
     } else if (c.op !== 'delete') c.row = t.log.image(e.source, 'from');
   }
@@ -226,6 +226,7 @@ function logChange(t: AppliedTable, e: Extract<CdcEvent, { kind: 'change' }>): L
   const n = t.keyParts;
   return {
     table: t.log.table, key: e.row.slice(0, n).map(syncText), op: e.op === 'remove' ? 'delete' : e.insert ? 'insert' : 'update',
-    origin: t.log.from, applied: t.log.to, before: rowHash(e.old, n), after: e.op === 'remove' ? null : rowHash(e.row, n),
+    // Hashes of the rows as the source spells them: making every value comparable first halved a stream's throughput.
+    origin: t.log.from, applied: t.log.to, before: e.old ? rawHash(e.old, n) : null, after: e.op === 'remove' ? null : rawHash(e.row, n),
   };
 }

@@ -11,6 +11,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { SyncBase } from '../base.js';
 import { rowImage } from '../change-log.js';
 import { fieldHashes } from '../field-merge.js';
+import { contentHash } from '../values.js';
 import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
@@ -151,8 +152,11 @@ async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Recor
     for (const t of tables) {
       // What the streams applied since the base was kept, first: a key one side changed since then flows from it.
       const p = pairs.get(t)!;
-      const fields = t.conflict?.strategy === 'merge' ? (row: Record<string, unknown>) => fieldHashes(p.a.map((c) => row[c.name]), p.keyParts) : undefined;
-      base.fold(p.nameA, p.keyParts, fields);
+      const merging = t.conflict?.strategy === 'merge';
+      base.fold(p.nameA, p.keyParts, (image) => {
+        const row = p.a.map((c) => image[c.name]);
+        return { hn: contentHash(row, p.keyParts), hf: merging ? fieldHashes(row, p.keyParts) : null };
+      });
       synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' } }));
     }
     for (const s of fresh) done.set(s, s.tables.map((t) => synced.get(t)!));

@@ -5,7 +5,11 @@
 // temporary name that becomes its commit's position when that is read; names left by a crash are dropped at start.
 import type { ChangeLog, LoggedChange } from '../change-log.js';
 
-/** Entries held before they are written: above this, a source transaction's are written as it goes. */
+/**
+ * Entries held before they are written: past WRITE, those of source commits already read are written (before their
+ * target transaction commits, as they would be anyway); past HOLD, a source transaction's are written as it goes.
+ */
+const WRITE = 2_000;
 const HOLD = 10_000;
 
 export interface LogEntry { change: LoggedChange; source: unknown[]; position?: string; idx: number }
@@ -40,7 +44,7 @@ export class StreamLog {
 
   /** Called while every held entry is decided: writes them once there are too many to hold. */
   relieve(): void {
-    if (this.held.length >= HOLD) this.write(true);
+    if (this.held.length >= WRITE) this.write(this.held.length >= HOLD);
   }
 
   /** Before the target commits: everything of the source commits it holds. Returns their positions (to forget on failure). */
