@@ -27,6 +27,8 @@ export function holdsYoungGeneration(argv: readonly string[]): boolean {
   const [command, file] = argv;
   // A service lives for days with mostly small runs: its young generation is capped once it is up (cli/serve.ts).
   if (command === 'serve') return true;
+  // A sync streams changes a page at a time for as long as it runs: capped once its file is read (cli/sync.ts).
+  if (command === 'sync') return true;
   if (command !== 'run' || !file || !/\.ya?ml$/i.test(file)) return false;
   let text: string;
   try {

@@ -6,6 +6,7 @@
 // one failed, 2 for a bad file or a setting this version cannot run yet.
 import type { Command } from 'commander';
 import { loadSyncFile, type LoadedSync } from '../config/sync-spec.js';
+import { settleYoungGeneration } from './heap.js';
 import { ConfigError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { runSync } from '../sync/run-sync.js';
@@ -36,6 +37,8 @@ export const syncCommand: CliCommand = {
 async function sync(file: string, o: SyncOptions): Promise<number> {
   try {
     const loaded = await loadSyncFile(file);
+    // Rows and changes live a page or a transaction: 8 MB semi-spaces (src/cli/heap.ts).
+    settleYoungGeneration(8);
     return loaded.config.mode === 'cdc' ? await streamSync(loaded, o) : await hashSync(loaded, file, o);
   } catch (e) {
     printError(e);
