@@ -23,7 +23,7 @@ export interface Side {
    * in the side's position table (POSITIONS): a CDC reader of this side knows the transaction as the sync's own and
    * passes it by (no echo), and `commit(position)` keeps the stream's position with the rows it covers.
    */
-  transaction(mark?: SyncMark): Promise<SideTransaction>;
+  transaction(mark?: SyncMark, o?: TransactionOptions): Promise<SideTransaction>;
   /** The position a stream last committed with `mark` (undefined: none yet). */
   position(mark: SyncMark): Promise<string | undefined>;
   /** Checksums of key ranges and (key, row hash) reads, computed on the side's server (../range-checksum.ts). */
@@ -66,6 +66,13 @@ export interface RangeReader {
   /** Rows of `columns` with these keys, in any order (keys equal under the column's collation may come too). */
   rows(columns: SideColumn[], keys: unknown[]): Promise<unknown[][]>;
 }
+
+/**
+ * `defer`: writes may wait to go with the next statement sent — a read, or the commit — where the engine takes several
+ * statements at once (PostgreSQL's simple queries): a stream's small transaction is then one round trip, BEGIN to
+ * COMMIT. Only for transactions of bounded size (what waits is held in memory).
+ */
+export interface TransactionOptions { defer?: boolean }
 
 /** A sync's stream of changes into a side: `stream` names where they come from (`a`, `b`, `hash`). */
 export interface SyncMark { sync: string; stream: string }
@@ -112,6 +119,8 @@ export interface TransactionParts {
    * transaction, which is most of a stream's latency.
    */
   inline?(sql: string, values: unknown[]): string;
+  /** With `defer`: queues a statement to go before the next one sent. */
+  later?(sql: string): void;
 }
 
 /** Parameters: tag (sync, stream); keep (position, sync, stream); read (sync, stream). */
@@ -132,7 +141,8 @@ export async function openTransaction(p: TransactionParts, mark?: SyncMark): Pro
   try {
     if (mark) await p.ensurePositions();
     const tag: [string, unknown[]] | undefined = mark && [p.positions.tag, [mark.sync, mark.stream]];
-    if (tag && p.inline) await p.run(`${p.begin}; ${p.inline(...tag)}`);
+    if (p.later && p.inline) p.later(tag ? `${p.begin}; ${p.inline(...tag)}` : p.begin);
+    else if (tag && p.inline) await p.run(`${p.begin}; ${p.inline(...tag)}`);
     else {
       await p.run(p.begin);
       if (tag) await p.run(...tag);

@@ -382,7 +382,9 @@ tables:
 
 test('mode: cdc, manual-review: a key changed on both sides is held, each side keeping its own, until a person takes one; the next run writes it, nothing echoed', async () => {
   await withSync(async ({ name, file, home, write }) => {
-    await pgQuery(`CREATE TABLE ${name}_a.notes (id int PRIMARY KEY, body text); CREATE TABLE ${name}_b.notes (id int PRIMARY KEY, body text);
+    // A column named like a parameter, and values with quotes and backslashes: a stream's writes to PostgreSQL go with
+    // its commit in one simple query, their values written in as literals.
+    await pgQuery(`CREATE TABLE ${name}_a.notes (id int PRIMARY KEY, body text, "x$1" text); CREATE TABLE ${name}_b.notes (id int PRIMARY KEY, body text, "x$1" text);
       ALTER TABLE ${name}_a.notes REPLICA IDENTITY FULL; ALTER TABLE ${name}_b.notes REPLICA IDENTITY FULL;
       INSERT INTO ${name}_a.notes SELECT i, 'n' || i FROM generate_series(1, 10) i;`);
     write(pgToPg(name, 'notes', '    conflict: { strategy: manual-review }\n', 'two_way'));
@@ -392,11 +394,12 @@ test('mode: cdc, manual-review: a key changed on both sides is held, each side k
       return JSON.parse(r.stdout) as { streams: StreamJson[]; held: number };
     };
     assert.equal((await once(0)).held, 0);
-    await pgQuery(`UPDATE ${name}_a.notes SET body = 'a5' WHERE id = 5; UPDATE ${name}_a.notes SET body = 'a6' WHERE id = 6`);
+    await pgQuery(`UPDATE ${name}_a.notes SET body = 'a5' WHERE id = 5; UPDATE ${name}_a.notes SET body = 'a6', "x$1" = E'it''s \\\\ $1 "q"' WHERE id = 6`);
     await pgQuery(`UPDATE ${name}_b.notes SET body = 'b5' WHERE id = 5`);
     assert.equal((await once(3)).held, 1, 'held: exit 3, the rest synced');
     const bodies = async (s: string) => (await pgQuery(`SELECT id, body FROM ${name}_${s}.notes WHERE id IN (5, 6) ORDER BY id`)).map((r) => `${r.id}:${r.body}`);
     assert.deepEqual([await bodies('a'), await bodies('b')], [['5:a5', '6:a6'], ['5:b5', '6:a6']], 'each side keeps its own version of 5');
+    assert.deepEqual(await pgQuery(`SELECT "x$1" AS x FROM ${name}_b.notes WHERE id = 6`), [{ x: 'it\'s \\ $1 "q"' }]);
 
     const list = await sluice(['conflicts', 'list', file, '--json'], { home });
     const [c] = JSON.parse(list.stdout) as { id: number; key: Record<string, string>; a: { body: string }; b: { body: string } }[];

@@ -121,6 +121,8 @@ function settle(t: AppliedTable, p: Pending, d: Decision): void {
 }
 
 const MAX_CHANGES = 20_000;
+/** A stream's transactions hold at most MAX_CHANGES: their writes may wait for the commit, one round trip in all. */
+const DEFER = { defer: true };
 
 export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncMark, tables: Map<string, AppliedTable>,
   o: { untilCaughtUp?: boolean; onCommit?: (counts: ApplyCounts, position: string) => void; log?: ChangeLog } = {}): Promise<ApplyCounts> {
@@ -161,7 +163,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
   };
   const commit = async (position: string) => {
     await flush();
-    const t = tx ?? await into.transaction(mark);
+    const t = tx ?? await into.transaction(mark, DEFER);
     tx = undefined;
     writers = new Map();
     inTx = 0;
@@ -188,7 +190,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
           // Every entry is decided now: a large source transaction's are written as it goes.
           log?.relieve();
         }
-        tx ??= await into.transaction(mark);
+        tx ??= await into.transaction(mark, DEFER);
         batch ??= { table: e.table, op: e.op, rows: new Map() };
         const k = keyText(e.row, t.keyParts);
         // A key changed twice in one statement: the last row, over the row before the first change.

@@ -63,9 +63,14 @@ function recordField(c: SideColumn): string {
   return `${/^(text|character varying)/.test(c.type) ? x : textOutput(c)} COLLATE "C"`;
 }
 
-/** `$n` parameters written in as string literals (standard_conforming_strings: only `'` is doubled). */
+/**
+ * `sql` with its parameters written in as literals (E'…', whatever standard_conforming_strings says), for statements
+ * sent several at once; a `$1` inside a quoted identifier or string is left alone.
+ */
 const inline = (sql: string, values: unknown[]): string =>
-  sql.replace(/\$(\d+)/g, (_, i: string) => `'${String(values[Number(i) - 1]).replaceAll("'", "''")}'`);
+  sql.replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'|\$(\d+)/g, (whole, i: string | undefined) =>
+    (i === undefined ? whole : literal(values[Number(i) - 1])));
+const literal = (v: unknown): string => (v === null || v === undefined ? 'NULL' : `E'${String(v).replaceAll('\\', '\\\\').replaceAll("'", "''")}'`);
 
 /**
  * `snapshot`: the side as an exported snapshot sees it (a CDC slot's starting point, ../cdc/pg-changes.ts): reads go
@@ -131,16 +136,22 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
         release();
       }
     },
-    async transaction(mark) {
+    async transaction(mark, o = {}) {
       const client = await pool.connect();
+      /** Deferred statements: sent before the next one, in one simple query (TransactionOptions.defer). */
+      const waiting: string[] = [];
       const run = async (sql: string, values: unknown[] = []) => {
         try {
-          return await client.query(sql, values);
+          // Rolling back: what waits is dropped, not run (an error in it would keep the ROLLBACK behind it from running).
+          if (sql === 'ROLLBACK') waiting.length = 0;
+          if (!waiting.length) return await client.query(sql, values);
+          return await client.query([...waiting.splice(0), values.length ? inline(sql, values) : sql].join(';\n'));
         } catch (e) {
           throw pgError(e, 'writing');
         }
       };
-      return openTransaction({ run, release: () => client.release(), begin: 'BEGIN', positions, ensurePositions, inline, table: async (table, columns, key) => {
+      const later = o.defer ? (sql: string) => void waiting.push(sql) : undefined;
+      return openTransaction({ run, release: () => client.release(), begin: 'BEGIN', positions, ensurePositions, inline, ...(later ? { later } : {}), table: async (table, columns, key) => {
         const T = quoted(table);
         const cols = columns.map((col) => quoteIdent(col.name));
         const keys = key.map((k) => quoteIdent(k.name));
@@ -157,6 +168,10 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
         const document = (rowsOf: unknown[][], of: SideColumn[]) =>
           JSON.stringify(rowsOf.map((row) => Object.fromEntries(of.map((col, i) => [col.name, jsonValue(row[i], col)]))));
         const write = async (sql: string, doc: string) => {
+          if (later) {
+            later(inline(sql, [doc]));
+            return;
+          }
           try {
             await client.query(sql, [doc]);
           } catch (e) {
@@ -169,6 +184,7 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
           remove: (batch) => write(remove, document(batch, key)),
           async read(keys) {
             try {
+              if (waiting.length) await client.query(waiting.splice(0).join(';\n'));
               return (await client.query({ text: read, values: [document(keys, key)], rowMode: 'array' })).rows as unknown[][];
             } catch (e) {
               throw pgError(e, `reading ${name(table)}`);
