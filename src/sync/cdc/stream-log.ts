@@ -23,6 +23,8 @@ export class StreamLog {
   /** Source transactions written under a temporary name whose commit has been read since. */
   private named: { token: string; position: string }[] = [];
   private tokens = 0;
+  /** Source commits written for the target transaction being built (forgotten if it fails). */
+  private unsettled: string[] = [];
 
   constructor(private readonly log: ChangeLog, private readonly stream: string, private readonly run: string) {
     log.dropTemporary(stream);
@@ -49,7 +51,10 @@ export class StreamLog {
 
   /** Before the target commits: everything of the source commits it holds. Returns their positions (to forget on failure). */
   beforeCommit(): string[] {
-    return this.write(false);
+    this.write(false);
+    const written = this.unsettled;
+    this.unsettled = [];
+    return written;
   }
 
   /** The target transaction failed: its entries go (best effort; reading them again replaces them anyway). */
@@ -57,10 +62,10 @@ export class StreamLog {
     this.log.forget(this.stream, [...positions, ...(this.spilled ? [this.spilled] : [])]);
   }
 
-  private write(spill: boolean): string[] {
+  private write(spill: boolean): void {
     const ready = this.held.filter((e) => e.position !== undefined) as Required<LogEntry>[];
     const open = this.held.filter((e) => e.position === undefined);
-    const positions = [...this.named.map((n) => n.position), ...ready.map((e) => e.position)];
+    this.unsettled.push(...this.named.map((n) => n.position), ...new Set(ready.map((e) => e.position)));
     // Renamed first: the rest of a spilled transaction is written under its position after.
     for (const n of this.named) this.log.rename(this.stream, n.token, n.position);
     this.named = [];
@@ -71,6 +76,5 @@ export class StreamLog {
       this.log.appendFrom(this.stream, open.map((e) => ({ ...e, position: token })));
       this.held = [];
     } else this.held = open;
-    return positions;
   }
 }
