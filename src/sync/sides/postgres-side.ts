@@ -67,6 +67,9 @@ function recordField(c: SideColumn): string {
  * `sql` with its parameters written in as literals (E'…', whatever standard_conforming_strings says), for statements
  * sent several at once; a `$1` inside a quoted identifier or string is left alone.
  */
+/** What a deferring transaction holds back at most (TransactionOptions.defer), in characters of SQL. */
+const DEFER_BYTES = 256 * 1024;
+
 const inline = (sql: string, values: unknown[]): string =>
   sql.replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'|\$(\d+)/g, (whole, i: string | undefined) =>
     (i === undefined ? whole : literal(values[Number(i) - 1])));
@@ -168,11 +171,14 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
         const document = (rowsOf: unknown[][], of: SideColumn[]) =>
           JSON.stringify(rowsOf.map((row) => Object.fromEntries(of.map((col, i) => [col.name, jsonValue(row[i], col)]))));
         const write = async (sql: string, doc: string) => {
-          if (later) {
+          // Deferred while small (a stream's transaction of a few rows: one round trip); a large one's statements
+          // go as they come, so that memory does not hold them all until the commit.
+          if (later && waiting.reduce((n, w) => n + w.length, 0) < DEFER_BYTES) {
             later(inline(sql, [doc]));
             return;
           }
           try {
+            if (waiting.length) await client.query(waiting.splice(0).join(';\n'));
             await client.query(sql, [doc]);
           } catch (e) {
             throw pgError(e, `writing ${name(table)}`);
