@@ -37,27 +37,32 @@ export class PipelineSet {
   private readonly entries = new Map<string, PipelineEntry>();
   /** Goes up with every change, so callers can cache what they derive from the set. */
   version = 0;
-  private byName?: { version: number; map: Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }> };
-  private syncsByName?: { version: number; map: Map<string, { entry: PipelineEntry; loaded: LoadedSync }> };
+  /** The maps below as last built, and the version of the set they were built from. */
+  private readonly built = new Map<'pipelines' | 'syncs', { version: number; map: Map<string, unknown> }>();
 
   constructor(private readonly paths: string[], private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   /** Valid pipelines by name (the last good version of each); the same map until the set changes. */
   pipelines(): ReadonlyMap<string, { entry: PipelineEntry; loaded: LoadedPipeline }> {
-    // Looked up for every run (its policy, its version): rebuilt only when a file changed, not per lookup.
-    if (this.byName?.version === this.version) return this.byName.map;
-    const map = new Map<string, { entry: PipelineEntry; loaded: LoadedPipeline }>();
-    for (const entry of this.entries.values()) if (entry.loaded) map.set(entry.loaded.config.pipeline, { entry, loaded: entry.loaded });
-    this.byName = { version: this.version, map };
-    return map;
+    return this.byName('pipelines', (e) => e.loaded && [e.loaded.config.pipeline, e.loaded]);
   }
 
   /** Valid sync files by sync name (the last good version of each); the same map until the set changes. */
   syncs(): ReadonlyMap<string, { entry: PipelineEntry; loaded: LoadedSync }> {
-    if (this.syncsByName?.version === this.version) return this.syncsByName.map;
-    const map = new Map<string, { entry: PipelineEntry; loaded: LoadedSync }>();
-    for (const entry of this.entries.values()) if (entry.sync) map.set(entry.sync.config.sync, { entry, loaded: entry.sync });
-    this.syncsByName = { version: this.version, map };
+    return this.byName('syncs', (e) => e.sync && [e.sync.config.sync, e.sync]);
+  }
+
+  /** Entries by the name `pick` finds in their last good version. */
+  private byName<T>(kind: 'pipelines' | 'syncs', pick: (e: PipelineEntry) => [string, T] | undefined): ReadonlyMap<string, { entry: PipelineEntry; loaded: T }> {
+    // Looked up for every run (its policy, its version): rebuilt only when a file changed, not per lookup.
+    const last = this.built.get(kind);
+    if (last?.version === this.version) return last.map as Map<string, { entry: PipelineEntry; loaded: T }>;
+    const map = new Map<string, { entry: PipelineEntry; loaded: T }>();
+    for (const entry of this.entries.values()) {
+      const found = pick(entry);
+      if (found) map.set(found[0], { entry, loaded: found[1] });
+    }
+    this.built.set(kind, { version: this.version, map });
     return map;
   }
 

@@ -127,17 +127,17 @@ export class ChangeLog {
   }
 
   /**
-   * Each key's last event that says what the table holds, among events `after` < seq <= `until`: its key, content
-   * hash and row (none for a delete).
+   * Each key's last event that says what the table holds, among events `after` < seq <= `until`: its key and row
+   * (none for a delete).
    */
-  *latest(table: string, o: { after?: number; until?: number } = {}): Iterable<{ key: (string | null)[]; after: number | null; row?: Record<string, unknown> }> {
+  *latest(table: string, o: { after?: number; until?: number } = {}): Iterable<{ key: (string | null)[]; row?: Record<string, unknown> }> {
     // SQLite takes the other columns from the row holding max(seq) (its documented bare-column rule). A transaction
     // being read under a temporary name (./cdc/stream-log.ts) is not committed yet.
-    const rows = this.db.prepare(`SELECT key, op, after_hash, row, max(seq) FROM change_log WHERE tbl = ? AND effective = 1 AND seq > ? AND seq <= ?
+    const rows = this.db.prepare(`SELECT key, op, row, max(seq) FROM change_log WHERE tbl = ? AND effective = 1 AND seq > ? AND seq <= ?
       AND (position IS NULL OR position NOT LIKE '~%') GROUP BY key`).raw(true);
-    for (const [key, op, after, row] of rows.iterate(table, o.after ?? 0, o.until ?? Number.MAX_SAFE_INTEGER) as Iterable<[string, ChangeOp, number | null, string | null]>) {
+    for (const [key, op, row] of rows.iterate(table, o.after ?? 0, o.until ?? Number.MAX_SAFE_INTEGER) as Iterable<[string, ChangeOp, string | null]>) {
       const image = op !== 'delete' && row !== null ? { row: fromJson<Record<string, unknown>>(row) } : {};
-      yield { key: JSON.parse(key) as (string | null)[], after: op === 'delete' ? null : after, ...image };
+      yield { key: JSON.parse(key) as (string | null)[], ...image };
     }
   }
 
