@@ -3,6 +3,7 @@ import { benchApi } from './api.js';
 import { benchCdc } from './cdc.js';
 import { benchCsv } from './csv.js';
 import { benchDiff } from './diff.js';
+import { benchParquet } from './parquet.js';
 import { benchServe } from './serve.js';
 import { benchSync } from './sync.js';
 import { benchMysql, benchSql } from './sql.js';
@@ -10,8 +11,9 @@ import { benchTransform } from './transform.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   cdc: (args) => benchCdc(Number(args[0] ?? 15), Number(args[1] ?? 1_000_000)),
-  csv: (args) => benchCsv(Number(args[0] ?? 5_000_000)),
+  csv: (args) => benchCsv(Number(args[0] ?? 5_000_000), Number(args[1] ?? 3)),
   diff: (args) => benchDiff(Number(args[0] ?? 1_000_000)),
+  parquet: (args) => benchParquet(Number(args[0] ?? 3_000_000), Number(args[1] ?? 3)),
   sql: (args) => benchSql(args),
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),

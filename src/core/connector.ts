@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Logger } from './logger.js';
 import type { Refusal } from './values/refusals.js';
 import type {
-  Batch, ColumnType, DeclaredType, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
+  Batch, ColumnType, DeclaredType, FileHandOff, Schema, SchemaContract, SchemaPolicy, StreamState, WriteDisposition,
 } from './types.js';
 
 /** Keys every stream has, whatever its source. Connector-specific keys (path, table, …) sit beside them. */
@@ -49,6 +49,11 @@ export interface RunContext {
   home: string;
   /** Rows per batch a source should aim for; memory is bounded by it. */
   batchSize: number;
+  /**
+   * The load can read whole files itself (StreamLoad.ingest): a file source offers each file it starts from the top
+   * as a FileHandOff before parsing it.
+   */
+  handOff?: boolean;
 }
 
 export interface Source {
@@ -177,6 +182,15 @@ export interface StreamLoad {
   readonly pipelinesCommits?: boolean;
   /** Last commit of the run: swaps in a replaced table, drops staging. */
   finish(state: StreamState): Promise<CommitCounts>;
+  /** Whether ingest() may take files of this format (`csv`, …) for this load at all. */
+  ingests?(format: string): boolean;
+  /**
+   * Read a whole file with the destination's own reader (DuckDB's read_csv) into the table write() fills, typed as
+   * `schema` says: the rows loaded, or undefined when the load declines it — an option or a value it cannot take
+   * exactly as the engine's own coercion would. Declining leaves the load as it was at its last commit (nothing is
+   * written since: the engine commits before offering a file), and the engine reads the file itself.
+   */
+  ingest?(file: FileHandOff, schema: Schema): Promise<number | undefined>;
   /**
    * The limits of a target column as the table has it, known after evolve(): an existing numeric(10,2), varchar(20) or
    * utf8mb3 column refuses values a column Sluice made would take. The reason a value is refused, or undefined when the

@@ -184,6 +184,31 @@ export interface Batch {
    * each value's JS type, not its text. Only for `values` batches.
    */
   canonical?: boolean;
+  /**
+   * Instead of rows (the batch has none): a whole file offered to the load's own reader (RunContext.handOff). The
+   * source goes on after the yield: it marks the file read when `taken` is set, and parses it itself otherwise.
+   */
+  handOff?: FileHandOff;
+}
+
+/** A file a source offers a destination's reader, with what the source's own parser made of its first records. */
+export interface FileHandOff {
+  /** The source type: `csv`. */
+  format: string;
+  /** Absolute path. */
+  path: string;
+  /** The stream's options as the source parsed them (delimiter, quote, header, compression, …). */
+  options: Readonly<Record<string, unknown>>;
+  /** Whether the file is gzip-compressed (by name or by its magic bytes). */
+  gzip: boolean;
+  /** Column names in file order, as the source names them (header, `column_names`, duplicates suffixed). */
+  columns: readonly string[];
+  /** Where the file itself types its columns (Parquet): each column's type as DuckDB reads it, aligned with `columns`. */
+  types?: readonly string[];
+  /** The first records as the source parsed them, aligned with `columns`: what types are inferred from. */
+  head: unknown[][];
+  /** Set by the engine when the load read the file: its records. */
+  taken?: number;
 }
 
 /** Rows in a batch, whichever form it carries them in. */

@@ -9,7 +9,7 @@ import { RowValueError, RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
 import { redact } from '../core/redact.js';
 import { behind } from '../core/values/lookback.js';
-import type { Batch, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
+import type { Batch, FileHandOff, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { TransformChain, type StepConfig } from '../transforms/chain.js';
@@ -235,7 +235,41 @@ class StreamRun {
       ? { ...(this.stored ?? { version: 1 }), cursor: { column: stream.cursor!, value: task.window.from }, connector: undefined, files: undefined }
       : this.stored && from !== null && from !== storedCursor
         ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
-    this.batches = deps.source.read(stream, readFrom, ctx)[Symbol.asyncIterator]();
+    this.batches = deps.source.read(stream, readFrom, this.handsOff() ? { ...ctx, handOff: true } : ctx)[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Whether whole files go to the load's own reader (StreamLoad.ingest): only where no row needs the engine — no
+   * transforms, checks or child tables, no cursor to track or filter by, no contract holding columns out, no
+   * window, replay or row-by-row retry. `SLUICE_HANDOFF=off` keeps every file on the engine's path (the benches
+   * measure both).
+   */
+  private handsOff(): boolean {
+    const { task, stream } = this;
+    return !!this.load?.ingests?.(this.deps.source.type) && !this.chain && !this.quality && !this.children && !this.isolate
+      && !task.window && !task.replay && !stream.cursor && !stream.contract && stream.lookback === undefined
+      && process.env.SLUICE_HANDOFF !== 'off';
+  }
+
+  /**
+   * A file offered whole: the columns its head introduces are added and the destination evolved as for a first batch,
+   * then the load reads the file itself. Declined, the source parses the file as usual.
+   */
+  private async takeFile(file: FileHandOff): Promise<void> {
+    const { load, tracker, counts } = this;
+    if (!load?.ingest) return;
+    // Declining rolls the load back to its last commit: what is written must be committed first.
+    if (this.sinceCommit > 0 && this.pending) await this.checkpoint(this.pending, true);
+    await this.committing;
+    await this.evolve(tracker.addColumnsOf(file.columns, file.head));
+    if (tracker.columns.length === 0) return;
+    const rows = await this.clock.time('load', () => load.ingest!(file, tracker.schema));
+    if (rows === undefined) return;
+    file.taken = rows;
+    counts.extracted += rows;
+    counts.loaded += rows;
+    this.sinceCommit += rows;
+    this.deps.onProgress?.(this.stream.name, counts);
   }
 
   /** Where rows start counting as new: the stored watermark, or `lookback` behind it. */
@@ -273,6 +307,13 @@ class StreamRun {
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
       if (next.done && !chain?.holding) return;
       const read: Batch | undefined = next.done ? undefined : next.value;
+      if (read?.handOff) {
+        this.failedPhase = 'load';
+        await this.takeFile(read.handOff);
+        // A taken file's rows are covered only by the checkpoint the source yields next.
+        atCheckpoint = read.handOff.taken === undefined && atCheckpoint;
+        continue;
+      }
       if (read) counts.extracted += batchLength(read) + (read.rejected?.length ?? 0);
       if (read?.rejected?.length) counts.dead_lettered += await this.dlq.add(read.rejected);
       this.failedPhase = 'transform';

@@ -97,6 +97,22 @@ for (const [name, stream] of [
   });
 }
 
+test('SIGKILL while DuckDB reads a file itself, then re-run: every row exactly once', async () => {
+  await dataReady;
+  const home = join(dir, 'home-handoff');
+  // No cursor, no transforms: each file goes to DuckDB's reader whole, committed with the state that marks it read.
+  const file = pipelineFile('handoff', 'write: append\n        columns: { id: bigint, seq: bigint, name: text, amount: decimal, updated_at: timestamp }');
+  const killed = await runAndKill(file, home, 1);
+  assert.equal(killed.signal, 'SIGKILL', 'the first run was killed, not finished');
+  const rerun = await sluice(['run', file, '--json'], { home });
+  assert.equal(rerun.code, 0, rerun.stderr);
+  const s = JSON.parse(rerun.stdout);
+  assert.ok(s.streams.items.extracted <= TOTAL - PER_FILE, `the re-run skipped the file committed before the kill (${s.streams.items.extracted})`);
+  const [r] = await duckQuery(join(home, 'warehouse.duckdb'),
+    'SELECT count(*)::BIGINT AS n, count(DISTINCT id)::BIGINT AS k, min(id)::BIGINT AS lo, max(id)::BIGINT AS hi FROM items');
+  assert.deepEqual([Number(r.n), Number(r.k), Number(r.lo), Number(r.hi)], [TOTAL, TOTAL, 0, TOTAL - 1]);
+});
+
 test('SIGTERM drains: the run stops at a checkpoint, commits it, exits 0, and the next run resumes', async () => {
   await dataReady;
   const home = join(dir, 'home-drain');

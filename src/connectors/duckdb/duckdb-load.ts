@@ -13,12 +13,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
-import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
+import { type FileHandOff, type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
-import { duckColumnLimit } from './duckdb-types.js';
+import { duckColumnLimit, duckType, normalizeDuckType } from './duckdb-types.js';
+import { ingestSql, type IngestColumn } from './duckdb-ingest.js';
 import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
@@ -39,6 +40,8 @@ export interface LoadOptions {
   logger: Logger;
   /** Called once the load has finished or aborted, so the destination stops tracking it. */
   onDone: () => void;
+  /** Grow the buffer pool for DuckDB's own parallel file reads (ingest), which hold far more than an appender. */
+  poolForReads?: () => Promise<void>;
 }
 
 export class DuckDBStreamLoad implements StreamLoad {
@@ -49,6 +52,9 @@ export class DuckDBStreamLoad implements StreamLoad {
   private readonly writeRef: TableRef;
   private columns: WantedColumn[] = [];
   private plan: AppendPlan | undefined;
+  /** The last schema evolved to, and the DuckDB type of each column of the table written, by lower-cased name. */
+  private schema: Schema | undefined;
+  private tableTypes = new Map<string, string>();
   /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
   private limits = new Map<string, Refusal | undefined>();
   private inTransaction = false;
@@ -90,6 +96,7 @@ export class DuckDBStreamLoad implements StreamLoad {
   }
 
   async evolve(schema: Schema): Promise<void> {
+    this.schema = schema;
     this.columns = schema.columns.map((c) => typedColumn(c, c.target ?? c.name));
     if (this.target.disposition === 'scd2') {
       const clash = this.columns.find((c) => (SCD2_COLUMNS as readonly string[]).includes(c.name.toLowerCase()));
@@ -100,6 +107,7 @@ export class DuckDBStreamLoad implements StreamLoad {
     if (!this.stagedOnly && this.writeRef !== this.targetRef) await this.ensureTarget();
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
+    this.tableTypes = new Map(tableColumns.map((c) => [c.name.toLowerCase(), normalizeDuckType(c.dataType)]));
     this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
     // What rows land in limits them: the table written, and the target they move into (not a replaced one, nor,
     // before finish, a staged load's).
@@ -122,11 +130,62 @@ export class DuckDBStreamLoad implements StreamLoad {
     this.totalRows += rows.length;
   }
 
+  /**
+   * Files go straight into the table write() fills where rows need nothing between reading and that table: a plain
+   * append, or a replace without a key. A sequenced load (merge, scd2, a keyed replace) orders rows as written, which a
+   * parallel reader does not keep.
+   */
+  ingests(format: string): boolean {
+    const d = this.target.disposition;
+    return (format === 'csv' || format === 'parquet') && !this.sequenced && !this.target.staged && this.target.replaceGroups === undefined
+      && (d === 'append' || d === 'replace');
+  }
+
+  async ingest(file: FileHandOff, schema: Schema): Promise<number | undefined> {
+    if (!this.plan || this.sinceCommit > 0 || !this.ingests(file.format)) return undefined;
+    const declined = (why: string): undefined => {
+      this.opts.logger.debug({ stream: this.target.stream, file: file.path, why }, 'DuckDB does not read the file as the engine would; the engine reads it');
+      return undefined;
+    };
+    const byName = new Map(schema.columns.map((c) => [c.name, c]));
+    const columns: IngestColumn[] = [];
+    for (const [at, name] of file.columns.entries()) {
+      const column = byName.get(name);
+      if (!column) return declined(`column ${name} is not in the schema`);
+      const target = column.target ?? column.name;
+      // A table made otherwise (an existing narrower or wider column) casts and refuses as only the engine checks.
+      const made = typedColumn(column, target);
+      const want = made.precision === undefined ? duckType(made.type) : `DECIMAL(${made.precision},${made.scale ?? 0})`;
+      if (this.tableTypes.get(target.toLowerCase()) !== normalizeDuckType(want)) return declined(`column ${target} is not ${want} in the table`);
+      columns.push({ at, column, target });
+    }
+    const sql = ingestSql(file, qualified(this.writeRef), columns);
+    if (!sql) return declined('an option or a column type only the engine reads');
+    try {
+      // Coercion reads a timestamp without a zone as UTC; DuckDB as its session's zone.
+      await this.conn.run("SET SESSION TimeZone = 'UTC'");
+      await this.opts.poolForReads?.();
+      const rows = Number((await this.conn.run(sql)).rowsChanged);
+      this.sinceCommit += rows;
+      this.totalRows += rows;
+      return rows;
+    } catch (e) {
+      // The failed statement ended the transaction, with the DDL of this file's columns in it.
+      this.inTransaction = false;
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      await this.beginTx();
+      await this.evolve(schema);
+      return declined(errorMessage(e));
+    }
+  }
+
   async commit(state: StreamState): Promise<CommitCounts> {
     // A staged load (replace, or gated) makes its staged rows durable — a long load does not grow one huge
     // transaction — but not visible, and saves no state: a crash restarts it.
     const counts = this.stagedOnly ? ZERO : await this.apply();
     if (!this.stagedOnly) await this.saveState(state);
+    // What is staged is durable now: a file declined later rolls back to here (ingest()).
+    if (this.stagedOnly) this.sinceCommit = 0;
     await this.commitTx();
     await this.beginTx();
     return counts;

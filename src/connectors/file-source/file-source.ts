@@ -6,6 +6,7 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
 import type { TextChunk } from './decode.js';
 import { expandFiles, filesToRead, type FileEntry } from './files.js';
+import { fileHandOff } from './hand-off.js';
 import { openText } from './open.js';
 import type { FileOptions } from './options.js';
 
@@ -52,6 +53,13 @@ class BatchBuilder implements RecordSink {
     private readonly files: Record<string, FileProgress>,
     private readonly batchSize: number,
   ) {}
+
+  /** A file the load read whole (FileHandOff.taken): recorded as done, with the checkpoint that says so. */
+  tookFile(file: FileEntry, records: number): void {
+    this.file = file;
+    this.records = records;
+    this.cut(true);
+  }
 
   startFile(file: FileEntry, skipRecords: number): void {
     this.file = file;
@@ -163,6 +171,16 @@ export class FileSource<O extends FileOptions> implements Source {
 
     for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
       ctx.signal.throwIfAborted();
+      const handOff = ctx.handOff && skipRecords === 0
+        ? await fileHandOff(this.type, entry, options, this.makeParser, Math.max(1, ctx.batchSize), ctx.signal) : undefined;
+      if (handOff) {
+        yield { rows: [], handOff };
+        if (handOff.taken !== undefined) {
+          builder.tookFile(entry, handOff.taken);
+          yield* builder.drain(ctx.signal);
+          continue;
+        }
+      }
       builder.startFile(entry, skipRecords);
       const parser = this.makeParser(options, entry.rel, builder);
       try {

@@ -3,18 +3,12 @@
 // bounded by one part, which a commit always closes, so by the checkpoint size.
 import { rm } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { RunError } from '../../core/errors.js';
 import { appendRows, ensureTable, planAppend } from '../duckdb/duckdb-append.js';
 import type { AppendPlan, TableRef } from '../duckdb/duckdb-append.js';
-import { quoteIdent } from '../sql/quote.js';
+import { quoteIdent, sqlString } from '../sql/quote.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 
 let partCounter = 0;
-
-export const sqlString = (s: string): string => {
-  if (s.includes('\0')) throw new RunError(`path ${JSON.stringify(s)} contains a NUL character`);
-  return `'${s.replace(/'/g, "''")}'`;
-};
 
 export class ParquetPartWriter implements PartWriter {
   rows = 0;

@@ -5,7 +5,7 @@
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
-import type { Batch, ColumnType, FileProgress, StreamState } from '../../core/types.js';
+import type { Batch, ColumnType, FileHandOff, FileProgress, StreamState } from '../../core/types.js';
 import { expandFiles, filesToRead, type FileEntry } from '../file-source/files.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
@@ -101,6 +101,18 @@ export class ParquetSource implements Source {
           values = [];
           return batch;
         };
+        if (ctx.handOff && skip === 0) {
+          // The destination may read the file itself (its types come from the file: no head needed).
+          const handOff: FileHandOff = {
+            format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
+          };
+          yield { rows: [], handOff };
+          if (handOff.taken !== undefined) {
+            records = handOff.taken;
+            yield cut(true);
+            continue;
+          }
+        }
         const { JSDuckDBValueConverter } = await import('@duckdb/node-api');
         let result: DuckDBResult;
         try {

@@ -17,3 +17,9 @@ export function quoteIdent(name: string, quoteChar = '"'): string {
 export function quoteQualified(parts: readonly (string | undefined)[], quoteChar = '"'): string {
   return parts.filter((p): p is string => p !== undefined).map((p) => quoteIdent(p, quoteChar)).join('.');
 }
+
+/** A string literal (a path, a name in an option): single quotes doubled; NUL refused, as for identifiers. */
+export function sqlString(s: string): string {
+  if (s.includes('\0')) throw new RunError(`${JSON.stringify(s)} contains a NUL character`);
+  return `'${s.replace(/'/g, "''")}'`;
+}

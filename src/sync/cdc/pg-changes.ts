@@ -21,6 +21,9 @@ import { QueuedReader, type ChangeReader, type ReaderOptions, type ReaderTable, 
 import { lsnText, parseLsn, UNCHANGED, type PgMessage, type Relation, type Tuple } from './pgoutput.js';
 import { ReplicationConnection } from './pg-replication.js';
 
+/** How long a slot held by another connection may take to be let go before the sync refuses to start. */
+const SLOT_RELEASE_MS = 10_000;
+
 /** Slot and publication names: lower case letters, digits and `_`, at most 63 bytes. */
 export const slotName = (sync: string, side: string): string => `sluice_${sync}_${side}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
 
@@ -63,8 +66,15 @@ export class PgChanges extends QueuedReader implements ChangeReader {
     const o = this.o;
     await this.check();
     await this.publish();
-    const slot = await this.query<{ confirmed: string; active: boolean }>(
+    const readSlot = () => this.query<{ confirmed: string; active: boolean }>(
       'SELECT confirmed_flush_lsn::text AS confirmed, active FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()', [this.slot]);
+    let slot = await readSlot();
+    // A sync restarted right after a crash finds its slot still held by the dead process's walsender until the server
+    // notices the connection is gone (a moment, longer on a busy server): wait for that before calling it in use.
+    for (let waited = 0; slot[0]?.active && waited < SLOT_RELEASE_MS; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      slot = await readSlot();
+    }
     if (o.from !== undefined) {
       const back = `run \`sluice sync <file> --resnapshot\` to copy the tables of side ${o.side} again and stream from there`;
       if (!slot.length) throw new RunError(`the replication slot ${this.slot} of side ${o.side} is gone: the changes since ${o.from} cannot be read; ${back}`);
