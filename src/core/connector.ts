@@ -50,10 +50,10 @@ export interface RunContext {
   /** Rows per batch a source should aim for; memory is bounded by it. */
   batchSize: number;
   /**
-   * The load can read whole files itself (StreamLoad.ingest): a file source offers each file it starts from the top
-   * as a FileHandOff before parsing it.
+   * The load can read whole files itself (StreamLoad.ingest): a file source offers each file of at least `minBytes`
+   * it starts from the top as a FileHandOff before parsing it.
    */
-  handOff?: boolean;
+  handOff?: { minBytes: number };
 }
 
 export interface Source {

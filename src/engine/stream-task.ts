@@ -235,7 +235,7 @@ class StreamRun {
       ? { ...(this.stored ?? { version: 1 }), cursor: { column: stream.cursor!, value: task.window.from }, connector: undefined, files: undefined }
       : this.stored && from !== null && from !== storedCursor
         ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
-    this.batches = deps.source.read(stream, readFrom, this.handsOff() ? { ...ctx, handOff: true } : ctx)[Symbol.asyncIterator]();
+    this.batches = deps.source.read(stream, readFrom, this.handsOff() ? { ...ctx, handOff: { minBytes: handOffMinBytes() } } : ctx)[Symbol.asyncIterator]();
   }
 
   /**
@@ -257,7 +257,8 @@ class StreamRun {
    */
   private async takeFile(file: FileHandOff): Promise<void> {
     const { load, tracker, counts } = this;
-    if (!load?.ingest) return;
+    // A whole file is no unit to begin while stopping: declined, the loop stops at the checkpoint it is at.
+    if (!load?.ingest || this.deps.ctx.drain?.aborted) return;
     // Declining rolls the load back to its last commit: what is written must be committed first.
     if (this.sinceCommit > 0 && this.pending) await this.checkpoint(this.pending, true);
     await this.committing;
@@ -533,6 +534,16 @@ class StreamRun {
     };
   }
 }
+
+/**
+ * The smallest file offered to the load's own reader. Each one read that way commits on its own (a value it declines
+ * aborts the transaction), where the engine's path commits many small files together; below about a megabyte the
+ * commit costs more than the faster read saves. SLUICE_HANDOFF_MIN_BYTES sets it (tests offer every file).
+ */
+const handOffMinBytes = (): number => {
+  const set = Number(process.env.SLUICE_HANDOFF_MIN_BYTES);
+  return Number.isFinite(set) && set >= 0 && process.env.SLUICE_HANDOFF_MIN_BYTES !== '' ? set : 1024 * 1024;
+};
 
 const commitPhase = (disposition: string): Phase => (disposition === 'append' ? 'load' : 'merge');
 

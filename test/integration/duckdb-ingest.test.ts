@@ -58,7 +58,8 @@ const csvField = (v: string): string => (v === '' ? '' : /[",\n\r]|^\s|\s$/.test
 const COLUMNS = ['rid', 'i', 'b', 'd', 'f', 't', 'dt', 'bo', 'j', 'u', 's', 'n'] as const;
 const DECLARED = '{ rid: text, i: integer, b: bigint, d: decimal, f: double, t: timestamp, dt: date, bo: boolean, j: json, u: uuid, s: text }';
 
-function writeFiles(data: string, files: number, rows: number, rnd: () => number): void {
+/** `key(f, r)`: row r of file f's `rid` (by default unique; a merge test repeats them within and across files). */
+function writeFiles(data: string, files: number, rows: number, rnd: () => number, key = (f: number, r: number): string => `${pad4(f)}-${r}`): void {
   mkdirSync(data, { recursive: true });
   for (let f = 0; f < files; f++) {
     // A third of the files common spellings only, the rest with a few edge cases each: files with one edge case
@@ -66,7 +67,7 @@ function writeFiles(data: string, files: number, rows: number, rnd: () => number
     const gen = values(rnd, [0, 0.02, 0.08][f % 3]);
     const lines = [COLUMNS.join(',')];
     for (let r = 0; r < rows; r++) {
-      const row = COLUMNS.map((c) => (c === 'rid' ? `${pad4(f)}-${r}` : rnd() < 0.08 ? '' : gen[c]()));
+      const row = COLUMNS.map((c) => (c === 'rid' ? key(f, r) : rnd() < 0.08 ? '' : gen[c]()));
       lines.push(row.map(csvField).join(','));
     }
     writeFileSync(join(data, `part-${pad4(f)}.csv`), lines.join(rnd() < 0.2 ? '\r\n' : '\n') + '\n');
@@ -92,7 +93,8 @@ ${extra}`);
 function run(file: string, home: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; summary: any; declined: number; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [sluiceBin, 'run', file, '--json'], {
-      env: { ...process.env, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'debug', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      // Every file is offered, however small (by default only files of a megabyte or more).
+      env: { ...process.env, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'debug', SLUICE_HANDOFF_MIN_BYTES: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -120,25 +122,33 @@ const dlqOf = async (home: string): Promise<string[]> => {
     .map((e) => JSON.stringify([e.reason, e.position, e.raw])).sort();
 };
 
-test(`files DuckDB reads itself land exactly as the engine lands them (seed ${SEED})`, async (t) => {
-  const data = join(dir, 'random');
-  writeFiles(data, 240, 3, random(SEED));
-  const file = pipeline('ingest-random', data);
-  const fast = await run(file, join(dir, 'home-fast'));
-  const slow = await run(file, join(dir, 'home-slow'), { SLUICE_HANDOFF: 'off' });
-  assert.equal(fast.code, slow.code, fast.stderr.slice(-2000));
-  assert.equal(slow.declined, 0, 'SLUICE_HANDOFF=off offers no file');
-  // Both paths were taken: some files read by DuckDB, some handed back.
-  t.diagnostic(`${240 - fast.declined} of 240 files read by DuckDB, ${fast.declined} by the engine`);
-  assert.ok(fast.declined > 10 && fast.declined < 230, `files handed back to the engine: ${fast.declined} of 240`);
-  const counts = (s: any) => s.streams.values;
-  for (const k of ['extracted', 'loaded', 'dead_lettered', 'filtered', 'inserted']) assert.equal(counts(fast.summary)[k], counts(slow.summary)[k], k);
-  const [a, b] = [await tableOf(join(dir, 'home-fast')), await tableOf(join(dir, 'home-slow'))];
-  assert.equal(a.types, b.types);
-  assert.equal(a.rows.length, b.rows.length);
-  for (let i = 0; i < a.rows.length; i++) assert.equal(a.rows[i], b.rows[i], `row ${i}`);
-  assert.deepEqual(await dlqOf(join(dir, 'home-fast')), await dlqOf(join(dir, 'home-slow')));
-});
+for (const [write, extra, key] of [
+  ['append', '', undefined],
+  // 240 files over 60 keys: most files update keys of earlier ones, and about one in twenty repeats a key within itself.
+  ['merge', '        write: merge\n        primary_key: rid\n', (f: number, r: number) => `k${(f * 7 + r * (f % 20 === 0 ? 0 : 13)) % 60}`],
+] as const) {
+  test(`files DuckDB reads itself land exactly as the engine lands them: ${write} (seed ${SEED})`, async (t) => {
+    const data = join(dir, `random-${write}`);
+    writeFiles(data, 240, 3, random(SEED), key);
+    const file = pipeline(`ingest-random-${write}`, data, extra);
+    const fast = await run(file, join(dir, `home-fast-${write}`));
+    const slow = await run(file, join(dir, `home-slow-${write}`), { SLUICE_HANDOFF: 'off' });
+    assert.equal(fast.code, slow.code, fast.stderr.slice(-2000));
+    assert.equal(slow.declined, 0, 'SLUICE_HANDOFF=off offers no file');
+    // Both paths were taken: some files read by DuckDB, some handed back.
+    t.diagnostic(`${240 - fast.declined} of 240 files read by DuckDB, ${fast.declined} by the engine`);
+    assert.ok(fast.declined > 10 && fast.declined < 230, `files handed back to the engine: ${fast.declined} of 240`);
+    // inserted/updated split by commit: files DuckDB reads commit one by one, the engine's small files together.
+    for (const k of ['extracted', 'loaded', 'dead_lettered', 'filtered']) {
+      assert.equal(fast.summary.streams.values[k], slow.summary.streams.values[k], k);
+    }
+    const [a, b] = [await tableOf(join(dir, `home-fast-${write}`)), await tableOf(join(dir, `home-slow-${write}`))];
+    assert.equal(a.types, b.types);
+    assert.equal(a.rows.length, b.rows.length);
+    for (let i = 0; i < a.rows.length; i++) assert.equal(a.rows[i], b.rows[i], `row ${i}`);
+    assert.deepEqual(await dlqOf(join(dir, `home-fast-${write}`)), await dlqOf(join(dir, `home-slow-${write}`)));
+  });
+}
 
 test('a large clean file goes to DuckDB whole, a bad value sends its file back with the row dead-lettered at its line', async () => {
   const data = join(dir, 'big');

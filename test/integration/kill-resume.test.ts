@@ -116,7 +116,8 @@ test('SIGKILL while DuckDB reads a file itself, then re-run: every row exactly o
 test('SIGTERM drains: the run stops at a checkpoint, commits it, exits 0, and the next run resumes', async () => {
   await dataReady;
   const home = join(dir, 'home-drain');
-  const file = pipelineFile('drain', 'primary_key: id\n        write: merge');
+  // A cursor keeps the files on the engine's path, which checkpoints within a file.
+  const file = pipelineFile('drain', 'primary_key: id\n        write: merge\n        cursor: seq');
   const stopped = await runAndKill(file, home, 2, 'SIGTERM', ['--json']);
   assert.equal(stopped.code, 0, 'a drained run ends successfully');
   const first = JSON.parse(stopped.stdout);

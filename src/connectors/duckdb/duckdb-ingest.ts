@@ -130,18 +130,31 @@ function parquetValueSql(c: Column, source: string, v: string): { valid: string;
   }
 }
 
+export interface IngestKeys {
+  /** Key columns (table names): a NULL there is a row the engine dead-letters, so the file is its. */
+  keys: ReadonlySet<string>;
+  /** A sequence column and the number every row gets. */
+  seq?: { column: string; value: bigint };
+}
+
 /** `INSERT INTO table … SELECT … FROM read_csv(…)` (or read_parquet), or undefined when the engine is to read it. */
-export function ingestSql(file: FileHandOff, table: string, columns: readonly IngestColumn[]): string | undefined {
+export function ingestSql(file: FileHandOff, table: string, columns: readonly IngestColumn[], keyed: IngestKeys = { keys: new Set() }): string | undefined {
   const parquet = file.format === 'parquet';
   const reader = parquet ? `read_parquet(${sqlString(file.path)})` : file.format === 'csv' ? csvReader(file) : undefined;
   if (!reader) return undefined;
   const values: string[] = [];
-  for (const { at, column } of columns) {
+  for (const { at, column, target } of columns) {
     const v = parquet ? quoteIdent(file.columns[at]) : `c${at}`;
     const sql = parquet ? file.types && parquetValueSql(column, file.types[at], v) : valueSql(column, v);
     if (!sql) return undefined;
     const why = sqlString(`column ${column.name}: a value the engine reads otherwise`);
-    values.push(`CASE WHEN ${v} IS NULL THEN NULL WHEN ${sql.valid} THEN ${sql.value} ELSE error(${why}) END`);
+    const nul = keyed.keys.has(target) ? `error(${sqlString(`key column ${column.name} is null`)})` : 'NULL';
+    values.push(`CASE WHEN ${v} IS NULL THEN ${nul} WHEN ${sql.valid} THEN ${sql.value} ELSE error(${why}) END`);
   }
-  return `INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.target)).join(', ')}) SELECT ${values.join(', ')} FROM ${reader}`;
+  const names = columns.map((c) => quoteIdent(c.target));
+  if (keyed.seq) {
+    names.push(quoteIdent(keyed.seq.column));
+    values.push(`${keyed.seq.value}::BIGINT`);
+  }
+  return `INSERT INTO ${table} (${names.join(', ')}) SELECT ${values.join(', ')} FROM ${reader}`;
 }

@@ -131,14 +131,15 @@ export class DuckDBStreamLoad implements StreamLoad {
   }
 
   /**
-   * Files go straight into the table write() fills where rows need nothing between reading and that table: a plain
-   * append, or a replace without a key. A sequenced load (merge, scd2, a keyed replace) orders rows as written, which a
-   * parallel reader does not keep.
+   * Files go straight into the table write() fills where rows need nothing between reading and that table but their
+   * keys: a plain append, a replace, a merge. A parallel read does not keep the file's order, which only matters where
+   * a key repeats (the last row wins): a keyed file whose keys repeat is declined. scd2, staged (gated) loads and
+   * group replacement stay the engine's.
    */
   ingests(format: string): boolean {
     const d = this.target.disposition;
-    return (format === 'csv' || format === 'parquet') && !this.sequenced && !this.target.staged && this.target.replaceGroups === undefined
-      && (d === 'append' || d === 'replace');
+    return (format === 'csv' || format === 'parquet') && !this.target.staged && this.target.replaceGroups === undefined
+      && (d === 'append' || d === 'replace' || d === 'merge');
   }
 
   async ingest(file: FileHandOff, schema: Schema): Promise<number | undefined> {
@@ -159,13 +160,29 @@ export class DuckDBStreamLoad implements StreamLoad {
       if (this.tableTypes.get(target.toLowerCase()) !== normalizeDuckType(want)) return declined(`column ${target} is not ${want} in the table`);
       columns.push({ at, column, target });
     }
-    const sql = ingestSql(file, qualified(this.writeRef), columns);
+    // An append keeps every row, key or not.
+    const keys = this.sequenced ? this.target.primaryKey.map((k) => foldedColumn(this.columns, k) ?? k) : [];
+    const folded = new Set(keys.map((k) => k.toLowerCase()));
+    // Rows of a keyed load carry their key (the engine dead-letters those without) and one sequence number: their keys
+    // are checked not to repeat, so their order is moot.
+    const sql = ingestSql(file, qualified(this.writeRef), columns, {
+      keys: new Set(columns.filter((c) => folded.has(c.target.toLowerCase())).map((c) => c.target)),
+      ...(this.sequenced ? { seq: { column: SEQ_COLUMN, value: this.seq } } : {}),
+    });
     if (!sql) return declined('an option or a column type only the engine reads');
+    if (keys.some((k) => !columns.some((c) => c.target.toLowerCase() === k.toLowerCase()))) return declined('a key column is not in the file');
     try {
       // Coercion reads a timestamp without a zone as UTC; DuckDB as its session's zone.
       await this.conn.run("SET SESSION TimeZone = 'UTC'");
       await this.opts.poolForReads?.();
       const rows = Number((await this.conn.run(sql)).rowsChanged);
+      if (keys.length > 0) {
+        const k = keys.map((c) => quoteIdent(c)).join(', ');
+        const repeats = await this.conn.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${qualified(this.writeRef)}
+          WHERE ${quoteIdent(SEQ_COLUMN)} = ${this.seq} GROUP BY ${k} HAVING count(*) > 1)`);
+        if (Number(repeats.getRows()[0][0]) > 0) throw new Error('keys repeat in the file: the last row of each must win, in file order');
+      }
+      this.seq += 1n;
       this.sinceCommit += rows;
       this.totalRows += rows;
       return rows;

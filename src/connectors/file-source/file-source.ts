@@ -171,7 +171,7 @@ export class FileSource<O extends FileOptions> implements Source {
 
     for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
       ctx.signal.throwIfAborted();
-      const handOff = ctx.handOff && skipRecords === 0
+      const handOff = ctx.handOff && skipRecords === 0 && entry.size >= ctx.handOff.minBytes
         ? await fileHandOff(this.type, entry, options, this.makeParser, Math.max(1, ctx.batchSize), ctx.signal) : undefined;
       if (handOff) {
         yield { rows: [], handOff };

@@ -101,7 +101,7 @@ export class ParquetSource implements Source {
           values = [];
           return batch;
         };
-        if (ctx.handOff && skip === 0) {
+        if (ctx.handOff && skip === 0 && entry.size >= ctx.handOff.minBytes) {
           // The destination may read the file itself (its types come from the file: no head needed).
           const handOff: FileHandOff = {
             format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
