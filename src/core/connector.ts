@@ -186,11 +186,11 @@ export interface StreamLoad {
   ingests?(format: string): boolean;
   /**
    * Read a whole file with the destination's own reader (DuckDB's read_csv) into the table write() fills, typed as
-   * `schema` says: the rows loaded, or undefined when the load declines it — an option or a value it cannot take
+   * `schema` says, without the rows `cursor` filters: what it loaded, or undefined when the load declines it — an option or a value it cannot take
    * exactly as the engine's own coercion would. Declining leaves the load as it was at its last commit (nothing is
    * written since: the engine commits before offering a file), and the engine reads the file itself.
    */
-  ingest?(file: FileHandOff, schema: Schema): Promise<number | undefined>;
+  ingest?(file: FileHandOff, schema: Schema, cursor?: IngestCursor): Promise<IngestResult | undefined>;
   /**
    * The limits of a target column as the table has it, known after evolve(): an existing numeric(10,2), varchar(20) or
    * utf8mb3 column refuses values a column Sluice made would take. The reason a value is refused, or undefined when the
@@ -202,6 +202,22 @@ export interface StreamLoad {
    * staging table in place (for inspection of a blocked load) and says where.
    */
   abort(opts?: { keepStaging?: boolean }): Promise<{ kept?: string } | void>;
+}
+
+/** A stream's cursor for StreamLoad.ingest: rows older than `from` (canonical; null: none) are filtered out. */
+export interface IngestCursor {
+  /** The source column. */
+  column: string;
+  from: unknown;
+}
+
+export interface IngestResult {
+  /** Rows written. */
+  loaded: number;
+  /** Rows older than the cursor's `from`, left out. */
+  filtered: number;
+  /** The newest cursor value among the rows written, in its canonical form; undefined when none had one. */
+  maxCursor?: unknown;
 }
 
 export interface Destination {

@@ -127,6 +127,11 @@ export class RowGate {
     return PASS;
   }
 
+  /** The newest cursor value of rows that passed elsewhere (a file the load read itself): the watermark moves to it. */
+  advance(cursor: unknown): void {
+    if (this.track && (this.maxCursor === null || this.maxCursor === undefined || this.compareCursor(cursor, this.maxCursor) > 0)) this.maxCursor = cursor;
+  }
+
   /** An append stream's `lookback`: the rows loaded within it of the newest cursor, for the state. */
   seenRows(): SeenRow[] | undefined {
     return this.seen?.within(this.maxCursor, this.compareCursor);

@@ -120,6 +120,8 @@ class StreamRun {
   private committed = 0;
   /** The checkpoint a load that pipelines commits is still applying. */
   private committing: Promise<void> | undefined;
+  /** Where the cursor starts counting rows as new (set by open()): older ones are filtered. */
+  private cursorFrom: string | number | null = null;
 
   /** Rows are applied batch by batch under a savepoint (LoadTarget.isolateRows): a retry after a refused value. */
   private readonly isolate: boolean;
@@ -200,6 +202,7 @@ class StreamRun {
     const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
     const from = task.replay ? null : task.window ? task.window.from : this.lookback(storedCursor);
+    this.cursorFrom = from;
     const rules: ValueRules = {
       refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul,
       ...(stream.rounding ? { rounding: stream.rounding } : {}),
@@ -240,14 +243,14 @@ class StreamRun {
 
   /**
    * Whether whole files go to the load's own reader (StreamLoad.ingest): only where no row needs the engine — no
-   * transforms, checks or child tables, no cursor to track or filter by, no contract holding columns out, no
-   * window, replay or row-by-row retry. `SLUICE_HANDOFF=off` keeps every file on the engine's path (the benches
+   * transforms, checks or child tables, no contract holding columns out, no lookback, window, replay or row-by-row
+   * retry. A cursor's filter and watermark the load applies itself. `SLUICE_HANDOFF=off` keeps every file on the engine's path (the benches
    * measure both).
    */
   private handsOff(): boolean {
     const { task, stream } = this;
     return !!this.load?.ingests?.(this.deps.source.type) && !this.chain && !this.quality && !this.children && !this.isolate
-      && !task.window && !task.replay && !stream.cursor && !stream.contract && stream.lookback === undefined
+      && !task.window && !task.replay && !stream.contract && stream.lookback === undefined
       && process.env.SLUICE_HANDOFF !== 'off';
   }
 
@@ -256,7 +259,7 @@ class StreamRun {
    * then the load reads the file itself. Declined, the source parses the file as usual.
    */
   private async takeFile(file: FileHandOff): Promise<void> {
-    const { load, tracker, counts } = this;
+    const { load, tracker, counts, gate, stream } = this;
     // A whole file is no unit to begin while stopping: declined, the loop stops at the checkpoint it is at.
     if (!load?.ingest || this.deps.ctx.drain?.aborted) return;
     // Declining rolls the load back to its last commit: what is written must be committed first.
@@ -264,12 +267,18 @@ class StreamRun {
     await this.committing;
     await this.evolve(tracker.addColumnsOf(file.columns, file.head));
     if (tracker.columns.length === 0) return;
-    const rows = await this.clock.time('load', () => load.ingest!(file, tracker.schema));
-    if (rows === undefined) return;
-    file.taken = rows;
-    counts.extracted += rows;
-    counts.loaded += rows;
-    this.sinceCommit += rows;
+    const cursor = stream.cursor === undefined ? undefined : { column: stream.cursor, from: this.cursorFrom };
+    const took = await this.clock.time('load', () => load.ingest!(file, tracker.schema, cursor));
+    if (took === undefined) return;
+    file.taken = took.loaded + took.filtered;
+    counts.extracted += took.loaded + took.filtered;
+    counts.loaded += took.loaded;
+    counts.filtered += took.filtered;
+    this.sinceCommit += took.loaded;
+    if (took.maxCursor !== undefined) {
+      gate.bind(tracker.columns);
+      gate.advance(took.maxCursor);
+    }
     this.deps.onProgress?.(this.stream.name, counts);
   }
 

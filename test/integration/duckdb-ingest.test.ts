@@ -4,7 +4,7 @@
 // and both paths must really have been taken (some files read by DuckDB, some declined back to the engine).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { duckQuery, sluice, sluiceBin, tempDir } from '../helpers.js';
@@ -147,6 +147,37 @@ for (const [write, extra, key] of [
     assert.equal(a.rows.length, b.rows.length);
     for (let i = 0; i < a.rows.length; i++) assert.equal(a.rows[i], b.rows[i], `row ${i}`);
     assert.deepEqual(await dlqOf(join(dir, `home-fast-${write}`)), await dlqOf(join(dir, `home-slow-${write}`)));
+  });
+}
+
+for (const cursor of ['t', 'i'] as const) {
+  test(`a cursor's filter and watermark, files read by DuckDB and by the engine alike: cursor on ${cursor} (seed ${SEED})`, async () => {
+    const data = join(dir, `cursor-${cursor}`);
+    const rnd = random(SEED + 1);
+    // The first run reads 120 files; the second 120 more, whose rows older than the first run's watermark are filtered.
+    writeFiles(data, 120, 3, rnd);
+    const file = pipeline(`ingest-cursor-${cursor}`, data, `        cursor: ${cursor}\n`);
+    const watermark = async (home: string) => JSON.stringify((await duckQuery(join(home, 'warehouse.duckdb'),
+      'SELECT state->>\'$.cursor\' AS c FROM _sluice_state ORDER BY committed_at DESC, version DESC LIMIT 1'))[0]);
+    const homes = [join(dir, `home-cursor-fast-${cursor}`), join(dir, `home-cursor-slow-${cursor}`)];
+    const rounds: { fast: Awaited<ReturnType<typeof run>>; slow: Awaited<ReturnType<typeof run>> }[] = [];
+    for (const round of [0, 1]) {
+      if (round === 1) {
+        const more = join(dir, `cursor-${cursor}-more`);
+        writeFiles(more, 120, 3, rnd, (f, r) => `${pad4(f + 120)}-${r}`);
+        for (let f = 0; f < 120; f++) writeFileSync(join(data, `part-${pad4(f + 120)}.csv`), readFileSync(join(more, `part-${pad4(f)}.csv`)));
+      }
+      const fast = await run(file, homes[0]);
+      const slow = await run(file, homes[1], { SLUICE_HANDOFF: 'off' });
+      assert.equal(fast.code, slow.code, fast.stderr.slice(-2000));
+      for (const k of ['extracted', 'loaded', 'dead_lettered', 'filtered']) assert.equal(fast.summary.streams.values[k], slow.summary.streams.values[k], `round ${round}: ${k}`);
+      assert.equal(await watermark(homes[0]), await watermark(homes[1]), `round ${round}: the watermark`);
+      rounds.push({ fast, slow });
+    }
+    assert.ok(rounds[1].slow.summary.streams.values.filtered > 0, 'the second run filtered rows behind the watermark');
+    assert.ok(rounds.some((r) => r.fast.declined < 110), 'files were read by DuckDB');
+    const [a, b] = [await tableOf(homes[0]), await tableOf(homes[1])];
+    assert.deepEqual(a, b);
   });
 }
 

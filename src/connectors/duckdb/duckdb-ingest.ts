@@ -137,8 +137,14 @@ export interface IngestKeys {
   seq?: { column: string; value: bigint };
 }
 
-/** `INSERT INTO table … SELECT … FROM read_csv(…)` (or read_parquet), or undefined when the engine is to read it. */
-export function ingestSql(file: FileHandOff, table: string, columns: readonly IngestColumn[], keyed: IngestKeys = { keys: new Set() }): string | undefined {
+/** The rows of a file as the table takes them: its columns (quoted) and `SELECT … FROM read_csv(…)` (or read_parquet). */
+export interface IngestSelect {
+  names: string[];
+  select: string;
+}
+
+/** The file's rows typed as the engine types them, or undefined when the engine is to read it. */
+export function ingestSelect(file: FileHandOff, columns: readonly IngestColumn[], keyed: IngestKeys = { keys: new Set() }): IngestSelect | undefined {
   const parquet = file.format === 'parquet';
   const reader = parquet ? `read_parquet(${sqlString(file.path)})` : file.format === 'csv' ? csvReader(file) : undefined;
   if (!reader) return undefined;
@@ -156,5 +162,39 @@ export function ingestSql(file: FileHandOff, table: string, columns: readonly In
     names.push(quoteIdent(keyed.seq.column));
     values.push(`${keyed.seq.value}::BIGINT`);
   }
-  return `INSERT INTO ${table} (${names.join(', ')}) SELECT ${values.join(', ')} FROM ${reader}`;
+  return { names, select: `SELECT ${values.map((v, i) => `${v} AS ${names[i]}`).join(', ')} FROM ${reader}` };
+}
+
+/**
+ * A cursor column's bound and its newest value in SQL, in the engine's canonical forms (core/values/coerce.ts), for
+ * the types whose order DuckDB and the engine agree on and whose newest value DuckDB spells as the engine would:
+ * integers, doubles, dates and instants (not text, whose collations differ, nor decimals, whose text the engine keeps
+ * as written: `1.50` stays `1.50`). Undefined for any other type or a bound it cannot spell exactly.
+ */
+export function cursorSql(c: Column, from: unknown): { from: string | null; max: (x: string, where: string) => string; read: (v: unknown) => unknown } | undefined {
+  const literal = (v: unknown, type: string, pattern: RegExp): string | null | undefined =>
+    (v === null || v === undefined ? null : pattern.test(String(v)) ? `CAST(${sqlString(String(v))} AS ${type})` : undefined);
+  const number = (read: (v: unknown) => unknown) => (type: string, pattern: RegExp) => {
+    const bound = literal(from, type, pattern);
+    return bound === undefined ? undefined : { from: bound, max: (x: string, where: string) => `(max(${x}) FILTER (WHERE ${where}))::VARCHAR`, read };
+  };
+  switch (c.type) {
+    case 'integer':
+      return number((v) => Number(v))('BIGINT', /^-?\d{1,18}$/);
+    case 'bigint':
+      // A number while it is a safe integer, as coercion makes it.
+      return number((v) => { const n = BigInt(String(v)); return n <= 9007199254740991n && n >= -9007199254740991n ? Number(n) : n; })('BIGINT', /^-?\d{1,19}$/);
+    case 'double':
+      return number((v) => Number(v))('DOUBLE', /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i);
+    case 'date': {
+      const bound = literal(from, 'DATE', /^\d{4}-\d{2}-\d{2}$/);
+      return bound === undefined ? undefined : { from: bound, max: (x, where) => `strftime(max(${x}) FILTER (WHERE ${where}), '%Y-%m-%d')`, read: String };
+    }
+    case 'timestamp': {
+      const bound = literal(from, 'TIMESTAMPTZ', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      return bound === undefined ? undefined : { from: bound, max: (x, where) => `strftime(max(${x}) FILTER (WHERE ${where}), '%Y-%m-%dT%H:%M:%S.%fZ')`, read: String };
+    }
+    default:
+      return undefined;
+  }
 }

@@ -11,7 +11,7 @@
 //   staged   (dataset gates) rows → <table>__sluice_staged, a real table; only finish touches the target, so a
 //            blocked load changes nothing and may leave its staging for inspection
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import type { CommitCounts, IngestCursor, IngestResult, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import { type FileHandOff, type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
@@ -19,7 +19,7 @@ import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
 import { duckColumnLimit, duckType, normalizeDuckType } from './duckdb-types.js';
-import { ingestSql, type IngestColumn } from './duckdb-ingest.js';
+import { cursorSql, ingestSelect, type IngestColumn } from './duckdb-ingest.js';
 import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
@@ -29,6 +29,8 @@ import { deleteMarkedSql } from '../../core/delete-marker.js';
 import type { Refusal } from '../../core/values/refusals.js';
 
 const SEQ_COLUMN = '_sluice_seq';
+/** Where a file read with a cursor waits while its older rows are counted and its newest value found. */
+const INGEST_TABLE = 'temp.main."_sluice_ingest"';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
 export interface LoadOptions {
@@ -142,7 +144,7 @@ export class DuckDBStreamLoad implements StreamLoad {
       && (d === 'append' || d === 'replace' || d === 'merge');
   }
 
-  async ingest(file: FileHandOff, schema: Schema): Promise<number | undefined> {
+  async ingest(file: FileHandOff, schema: Schema, cursor?: IngestCursor): Promise<IngestResult | undefined> {
     if (!this.plan || this.sinceCommit > 0 || !this.ingests(file.format)) return undefined;
     const declined = (why: string): undefined => {
       this.opts.logger.debug({ stream: this.target.stream, file: file.path, why }, 'DuckDB does not read the file as the engine would; the engine reads it');
@@ -163,19 +165,37 @@ export class DuckDBStreamLoad implements StreamLoad {
     // An append keeps every row, key or not.
     const keys = this.sequenced ? this.target.primaryKey.map((k) => foldedColumn(this.columns, k) ?? k) : [];
     const folded = new Set(keys.map((k) => k.toLowerCase()));
+    if (keys.some((k) => !columns.some((c) => c.target.toLowerCase() === k.toLowerCase()))) return declined('a key column is not in the file');
     // Rows of a keyed load carry their key (the engine dead-letters those without) and one sequence number: their keys
     // are checked not to repeat, so their order is moot.
-    const sql = ingestSql(file, qualified(this.writeRef), columns, {
+    const rows = ingestSelect(file, columns, {
       keys: new Set(columns.filter((c) => folded.has(c.target.toLowerCase())).map((c) => c.target)),
       ...(this.sequenced ? { seq: { column: SEQ_COLUMN, value: this.seq } } : {}),
     });
-    if (!sql) return declined('an option or a column type only the engine reads');
-    if (keys.some((k) => !columns.some((c) => c.target.toLowerCase() === k.toLowerCase()))) return declined('a key column is not in the file');
+    if (!rows) return declined('an option or a column type only the engine reads');
+    const cursorColumn = cursor && columns.find((c) => c.column.name === cursor.column);
+    const order = cursorColumn ? cursorSql(cursorColumn.column, cursor!.from) : undefined;
+    if (cursor && !order) return declined('a cursor whose order only the engine keeps');
     try {
       // Coercion reads a timestamp without a zone as UTC; DuckDB as its session's zone.
       await this.conn.run("SET SESSION TimeZone = 'UTC'");
       await this.opts.poolForReads?.();
-      const rows = Number((await this.conn.run(sql)).rowsChanged);
+      const into = `INSERT INTO ${qualified(this.writeRef)} (${rows.names.join(', ')})`;
+      let result: IngestResult;
+      if (!order) {
+        result = { loaded: Number((await this.conn.run(`${into} ${rows.select}`)).rowsChanged), filtered: 0 };
+      } else {
+        // Read into a temporary table first: the rows older than the cursor's bound are counted and left there, and
+        // the newest value of those kept is the watermark.
+        const c = quoteIdent(cursorColumn!.target);
+        const older = order.from === null ? 'false' : `${c} < ${order.from}`;
+        await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${INGEST_TABLE} AS ${rows.select}`);
+        const stats = await this.conn.runAndReadAll(`SELECT count(*) FILTER (WHERE ${older}), ${order.max(c, `NOT (${older})`)} FROM ${INGEST_TABLE}`);
+        const [filtered, max] = stats.getRows()[0];
+        const loaded = Number((await this.conn.run(`${into} SELECT ${rows.names.join(', ')} FROM ${INGEST_TABLE} WHERE ${c} IS NULL OR NOT (${older})`)).rowsChanged);
+        await this.conn.run(`DROP TABLE ${INGEST_TABLE}`);
+        result = { loaded, filtered: Number(filtered), ...(max === null ? {} : { maxCursor: order.read(max) }) };
+      }
       if (keys.length > 0) {
         const k = keys.map((c) => quoteIdent(c)).join(', ');
         const repeats = await this.conn.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${qualified(this.writeRef)}
@@ -183,9 +203,9 @@ export class DuckDBStreamLoad implements StreamLoad {
         if (Number(repeats.getRows()[0][0]) > 0) throw new Error('keys repeat in the file: the last row of each must win, in file order');
       }
       this.seq += 1n;
-      this.sinceCommit += rows;
-      this.totalRows += rows;
-      return rows;
+      this.sinceCommit += result.loaded;
+      this.totalRows += result.loaded;
+      return result;
     } catch (e) {
       // The failed statement ended the transaction, with the DDL of this file's columns in it.
       this.inTransaction = false;
