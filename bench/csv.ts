@@ -42,7 +42,7 @@ export async function benchCsv(rows: number, repeat: number): Promise<void> {
   console.log(`generating ${rows.toLocaleString('en-US')} rows → ${csv}`);
   await generateCsv(csv, rows);
 
-  const pipeline = (name: string, columns: string): string => {
+  const pipeline = (name: string, columns: string, keys = ''): string => {
     const file = join(dir, `bench-csv-${name}.yaml`);
     writeFileSync(file, `pipeline: bench-csv
 sources:
@@ -51,16 +51,18 @@ sources:
     streams:
       - name: mixed
         path: ${csv}
-${columns ? `        columns: ${columns}\n` : ''}`);
+${columns ? `        columns: ${columns}\n` : ''}${keys}`);
     return file;
   };
   const declared = pipeline('declared', '{ id: bigint, account: bigint, name: text, amount: decimal, created_at: timestamp, active: boolean, attrs: json, note: text }');
   const inferred = pipeline('inferred', '');
+  const merged = pipeline('merge', '{ amount: decimal }', '        write: merge\n        primary_key: id\n        cursor: created_at\n');
   // Files go to DuckDB's own reader when nothing needs the engine (StreamLoad.ingest); SLUICE_HANDOFF=off measures
   // the engine's own path (parse, coerce, append chunks) on the same file.
   const variants: Variant[] = [
     { name: 'sluice run → DuckDB (declared types)', file: declared },
     { name: 'sluice run → DuckDB (inferred types)', file: inferred },
+    { name: 'sluice run → DuckDB (merge, with a cursor)', file: merged },
     { name: 'sluice run → DuckDB, engine path', file: declared, env: { SLUICE_HANDOFF: 'off' } },
   ];
 

@@ -42,8 +42,11 @@ export interface LoadOptions {
   logger: Logger;
   /** Called once the load has finished or aborted, so the destination stops tracking it. */
   onDone: () => void;
-  /** Grow the buffer pool for DuckDB's own parallel file reads (ingest), which hold far more than an appender. */
-  poolForReads?: () => Promise<void>;
+  /**
+   * Grow the buffer pool for DuckDB's own parallel file reads (ingest), which hold far more than an appender; the
+   * function returned gives it back.
+   */
+  poolForRead?: () => Promise<() => Promise<void>>;
 }
 
 export class DuckDBStreamLoad implements StreamLoad {
@@ -176,24 +179,34 @@ export class DuckDBStreamLoad implements StreamLoad {
     const cursorColumn = cursor && columns.find((c) => c.column.name === cursor.column);
     const order = cursorColumn ? cursorSql(cursorColumn.column, cursor!.from) : undefined;
     if (cursor && !order) return declined('a cursor whose order only the engine keeps');
+    // Coercion reads a timestamp without a zone as UTC; DuckDB as its session's zone.
+    await this.conn.run("SET SESSION TimeZone = 'UTC'");
+    const giveBack = await this.opts.poolForRead?.();
     try {
-      // Coercion reads a timestamp without a zone as UTC; DuckDB as its session's zone.
-      await this.conn.run("SET SESSION TimeZone = 'UTC'");
-      await this.opts.poolForReads?.();
       const into = `INSERT INTO ${qualified(this.writeRef)} (${rows.names.join(', ')})`;
       let result: IngestResult;
       if (!order) {
         result = { loaded: Number((await this.conn.run(`${into} ${rows.select}`)).rowsChanged), filtered: 0 };
       } else {
-        // Read into a temporary table first: the rows older than the cursor's bound are counted and left there, and
-        // the newest value of those kept is the watermark.
+        // The rows older than the cursor's bound are counted and left out, and the newest value of those kept is the
+        // watermark: in the staging table a keyed load writes anyway (this file's rows carry its sequence number), or
+        // in a temporary table the file is read into first.
         const c = quoteIdent(cursorColumn!.target);
         const older = order.from === null ? 'false' : `${c} < ${order.from}`;
-        await this.conn.run(`CREATE OR REPLACE TEMP TABLE ${INGEST_TABLE} AS ${rows.select}`);
-        const stats = await this.conn.runAndReadAll(`SELECT count(*) FILTER (WHERE ${older}), ${order.max(c, `NOT (${older})`)} FROM ${INGEST_TABLE}`);
+        const staged = this.writeRef.catalog === 'temp';
+        const from = staged ? qualified(this.writeRef) : INGEST_TABLE;
+        const mine = staged ? `${quoteIdent(SEQ_COLUMN)} = ${this.seq}` : 'true';
+        const read = Number((await this.conn.run(staged ? `${into} ${rows.select}` : `CREATE OR REPLACE TEMP TABLE ${INGEST_TABLE} AS ${rows.select}`)).rowsChanged);
+        const stats = await this.conn.runAndReadAll(`SELECT count(*) FILTER (WHERE ${older}), ${order.max(c, `NOT (${older})`)} FROM ${from} WHERE ${mine}`);
         const [filtered, max] = stats.getRows()[0];
-        const loaded = Number((await this.conn.run(`${into} SELECT ${rows.names.join(', ')} FROM ${INGEST_TABLE} WHERE ${c} IS NULL OR NOT (${older})`)).rowsChanged);
-        await this.conn.run(`DROP TABLE ${INGEST_TABLE}`);
+        let loaded: number;
+        if (staged) {
+          if (Number(filtered) > 0) await this.conn.run(`DELETE FROM ${from} WHERE ${mine} AND ${older}`);
+          loaded = read - Number(filtered);
+        } else {
+          loaded = Number((await this.conn.run(`${into} SELECT ${rows.names.join(', ')} FROM ${from} WHERE ${c} IS NULL OR NOT (${older})`)).rowsChanged);
+          await this.conn.run(`DROP TABLE ${INGEST_TABLE}`);
+        }
         result = { loaded, filtered: Number(filtered), ...(max === null ? {} : { maxCursor: order.read(max) }) };
       }
       if (keys.length > 0) {
@@ -213,6 +226,8 @@ export class DuckDBStreamLoad implements StreamLoad {
       await this.beginTx();
       await this.evolve(schema);
       return declined(errorMessage(e));
+    } finally {
+      await giveBack?.();
     }
   }
 
