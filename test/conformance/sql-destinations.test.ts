@@ -323,7 +323,11 @@ for (const kind of TARGETS) {
         // than two of them); the re-run must start after the last one committed.
         let committed = 0;
         const signal = await new Promise<NodeJS.Signals | null>((done) => {
-          const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug'], { env: { ...process.env, SLUICE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+          // On the engine's path, which commits within the file (DuckDB would read this one file whole, in one commit:
+          // test/integration/kill-resume.test.ts kills that).
+          const child = spawn(process.execPath, [sluiceBin, 'run', file, '--log-level', 'debug'], {
+            env: { ...process.env, SLUICE_HOME: home, SLUICE_HANDOFF: 'off' }, stdio: ['ignore', 'ignore', 'pipe'],
+          });
           let pending = '';
           child.stderr.on('data', (d: Buffer) => {
             const lines = (pending + d.toString()).split('\n');

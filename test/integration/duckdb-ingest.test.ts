@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { duckQuery, sluice, sluiceBin, tempDir } from '../helpers.js';
 import { seededRandom as random } from '../support/fault-server.js';
@@ -47,13 +48,16 @@ function values(rnd: () => number, oddRate: number) {
       : JSON.stringify({ k: int(100), s: pick(['a', 'b"c', 'd,e', 'é', '∑']), n: [int(10), null, rnd() < 0.5] })),
     u: (): string => (odd() ? pick(['A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'])
       : 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'.replace(/[0-9a-f](?=[0-9a-f]{4}$)/, () => pick(['0', '7', 'f']))),
-    s: (): string => (odd() ? pick(['', '""', 'x\u0000y', 'line\nbreak', 'tab\there', '  padded  ', 'quote "in" it', 'naïve café ∑']) : `text ${int(1000)}, with a comma`),
+    s: (): string => (odd() ? pick(['', '""', QUOTED_EMPTY, INVALID_UTF8, 'x\u0000y', 'line\nbreak', 'tab\there', '  padded  ', 'quote "in" it', 'naïve café ∑']) : `text ${int(1000)}, with a comma`),
     // Undeclared: typed from the first file's head, then held to that type.
     n: (): string => (odd() ? pick(['007', '1.5', 'x', '']) : String(int(100_000))),
   };
 }
 
-const csvField = (v: string): string => (v === '' ? '' : /[",\n\r]|^\s|\s$/.test(v) || v === '""' ? `"${v.replace(/"/g, '""')}"` : v);
+/** Written as `""` (an empty string, where an empty field is NULL), and as bytes that are not UTF-8. */
+const QUOTED_EMPTY = '\u0001quoted-empty';
+const INVALID_UTF8 = '\u0001invalid';
+const csvField = (v: string): string => (v === QUOTED_EMPTY ? '""' : v === '' ? '' : /[",\n\r]|^\s|\s$/.test(v) || v === '""' ? `"${v.replace(/"/g, '""')}"` : v);
 
 const COLUMNS = ['rid', 'i', 'b', 'd', 'f', 't', 'dt', 'bo', 'j', 'u', 's', 'n'] as const;
 const DECLARED = '{ rid: text, i: integer, b: bigint, d: decimal, f: double, t: timestamp, dt: date, bo: boolean, j: json, u: uuid, s: text }';
@@ -70,7 +74,9 @@ function writeFiles(data: string, files: number, rows: number, rnd: () => number
       const row = COLUMNS.map((c) => (c === 'rid' ? key(f, r) : rnd() < 0.08 ? '' : gen[c]()));
       lines.push(row.map(csvField).join(','));
     }
-    writeFileSync(join(data, `part-${pad4(f)}.csv`), lines.join(rnd() < 0.2 ? '\r\n' : '\n') + '\n');
+    const text = lines.join(rnd() < 0.2 ? '\r\n' : '\n') + '\n';
+    const bytes = text.split(INVALID_UTF8).flatMap((part, i) => (i === 0 ? [Buffer.from(part)] : [Buffer.from([0x62, 0xff, 0xfe]), Buffer.from(part)]));
+    writeFileSync(join(data, `part-${pad4(f)}.csv`), Buffer.concat(bytes));
   }
 }
 const pad4 = (n: number): string => String(n).padStart(4, '0');
@@ -191,13 +197,16 @@ test('a large clean file goes to DuckDB whole, a bad value sends its file back w
   writeFileSync(join(data, 'part-0000.csv'), lines.join('\n') + '\n');
   lines[30_001] = lines[30_001].replace(',2024-02-29,', ',2023-02-29,');
   writeFileSync(join(data, 'part-0001.csv'), lines.join('\n').replaceAll('0000-', '0001-') + '\n');
+  // Gzip-compressed under a plain name: found by its magic bytes, as the engine's reader finds it.
+  lines[30_001] = lines[30_001].replace(',2023-02-29,', ',2024-02-29,');
+  writeFileSync(join(data, 'part-0002.csv'), gzipSync(lines.join('\n').replaceAll('0000-', '0002-') + '\n'));
   const home = join(dir, 'home-big');
   const r = await run(pipeline('ingest-big', data), home);
   assert.equal(r.code, 3, r.stderr.slice(-2000));
   assert.equal(r.declined, 1, 'the file with the bad date went the engine’s way');
   assert.deepEqual(
     [r.summary.streams.values.extracted, r.summary.streams.values.loaded, r.summary.streams.values.dead_lettered],
-    [100_000, 99_999, 1],
+    [150_000, 149_999, 1],
   );
   const dlq = JSON.parse((await sluice(['dlq', 'list', '--json'], { home })).stdout) as { reason: string; position: { file: string; line: number } }[];
   assert.equal(dlq.length, 1);
@@ -205,8 +214,8 @@ test('a large clean file goes to DuckDB whole, a bad value sends its file back w
   assert.ok(dlq[0].position.file.endsWith('part-0001.csv'), dlq[0].position.file);
   assert.equal(dlq[0].position.line, 30_002);
   const [t] = await duckQuery(join(home, 'warehouse.duckdb'), `SELECT count(*)::INT AS n, min(t)::VARCHAR AS t, sum(b)::VARCHAR AS b FROM "values"`);
-  assert.deepEqual(t, { n: 99_999, t: '2023-12-31 22:00:00+00', b: String(2n * 3_000_000_000n * ((49_999n * 50_000n) / 2n) - 30_000n * 3_000_000_000n) });
-  // Run again: both files are recorded as read.
+  assert.deepEqual(t, { n: 149_999, t: '2023-12-31 22:00:00+00', b: String(3n * 3_000_000_000n * ((49_999n * 50_000n) / 2n) - 30_000n * 3_000_000_000n) });
+  // Run again: every file is recorded as read.
   const again = await run(pipeline('ingest-big', data), home);
   assert.equal(again.summary.streams.values.extracted, 0);
 });
