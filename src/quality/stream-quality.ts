@@ -2,7 +2,7 @@
 // info counted), dataset checks observed along the way, and at the end the gate: a blocking check that fails means
 // nothing of the stream may become visible. The engine's call sites stay small (see ../engine/stream-task.ts).
 import type { Column } from '../core/types.js';
-import type { CheckConfig, CheckEnv, CompiledCheck, Severity, Threshold } from './check.js';
+import { type CheckConfig, type CheckEnv, type CompiledCheck, type Scan, scanOf, type Severity, type Threshold } from './check.js';
 import { type QualityMetrics, ratio, score } from './metrics.js';
 import { getCheckSpec } from './registry.js';
 
@@ -37,8 +37,6 @@ interface Entry {
   verdict?: { ok: boolean; measured: string; limit: string; timeliness?: number };
 }
 
-type RowFn = (row: unknown[]) => string | undefined;
-
 export class StreamQuality {
   private readonly entries: Entry[];
   private readonly rowEntries: Entry[];
@@ -48,7 +46,7 @@ export class StreamQuality {
   private nonNull: number[] = [];
   // Bound to a column layout; rebound only when the stream gains columns.
   private width = -1;
-  private fns: RowFn[] = [];
+  private scans: Scan[] = [];
   private observers: ((row: unknown[]) => void)[] = [];
   private at = new Int32Array(0);
   private known = new Set<string>();
@@ -86,7 +84,7 @@ export class StreamQuality {
     if (columns.length === this.width) return;
     const index = new Map(columns.map((c, i) => [c.name, i]));
     const resolve = (name: string): number => index.get(name) ?? -1;
-    this.fns = this.rowEntries.map((e) => e.check.row!(resolve));
+    this.scans = this.rowEntries.map((e) => e.check.scan?.(resolve) ?? scanOf(e.check.row!(resolve)));
     this.observers = this.entries.flatMap((e) => (e.check.observe ? [e.check.observe(resolve)] : []));
     this.at = Int32Array.from(this.columns, resolve);
     this.width = columns.length;
@@ -116,20 +114,17 @@ export class StreamQuality {
     for (const observe of this.observers) for (let i = 0; i < n; i++) observe(rows[i]);
     let reasons: (string | undefined)[] | undefined;
     let invalid: Uint8Array | undefined;
-    for (let k = 0; k < this.fns.length; k++) {
-      const fn = this.fns[k];
+    for (let k = 0; k < this.scans.length; k++) {
       const e = this.rowEntries[k];
       const blocking = e.config.severity === 'error';
-      for (let i = 0; i < n; i++) {
-        const why = fn(rows[i]);
-        if (why === undefined) continue;
+      this.scans[k](rows, (i, why) => {
         e.failed++;
         (invalid ??= new Uint8Array(n))[i] = 1;
-        if (!blocking) continue;
+        if (!blocking) return;
         reasons ??= new Array<string | undefined>(n);
         const text = `check ${e.check.label} failed: ${why}`;
         reasons[i] = reasons[i] === undefined ? text : `${reasons[i]}; ${text}`;
-      }
+      });
     }
     if (invalid) for (let i = 0; i < n; i++) this.invalid += invalid[i];
     if (!reasons) return { rows, failed: [] };

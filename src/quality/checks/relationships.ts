@@ -2,7 +2,7 @@
 // column: id }`): every value references an existing key. The referenced keys are read into a Set once per run.
 import { z } from 'zod';
 import { RunError } from '../../core/errors.js';
-import { defineCheck, keyOf, shown } from '../check.js';
+import { defineCheck, keyOf, scanCheck, shown } from '../check.js';
 import { collectKeys } from './keys.js';
 
 const options = z.strictObject({
@@ -28,7 +28,7 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
   compile({ column, to }, env) {
     let keys: Set<string> | undefined;
     const target = 'stream' in to ? `${to.stream}.${to.column}` : `${to.table}.${to.column}`;
-    return {
+    return scanCheck({
       label: `relationships(${column} → ${target})`,
       columns: [column],
       consistency: true,
@@ -41,15 +41,18 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
           keys = await collectKeys(env.readTable(to.table, [to.column]), [to.column]);
         }
       },
-      row(resolve) {
+      scan(resolve) {
         const at = resolve(column);
-        return (row) => {
-          const v = at < 0 ? null : row[at];
-          if (v === null || v === undefined) return undefined;
-          const k = keyOf(v);
-          return keys!.has(k) ? undefined : `column "${column}": ${shown(v)} is not in ${target}`;
+        return (rows, fail) => {
+          if (at < 0) return;
+          const known = keys!;
+          for (let i = 0; i < rows.length; i++) {
+            const v = rows[i][at];
+            if (v === null || v === undefined) continue;
+            if (!known.has(keyOf(v))) fail(i, `column "${column}": ${shown(v)} is not in ${target}`);
+          }
         };
       },
-    };
+    });
   },
 });
