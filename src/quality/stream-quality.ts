@@ -43,7 +43,8 @@ export class StreamQuality {
   private readonly columns: string[];
   private rows = 0;
   private invalid = 0;
-  private nonNull: number[] = [];
+  /** Non-null values of the checked columns, over all rows checked. */
+  private nonNull = 0;
   // Bound to a column layout; rebound only when the stream gains columns.
   private width = -1;
   private scans: Scan[] = [];
@@ -66,7 +67,6 @@ export class StreamQuality {
       });
     this.rowEntries = this.entries.filter((e) => e.check.row);
     this.columns = [...new Set(this.entries.flatMap((e) => e.check.columns))];
-    this.nonNull = this.columns.map(() => 0);
   }
 
   /** A check that can block the load: the stream must stage everything and commit once, after the gate. */
@@ -86,7 +86,8 @@ export class StreamQuality {
     const resolve = (name: string): number => index.get(name) ?? -1;
     this.scans = this.rowEntries.map((e) => e.check.scan?.(resolve) ?? scanOf(e.check.row!(resolve)));
     this.observers = this.entries.flatMap((e) => (e.check.observe ? [e.check.observe(resolve)] : []));
-    this.at = Int32Array.from(this.columns, resolve);
+    // Columns the stream lacks hold no values: left out.
+    this.at = Int32Array.from(this.columns.map(resolve).filter((c) => c >= 0));
     this.width = columns.length;
     this.known = new Set(index.keys());
   }
@@ -100,17 +101,18 @@ export class StreamQuality {
   check(rows: unknown[][], at: readonly number[]): { rows: unknown[][]; failed: { index: number; reason: string }[] } {
     const n = rows.length;
     this.rows += n;
+    // Row by row, every checked column of a row at once: rows are separate arrays, and walking all of them once per
+    // column read each one from memory again.
     const cols = this.at;
-    for (let k = 0; k < cols.length; k++) {
-      const c = cols[k];
-      if (c < 0) continue;
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        const v = rows[i][c];
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i];
+      for (let k = 0; k < cols.length; k++) {
+        const v = row[cols[k]];
         if (v !== null && v !== undefined) count++;
       }
-      this.nonNull[k] += count;
     }
+    this.nonNull += count;
     for (const observe of this.observers) for (let i = 0; i < n; i++) observe(rows[i]);
     let reasons: (string | undefined)[] | undefined;
     let invalid: Uint8Array | undefined;
@@ -177,7 +179,7 @@ export class StreamQuality {
     const fresh = this.entries.filter((e) => e.verdict?.timeliness !== undefined);
     const cells = this.rows * this.columns.length;
     const metrics = {
-      completeness: ratio(this.nonNull.reduce((a, b) => a + b, 0), cells),
+      completeness: ratio(this.nonNull, cells),
       validity: this.rowEntries.length ? ratio(this.rows - this.invalid, this.rows) : null,
       consistency: consistencyChecks.length
         ? ratio(this.rows * consistencyChecks.length - consistencyChecks.reduce((n, e) => n + e.failed, 0), this.rows * consistencyChecks.length)

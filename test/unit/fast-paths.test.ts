@@ -8,6 +8,9 @@ import { compareValues, show, toNumber } from '../../src/expr/values.js';
 import { ExprError } from '../../src/expr/tokenize.js';
 import type { CheckEnv } from '../../src/quality/check.js';
 import { getCheckSpec } from '../../src/quality/registry.js';
+import { TransformChain, type StepConfig } from '../../src/transforms/chain.js';
+import { getStepSpec } from '../../src/transforms/registry.js';
+import { batchLength, emptyCounts, rowAt, type Batch, type RejectedRow } from '../../src/core/types.js';
 
 /** A small deterministic generator, so a failure reproduces. */
 function random(seed: number): () => number {
@@ -143,5 +146,49 @@ test('checks: a batch scan fails the same rows with the same reasons as row() on
     });
     assert.deepEqual(got, expected, `${kind} ${JSON.stringify(options)}`);
     assert.ok(expected.some((e) => e !== undefined) || kind === 'range' && JSON.stringify(options).includes('nope'), `${kind}: the data fails it somewhere`);
+  }
+});
+
+/** The bench's chain (bench/transform.ts), plus a reordering select, which cannot project rows in place. */
+const CHAIN: StepConfig[] = [
+  { rename: { note: 'comment' } },
+  { nullify: { columns: ['comment'] } },
+  { trim: ['name', 'comment'] },
+  { case: { upper: ['name'], title: ['comment'] } },
+  { cast: { amount: 'double' } },
+  { derive: { amount_cents: 'round(amount * 100)', tier: "if(amount >= 500, 'high', 'low')" } },
+  { filter: 'amount >= 0' },
+  { mask: { columns: ['comment'], keep_last: 6 } },
+  { map: { attr_k: 'attrs.k' } },
+  { drop: ['attrs'] },
+];
+
+async function through(steps: StepConfig[], batch: Batch) {
+  const parsed = steps.map((s) => {
+    const [kind] = Object.keys(s);
+    return { [kind]: getStepSpec(kind)!.options.parse(s[kind]) };
+  });
+  const chain = new TransformChain(parsed, { stream: 's', primaryKey: [] });
+  const counts = emptyCounts();
+  const rejected: RejectedRow[] = [];
+  const out = await chain.apply(batch, counts, { add: async (r) => (rejected.push(...r), r.length) });
+  const rows = Array.from({ length: batchLength(out!) }, (_, i) => rowAt(out!, i));
+  return { rows, counts, rejected: rejected.map((r) => [r.reason, r.raw]) };
+}
+
+test('chain: rows read with a header (layouts, in-place projection) come out as the same rows as objects do', async () => {
+  const rand = random(11);
+  const columns = ['id', 'name', 'amount', 'attrs', 'note'];
+  const text = (): unknown => pick(rand, [' name 1 ', 'NAME', 'é ü', '😀x', '', '  ', 'N/A', 'a-b c', '\u00a0x\u00a0', 'x'.repeat(40)]);
+  const json = (): unknown => pick(rand, ['{"k":1}', '{"k":"2"}', '[1]', '{', '', '{"k":{"j":3}}', { k: 4 }, [{ k: 5 }]]);
+  for (const steps of [CHAIN, [...CHAIN, { select: ['tier', 'id', 'amount_cents', 'name', 'nope'] }]]) {
+    // Sources give null for no value (an undefined would be a missing key in an object row, a null in an array row).
+    const values = Array.from({ length: 400 }, (_, i) => [
+      rand() < 0.1 ? null : i, rand() < 0.5 ? text() : value(rand), value(rand), rand() < 0.7 ? json() : value(rand), rand() < 0.5 ? text() : value(rand),
+    ].map((v) => v ?? null));
+    const asRows = await through(steps, { rows: [], columns, values });
+    const asObjects = await through(steps, { rows: values.map((v) => Object.fromEntries(columns.map((c, k) => [c, v[k]]))) });
+    assert.deepEqual(asRows, asObjects);
+    assert.ok(asRows.rows.length > 50 && asRows.counts.filtered > 0 && asRows.rejected.length > 0, 'the data is kept, filtered and rejected');
   }
 });
