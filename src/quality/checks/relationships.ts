@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { RunError } from '../../core/errors.js';
 import { defineCheck, keyOf, scanCheck, shown } from '../check.js';
+import { KeySet } from './int-set.js';
 import { collectKeys } from './keys.js';
 
 const options = z.strictObject({
@@ -27,6 +28,9 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
   streams: ({ to }) => ('stream' in to ? [{ stream: to.stream, path: ['to', 'stream'] }] : []),
   compile({ column, to }, env) {
     let keys: Set<string> | undefined;
+    // The keys that are an integer's text as String() writes it, as numbers: an integer value is then looked up
+    // without making its text (keyOf) and hashing it; it is in `ints` exactly when its text is in `keys`.
+    let ints: KeySet | undefined;
     const target = 'stream' in to ? `${to.stream}.${to.column}` : `${to.table}.${to.column}`;
     return scanCheck({
       label: `relationships(${column} → ${target})`,
@@ -40,16 +44,22 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
           if (!env.readTable) throw new RunError(`check relationships(${column}): the destination cannot be read back`, env.stream);
           keys = await collectKeys(env.readTable(to.table, [to.column]), [to.column]);
         }
+        ints = new KeySet();
+        for (const k of keys) {
+          const n = Number(k);
+          if ((n | 0) === n && String(n) === k) ints.add(n);
+        }
       },
       scan(resolve) {
         const at = resolve(column);
         return (rows, fail) => {
           if (at < 0) return;
           const known = keys!;
+          const knownInts = ints!;
           for (let i = 0; i < rows.length; i++) {
             const v = rows[i][at];
             if (v === null || v === undefined) continue;
-            if (!known.has(keyOf(v))) fail(i, `column "${column}": ${shown(v)} is not in ${target}`);
+            if (typeof v === 'number' && (v | 0) === v ? !knownInts.has(v) : !known.has(keyOf(v))) fail(i, `column "${column}": ${shown(v)} is not in ${target}`);
           }
         };
       },
