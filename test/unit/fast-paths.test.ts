@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileExpr, objectResolver } from '../../src/expr/compile.js';
-import { compareValues, show, toNumber } from '../../src/expr/values.js';
+import { compareValues, plainNumber, show, toNumber } from '../../src/expr/values.js';
 import { ExprError } from '../../src/expr/tokenize.js';
 import type { CheckEnv } from '../../src/quality/check.js';
 import { getCheckSpec } from '../../src/quality/registry.js';
@@ -90,6 +90,25 @@ test('compiled operators: inline number paths give what the general semantics gi
     assert.equal(got, outcome(() => reference(op, x ?? null, y ?? null)), `${show(x)} ${op} ${show(y)}`);
     const lit = outcome(() => literal.get(op)!(row)).replace(/ at column \d+$/, '');
     assert.equal(lit, outcome(() => reference(op, x ?? null, 3)), `${show(x)} ${op} 3`);
+  }
+});
+
+test('plainNumber: decimal text read digit by digit is exactly what Number() reads', () => {
+  const rand = random(23);
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 10)).join('');
+  const cases = ['0', '-0', '+0', '0.0', '-0.0', '.5', '-.5', '+.5', '007', '00.10', '1.', '1..2', '1.2.3', '-', '+', '.', '',
+    '0x1f', '1e3', '1e-7', ' 1', '1 ', '123456789012345', '1234567890123456', '0.1234567890123456', '9007199254740993',
+    '999999999999999.9', '-99999999999999.99', '1/2', '1,5', '١٢', '１２'];
+  for (let n = 0; n < 100000; n++) {
+    const sign = pick(rand, ['', '', '-', '+']);
+    const whole = digits(Math.floor(rand() * 10));
+    const fraction = rand() < 0.7 ? `.${digits(Math.floor(rand() * 9))}` : '';
+    cases.push(sign + whole + fraction);
+  }
+  for (const text of cases) {
+    const expected = /^[+-]?[0-9.]*[0-9]$/.test(text) && !Number.isNaN(Number(text)) ? Number(text) : undefined;
+    const got = plainNumber(text);
+    assert.ok(Object.is(got, expected) || (/^[+-]?\d/.test(text) && /[eExXbBoO]/.test(text) && Object.is(got, Number(text))), `${JSON.stringify(text)}: ${got} against ${expected}`);
   }
 });
 
