@@ -1,10 +1,11 @@
 // `npm run bench -- transform [rows] [repeat]`: the CSV of the csv bench (default 1M rows) into the embedded DuckDB
 // warehouse, plain, then with a 10-step transform chain and 10 checks (9 row checks and row_count, a dataset check,
 // with metrics), once with row_count as a warning and once as a gate (severity error: the stream is staged and
-// committed once, after the gate). Prints rows/s and peak RSS of each, and the overhead of the chain
-// and checks on wall time (the bar: at most 35%). Each variant runs `repeat` times (default 3), alternating, and the
-// fastest run of each counts: on a shared machine the minimum is the run least disturbed by others. CPU time (user +
-// system, all threads, reported by the process itself at exit) is printed too: it moves less with the machine's load.
+// committed once, after the gate). Prints rows/s and peak RSS of each, and the overhead of the chain and checks over
+// the plain load on wall time and on CPU time (the bar, issue 17: at most 15% on both). Each variant runs `repeat`
+// times (default 3), alternating, and the fastest run of each counts: on a shared machine the minimum is the run least
+// disturbed by others. CPU time (user + system, all threads, reported by the process itself at exit) is the fastest
+// run's too, and the lowest of each variant beside it: it moves less with the machine's load.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
@@ -97,14 +98,20 @@ export async function benchTransform(rows: number, repeat = 3): Promise<void> {
         path: ${keys}` : ''}
 `;
   const best = (a: Measurement | undefined, b: Measurement): Measurement => (a && a.seconds <= b.seconds ? a : b);
+  const leastCpu: Record<string, number> = { plain: Infinity, chain: Infinity, gated: Infinity };
+  const run = async (name: string, yaml: string): Promise<Measurement> => {
+    const m = await runOnce(name, yaml, dir, rows);
+    leastCpu[name] = Math.min(leastCpu[name], cpuSeconds(m));
+    return m;
+  };
   let plain: Measurement | undefined;
   let chain: Measurement | undefined;
   let gated: Measurement | undefined;
   const chained = (severity: string) => `pipeline: bench-chain\nconcurrency: 1\n${sources(true)}${TRANSFORMS}${CHECKS.replace('SEVERITY', severity)}`;
   for (let i = 0; i < repeat; i++) {
-    plain = best(plain, await runOnce('plain', `pipeline: bench-plain\n${sources(false)}`, dir, rows));
-    chain = best(chain, await runOnce('chain', chained('warn'), dir, rows));
-    gated = best(gated, await runOnce('gated', chained('error'), dir, rows));
+    plain = best(plain, await run('plain', `pipeline: bench-plain\n${sources(false)}`));
+    chain = best(chain, await run('chain', chained('warn')));
+    gated = best(gated, await run('gated', chained('error')));
     console.log(`run ${i + 1}/${repeat}, best so far: plain ${plain.seconds.toFixed(2)}s, chain ${chain.seconds.toFixed(2)}s, gated ${gated.seconds.toFixed(2)}s`);
   }
   if (!plain || !chain || !gated) return;
@@ -115,9 +122,11 @@ export async function benchTransform(rows: number, repeat = 3): Promise<void> {
   ]);
   const overhead = (m: Measurement) => `${((m.seconds / plain!.seconds - 1) * 100).toFixed(1)}%`;
   const cpu = (m: Measurement) => `${cpuSeconds(m).toFixed(2)}s (${((cpuSeconds(m) / cpuSeconds(plain!) - 1) * 100).toFixed(1)}%)`;
-  console.log(`overhead on wall time (bar: ≤ 35%): chain and checks ${overhead(chain)}, with the gate ${overhead(gated)}`);
+  console.log(`overhead on wall time (bar: ≤ 15%): chain and checks ${overhead(chain)}, with the gate ${overhead(gated)}`);
   const phases = (m: Measurement) => (JSON.parse(m.stdout).phases as { phase: string; duration_ms: number }[])
     .map((p) => `${p.phase} ${(p.duration_ms / 1000).toFixed(2)}s`).join(', ');
   console.log(`phases (summed over streams) — plain: ${phases(plain)}\n  chain: ${phases(chain)}\n  gated: ${phases(gated)}`);
-  console.log(`CPU time of those runs: plain ${cpuSeconds(plain).toFixed(2)}s, chain and checks ${cpu(chain)}, with the gate ${cpu(gated)}`);
+  console.log(`CPU time of those runs (bar: ≤ 15%): plain ${cpuSeconds(plain).toFixed(2)}s, chain and checks ${cpu(chain)}, with the gate ${cpu(gated)}`);
+  const least = (name: string) => `${leastCpu[name].toFixed(2)}s (${((leastCpu[name] / leastCpu.plain - 1) * 100).toFixed(1)}%)`;
+  console.log(`lowest CPU time of each variant: plain ${leastCpu.plain.toFixed(2)}s, chain and checks ${least('chain')}, with the gate ${least('gated')}`);
 }

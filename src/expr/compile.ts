@@ -72,6 +72,10 @@ export interface Expression {
   bind(resolve: Resolver): Evaluator;
 }
 
+// Numbers on both sides (cast columns, literals, derived values) are the common case of arithmetic and comparisons:
+// each operator's closure tests for it inline and leaves every other pair to the general path, which gives the same
+// results (a comparison is still the sign of x - y, as compareValues computes it).
+
 function arith(op: string, col: number, a: Evaluator, b: Evaluator): Evaluator {
   const num = (v: unknown): number | null => {
     if (typeof v === 'number') return v;
@@ -81,23 +85,50 @@ function arith(op: string, col: number, a: Evaluator, b: Evaluator): Evaluator {
       throw e instanceof ExprError && e.col === undefined ? new ExprError(`operator "${op}" ${e.message}`, col) : e;
     }
   };
+  // Evaluated in the order of the general path: the left value is converted (and may fail) before the right one is read.
+  const general = (x0: unknown, r: unknown, y0: unknown, read: boolean): unknown => {
+    const x = num(x0);
+    const y = num(read ? y0 : b(r));
+    if (x === null || y === null) return null;
+    switch (op) {
+      case '+': return x + y;
+      case '-': return x - y;
+      case '*': return x * y;
+      default:
+        if (y === 0) throw new ExprError('division by zero', col);
+        return op === '/' ? x / y : x % y;
+    }
+  };
   switch (op) {
-    case '+': return (r) => { const x = num(a(r)); const y = num(b(r)); return x === null || y === null ? null : x + y; };
-    case '-': return (r) => { const x = num(a(r)); const y = num(b(r)); return x === null || y === null ? null : x - y; };
-    case '*': return (r) => { const x = num(a(r)); const y = num(b(r)); return x === null || y === null ? null : x * y; };
+    case '+': return (r) => {
+      const x = a(r);
+      if (typeof x !== 'number') return general(x, r, undefined, false);
+      const y = b(r);
+      return typeof y === 'number' ? x + y : general(x, r, y, true);
+    };
+    case '-': return (r) => {
+      const x = a(r);
+      if (typeof x !== 'number') return general(x, r, undefined, false);
+      const y = b(r);
+      return typeof y === 'number' ? x - y : general(x, r, y, true);
+    };
+    case '*': return (r) => {
+      const x = a(r);
+      if (typeof x !== 'number') return general(x, r, undefined, false);
+      const y = b(r);
+      return typeof y === 'number' ? x * y : general(x, r, y, true);
+    };
     case '/': return (r) => {
-      const x = num(a(r));
-      const y = num(b(r));
-      if (x === null || y === null) return null;
-      if (y === 0) throw new ExprError('division by zero', col);
-      return x / y;
+      const x = a(r);
+      if (typeof x !== 'number') return general(x, r, undefined, false);
+      const y = b(r);
+      return typeof y === 'number' && y !== 0 ? x / y : general(x, r, y, true);
     };
     default: return (r) => {
-      const x = num(a(r));
-      const y = num(b(r));
-      if (x === null || y === null) return null;
-      if (y === 0) throw new ExprError('division by zero', col);
-      return x % y;
+      const x = a(r);
+      if (typeof x !== 'number') return general(x, r, undefined, false);
+      const y = b(r);
+      return typeof y === 'number' && y !== 0 ? x % y : general(x, r, y, true);
     };
   }
 }
@@ -113,14 +144,18 @@ function comparison(op: string, col: number, a: Evaluator, b: Evaluator): Evalua
     };
   }
   const test = op === '<' ? (c: number) => c < 0 : op === '<=' ? (c: number) => c <= 0 : op === '>' ? (c: number) => c > 0 : (c: number) => c >= 0;
-  return (r) => {
-    const x = a(r);
-    const y = b(r);
+  const general = (x: unknown, y: unknown): boolean | null => {
     if (x === null || x === undefined || y === null || y === undefined) return null;
     const c = compareValues(x, y);
     if (c === undefined) throw new ExprError(`cannot compare ${show(x)} with ${show(y)}`, col);
     return test(c);
   };
+  switch (op) {
+    case '<': return (r) => { const x = a(r); const y = b(r); return typeof x === 'number' && typeof y === 'number' ? x - y < 0 : general(x, y); };
+    case '<=': return (r) => { const x = a(r); const y = b(r); return typeof x === 'number' && typeof y === 'number' ? x - y <= 0 : general(x, y); };
+    case '>': return (r) => { const x = a(r); const y = b(r); return typeof x === 'number' && typeof y === 'number' ? x - y > 0 : general(x, y); };
+    default: return (r) => { const x = a(r); const y = b(r); return typeof x === 'number' && typeof y === 'number' ? x - y >= 0 : general(x, y); };
+  }
 }
 
 function build(node: Node, resolve: Resolver): Evaluator {

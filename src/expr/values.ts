@@ -26,6 +26,9 @@ export function fastNumber(s: string): number | undefined {
   return NUMERIC.test(s) ? Number(s) : undefined;
 }
 
+/** Powers of ten a double holds exactly. */
+const EXACT_TENS = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
 /** The number of text written plainly (`-12.5`, `3e4`: no spaces, no `0x`), undefined for anything else. */
 export function plainNumber(s: string): number | undefined {
   const n = s.length;
@@ -33,6 +36,30 @@ export function plainNumber(s: string): number | undefined {
   const c0 = s.charCodeAt(0);
   const cl = s.charCodeAt(n - 1);
   if (((c0 >= 48 && c0 <= 57) || c0 === 45 || c0 === 43 || c0 === 46) && cl >= 48 && cl <= 57) {
+    // Up to 15 digits and a point (`-123.45`, most decimal columns): the digits as an integer, exact below 2^53,
+    // divided by an exact power of ten is the correctly rounded value (Clinger's fast path), which is what Number()
+    // gives, at a fraction of its cost for text with a fraction.
+    if (n <= 16) {
+      let i = c0 === 45 || c0 === 43 ? 1 : 0;
+      let digits = 0;
+      let point = -1;
+      let m = 0;
+      for (; i < n; i++) {
+        const d = s.charCodeAt(i) - 48;
+        if (d >= 0 && d <= 9) {
+          m = m * 10 + d;
+          digits++;
+        } else if (d === -2 /* . */ && point < 0) {
+          point = i;
+        } else {
+          break;
+        }
+      }
+      if (i === n && digits <= 15) {
+        const v = point < 0 ? m : m / EXACT_TENS[n - 1 - point];
+        return c0 === 45 ? -v : v;
+      }
+    }
     const c1 = n > 1 ? s.charCodeAt(1) | 32 : 0;
     if (c1 !== 120 /* x */ && c1 !== 98 /* b */ && c1 !== 111 /* o */) {
       const v = +s;

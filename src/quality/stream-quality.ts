@@ -2,7 +2,7 @@
 // info counted), dataset checks observed along the way, and at the end the gate: a blocking check that fails means
 // nothing of the stream may become visible. The engine's call sites stay small (see ../engine/stream-task.ts).
 import type { Column } from '../core/types.js';
-import type { CheckConfig, CheckEnv, CompiledCheck, Severity, Threshold } from './check.js';
+import { type CheckConfig, type CheckEnv, type CompiledCheck, type Scan, scanOf, type Severity, type Threshold } from './check.js';
 import { type QualityMetrics, ratio, score } from './metrics.js';
 import { getCheckSpec } from './registry.js';
 
@@ -37,18 +37,17 @@ interface Entry {
   verdict?: { ok: boolean; measured: string; limit: string; timeliness?: number };
 }
 
-type RowFn = (row: unknown[]) => string | undefined;
-
 export class StreamQuality {
   private readonly entries: Entry[];
   private readonly rowEntries: Entry[];
   private readonly columns: string[];
   private rows = 0;
   private invalid = 0;
-  private nonNull: number[] = [];
+  /** Non-null values of the checked columns, over all rows checked. */
+  private nonNull = 0;
   // Bound to a column layout; rebound only when the stream gains columns.
   private width = -1;
-  private fns: RowFn[] = [];
+  private scans: Scan[] = [];
   private observers: ((row: unknown[]) => void)[] = [];
   private at = new Int32Array(0);
   private known = new Set<string>();
@@ -68,7 +67,6 @@ export class StreamQuality {
       });
     this.rowEntries = this.entries.filter((e) => e.check.row);
     this.columns = [...new Set(this.entries.flatMap((e) => e.check.columns))];
-    this.nonNull = this.columns.map(() => 0);
   }
 
   /** A check that can block the load: the stream must stage everything and commit once, after the gate. */
@@ -86,9 +84,10 @@ export class StreamQuality {
     if (columns.length === this.width) return;
     const index = new Map(columns.map((c, i) => [c.name, i]));
     const resolve = (name: string): number => index.get(name) ?? -1;
-    this.fns = this.rowEntries.map((e) => e.check.row!(resolve));
+    this.scans = this.rowEntries.map((e) => e.check.scan?.(resolve) ?? scanOf(e.check.row!(resolve)));
     this.observers = this.entries.flatMap((e) => (e.check.observe ? [e.check.observe(resolve)] : []));
-    this.at = Int32Array.from(this.columns, resolve);
+    // Columns the stream lacks hold no values: left out.
+    this.at = Int32Array.from(this.columns.map(resolve).filter((c) => c >= 0));
     this.width = columns.length;
     this.known = new Set(index.keys());
   }
@@ -102,34 +101,32 @@ export class StreamQuality {
   check(rows: unknown[][], at: readonly number[]): { rows: unknown[][]; failed: { index: number; reason: string }[] } {
     const n = rows.length;
     this.rows += n;
+    // Row by row, every checked column of a row at once: rows are separate arrays, and walking all of them once per
+    // column read each one from memory again.
     const cols = this.at;
-    for (let k = 0; k < cols.length; k++) {
-      const c = cols[k];
-      if (c < 0) continue;
-      let count = 0;
-      for (let i = 0; i < n; i++) {
-        const v = rows[i][c];
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const row = rows[i];
+      for (let k = 0; k < cols.length; k++) {
+        const v = row[cols[k]];
         if (v !== null && v !== undefined) count++;
       }
-      this.nonNull[k] += count;
     }
+    this.nonNull += count;
     for (const observe of this.observers) for (let i = 0; i < n; i++) observe(rows[i]);
     let reasons: (string | undefined)[] | undefined;
     let invalid: Uint8Array | undefined;
-    for (let k = 0; k < this.fns.length; k++) {
-      const fn = this.fns[k];
+    for (let k = 0; k < this.scans.length; k++) {
       const e = this.rowEntries[k];
       const blocking = e.config.severity === 'error';
-      for (let i = 0; i < n; i++) {
-        const why = fn(rows[i]);
-        if (why === undefined) continue;
+      this.scans[k](rows, (i, why) => {
         e.failed++;
         (invalid ??= new Uint8Array(n))[i] = 1;
-        if (!blocking) continue;
+        if (!blocking) return;
         reasons ??= new Array<string | undefined>(n);
         const text = `check ${e.check.label} failed: ${why}`;
         reasons[i] = reasons[i] === undefined ? text : `${reasons[i]}; ${text}`;
-      }
+      });
     }
     if (invalid) for (let i = 0; i < n; i++) this.invalid += invalid[i];
     if (!reasons) return { rows, failed: [] };
@@ -182,7 +179,7 @@ export class StreamQuality {
     const fresh = this.entries.filter((e) => e.verdict?.timeliness !== undefined);
     const cells = this.rows * this.columns.length;
     const metrics = {
-      completeness: ratio(this.nonNull.reduce((a, b) => a + b, 0), cells),
+      completeness: ratio(this.nonNull, cells),
       validity: this.rowEntries.length ? ratio(this.rows - this.invalid, this.rows) : null,
       consistency: consistencyChecks.length
         ? ratio(this.rows * consistencyChecks.length - consistencyChecks.reduce((n, e) => n + e.failed, 0), this.rows * consistencyChecks.length)

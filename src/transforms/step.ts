@@ -83,17 +83,17 @@ export function mapValues(frame: Frame, owner: object, columns: Columns, fn: (v:
   }
 }
 
-/** Set one column of every row from a function of the row index (derive, map, lookup). */
-export function setColumn(frame: Frame, owner: object, name: string, value: (i: number) => unknown): void {
+/** Set one column of every row: `values[i]` is row i's (derive, map, lookup). */
+export function setColumn(frame: Frame, owner: object, name: string, values: readonly unknown[]): void {
   if (frame.layout) {
     const { layout, slot } = frame.layout.plan(owner, (l) => l.withColumn(name));
-    const values = frame.values;
-    for (let i = 0; i < values.length; i++) values[i][slot] = value(i);
+    const rows = frame.values;
+    for (let i = 0; i < rows.length; i++) rows[i][slot] = values[i];
     frame.layout = layout;
     return;
   }
   const rows = frame.rows;
-  for (let i = 0; i < rows.length; i++) setKey(rows[i], name, value(i));
+  for (let i = 0; i < rows.length; i++) setKey(rows[i], name, values[i]);
 }
 
 /** Row `i` values of `cols` as one key string (dedupe, lookup, aggregate); null when any part is null. */

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { compileExpr } from '../../expr/compile.js';
 import { ExprError } from '../../expr/tokenize.js';
-import { defineCheck } from '../check.js';
+import { defineCheck, scanCheck } from '../check.js';
 
 const options = z.string().min(1).superRefine((text, ctx) => {
   try {
@@ -22,24 +22,28 @@ export const expressionCheck = defineCheck<string>({
   options,
   compile(text) {
     const expr = compileExpr(text);
-    return {
+    const isFalse = `expression "${text}" is false`;
+    return scanCheck({
       label: `expression(${text})`,
       columns: expr.columns,
-      row(resolve) {
+      scan(resolve) {
         const evaluate = expr.bind((name) => {
           const at = resolve(name);
           return at < 0 ? () => null : (row: unknown[]) => row[at];
         });
-        return (row) => {
-          let v: unknown;
-          try {
-            v = evaluate(row);
-          } catch (e) {
-            return `expression "${text}" failed: ${e instanceof Error ? e.message : String(e)}`;
+        return (rows, fail) => {
+          for (let i = 0; i < rows.length; i++) {
+            let v: unknown;
+            try {
+              v = evaluate(rows[i]);
+            } catch (e) {
+              fail(i, `expression "${text}" failed: ${e instanceof Error ? e.message : String(e)}`);
+              continue;
+            }
+            if (v === false) fail(i, isFalse);
           }
-          return v === false ? `expression "${text}" is false` : undefined;
         };
       },
-    };
+    });
   },
 });

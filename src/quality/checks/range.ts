@@ -1,6 +1,7 @@
 // `range: { column: total, min: 0, max: 1000 }`: numbers (and dates or timestamps, given as ISO text) within bounds.
 import { z } from 'zod';
 import { FAIL, normalizeTimestamp } from '../../core/values/coerce.js';
+import { plainNumber } from '../../expr/values.js';
 import { defineCheck, valueCheck } from '../check.js';
 
 const bound = z.union([z.number(), z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO date or timestamp')]);
@@ -20,6 +21,9 @@ function numeric(v: unknown): number {
   if (typeof v === 'string') {
     // Dates and timestamps come coerced as ISO text (`2024-01-31…`): parse those as dates without trying a number.
     if (v.length >= 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45) return Date.parse(v);
+    // Decimal columns arrive as plain text (`12.50`): read without the blank test below.
+    const plain = plainNumber(v);
+    if (plain !== undefined) return plain;
     const n = Number(v);
     return Number.isNaN(n) || v.trim() === '' ? NaN : n;
   }

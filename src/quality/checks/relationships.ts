@@ -2,7 +2,8 @@
 // column: id }`): every value references an existing key. The referenced keys are read into a Set once per run.
 import { z } from 'zod';
 import { RunError } from '../../core/errors.js';
-import { defineCheck, keyOf, shown } from '../check.js';
+import { defineCheck, keyOf, scanCheck, shown } from '../check.js';
+import { KeySet } from './int-set.js';
 import { collectKeys } from './keys.js';
 
 const options = z.strictObject({
@@ -27,8 +28,11 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
   streams: ({ to }) => ('stream' in to ? [{ stream: to.stream, path: ['to', 'stream'] }] : []),
   compile({ column, to }, env) {
     let keys: Set<string> | undefined;
+    // The keys that are an integer's text as String() writes it, as numbers: an integer value is then looked up
+    // without making its text (keyOf) and hashing it; it is in `ints` exactly when its text is in `keys`.
+    let ints: KeySet | undefined;
     const target = 'stream' in to ? `${to.stream}.${to.column}` : `${to.table}.${to.column}`;
-    return {
+    return scanCheck({
       label: `relationships(${column} → ${target})`,
       columns: [column],
       consistency: true,
@@ -40,16 +44,25 @@ export const relationshipsCheck = defineCheck<z.output<typeof options>>({
           if (!env.readTable) throw new RunError(`check relationships(${column}): the destination cannot be read back`, env.stream);
           keys = await collectKeys(env.readTable(to.table, [to.column]), [to.column]);
         }
+        ints = new KeySet();
+        for (const k of keys) {
+          const n = Number(k);
+          if ((n | 0) === n && String(n) === k) ints.add(n);
+        }
       },
-      row(resolve) {
+      scan(resolve) {
         const at = resolve(column);
-        return (row) => {
-          const v = at < 0 ? null : row[at];
-          if (v === null || v === undefined) return undefined;
-          const k = keyOf(v);
-          return keys!.has(k) ? undefined : `column "${column}": ${shown(v)} is not in ${target}`;
+        return (rows, fail) => {
+          if (at < 0) return;
+          const known = keys!;
+          const knownInts = ints!;
+          for (let i = 0; i < rows.length; i++) {
+            const v = rows[i][at];
+            if (v === null || v === undefined) continue;
+            if (typeof v === 'number' && (v | 0) === v ? !knownInts.has(v) : !known.has(keyOf(v))) fail(i, `column "${column}": ${shown(v)} is not in ${target}`);
+          }
         };
       },
-    };
+    });
   },
 });

@@ -2,7 +2,7 @@
 // fails rows whose key is already in the target table (for append streams: a merge would update those rows).
 import { z } from 'zod';
 import { RunError, errorMessage } from '../../core/errors.js';
-import { defineCheck } from '../check.js';
+import { defineCheck, type Fail, scanCheck } from '../check.js';
 import { KeySet } from './int-set.js';
 import { collectKeys, nativeKey, rowKey, showKey } from './keys.js';
 
@@ -26,7 +26,7 @@ export const uniqueCheck = defineCheck<z.output<typeof options>>({
     const seen = new KeySet();
     let existing: { has(k: string | number): boolean } | undefined;
     const useTarget = o.target && env.targetKept;
-    return {
+    return scanCheck({
       label: `unique(${o.columns.join(', ')})`,
       columns: o.columns,
       consistency: true,
@@ -55,21 +55,36 @@ export const uniqueCheck = defineCheck<z.output<typeof options>>({
           existing = new Set();
         }
       },
-      row(resolve) {
+      scan(resolve) {
         const what = single ? `"${o.columns[0]}"` : `(${o.columns.join(', ')})`;
+        const judge = (i: number, k: string | number, fail: Fail): void => {
+          if (existing?.has(k)) fail(i, `key ${what} = ${showKey(String(k))} is already in the target`);
+          else if (!seen.add(k)) fail(i, `key ${what} = ${showKey(String(k))} is duplicated in this run`);
+        };
+        if (!single) {
+          const key = rowKey(o.columns.map(resolve));
+          return (rows, fail) => {
+            for (let i = 0; i < rows.length; i++) {
+              const k = key(rows[i]);
+              if (k !== null) judge(i, k, fail);
+            }
+          };
+        }
         const at = resolve(o.columns[0]);
-        const joined = rowKey(o.columns.map(resolve));
-        const key = single
-          ? (row: unknown[]) => { const v = at < 0 ? null : row[at]; return v === null || v === undefined ? null : nativeKey(v); }
-          : joined;
-        return (row) => {
-          const k = key(row);
-          if (k === null) return undefined;
-          if (existing?.has(k)) return `key ${what} = ${showKey(String(k))} is already in the target`;
-          if (!seen.add(k)) return `key ${what} = ${showKey(String(k))} is duplicated in this run`;
-          return undefined;
+        return (rows, fail) => {
+          if (at < 0) return;
+          for (let i = 0; i < rows.length; i++) {
+            const v = rows[i][at];
+            if (v === null || v === undefined) continue;
+            // The common key, a 32-bit id, straight into the set (what nativeKey gives it too).
+            if (existing === undefined && typeof v === 'number' && (v | 0) === v) {
+              if (!seen.add(v)) fail(i, `key ${what} = ${showKey(String(v))} is duplicated in this run`);
+            } else {
+              judge(i, nativeKey(v), fail);
+            }
+          }
         };
       },
-    };
+    });
   },
 });

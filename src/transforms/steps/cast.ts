@@ -9,7 +9,7 @@ import { COLUMN_TYPES, type ColumnType } from '../../core/types.js';
 import { dateParser, isZone } from '../cast/date-parse.js';
 import { numberParser } from '../cast/number-parse.js';
 import { defineStep, mapValues } from '../step.js';
-import { show } from '../../expr/values.js';
+import { plainNumber, show } from '../../expr/values.js';
 import { parseJson } from '../../core/values/json-parse.js';
 
 const TRUE = ['true', 't', 'yes', 'y', '1', 'on'];
@@ -36,22 +36,39 @@ const castOptions = z.strictObject({
 type CastOptions = z.output<typeof castOptions>;
 type Options = Record<string, ColumnType | CastOptions>;
 
+/** Numeric types: the number text a value writes, then the type's canonical form of it. */
+function numberConverter(type: ColumnType, num: (v: unknown) => string | undefined, canonical: (v: unknown) => unknown): (v: unknown) => unknown {
+  return (v) => {
+    const text = num(v);
+    if (text === undefined) return FAIL;
+    // Integers written as 12.0 or 1e3 are still integers.
+    if ((type === 'integer' || type === 'bigint') && !/^[+-]?\d+$/.test(text)) {
+      const n = Number(text);
+      return Number.isInteger(n) ? canonical(type === 'bigint' ? BigInt(n) : n) : FAIL;
+    }
+    return canonical(text);
+  };
+}
+
 /** The converter of one column: the canonical value, or FAIL. */
 function converter(o: CastOptions): (v: unknown) => unknown {
   const canonical = valueCoercer(o.type);
   switch (o.type) {
     case 'integer': case 'bigint': case 'decimal': case 'double': {
       const num = numberParser(o);
-      return (v) => {
-        const text = num(v);
-        if (text === undefined) return FAIL;
-        // Integers written as 12.0 or 1e3 are still integers.
-        if ((o.type === 'integer' || o.type === 'bigint') && !/^[+-]?\d+$/.test(text)) {
-          const n = Number(text);
-          return Number.isInteger(n) ? canonical(o.type === 'bigint' ? BigInt(n) : n) : FAIL;
-        }
-        return canonical(text);
-      };
+      // Plain numeric text is most of what a double column reads: its number is the parse itself, taken once.
+      if (o.type === 'double' && (o.decimal ?? '.') === '.') {
+        const thousands = o.thousands;
+        const general = numberConverter(o.type, num, canonical);
+        return (v) => {
+          if (typeof v === 'string' && (thousands === undefined || !v.includes(thousands))) {
+            const n = plainNumber(v);
+            if (n !== undefined) return n;
+          }
+          return general(v);
+        };
+      }
+      return numberConverter(o.type, num, canonical);
     }
     case 'boolean': {
       const yes = new Set((o.true_values ?? TRUE).map((s) => s.toLowerCase()));

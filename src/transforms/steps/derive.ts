@@ -19,14 +19,16 @@ export const deriveStep = defineStep<Record<string, string>>({
         for (const { name, bind, owner } of entries) {
           const evaluate = bind(frame);
           const rows = frame.values;
-          setColumn(frame, owner, name, (i) => {
+          const out = new Array<unknown>(rows.length);
+          for (let i = 0; i < rows.length; i++) {
             try {
-              return evaluate(rows[i]) ?? null;
+              out[i] = evaluate(rows[i]) ?? null;
             } catch (e) {
               frame.reject(i, `derive ${name}: ${reasonOf(e)}`);
-              return null;
+              out[i] = null;
             }
-          });
+          }
+          setColumn(frame, owner, name, out);
         }
         return frame;
       },

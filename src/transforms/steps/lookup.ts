@@ -81,7 +81,7 @@ export const lookupStep = defineStep<Options>({
             else if (o.on_missing === 'drop') frame.drop(i);
           }
         }
-        cols.forEach(([name], c) => setColumn(frame, owners[c], name, (i) => found[i]?.[c] ?? null));
+        cols.forEach(([name], c) => setColumn(frame, owners[c], name, found.map((f) => f?.[c] ?? null)));
         return frame;
       },
       types(declared) {

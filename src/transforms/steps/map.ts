@@ -22,12 +22,14 @@ export const mapStep = defineStep<Record<string, string>>({
       adds: entries.length,
       apply(frame) {
         // Read every path before writing any column: `map: { a: b.x, b: a.y }` reads the input row.
+        const rows = frame.values;
         const computed = entries.map(({ head, rest }) => {
           const get = frame.getter(head);
-          const rows = frame.values;
-          return Array.from({ length: rows.length }, (_, i) => getPath(get(rows[i]), rest));
+          const out = new Array<unknown>(rows.length);
+          for (let i = 0; i < rows.length; i++) out[i] = getPath(get(rows[i]), rest);
+          return out;
         });
-        entries.forEach((e, k) => setColumn(frame, e.owner, e.name, (i) => computed[k][i]));
+        entries.forEach((e, k) => setColumn(frame, e.owner, e.name, computed[k]));
         return frame;
       },
       types(declared) {

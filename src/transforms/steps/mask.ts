@@ -18,17 +18,23 @@ export const maskStep = defineStep<z.output<typeof options> & { columns: Columns
     const owner = {};
     const fills: string[] = [];
     const fill = (n: number): string => (n < 256 ? (fills[n] ??= o.char.repeat(n)) : o.char.repeat(n));
+    const first = o.keep_first;
+    const last = o.keep_last;
+    const mask = (text: string): string => {
+      // Code points, not UTF-16 units, when the text has any outside the BMP (an emoji is one character).
+      if (hasAstral(text)) {
+        const chars = [...text];
+        const hide = Math.max(chars.length - first - last, 0);
+        return hide ? chars.slice(0, first).join('') + fill(hide) + chars.slice(chars.length - last).join('') : fill(chars.length);
+      }
+      const n = text.length;
+      const hide = Math.max(n - first - last, 0);
+      if (!hide) return fill(n);
+      return (first ? text.slice(0, first) + fill(hide) : fill(hide)) + text.slice(n - last);
+    };
     return {
       apply(frame) {
-        mapValues(frame, owner, o.columns, (v) => {
-          const text = keyText(v);
-          // Code points, not UTF-16 units, when the text has any outside the BMP (an emoji is one character).
-          const chars: string | string[] = hasAstral(text) ? [...text] : text;
-          const hide = Math.max(chars.length - o.keep_first - o.keep_last, 0);
-          if (!hide) return fill(chars.length);
-          const part = (from: number, to: number) => (typeof chars === 'string' ? chars.slice(from, to) : chars.slice(from, to).join(''));
-          return part(0, o.keep_first) + fill(hide) + part(chars.length - o.keep_last, chars.length);
-        });
+        mapValues(frame, owner, o.columns, (v) => mask(keyText(v)));
         return frame;
       },
       types(declared) {
