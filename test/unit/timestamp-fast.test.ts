@@ -6,17 +6,7 @@ import assert from 'node:assert/strict';
 import { FAIL, coercerFor, generalDate, generalTimestamp, normalizeTimestamp } from '../../src/core/values/coerce.js';
 import { fastDate, fastTimestamp, fastUtc } from '../../src/core/values/timestamp-text.js';
 import { yearZeroRefusal } from '../../src/core/values/refusals.js';
-
-/** A small seeded generator (mulberry32): a failure names its seed and repeats. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../support/random.js';
 
 const SEED = Number(process.env.SLUICE_TEST_SEED ?? Date.now() % 1_000_000);
 

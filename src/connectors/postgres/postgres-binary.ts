@@ -4,7 +4,7 @@
 // Each value is written as its type's binary send format: int4/int8/float8 big-endian, numeric as base-10000 digits,
 // date as days and timestamptz as microseconds since 2000-01-01, jsonb as version 1 + text, uuid as 16 bytes.
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
-import { twoDigits as two } from '../../core/values/coerce.js';
+import { daysFromCivil, twoDigits as two } from '../../core/values/timestamp-text.js';
 
 /** Bytes per chunk handed to the socket: big enough to amortise a write, small enough to bound memory. */
 const CHUNK_BYTES = 1 << 20;
@@ -217,15 +217,6 @@ function digits(s: string, at: number, n: number): number {
   let x = 0;
   for (let k = at; k < at + n; k++) x = x * 10 + s.charCodeAt(k) - 48;
   return x;
-}
-
-/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): no Date object. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
 }
 
 const EPOCH_2000_DAYS = daysFromCivil(2000, 1, 1);

@@ -62,7 +62,7 @@ export function fastUtc(s: string): string | undefined {
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date, and back (H. Hinnant's days_from_civil, civil_from_days). */
-function daysFromCivil(year: number, month: number, day: number): number {
+export function daysFromCivil(year: number, month: number, day: number): number {
   const y = month <= 2 ? year - 1 : year;
   const era = Math.floor(y / 400);
   const yoe = y - era * 400;
