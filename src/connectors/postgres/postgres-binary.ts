@@ -1,7 +1,8 @@
 // Canonical values (src/core/values/coerce.ts) → COPY's binary format, for tables whose columns have their logical
 // types' PostgreSQL types (staging Sluice creates, and targets that match) or narrower ones that read the same send
-// format (binaryEncoderInto: an existing table's smallint, varchar(n), timestamp without zone). The server then parses no text: on the
-// bench's 1M rows of 8 mixed columns, psql measured 0.68 s of COPY into a TEMP table in binary against 0.93 s in text.
+// format (binaryEncoderInto: an existing table's smallint, varchar(n), timestamp without zone). The server then parses
+// no text: on the bench's 1M rows of 8 mixed columns, psql measured 0.68 s of COPY into a TEMP table in binary against
+// 0.93 s in text.
 // Each value is written as its type's binary send format: int4/int8/float8 big-endian, numeric as base-10000 digits,
 // date as days and timestamptz as microseconds since 2000-01-01, jsonb as version 1 + text, uuid as 16 bytes.
 import { type ColumnType, elementType, type ScalarType } from '../../core/types.js';
