@@ -5,6 +5,7 @@ import { benchCsv } from './csv.js';
 import { benchDiff } from './diff.js';
 import { benchParquet } from './parquet.js';
 import { benchServe } from './serve.js';
+import { benchShapes } from './shapes.js';
 import { benchSync } from './sync.js';
 import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
   serve: (args) => benchServe(args),
+  shapes: (args) => benchShapes(args),
   sync: (args) => benchSync(Number(args[0] ?? 1_000_000)),
   transform: (args) => benchTransform(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3)),
 };

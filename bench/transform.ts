@@ -54,8 +54,8 @@ let reported = false;
 
 /** Preloaded into the child: its CPU time on stderr at exit. */
 // NODE_OPTIONS splits on spaces: the script has none.
-const CPU_REPORT = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nsluice-bench-cpu='+JSON.stringify(process.cpuUsage())+'\\n'))";
-const cpuSeconds = (m: Measurement): number => {
+export const CPU_REPORT = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nsluice-bench-cpu='+JSON.stringify(process.cpuUsage())+'\\n'))";
+export const cpuSeconds = (m: Measurement): number => {
   const hit = /sluice-bench-cpu=(\{.*\})/.exec(m.stderr);
   if (!hit) return NaN;
   const u = JSON.parse(hit[1]) as { user: number; system: number };

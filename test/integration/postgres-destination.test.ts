@@ -13,6 +13,7 @@ import { pgType } from '../../src/connectors/postgres/postgres-types.js';
 import { encodeRows, encoderFor } from '../../src/connectors/postgres/postgres-copy.js';
 import { coercerFor } from '../../src/core/values/coerce.js';
 import { runContext, schemaOf } from '../helpers.js';
+import { random } from '../support/random.js';
 
 const SERVER = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 
@@ -517,9 +518,10 @@ test('rows go in COPY binary format (append, merge, replace): every type lands e
       [12, null, null, '5.', null, null, null, '0001-01-01T00:00:00.000000Z', null, null, null, null],
       [13, null, null, '-0', null, null, null, '1970-01-01T00:00:00.000000Z', null, null, null, null],
     ];
-    // The reference goes as text: its `s` is a varchar, not the logical type's own `text`, and a table with a column
+    // The reference goes as text: its `s` is a domain, not the logical type's own `text`, and a table with a column
     // the server must convert takes COPY's text format.
-    await outside.query(`CREATE TABLE as_text (${cols.columns.map((c) => `"${c.name}" ${c.name === 's' ? 'varchar' : pgType(c.type)}`).join(', ')})`);
+    await outside.query('CREATE DOMAIN plain_text AS text');
+    await outside.query(`CREATE TABLE as_text (${cols.columns.map((c) => `"${c.name}" ${c.name === 's' ? 'plain_text' : pgType(c.type)}`).join(', ')})`);
     const tables = [['as_text', 'append'], ['as_append', 'append'], ['as_binary', 'merge'], ['as_replace', 'replace']] as const;
     for (const [table, disposition] of tables) {
       const load = await dest.begin(target(table, disposition, ['id']));
@@ -566,5 +568,58 @@ test('rows go in COPY binary format (append, merge, replace): every type lands e
     }, /numeric field overflow/);
     await over.abort();
     assert.equal((await rowsOf(outside, 'SELECT count(*)::int AS n FROM narrowed'))[0].n, 2);
+  });
+});
+
+test('an existing table\'s smallint, bigint, numeric(p,s), varchar(n), char(n), timestamp, timestamp(0) and json columns take binary COPY, and every random value lands as text lands it', async () => {
+  await withSchema(async (dest, outside) => {
+    const next = random(20261207);
+    const rand = (n: number): number => Math.floor(next() * n);
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
+    const digitsOf = (n: number): string => Array.from({ length: n }, () => String(rand(10))).join('');
+    const CHARS = ['a', 'Z', ' ', '\t', '\n', '\r', '\\', '"', "'", ',', 'é', 'ß', '🎉', '中', '\u00a0', '0', '\\N'];
+    const textOf = (max: number): string => Array.from({ length: rand(max + 1) }, () => pick(CHARS)).join('').slice(0, max);
+    const stamp = (): string => {
+      const ts = new Date(Date.UTC(1 + rand(9998), rand(12), 1 + rand(28), rand(24), rand(60), rand(60))).toISOString().slice(0, 19);
+      return `${ts.startsWith('+') || ts.startsWith('-') ? '2000-01-01T00:00:00' : ts}.${digitsOf(6)}Z`;
+    };
+    const json = (): string => pick(['{"a": 1,  "a": 2}', '[1, 2.50, -0, 1e3]', `{"s": ${JSON.stringify(textOf(8))}, "e": "\\u00e9\\n"}`,
+      ' {"nested": {"deep": [null, true, {"x": "\\"q\\""}]}} ', '"text"', '12345678901234567890']);
+    const rows: unknown[][] = [];
+    for (let id = 1; id <= 4000; id++) {
+      rows.push([id, pick([-32768, 32767, 0, rand(65536) - 32768]), pick([2147483647, -2147483648, rand(2 ** 31)]),
+        `${rand(2) ? '-' : ''}${digitsOf(1 + rand(10))}${rand(3) ? `.${digitsOf(1 + rand(4))}` : ''}`,
+        textOf(64) + (rand(20) === 0 ? ' '.repeat(10) : ''), textOf(5), stamp(), stamp(), json(), id % 17 === 0 ? null : textOf(3)]);
+    }
+    const columns: [string, ColumnType][] = [['id', 'integer'], ['small', 'integer'], ['big', 'integer'], ['price', 'decimal'],
+      ['code', 'text'], ['fixed', 'text'], ['seen', 'timestamp'], ['seen0', 'timestamp'], ['doc', 'json'], ['note', 'text']];
+    const ddl = 'id int4, small int2, big int8, price numeric(12,2), code varchar(64), fixed char(5), seen timestamp, seen0 timestamp(0), doc json, note varchar';
+    // The reference: the same table with one more column of a domain type, which makes its whole COPY text.
+    await outside.query('CREATE DOMAIN forced AS text');
+    await outside.query(`CREATE TABLE as_text (${ddl}, force forced)`);
+    await outside.query(`CREATE TABLE as_binary (${ddl})`);
+    const ref = await dest.begin(target('as_text', 'append'));
+    await ref.evolve(schemaOf([...columns, ['force', 'text']]));
+    assert.equal((ref as unknown as { binary: boolean }).binary, false, 'the reference goes as text');
+    await ref.write(rows.map((r) => [...r, null]));
+    await ref.finish(state(1));
+    const bin = await dest.begin(target('as_binary', 'append'));
+    await bin.evolve(schemaOf(columns));
+    assert.equal((bin as unknown as { binary: boolean }).binary, true, 'narrower existing columns take binary');
+    await bin.write(rows);
+    await bin.finish(state(1));
+    const read = (table: string) => rowsOf(outside, `SELECT ${columns.map(([c]) => `${c}::text AS ${c}`).join(', ')} FROM ${table} ORDER BY id`);
+    const text = await read('as_text');
+    assert.equal(text.length, rows.length);
+    assert.deepEqual(await read('as_binary'), text);
+    // The typmods did their work in both: a scale rounded, a fraction cut.
+    assert.ok(text.some((r) => /\.\d\d$/.test(String(r.price))) && text.every((r) => !/\.\d{3}/.test(String(r.price))));
+    assert.ok(text.every((r) => r.seen0 === null || !String(r.seen0).includes('.')));
+
+    // A value past smallint is refused by the encoder, not wrapped.
+    const over = await dest.begin(target('as_binary', 'append'));
+    await over.evolve(schemaOf(columns));
+    await assert.rejects(() => over.write([[0, 32768, 0, '0', '', '', null, null, null, null]]), /out of range for type smallint/);
+    await over.abort();
   });
 });

@@ -8,17 +8,7 @@ import { exactNumber, mayHoldLongNumber, parseJson } from '../../src/core/values
 import { jsonText } from '../../src/core/values/array-text.js';
 import { coercerFor } from '../../src/core/values/coerce.js';
 import { typeOfValue, widen } from '../../src/core/values/infer.js';
-
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../support/random.js';
 
 function numberText(r: () => number): string {
   const digits = (n: number, first = true) => Array.from({ length: n }, (_, i) => (i === 0 && first ? 1 + Math.floor(r() * 9) : Math.floor(r() * 10))).join('');

@@ -1,6 +1,6 @@
 // Canonical values (src/core/values/coerce.ts) → COPY text format, and the COPY stream a load writes through. Text goes
-// to tables whose columns the server must convert (a varchar, a timestamp without time zone, an enum, arrays; the
-// rest take postgres-binary.ts): the canonical forms are already the server's input syntax (ISO timestamps, decimal
+// to tables whose columns the server must convert (an enum, a domain, a widened column, arrays; the rest take
+// postgres-binary.ts): the canonical forms are already the server's input syntax (ISO timestamps, decimal
 // strings), so encoding is mostly concatenation. Only backslash, tab, newline and carriage return need escaping;
 // NULL is \N; bytea goes as \\x<hex> (the hex input syntax with its backslash escaped).
 import { once } from 'node:events';

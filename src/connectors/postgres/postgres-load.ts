@@ -23,7 +23,8 @@
 // ms per 100k rows, measured, which the engine had spent idle (pipelined, a 1M-row append ran about 5% faster).
 //
 // Rows go in COPY's binary format (postgres-binary.ts) whenever the table written (staging, or a straight append's
-// target) has exactly the logical types' PostgreSQL types; else in text, which the server converts. Binary spares
+// target) has the logical types' PostgreSQL types, or narrower ones whose binary input reads the same send format
+// (smallint, varchar(n), timestamp without zone: an existing table); else in text, which the server converts. Binary spares
 // the server its parsing, which in a staging table without indexes is its whole work per row, and costs the engine
 // no more than text does (~0.6 µs per row of the bench's 8 columns either way). On a machine whose cores the engine
 // and the server share, what the server saves the load gains: a 1M-row append ran 7–20% faster than in text.
@@ -35,14 +36,13 @@ import type { Logger } from '../../core/logger.js';
 import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { CopyWriter, encodeRows, encoderFor } from './postgres-copy.js';
-import { binaryEncoderFor, binaryHeader, binaryTrailer, encodeBinaryRows, hasBinaryEncoder } from './postgres-binary.js';
+import { type BinaryEncoder, binaryEncoderInto, binaryHeader, binaryTrailer, encodeBinaryRows } from './postgres-binary.js';
 import type { Encoder } from './postgres-copy.js';
 import { pgError, refusedValue } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
 import { limitRefusal } from '../sql/column-limits.js';
 import type { TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
-import { pgType } from './postgres-types.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
@@ -52,21 +52,32 @@ import type { Refusal } from '../../core/values/refusals.js';
 
 const SEQ_COLUMN = '_sluice_seq';
 /**
- * Bytes of COPY data the engine may get ahead of a checkpoint being applied: a merge's upsert takes a while; an
+ * Bytes of COPY data the engine may get ahead of a checkpoint being applied: a merge's upsert takes a while, and
+ * 16 MB holds a whole 100k-row checkpoint of the bench's rows, so the engine never waits on one and the server finds
+ * the next one ready (8 MB filled up at every checkpoint of a 1M-row merge, the engine waiting 2.1–3.3 s in all;
+ * with 16 MB the merge ran faster in 6 of 6 alternated pairs, by 2.5–42%, median 4%; peak RSS 134 → 141 MB). An
  * append's checkpoint is only the COPY's end and a COMMIT, which 2 MB of rows (about 17k) covers.
  */
-const QUEUE_BYTES = { append: 2 << 20, other: 8 << 20 };
+const QUEUE_BYTES = { append: 2 << 20, other: 16 << 20 };
+/**
+ * A checkpoint's upsert is costed past jit_above_cost (100k staged rows into a 1M-row table: ~113k), and compiling it
+ * costs more than it saves on a statement run once: measured, MERGE of 100k rows into 1M took 172–178 ms with JIT and
+ * 143–148 ms without, every checkpoint.
+ */
+const NO_JIT = 'SET LOCAL jit = off';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 const plus = (a: CommitCounts, b: CommitCounts): CommitCounts =>
   ({ inserted: a.inserted + b.inserted, updated: a.updated + b.updated, deleted: a.deleted + b.deleted });
 
 /**
- * Whether rows can go into `table` in COPY's binary format: every column has exactly its logical type's PostgreSQL
- * type (binary input is not converted: a widened column, a timestamp without time zone or a domain takes text).
+ * The binary encoder of each column when rows can go into `table` in COPY's binary format: every column has its
+ * logical type's PostgreSQL type, or one whose binary input reads that type's send format (postgres-binary.ts's
+ * binaryEncoderInto); else undefined, and rows go as text (a widened column, an enum, a domain, an array).
  */
-function binaryFits(columns: readonly WantedColumn[], table: readonly TableColumn[]): boolean {
+function binaryEncoders(columns: readonly WantedColumn[], table: readonly TableColumn[]): BinaryEncoder[] | undefined {
   const typeOf = new Map(table.map((c) => [c.name, c.typname]));
-  return columns.every((c) => hasBinaryEncoder(c.type) && typeOf.get(c.name) === pgType(c.type));
+  const encoders = columns.map((c) => binaryEncoderInto(c.type, typeOf.get(c.name)));
+  return encoders.every((e) => e !== undefined) ? encoders as BinaryEncoder[] : undefined;
 }
 
 interface Staged {
@@ -100,7 +111,7 @@ export class PostgresStreamLoad implements StreamLoad {
   private readonly groupColumn: string | undefined;
   private columns: WantedColumn[] = [];
   private encoders: Encoder[] = [];
-  private binaryEncoders: ReturnType<typeof binaryEncoderFor>[] = [];
+  private binaryEncoders: BinaryEncoder[] = [];
   /** Merge through MERGE (see mergeStaged): PostgreSQL 15 or later, and a target that is not partitioned. */
   private mergeStatement = false;
   /**
@@ -205,7 +216,7 @@ export class PostgresStreamLoad implements StreamLoad {
       // scd2's (TEMP, with the sequence the upsert dedupes by), a replace's new table, a gated load's, or an append's
       // that is partitioned or replaces groups.
       if (this.writeRef === this.targetRef) {
-        this.binary = binaryFits(this.columns, target!);
+        this.binary = this.useBinary(binaryEncoders(this.columns, target!));
         return;
       }
       // A replace builds its primary key after the load, in one pass, rather than maintaining it row by row; the
@@ -215,14 +226,19 @@ export class PostgresStreamLoad implements StreamLoad {
       });
       // Staging has no index: parsing is all the server does per row, and binary spares it that. It needs each column
       // to be exactly its logical type's (a widened one may not be: int8 takes doubles as numeric); else text.
-      this.binary = binaryFits(this.columns, staging);
+      this.binary = this.useBinary(binaryEncoders(this.columns, staging));
     });
     const names = this.columns.map((c) => quoteIdent(c.name));
     if (this.sequenced) names.push(quoteIdent(SEQ_COLUMN));
     this.copySql = `COPY ${qualified(this.writeRef)} (${names.join(', ')}) FROM STDIN${this.binary ? ' (FORMAT binary)' : ''}`;
     this.encoders = this.columns.map((c) => encoderFor(c.type));
-    this.binaryEncoders = this.columns.map((c) => binaryEncoderFor(c.type));
     if (d === 'merge') this.keys = new KeyTracker(this.primaryKey.map((k) => this.columns.findIndex((c) => c.name === k)));
+  }
+
+  /** Rows go in binary with these encoders, if any. */
+  private useBinary(encoders: BinaryEncoder[] | undefined): boolean {
+    this.binaryEncoders = encoders ?? [];
+    return encoders !== undefined;
   }
 
   /** Create or evolve the target itself (a staged load does this only in finish, so a blocked one changes nothing). */
@@ -394,7 +410,8 @@ export class PostgresStreamLoad implements StreamLoad {
 
   /**
    * The queued bytes, to be sent; the queue buffer goes with them, and serves again once the COPY that sent it has
-   * ended (endCopy). A new 8 MB buffer per checkpoint instead would pile up until a full garbage collection.
+   * ended (endCopy). A new queue buffer (16 MB for a merge) per checkpoint instead would pile up until a full garbage
+   * collection.
    */
   private takeQueue(): Buffer {
     const queue = this.queue!;
@@ -616,8 +633,8 @@ export class PostgresStreamLoad implements StreamLoad {
       ? Number((await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(this.writeRef)} s WHERE ${del}`)).rows[0].n)
       : 0;
     // An index lookup per staged row: the planner, costing random reads of a table that is in memory, would rather
-    // hash the whole target every checkpoint.
-    await this.client.query('SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
+    // hash the whole target every checkpoint. No JIT (see NO_JIT).
+    await this.client.query(`SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; ${NO_JIT}`);
     const before = await tuples();
     await this.client.query(`MERGE INTO ${target} t USING ${qualified(this.writeRef)} s ON ${keys.map((k) => `t.${k} = ${this.staged('s', k)}`).join(' AND ')}
       ${del ? `WHEN MATCHED AND ${del} THEN DELETE` : ''}
@@ -665,8 +682,8 @@ export class PostgresStreamLoad implements StreamLoad {
        SELECT (SELECT count(*) FROM src ${keep}) AS upserts, ${insertedSql} AS inserted,
               ${del ? '(SELECT count(*) FROM gone)' : '0'} AS deleted`,
     );
-    // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk.
-    await this.client.query("SET LOCAL work_mem = '64MB'");
+    // Sorting a staged checkpoint for DISTINCT ON in memory rather than on disk; no JIT (see NO_JIT).
+    await this.client.query(`SET LOCAL work_mem = '64MB'; ${NO_JIT}`);
     let r;
     if (!mayRepeat) {
       // Keys the tracker saw as distinct may still be equal to the database (numeric 1.0 and 1.00): then the upsert

@@ -53,6 +53,33 @@ function numericText(v: unknown): string | undefined {
   return typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)$/.test(v) ? v : undefined;
 }
 
+/**
+ * Whether plain decimal text (`[+-]digits[.digits]`) fits DECIMAL(precision, scale) exactly, read by character codes:
+ * the check runs for every value of such a column, and most fit. False also for text it does not read (an exponent,
+ * no digits), which the general check (numericText, decimalMisfit) then judges and names.
+ */
+function fitsDecimal(s: string, precision: number, scale: number): boolean {
+  const n = s.length;
+  let i = s.charCodeAt(0) === 45 /* - */ || s.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+  while (i < n && s.charCodeAt(i) === 48 /* 0 */) i++;
+  let whole = 0;
+  let c = s.charCodeAt(i);
+  for (; i < n && c >= 48 && c <= 57; c = s.charCodeAt(++i)) whole++;
+  let fraction = 0;
+  if (i < n) {
+    if (c !== 46 /* . */) return false;
+    let last = i;
+    for (let j = i + 1; j < n; j++) {
+      const d = s.charCodeAt(j);
+      if (d < 48 || d > 57) return false;
+      if (d !== 48) last = j;
+    }
+    fraction = last - i;
+  }
+  // Digits at all: `-`, `.` and `` are for the general check to refuse or let pass.
+  return n > 0 && (whole > 0 || fraction > 0 || s.includes('0')) && fraction <= scale && whole <= precision - scale;
+}
+
 const shown = (v: unknown): string => abbreviate(typeof v === 'string' ? v : String(v), 40);
 
 const BEYOND_BMP = /[\u{10000}-\u{10FFFF}]/u;
@@ -63,13 +90,16 @@ export function limitRefusal(where: string, limit: ColumnLimit): Refusal | undef
   const { decimal, maxChars, range, bmpOnly } = limit;
   if (decimal) {
     checks.push((v) => {
+      if (typeof v === 'string' && fitsDecimal(v, decimal.precision, decimal.scale)) return undefined;
       const text = numericText(v);
       const why = text === undefined ? undefined : decimalMisfit(text, decimal.precision, decimal.scale);
       return why && `${where} cannot hold ${shown(v)} exactly (${why}); declare the column \`text\`, or a \`decimal(p,s)\` that holds it`;
     });
   }
   if (range) {
+    const [low, high] = [Number(range[0]), Number(range[1])];
     checks.push((v) => {
+      if (typeof v === 'number' && Number.isSafeInteger(v) && v >= low && v <= high) return undefined;
       const text = numericText(v);
       if (text === undefined || !/^[+-]?\d+(\.0*)?$/.test(text)) return undefined;
       const n = BigInt(text.replace(/\.0*$/, '').replace(/^\+/, ''));

@@ -9,6 +9,9 @@ import { jsonText, parseArrayText } from './array-text.js';
 import { TIMESTAMP } from './infer.js';
 import { isJsonText } from './json-check.js';
 import { JsonNumber, plainDecimal } from './json-number.js';
+import { fastDate, fastTimestamp, fastUtc } from './timestamp-text.js';
+
+export { twoDigits } from './timestamp-text.js';
 
 export const FAIL: unique symbol = Symbol('coerce-fail');
 export type Coerced = unknown | typeof FAIL;
@@ -154,7 +157,10 @@ const boolean: Coercer = (v) => {
   return FAIL;
 };
 
-const date: Coercer = (v) => {
+const date: Coercer = (v) => (typeof v === 'string' ? fastDate(v) ?? generalDate(v) : generalDate(v));
+
+/** The date coercer without its fast path: the reference it is tested against. */
+export const generalDate: Coercer = (v) => {
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? FAIL : v.toISOString().slice(0, 10);
   if (typeof v !== 'string') return FAIL;
   const m = DATE.exec(v);
@@ -163,50 +169,18 @@ const date: Coercer = (v) => {
   return d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] ? v : FAIL;
 };
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const digit = (s: string, i: number): number => s.charCodeAt(i) - 48;
-/** The number the two digits at `i` write (unchecked: the caller knows they are digits). */
-export const twoDigits = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
-const two = twoDigits;
-const isDigitAt = (s: string, i: number): boolean => {
-  const c = s.charCodeAt(i);
-  return c >= 48 && c <= 57;
-};
-/** What a fraction of 1–5 digits (`s.length` 22–26) needs to reach six digits and its Z. */
-const FRACTION_PAD = ['00000Z', '0000Z', '000Z', '00Z', '0Z'];
-
 /**
- * The hot path: a timestamp already in UTC (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, what most systems export) is
- * checked by character codes and only its fraction padded, without a regex, a Date or a match array. Written out
- * digit by digit: a loop over a table of offsets, or `s[i]` (a one-character string), cost half as much again.
+ * ISO timestamp → UTC with the fraction kept to microseconds (Date would cut it to milliseconds). The common forms
+ * take the fast paths of timestamp-text.ts; this one is their reference, and decides what they leave.
  */
-function fastUtc(s: string): string | undefined {
-  const n = s.length;
-  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */ || s.charCodeAt(4) !== 45 /* - */ || s.charCodeAt(7) !== 45
-    || s.charCodeAt(10) !== 84 /* T */ || s.charCodeAt(13) !== 58 /* : */ || s.charCodeAt(16) !== 58) return undefined;
-  if (!(isDigitAt(s, 0) && isDigitAt(s, 1) && isDigitAt(s, 2) && isDigitAt(s, 3) && isDigitAt(s, 5) && isDigitAt(s, 6)
-    && isDigitAt(s, 8) && isDigitAt(s, 9) && isDigitAt(s, 11) && isDigitAt(s, 12) && isDigitAt(s, 14) && isDigitAt(s, 15)
-    && isDigitAt(s, 17) && isDigitAt(s, 18))) return undefined;
-  const month = two(s, 5);
-  const day = two(s, 8);
-  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1] || two(s, 11) > 23 || two(s, 14) > 59 || two(s, 17) > 59) return undefined;
-  if (month === 2 && day === 29) {
-    const year = two(s, 0) * 100 + two(s, 2);
-    if (year % 4 !== 0 || (year % 100 === 0 && year % 400 !== 0)) return undefined;
-  }
-  if (n === 20) return `${s.slice(0, 19)}.000000Z`;
-  if (s.charCodeAt(19) !== 46 /* . */ || n < 22 || n > 30) return undefined;
-  for (let i = 20; i < n - 1; i++) if (!isDigitAt(s, i)) return undefined;
-  if (n === 27) return s;
-  return n > 27 ? `${s.slice(0, 26)}Z` : s.slice(0, n - 1) + FRACTION_PAD[n - 22];
+export function normalizeTimestamp(s: string): string | typeof FAIL {
+  return fastUtc(s) ?? fastTimestamp(s) ?? generalTimestamp(s);
 }
 
-/** ISO timestamp → UTC with the fraction kept to microseconds (Date would cut it to milliseconds). */
-export function normalizeTimestamp(s: string): string | typeof FAIL {
-  const fast = fastUtc(s);
-  if (fast !== undefined) return fast;
+/** normalizeTimestamp without its fast paths: the reference they are tested against. */
+export function generalTimestamp(s: string): string | typeof FAIL {
   const m = TIMESTAMP.exec(s);
-  if (!m) return DATE.test(s) && date(s) !== FAIL ? `${s}T00:00:00.000000Z` : FAIL;
+  if (!m) return DATE.test(s) && generalDate(s) !== FAIL ? `${s}T00:00:00.000000Z` : FAIL;
   const [, y, mo, d, h, mi, sec = '0', frac = '', zone] = m;
   let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec);
   const check = new Date(ms);
