@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { duckQuery, sluice, sluiceBin, tempDir } from '../helpers.js';
-import { seededRandom as random } from '../support/fault-server.js';
+import { random } from '../support/random.js';
 
 const { dir, cleanup } = tempDir('sluice-ingest-');
 after(cleanup);

@@ -4,6 +4,7 @@
 // requests) is enforced and measured, so a test can assert what the client never did.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { random } from './random.js';
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
@@ -149,17 +150,8 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(text);
 }
 
-/** A small deterministic generator (mulberry32), so a fault mix is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator, so a fault mix is the same on every run. */
+export const seededRandom = random;
 
 /** Records `offset`..`offset+limit` of a generated collection of `total` (`{id, name, updated_at}`). */
 export function offsetPage(total: number, offset: number, limit: number): { id: number; name: string; updated_at: string }[] {
