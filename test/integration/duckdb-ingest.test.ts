@@ -264,3 +264,24 @@ test('Parquet files DuckDB reads itself land as the engine lands them; types onl
   }
   t.diagnostic('Parquet: the common types and TIMESTAMP_NS read by DuckDB; INT_MIN, year 50, DECIMAL(20,12), lists, structs and NUL by the engine');
 });
+
+test('a 64-column file loads into the embedded warehouse: the buffer pool grows with the table’s width', async () => {
+  const data = join(dir, 'wide');
+  mkdirSync(data, { recursive: true });
+  const types = ['bigint', 'integer', 'decimal', 'text', 'timestamp', 'boolean', 'date', 'double'];
+  const value = (t: string, r: number): string => ({
+    bigint: String(r * 1_000_003), integer: String(r % 100_000), decimal: `${r % 1000}.25`, text: `"text ${r}, long enough to matter ${'x'.repeat(r % 40)}"`,
+    timestamp: '2024-05-06T07:08:09.123Z', boolean: r % 2 ? 'true' : 'false', date: '2024-05-06', double: String(r / 3),
+  })[t]!;
+  const cols = Array.from({ length: 64 }, (_, i) => `c${i}`);
+  const lines = [cols.join(',')];
+  for (let r = 0; r < 100_000; r++) lines.push(cols.map((_, i) => value(types[i % 8], r)).join(','));
+  writeFileSync(join(data, 'wide.csv'), lines.join('\n') + '\n');
+  const yaml = join(dir, 'wide.yaml');
+  writeFileSync(yaml, `pipeline: wide\nsources:\n  - name: files\n    type: csv\n    streams:\n      - name: wide\n        path: ${join(data, 'wide.csv')}\n        columns: { ${cols.map((c, i) => `${c}: ${types[i % 8]}`).join(', ')} }\n`);
+  const r = await run(yaml, join(dir, 'home-wide'));
+  assert.equal(r.code, 0, r.stderr.slice(-2000));
+  assert.equal(r.summary.streams.wide.loaded, 100_000);
+  const [n] = await duckQuery(join(dir, 'home-wide', 'warehouse.duckdb'), 'SELECT count(*)::INT AS n, sum(c0)::VARCHAR AS s FROM wide');
+  assert.deepEqual(n, { n: 100_000, s: String(1_000_003n * ((99_999n * 100_000n) / 2n)) });
+});

@@ -24,6 +24,12 @@ import { OpenLoads } from '../open-loads.js';
  */
 const READ_POOL_LOADS = 3;
 
+/**
+ * A load's share of the pool, in DEFAULT_MEMORY_LIMITs: one per 32 columns. The appender holds blocks per column; a
+ * 64-column table ran out of a 32 MB pool (it loaded in 48).
+ */
+const loadUnits = (columns: number): number => Math.max(1, Math.ceil(columns / 32));
+
 export class DuckDBDestination implements Destination {
   readonly type = 'duckdb';
   readonly capabilities = DUCKDB_CAPABILITIES;
@@ -34,9 +40,10 @@ export class DuckDBDestination implements Destination {
   private readonly loads = new OpenLoads<DuckDBStreamLoad>();
   /** The control connection runs one statement at a time. */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Loads at once the buffer pool is sized for, without a configured memory_limit (see sizePool). */
+  /** DEFAULT_MEMORY_LIMITs the buffer pool is sized for the open loads, without a configured memory_limit (sizePool). */
   private pooledFor = 1;
-  /** Loads reading a file with DuckDB's reader right now, and the pool's size in DEFAULT_MEMORY_LIMITs. */
+  /** The width of each open load; what loads reading a file with DuckDB's reader borrow; the pool's size. */
+  private readonly widths = new Set<{ columns: number }>();
   private reading = 0;
   private poolUnits = 1;
 
@@ -92,13 +99,23 @@ export class DuckDBDestination implements Destination {
     const instance = this.requireInstance();
     const { DuckDBStreamLoad } = await import('./duckdb-load.js');
     const conn = await instance.connect();
+    const weight = { columns: 0 };
     const load = await this.loads.begin((onDone) => new DuckDBStreamLoad({
-      conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger, onDone,
-      poolForRead: () => this.poolForRead(),
+      conn, catalog: this.catalog, schema: this.schema, target, logger: this.logger,
+      onDone: () => {
+        this.widths.delete(weight);
+        onDone();
+      },
+      poolForRead: () => this.poolForRead(weight.columns),
+      widened: (columns) => {
+        weight.columns = columns;
+        return this.sizePool();
+      },
     }));
+    this.widths.add(weight);
     try {
       // Counted once registered, so loads begun together each see the others.
-      await this.sizePool(this.loads.size);
+      await this.sizePool();
     } catch (e) {
       await load.abort();
       throw e;
@@ -134,29 +151,33 @@ export class DuckDBDestination implements Destination {
    * shrinking: a lower limit may not be reachable while blocks are pinned). Concurrent loads each pin blocks of
    * their own (appenders, staging, merge joins); several merges sharing one small pool ran out of memory.
    */
-  private async sizePool(loads: number): Promise<void> {
-    if (loads <= this.pooledFor) return;
-    this.pooledFor = loads;
+  /** The pool for the loads open now, each by its width (loadUnits): it grows with them and never shrinks. */
+  private async sizePool(): Promise<void> {
+    let units = 0;
+    for (const w of this.widths) units += loadUnits(w.columns);
+    if (units <= this.pooledFor) return;
+    this.pooledFor = units;
     await this.setPool();
   }
 
   /**
-   * A load reading a file with DuckDB's own reader borrows READ_POOL_LOADS more for the statement, and gives them
-   * back after it: its blocks are unpinned then, and what follows (a merge of what it staged) runs in the pool the
-   * engine's own path has (with the extra kept, a 1M-row merge peaked at 335 MB).
+   * A load reading a file with DuckDB's own reader borrows READ_POOL_LOADS more (times its width) for the statement,
+   * and gives them back after it: its blocks are unpinned then, and what follows (a merge of what it staged) runs in
+   * the pool the engine's own path has (with the extra kept, a 1M-row merge peaked at 335 MB).
    */
-  private async poolForRead(): Promise<() => Promise<void>> {
-    this.reading++;
+  private async poolForRead(columns: number): Promise<() => Promise<void>> {
+    const units = READ_POOL_LOADS * loadUnits(columns);
+    this.reading += units;
     await this.setPool();
     return async () => {
-      this.reading--;
+      this.reading -= units;
       // DuckDB may refuse to shrink below what is pinned (another load's read): the pool then stays as it is.
       await this.setPool().catch(() => undefined);
     };
   }
 
   private async setPool(): Promise<void> {
-    const units = this.pooledFor + READ_POOL_LOADS * this.reading;
+    const units = this.pooledFor + this.reading;
     if (this.config.memory_limit !== undefined || units === this.poolUnits) return;
     this.poolUnits = units;
     const [amount, unit] = /^(\d+)(\D+)$/.exec(DEFAULT_MEMORY_LIMIT)!.slice(1);

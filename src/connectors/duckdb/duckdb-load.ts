@@ -29,6 +29,11 @@ import { deleteMarkedSql } from '../../core/delete-marker.js';
 import type { Refusal } from '../../core/values/refusals.js';
 
 const SEQ_COLUMN = '_sluice_seq';
+/**
+ * The widest file DuckDB's reader takes: it holds the rows it inserts until they fill row groups, per thread, and a
+ * 64-column file of 100k rows ran out of a 244 MB pool (the engine's appender loads it in 64 MB).
+ */
+const INGEST_MAX_COLUMNS = 32;
 /** Where a file read with a cursor waits while its older rows are counted and its newest value found. */
 const INGEST_TABLE = 'temp.main."_sluice_ingest"';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
@@ -47,6 +52,8 @@ export interface LoadOptions {
    * function returned gives it back.
    */
   poolForRead?: () => Promise<() => Promise<void>>;
+  /** The table written has this many columns now: the pool is sized by width. */
+  widened?: (columns: number) => Promise<void>;
 }
 
 export class DuckDBStreamLoad implements StreamLoad {
@@ -112,6 +119,7 @@ export class DuckDBStreamLoad implements StreamLoad {
     if (!this.stagedOnly && this.writeRef !== this.targetRef) await this.ensureTarget();
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
+    await this.opts.widened?.(tableColumns.length);
     this.tableTypes = new Map(tableColumns.map((c) => [c.name.toLowerCase(), normalizeDuckType(c.dataType)]));
     this.plan = planAppend(this.writeRef, tableColumns, this.columns, this.sequenced ? SEQ_COLUMN : undefined);
     // What rows land in limits them: the table written, and the target they move into (not a replaced one, nor,
@@ -153,6 +161,7 @@ export class DuckDBStreamLoad implements StreamLoad {
       this.opts.logger.debug({ stream: this.target.stream, file: file.path, why }, 'DuckDB does not read the file as the engine would; the engine reads it');
       return undefined;
     };
+    if (file.columns.length > INGEST_MAX_COLUMNS) return declined(`${file.columns.length} columns: wider than DuckDB's reader fits in the pool`);
     const byName = new Map(schema.columns.map((c) => [c.name, c]));
     const columns: IngestColumn[] = [];
     for (const [at, name] of file.columns.entries()) {
