@@ -103,7 +103,7 @@ export async function besideDuckDB(variants: readonly Variant[], duckScript: str
       duck[i].push(await measure(process.execPath, [duckScript]));
       rmSync(home, { recursive: true, force: true });
       const m = await measureSluice(['run', v.file, '--json'], { SLUICE_HOME: home, ...v.env });
-      if (m.code !== 0) throw new Error(`sluice failed: ${m.stderr}`);
+      if (m.code !== 0) throw new Error(`${v.name} failed: ${m.stdout}\n${m.stderr}`);
       const loaded = JSON.parse(m.stdout).streams[stream].loaded;
       if (loaded !== rows) throw new Error(`loaded ${loaded} of ${rows}`);
       runs[i].push(m);

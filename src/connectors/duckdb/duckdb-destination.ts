@@ -161,9 +161,8 @@ export class DuckDBDestination implements Destination {
   }
 
   /**
-   * A load reading a file with DuckDB's own reader borrows READ_POOL_LOADS more (times its width) for the statement,
-   * and gives them back after it: its blocks are unpinned then, and what follows (a merge of what it staged) runs in
-   * the pool the engine's own path has (with the extra kept, a 1M-row merge peaked at 335 MB).
+   * A load reading a file with DuckDB's own reader borrows READ_POOL_LOADS more (times its width), and gives them back
+   * when it ends (duckdb-load.ts): with them, the commits and merges after the read fit too.
    */
   private async poolForRead(columns: number): Promise<() => Promise<void>> {
     const units = READ_POOL_LOADS * loadUnits(columns);

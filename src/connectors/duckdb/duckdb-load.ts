@@ -67,6 +67,8 @@ export class DuckDBStreamLoad implements StreamLoad {
   /** The last schema evolved to, and the DuckDB type of each column of the table written, by lower-cased name. */
   private schema: Schema | undefined;
   private tableTypes = new Map<string, string>();
+  /** Pool borrowed for reads (ingest): given back when the load ends. */
+  private readonly heldPool: (() => Promise<void>)[] = [];
   /** What each target column refuses, as the table declares it (../sql/column-limits.ts), by lower-cased name. */
   private limits = new Map<string, Refusal | undefined>();
   private inTransaction = false;
@@ -227,16 +229,18 @@ export class DuckDBStreamLoad implements StreamLoad {
       this.seq += 1n;
       this.sinceCommit += result.loaded;
       this.totalRows += result.loaded;
+      // What the read wrote is then committed (and checkpointed by DuckDB), or merged from staging, which ran out of the
+      // ordinary pool now and then (a 1M-row merge, 1 run in 3): the pool is given back when the load ends.
+      if (giveBack) this.heldPool.push(giveBack);
       return result;
     } catch (e) {
       // The failed statement ended the transaction, with the DDL of this file's columns in it.
       this.inTransaction = false;
       await this.conn.run('ROLLBACK').catch(() => undefined);
+      await giveBack?.();
       await this.beginTx();
       await this.evolve(schema);
       return declined(errorMessage(e));
-    } finally {
-      await giveBack?.();
     }
   }
 
@@ -268,6 +272,7 @@ export class DuckDBStreamLoad implements StreamLoad {
       if (this.writeRef !== this.targetRef) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
       await this.commitTx();
     }
+    await this.releasePool();
     this.close();
     return counts;
   }
@@ -290,6 +295,7 @@ export class DuckDBStreamLoad implements StreamLoad {
       this.opts.logger.debug({ err: errorMessage(e) }, 'duckdb rollback failed');
     }
     this.inTransaction = false;
+    await this.releasePool().catch(() => undefined);
     try {
       if (this.writeRef !== this.targetRef && !kept) await this.conn.run(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`);
     } catch (e) {
@@ -453,6 +459,11 @@ export class DuckDBStreamLoad implements StreamLoad {
     // Whether COMMIT succeeds or fails, DuckDB has ended the transaction.
     this.inTransaction = false;
     await this.conn.run('COMMIT');
+  }
+
+  /** Give back the pool borrowed for reads (ingest). */
+  private async releasePool(): Promise<void> {
+    for (const giveBack of this.heldPool.splice(0)) await giveBack();
   }
 
   private close(): void {
