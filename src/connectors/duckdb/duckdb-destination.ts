@@ -25,10 +25,10 @@ import { OpenLoads } from '../open-loads.js';
 const READ_POOL_LOADS = 3;
 
 /**
- * A load's share of the pool, in DEFAULT_MEMORY_LIMITs: one per 32 columns. The appender holds blocks per column; a
- * 64-column table ran out of a 32 MB pool (it loaded in 48).
+ * A load's share of the pool, in DEFAULT_MEMORY_LIMITs: one per 20 columns. The appender and the commit hold blocks
+ * per column: a 64-column table ran out of a 32 MB pool at 100k rows and out of 64 MB committing 1M (it loads in 96).
  */
-const loadUnits = (columns: number): number => Math.max(1, Math.ceil(columns / 32));
+const loadUnits = (columns: number): number => Math.max(1, Math.ceil(columns / 20));
 
 export class DuckDBDestination implements Destination {
   readonly type = 'duckdb';
