@@ -2,30 +2,19 @@
 // warehouse by `sluice run` — with declared types, with inferred types, and on the engine's own path — beside DuckDB's
 // own read_csv (the embedded warehouse's physical limit) and `psql \copy` into PostgreSQL. Prints rows/s, the ratio
 // to the limit (fastest runs, and the median of paired ratios over `repeat` rounds, default 3) and peak RSS.
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { measure, measureSluice, printTable, type Measurement } from './measure.js';
+import { writeLines } from './write-lines.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
 export async function generateCsv(file: string, rows: number): Promise<void> {
-  if (existsSync(file)) return;
-  const out = createWriteStream(file + '.tmp');
-  out.write('id,account,name,amount,created_at,active,attrs,note\n');
   const t0 = Date.UTC(2024, 0, 1);
-  let chunk = '';
-  for (let i = 1; i <= rows; i++) {
+  await writeLines(file, 'id,account,name,amount,created_at,active,attrs,note', rows, (i) => {
     const note = i % 3 === 0 ? '' : `"note ${i % 977}, with a comma"`;
-    chunk += `${i},${1_000_000_000_000 + (i % 50_000)},name ${i % 10_007},${(i % 100_000) / 100},${new Date(t0 + i * 1000).toISOString()},${i % 2 === 0},"{""k"":${i % 13}}",${note}\n`;
-    if (i % 10_000 === 0) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      chunk = '';
-    }
-  }
-  out.write(chunk);
-  await new Promise<void>((r) => out.end(() => r()));
-  const { renameSync } = await import('node:fs');
-  renameSync(file + '.tmp', file);
+    return `${i},${1_000_000_000_000 + (i % 50_000)},name ${i % 10_007},${(i % 100_000) / 100},${new Date(t0 + i * 1000).toISOString()},${i % 2 === 0},"{""k"":${i % 13}}",${note}`;
+  });
 }
 
 /** The median of `xs` (the middle one, or the mean of the two middle ones). */

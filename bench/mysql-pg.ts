@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure, measureSluice, type Measurement } from './measure.js';
+import { PG } from './postgres.js';
 
 const MARIA = ['-h', '127.0.0.1', '-u', 'root'];
-const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
 const SOURCE_DB = 'sluice_bench_src';
 const SLUICE_SCHEMA = 'sluice_bench_maria';
 

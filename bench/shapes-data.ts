@@ -1,7 +1,7 @@
 // The shapes of `npm run bench -- shapes`: each a CSV generator, the PostgreSQL table both loaders write into, and the
 // columns Sluice is told. Values are a function of the row number only, so a cached file is the file a rerun would
 // write. A merge file holds ids 1..0.95·rows, every tenth with changed values, then 0.05·rows new ids.
-import { createWriteStream, existsSync, renameSync } from 'node:fs';
+import { writeLines } from './write-lines.js';
 
 export interface Shape {
   name: string;
@@ -134,19 +134,6 @@ export const SHAPES: Shape[] = [
 
 /** Write the shape's file (`merge`: the merge file) unless it is there already. */
 export async function generateShape(shape: Shape, file: string, rows: number, merge = false): Promise<void> {
-  if (existsSync(file)) return;
-  const out = createWriteStream(file + '.tmp');
-  out.write(`${shape.header}\n`);
   const kept = Math.round(rows * 0.95);
-  let chunk = '';
-  for (let n = 1; n <= rows; n++) {
-    chunk += `${merge && n > kept ? shape.line(rows + (n - kept), false) : shape.line(n, merge && n % 10 === 0)}\n`;
-    if (n % 10_000 === 0) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      chunk = '';
-    }
-  }
-  out.write(chunk);
-  await new Promise<void>((r) => out.end(() => r()));
-  renameSync(file + '.tmp', file);
+  await writeLines(file, shape.header, rows, (n) => (merge && n > kept ? shape.line(rows + (n - kept), false) : shape.line(n, merge && n % 10 === 0)));
 }

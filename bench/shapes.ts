@@ -13,17 +13,13 @@ import { join, resolve } from 'node:path';
 import { measure, measureSluice, type Measurement } from './measure.js';
 import { generateShape, SHAPES, type Shape } from './shapes-data.js';
 import { CPU_REPORT, cpuSeconds } from './transform.js';
+import { PG, postgresDestination, psql } from './postgres.js';
+import { median } from './csv.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
-const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
 // Its own schema: the sql bench (sluice_bench) may run beside it.
 const SCHEMA = 'sluice_shapes';
 
-async function psql(sql: string): Promise<Measurement> {
-  const m = await measure('psql', [...PG, '-c', sql]);
-  if (m.code !== 0) throw new Error(`psql failed: ${m.stderr}`);
-  return m;
-}
 
 const stream = (shape: Shape): string => `shape_${shape.name.replaceAll('-', '_')}`;
 
@@ -38,13 +34,7 @@ sources:
         primary_key: [id]
         write: ${write}
         columns: ${shape.columns}
-destination:
-  type: postgres
-  host: 127.0.0.1
-  user: postgres
-  database: test
-  schema: ${SCHEMA}
-`;
+${postgresDestination(SCHEMA)}`;
 }
 
 interface Result {
@@ -57,15 +47,11 @@ interface Result {
 
 /** The shape into the embedded warehouse (no destination), with the same declared columns. */
 function duckdbYaml(shape: Shape, csv: string): string {
-  return pipelineYaml(shape, csv, 'append').replace(/\ndestination:[\s\S]*$/, '\n');
+  return pipelineYaml(shape, csv, 'append').replace(postgresDestination(SCHEMA), '');
 }
 
 const duckdbModule = join(root, 'node_modules', '@duckdb', 'node-api', 'lib', 'index.js');
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function benchShapes(args: string[]): Promise<void> {
   const rows = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--repeat') ?? 1_000_000);

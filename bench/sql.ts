@@ -5,15 +5,16 @@
 // Every measured load starts after a CHECKPOINT (so none pays for flushing the one before it), the sequence runs
 // `--repeat N` times (default 5) on a fresh schema, and the fastest run of each loader counts: on a shared machine
 // the minimum is the run least disturbed by others. The median of each run's ratio to its own \copy is printed too.
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateCsv } from './csv.js';
 import { measure, measureSluice, printTable, type Measurement } from './measure.js';
 import { benchMysqlToPostgres, type MysqlPgResult } from './mysql-pg.js';
+import { PG, postgresDestination, psql } from './postgres.js';
+import { writeLines } from './write-lines.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 
-const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-q', '-v', 'ON_ERROR_STOP=1'];
 const SCHEMA = 'sluice_bench';
 const COLUMNS = '{ id: bigint, account: bigint, name: text, amount: decimal, created_at: timestamp, active: boolean, attrs: json, note: text }';
 
@@ -22,34 +23,16 @@ const COLUMNS = '{ id: bigint, account: bigint, name: text, amount: decimal, cre
  * and amount, then 0.05·rows new ids.
  */
 async function generateMergeCsv(file: string, rows: number): Promise<void> {
-  if (existsSync(file)) return;
-  const out = createWriteStream(file + '.tmp');
-  out.write('id,account,name,amount,created_at,active,attrs,note\n');
   const t0 = Date.UTC(2024, 0, 1);
   const kept = Math.round(rows * 0.95);
-  let chunk = '';
   const line = (i: number, changed: boolean): string => {
     const note = i % 3 === 0 ? '' : `"note ${i % 977}, with a comma"`;
     const name = changed ? `renamed ${i % 10_007}` : `name ${i % 10_007}`;
     const amount = changed ? (i % 100_000) / 100 + 1 : (i % 100_000) / 100;
-    return `${i},${1_000_000_000_000 + (i % 50_000)},${name},${amount},${new Date(t0 + i * 1000).toISOString()},${i % 2 === 0},"{""k"":${i % 13}}",${note}\n`;
+    return `${i},${1_000_000_000_000 + (i % 50_000)},${name},${amount},${new Date(t0 + i * 1000).toISOString()},${i % 2 === 0},"{""k"":${i % 13}}",${note}`;
   };
-  for (let n = 1; n <= rows; n++) {
-    const i = n <= kept ? n : rows + (n - kept);
-    chunk += line(i, n <= kept && n % 10 === 0);
-    if (n % 10_000 === 0) {
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      chunk = '';
-    }
-  }
-  out.write(chunk);
-  await new Promise<void>((r) => out.end(() => r()));
-  renameSync(file + '.tmp', file);
-}
-
-async function psql(sql: string): Promise<void> {
-  const m = await measure('psql', [...PG, '-c', sql]);
-  if (m.code !== 0) throw new Error(`psql failed: ${m.stderr}`);
+  await writeLines(file, 'id,account,name,amount,created_at,active,attrs,note', rows,
+    (n) => (n <= kept ? line(n, n % 10 === 0) : line(rows + (n - kept), false)));
 }
 
 function pipelineYaml(name: string, csv: string, write: 'append' | 'merge'): string {
@@ -63,13 +46,7 @@ sources:
         primary_key: [id]
         write: ${write}
         columns: ${COLUMNS}
-destination:
-  type: postgres
-  host: 127.0.0.1
-  user: postgres
-  database: test
-  schema: ${SCHEMA}
-`;
+${postgresDestination(SCHEMA)}`;
 }
 
 /** A fresh home directory (run records, DLQ) for the benchmark's runs. */

@@ -54,7 +54,7 @@ export interface AppendPlan {
 const fold = (s: string): string => s.toLowerCase();
 
 /** A column's DuckDB type as created: DECIMAL(p,s) for a declared decimal(p,s) (DuckDB's DECIMAL holds at most 38 digits). */
-function duckColumnType(c: WantedColumn): string {
+export function duckColumnType(c: WantedColumn): string {
   if (c.type === 'decimal' && c.precision !== undefined && c.precision > DECIMAL_WIDTH) {
     throw new RunError(`column "${c.name}": DuckDB's DECIMAL holds at most ${DECIMAL_WIDTH} digits, not decimal(${c.precision},${c.scale}); declare it text`);
   }

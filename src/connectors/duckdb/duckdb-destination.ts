@@ -147,11 +147,11 @@ export class DuckDBDestination implements Destination {
   }
 
   /**
-   * Without a configured memory_limit the pool grows by DEFAULT_MEMORY_LIMIT for each load running at once (never
-   * shrinking: a lower limit may not be reachable while blocks are pinned). Concurrent loads each pin blocks of
-   * their own (appenders, staging, merge joins); several merges sharing one small pool ran out of memory.
+   * Without a configured memory_limit the pool grows by DEFAULT_MEMORY_LIMIT for each load running at once, times its
+   * width (loadUnits), and never shrinks: a lower limit may not be reachable while blocks are pinned. Concurrent loads
+   * each pin blocks of their own (appenders, staging, merge joins); several merges sharing one small pool ran out of
+   * memory.
    */
-  /** The pool for the loads open now, each by its width (loadUnits): it grows with them and never shrinks. */
   private async sizePool(): Promise<void> {
     let units = 0;
     for (const w of this.widths) units += loadUnits(w.columns);
@@ -182,7 +182,6 @@ export class DuckDBDestination implements Destination {
     const [amount, unit] = /^(\d+)(\D+)$/.exec(DEFAULT_MEMORY_LIMIT)!.slice(1);
     await this.serial((c) => c.run(`SET memory_limit = '${Number(amount) * units}${unit}'`));
   }
-
 
   private serial<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
     const conn = this.control;

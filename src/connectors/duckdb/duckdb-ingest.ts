@@ -173,7 +173,14 @@ export function ingestSelect(file: FileHandOff, columns: readonly IngestColumn[]
  * integers, doubles, dates and instants (not text, whose collations differ, nor decimals, whose text the engine keeps
  * as written: `1.50` stays `1.50`). Undefined for any other type or a bound it cannot spell exactly.
  */
-export function cursorSql(c: Column, from: unknown): { from: string | null; max: (x: string, where: string) => string; read: (v: unknown) => unknown } | undefined {
+/** A cursor's bound (null: none) and its newest value (`max` over rows `where` holds), read back as the engine keeps it. */
+export interface CursorSql {
+  from: string | null;
+  max: (x: string, where: string) => string;
+  read: (v: unknown) => unknown;
+}
+
+export function cursorSql(c: Column, from: unknown): CursorSql | undefined {
   const literal = (v: unknown, type: string, pattern: RegExp): string | null | undefined =>
     (v === null || v === undefined ? null : pattern.test(String(v)) ? `CAST(${sqlString(String(v))} AS ${type})` : undefined);
   const number = (read: (v: unknown) => unknown) => (type: string, pattern: RegExp) => {

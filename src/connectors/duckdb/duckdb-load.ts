@@ -17,9 +17,9 @@ import { type FileHandOff, type Schema, type StreamState, typedColumn } from '..
 import type { Logger } from '../../core/logger.js';
 import { foldedColumn, requireColumn } from '../sql/column-names.js';
 import { quoteIdent } from '../sql/quote.js';
-import { appendRows, describeTable, ensureTable, planAppend, qualified } from './duckdb-append.js';
-import { duckColumnLimit, duckType, normalizeDuckType } from './duckdb-types.js';
-import { cursorSql, ingestSelect, type IngestColumn } from './duckdb-ingest.js';
+import { appendRows, describeTable, duckColumnType, ensureTable, planAppend, qualified } from './duckdb-append.js';
+import { duckColumnLimit, normalizeDuckType } from './duckdb-types.js';
+import { cursorSql, ingestSelect, type CursorSql, type IngestColumn } from './duckdb-ingest.js';
 import { columnLimits, limitRefusal } from '../sql/column-limits.js';
 import type { AppendPlan, TableRef, WantedColumn } from './duckdb-append.js';
 import { insertState } from './duckdb-state.js';
@@ -171,8 +171,7 @@ export class DuckDBStreamLoad implements StreamLoad {
       if (!column) return declined(`column ${name} is not in the schema`);
       const target = column.target ?? column.name;
       // A table made otherwise (an existing narrower or wider column) casts and refuses as only the engine checks.
-      const made = typedColumn(column, target);
-      const want = made.precision === undefined ? duckType(made.type) : `DECIMAL(${made.precision},${made.scale ?? 0})`;
+      const want = duckColumnType(typedColumn(column, target));
       if (this.tableTypes.get(target.toLowerCase()) !== normalizeDuckType(want)) return declined(`column ${target} is not ${want} in the table`);
       columns.push({ at, column, target });
     }
@@ -195,31 +194,9 @@ export class DuckDBStreamLoad implements StreamLoad {
     const giveBack = await this.opts.poolForRead?.();
     try {
       const into = `INSERT INTO ${qualified(this.writeRef)} (${rows.names.join(', ')})`;
-      let result: IngestResult;
-      if (!order) {
-        result = { loaded: Number((await this.conn.run(`${into} ${rows.select}`)).rowsChanged), filtered: 0 };
-      } else {
-        // The rows older than the cursor's bound are counted and left out, and the newest value of those kept is the
-        // watermark: in the staging table a keyed load writes anyway (this file's rows carry its sequence number), or
-        // in a temporary table the file is read into first.
-        const c = quoteIdent(cursorColumn!.target);
-        const older = order.from === null ? 'false' : `${c} < ${order.from}`;
-        const staged = this.writeRef.catalog === 'temp';
-        const from = staged ? qualified(this.writeRef) : INGEST_TABLE;
-        const mine = staged ? `${quoteIdent(SEQ_COLUMN)} = ${this.seq}` : 'true';
-        const read = Number((await this.conn.run(staged ? `${into} ${rows.select}` : `CREATE OR REPLACE TEMP TABLE ${INGEST_TABLE} AS ${rows.select}`)).rowsChanged);
-        const stats = await this.conn.runAndReadAll(`SELECT count(*) FILTER (WHERE ${older}), ${order.max(c, `NOT (${older})`)} FROM ${from} WHERE ${mine}`);
-        const [filtered, max] = stats.getRows()[0];
-        let loaded: number;
-        if (staged) {
-          if (Number(filtered) > 0) await this.conn.run(`DELETE FROM ${from} WHERE ${mine} AND ${older}`);
-          loaded = read - Number(filtered);
-        } else {
-          loaded = Number((await this.conn.run(`${into} SELECT ${rows.names.join(', ')} FROM ${from} WHERE ${c} IS NULL OR NOT (${older})`)).rowsChanged);
-          await this.conn.run(`DROP TABLE ${INGEST_TABLE}`);
-        }
-        result = { loaded, filtered: Number(filtered), ...(max === null ? {} : { maxCursor: order.read(max) }) };
-      }
+      const result: IngestResult = order
+        ? await this.readBehindCursor(into, rows.select, rows.names, quoteIdent(cursorColumn!.target), order)
+        : { loaded: Number((await this.conn.run(`${into} ${rows.select}`)).rowsChanged), filtered: 0 };
       if (keys.length > 0) {
         const k = keys.map((c) => quoteIdent(c)).join(', ');
         const repeats = await this.conn.runAndReadAll(`SELECT count(*) FROM (SELECT 1 FROM ${qualified(this.writeRef)}
@@ -242,6 +219,31 @@ export class DuckDBStreamLoad implements StreamLoad {
       await this.evolve(schema);
       return declined(errorMessage(e));
     }
+  }
+
+  /**
+   * A file read with a cursor: the rows older than its bound are counted and left out, and the newest value of those
+   * kept is the watermark — in the staging table a keyed load writes anyway (this file's rows carry its sequence
+   * number), or in a temporary table the file is read into first.
+   */
+  private async readBehindCursor(into: string, select: string, names: readonly string[], c: string, order: CursorSql): Promise<IngestResult> {
+    const older = order.from === null ? 'false' : `${c} < ${order.from}`;
+    const staged = this.writeRef.catalog === 'temp';
+    const from = staged ? qualified(this.writeRef) : INGEST_TABLE;
+    const mine = staged ? `${quoteIdent(SEQ_COLUMN)} = ${this.seq}` : 'true';
+    const read = Number((await this.conn.run(staged ? `${into} ${select}` : `CREATE OR REPLACE TEMP TABLE ${INGEST_TABLE} AS ${select}`)).rowsChanged);
+    const stats = await this.conn.runAndReadAll(`SELECT count(*) FILTER (WHERE ${older}), ${order.max(c, `NOT (${older})`)} FROM ${from} WHERE ${mine}`);
+    const [count, max] = stats.getRows()[0];
+    const filtered = Number(count);
+    let loaded: number;
+    if (staged) {
+      if (filtered > 0) await this.conn.run(`DELETE FROM ${from} WHERE ${mine} AND ${older}`);
+      loaded = read - filtered;
+    } else {
+      loaded = Number((await this.conn.run(`${into} SELECT ${names.join(', ')} FROM ${from} WHERE ${c} IS NULL OR NOT (${older})`)).rowsChanged);
+      await this.conn.run(`DROP TABLE ${INGEST_TABLE}`);
+    }
+    return { loaded, filtered, ...(max === null ? {} : { maxCursor: order.read(max) }) };
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
