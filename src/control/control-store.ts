@@ -31,7 +31,11 @@ export interface PhaseRecord {
   stream: string;
   phase: Phase;
   status: Status;
+  /** Busy time: phases overlap (batches flow through them as a pipeline). */
   durationMs: number;
+  /** Wall-clock first start and last end of the phase's work (the run page's timeline); unset when it never ran. */
+  startedAt?: Date;
+  endedAt?: Date;
   rowsIn?: number;
   rowsOut?: number;
   error?: string;
@@ -93,6 +97,10 @@ export interface RunRow {
   file: string | null;
   /** The run's quality score (mean of its streams' scores), null when no stream had checks. */
   quality_score?: number | null;
+  /** Rows over its streams (listRuns; null before any stream finished). */
+  extracted?: number | null;
+  loaded?: number | null;
+  dead_lettered?: number | null;
 }
 
 export interface RunDetail extends RunRow {
@@ -117,6 +125,18 @@ export interface SchemaChangeRecord {
   column: string;
   from?: string;
   to?: string;
+}
+
+/** One line a run logged (`sluice serve` keeps each run's lines for the dashboard's run page). */
+export interface RunLogLine {
+  /** 1, 2, … within the run. */
+  seq: number;
+  at: string;
+  level: string;
+  msg: string;
+  stream: string | null;
+  /** The line's other fields (already redacted by the logger). */
+  fields: Record<string, unknown>;
 }
 
 /** Where a store lives, so that another thread can open the same one (openControlStoreAt). */
@@ -147,6 +167,10 @@ export interface ControlStore extends ServiceStore {
   listDlq(filter: DlqFilter): Promise<DlqEntry[]>;
   markReplayed(ids: number[]): Promise<void>;
   purgeDlq(filter: DlqFilter): Promise<number>;
+
+  appendRunLogs(runId: string, lines: RunLogLine[]): Promise<void>;
+  /** A run's lines after `afterSeq`, in order. */
+  listRunLogs(runId: string, opts?: { afterSeq?: number; limit?: number }): Promise<RunLogLine[]>;
 
   listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]>;
   getRun(runId: string): Promise<RunDetail | undefined>;

@@ -9,7 +9,7 @@ import { redact, registerSecret } from '../core/redact.js';
 /** The control store's tables, each as a quoted, schema-qualified name. */
 export const TABLES = [
   'runs', 'phases', 'streams', 'schema_changes', 'dlq', 'locks', 'quality',
-  'scheduled_runs', 'leases', 'audit', 'audit_head', 'alerts', 'outbox', 'backfills',
+  'scheduled_runs', 'leases', 'audit', 'audit_head', 'alerts', 'outbox', 'backfills', 'run_logs', 'paused',
 ] as const;
 export type Tables = Record<(typeof TABLES)[number], string>;
 

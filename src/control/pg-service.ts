@@ -5,7 +5,8 @@
 import { chainEntry } from './audit-chain.js';
 import { type PgDb, type PgMigration, pgText } from './pg-db.js';
 import type {
-  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PausedSchedule, PipelineOverview, ScheduledRun, ScheduledRunUpdate,
+  ScheduledStatus, ServiceStore,
 } from './service-records.js';
 import {
   type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
@@ -156,6 +157,16 @@ export abstract class PgServiceStore implements ServiceStore {
       dedup_key = excluded.dedup_key, summary = excluded.summary, severity = excluded.severity, opened_at = excluded.opened_at,
       last_sent_at = excluded.last_sent_at, resolved_at = excluded.resolved_at`,
     [a.rule, a.pipeline, a.stream, a.status, a.dedupKey, pgText(a.summary), a.severity, a.openedAt, a.lastSentAt, a.resolvedAt]);
+  }
+
+  async setPaused(pipeline: string, actor: string | null): Promise<void> {
+    if (actor === null) await this.db.query(`DELETE FROM ${this.db.t.paused} WHERE pipeline = $1`, [pipeline]);
+    else await this.db.query(`INSERT INTO ${this.db.t.paused} (pipeline, actor, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [pipeline, actor, new Date()]);
+  }
+
+  async listPaused(): Promise<PausedSchedule[]> {
+    const { rows } = await this.db.query<{ pipeline: string; actor: string; at: Date }>(`SELECT pipeline, actor, at FROM ${this.db.t.paused} ORDER BY pipeline COLLATE "C"`);
+    return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
   }
 
   async listAlerts(opts: { status?: AlertState['status'] }): Promise<AlertState[]> {

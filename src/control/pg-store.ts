@@ -4,15 +4,15 @@
 // lock; JSON documents are text, as in SQLite, so a run's summary keeps its key order.
 import type { StreamCounts } from '../core/types.js';
 import type {
-  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
+  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StoreAddress, StreamRecord,
 } from './control-store.js';
 import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
 import { PG_BACKFILL_MIGRATION, PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
 import {
-  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey,
-  dlqWhere, phaseRecord, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord, trendRow,
+  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StreamRow, dlqEntry,
+  dlqKey, dlqWhere, phaseRecord, qualityRecord, runLogLine, refuseLiveLock, runRow, runStats, schemaChange, streamRecord, trendRow,
 } from './store-rows.js';
 
 // `ord` columns keep insertion order where SQLite has its rowid (a replaced row moves last there, so it does here).
@@ -44,6 +44,13 @@ const MIGRATIONS: PgMigration[] = [
   CREATE INDEX ON ${t.quality} (pipeline, stream, at);`,
   PG_SERVICE_MIGRATION,
   PG_BACKFILL_MIGRATION,
+  // The dashboard: each phase's wall-clock span (timelines), each run's log lines, paused schedules.
+  (t) => `
+  ALTER TABLE ${t.phases} ADD COLUMN started_at TIMESTAMPTZ, ADD COLUMN ended_at TIMESTAMPTZ;
+  CREATE TABLE ${t.run_logs} (
+    run_id TEXT NOT NULL, seq BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL, stream TEXT,
+    fields TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+  CREATE TABLE ${t.paused} (pipeline TEXT PRIMARY KEY, actor TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);`,
 ];
 
 export class PgControlStore extends PgServiceStore implements ControlStore {
@@ -87,10 +94,27 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
   }
 
   async recordPhase(p: PhaseRecord): Promise<void> {
-    await this.db.query(`INSERT INTO ${this.db.t.phases} (run_id, stream, phase, status, duration_ms, rows_in, rows_out, error)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, stream, phase) DO UPDATE SET status = excluded.status,
-      duration_ms = excluded.duration_ms, rows_in = excluded.rows_in, rows_out = excluded.rows_out, error = excluded.error, ord = DEFAULT`,
-    [p.runId, p.stream, p.phase, p.status, Math.round(p.durationMs), p.rowsIn ?? null, p.rowsOut ?? null, pgText(p.error ?? null)]);
+    await this.db.query(`INSERT INTO ${this.db.t.phases} (run_id, stream, phase, status, duration_ms, rows_in, rows_out, error, started_at, ended_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, stream, phase) DO UPDATE SET status = excluded.status,
+      duration_ms = excluded.duration_ms, rows_in = excluded.rows_in, rows_out = excluded.rows_out, error = excluded.error,
+      started_at = excluded.started_at, ended_at = excluded.ended_at, ord = DEFAULT`,
+    [p.runId, p.stream, p.phase, p.status, Math.round(p.durationMs), p.rowsIn ?? null, p.rowsOut ?? null, pgText(p.error ?? null),
+      p.startedAt ?? null, p.endedAt ?? null]);
+  }
+
+  async appendRunLogs(runId: string, lines: RunLogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    // One statement for the batch: the columns as arrays, unnested.
+    await this.db.query(`INSERT INTO ${this.db.t.run_logs} (run_id, seq, at, level, msg, stream, fields)
+      SELECT $1, * FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING`,
+    [runId, lines.map((l) => l.seq), lines.map((l) => l.at), lines.map((l) => pgText(l.level)), lines.map((l) => pgText(l.msg)),
+      lines.map((l) => pgText(l.stream)), lines.map((l) => pgText(JSON.stringify(l.fields)))]);
+  }
+
+  async listRunLogs(runId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<RunLogLine[]> {
+    const { rows } = await this.db.query<RunLogRow>(`SELECT seq, at, level, msg, stream, fields FROM ${this.db.t.run_logs}
+      WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [runId, opts.afterSeq ?? 0, opts.limit ?? 1000]);
+    return rows.map(runLogLine);
   }
 
   async recordStream(s: StreamRecord): Promise<void> {
@@ -202,8 +226,12 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
     const params: unknown[] = opts.pipeline ? [opts.pipeline] : [];
     params.push(opts.limit ?? 20);
     const { rows } = await this.db.query<RunTableRow>(`SELECT r.run_id, r.pipeline, r.status, r.started_at, r.finished_at, r.duration_ms,
-      r.error, r.file, (SELECT ROUND(AVG(q.score)::numeric, 1) FROM ${this.db.t.quality} q WHERE q.run_id = r.run_id) AS quality_score
-      FROM ${this.db.t.runs} r ${opts.pipeline ? 'WHERE r.pipeline = $1' : ''}
+      r.error, r.file, (SELECT ROUND(AVG(q.score)::numeric, 1) FROM ${this.db.t.quality} q WHERE q.run_id = r.run_id) AS quality_score,
+      c.extracted, c.loaded, c.dead_lettered
+      FROM ${this.db.t.runs} r LEFT JOIN LATERAL (SELECT SUM((s.counts::jsonb->>'extracted')::float8) AS extracted,
+        SUM((s.counts::jsonb->>'loaded')::float8) AS loaded, SUM((s.counts::jsonb->>'dead_lettered')::float8) AS dead_lettered
+        FROM ${this.db.t.streams} s WHERE s.run_id = r.run_id) c ON true
+      ${opts.pipeline ? 'WHERE r.pipeline = $1' : ''}
       ORDER BY r.started_at DESC, r.ord DESC LIMIT $${params.length}`, params);
     return rows.map(runRow);
   }

@@ -126,6 +126,13 @@ export interface BackfillRecord {
   windows: BackfillWindow[];
 }
 
+/** A schedule paused from the API or the dashboard: its due times pass without runs until it is resumed. */
+export interface PausedSchedule {
+  pipeline: string;
+  actor: string;
+  at: string;
+}
+
 export interface ServiceStore {
   saveBackfill(b: BackfillRecord): Promise<void>;
   getBackfill(id: string): Promise<BackfillRecord | undefined>;
@@ -157,6 +164,10 @@ export interface ServiceStore {
   listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
   /** The chain's head as last written (seq and hash), kept apart so a removed last entry is noticed. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
+
+  /** Pauses a pipeline's schedule (`actor`), or resumes it (null). Shared by every serve process on the store. */
+  setPaused(pipeline: string, actor: string | null): Promise<void>;
+  listPaused(): Promise<PausedSchedule[]>;
 
   getAlert(rule: string, pipeline: string, stream: string): Promise<AlertState | undefined>;
   saveAlert(alert: AlertState): Promise<void>;

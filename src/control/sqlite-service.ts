@@ -3,7 +3,8 @@
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 import { chainEntry } from './audit-chain.js';
 import type {
-  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PipelineOverview, ScheduledRun, ScheduledRunUpdate, ScheduledStatus, ServiceStore,
+  AlertState, AuditEntry, AuditInput, BackfillRecord, OutboxDelivery, PausedSchedule, PipelineOverview, ScheduledRun, ScheduledRunUpdate,
+  ScheduledStatus, ServiceStore,
 } from './service-records.js';
 import {
   type AlertRow, type AuditRow, type OutboxRow, type ScheduledRow, alertState, auditEntry, delivery, scheduledRun,
@@ -160,6 +161,15 @@ export class SqliteServiceStore implements ServiceStore {
       dedup_key = excluded.dedup_key, summary = excluded.summary, severity = excluded.severity, opened_at = excluded.opened_at,
       last_sent_at = excluded.last_sent_at, resolved_at = excluded.resolved_at`)
       .run(a.rule, a.pipeline, a.stream, a.status, a.dedupKey, a.summary, a.severity, a.openedAt, a.lastSentAt, a.resolvedAt);
+  }
+
+  async setPaused(pipeline: string, actor: string | null): Promise<void> {
+    if (actor === null) this.db.prepare('DELETE FROM paused WHERE pipeline = ?').run(pipeline);
+    else this.db.prepare('INSERT OR IGNORE INTO paused (pipeline, actor, at) VALUES (?, ?, ?)').run(pipeline, actor, new Date().toISOString());
+  }
+
+  async listPaused(): Promise<PausedSchedule[]> {
+    return this.db.prepare('SELECT pipeline, actor, at FROM paused ORDER BY pipeline').all() as PausedSchedule[];
   }
 
   async listAlerts(opts: { status?: AlertState['status'] }): Promise<AlertState[]> {

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StreamCounts } from '../core/types.js';
 import type {
-  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunRow, RunStart, RunStats,
+  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StoreAddress, StreamRecord,
 } from './control-store.js';
 import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
-  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey, dlqWhere,
-  phaseRecord, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord,
+  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey,
+  dlqWhere, phaseRecord, runLogLine, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord,
 } from './store-rows.js';
 
 const MIGRATIONS = [
@@ -42,6 +42,13 @@ const MIGRATIONS = [
    CREATE INDEX quality_pipeline ON quality (pipeline, stream, at);`,
   SERVICE_MIGRATION,
   BACKFILL_MIGRATION,
+  // The dashboard: each phase's wall-clock span (timelines), each run's log lines, paused schedules.
+  `ALTER TABLE phases ADD COLUMN started_at TEXT;
+   ALTER TABLE phases ADD COLUMN ended_at TEXT;
+   CREATE TABLE run_logs (
+     run_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL, stream TEXT,
+     fields TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+   CREATE TABLE paused (pipeline TEXT PRIMARY KEY, actor TEXT NOT NULL, at TEXT NOT NULL);`,
 ];
 
 export class SqliteControlStore extends SqliteServiceStore implements ControlStore {
@@ -90,9 +97,22 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   }
 
   async recordPhase(p: PhaseRecord): Promise<void> {
-    this.db.prepare(`INSERT OR REPLACE INTO phases (run_id, stream, phase, status, duration_ms, rows_in, rows_out, error)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(p.runId, p.stream, p.phase, p.status, Math.round(p.durationMs), p.rowsIn ?? null, p.rowsOut ?? null, p.error ?? null);
+    this.db.prepare(`INSERT OR REPLACE INTO phases (run_id, stream, phase, status, duration_ms, rows_in, rows_out, error, started_at, ended_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(p.runId, p.stream, p.phase, p.status, Math.round(p.durationMs), p.rowsIn ?? null, p.rowsOut ?? null, p.error ?? null,
+        p.startedAt?.toISOString() ?? null, p.endedAt?.toISOString() ?? null);
+  }
+
+  async appendRunLogs(runId: string, lines: RunLogLine[]): Promise<void> {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO run_logs (run_id, seq, at, level, msg, stream, fields) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const l of lines) insert.run(runId, l.seq, l.at, l.level, l.msg, l.stream, JSON.stringify(l.fields));
+    })();
+  }
+
+  async listRunLogs(runId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<RunLogLine[]> {
+    return (this.db.prepare('SELECT * FROM run_logs WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(runId, opts.afterSeq ?? 0, opts.limit ?? 1000) as RunLogRow[]).map(runLogLine);
   }
 
   async recordStream(s: StreamRecord): Promise<void> {
@@ -162,8 +182,10 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   async listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]> {
     const where = opts.pipeline ? 'WHERE pipeline = ?' : '';
     const params: unknown[] = opts.pipeline ? [opts.pipeline] : [];
+    const rows = (name: string) => `(SELECT SUM(json_extract(s.counts, '$.${name}')) FROM streams s WHERE s.run_id = runs.run_id) AS ${name}`;
     return this.db.prepare(`SELECT run_id, pipeline, status, started_at, finished_at, duration_ms, error, file,
-      (SELECT ROUND(AVG(q.score), 1) FROM quality q WHERE q.run_id = runs.run_id) AS quality_score FROM runs ${where}
+      (SELECT ROUND(AVG(q.score), 1) FROM quality q WHERE q.run_id = runs.run_id) AS quality_score,
+      ${rows('extracted')}, ${rows('loaded')}, ${rows('dead_lettered')} FROM runs ${where}
       ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(...params, opts.limit ?? 20) as RunRow[];
   }
 

@@ -3,7 +3,7 @@
 // from PostgreSQL; the mappers give callers the same shapes from either.
 import { createHash } from 'node:crypto';
 import { LockedError } from '../core/errors.js';
-import type { DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunRow, SchemaChangeRecord, StreamRecord } from './control-store.js';
+import type { DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunLogLine, RunRow, SchemaChangeRecord, StreamRecord } from './control-store.js';
 import { positionKey } from './control-store.js';
 import { isProcessAlive } from './process.js';
 import type { AlertState, AuditEntry, OutboxDelivery, ScheduledRun, ScheduledStatus } from './service-records.js';
@@ -51,6 +51,7 @@ export function dlqWhere(f: DlqFilter, placeholder: (n: number) => string, first
 export interface RunTableRow {
   run_id: string; pipeline: string; status: string; started_at: string | Date; finished_at: string | Date | null;
   duration_ms: number | null; error: string | null; file: string | null; quality_score?: number | null;
+  extracted?: number | null; loaded?: number | null; dead_lettered?: number | null;
 }
 /** A run row with its times as ISO text; other columns (getRun's `options`) pass through. */
 export const runRow = <R extends RunTableRow>(r: R): Omit<R, 'started_at' | 'finished_at'> & RunRow => ({
@@ -66,10 +67,19 @@ export const dlqEntry = (r: DlqRow): DlqEntry => ({
   reason: r.reason, raw: r.raw, position: json(r.position), createdAt: isoText(r.created_at), replayedAt: isoOrNull(r.replayed_at),
 });
 
-export interface PhaseRow { run_id: string; stream: string; phase: string; status: string; duration_ms: number; rows_in: number | null; rows_out: number | null; error: string | null }
+export interface PhaseRow {
+  run_id: string; stream: string; phase: string; status: string; duration_ms: number; rows_in: number | null; rows_out: number | null;
+  error: string | null; started_at: string | Date | null; ended_at: string | Date | null;
+}
 export const phaseRecord = (p: PhaseRow): PhaseRecord => ({
   runId: p.run_id, stream: p.stream, phase: p.phase as PhaseRecord['phase'], status: p.status as PhaseRecord['status'],
-  durationMs: p.duration_ms, rowsIn: p.rows_in ?? undefined, rowsOut: p.rows_out ?? undefined, error: p.error ?? undefined,
+  durationMs: Number(p.duration_ms), rowsIn: p.rows_in ?? undefined, rowsOut: p.rows_out ?? undefined, error: p.error ?? undefined,
+  ...(p.started_at ? { startedAt: new Date(p.started_at) } : {}), ...(p.ended_at ? { endedAt: new Date(p.ended_at) } : {}),
+});
+
+export interface RunLogRow { seq: number | string; at: string | Date; level: string; msg: string; stream: string | null; fields: string }
+export const runLogLine = (r: RunLogRow): RunLogLine => ({
+  seq: Number(r.seq), at: isoText(r.at), level: r.level, msg: r.msg, stream: r.stream, fields: json(r.fields),
 });
 
 export interface StreamRow { run_id: string; stream: string; status: string; counts: string; error: string | null }

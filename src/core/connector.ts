@@ -230,10 +230,11 @@ export interface Destination {
   resetState(pipeline: string, stream?: string): Promise<void>;
   begin(target: LoadTarget): Promise<StreamLoad>;
   /**
-   * Stream a target table's columns back in batches (lookups, uniqueness against the target, referential checks).
+   * Stream a target table's columns back in batches (lookups, uniqueness against the target, referential checks;
+   * the dashboard's preview reads every column — `columns` empty — of its first `limit` rows).
    * Undefined for destinations that cannot be read (files).
    */
-  readTable?(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]>;
+  readTable?(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 

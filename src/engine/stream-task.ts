@@ -498,13 +498,14 @@ class StreamRun {
     const { task, stream, counts, error, report } = this;
     const { store } = this.deps;
     const status: Status = error ? 'failed' : counts.dead_lettered > 0 || report?.warnings?.length ? 'partial_success' : 'success';
-    const phases = this.clock.summary(error ? this.failedPhase : undefined);
-    for (const p of phases) {
+    const timed = this.clock.summary(error ? this.failedPhase : undefined);
+    for (const p of timed) {
       await store.recordPhase({
         runId: task.runId, stream: stream.name, phase: p.phase, status: p.status, durationMs: p.duration_ms,
-        error: p.status === 'failed' ? error : undefined,
+        ...(p.started_at ? { startedAt: p.started_at, endedAt: p.ended_at } : {}), error: p.status === 'failed' ? error : undefined,
       });
     }
+    const phases = timed.map(({ phase, status, duration_ms }) => ({ phase, status, duration_ms }));
     await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
     if (report) await store.recordQuality({ runId: task.runId, pipeline: task.pipeline, stream: stream.name, report });
     return { stream: stream.name, status, counts, phases, error, ...(report ? { quality: report } : {}) };

@@ -9,6 +9,7 @@ import type { ControlStore } from '../control/control-store.js';
 import type { ScheduledStatus, Trigger } from '../control/service-records.js';
 import { errorMessage, LockedError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { StreamCounts } from '../core/types.js';
 import { newRunId } from '../engine/run-id.js';
 import type { RunOptions, RunSummary } from '../engine/runner.js';
 
@@ -60,6 +61,8 @@ interface Active {
   abort: AbortController;
   stopReason?: 'timed_out' | 'cancelled';
   done: Promise<void>;
+  /** Each stream's counts so far (the dashboard's live run page). */
+  live: Map<string, StreamCounts>;
 }
 
 /** Why a run was stopped (timeout, cancel), as the drain signal says it. */
@@ -80,6 +83,12 @@ export class Executor {
   /** Pipelines with a run going now, with its run id and due time. */
   running(): { pipeline: string; runId: string; scheduledFor: Date; trigger: Trigger }[] {
     return [...this.active.values()].map((a) => ({ pipeline: a.req.pipeline, runId: a.runId, scheduledFor: a.req.scheduledFor, trigger: a.req.trigger }));
+  }
+
+  /** A running run's counts so far, by stream; undefined when it is not running here. */
+  liveCounts(runId: string): Record<string, StreamCounts> | undefined {
+    for (const a of this.active.values()) if (a.runId === runId) return Object.fromEntries(a.live);
+    return undefined;
   }
 
   queued(): RunRequest[] {
@@ -149,7 +158,7 @@ export class Executor {
   private start(req: RunRequest): void {
     const loaded = this.o.lookup(req.pipeline);
     const runId = newRunId();
-    const a: Active = { req, runId, drain: new AbortController(), abort: new AbortController(), done: Promise.resolve() };
+    const a: Active = { req, runId, drain: new AbortController(), abort: new AbortController(), done: Promise.resolve(), live: new Map() };
     this.active.set(req.pipeline, a);
     a.done = this.execute(a, loaded).finally(() => {
       this.active.delete(req.pipeline);
@@ -210,6 +219,7 @@ export class Executor {
         return await this.o.run(loaded, {
           runId: a.runId, actor: a.req.actor, trigger: a.req.trigger, store: this.o.store, logger: this.o.logger.child({ pipeline: a.req.pipeline }),
           signal: a.abort.signal, drain: a.drain.signal, ...(a.req.streams ? { streams: a.req.streams } : {}),
+          onProgress: (stream, counts) => a.live.set(stream, counts),
         });
       } catch (e) {
         if (!(e instanceof LockedError) || a.drain.signal.aborted || this.draining) throw e;

@@ -6,6 +6,8 @@ import { openControlStoreAt } from '../control/open.js';
 import { createLogger } from '../core/logger.js';
 import { registerSecret } from '../core/redact.js';
 import { runPipeline } from '../engine/runner.js';
+import type { StreamCounts } from '../core/types.js';
+import { RunLog } from './run-log.js';
 import { RUN_NICE, type FromThread, type ThreadData, type ToThread } from './run-threads.js';
 
 // Runs are the service's background work: the thread that schedules and answers `/metrics` comes first when cores
@@ -26,6 +28,18 @@ const running = new Map<number, { drain: AbortController; abort: AbortController
 
 const reply = (m: FromThread) => port.postMessage(m);
 
+/** Live counts for the service, at most every PROGRESS_MS per stream (a run calls back after every batch). */
+const PROGRESS_MS = 250;
+function progressTo(id: number) {
+  const last = new Map<string, number>();
+  return (stream: string, counts: StreamCounts) => {
+    const now = performance.now();
+    if (now - (last.get(stream) ?? -Infinity) < PROGRESS_MS) return;
+    last.set(stream, now);
+    reply({ type: 'progress', id, stream, counts: { ...counts } });
+  };
+}
+
 port.on('message', (m: ToThread) => {
   if (m.type === 'close') {
     void store.close().finally(() => process.exit(0));
@@ -38,10 +52,21 @@ port.on('message', (m: ToThread) => {
   // Secrets registered where the pipeline was parsed are masked here too (logs, run records, errors).
   for (const s of m.secrets) registerSecret(s);
   // Log lines go back to the service's own logger, which decides where they land (stderr, a library user's stream).
-  const logger = createLogger(m.log.level, { write: (line: string) => reply({ type: 'log', id: m.id, line }) });
+  // …and are kept with the run for the dashboard.
+  const log = new RunLog(store, m.options.runId, (err) => reply({ type: 'log', id: m.id, line: `${JSON.stringify({ level: 40, time: Date.now(), msg: err })}\n` }));
+  const logger = createLogger(m.log.level, {
+    write: (line: string) => {
+      reply({ type: 'log', id: m.id, line });
+      log.add(line);
+    },
+  });
   const c = { drain: new AbortController(), abort: new AbortController() };
   running.set(m.id, c);
-  runPipeline(m.loaded, { ...m.options, store, logger: logger.child(m.log.bindings), signal: c.abort.signal, drain: c.drain.signal })
+  runPipeline(m.loaded, {
+    ...m.options, store, logger: logger.child(m.log.bindings), signal: c.abort.signal, drain: c.drain.signal,
+    ...(m.progress ? { onProgress: progressTo(m.id) } : {}),
+  })
+    .finally(() => log.flush(true))
     .then(
       (summary) => reply({ type: 'done', id: m.id, summary }),
       (e: unknown) => {

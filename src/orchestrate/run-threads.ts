@@ -12,6 +12,7 @@ import type { StoreAddress } from '../control/control-store.js';
 import { LockedError, errorMessage } from '../core/errors.js';
 import { writeLine, type Logger } from '../core/logger.js';
 import { registeredSecrets } from '../core/redact.js';
+import type { StreamCounts } from '../core/types.js';
 import { runPipeline, type RunOptions, type RunSummary } from '../engine/runner.js';
 import type { RunFn } from './executor.js';
 
@@ -20,16 +21,17 @@ export type ThreadRunOptions = Pick<RunOptions, 'runId' | 'actor' | 'trigger' | 
 const DATA_OPTIONS = ['runId', 'actor', 'trigger', 'streams', 'fullRefresh', 'dryRun', 'window', 'lockKey', 'replay', 'home'] as const;
 
 export type ToThread =
-  | { type: 'run'; id: number; loaded: LoadedPipeline; options: ThreadRunOptions; log: { level: string; bindings: Record<string, unknown> }; secrets: string[] }
+  | { type: 'run'; id: number; loaded: LoadedPipeline; options: ThreadRunOptions; log: { level: string; bindings: Record<string, unknown> }; secrets: string[]; progress: boolean }
   | { type: 'stop'; id: number; how: 'drain' | 'abort'; reason: string }
   | { type: 'close' };
 
 export type FromThread =
   | { type: 'log'; id: number; line: string }
+  | { type: 'progress'; id: number; stream: string; counts: StreamCounts }
   | { type: 'done'; id: number; summary: RunSummary }
   | { type: 'failed'; id: number; error: { name: string; message: string; stream?: string } };
 
-type Settled = Exclude<FromThread, { type: 'log' }> | Error;
+type Settled = Exclude<FromThread, { type: 'log' | 'progress' }> | Error;
 
 /** The nice value of run threads (Linux): below the service's thread, which schedules and answers HTTP. */
 export const RUN_NICE = 10;
@@ -39,7 +41,7 @@ export interface ThreadData { store: StoreAddress }
 interface Thread {
   worker: Worker;
   /** The run it is on, if any. */
-  run?: { id: number; logger: Logger; settle: (m: Settled) => void };
+  run?: { id: number; logger: Logger; onProgress?: RunOptions['onProgress']; settle: (m: Settled) => void };
   idle?: NodeJS.Timeout;
 }
 
@@ -70,14 +72,14 @@ export class RunThreads {
 
   /** The executor's RunFn. Runs handed instances (library use) or a pipeline that is not plain data run on this thread. */
   readonly run: RunFn = async (loaded, opts) => {
-    if (this.closed || opts.sources || opts.destination || opts.onProgress) return runPipeline(loaded, opts);
+    if (this.closed || opts.sources || opts.destination) return runPipeline(loaded, opts);
     const options: ThreadRunOptions = {};
     for (const k of DATA_OPTIONS) if (opts[k] !== undefined) (options as Record<string, unknown>)[k] = opts[k];
     const logger = opts.logger ?? this.o.logger;
     const id = this.nextId++;
-    const message: ToThread = { type: 'run', id, loaded, options, log: { level: logger.level, bindings: logger.bindings() }, secrets: registeredSecrets() };
+    const message: ToThread = { type: 'run', id, loaded, options, log: { level: logger.level, bindings: logger.bindings() }, secrets: registeredSecrets(), progress: !!opts.onProgress };
     const thread = this.take();
-    const done = new Promise<Settled>((settle) => { thread.run = { id, logger, settle }; });
+    const done = new Promise<Settled>((settle) => { thread.run = { id, logger, onProgress: opts.onProgress, settle }; });
     try {
       thread.worker.postMessage(message);
     } catch (e) {
@@ -121,6 +123,7 @@ export class RunThreads {
     worker.on('message', (m: FromThread) => {
       if (thread.run?.id !== m.id) return;
       if (m.type === 'log') writeLine(thread.run.logger, m.line);
+      else if (m.type === 'progress') thread.run.onProgress?.(m.stream, m.counts);
       else thread.run.settle(m);
     });
     // A thread that dies (an uncaught error, out of memory) fails its run and is replaced by the next run's.

@@ -18,6 +18,8 @@ export interface SchedulerOptions {
   /** Current schedules by pipeline name. */
   schedules: () => Map<string, ScheduleConfig>;
   submit: (req: RunRequest) => void;
+  /** Pipelines whose schedule is paused: their due times pass without runs (none are caught up on resume). */
+  paused?: () => ReadonlyMap<string, unknown>;
   logger: Logger;
   leaseMs?: number;
   now?: () => Date;
@@ -40,6 +42,7 @@ export class Scheduler {
   private leaseRenewedAt = 0;
   /** The schedules the cursors were last checked against, and the earliest time one of them is due. */
   private seen?: Map<string, ScheduleConfig>;
+  private seenPaused?: ReadonlyMap<string, unknown>;
   private wakeAt?: Date;
 
   constructor(private readonly o: SchedulerOptions) {}
@@ -48,8 +51,9 @@ export class Scheduler {
     return this.leader;
   }
 
-  /** The next due time of a pipeline as this process sees it (leader or not). */
+  /** The next due time of a pipeline as this process sees it (leader or not); none while it is paused. */
   nextDue(pipeline: string, schedule: ScheduleConfig, now = this.now()): Date | undefined {
+    if (this.o.paused?.().has(pipeline)) return undefined;
     const c = this.cursors.get(pipeline);
     if (c?.next) return c.next;
     return schedule.enabled ? new DueTimes(schedule).next(now) : undefined;
@@ -61,15 +65,23 @@ export class Scheduler {
     await this.keepLease(now);
     if (!this.leader) return;
     const schedules = this.o.schedules();
-    // Nothing is due before the earliest next due time, unless the schedules changed: most ticks end here.
-    if (schedules === this.seen && this.wakeAt !== undefined && now < this.wakeAt) return;
+    const paused = this.o.paused?.();
+    // Nothing is due before the earliest next due time, unless the schedules or pauses changed: most ticks end here.
+    if (schedules === this.seen && paused === this.seenPaused && this.wakeAt !== undefined && now < this.wakeAt) return;
     this.seen = schedules;
+    this.seenPaused = paused;
     for (const name of this.cursors.keys()) if (!schedules.has(name)) this.cursors.delete(name);
     for (const [pipeline, schedule] of schedules) {
       if (!schedule.enabled) continue;
       // Most ticks find nothing due: decided here without a promise per pipeline (idle CPU with thousands of them).
       const c = this.cursors.get(pipeline);
       if (c && c.schedule === schedule && (!c.next || c.next > now)) continue;
+      if (paused?.has(pipeline)) {
+        // Its due times pass: a resumed schedule goes on from its next one, as if it had been off meanwhile.
+        const due = c?.schedule === schedule ? c.due : new DueTimes(schedule);
+        this.cursors.set(pipeline, { at: now, due, schedule, next: due.timed ? due.next(now) : undefined });
+        continue;
+      }
       try {
         await this.schedule(pipeline, schedule, now);
       } catch (e) {

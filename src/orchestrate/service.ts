@@ -9,7 +9,7 @@ import type { ScheduleConfig } from '../config/schedule-spec.js';
 import type { LoadedSync } from '../config/sync-spec.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
-import type { Trigger } from '../control/service-records.js';
+import type { PausedSchedule, Trigger } from '../control/service-records.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { planTasks, runPipeline } from '../engine/runner.js';
@@ -50,6 +50,8 @@ export interface ServiceOptions {
 }
 
 const NO_SYNCS: ReadonlyMap<string, LoadedSync> = new Map();
+/** How often the paused schedules are read again (another serve process may pause one). */
+const PAUSED_READ_MS = 2000;
 
 export class Service {
   readonly pipelines: PipelineSet;
@@ -69,6 +71,9 @@ export class Service {
   private scheduleCache?: { version: number; map: Map<string, ScheduleConfig> };
   private cdcCache?: { version: number; map: Map<string, LoadedSync> };
   private stopped = false;
+  /** Paused schedules as last read from the store (shared by every serve process): a new map whenever they change. */
+  private paused: ReadonlyMap<string, PausedSchedule> = new Map();
+  private pausedReadAt = 0;
   private readonly threads?: RunThreads;
   /** What runs a pipeline: scheduled runs, triggers, reruns and the API's backfill windows alike. */
   private readonly run: RunFn;
@@ -91,7 +96,7 @@ export class Service {
     });
     this.scheduler = new Scheduler({
       store: o.store, holder: this.holder, logger: o.logger, leaseMs: o.leaseMs, now: o.now,
-      schedules: () => this.schedules(), submit: (req) => this.executor.submit(req),
+      schedules: () => this.schedules(), submit: (req) => this.executor.submit(req), paused: () => this.paused,
     });
   }
 
@@ -102,6 +107,7 @@ export class Service {
   /** Reads the pipeline files (failing on a path that does not exist) and starts the loops. */
   async start(): Promise<void> {
     await this.refresh();
+    await this.readPaused();
     await this.scheduler.tick();
     this.reconcileStreams();
     this.timers.push(setInterval(() => void this.tick(), this.o.tickMs ?? 200));
@@ -148,6 +154,31 @@ export class Service {
   runnable(name: string): Runnable | undefined {
     const sync = this.sync(name);
     return this.loaded(name) ?? (sync?.config.mode === 'hash' ? sync : undefined);
+  }
+
+  /** Who paused the pipeline's schedule and when; undefined when it runs on schedule. */
+  pausedBy(pipeline: string): PausedSchedule | undefined {
+    return this.paused.get(pipeline);
+  }
+
+  /**
+   * Pauses (or resumes) a pipeline's schedule and its `after:` runs; runs asked for explicitly still run. Due times
+   * that pass while paused are not caught up: a resumed schedule goes on from its next due time.
+   */
+  async setPaused(pipeline: string, paused: boolean, actor: string): Promise<void> {
+    if (!this.runnable(pipeline)) throw new Error(`no valid pipeline "${pipeline}" is served`);
+    if (paused === this.paused.has(pipeline)) return;
+    await this.o.store.setPaused(pipeline, paused ? actor : null);
+    await this.o.store.appendAudit({ actor, action: paused ? 'schedule.paused' : 'schedule.resumed', pipeline, detail: {} });
+    await this.readPaused();
+  }
+
+  /** Pauses made by any serve process on the store; read at every tick, at most every PAUSED_READ_MS. */
+  private async readPaused(now = Date.now()): Promise<void> {
+    this.pausedReadAt = now;
+    const rows = await this.o.store.listPaused();
+    const same = rows.length === this.paused.size && rows.every((r) => this.paused.get(r.pipeline)?.at === r.at);
+    if (!same) this.paused = new Map(rows.map((r) => [r.pipeline, r]));
   }
 
   /** A run asked for by a person or a script (API, CLI): claimed under its own key and queued. */
@@ -218,6 +249,7 @@ export class Service {
     if (this.ticking || this.stopped) return; // a slow store must not pile ticks up
     this.ticking = true;
     try {
+      if (Date.now() - this.pausedReadAt >= PAUSED_READ_MS) await this.readPaused();
       await this.scheduler.tick();
       this.reconcileStreams();
     } catch (e) {
@@ -270,7 +302,7 @@ export class Service {
     // `after:` — each dependent runs once per upstream run, keyed by the upstream's finish time (or the next free
     // millisecond: two upstream runs may finish in the same one).
     for (const [name, schedule] of this.schedules()) {
-      if (!schedule.after?.includes(req.pipeline)) continue;
+      if (!schedule.after?.includes(req.pipeline) || this.paused.has(name)) continue;
       const actor = `after:${req.pipeline}`;
       const scheduledFor = await this.claimFrom(name, Date.parse(outcome.summary?.finished_at ?? new Date().toISOString()), 'after', actor);
       this.executor.submit({ pipeline: name, scheduledFor, trigger: 'after', actor, attempt: 0 });

@@ -4,21 +4,25 @@
 // route but `GET /livez` needs a bearer token. Errors are `{error}` with a 4xx status, never a stack trace.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import type { ScheduledStatus } from '../control/service-records.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
-import { readState, streamNames } from '../engine/pipeline-state.js';
+import { readState, streamNames, withDestination } from '../engine/pipeline-state.js';
 import { replayDlq } from '../engine/replay.js';
 import { planRerun } from '../engine/rerun.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { StatusView } from '../observe/status.js';
 import { parseStep } from '../orchestrate/backfill.js';
 import type { Service } from '../orchestrate/service.js';
-import { authenticate, type Token } from './tokens.js';
+import { mountDashboard } from './dashboard.js';
+import { previewTable } from './preview.js';
+import { refusal, sessionOf, type Session } from './session.js';
+import type { Token } from './tokens.js';
 
-type Env = { Variables: { actor: string } };
+type Env = { Variables: { actor: string; session: Session } };
 
 export interface ApiDeps {
   service: Service;
@@ -57,12 +61,21 @@ export function createApi(d: ApiDeps): Hono<Env> {
   const { service, store } = d;
 
   app.get('/livez', (c) => c.json({ status: 'ok' }));
+  mountDashboard(app, d.tokens);
 
   app.use('*', async (c, next) => {
-    const name = authenticate(c.req.header('authorization'), d.tokens);
-    if (!name) return c.json({ error: 'unauthorized: send Authorization: Bearer <token>' }, 401, { 'www-authenticate': 'Bearer' });
-    c.set('actor', `token:${name}`);
+    const session = sessionOf(c, d.tokens);
+    if (!session) return c.json({ error: 'unauthorized: send Authorization: Bearer <token>, or log in' }, 401, { 'www-authenticate': 'Bearer' });
+    const refused = refusal(c, session);
+    if (refused) return c.json({ error: refused.error }, refused.status);
+    c.set('actor', `token:${session.token.name}`);
+    c.set('session', session);
     await next();
+  });
+
+  app.get('/api/session', (c) => {
+    const s = c.get('session');
+    return c.json({ actor: c.get('actor'), role: s.token.role, csrf: s.csrf });
   });
 
   app.get('/metrics', async (c) => {
@@ -101,6 +114,12 @@ export function createApi(d: ApiDeps): Hono<Env> {
       running: running ? { run_id: running.runId, scheduled_for: running.scheduledFor.toISOString(), trigger: running.trigger } : null,
       invalid: entry.error ?? null,
       health: s.health[name],
+      paused: !!service.pausedBy(name),
+      paused_by: service.pausedBy(name) ?? null,
+      recent_runs: (await store.listRuns({ pipeline: name, limit: 20 })).map((r) => ({
+        run_id: r.run_id, status: r.status, started_at: r.started_at, duration_ms: r.duration_ms,
+        extracted: r.extracted ?? null, loaded: r.loaded ?? null, dead_lettered: r.dead_lettered ?? null, quality_score: r.quality_score ?? null,
+      })),
     };
   };
 
@@ -122,6 +141,15 @@ export function createApi(d: ApiDeps): Hono<Env> {
     const req = await service.trigger(name, c.get('actor'));
     return c.json({ pipeline: name, scheduled_for: req.scheduledFor.toISOString(), trigger: req.trigger, status: 'queued' }, 202);
   });
+
+  for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
+    app.post(`/api/pipelines/:name/${action}`, async (c) => {
+      const name = c.req.param('name');
+      if (!service.runnable(name)) throw bad(404, `no pipeline "${name}" is served`);
+      await service.setPaused(name, paused, c.get('actor'));
+      return c.json({ pipeline: name, paused, paused_by: service.pausedBy(name) ?? null });
+    });
+  }
 
   const syncView = async (name: string) => {
     const served = service.pipelines.syncs().get(name);
@@ -206,14 +234,27 @@ export function createApi(d: ApiDeps): Hono<Env> {
     const run = await store.getRun(c.req.param('id'));
     if (!run) throw bad(404, `no run "${c.req.param('id')}"`);
     const phasesByStream: Record<string, unknown[]> = {};
-    for (const p of run.phases) (phasesByStream[p.stream] ??= []).push({ phase: p.phase, status: p.status, duration_ms: p.durationMs, rows_in: p.rowsIn ?? null, rows_out: p.rowsOut ?? null, error: p.error ?? null });
+    for (const p of run.phases) {
+      (phasesByStream[p.stream] ??= []).push({
+        phase: p.phase, status: p.status, duration_ms: p.durationMs, started_at: p.startedAt?.toISOString() ?? null, ended_at: p.endedAt?.toISOString() ?? null,
+        rows_in: p.rowsIn ?? null, rows_out: p.rowsOut ?? null, error: p.error ?? null,
+      });
+    }
     return c.json({
       run_id: run.run_id, pipeline: run.pipeline, status: run.status, started_at: run.started_at, finished_at: run.finished_at,
       duration_ms: run.duration_ms, error: run.error, summary: run.summary, phases_by_stream: phasesByStream,
       streams: run.streams.map((s) => ({ stream: s.stream, status: s.status, counts: s.counts, error: s.error ?? null })),
       schema_changes: run.schema_changes, quality: run.quality,
       audit: await store.listAudit({ runId: run.run_id, limit: 1000 }),
+      // While it runs here: each stream's counts so far (its record has them once the stream finished).
+      live: run.status === 'running' ? service.executor.liveCounts(run.run_id) ?? null : null,
     });
+  });
+
+  app.get('/api/runs/:id/logs', async (c) => {
+    const after = Number(c.req.query('after') ?? 0);
+    if (!Number.isInteger(after) || after < 0) throw bad(400, 'after: expected a line number');
+    return c.json({ lines: await store.listRunLogs(c.req.param('id'), { afterSeq: after, limit: limitParam(c, 1000, 5000) }) });
   });
 
   app.post('/api/runs/:id/rerun', async (c) => {
@@ -277,6 +318,30 @@ export function createApi(d: ApiDeps): Hono<Env> {
     const loaded = service.loaded(c.req.param('name'));
     if (!loaded) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
     return c.json({ pipeline: loaded.config.pipeline, streams: await readState(loaded, streamNames(loaded)) });
+  });
+
+  const tablesOf = (loaded: LoadedPipeline) =>
+    loaded.config.sources.flatMap((src) => src.streams.map((st) => ({ stream: st.name, table: st.destination_table ?? st.name })));
+
+  app.get('/api/pipelines/:name/tables', (c) => {
+    const loaded = service.loaded(c.req.param('name'));
+    if (!loaded) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
+    return c.json({ destination: loaded.config.destination.type, tables: tablesOf(loaded) });
+  });
+
+  // A read-only look at what landed: the first rows of a stream's table, every column.
+  app.get('/api/pipelines/:name/preview', async (c) => {
+    const loaded = service.loaded(c.req.param('name'));
+    if (!loaded) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
+    const target = tablesOf(loaded).find((t) => t.stream === c.req.query('stream'));
+    if (!target) throw bad(400, `stream: expected one of ${tablesOf(loaded).map((t) => t.stream).join(', ')}`);
+    const limit = limitParam(c, 50, 500);
+    try {
+      return c.json({ stream: target.stream, table: target.table, ...await withDestination(loaded, (dest) => previewTable(dest, target.table, limit)) });
+    } catch (e) {
+      if (e instanceof HTTPException) throw e;
+      throw bad(409, `cannot read ${target.table}: ${redact(errorMessage(e))}`);
+    }
   });
 
   app.get('/api/pipelines/:name/quality', async (c) => c.json({ trend: await store.qualityTrend(c.req.param('name'), limitParam(c, 50)) }));

@@ -164,7 +164,7 @@ export function storeContract(name: string, open: Open): void {
       const a = list.find((r) => r.run_id === 'a')!;
       assert.deepEqual(a, {
         run_id: 'a', pipeline: 'p', status: 'success', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:01.000Z',
-        duration_ms: 1000, error: null, file: '/x/p.yaml', quality_score: 87.6,
+        duration_ms: 1000, error: null, file: '/x/p.yaml', quality_score: 87.6, extracted: null, loaded: null, dead_lettered: null,
       });
       assert.equal(list[0].finished_at, null);
       assert.equal(list[0].duration_ms, null);
@@ -172,6 +172,44 @@ export function storeContract(name: string, open: Open): void {
       assert.equal(list.find((r) => r.run_id === 'b')!.error, 'boom');
       assert.deepEqual((await store.listRuns({ limit: 2 })).map((r) => r.run_id), ['running', 'c']);
       assert.equal((await store.listRuns({})).length, 5);
+      // Rows over the run's streams, as they finish.
+      await store.recordStream({ runId: 'c', stream: 'x', status: 'success', counts: { ...counts(7), extracted: 9, dead_lettered: 2 } });
+      await store.recordStream({ runId: 'c', stream: 'y', status: 'success', counts: counts(3) });
+      const c = (await store.listRuns({ pipeline: 'p' })).find((r) => r.run_id === 'c')!;
+      assert.deepEqual([c.extracted, c.loaded, c.dead_lettered], [12, 10, 2]);
+    });
+
+    use('the dashboard\'s records: phase spans, a run\'s log lines in order after a given line, paused schedules', async ({ store, another }) => {
+      await store.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date('2026-03-01T00:00:00Z'), options: {} });
+      const startedAt = new Date('2026-03-01T00:00:00.125Z');
+      const endedAt = new Date('2026-03-01T00:00:01.500Z');
+      await store.recordPhase({ runId: 'r', stream: 's', phase: 'extract', status: 'success', durationMs: 900, startedAt, endedAt });
+      await store.recordPhase({ runId: 'r', stream: 's', phase: 'publish', status: 'skipped', durationMs: 0 });
+      const phases = (await store.getRun('r'))!.phases;
+      assert.deepEqual([phases[0].startedAt, phases[0].endedAt, phases[0].durationMs], [startedAt, endedAt, 900]);
+      assert.equal(phases[1].startedAt, undefined);
+
+      const line = (seq: number, msg: string, stream: string | null = null) =>
+        ({ seq, at: new Date(Date.parse('2026-03-01T00:00:00Z') + seq).toISOString(), level: seq === 3 ? 'warn' : 'info', msg, stream, fields: { n: seq, nested: { a: [1, '<b>'] } } });
+      await store.appendRunLogs('r', [line(1, 'run started'), line(2, 'schema changed', 's')]);
+      await store.appendRunLogs('r', [line(3, 'slow "batch"\u0000', 's')]);
+      await another().appendRunLogs('other', [line(1, 'elsewhere')]);
+      const all = await store.listRunLogs('r');
+      assert.deepEqual(all.map((l) => l.seq), [1, 2, 3]);
+      assert.deepEqual(all[1], line(2, 'schema changed', 's'));
+      assert.equal(all[2].level, 'warn');
+      assert.deepEqual((await store.listRunLogs('r', { afterSeq: 1, limit: 1 })).map((l) => l.msg), ['schema changed']);
+      assert.deepEqual(await store.listRunLogs('nope'), []);
+
+      assert.deepEqual(await store.listPaused(), []);
+      await store.setPaused('p', 'token:ops');
+      await store.setPaused('p', 'token:someone-else'); // already paused: the first pause stands
+      await store.setPaused('a', 'token:ops');
+      const paused = await another().listPaused();
+      assert.deepEqual(paused.map((p) => [p.pipeline, p.actor]), [['a', 'token:ops'], ['p', 'token:ops']]);
+      assert.match(paused[0].at, ISO);
+      await store.setPaused('p', null);
+      assert.deepEqual((await store.listPaused()).map((p) => p.pipeline), ['a']);
     });
 
     use('getRun returns the summary, phases, streams, schema changes and quality of a run', async ({ store }) => {
@@ -532,16 +570,16 @@ describe('the PostgreSQL control store', () => {
       assert.deepEqual(lists, [[], [], [], []]);
       const tables = await pgQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema.split("'").join("''")}' ORDER BY table_name`);
       assert.deepEqual(tables.map((r) => r.table_name), [
-        'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'phases', 'quality', 'runs', 'scheduled_runs', 'schema_changes',
+        'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'paused', 'phases', 'quality', 'run_logs', 'runs', 'scheduled_runs', 'schema_changes',
         'schema_version', 'streams',
       ]);
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 3 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 4 }]);
       // A store opened later finds the tables and migrates nothing again.
       const late = new PgControlStore(pgUrl(schema));
       await late.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date(), options: {} });
       assert.equal((await stores[1].listRuns({}))[0].run_id, 'r');
       await late.close();
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 3 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 4 }]);
     } finally {
       for (const s of stores) await s.close();
     }

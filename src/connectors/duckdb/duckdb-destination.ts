@@ -11,7 +11,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { schemaAndName } from '../sql/qualified-name.js';
-import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
 import type { DuckDBStreamLoad } from './duckdb-load.js';
 import { DEFAULT_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './duckdb-spec.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
@@ -124,11 +124,11 @@ export class DuckDBDestination implements Destination {
   }
 
   /** A committed table's columns, chunk by chunk, on a connection of its own (`table` may be `schema.table`). */
-  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+  async *readTable(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]> {
     const conn = await this.requireInstance().connect();
     try {
       const [schema, name] = schemaAndName(table, this.schema);
-      const result = await conn.stream(`SELECT ${columns.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteQualified([schema, name])}`);
+      const result = await conn.stream(`SELECT ${selectList(columns, quoteIdent)} FROM ${quoteQualified([schema, name])}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`);
       for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, unknown>[];
     } catch (e) {
       throw new RunError(`reading ${table} from the DuckDB warehouse failed: ${errorMessage(e)}`, undefined, { cause: e });

@@ -9,7 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { splitQualified } from '../sql/qualified-name.js';
-import { quoteQualified } from '../sql/quote.js';
+import { quoteQualified, selectList } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
 import { createMysqlPool, databaseOf, describeMysql, mysqlConnect, mysqlError } from './mysql-connection.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
@@ -83,18 +83,22 @@ export class MysqlDestination implements Destination {
    * A committed table's columns in batches, streamed with backpressure on a connection of its own (`table` may be
    * `database.table`; names are spelled as the loads store them). Values come back as the MySQL source reads them.
    */
-  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+  async *readTable(table: string, wanted: string[], limit?: number): AsyncIterable<Record<string, unknown>[]> {
     const conn = await mysqlConnect(this.requirePool(), this.config);
     const parts = splitQualified(table);
     const from = quoteQualified([...parts.slice(0, -1), mysqlName(parts[parts.length - 1])], '`');
-    const sql = `SELECT ${columns.map((c) => quoteQualified([mysqlName(c)], '`')).join(', ')} FROM ${from}`;
+    const sql = `SELECT ${selectList(wanted, (c) => quoteQualified([mysqlName(c)], '`'))} FROM ${from}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
+    let columns = wanted;
     // The promise wrapper has no streaming query; its underlying callback connection does.
     const core = conn.connection as unknown as import('mysql2').Connection;
     let complete = false;
     try {
       const query = core.query({ sql, rowsAsArray: true });
       let canonical = canonicalRows([]);
-      query.on('fields', (fields: import('mysql2').FieldPacket[]) => (canonical = canonicalRows(fields)));
+      query.on('fields', (fields: import('mysql2').FieldPacket[]) => {
+        canonical = canonicalRows(fields);
+        if (wanted.length === 0) columns = fields.map((f) => f.name);
+      });
       const rows = query.stream({ highWaterMark: READ_BATCH });
       let batch: Record<string, unknown>[] = [];
       for await (const values of rows) {

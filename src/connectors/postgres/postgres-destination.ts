@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { schemaAndName } from '../sql/qualified-name.js';
-import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
 import { publish } from './postgres-publish.js';
@@ -80,11 +80,12 @@ export class PostgresDestination implements Destination {
   }
 
   /** A committed table's columns in batches, through a server-side cursor (`table` may be `schema.table`). */
-  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+  async *readTable(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]> {
     const client = await connectClient(this.requirePool(), this.config);
     const [schema, name] = schemaAndName(table, this.schema);
     const cursor = client.query(new Cursor<Record<string, unknown>>(
-      `SELECT ${columns.map((c) => quoteIdent(c)).join(', ')} FROM ${quoteQualified([schema, name])}`));
+      `SELECT ${selectList(columns, quoteIdent)} FROM ${quoteQualified([schema, name])}${limit === undefined ? '' : ' LIMIT $1'}`,
+      limit === undefined ? [] : [limit]));
     let broken = false;
     try {
       while (true) {

@@ -23,3 +23,7 @@ export function sqlString(s: string): string {
   if (s.includes('\0')) throw new RunError(`${JSON.stringify(s)} contains a NUL character`);
   return `'${s.replace(/'/g, "''")}'`;
 }
+
+/** A SELECT list of `columns`, each quoted by `quote`; `*` when none are named (every column). */
+export const selectList = (columns: readonly string[], quote: (name: string) => string): string =>
+  (columns.length ? columns.map((c) => quote(c)).join(', ') : '*');

@@ -11,7 +11,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { splitQualified } from '../sql/qualified-name.js';
-import { quoteQualified } from '../sql/quote.js';
+import { quoteQualified, selectList } from '../sql/quote.js';
 import { StateStatements, parseStateDocument } from '../sql/state-statements.js';
 import { SQLITE_DIALECT, SQLITE_STATE_TYPES, q, registerSqliteFunctions } from './sqlite-dialect.js';
 import { SqliteStreamLoad } from './sqlite-load.js';
@@ -93,9 +93,9 @@ export class SqliteDestination implements Destination {
    * (WAL gives it a snapshot and never blocks the writer). An in-memory database has no second connection; it is
    * read in one go, being in memory already.
    */
-  async *readTable(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]> {
+  async *readTable(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]> {
     const db = this.requireDb();
-    const sql = `SELECT ${columns.map(q).join(', ')} FROM ${quoteQualified(splitQualified(table))}`;
+    const sql = `SELECT ${selectList(columns, q)} FROM ${quoteQualified(splitQualified(table))}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
     const reader = this.path === ':memory:' ? undefined : openSqlite(this.path, { readonly: true });
     try {
       const stmt = (reader ?? db).prepare(sql).safeIntegers(true);
