@@ -8,7 +8,7 @@ export interface Series { label: string; values: (number | null)[]; color: strin
  * width; it is rebuilt when the data changes, which the pages do at most every few seconds.
  */
 export function TrendChart({ title, times, series, axes }: {
-  title: string; times: number[]; series: Series[]; axes: { scale: string; label: string }[];
+  title: string; times: number[]; series: Series[]; axes: { scale: string; label: string; range?: [number, number] }[];
 }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -17,7 +17,7 @@ export function TrendChart({ title, times, series, axes }: {
     const width = () => Math.max(el.clientWidth, 200);
     const opts: uPlot.Options = {
       title, width: width(), height: 220,
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, ...Object.fromEntries(axes.filter((a) => a.range).map((a) => [a.scale, { range: a.range }])) },
       series: [{}, ...series.map((s) => ({
         label: s.label, stroke: s.color, width: 1.5, scale: s.scale ?? axes[0].scale, spanGaps: true,
         points: { show: times.length < 40 },

@@ -118,7 +118,8 @@ export function Dlq({ query }: { query: URLSearchParams }) {
             title={pipeline ? 'Delete these dead-lettered rows for good' : 'Choose a pipeline to purge'}>Purge…</button>
         ) : (
           <span class="confirm" role="alertdialog">
-            Delete every dead-lettered row of <strong>{pipeline}</strong>{stream && <> / <strong>{stream}</strong></>}? This cannot be undone.{' '}
+            Delete every dead-lettered row of <strong>{pipeline}</strong>{stream && <> / <strong>{stream}</strong></>}? This cannot be undone.
+            {(query.get('run_id') || reason) && ' The run and reason filters do not narrow a purge.'}{' '}
             <button type="button" class="danger" data-testid="dlq-purge-confirm" disabled={busy} onClick={purge}>Purge</button>{' '}
             <button type="button" onClick={() => setConfirming(false)}>Cancel</button>
           </span>

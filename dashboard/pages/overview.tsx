@@ -11,7 +11,8 @@ export function AlertList({ alerts }: { alerts: Alert[] }) {
       {alerts.map((a) => (
         <li key={`${a.rule}|${a.pipeline}|${a.stream}`} class={`alert ${a.status}`}>
           <Badge value={a.status === 'firing' ? a.severity : 'resolved'} />{' '}
-          <a href={href(['pipelines', a.pipeline])}>{a.pipeline}</a>{a.stream && <span class="dim"> / {a.stream}</span>}{' '}
+          {/* An invalid file's alert names the file, which has no page. */}
+          {a.pipeline.includes('/') ? <code>{a.pipeline}</code> : <a href={href(['pipelines', a.pipeline])}>{a.pipeline}</a>}{a.stream && <span class="dim"> / {a.stream}</span>}{' '}
           <span>{a.summary}</span>{' '}
           <span class="dim" title={a.openedAt}>opened {relative(a.openedAt)}{a.resolvedAt && `, resolved ${relative(a.resolvedAt)}`}</span>
         </li>
@@ -77,7 +78,7 @@ export function Overview() {
               <thead>
                 <tr>
                   <th>Pipeline</th><th>Health</th><th>Last run</th><th class="num">Duration</th><th class="num">Rows loaded</th>
-                  <th>Next run</th><th>Last success</th><th class="num">Quality</th><th>Recent durations</th>
+                  <th>Next run</th><th>Last success</th><th class="num">Quality</th><th title="Durations of the recent runs">Trend</th>
                 </tr>
               </thead>
               <tbody>

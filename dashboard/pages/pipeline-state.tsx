@@ -59,5 +59,5 @@ export function StateTab({ name }: { name: string }) {
   if (!state.data) return <p class="dim">Loading…</p>;
   const streams = Object.entries(state.data.streams ?? {});
   if (streams.length === 0) return <p class="dim">No streams.</p>;
-  return <div class="cards">{streams.map(([s, doc]) => <StreamState key={s} stream={s} doc={doc} />)}</div>;
+  return <div class="stack">{streams.map(([s, doc]) => <StreamState key={s} stream={s} doc={doc} />)}</div>;
 }

@@ -6,7 +6,7 @@ import { useApi } from '../hooks.js';
 import type { QualityPoint, RunSummary } from '../types.js';
 
 const RUN_AXES = [{ scale: 'rps', label: 'rows/s' }, { scale: 's', label: 'seconds' }];
-const QUALITY_AXES = [{ scale: '%', label: '%' }];
+const QUALITY_AXES = [{ scale: '%', label: '%', range: [0, 100] as [number, number] }];
 const MEASURES = [
   ['score', 'score', '#2563eb'], ['completeness', 'completeness', '#16a34a'], ['validity', 'validity', '#d97706'],
   ['consistency', 'consistency', '#9333ea'], ['timeliness', 'timeliness', '#0891b2'],
