@@ -37,11 +37,21 @@ export function useApi<T>(path: string | null, every = 0, quiet: number[] = []):
     if (!path) return;
     let live = true;
     let timer: number | undefined;
+    let last = '';
     const load = async () => {
+      // A hidden tab skips its polls, and fetches again as soon as it is looked at.
+      if (every > 0 && document.hidden) {
+        timer = window.setTimeout(load, 500);
+        return;
+      }
       try {
         const data = await get<T>(path, quiet);
-        if (live) setState({ path, data });
+        // An unchanged answer keeps the old object, so charts and memos built on it are not rebuilt every poll.
+        const text = JSON.stringify(data);
+        if (live && text !== last) setState({ path, data });
+        last = text;
       } catch (e) {
+        last = '';
         // The last good data stays on screen beside the banner: a blip does not blank the page.
         if (live) setState((s) => ({ path, data: s.path === path ? s.data : undefined, error: e as ApiError }));
       }

@@ -99,6 +99,8 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
     return said;
   };
 
+  if (p.error?.status === 404 && !pl) return <p class="dim">No pipeline “{name}” is served. <a href="#/">All pipelines</a></p>;
+
   return (
     <>
       <section class="page-head">

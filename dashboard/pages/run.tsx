@@ -109,7 +109,7 @@ export function RunPage({ id }: { id: string }) {
           <p class="facts">
             <Badge value={run.status} testid="run-status" />
             <span>started {time(run.started_at)}</span>
-            <span>finished {time(run.finished_at)}</span>
+            {!running && <span>finished {time(run.finished_at)}</span>}
             <span>{running ? 'running for' : 'took'} {duration(elapsed)}</span>
             {running && <span class="live-dot" title="updated every second">live</span>}
           </p>
@@ -149,7 +149,10 @@ export function RunPage({ id }: { id: string }) {
 
       {(run.schema_changes ?? []).length > 0 && (
         <section>
-          <h2>Schema changes</h2>
+          <h2>Schema changes <span class="count">{run.schema_changes?.length}</span></h2>
+          {/* A first run adds every column of every stream: open, it would push the rest of the page far down. */}
+          <details open={(run.schema_changes?.length ?? 0) <= 8}>
+          <summary>Columns added, changed or dropped</summary>
           <div class="scroll">
             <table class="grid">
               <thead><tr><th>Stream</th><th>Change</th><th>Column</th><th>From</th><th>To</th></tr></thead>
@@ -163,6 +166,7 @@ export function RunPage({ id }: { id: string }) {
               </tbody>
             </table>
           </div>
+          </details>
         </section>
       )}
 
