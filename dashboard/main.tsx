@@ -51,8 +51,8 @@ function App() {
   const [top, ...rest] = route.parts;
   const nav = (to: string, label: string, active: boolean) => <a href={to} class={active ? 'active' : undefined}>{label}</a>;
   let page;
-  if (top === 'pipelines' && rest[0]) page = <PipelinePage name={rest[0]} tab={rest[1] ?? 'runs'} />;
-  else if (top === 'runs' && rest[0]) page = <RunPage id={rest[0]} />;
+  if (top === 'pipelines' && rest[0]) page = <PipelinePage key={rest[0]} name={rest[0]} tab={rest[1] ?? 'runs'} />;
+  else if (top === 'runs' && rest[0]) page = <RunPage key={rest[0]} id={rest[0]} />;
   else if (top === 'dlq') page = <Dlq query={route.query} />;
   else if (top === 'alerts') page = <Alerts />;
   else page = <Overview />;

@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
 import { enc, post } from '../api.js';
 import { ActionButton } from '../components/action.js';
-import { AuditTable } from '../components/audit.js';
+import { PipelineAudit } from '../components/audit.js';
 import { Badge, HealthBadge } from '../components/badge.js';
 import { duration, num, relative, sum, time } from '../format.js';
 import { href, useApi, useNow } from '../hooks.js';
 import { useCanAct, useNotices } from '../session.js';
-import type { AuditEntry, Pipeline, RunSummary, Schedule } from '../types.js';
+import type { Pipeline, RunSummary, Schedule } from '../types.js';
 import { DataTab } from './pipeline-data.js';
 import { StateTab } from './pipeline-state.js';
 import { TrendsTab } from './pipeline-trends.js';
@@ -88,7 +88,6 @@ function RunsTab({ runs }: { runs: RunSummary[] | undefined }) {
 export function PipelinePage({ name, tab }: { name: string; tab: string }) {
   const p = useApi<Pipeline>(`/api/pipelines/${enc(name)}`, 5000);
   const runs = useApi<{ runs: RunSummary[] }>(`/api/runs?pipeline=${enc(name)}&limit=50`, 5000);
-  const audit = useApi<{ entries: AuditEntry[] }>(tab === 'audit' ? `/api/audit?pipeline=${enc(name)}&limit=200` : null, 10000);
   const [backfill, setBackfill] = useState(false);
   const now = useNow();
   const pl = p.data;
@@ -137,7 +136,7 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
         {tab === 'trends' && <TrendsTab name={name} runs={runs.data?.runs} />}
         {tab === 'state' && <StateTab name={name} />}
         {tab === 'data' && <DataTab name={name} />}
-        {tab === 'audit' && (audit.data ? <AuditTable entries={audit.data.entries.slice().reverse()} /> : <p class="dim">Loading…</p>)}
+        {tab === 'audit' && <PipelineAudit pipeline={name} />}
       </section>
     </>
   );
