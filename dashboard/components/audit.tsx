@@ -17,7 +17,7 @@ export function AuditTable({ entries }: { entries: AuditEntry[] }) {
               <td class="nowrap">{time(e.at)}</td>
               <td>{e.actor}</td>
               <td class="strong">{e.action}</td>
-              <td>{e.runId ? <a href={href(['runs', e.runId])} class="mono">{e.runId}</a> : '—'}</td>
+              <td class="nowrap">{e.runId ? <a href={href(['runs', e.runId])} class="mono">{e.runId}</a> : '—'}</td>
               <td><code class="detail">{JSON.stringify(e.detail)}</code></td>
             </tr>
           ))}
