@@ -34,6 +34,13 @@ function App() {
   const where = route.parts.join('/');
   useEffect(() => setBanner(null), [where]);
 
+  // The tab's title names the page, for a window full of tabs and for the history list.
+  useEffect(() => {
+    const [kind, id] = route.parts;
+    const what = id ?? ({ dlq: 'Dead letters', alerts: 'Alerts' } as Record<string, string>)[kind ?? ''] ?? 'Pipelines';
+    document.title = `${what} · Sluice`;
+  }, [where]);
+
   const notices = useMemo(() => ({ info: (text: string) => setBanner({ kind: 'info', text }) }), []);
 
   const bannerView = banner && (

@@ -22,7 +22,7 @@ export function Login({ onLogin }: { onLogin(s: Session): void }) {
     <form class="login" data-testid="login-form" onSubmit={submit}>
       <h1>Sluice</h1>
       <label for="token">API token</label>
-      <input id="token" type="password" autocomplete="current-password" required data-testid="login-token"
+      <input id="token" type="password" autocomplete="current-password" required autofocus data-testid="login-token"
         value={token} onInput={(e) => setToken(e.currentTarget.value)} />
       {error && <p class="form-error" role="alert">{error}</p>}
       <button type="submit" class="primary" disabled={busy || !token} data-testid="login-submit">Log in</button>

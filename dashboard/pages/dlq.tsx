@@ -138,9 +138,12 @@ export function Dlq({ query }: { query: URLSearchParams }) {
           <tbody>
             {shown.map((r) => [
               <tr key={r.id} data-testid="dlq-row" data-id={r.id} class={`clickable${r.replayedAt ? ' replayed' : ''}`}
-                onClick={(e) => { if (!(e.target as HTMLElement).closest('a,input')) setOpen((s) => toggle(s, r.id)); }}>
+                onClick={(e) => { if (!(e.target as HTMLElement).closest('a,input,button')) setOpen((s) => toggle(s, r.id)); }}>
                 <td><input type="checkbox" aria-label={`Select row ${r.id}`} checked={picked.has(r.id)} onChange={() => setPicked((s) => toggle(s, r.id))} /></td>
-                <td class="num dim">{r.id}</td>
+                <td class="num dim">
+                  <button type="button" class="link" aria-expanded={open.has(r.id)} aria-label={`Payload of row ${r.id}`}
+                    onClick={() => setOpen((s) => toggle(s, r.id))}>{open.has(r.id) ? '▾' : '▸'}</button>{r.id}
+                </td>
                 <td>{r.pipeline}</td>
                 <td>{r.stream}</td>
                 <td><a href={href(['runs', r.runId])} class="mono">{r.runId}</a></td>
