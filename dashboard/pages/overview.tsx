@@ -50,8 +50,9 @@ function Row({ p, last, now }: { p: Pipeline; last: RunSummary | undefined; now:
 export function Overview() {
   const list = useApi<PipelineList>('/api/pipelines', 5000);
   const alerts = useApi<{ alerts: Alert[] }>('/api/alerts?status=firing', 5000);
-  // Quality and, on a server without recent_runs, the last run's duration and rows: from the latest runs of all pipelines.
-  const runs = useApi<{ runs: RunSummary[] }>('/api/runs?limit=50', 5000);
+  // Quality and, on a server without recent_runs, the last run's duration and rows: from the latest runs of all
+  // pipelines. Less often: the server reads each run's summary for this list.
+  const runs = useApi<{ runs: RunSummary[] }>('/api/runs?limit=50', 15000);
   const syncs = useApi<{ syncs: Sync[] }>('/api/syncs', 15000, [404]);
   const now = useNow();
   const last = useMemo(() => {
