@@ -170,7 +170,7 @@ export function RunPage({ id }: { id: string }) {
         </section>
       )}
 
-      {run.quality && <section><h2>Quality</h2><QualityView q={run.quality} /></section>}
+      {run.quality && (run.quality.score !== null || Object.keys(run.quality.streams ?? {}).length > 0) && <section><h2>Quality</h2><QualityView q={run.quality} /></section>}
 
       <section>
         <h2>Logs</h2>
