@@ -22,7 +22,7 @@ export function AlertList({ alerts }: { alerts: Alert[] }) {
 }
 
 function Row({ p, last, now }: { p: Pipeline; last: RunSummary | undefined; now: number }) {
-  const recent = p.recent_runs?.[0];
+  const recent = p.recent_runs?.find((r) => r.status !== 'running');
   const loaded = recent?.loaded ?? (last?.streams ? sum(Object.values(last.streams).map((s) => s.loaded)) : undefined);
   const took = recent?.duration_ms ?? last?.duration_ms;
   const status = p.running ? 'running' : p.last_run?.status;
