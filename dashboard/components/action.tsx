@@ -1,0 +1,32 @@
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { useCanAct, useNotices } from '../session.js';
+
+/**
+ * A button that changes something on the server: disabled for a read-only token and while its request is out, and
+ * its outcome said in the info banner (a failure is already in the error banner, from api.ts).
+ */
+export function ActionButton({ run, children, testid, primary, danger, title }: {
+  run(): Promise<string | void>; children: ComponentChildren; testid?: string; primary?: boolean; danger?: boolean; title?: string;
+}) {
+  const canAct = useCanAct();
+  const notices = useNotices();
+  const [busy, setBusy] = useState(false);
+  const click = async () => {
+    setBusy(true);
+    try {
+      const said = await run();
+      if (said) notices.info(said);
+    } catch {
+      // reported by api.ts
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <button type="button" class={primary ? 'primary' : danger ? 'danger' : undefined} data-testid={testid}
+      disabled={!canAct || busy} title={canAct ? title : 'Your token is read-only'} onClick={click}>
+      {children}
+    </button>
+  );
+}
