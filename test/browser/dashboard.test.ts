@@ -16,6 +16,7 @@ import { api, serve, TOKEN } from '../support/serve-process.js';
 const VIEWER = 'viewer-token-0123456789abcdef';
 const SHOTS = resolve('test-artifacts/dashboard');
 const HOSTILE = '<script>alert("x")</script>';
+const BULK = 1_000_000;
 
 const pipelineFile = (accepted: string[]) => `pipeline: shop
 description: Orders from the shop's files ${HOSTILE}
@@ -55,6 +56,19 @@ before(async () => {
     '4,new,40,plain',
   ].join('\n') + '\n');
   writeFileSync(join(dir, 'shop.yaml'), pipelineFile(['new', 'paid']));
+  // Big enough to take a few seconds, so its run page is seen while it runs.
+  writeFileSync(join(dir, 'bulk.csv'), 'id,name,amount\n' + Array.from({ length: BULK }, (_, i) => `${i},name ${i},${i % 1000}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'bulk.yaml'), `pipeline: bulk
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: rows
+        path: bulk.csv
+        columns: { id: integer, amount: integer }
+destination: { type: sqlite, path: bulk.db }
+batch_size: 5000
+`);
   server = serve(dir, join(dir, '.sluice'), 'dashboard');
   url = await server.url;
   browser = await launchBrowser();
@@ -100,7 +114,7 @@ test('no token, no data: the page shows its login form, a wrong token is refused
   await shot(page, 'login');
   await page.getByTestId('login-token').fill('not-the-token-at-all');
   await page.getByTestId('login-submit').click();
-  await page.getByTestId('error-banner').waitFor();
+  await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
   assert.equal(await page.getByTestId('pipeline-row').count(), 0);
   const cookies = await page.context().cookies();
   assert.equal(cookies.length, 0, 'no cookie for a wrong token');
@@ -145,6 +159,31 @@ test('a run triggered from the page is watched to its end; its counts add up, it
   await page.locator('[data-testid=pipeline-row][data-pipeline=shop]').waitFor();
   await shot(page, 'overview');
   assert.deepEqual(incidents, [], 'no dialog opened, no page error');
+  await page.close();
+});
+
+test('a running run\'s page shows its counts as they grow, without a reload, and its end', async () => {
+  const page = await open();
+  await logIn(page, TOKEN);
+  assert.equal((await api(url, '/api/pipelines/bulk/runs', { method: 'POST' })).status, 202);
+  let runId = '';
+  for (const end = Date.now() + 10_000; !runId; await sleep(20)) {
+    runId = (await api(url, '/api/pipelines/bulk')).body.running?.run_id ?? '';
+    assert.ok(Date.now() < end, 'the run starts');
+  }
+  await page.goto(`${url}/#/runs/${runId}`);
+  await page.locator('[data-testid=run-status][data-status=running]').waitFor();
+  const seen: number[] = [];
+  for (const end = Date.now() + 60_000; ; await sleep(100)) {
+    if (await page.locator('[data-testid=run-status][data-status=success]').count()) break;
+    const cell = page.locator('[data-testid=stream-counts][data-stream=rows] [data-count=extracted]');
+    if (await cell.count()) seen.push(await count(page, 'rows', 'extracted'));
+    assert.ok(Date.now() < end, 'the run finishes');
+  }
+  const partial = [...new Set(seen.filter((n) => n > 0 && n < BULK))];
+  assert.ok(partial.length >= 2, `counts grew while it ran: ${partial.join(', ')}`);
+  assert.deepEqual(partial, [...partial].sort((a, b) => a - b), 'and only grew');
+  assert.equal(await count(page, 'rows', 'loaded'), BULK);
   await page.close();
 });
 
