@@ -1,5 +1,5 @@
-// The README's pictures of the dashboard, taken from `sluice serve examples/service` with a few real runs:
 /* global fetch */
+// The README's pictures of the dashboard, taken from `sluice serve examples/service` with a few real runs:
 // `node scripts/dashboard-screenshots.js` (after `npm run build`; needs Debian's chromium) writes docs/img/dashboard-*.png.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
