@@ -231,8 +231,8 @@ export interface Destination {
   begin(target: LoadTarget): Promise<StreamLoad>;
   /**
    * Stream a target table's columns back in batches (lookups, uniqueness against the target, referential checks;
-   * the dashboard's preview reads every column — `columns` empty — of its first `limit` rows).
-   * Undefined for destinations that cannot be read (files).
+   * the dashboard's preview reads every column — `columns` empty — of its first `limit` rows). A table that does not
+   * exist (yet) yields no rows. Undefined for destinations that cannot be read (files).
    */
   readTable?(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;

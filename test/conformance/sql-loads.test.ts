@@ -320,6 +320,15 @@ for (const kind of LOAD_KINDS) {
         break;
       }
       assert.equal(Number((await db.query('SELECT count(*) AS n FROM emoji'))[0].n), 6000);
+      // Every column when none is named, and the first `limit` rows (the dashboard's preview).
+      const [head] = await collect(dest.readTable!('emoji', [], 3));
+      assert.equal(head.length, 3);
+      // (named as stored: MySQL spells the emoji its own way)
+      const stored = Object.keys(head[0]).filter((k) => !k.startsWith('_sluice'));
+      assert.deepEqual([stored.length, stored.includes('id'), stored.includes('at')], [3, true, true], stored.join());
+      // A table not created yet has no rows (the first run of a step that reads its own target).
+      assert.deepEqual(await collect(dest.readTable!('never_created', ['id'])), []);
+      assert.deepEqual(await collect(dest.readTable!('never_created', [], 5)), []);
 
       // A load goes on while readTable iterates, and the reader sees the table as it was when it began.
       const a = await dest.begin(target('a', 'append'));

@@ -128,6 +128,8 @@ export class DuckDBDestination implements Destination {
     const conn = await this.requireInstance().connect();
     try {
       const [schema, name] = schemaAndName(table, this.schema);
+      const found = await conn.runAndReadAll('SELECT 1 FROM information_schema.tables WHERE table_schema = $schema AND table_name = $name', { schema, name });
+      if (found.currentRowCount === 0) return;
       const result = await conn.stream(`SELECT ${selectList(columns, quoteIdent)} FROM ${quoteQualified([schema, name])}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`);
       for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, unknown>[];
     } catch (e) {

@@ -113,6 +113,11 @@ export class MysqlDestination implements Destination {
       complete = true;
       if (batch.length > 0) yield batch;
     } catch (e) {
+      // A table not created yet has no rows (the result never started, so the connection is clean).
+      if ((e as { errno?: number }).errno === 1146) {
+        complete = true;
+        return;
+      }
       throw mysqlError(e, `reading ${table} failed`);
     } finally {
       // A result read only in part is still arriving on the connection: it cannot go back to the pool.

@@ -83,6 +83,14 @@ export class PostgresDestination implements Destination {
   async *readTable(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]> {
     const client = await connectClient(this.requirePool(), this.config);
     const [schema, name] = schemaAndName(table, this.schema);
+    const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS found', [quoteQualified([schema, name])]).catch((e: unknown) => {
+      client.release(true);
+      throw pgError(e, `reading ${table} failed`);
+    });
+    if (!exists.rows[0].found) {
+      client.release();
+      return;
+    }
     const cursor = client.query(new Cursor<Record<string, unknown>>(
       `SELECT ${selectList(columns, quoteIdent)} FROM ${quoteQualified([schema, name])}${limit === undefined ? '' : ' LIMIT $1'}`,
       limit === undefined ? [] : [limit]));

@@ -98,6 +98,9 @@ export class SqliteDestination implements Destination {
     const sql = `SELECT ${selectList(columns, q)} FROM ${quoteQualified(splitQualified(table))}${limit === undefined ? '' : ` LIMIT ${Math.trunc(limit)}`}`;
     const reader = this.path === ':memory:' ? undefined : openSqlite(this.path, { readonly: true });
     try {
+      const parts = splitQualified(table);
+      const master = parts.length > 1 ? `${quoteQualified([parts[0]])}.sqlite_master` : 'sqlite_master';
+      if (!(reader ?? db).prepare(`SELECT 1 FROM ${master} WHERE type IN ('table', 'view') AND name = ?`).get(parts[parts.length - 1])) return;
       const stmt = (reader ?? db).prepare(sql).safeIntegers(true);
       let batch: Record<string, unknown>[] = [];
       for (const row of reader ? stmt.iterate() : stmt.all()) {
