@@ -13,7 +13,7 @@ export interface Schedule {
 
 export interface RecentRun {
   run_id: string; status: string; started_at: string | null; duration_ms: number | null;
-  extracted?: number; loaded?: number; dead_lettered?: number;
+  extracted?: number | null; loaded?: number | null; dead_lettered?: number | null; quality_score?: number | null;
 }
 
 export interface Pipeline {
@@ -21,7 +21,7 @@ export interface Pipeline {
   last_run: { run_id: string; status: string; finished_at: string | null } | null;
   last_success_at: string | null;
   running: { run_id: string; scheduled_for: string; trigger: string } | null;
-  invalid: string | null; health?: Health; paused?: boolean; recent_runs?: RecentRun[];
+  invalid: string | null; health?: Health; paused?: boolean; paused_by?: string | null; recent_runs?: RecentRun[];
 }
 
 export interface PipelineList { pipelines: Pipeline[]; invalid_files: { file: string; error: string }[] }

@@ -24,7 +24,8 @@ export function Login({ onLogin }: { onLogin(s: Session): void }) {
       <label for="token">API token</label>
       <input id="token" type="password" autocomplete="current-password" required autofocus data-testid="login-token"
         value={token} onInput={(e) => setToken(e.currentTarget.value)} />
-      {error && <p class="form-error" role="alert">{error}</p>}
+      {/* The page's error banner, inside the form: the app's own banner is for errors of a logged-in page. */}
+      {error && <p class="form-error" role="alert" data-testid="error-banner">{error}</p>}
       <button type="submit" class="primary" disabled={busy || !token} data-testid="login-submit">Log in</button>
     </form>
   );

@@ -25,13 +25,15 @@ function Row({ p, last, now }: { p: Pipeline; last: RunSummary | undefined; now:
   const recent = p.recent_runs?.find((r) => r.status !== 'running');
   const loaded = recent?.loaded ?? (last?.streams ? sum(Object.values(last.streams).map((s) => s.loaded)) : undefined);
   const took = recent?.duration_ms ?? last?.duration_ms;
+  // The latest run that measured anything: an incremental run that found no new rows has no score.
+  const quality = p.recent_runs?.find((r) => typeof r.quality_score === 'number')?.quality_score ?? last?.quality?.score;
   const status = p.running ? 'running' : p.last_run?.status;
   const runId = p.running?.run_id ?? p.last_run?.run_id;
   return (
     <tr data-testid="pipeline-row" data-pipeline={p.name}>
       <td>
         <a href={href(['pipelines', p.name])} class="strong">{p.name}</a>
-        {p.paused && <span class="tag" data-testid="paused">paused</span>}
+        {p.paused && <span class="tag" data-testid="paused" title={p.paused_by ? `paused by ${p.paused_by}` : undefined}>paused</span>}
         {p.invalid && <div class="bad-text small">{p.invalid}</div>}
         {p.description && <div class="dim small clip" title={p.description}>{p.description}</div>}
       </td>
@@ -41,7 +43,7 @@ function Row({ p, last, now }: { p: Pipeline; last: RunSummary | undefined; now:
       <td class="num">{num(loaded)}</td>
       <td title={p.next_run ?? undefined}>{p.paused ? <span class="dim">paused</span> : p.schedule ? relative(p.next_run, now) : <span class="dim">unscheduled</span>}</td>
       <td title={p.last_success_at ?? undefined}>{relative(p.last_success_at, now)}</td>
-      <td class="num">{last?.quality?.score ?? '—'}</td>
+      <td class="num">{quality ?? '—'}</td>
       <td><Sparkline runs={p.recent_runs} /></td>
     </tr>
   );
@@ -50,9 +52,10 @@ function Row({ p, last, now }: { p: Pipeline; last: RunSummary | undefined; now:
 export function Overview() {
   const list = useApi<PipelineList>('/api/pipelines', 5000);
   const alerts = useApi<{ alerts: Alert[] }>('/api/alerts?status=firing', 5000);
-  // Quality and, on a server without recent_runs, the last run's duration and rows: from the latest runs of all
-  // pipelines. Less often: the server reads each run's summary for this list.
-  const runs = useApi<{ runs: RunSummary[] }>('/api/runs?limit=50', 15000);
+  // Only for a server without recent_runs: the last run's duration, rows and quality from the latest runs of all
+  // pipelines, less often (the server reads each run's summary for this list).
+  const older = list.data?.pipelines.some((p) => !p.recent_runs) ?? false;
+  const runs = useApi<{ runs: RunSummary[] }>(older ? '/api/runs?limit=50' : null, 15000);
   const syncs = useApi<{ syncs: Sync[] }>('/api/syncs', 15000, [404]);
   const now = useNow();
   const last = useMemo(() => {

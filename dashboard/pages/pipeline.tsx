@@ -104,7 +104,7 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
     <>
       <section class="page-head">
         <div>
-          <h1>{name} {pl?.paused && <span class="tag" data-testid="paused">paused</span>}</h1>
+          <h1>{name} {pl?.paused && <span class="tag" data-testid="paused" title={pl.paused_by ? `paused by ${pl.paused_by}` : undefined}>paused</span>}</h1>
           {pl?.description && <p class="dim">{pl.description}</p>}
           {pl && (
             <p class="facts">
