@@ -129,14 +129,14 @@ export abstract class PgServiceStore implements ServiceStore {
     });
   }
 
-  async listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number }): Promise<AuditEntry[]> {
+  async listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number; newestFirst?: boolean }): Promise<AuditEntry[]> {
     const params: unknown[] = [opts.afterSeq ?? 0];
     const clauses = ['seq > $1'];
     if (opts.runId) { params.push(opts.runId); clauses.push(`run_id = $${params.length}`); }
     if (opts.pipeline) { params.push(opts.pipeline); clauses.push(`pipeline = $${params.length}`); }
     params.push(opts.limit ?? null);
     const { rows } = await this.db.query<AuditRow>(`SELECT * FROM ${this.db.t.audit} WHERE ${clauses.join(' AND ')}
-      ORDER BY seq LIMIT $${params.length}`, params);
+      ORDER BY seq ${opts.newestFirst ? 'DESC' : ''} LIMIT $${params.length}`, params);
     return rows.map(auditEntry);
   }
 

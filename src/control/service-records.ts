@@ -160,8 +160,8 @@ export interface ServiceStore {
 
   /** Appends to the audit chain atomically (the previous hash is read and the entry written in one transaction). */
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
-  /** Entries in chain order; `runId` selects one run's evidence. */
-  listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** Entries in chain order (or the newest first); `runId` selects one run's evidence. */
+  listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number; newestFirst?: boolean }): Promise<AuditEntry[]>;
   /** The chain's head as last written (seq and hash), kept apart so a removed last entry is noticed. */
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
 

@@ -136,12 +136,12 @@ export class SqliteServiceStore implements ServiceStore {
     }).immediate();
   }
 
-  async listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number }): Promise<AuditEntry[]> {
+  async listAudit(opts: { runId?: string; pipeline?: string; afterSeq?: number; limit?: number; newestFirst?: boolean }): Promise<AuditEntry[]> {
     const clauses = ['seq > ?'];
     const params: unknown[] = [opts.afterSeq ?? 0];
     if (opts.runId) { clauses.push('run_id = ?'); params.push(opts.runId); }
     if (opts.pipeline) { clauses.push('pipeline = ?'); params.push(opts.pipeline); }
-    const rows = this.db.prepare(`SELECT * FROM audit WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ?`)
+    const rows = this.db.prepare(`SELECT * FROM audit WHERE ${clauses.join(' AND ')} ORDER BY seq ${opts.newestFirst ? 'DESC' : ''} LIMIT ?`)
       .all(...params, opts.limit ?? -1) as AuditRow[];
     return rows.map(auditEntry);
   }

@@ -355,7 +355,11 @@ export function createApi(d: ApiDeps): Hono<Env> {
   app.get('/api/audit', async (c) => {
     const after = Number(c.req.query('after') ?? 0);
     if (!Number.isInteger(after) || after < 0) throw bad(400, 'after: expected an entry number');
-    return c.json({ entries: await store.listAudit({ runId: c.req.query('run_id'), pipeline: c.req.query('pipeline'), afterSeq: after, limit: limitParam(c, 100) }) });
+    const order = c.req.query('order') ?? 'asc';
+    if (order !== 'asc' && order !== 'desc') throw bad(400, 'order: expected asc (chain order, the default) or desc (newest first)');
+    return c.json({
+      entries: await store.listAudit({ runId: c.req.query('run_id'), pipeline: c.req.query('pipeline'), afterSeq: after, limit: limitParam(c, 100), newestFirst: order === 'desc' }),
+    });
   });
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));

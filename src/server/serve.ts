@@ -76,10 +76,18 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   await service.start();
   alerting.start();
   const app = createApi({ service, store: o.store, status, metrics, tokens: o.tokens, logger: o.logger });
-  const server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
-    const s = listen({ fetch: app.fetch, port: o.port ?? 8484, hostname: o.host ?? '127.0.0.1' }, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: ReturnType<typeof listen>;
+  try {
+    server = await new Promise<ReturnType<typeof listen>>((resolve, reject) => {
+      const s = listen({ fetch: app.fetch, port: o.port ?? 8484, hostname: o.host ?? '127.0.0.1' }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (e) {
+    // The port is taken (or not ours to bind): nothing may go on scheduling behind a serve that failed to start.
+    await service.stop();
+    await alerting.stop();
+    throw e;
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   o.logger.info({ url, pipelines: service.pipelines.pipelines().size, syncs: service.pipelines.syncs().size }, 'serving');

@@ -109,8 +109,19 @@ schedule: { every: 1s, overlap: skip }
     await waitFor('the triggered run', async () => (await countRuns()) === whilePaused + 1);
     assert.equal((await api(url, '/api/pipelines/ticker/resume', { method: 'POST' })).body.paused, false);
     await waitFor('scheduled runs again', async () => (await countRuns()) >= whilePaused + 3);
-    const audit = (await api(url, '/api/audit?pipeline=ticker&limit=1000')).body.entries as { action: string; actor: string }[];
+    const audit = (await api(url, '/api/audit?pipeline=ticker&limit=1000')).body.entries as { seq: number; action: string; actor: string }[];
     assert.deepEqual(audit.filter((e) => e.action.startsWith('schedule.')).map((e) => [e.action, e.actor]), [['schedule.paused', 'token:ops'], ['schedule.resumed', 'token:ops']]);
+    const newest = (await api(url, '/api/audit?pipeline=ticker&order=desc&limit=3')).body.entries as { seq: number }[];
+    const last = audit.map((e) => e.seq).slice(-3).reverse();
+    assert.ok(newest.length === 3 && newest[0].seq >= last[0] && newest[0].seq > newest[1].seq && newest[1].seq > newest[2].seq, JSON.stringify(newest.map((e) => e.seq)));
+    assert.equal((await api(url, '/api/audit?order=sideways')).status, 400);
+
+    // A second serve on the same port fails to start, and exits rather than schedule behind it.
+    const second = serve(dir, join(dir, '.sluice-2'), 'second', ['--port', new URL(url).port]);
+    const code = await new Promise<number | null>((resolve) => second.child.once('exit', resolve));
+    second.url.catch(() => undefined);
+    assert.notEqual(code, 0);
+    assert.match(second.log(), /EADDRINUSE/);
 
     // --- a read-only token looks but does not act
     const viewer = await api(url, '/api/session', { token: VIEWER });
