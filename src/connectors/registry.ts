@@ -15,6 +15,7 @@ import { sqliteDestinationSpec, sqliteSourceSpec } from './sqlite/sqlite-spec.js
 import { xmlSourceSpec } from './xml/xml-spec.js';
 import { parquetSourceSpec } from './parquet/parquet-spec.js';
 import { logSourceSpec } from './log/log-spec.js';
+import { tablesSourceSpec } from './tables/tables-spec.js';
 
 const sources = new Map<string, SourceSpec>();
 const destinations = new Map<string, DestinationSpec>();
@@ -41,4 +42,4 @@ for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinatio
 }
 for (const s of [restSourceSpec, graphqlSourceSpec]) registerSource(s);
 registerSource(websocketSourceSpec);
-for (const s of [xmlSourceSpec, parquetSourceSpec, logSourceSpec]) registerSource(s);
+for (const s of [xmlSourceSpec, parquetSourceSpec, logSourceSpec, tablesSourceSpec]) registerSource(s);

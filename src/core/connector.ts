@@ -54,6 +54,8 @@ export interface RunContext {
    * it starts from the top as a FileHandOff before parsing it.
    */
   handOff?: { minBytes: number };
+  /** Rows of a table of the run's destination (the `tables` source); undefined when it cannot be read back. */
+  readDestination?(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]>;
 }
 
 export interface Source {
@@ -259,6 +261,11 @@ export interface SourceSpec<C = any> {
    * every source has one). Unset: V8's default (16).
    */
   youngGenerationMb?: number;
+  /**
+   * Tables of the pipeline's own destination a stream reads (the `tables` source): a stream of the run that loads one
+   * of them runs, and commits, first.
+   */
+  reads?(stream: StreamConfig): string[];
   /** Builds the source. The implementation is imported here, so a run loads only the connectors it uses. */
   create(config: C): Promise<Source>;
 }

@@ -17,6 +17,7 @@ import { streamReader } from './read-stream.js';
 import { runScore } from '../quality/metrics.js';
 import type { StreamQualityReport } from '../quality/stream-quality.js';
 import { type CursorWindow, type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
+import { orderTasks, streamNeeds } from './stream-order.js';
 
 export interface RunOptions {
   fullRefresh?: boolean;
@@ -69,6 +70,8 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   const runId = opts.runId ?? newRunId();
   const actor = opts.actor ?? osUser();
   const tasks = planTasks(loaded, opts, runId);
+  const needs = streamNeeds(loaded, tasks);
+  const ordered = orderTasks(loaded, tasks, needs);
   const store = opts.store ?? openControlStore(home);
   const startedAt = new Date();
   const controller = new AbortController();
@@ -110,10 +113,23 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     const dest = destination;
     // One reader for the run: concurrent lookups of a source not yet open share one instance.
     const readStream = streamReader(config, sources, ctx, opts.sources, !!opts.replay);
-    results = await pool(tasks, config.concurrency, (task) =>
-      runStreamTask(task, {
-        source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress, readStream,
-      }));
+    if (dest.readTable) ctx.readDestination = (table, columns) => dest.readTable!(table, columns);
+    // A stream that reads tables others of the run load starts once they are done (they come first in `ordered`, so
+    // they hold their lanes before it waits in one), and does not run when one of them failed.
+    const running = new Map<StreamTask, Promise<StreamResult>>();
+    const finished = await pool(ordered, config.concurrency, (task) => {
+      const result = (async () => {
+        const failed: string[] = [];
+        for (const d of needs.get(task)!) if ((await running.get(d)!).status === 'failed') failed.push(d.stream.name);
+        const blocked = failed.length ? `not run: it reads what ${failed.join(', ')} load${failed.length > 1 ? '' : 's'}, which failed` : undefined;
+        return runStreamTask(task, {
+          source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress, readStream, ...(blocked ? { blocked } : {}),
+        });
+      })();
+      running.set(task, result);
+      return result;
+    });
+    results = tasks.map((t) => finished[ordered.indexOf(t)]);
   } catch (e) {
     if (!locked) {
       if (!opts.store) await store.close();

@@ -58,6 +58,8 @@ export interface TaskDeps {
   onProgress?: (stream: string, counts: StreamCounts) => void;
   /** Rows of another stream of the pipeline, for lookups. */
   readStream?: (stream: string) => AsyncIterable<Row[]>;
+  /** Why the stream must not run: a stream whose table it reads failed (./stream-order.ts). */
+  blocked?: string;
 }
 
 export interface StreamResult {
@@ -177,7 +179,11 @@ class StreamRun {
   async open(): Promise<void> {
     const { task, stream, deps } = this;
     const { destination, ctx } = deps;
-    this.stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
+    if (deps.blocked) throw new RunError(deps.blocked, stream.name);
+    const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
+    // A replace stream's table is what its run reads, so every run reads its source whole: a position kept from the
+    // last run (files read, a cursor) would replace the table with only what is new since. The column mapping stays.
+    this.stored = stream.write === 'replace' && stored ? { version: stored.version, ...(stored.schema ? { schema: stored.schema } : {}) } : stored;
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
     const disposition: WriteDisposition = task.replay || task.window
@@ -187,6 +193,7 @@ class StreamRun {
     this.disposition = disposition;
     const chain = task.transforms?.length ? new TransformChain(task.transforms, {
       stream: stream.name, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
+      targetTable: stream.destination_table ?? stream.name,
       ...(replacesChildGroups(destination, disposition) ? { replaceChildren: { deleteColumn: stream.delete_column } } : {}),
     }) : undefined;
     this.chain = chain;
@@ -353,7 +360,9 @@ class StreamRun {
     // A source's canonical values are vouched for only as it made them: not after transforms rewrote them.
     const canonical = !this.chain && !!batch.canonical;
     const coerce = columns && values ? () => tracker.coerceValues(columns, values, canonical) : () => tracker.coerce(batch.rows);
-    await this.evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
+    // A batch a blocking step emptied (it holds the rows to the end) brings no columns: the table waits for rows, or
+    // for the end of the stream, rather than take the declared columns alone (a primary key may be among the rest).
+    if ((values ?? batch.rows).length > 0) await this.evolve(columns && values ? tracker.addColumnsOf(columns, values) : tracker.addColumns(batch.rows));
     let result = coerce();
     while (result.changes.length) {
       // A widened column: evolve the destination, then coerce the whole batch again with the new types.

@@ -10,6 +10,7 @@ import { deriveStep } from './steps/derive.js';
 import { dropStep } from './steps/drop.js';
 import { filterStep } from './steps/filter.js';
 import { flattenStep } from './steps/flatten.js';
+import { goldenStep } from './steps/golden.js';
 import { hashStep } from './steps/hash.js';
 import { lookupStep } from './steps/lookup.js';
 import { mapStep } from './steps/map.js';
@@ -17,6 +18,7 @@ import { maskStep } from './steps/mask.js';
 import { nullifyStep } from './steps/nullify.js';
 import { redactStep } from './steps/redact.js';
 import { renameStep } from './steps/rename.js';
+import { resolveStep } from './steps/resolve.js';
 import { selectStep } from './steps/select.js';
 import { trimStep } from './steps/trim.js';
 import { batchStep, fnStep } from './steps/user.js';
@@ -29,7 +31,8 @@ export function registerStep(spec: StepSpec): void {
 
 for (const s of [
   selectStep, dropStep, renameStep, mapStep, castStep, trimStep, caseStep, collapseStep, nullifyStep, dedupeStep,
-  deriveStep, filterStep, lookupStep, aggregateStep, flattenStep, hashStep, maskStep, redactStep, fnStep, batchStep,
+  deriveStep, filterStep, lookupStep, aggregateStep, resolveStep, goldenStep, flattenStep, hashStep, maskStep, redactStep, fnStep,
+  batchStep,
 ] as StepSpec[]) registerStep(s);
 
 export const getStepSpec = (kind: string): StepSpec | undefined => (specs.has(kind) ? specs.get(kind) : undefined);

@@ -15,6 +15,8 @@ export interface StepEnv {
   readStream?(name: string): AsyncIterable<Row[]>;
   /** Rows of a destination table (lookups); undefined when the destination cannot be read. */
   readTable?(table: string, columns: string[]): AsyncIterable<Row[]>;
+  /** The stream's own table in the destination (what earlier runs loaded: resolve reads its ids there). */
+  targetTable?: string;
   /**
    * Set when child tables replace each parent's rows (see src/engine/child-loads.ts): flatten then names every
    * parent it processes with a marker row. `deleteColumn` is the stream's delete marker: a parent carrying it keeps

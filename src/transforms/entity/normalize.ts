@@ -1,0 +1,36 @@
+// Text as entity resolution compares it: the same name or school written two ways becomes one string. Case, accents,
+// punctuation and spacing never tell two entities apart (`D'Brickashaw` = `DBrickashaw`, `C.J.` = `CJ`, `Texas A&M` =
+// `Texas AM`); generational suffixes are dropped from names (`Jr.`, `II`), since one source writes them and another
+// does not; and an alias table maps what remains onto one spelling (`southern california` → `usc`).
+
+const SUFFIXES = new Set(['jr', 'sr', 'ii', 'iii', 'iv', 'v']);
+const MARKS = /\p{M}+/gu;
+const APOSTROPHES = /['’`.&]/g;
+const OTHER = /[^\p{L}\p{N}]+/gu;
+
+/** Lower case, no accents; apostrophes, dots and `&` joined (`d'brickashaw` → `dbrickashaw`, `a&m` → `am`), other punctuation a space. */
+export function normalizeText(s: string): string {
+  return s.normalize('NFKD').replace(MARKS, '').toLowerCase().replace(APOSTROPHES, '').replace(OTHER, ' ').trim();
+}
+
+/** A person's name: normalized text without a trailing generational suffix (kept when it is the only word). */
+export function normalizeName(s: string): string {
+  const words = normalizeText(s).split(' ');
+  while (words.length > 1 && SUFFIXES.has(words[words.length - 1])) words.pop();
+  return words.join(' ');
+}
+
+/** An alias table as given (`{ "Southern California": "USC" }`) keyed and valued by normalized text. */
+export function aliasTable(aliases: Record<string, string> | undefined): Map<string, string> {
+  const table = new Map<string, string>();
+  for (const [from, to] of Object.entries(aliases ?? {})) table.set(normalizeText(from), normalizeText(to));
+  return table;
+}
+
+/** Normalized text of `v` mapped through `aliases`; null for a null, empty or blank value. */
+export function comparable(v: unknown, aliases?: Map<string, string>): string | null {
+  if (v === null || v === undefined) return null;
+  const text = normalizeText(String(v));
+  if (!text) return null;
+  return aliases?.get(text) ?? text;
+}
