@@ -91,9 +91,12 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
   const sourceNames = new Map<string, number>();
   const streamNames = new Map<string, string>();
   let dispositions: readonly string[] | undefined;
+  let keyed = false;
   if (destination) {
     try {
-      dispositions = getDestinationSpec(destination.type)?.capabilities(destination).dispositions;
+      const capabilities = getDestinationSpec(destination.type)?.capabilities(destination);
+      dispositions = capabilities?.dispositions;
+      keyed = !!capabilities?.keyed;
     } catch (e) {
       issues.push({ path: ['destination'], message: `invalid destination: ${errorMessage(e)}` });
     }
@@ -111,6 +114,8 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       else streamNames.set(stream.name, where);
       if ((stream.write === 'merge' || stream.write === 'scd2') && stream.primary_key.length === 0) {
         issues.push({ path: [...here, 'write'], message: `\`write: ${stream.write}\` requires \`primary_key\` (${stream.write === 'merge' ? 'merge upserts on it' : 'history is kept per key'})`, expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream, or use `write: append`' });
+      } else if (keyed && stream.primary_key.length === 0) {
+        issues.push({ path: [...here, 'name'], message: `destination \`${destination?.type}\` stores each row under its key: stream \`${stream.name}\` needs a \`primary_key\``, expected: 'primary_key', suggestion: 'add `primary_key: [<column>]` to the stream' });
       }
       for (const [column, declared] of Object.entries(stream.columns ?? {})) {
         if (parseDeclared(declared) === undefined) {

@@ -12,6 +12,7 @@ import { filesDestinationSpec } from './files/files-spec.js';
 import { mysqlDestinationSpec, mysqlSourceSpec } from './mysql/mysql-spec.js';
 import { postgresDestinationSpec, postgresSourceSpec } from './postgres/postgres-spec.js';
 import { sqliteDestinationSpec, sqliteSourceSpec } from './sqlite/sqlite-spec.js';
+import { redisDestinationSpec } from './redis/redis-spec.js';
 import { xmlSourceSpec } from './xml/xml-spec.js';
 import { parquetSourceSpec } from './parquet/parquet-spec.js';
 import { logSourceSpec } from './log/log-spec.js';
@@ -37,7 +38,7 @@ export const getDestinationSpec = (type: string): DestinationSpec | undefined =>
 export const DEFAULT_DESTINATION = 'duckdb';
 
 for (const s of [csvSourceSpec, jsonSourceSpec, ndjsonSourceSpec, postgresSourceSpec, mysqlSourceSpec, sqliteSourceSpec]) registerSource(s);
-for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec, mysqlDestinationSpec, sqliteDestinationSpec]) {
+for (const d of [duckdbDestinationSpec, filesDestinationSpec, postgresDestinationSpec, mysqlDestinationSpec, sqliteDestinationSpec, redisDestinationSpec]) {
   registerDestination(d);
 }
 for (const s of [restSourceSpec, graphqlSourceSpec]) registerSource(s);

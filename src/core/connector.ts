@@ -98,6 +98,11 @@ export interface DestinationCapabilities {
    */
   replaceGroups?: boolean;
   /**
+   * Rows are stored under their primary key (a key-value store): every stream needs a `primary_key` (validation says
+   * so), a row without its key is dead-lettered whatever the disposition, and an append keeps one row per key.
+   */
+  keyed?: boolean;
+  /**
    * Values of a logical type the destination cannot store (PostgreSQL text holds no NUL character): a check giving the
    * reason for such a value, or undefined when every value of the type is storable. The engine dead-letters rows with
    * such values before they reach the load, so one value never fails a whole load.

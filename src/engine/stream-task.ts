@@ -205,8 +205,9 @@ class StreamRun {
     const tracker = new SchemaTracker(typed, this.stored?.schema, destination.capabilities.identifiers, trusted, destination.capabilities);
     this.tracker = tracker;
     // Keys are unique in merge and replace targets (a full refresh of a merge stream keeps the last row per key);
-    // an append stream keeps every row, also when a full refresh reloads it.
-    const primaryKey = task.fullRefresh && stream.write === 'append' ? [] : stream.primary_key;
+    // an append stream keeps every row, also when a full refresh reloads it (unless the destination stores rows by key).
+    const keyed = !!destination.capabilities.keyed;
+    const primaryKey = task.fullRefresh && stream.write === 'append' && !keyed ? [] : stream.primary_key;
     const storedCursor = this.stored?.cursor?.column === stream.cursor ? this.stored?.cursor?.value ?? null : null;
     const from = task.replay ? null : task.window ? task.window.from : this.lookback(storedCursor);
     this.cursorFrom = from;
@@ -218,7 +219,7 @@ class StreamRun {
     // An append stream re-reading behind its watermark knows the rows it loaded there (seen-rows.ts).
     const seen = disposition === 'append' && stream.lookback !== undefined && primaryKey.length > 0 && !task.replay && !task.window
       ? new SeenRows(this.stored?.seen, stream.lookback) : undefined;
-    this.gate = new RowGate(primaryKey, primaryKey.length > 0 && disposition !== 'append', stream.cursor,
+    this.gate = new RowGate(primaryKey, primaryKey.length > 0 && (disposition !== 'append' || keyed), stream.cursor,
       from, storedCursor, !task.replay && !task.window, rules, task.window?.to, seen);
     this.quality = await openStreamQuality(task, deps, tracker, disposition);
 

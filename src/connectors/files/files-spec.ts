@@ -16,12 +16,13 @@ export const filesConfig = z.strictObject({
 
 export type FilesConfig = z.infer<typeof filesConfig>;
 
-const CSV_TYPES: Record<ScalarType, string> = {
+/** Values as text (CSV fields, Redis hash fields): the form each logical type is written in. */
+export const CSV_TYPES: Record<ScalarType, string> = {
   text: 'string', integer: 'integer', bigint: 'integer (all digits)', decimal: 'decimal text', double: 'number',
   boolean: 'true/false', date: 'YYYY-MM-DD', timestamp: 'ISO-8601 UTC', json: 'JSON text', binary: 'base64',
   uuid: 'uuid text',
 };
-const NDJSON_TYPES: Record<ScalarType, string> = {
+export const NDJSON_TYPES: Record<ScalarType, string> = {
   ...CSV_TYPES, integer: 'number', bigint: 'number (all digits)', decimal: 'string (exact)', boolean: 'boolean',
   json: 'embedded JSON value', binary: 'base64 string',
 };
