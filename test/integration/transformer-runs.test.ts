@@ -12,12 +12,8 @@ sources:
   - name: files
     type: csv
     streams:
-      - name: orders
-        path: orders.csv
-        primary_key: [id]
-        write: merge
-      - name: plain
-        path: plain.csv
+      - { name: orders, path: orders.csv, primary_key: [id], write: merge }
+      - { name: plain, path: plain.csv }
 transforms:
   orders:
     - cast: { amount: decimal, qty: integer }
