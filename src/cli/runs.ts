@@ -1,7 +1,7 @@
 // `sluice runs [--pipeline P] [--limit N] [--json]` and `sluice runs show <id> [--json]`: the execution history.
 import type { Command } from 'commander';
 import { openControlStore } from '../control/open.js';
-import type { RunDetail } from '../control/control-store.js';
+import type { RunDetail, StepRecord } from '../control/control-store.js';
 import type { CliCommand } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { formatCount } from './summary.js';
@@ -57,6 +57,15 @@ export const runsCommand: CliCommand = {
   },
 };
 
+/** A stream's transform steps, one line each (`0:cast`: position and kind), under a header. */
+function stepTable(steps: StepRecord[]): string[] {
+  const label = (t: StepRecord) => `${t.step}:${t.name}`;
+  const width = Math.max(4, ...steps.map((t) => label(t).length));
+  const row = (cells: string[]) => `      ${cells[0].padEnd(width)} ${cells.slice(1).map((c, i) => c.padStart(i === 4 ? 10 : 11)).join(' ')}`;
+  return ['    steps:', row(['step', 'in', 'out', 'failed', 'filtered', 'ms']),
+    ...steps.map((t) => row([label(t), ...[t.records_in, t.records_out, t.failed, t.filtered].map(formatCount), t.duration_ms.toFixed(2)]))];
+}
+
 function describe(r: RunDetail): string {
   const lines = [
     `run ${r.run_id}  pipeline ${r.pipeline}  ${r.status}`,
@@ -68,6 +77,8 @@ function describe(r: RunDetail): string {
       `dead-lettered ${formatCount(c.dead_lettered)}, filtered ${formatCount(c.filtered)}, inserted ${formatCount(c.inserted)}, updated ${formatCount(c.updated)}`);
     const phases = r.phases.filter((p) => p.stream === s.stream);
     lines.push(`    phases: ${phases.map((p) => `${p.phase} ${p.status} ${p.durationMs}ms`).join(' → ')}`);
+    const steps = r.steps.filter((t) => t.stream === s.stream);
+    if (steps.length) lines.push(...stepTable(steps));
     if (s.error) lines.push(`    error: ${s.error}`);
   }
   for (const q of r.quality) {

@@ -2,7 +2,7 @@
 // An interface with async methods, because the shared implementation (PostgreSQL, for teams whose processes or
 // machines share work) is async; the default is a SQLite file in $SLUICE_HOME (sqlite-store.ts).
 import type { ServiceStore } from './service-records.js';
-import type { Phase, RejectedRow, SourcePosition, Status, StreamCounts } from '../core/types.js';
+import type { Phase, RejectedRow, SourcePosition, Status, StepCounts, StreamCounts } from '../core/types.js';
 
 export interface LockOwner {
   runId: string;
@@ -47,6 +47,12 @@ export interface StreamRecord {
   status: Status;
   counts: StreamCounts;
   error?: string;
+}
+
+/** One transform step of a stream in one run: its position and kind, rows in, out, failed and filtered, its time. */
+export interface StepRecord extends StepCounts {
+  runId: string;
+  stream: string;
 }
 
 export interface DlqEntry extends RejectedRow {
@@ -106,6 +112,8 @@ export interface RunRow {
 export interface RunDetail extends RunRow {
   summary: unknown;
   phases: PhaseRecord[];
+  /** The transform steps of the run's streams, by stream, in each stream's order. */
+  steps: StepRecord[];
   streams: StreamRecord[];
   schema_changes: SchemaChangeRecord[];
   quality: QualityRecord[];
@@ -152,6 +160,8 @@ export interface ControlStore extends ServiceStore {
   finishRun(runId: string, finish: RunFinish): Promise<void>;
   recordPhase(phase: PhaseRecord): Promise<void>;
   recordStream(stream: StreamRecord): Promise<void>;
+  /** A stream's transform steps, all at once (recorded again, they replace the earlier record). */
+  recordSteps(runId: string, stream: string, steps: StepCounts[]): Promise<void>;
   recordSchemaChange(change: SchemaChangeRecord): Promise<void>;
   recordQuality(quality: QualityRecord): Promise<void>;
   /** Counts of the stream in earlier successful, non-dry runs of the pipeline, newest first (volume checks). */

@@ -2,7 +2,7 @@
 // The same records and behaviour as the SQLite store (sqlite-store.ts); the tables live in the URL's `?schema=`
 // (default `sluice`), created on first use (pg-db.ts). Read-then-write steps are one transaction under an advisory
 // lock; JSON documents are text, as in SQLite, so a run's summary keeps its key order.
-import type { StreamCounts } from '../core/types.js';
+import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StoreAddress, StreamRecord,
@@ -11,8 +11,9 @@ import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
 import { PG_BACKFILL_MIGRATION, PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
 import {
-  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StreamRow, dlqEntry,
-  dlqKey, dlqWhere, phaseRecord, qualityRecord, runLogLine, refuseLiveLock, runRow, runStats, schemaChange, streamRecord, trendRow,
+  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
+  STEP_COLUMNS, dlqEntry, dlqKey, dlqWhere, phaseRecord, qualityRecord, runLogLine, refuseLiveLock, runRow, runStats, schemaChange, stepRecord,
+  stepValues, streamRecord, trendRow,
 } from './store-rows.js';
 
 // `ord` columns keep insertion order where SQLite has its rowid (a replaced row moves last there, so it does here).
@@ -51,6 +52,12 @@ const MIGRATIONS: PgMigration[] = [
     run_id TEXT NOT NULL, seq BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL, stream TEXT,
     fields TEXT NOT NULL, PRIMARY KEY (run_id, seq));
   CREATE TABLE ${t.paused} (pipeline TEXT PRIMARY KEY, actor TEXT NOT NULL, at TIMESTAMPTZ NOT NULL);`,
+  // Per transform step of each stream: rows in, out, dead-lettered (failed) and filtered, and its time.
+  (t) => `
+  CREATE TABLE ${t.transformer_runs} (
+    run_id TEXT NOT NULL, stream TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, records_in BIGINT NOT NULL,
+    records_out BIGINT NOT NULL, failed BIGINT NOT NULL, filtered BIGINT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (run_id, stream, step));`,
 ];
 
 export class PgControlStore extends PgServiceStore implements ControlStore {
@@ -121,6 +128,16 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
     await this.db.query(`INSERT INTO ${this.db.t.streams} (run_id, stream, status, counts, error) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (run_id, stream) DO UPDATE SET status = excluded.status, counts = excluded.counts, error = excluded.error`,
     [s.runId, s.stream, s.status, JSON.stringify(s.counts), pgText(s.error ?? null)]);
+  }
+
+  async recordSteps(runId: string, stream: string, steps: StepCounts[]): Promise<void> {
+    if (steps.length === 0) return;
+    // One statement for the stream's steps: parameters row after row, each row its run, its stream and its step's columns.
+    const width = STEP_COLUMNS.length + 2;
+    const rows = steps.map((_, i) => `(${Array.from({ length: width }, (_, k) => `$${i * width + k + 1}`).join(', ')})`);
+    await this.db.query(`INSERT INTO ${this.db.t.transformer_runs} (run_id, stream, ${STEP_COLUMNS.join(', ')}) VALUES ${rows.join(', ')}
+      ON CONFLICT (run_id, stream, step) DO UPDATE SET ${STEP_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    steps.flatMap((s) => [runId, stream, ...stepValues(s)]));
   }
 
   async recordSchemaChange(c: SchemaChangeRecord): Promise<void> {
@@ -246,6 +263,7 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
     return {
       ...runRow(row), summary: summary ? JSON.parse(summary) : null,
       phases: (await all<PhaseRow>(`SELECT * FROM ${t.phases} WHERE run_id = $1 ORDER BY ord`)).map(phaseRecord),
+      steps: (await all<StepRow>(`SELECT * FROM ${t.transformer_runs} WHERE run_id = $1 ORDER BY stream COLLATE "C", step`)).map(stepRecord),
       streams: (await all<StreamRow>(`SELECT * FROM ${t.streams} WHERE run_id = $1 ORDER BY stream COLLATE "C"`)).map(streamRecord),
       schema_changes: (await all<ChangeRow>(`SELECT * FROM ${t.schema_changes} WHERE run_id = $1 ORDER BY id`)).map(schemaChange),
       quality: (await all<QualityRow>(`SELECT * FROM ${t.quality} WHERE run_id = $1 ORDER BY stream COLLATE "C"`)).map(qualityRecord),

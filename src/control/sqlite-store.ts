@@ -3,15 +3,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
-import type { StreamCounts } from '../core/types.js';
+import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
   SchemaChangeRecord, StoreAddress, StreamRecord,
 } from './control-store.js';
 import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
-  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StreamRow, dlqEntry, dlqKey,
-  dlqWhere, phaseRecord, runLogLine, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, streamRecord,
+  type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
+  STEP_COLUMNS, dlqEntry, dlqKey, dlqWhere, phaseRecord, runLogLine, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, stepRecord,
+  stepValues, streamRecord,
 } from './store-rows.js';
 
 const MIGRATIONS = [
@@ -49,6 +50,11 @@ const MIGRATIONS = [
      run_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL, stream TEXT,
      fields TEXT NOT NULL, PRIMARY KEY (run_id, seq));
    CREATE TABLE paused (pipeline TEXT PRIMARY KEY, actor TEXT NOT NULL, at TEXT NOT NULL);`,
+  // Per transform step of each stream: rows in, out, dead-lettered (failed) and filtered, and its time.
+  `CREATE TABLE transformer_runs (
+     run_id TEXT NOT NULL, stream TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, records_in INTEGER NOT NULL,
+     records_out INTEGER NOT NULL, failed INTEGER NOT NULL, filtered INTEGER NOT NULL, duration_ms REAL NOT NULL,
+     PRIMARY KEY (run_id, stream, step));`,
 ];
 
 export class SqliteControlStore extends SqliteServiceStore implements ControlStore {
@@ -118,6 +124,14 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   async recordStream(s: StreamRecord): Promise<void> {
     this.db.prepare('INSERT OR REPLACE INTO streams (run_id, stream, status, counts, error) VALUES (?, ?, ?, ?, ?)')
       .run(s.runId, s.stream, s.status, JSON.stringify(s.counts), s.error ?? null);
+  }
+
+  async recordSteps(runId: string, stream: string, steps: StepCounts[]): Promise<void> {
+    const insert = this.db.prepare(`INSERT OR REPLACE INTO transformer_runs (run_id, stream, ${STEP_COLUMNS.join(', ')})
+      VALUES (?, ?, ${STEP_COLUMNS.map(() => '?').join(', ')})`);
+    this.db.transaction(() => {
+      for (const s of steps) insert.run(runId, stream, ...stepValues(s));
+    })();
   }
 
   async recordSchemaChange(c: SchemaChangeRecord): Promise<void> {
@@ -197,6 +211,7 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
     return {
       ...runRow(row), summary: summary ? JSON.parse(summary) : null,
       phases: all<PhaseRow>('SELECT * FROM phases WHERE run_id = ? ORDER BY rowid').map(phaseRecord),
+      steps: all<StepRow>('SELECT * FROM transformer_runs WHERE run_id = ? ORDER BY stream, step').map(stepRecord),
       streams: all<StreamRow>('SELECT * FROM streams WHERE run_id = ? ORDER BY stream').map(streamRecord),
       schema_changes: all<ChangeRow>('SELECT * FROM schema_changes WHERE run_id = ? ORDER BY id').map(schemaChange),
       quality: all<QualityRow>('SELECT * FROM quality WHERE run_id = ? ORDER BY stream').map(qualityRecord),

@@ -3,8 +3,9 @@
 // from PostgreSQL; the mappers give callers the same shapes from either.
 import { createHash } from 'node:crypto';
 import { LockedError } from '../core/errors.js';
-import type { DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunLogLine, RunRow, SchemaChangeRecord, StreamRecord } from './control-store.js';
+import type { DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunLogLine, RunRow, SchemaChangeRecord, StepRecord, StreamRecord } from './control-store.js';
 import { positionKey } from './control-store.js';
+import type { StepCounts } from '../core/types.js';
 import { isProcessAlive } from './process.js';
 import type { AlertState, AuditEntry, OutboxDelivery, ScheduledRun, ScheduledStatus } from './service-records.js';
 
@@ -76,6 +77,20 @@ export const phaseRecord = (p: PhaseRow): PhaseRecord => ({
   durationMs: Number(p.duration_ms), rowsIn: p.rows_in ?? undefined, rowsOut: p.rows_out ?? undefined, error: p.error ?? undefined,
   ...(p.started_at ? { startedAt: new Date(p.started_at) } : {}), ...(p.ended_at ? { endedAt: new Date(p.ended_at) } : {}),
 });
+
+/** A `transformer_runs` row: counts are BIGINT in PostgreSQL, which `pg` returns as text. */
+export interface StepRow {
+  run_id: string; stream: string; step: number | string; name: string; records_in: number | string; records_out: number | string;
+  failed: number | string; filtered: number | string; duration_ms: number;
+}
+export const stepRecord = (r: StepRow): StepRecord => ({
+  runId: r.run_id, stream: r.stream, step: Number(r.step), name: r.name, records_in: Number(r.records_in),
+  records_out: Number(r.records_out), failed: Number(r.failed), filtered: Number(r.filtered), duration_ms: Number(r.duration_ms),
+});
+
+/** The columns of a `transformer_runs` row after its run and stream, in order, from a step's counts. */
+export const STEP_COLUMNS = ['step', 'name', 'records_in', 'records_out', 'failed', 'filtered', 'duration_ms'] as const;
+export const stepValues = (s: StepCounts): unknown[] => STEP_COLUMNS.map((c) => s[c]);
 
 export interface RunLogRow { seq: number | string; at: string | Date; level: string; msg: string; stream: string | null; fields: string }
 export const runLogLine = (r: RunLogRow): RunLogLine => ({

@@ -237,6 +237,31 @@ export const emptyCounts = (): StreamCounts => ({
   extracted: 0, loaded: 0, dead_lettered: 0, filtered: 0, inserted: 0, updated: 0, deleted: 0,
 });
 
+/**
+ * What one transform step of a stream did over a run (measured by the chain, src/transforms/chain.ts; kept in the
+ * control store and the run summary). For each step `records_in = records_out + failed + filtered`, except for a step
+ * that makes rows (a user function returning more rows than it was given).
+ */
+export interface StepCounts {
+  /** Position in the stream's list of steps, from 0: two steps of one kind are told apart by it. */
+  step: number;
+  /** The step's kind, as the pipeline file names it (`cast`, `filter`, …). */
+  name: string;
+  /** Rows handed to the step. */
+  records_in: number;
+  /**
+   * Rows it passed on to the next step (or the checks): a blocking step's (aggregate, keep-last dedupe) at the end of
+   * the stream; for flatten, the parent rows (its child rows go to the child tables).
+   */
+  records_out: number;
+  /** Rows it sent to the dead-letter queue. */
+  failed: number;
+  /** Rows it took out of the stream on purpose (a filter, a dedupe, rows an aggregate folded): not failures. */
+  filtered: number;
+  /** Time spent in the step, summed over batches. */
+  duration_ms: number;
+}
+
 export const PHASES = ['extract', 'transform', 'validate', 'merge', 'load', 'publish'] as const;
 export type Phase = (typeof PHASES)[number];
 export type Status = 'running' | 'success' | 'partial_success' | 'failed' | 'skipped';

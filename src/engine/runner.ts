@@ -6,7 +6,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
-import type { Phase, Status, StreamCounts } from '../core/types.js';
+import type { Phase, Status, StepCounts, StreamCounts } from '../core/types.js';
 import { PHASES } from '../core/types.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
@@ -57,6 +57,8 @@ export interface RunSummary {
   duration_ms: number;
   phases: { phase: Phase; status: Status; duration_ms: number }[];
   streams: Record<string, StreamCounts>;
+  /** Each transform step's rows in, out, failed and filtered and its time, by stream; only streams with steps, absent when none has. */
+  transformers?: Record<string, StepCounts[]>;
   /** The run's 0–100 score (mean of its streams'; see src/quality/metrics.ts) and each checked stream's report. */
   quality: { score: number | null; streams?: Record<string, StreamQualityReport> };
   dry_run?: boolean;
@@ -157,6 +159,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     duration_ms: finishedAt.getTime() - startedAt.getTime(),
     phases: runPhases(results, !!runError),
     streams: Object.fromEntries(results.map((r) => [r.stream, r.counts])),
+    ...transformersOf(results),
     quality: qualityOf(results),
     ...(opts.dryRun ? { dry_run: true } : {}),
     ...(error ? { error: redact(error) } : {}),
@@ -213,6 +216,11 @@ function checkWindowStreams(loaded: LoadedPipeline, streams: StreamConfig[], nam
     if (!s.primary_key.length) fail(`stream ${s.name} has no \`primary_key\`: a backfill merges its windows on the key so a window run twice duplicates nothing`);
     if (s.write === 'scd2') fail(`stream ${s.name} is scd2: a backfill would rewrite its history out of order; reload it with --full-refresh instead`);
   }
+}
+
+function transformersOf(results: StreamResult[]): Pick<RunSummary, 'transformers'> {
+  const stepped = results.filter((r) => r.steps);
+  return stepped.length ? { transformers: Object.fromEntries(stepped.map((r) => [r.stream, r.steps!])) } : {};
 }
 
 function qualityOf(results: StreamResult[]): RunSummary['quality'] {

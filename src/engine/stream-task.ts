@@ -9,7 +9,7 @@ import { RowValueError, RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
 import { redact } from '../core/redact.js';
 import { behind } from '../core/values/lookback.js';
-import type { Batch, FileHandOff, Phase, Row, Status, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
+import type { Batch, FileHandOff, Phase, Row, Status, StepCounts, StreamCounts, StreamState, WriteDisposition } from '../core/types.js';
 import { batchLength, emptyCounts, rowAt } from '../core/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { TransformChain, type StepConfig } from '../transforms/chain.js';
@@ -67,6 +67,8 @@ export interface StreamResult {
   status: Status;
   counts: StreamCounts;
   phases: { phase: Phase; status: Status; duration_ms: number }[];
+  /** What each transform step did, in the stream's order; only when the stream has steps. */
+  steps?: StepCounts[];
   error?: string;
   /** Check results, metrics and score, when the stream has checks. */
   quality?: StreamQualityReport;
@@ -129,6 +131,8 @@ class StreamRun {
   private readonly isolate: boolean;
   /** The counts as of the last commit: what a retry from that commit goes on from. */
   private atCommit = emptyCounts();
+  /** The transform steps' counts as of the last commit, likewise. */
+  private stepsAtCommit: StepCounts[] | undefined;
   /** A batch flushed: the source streams (a socket, a followed log) and cannot be read again from a commit. */
   private streaming = false;
   /** The load could run row by row (StreamLoad.isolates); it is gone once the load ended. */
@@ -142,6 +146,7 @@ class StreamRun {
     if (failed) {
       Object.assign(this.counts, failed.atCommit);
       this.atCommit = { ...failed.atCommit };
+      this.stepsAtCommit = failed.stepsAtCommit;
       this.committed = failed.atCommit.loaded;
       this.clock = failed.clock;
     }
@@ -196,6 +201,7 @@ class StreamRun {
       targetTable: stream.destination_table ?? stream.name,
       ...(replacesChildGroups(destination, disposition) ? { replaceChildren: { deleteColumn: stream.delete_column } } : {}),
     }) : undefined;
+    if (chain && this.stepsAtCommit) chain.resumeFrom(this.stepsAtCommit);
     this.chain = chain;
     // Catalog types followed through the transforms, and the types casts declare, are declared types too.
     const declared = chain ? chain.types(known) : known;
@@ -429,6 +435,7 @@ class StreamRun {
     await this.committing;
     const loaded = counts.loaded;
     const snapshot = { ...counts };
+    const steps = this.chain?.stepCounts();
     const done = this.clock.time(commitPhase(this.disposition), () => load.commit(this.stateFor(this.pending))).then((c) => {
       addCommit(counts, c);
       // A replace publishes nothing before finish().
@@ -436,6 +443,7 @@ class StreamRun {
         this.committed = loaded;
         // Commits apply in order: inserted, updated and deleted are now this commit's and those before.
         this.atCommit = { ...snapshot, inserted: counts.inserted, updated: counts.updated, deleted: counts.deleted };
+        this.stepsAtCommit = steps;
       }
       this.deps.ctx.logger.debug({ stream: this.stream.name, loaded }, 'checkpoint committed');
     });
@@ -503,9 +511,9 @@ class StreamRun {
     this.deps.ctx.logger.error({ stream: this.stream.name, err: this.error }, 'stream failed');
   }
 
-  /** Phases, counts and the quality report to the ledger; the task's result. */
+  /** Phases, transform steps, counts and the quality report to the ledger; the task's result. */
   async record(): Promise<StreamResult> {
-    const { task, stream, counts, error, report } = this;
+    const { task, stream, counts, error, report, chain } = this;
     const { store } = this.deps;
     const status: Status = error ? 'failed' : counts.dead_lettered > 0 || report?.warnings?.length ? 'partial_success' : 'success';
     const timed = this.clock.summary(error ? this.failedPhase : undefined);
@@ -516,9 +524,11 @@ class StreamRun {
       });
     }
     const phases = timed.map(({ phase, status, duration_ms }) => ({ phase, status, duration_ms }));
+    const steps = chain?.stepCounts();
+    if (steps) await store.recordSteps(task.runId, stream.name, steps);
     await store.recordStream({ runId: task.runId, stream: stream.name, status, counts, error });
     if (report) await store.recordQuality({ runId: task.runId, pipeline: task.pipeline, stream: stream.name, report });
-    return { stream: stream.name, status, counts, phases, error, ...(report ? { quality: report } : {}) };
+    return { stream: stream.name, status, counts, phases, ...(steps ? { steps } : {}), error, ...(report ? { quality: report } : {}) };
   }
 
   /** Record schema changes, and evolve the destination when its columns changed. */

@@ -240,9 +240,12 @@ export function createApi(d: ApiDeps): Hono<Env> {
         rows_in: p.rowsIn ?? null, rows_out: p.rowsOut ?? null, error: p.error ?? null,
       });
     }
+    // Each stream's transform steps as the run summary has them (`transformers`), from the store's records.
+    const stepsByStream: Record<string, unknown[]> = {};
+    for (const { runId: _, stream, ...step } of run.steps) (stepsByStream[stream] ??= []).push(step);
     return c.json({
       run_id: run.run_id, pipeline: run.pipeline, status: run.status, started_at: run.started_at, finished_at: run.finished_at,
-      duration_ms: run.duration_ms, error: run.error, summary: run.summary, phases_by_stream: phasesByStream,
+      duration_ms: run.duration_ms, error: run.error, summary: run.summary, phases_by_stream: phasesByStream, steps_by_stream: stepsByStream,
       streams: run.streams.map((s) => ({ stream: s.stream, status: s.status, counts: s.counts, error: s.error ?? null })),
       schema_changes: run.schema_changes, quality: run.quality,
       audit: await store.listAudit({ runId: run.run_id, limit: 1000 }),

@@ -212,7 +212,7 @@ export function storeContract(name: string, open: Open): void {
       assert.deepEqual((await store.listPaused()).map((p) => p.pipeline), ['a']);
     });
 
-    use('getRun returns the summary, phases, streams, schema changes and quality of a run', async ({ store }) => {
+    use('getRun returns the summary, phases, transform steps, streams, schema changes and quality of a run', async ({ store }) => {
       assert.equal(await store.getRun('nope'), undefined);
       await store.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date('2026-02-01T10:00:00.250Z'), options: { dryRun: true } });
       await store.recordPhase({ runId: 'r', stream: 's', phase: 'extract', status: 'success', durationMs: 12.4, rowsIn: 5, rowsOut: 5 });
@@ -227,6 +227,14 @@ export function storeContract(name: string, open: Open): void {
       await store.recordSchemaChange({ runId: 'r', stream: 's', change: 'add', column: 'm', to: 'text' });
       const report = { score: 50, completeness: 0.5, validity: null, consistency: null, timeliness: null, rows: 2, checks: [{ check: 'not_null(x)', ok: false }], blocked: 'too many' };
       await store.recordQuality({ runId: 'r', pipeline: 'p', stream: 's', report });
+      const step = (i: number, name: string, n: number, ms: number) =>
+        ({ step: i, name, records_in: n, records_out: n - 2, failed: 1, filtered: 1, duration_ms: ms });
+      await store.recordSteps('r', 's', [step(0, 'cast', 9, 1.25), step(1, 'filter', 7, 0)]);
+      // Recorded again, a stream's steps replace the earlier record; counts past 2^31 keep their value.
+      await store.recordSteps('r', 's', [step(0, 'cast', 3_000_000_000, 1234.56), step(1, 'filter', 7, 0.01)]);
+      await store.recordSteps('r', 'T', [step(0, 'derive', 5, 2)]);
+      await store.recordSteps('r', 'T', []);
+      await store.recordSteps('other', 's', [step(0, 'cast', 1, 1)]);
       const summary = { run_id: 'r', status: 'failed', zeta: 1, alpha: { b: 2, a: 1 } };
       await store.finishRun('r', { status: 'failed', finishedAt: new Date('2026-02-01T10:00:02.000Z'), error: 'disk full', summary });
 
@@ -242,6 +250,11 @@ export function storeContract(name: string, open: Open): void {
         { runId: 'r', stream: 's', phase: 'extract', status: 'success', durationMs: 12, rowsIn: 5, rowsOut: 5, error: undefined },
         { runId: 'r', stream: 's', phase: 'transform', status: 'success', durationMs: 3, rowsIn: undefined, rowsOut: undefined, error: undefined },
         { runId: 'r', stream: 's', phase: 'load', status: 'failed', durationMs: 7, rowsIn: undefined, rowsOut: undefined, error: 'disk full' },
+      ]);
+      assert.deepEqual(d.steps, [
+        { runId: 'r', stream: 'T', ...step(0, 'derive', 5, 2) },
+        { runId: 'r', stream: 's', ...step(0, 'cast', 3_000_000_000, 1234.56) },
+        { runId: 'r', stream: 's', ...step(1, 'filter', 7, 0.01) },
       ]);
       assert.deepEqual(d.streams, [
         { runId: 'r', stream: 'T', status: 'success', counts: counts(1), error: undefined },
@@ -571,21 +584,21 @@ describe('the PostgreSQL control store', () => {
       const tables = await pgQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema.split("'").join("''")}' ORDER BY table_name`);
       assert.deepEqual(tables.map((r) => r.table_name), [
         'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'paused', 'phases', 'quality', 'run_logs', 'runs', 'scheduled_runs', 'schema_changes',
-        'schema_version', 'streams',
+        'schema_version', 'streams', 'transformer_runs',
       ]);
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 4 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 5 }]);
       // A store opened later finds the tables and migrates nothing again.
       const late = new PgControlStore(pgUrl(schema));
       await late.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date(), options: {} });
       assert.equal((await stores[1].listRuns({}))[0].run_id, 'r');
       await late.close();
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 4 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 5 }]);
     } finally {
       for (const s of stores) await s.close();
     }
   });
 
-  test('a pipeline run records its run, phases, streams, quality and DLQ in the PostgreSQL store', async () => {
+  test('a pipeline run records its run, phases, transform steps, streams, quality and DLQ in the PostgreSQL store', async () => {
     const { dir, cleanup } = tempDir();
     const store = new PgControlStore(pgUrl(pgSchema()));
     try {
@@ -593,6 +606,7 @@ describe('the PostgreSQL control store', () => {
       const pipeline = definePipeline({
         pipeline: 'pg-ledger',
         sources: [{ name: 'files', type: 'csv', streams: [{ name: 'people', path: 'people.csv', primary_key: ['id'], write: 'merge' }] }],
+        transforms: { people: [{ trim: ['name'] }] },
         checks: { people: [{ not_null: ['email'] }] },
         destination: { type: 'sqlite', path: 'out.sqlite' },
       }, { baseDir: dir });
@@ -610,6 +624,10 @@ describe('the PostgreSQL control store', () => {
       assert.deepEqual(detail.summary, JSON.parse(JSON.stringify(summary)));
       assert.deepEqual(detail.streams.map((s) => [s.stream, s.status, s.counts.loaded, s.counts.dead_lettered]), [['people', 'partial_success', 2, 1]]);
       assert.deepEqual([...new Set(detail.phases.map((p) => p.phase))], ['extract', 'transform', 'validate', 'merge', 'load', 'publish']);
+      assert.deepEqual(detail.steps.map(({ duration_ms: _, ...s }) => s), [
+        { runId: summary.run_id, stream: 'people', step: 0, name: 'trim', records_in: 3, records_out: 3, failed: 0, filtered: 0 },
+      ]);
+      assert.deepEqual(detail.steps.map((s) => s.duration_ms), summary.transformers!.people.map((s) => s.duration_ms));
       assert.equal(detail.quality.length, 1);
       assert.equal(detail.quality[0].report.rows, 3);
 

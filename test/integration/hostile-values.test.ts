@@ -372,6 +372,9 @@ sources:
     streams:
       - { name: appended, path: o.csv, columns: { id: integer, amount: decimal } }
       - { name: merged, path: o.csv, primary_key: [id], write: merge, columns: { id: integer, amount: decimal } }
+transforms:
+  appended: [{ trim: [note] }]
+  merged: [{ trim: [note] }]
 destination: ${destination}
 `, { baseDir: dir });
       const home = join(dir, 'home');
@@ -380,6 +383,10 @@ destination: ${destination}
       for (const t of ['appended', 'merged'] as const) {
         assert.deepEqual(run.streams[t], { extracted: 3000, loaded: 2997, dead_lettered: 3, filtered: 0, inserted: 2997, updated: 0, deleted: 0 }, t);
         assert.deepEqual(await s.count(t), { n: 2997, d: 2997 }, `${t}: every accepted row once`);
+        // Read again from its last commit, the stream's step counts each row once, as the stream's own counts do.
+        assert.deepEqual(run.transformers![t].map(({ duration_ms: _, ...c }) => c), [
+          { step: 0, name: 'trim', records_in: 3000, records_out: 3000, failed: 0, filtered: 0 },
+        ], t);
       }
       const store = new SqliteControlStore(home);
       try {

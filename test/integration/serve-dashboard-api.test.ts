@@ -33,6 +33,9 @@ sources:
         primary_key: id
         write: merge
         columns: { id: integer, amount: integer }
+transforms:
+  events:
+    - trim: [amount]
 destination: { type: sqlite, path: out.db }
 schedule: { every: 1s, overlap: skip }
 `);
@@ -52,6 +55,11 @@ schedule: { every: 1s, overlap: skip }
     const extract = run.phases_by_stream.events.find((p: { phase: string }) => p.phase === 'extract');
     assert.ok(Date.parse(extract.started_at) >= Date.parse(run.started_at) - 5 && Date.parse(extract.ended_at) >= Date.parse(extract.started_at), JSON.stringify(extract));
     assert.ok(Date.parse(extract.ended_at) <= Date.parse(run.finished_at) + 5);
+    // Each stream's transform steps beside its phases, as the run's summary has them.
+    assert.deepEqual(run.steps_by_stream, run.summary.transformers);
+    assert.deepEqual(run.steps_by_stream.events.map(({ duration_ms: _, ...s }: { duration_ms: number }) => s), [
+      { step: 0, name: 'trim', records_in: 3, records_out: 3, failed: 0, filtered: 0 },
+    ]);
     const logs = await waitFor('the run\'s log lines', async () => {
       const lines = (await api(url, `/api/runs/${first.run_id}/logs`)).body.lines as { seq: number; msg: string; level: string; stream: string | null }[];
       return lines.some((l) => l.msg === 'run finished') && lines;

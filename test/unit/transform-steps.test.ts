@@ -322,3 +322,36 @@ test('user functions: per row (drop, expand, throw) and per batch', async () => 
   assert.deepEqual(r.rejected, [{ stage: 'transform', reason: 'fn: no threes', raw: '{"id":3}', position: { line: 4 } }]);
   assert.deepEqual(r.out[0].positionOf!(2), { line: 5 }, 'expanded rows keep the position of their source row');
 });
+
+test('the chain counts each step: rows in, out, failed, filtered and its time, blocking steps included', async () => {
+  const r = await run([
+    { cast: { v: 'integer' } },
+    { flatten: { column: 'items' } },
+    { dedupe: { key: ['id'], keep: 'last' } },
+    { aggregate: { metrics: { n: 'count' } } },
+  ], [
+    columnar(['id', 'g', 'v', 'items'], [[1, 'a', '1', '[1,2]'], [2, 'a', 'x', '[3]'], [1, 'b', '3', '[]']]),
+    objects([{ id: 3, g: 'b', v: '4', items: 'nope' }, { id: 4, g: 'a', v: '5', items: null }]),
+  ]);
+  const steps = r.chain.stepCounts();
+  assert.deepEqual(steps.map(({ duration_ms: _, ...s }) => s), [
+    { step: 0, name: 'cast', records_in: 5, records_out: 4, failed: 1, filtered: 0 },
+    // Flatten passes its parent rows on (its child rows go to the child table) and rejects the one that is no array.
+    { step: 1, name: 'flatten', records_in: 4, records_out: 3, failed: 1, filtered: 0 },
+    // Keep-last holds rows until the end: the replaced row of id 1 is filtered, the rest come out at the end.
+    { step: 2, name: 'dedupe', records_in: 3, records_out: 2, failed: 0, filtered: 1 },
+    // The aggregate folds both rows into one: the other is filtered.
+    { step: 3, name: 'aggregate', records_in: 2, records_out: 1, failed: 0, filtered: 1 },
+  ]);
+  for (const s of steps) assert.ok(typeof s.duration_ms === 'number' && s.duration_ms >= 0, `${s.name}: ${s.duration_ms}`);
+  // The steps' counts add up to the stream's.
+  assert.equal(steps[0].records_in, r.counts.extracted);
+  assert.equal(steps.at(-1)!.records_out, r.rows.length);
+  assert.equal(steps.reduce((n, s) => n + s.failed, 0), r.rejected.length);
+  assert.equal(steps.reduce((n, s) => n + s.filtered, 0), r.counts.filtered);
+
+  // A chain read again from a commit goes on from the counts it had there.
+  const again = chainOf([{ cast: { v: 'integer' } }, { flatten: { column: 'items' } }, { dedupe: { key: ['id'], keep: 'last' } }, { aggregate: { metrics: { n: 'count' } } }]);
+  again.resumeFrom(steps);
+  assert.deepEqual(again.stepCounts(), steps);
+});
