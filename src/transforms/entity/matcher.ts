@@ -39,14 +39,6 @@ export type Outcome =
   | { entity: number; rule: 'new' | 'id' | 'name'; score: number | null }
   | { ambiguous: string };
 
-interface Entity {
-  first: number;
-  sources: Set<string>;
-  names: string[];
-  ids: (string | null)[];
-  agree: (string | null)[];
-}
-
 /** Index of entities in one block by the words of their names and their names' first three letters. */
 type BlockIndex = Map<string, number[]>;
 
@@ -54,6 +46,85 @@ const nameKeys = (name: string): string[] => {
   const keys = name.split(' ').filter((w) => w.length > 1);
   keys.push(`^${name.slice(0, 3)}`);
   return keys;
+};
+
+/** Values compared only for equality, as small integers (0: none): a clash test compares numbers, not strings. */
+class Codes {
+  private readonly codes = new Map<string, number>();
+  of(v: string | null): number {
+    if (v === null) return 0;
+    let code = this.codes.get(v);
+    if (code === undefined) this.codes.set(v, (code = this.codes.size + 1));
+    return code;
+  }
+}
+
+/** Sources held as bits of one number per entity up to this many; more (rare) in a set per entity. */
+const SOURCE_BITS = 31;
+
+/**
+ * The entities, as columns indexed by entity number rather than an object each: the candidate search reads a few
+ * values of many entities, and at 1M records an object per entity (with a Set and three arrays of its own) made each
+ * read a cache miss, the heap twice the size and a third of the time garbage collection.
+ */
+class Entities {
+  /** Index of the record that started it. */
+  readonly first: number[] = [];
+  readonly names: string[][] = [];
+  /** Bit s: it holds a record of source s (s < SOURCE_BITS). */
+  readonly sourceBits: number[] = [];
+  readonly moreSources = new Map<number, Set<number>>();
+  /** Per id column, per entity: the first id value its records had (a code; 0: none yet). */
+  readonly ids: number[][];
+  /** Per agree column, likewise. */
+  readonly agree: number[][];
+  /** The record that last looked at it as a candidate (index + 1): each candidate is scored once per record. */
+  readonly seenBy: number[] = [];
+
+  constructor(idColumns: number, agreeColumns: number) {
+    this.ids = Array.from({ length: idColumns }, () => []);
+    this.agree = Array.from({ length: agreeColumns }, () => []);
+  }
+
+  get count(): number {
+    return this.first.length;
+  }
+
+  add(first: number): number {
+    this.first.push(first);
+    this.names.push([]);
+    this.sourceBits.push(0);
+    this.seenBy.push(0);
+    for (const column of this.ids) column.push(0);
+    for (const column of this.agree) column.push(0);
+    return this.first.length - 1;
+  }
+
+  holds(n: number, source: number): boolean {
+    return source < SOURCE_BITS ? (this.sourceBits[n] & (1 << source)) !== 0 : this.moreSources.get(n)?.has(source) === true;
+  }
+
+  addSource(n: number, source: number): void {
+    if (source < SOURCE_BITS) this.sourceBits[n] |= 1 << source;
+    else if (!this.moreSources.get(n)?.add(source)) this.moreSources.set(n, new Set([source]));
+  }
+}
+
+/** A record's values as codes, computed once: the candidate search compares them with every candidate's. */
+interface Coded {
+  source: number;
+  ids: number[];
+  agree: number[];
+}
+
+/** Whether a value (code) contradicts the entity's in one column: both have one and they differ. */
+const differs = (values: readonly number[], columns: readonly number[][], n: number): boolean => {
+  for (let k = 0; k < values.length; k++) {
+    const mine = values[k];
+    const theirs = columns[k][n];
+    if (mine !== 0 && theirs !== 0 && mine !== theirs) return true;
+  }
+  return false;
 };
 
 export interface Matched {
@@ -65,82 +136,91 @@ export interface Matched {
 }
 
 export function matchEntities(records: readonly MatchRecord[], o: MatchOptions): Matched {
-  const entities: Entity[] = [];
-  let comparisons = 0;
-  const byId = new Map<string, number>();
+  // Every record of a step has the same columns; a record with fewer (hand-made, as in tests) has none in the rest.
+  const idColumns = records.reduce((most, r) => Math.max(most, r.ids.length), 0);
+  const agreeColumns = records.reduce((most, r) => Math.max(most, r.agree.length), 0);
+  const entities = new Entities(idColumns, agreeColumns);
+  const sources = new Codes();
+  const idCodes = Array.from({ length: idColumns }, () => new Codes());
+  const agreeCodes = Array.from({ length: agreeColumns }, () => new Codes());
+  /** Per id column: the entity that first held each id value (by its code). */
+  const byId = Array.from({ length: idColumns }, () => new Map<number, number>());
   const blocks = new Map<string, BlockIndex>();
   const outcomes: Outcome[] = [];
+  let comparisons = 0;
 
-  const clash = (e: Entity, r: MatchRecord): boolean =>
-    (o.onePerSource && e.sources.has(r.source))
-    || r.ids.some((v, k) => v !== null && e.ids[k] !== null && e.ids[k] !== v)
-    || r.agree.some((v, k) => v !== null && e.agree[k] !== null && e.agree[k] !== v);
+  const clash = (n: number, r: Coded): boolean =>
+    (o.onePerSource && entities.holds(n, r.source)) || differs(r.ids, entities.ids, n) || differs(r.agree, entities.agree, n);
 
-  const join = (n: number, r: MatchRecord): void => {
-    const e = entities[n];
-    e.sources.add(r.source);
-    if (r.name && !e.names.includes(r.name)) {
-      e.names.push(r.name);
-      const index = blocks.get(r.block)!;
-      for (const k of nameKeys(r.name)) {
+  const join = (n: number, r: MatchRecord, c: Coded, index: BlockIndex, keys: string[] | undefined): void => {
+    entities.addSource(n, c.source);
+    const names = entities.names[n];
+    if (r.name && !names.includes(r.name)) {
+      names.push(r.name);
+      for (const k of keys ?? nameKeys(r.name)) {
         const list = index.get(k);
         if (!list) index.set(k, [n]);
         else if (list[list.length - 1] !== n) list.push(n);
       }
     }
-    r.ids.forEach((v, k) => {
-      if (v === null) return;
-      e.ids[k] ??= v;
-      if (!byId.has(`${k}\u0001${v}`)) byId.set(`${k}\u0001${v}`, n);
-    });
-    r.agree.forEach((v, k) => { if (v !== null) e.agree[k] ??= v; });
+    for (let k = 0; k < c.ids.length; k++) {
+      const v = c.ids[k];
+      if (v === 0) continue;
+      if (entities.ids[k][n] === 0) entities.ids[k][n] = v;
+      if (!byId[k].has(v)) byId[k].set(v, n);
+    }
+    for (let k = 0; k < c.agree.length; k++) if (c.agree[k] !== 0 && entities.agree[k][n] === 0) entities.agree[k][n] = c.agree[k];
   };
 
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    if (!blocks.has(r.block)) blocks.set(r.block, new Map());
+    const c: Coded = {
+      source: sources.of(r.source),
+      ids: idCodes.map((codes, k) => codes.of(r.ids[k] ?? null)),
+      agree: agreeCodes.map((codes, k) => codes.of(r.agree[k] ?? null)),
+    };
+    let index = blocks.get(r.block);
+    if (!index) blocks.set(r.block, (index = new Map()));
     // An exact id decides, unless what it would join contradicts it.
     let found: Outcome | undefined;
-    for (let k = 0; k < r.ids.length && !found; k++) {
-      const v = r.ids[k];
-      const n = v === null ? undefined : byId.get(`${k}\u0001${v}`);
-      if (n !== undefined && !clash(entities[n], r)) found = { entity: n, rule: 'id', score: 1 };
+    for (let k = 0; k < c.ids.length && !found; k++) {
+      const n = c.ids[k] === 0 ? undefined : byId[k].get(c.ids[k]);
+      if (n !== undefined && !clash(n, c)) found = { entity: n, rule: 'id', score: 1 };
     }
+    let keys: string[] | undefined;
     if (!found && r.name) {
-      const seen = new Set<number>();
+      keys = nameKeys(r.name);
       const scored: { n: number; score: number }[] = [];
-      const index = blocks.get(r.block)!;
-      for (const k of nameKeys(r.name)) {
-        for (const n of index.get(k) ?? []) {
-          if (seen.has(n)) continue;
-          seen.add(n);
-          const e = entities[n];
-          if (clash(e, r)) continue;
+      for (const k of keys) {
+        const list = index.get(k);
+        if (!list) continue;
+        for (const n of list) {
+          if (entities.seenBy[n] === i + 1) continue;
+          entities.seenBy[n] = i + 1;
+          if (clash(n, c)) continue;
           let score = 0;
-          comparisons += e.names.length;
-          for (const name of e.names) score = Math.max(score, jaroWinkler(r.name, name));
+          for (const name of entities.names[n]) {
+            const s = jaroWinkler(r.name, name);
+            if (s > score) score = s;
+          }
+          comparisons += entities.names[n].length;
           if (score >= o.threshold) scored.push({ n, score });
         }
       }
       scored.sort((a, b) => b.score - a.score || a.n - b.n);
       if (scored.length > 1 && scored[1].score >= scored[0].score - o.margin) {
-        const [a, b] = scored;
-        found = {
-          ambiguous: `ambiguous: ${records[entities[a.n].first].source} ${records[entities[a.n].first].key} (${a.score.toFixed(3)}) and `
-            + `${records[entities[b.n].first].source} ${records[entities[b.n].first].key} (${b.score.toFixed(3)}) are within the margin of ${o.margin}`,
-        };
+        const describe = ({ n, score }: { n: number; score: number }) =>
+          `${records[entities.first[n]].source} ${records[entities.first[n]].key} (${score.toFixed(3)})`;
+        found = { ambiguous: `ambiguous: ${describe(scored[0])} and ${describe(scored[1])} are within the margin of ${o.margin}` };
       } else if (scored.length) {
         found = { entity: scored[0].n, rule: 'name', score: Math.round(scored[0].score * 1e4) / 1e4 };
       }
     }
-    if (!found) {
-      entities.push({ first: i, sources: new Set(), names: [], ids: r.ids.map(() => null), agree: r.agree.map(() => null) });
-      found = { entity: entities.length - 1, rule: 'new', score: null };
-    }
-    if ('entity' in found) join(found.entity, r);
+    found ??= { entity: entities.add(i), rule: 'new', score: null };
+    if ('entity' in found) join(found.entity, r, c, index, keys);
     outcomes.push(found);
   }
-  return { outcomes, ids: entityIds(records, outcomes, entities.length, o.prefix), comparisons };
+  return { outcomes, ids: entityIds(records, outcomes, entities.count, o.prefix), comparisons };
 }
 
 /**
@@ -148,18 +228,23 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
  * took that id already (an entity split in two keeps its id once); otherwise a new one from its first record.
  */
 function entityIds(records: readonly MatchRecord[], outcomes: readonly Outcome[], count: number, prefix: string): string[] {
-  const votes: Map<string, number>[] = Array.from({ length: count }, () => new Map());
+  // A tally only for entities whose records had earlier ids: on a first run, none (not a map for each entity).
+  const votes: (Map<string, number> | undefined)[] = new Array(count);
   const first: (number | undefined)[] = new Array(count);
   outcomes.forEach((out, i) => {
     if (!('entity' in out)) return;
     first[out.entity] ??= i;
     const prev = records[i].previous;
-    if (prev) votes[out.entity].set(prev, (votes[out.entity].get(prev) ?? 0) + 1);
+    if (!prev) return;
+    const tally = (votes[out.entity] ??= new Map());
+    tally.set(prev, (tally.get(prev) ?? 0) + 1);
   });
   const taken = new Set<string>();
   const ids: string[] = new Array(count);
   for (let n = 0; n < count; n++) {
-    const ranked = [...votes[n]].sort((a, b) => b[1] - a[1]);
+    const tally = votes[n];
+    if (!tally) continue;
+    const ranked = [...tally].sort((a, b) => b[1] - a[1]);
     const kept = ranked.find(([id]) => !taken.has(id))?.[0];
     if (kept) {
       ids[n] = kept;
