@@ -3,7 +3,7 @@
 // staging tables → a `tables` stream → `resolve` → the crosswalk in the embedded DuckDB — by `sluice run`, `repeat`
 // times (default 3, medians). Beside it, the matcher alone (`matchEntities` on the same records, prepared as `resolve`
 // prepares them) separates matching cost from the engine's; and a naive all-pairs comparison of a `sample` of records
-// (default 10k) shows what blocking saves. Quality against the truth: pairwise precision and recall, ambiguous records,
+// (default 5k) shows what blocking saves. Quality against the truth: pairwise precision and recall, ambiguous records,
 // and false merges of namesakes (two entities of one name and block made one). The goal (issue): ≥ 50k records/s and
 // ≤ 500 MB peak RSS for 1M records.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,7 +150,7 @@ function allPairs(prepared: readonly MatchRecord[], size: number): { size: numbe
   return { size: sample.length, pairs: pairs(sample.length), seconds, blocked: comparisons, blockedSeconds: (performance.now() - t0) / 1000 };
 }
 
-export async function benchResolve(records: number, repeat = 3, sampleSize = 10_000): Promise<void> {
+export async function benchResolve(records: number, repeat = 3, sampleSize = 5_000): Promise<void> {
   const dir = join(root, 'bench', '.data');
   mkdirSync(dir, { recursive: true });
   let t0 = performance.now();
@@ -187,7 +187,11 @@ export async function benchResolve(records: number, repeat = 3, sampleSize = 10_
   const runs: Measurement[] = [];
   const resolveMs: number[] = [];
   const home = join(dir, `resolve-${process.pid}`);
-  let summary: { streams: Record<string, { loaded: number; dead_lettered: number }>; transformers: Record<string, { duration_ms: number }[]> } | undefined;
+  let summary: {
+    streams: Record<string, { loaded: number; dead_lettered: number }>;
+    transformers: Record<string, { duration_ms: number }[]>;
+    phases: { phase: string; duration_ms: number }[];
+  } | undefined;
   for (let i = 0; i < repeat; i++) {
     rmSync(home, { recursive: true, force: true });
     const m = await measureSluice(['run', file, '--json'], { SLUICE_HOME: home });
@@ -195,7 +199,10 @@ export async function benchResolve(records: number, repeat = 3, sampleSize = 10_
     summary = JSON.parse(m.stdout);
     runs.push(m);
     resolveMs.push(summary!.transformers.player_sources[0].duration_ms);
-    console.log(`pipeline run ${i + 1}/${repeat}: ${m.seconds.toFixed(2)}s, resolve step ${(resolveMs[i] / 1000).toFixed(2)}s, peak RSS ${m.peakRssMb?.toFixed(0)} MB`);
+    // Phases are summed over the five streams (four staging loads and the resolved one): where the rest of the time goes.
+    const phases = summary!.phases.map((p) => `${p.phase} ${(p.duration_ms / 1000).toFixed(1)}s`).join(', ');
+    console.log(`pipeline run ${i + 1}/${repeat}: ${m.seconds.toFixed(2)}s, resolve step ${(resolveMs[i] / 1000).toFixed(2)}s, `
+      + `peak RSS ${m.peakRssMb?.toFixed(0)} MB; phases: ${phases}`);
   }
   const walk = await crosswalk(join(home, 'warehouse.duckdb'));
   rmSync(home, { recursive: true, force: true });

@@ -16,7 +16,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000), Number(args[1] ?? 3)),
   diff: (args) => benchDiff(Number(args[0] ?? 1_000_000)),
   parquet: (args) => benchParquet(Number(args[0] ?? 3_000_000), Number(args[1] ?? 3)),
-  resolve: (args) => benchResolve(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3), Number(args[2] ?? 10_000)),
+  resolve: (args) => benchResolve(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3), Number(args[2] ?? 5_000)),
   sql: (args) => benchSql(args),
   api: (args) => benchApi(args),
   mysql: (args) => benchMysql(Number(args[0] ?? 1_000_000)),
