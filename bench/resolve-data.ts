@@ -98,8 +98,6 @@ export interface BenchRecord {
 interface Entity { first: string; last: string; suffix: string; year: number; position: string; school: number }
 
 export interface Generated {
-  /** CSV text of each source, in its own shape. */
-  files: Record<SourceName, string>;
   /** Every distinct record (a repeated draft row once), in source order. */
   records: BenchRecord[];
   /** Each entity's true full name (first and last), to tell false merges of namesakes from others. */
@@ -115,8 +113,11 @@ const words = (s: string): string[] => s.split(/\s+/).filter(Boolean);
 const capital = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1);
 const csv = (v: string | number | null): string => (v === null ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
 
-/** About `records` records (the sources' coverage is drawn), from `seed`. */
-export function generate(records: number, seed = 7): Generated {
+/**
+ * About `records` records (the sources' coverage is drawn), from `seed`; each source's CSV text, in its own shape, is
+ * handed to `write` and not kept (at 1M records, text the matcher's timing would collect garbage around).
+ */
+export function generate(records: number, write: (source: SourceName, csv: string) => void, seed = 7): Generated {
   const rnd = random(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)];
   // Skewed towards the head of a list, as name frequencies are: a few names are common, most rare.
@@ -213,6 +214,6 @@ export function generate(records: number, seed = 7): Generated {
       if (rnd() < 0.03) lines.draft.push(line(lines.draft.length - 1));
     }
   });
-  const files = Object.fromEntries(SOURCES.map((s) => [s, lines[s].join('\n') + '\n'])) as Record<SourceName, string>;
-  return { files, records: out, names: entities.map((e) => `${e.first} ${e.last}`), entities: count };
+  for (const s of SOURCES) write(s, lines[s].join('\n') + '\n');
+  return { records: out, names: entities.map((e) => `${e.first} ${e.last}`), entities: count };
 }

@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { aliasTable, comparable, normalizeName } from '../src/transforms/entity/normalize.js';
+import { aliasTable, comparable, comparableOf, normalizeName } from '../src/transforms/entity/normalize.js';
 import { matchEntities, type MatchRecord } from '../src/transforms/entity/matcher.js';
 import { jaroWinkler } from '../src/transforms/entity/similarity.js';
 import { measureSluice, printTable, type Measurement } from './measure.js';
@@ -64,15 +64,16 @@ transforms:
 
 /** The records as `resolve` hands them to the matcher: normalized, in priority order then by key. */
 function prepare(records: readonly BenchRecord[]): { prepared: MatchRecord[]; truth: BenchRecord[] } {
-  const schools = aliasTable(SCHOOL_ALIASES);
-  const positions = aliasTable(POSITION_ALIASES);
+  const school = comparableOf(aliasTable(SCHOOL_ALIASES));
+  const position = comparableOf(aliasTable(POSITION_ALIASES));
+  const year = comparableOf();
   const rank = (s: string) => SOURCES.indexOf(s as BenchRecord['source']);
   const truth = [...records].sort((a, b) => rank(a.source) - rank(b.source) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const prepared = truth.map((r): MatchRecord => ({
     source: r.source, key: r.key, name: normalizeName(r.fullName) || null,
-    block: `${r.year}\u0001${comparable(r.position, positions)}`,
+    block: `${year(r.year)}\u0001${position(r.position)}`,
     ids: [comparable(r.pfrId)],
-    agree: [comparable(r.school, schools)],
+    agree: [school(r.school)],
   }));
   return { prepared, truth };
 }
@@ -154,12 +155,8 @@ export async function benchResolve(records: number, repeat = 3, sampleSize = 5_0
   const dir = join(root, 'bench', '.data');
   mkdirSync(dir, { recursive: true });
   let t0 = performance.now();
-  const data: Generated = generate(records);
   const files: Record<string, string> = {};
-  for (const s of SOURCES) {
-    files[s] = join(dir, `resolve-${records}-${s}.csv`);
-    writeFileSync(files[s], data.files[s]);
-  }
+  const data: Generated = generate(records, (s, csv) => writeFileSync(files[s] = join(dir, `resolve-${records}-${s}.csv`), csv));
   // The truth, beside the files (the pipeline never reads it): each record's entity.
   writeFileSync(join(dir, `resolve-${records}-truth.csv`), `source,key,entity\n${data.records.map((r) => `${r.source},${r.key},${r.entity}`).join('\n')}\n`);
   const n = data.records.length;

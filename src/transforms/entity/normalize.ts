@@ -34,3 +34,22 @@ export function comparable(v: unknown, aliases?: Map<string, string>): string | 
   if (!text) return null;
   return aliases?.get(text) ?? text;
 }
+
+/**
+ * `comparable` for one column, remembering the values it has seen, up to `limit` of them: blocking and agree columns
+ * (years, positions, schools) repeat a few values a million times, and normalizing one costs a Unicode decomposition
+ * and three regular expressions. A column of distinct values stops filling the memory at the limit.
+ */
+export function comparableOf(aliases?: Map<string, string>, limit = 10_000): (v: unknown) => string | null {
+  const seen = new Map<string, string | null>();
+  return (v) => {
+    if (v === null || v === undefined) return null;
+    const text = String(v);
+    let out = seen.get(text);
+    if (out === undefined) {
+      out = comparable(text, aliases);
+      if (seen.size < limit) seen.set(text, out);
+    }
+    return out;
+  };
+}

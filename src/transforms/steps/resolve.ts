@@ -7,7 +7,7 @@
 // candidates in its reason (the review queue: add an alias or an id, then `sluice dlq replay`).
 import { z } from 'zod';
 import type { Row } from '../../core/types.js';
-import { aliasTable, comparable, normalizeName } from '../entity/normalize.js';
+import { aliasTable, comparable, comparableOf, normalizeName } from '../entity/normalize.js';
 import { matchEntities, type MatchRecord } from '../entity/matcher.js';
 import { Frame, setKey } from '../frame.js';
 import { defineStep, keyText } from '../step.js';
@@ -43,10 +43,20 @@ export const resolveStep = defineStep<Options>({
   options,
   blocking: () => true,
   compile(o, env) {
-    const aliases = new Map(o.agree.map((c) => [c, aliasTable(o.aliases[c])]));
-    const blockAliases = new Map(o.block.map((c) => [c, aliasTable(o.aliases[c])]));
+    const agreeValues = o.agree.map((c) => comparableOf(aliasTable(o.aliases[c])));
+    const blockValues = o.block.map((c) => comparableOf(aliasTable(o.aliases[c])));
     const rank = new Map(o.priority.map((s, i) => [s, i]));
     const held: { row: Row; record: MatchRecord }[] = [];
+    // One string per block, not one per record: a million held records share a few hundred (the matcher keeps a map
+    // per block anyway, so this holds no more than it does).
+    const blockKeys = new Map<string, string>();
+    const blockOf = (row: Row): string => {
+      const block = o.block.map((c, k) => blockValues[k](row[c]) ?? '\u0000').join('\u0001');
+      const known = blockKeys.get(block);
+      if (known !== undefined) return known;
+      blockKeys.set(block, block);
+      return block;
+    };
     let previous: Promise<Map<string, string>> | undefined;
     const recordKey = (source: string, key: string) => `${source}\u0002${key}`;
 
@@ -80,9 +90,9 @@ export const resolveStep = defineStep<Options>({
             row,
             record: {
               source: String(source), key, name,
-              block: o.block.map((c) => comparable(row[c], blockAliases.get(c)) ?? '\u0000').join('\u0001'),
+              block: blockOf(row),
               ids: o.ids.map((c) => comparable(row[c])),
-              agree: o.agree.map((c) => comparable(row[c], aliases.get(c))),
+              agree: o.agree.map((c, k) => agreeValues[k](row[c])),
               previous: earlier.get(recordKey(String(source), key)),
             },
           });
