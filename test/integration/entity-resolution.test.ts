@@ -63,6 +63,18 @@ test('the matcher: exact ids, names within blocks, agree columns, one record per
   assert.equal(entityAgain(0), entity(1), 'the new record joins the TCU Kevin White, under his id');
 });
 
+test('a penalized column lowers a match rather than ruling it out, and decides between two namesakes', () => {
+  const soft = (school: string) => ({ soft: [school] });
+  const records = [rec('a', '1', 'Chad Setterstrom', soft('new mexico')), rec('b', '1', 'Chad Setterstrom', soft('northern iowa'))];
+  const kept = matchEntities(records, { ...opts, penalties: [0.06] });
+  assert.deepEqual(kept.outcomes[1], { entity: 0, rule: 'name', score: 0.94 }, 'a transfer: another school, the same player');
+  assert.equal((matchEntities(records, { ...opts, penalties: [0.1] }).outcomes[1] as { rule: string }).rule, 'new', 'too costly: a new entity');
+  // Two namesakes, and a record naming one of their schools: the school decides instead of making it ambiguous.
+  const two = [rec('a', '1', 'Mike Green', soft('houston')), rec('a', '2', 'Mike Green', soft('nw state la')), rec('b', 'x', 'Mike Green', soft('houston'))];
+  const { outcomes } = matchEntities(two, { ...opts, penalties: [0.06] });
+  assert.deepEqual(outcomes[2], { entity: 0, rule: 'name', score: 1 });
+});
+
 const CFR = `pfr_id,player_name,pos,school,draft_year,draft_round,ht,wt,forty
 WhitKe00,Kevin White,WR,West Virginia,2015,1,6-3,215,4.35
 WhitKe01,Kevin White,CB,TCU,2015,NA,5-9,183,4.62

@@ -5,7 +5,8 @@
 // - else by name, within its block (records that cannot be the same entity — another year, another position group —
 //   are never compared): the best-scoring entity at or above the threshold, Jaro–Winkler on normalized names;
 // - never an entity holding a different value of an id column or an `agree` column (two players of one name and year
-//   at different schools stay two), nor, with one record per source, an entity that already has this source's record;
+//   at different positions stay two), nor, with one record per source, an entity that already has this source's record;
+//   a differing `penalties` column (a school) lowers the name's score rather than ruling the entity out;
 // - two candidates within `margin` of each other are not guessed between: the record is ambiguous (for review).
 // Entities keep the id their records had in earlier runs (the one most of them had); a new entity's id is derived from
 // its first record's source and key, so it is the same in every run and never renumbers another.
@@ -24,11 +25,15 @@ export interface MatchRecord {
   ids: (string | null)[];
   /** Normalized values of the columns that must agree when both sides have one. */
   agree: (string | null)[];
+  /** Normalized values of the columns that count against a match when both sides have one and they differ. */
+  soft?: (string | null)[];
   /** The entity id an earlier run gave this record. */
   previous?: string;
 }
 
 export interface MatchOptions {
+  /** What a differing `soft` value costs a name's similarity, by column (MatchRecord.soft's order). */
+  penalties?: number[];
   threshold: number;
   margin: number;
   onePerSource: boolean;
@@ -45,6 +50,7 @@ interface Entity {
   names: string[];
   ids: (string | null)[];
   agree: (string | null)[];
+  soft: (string | null)[];
 }
 
 /** Index of entities in one block by the words of their names and their names' first three letters. */
@@ -85,6 +91,14 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
       if (!byId.has(`${k}\u0001${v}`)) byId.set(`${k}\u0001${v}`, n);
     });
     r.agree.forEach((v, k) => { if (v !== null) e.agree[k] ??= v; });
+    r.soft?.forEach((v, k) => { if (v !== null) e.soft[k] ??= v; });
+  };
+
+  // A school written differently by two sources (a transfer, a data error) lowers the score instead of ruling out.
+  const penalty = (e: Entity, r: MatchRecord): number => {
+    let cost = 0;
+    r.soft?.forEach((v, k) => { if (v !== null && e.soft[k] !== null && e.soft[k] !== v) cost += o.penalties?.[k] ?? 0; });
+    return cost;
   };
 
   for (let i = 0; i < records.length; i++) {
@@ -109,6 +123,7 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
           if (clash(e, r)) continue;
           let score = 0;
           for (const name of e.names) score = Math.max(score, jaroWinkler(r.name, name));
+          score -= penalty(e, r);
           if (score >= o.threshold) scored.push({ n, score });
         }
       }
@@ -124,7 +139,7 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
       }
     }
     if (!found) {
-      entities.push({ first: i, sources: new Set(), names: [], ids: r.ids.map(() => null), agree: r.agree.map(() => null) });
+      entities.push({ first: i, sources: new Set(), names: [], ids: r.ids.map(() => null), agree: r.agree.map(() => null), soft: (r.soft ?? []).map(() => null) });
       found = { entity: entities.length - 1, rule: 'new', score: null };
     }
     if ('entity' in found) join(found.entity, r);
