@@ -132,6 +132,28 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       }
     });
   });
+  tableCycles(sources, issues);
+}
+
+/** Streams that read tables other streams load (the `tables` source) must not, in the end, read their own. */
+function tableCycles(sources: (SourceConfig | undefined)[], issues: ConfigIssue[]): void {
+  const streams = sources.flatMap((source, i) => (source?.streams ?? []).map((stream, j) => ({
+    stream, path: ['sources', i, 'streams', j, 'tables'] as KeyPath, reads: getSourceSpec(source!.type)?.reads?.(stream) ?? [],
+  })));
+  const loads = new Map(streams.map((s) => [s.stream.destination_table ?? s.stream.name, s]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (s: (typeof streams)[number], path: string[]): boolean => {
+    if (state.get(s.stream.name) === 'done') return false;
+    if (state.get(s.stream.name) === 'visiting') {
+      issues.push({ path: s.path, message: `streams read each other's tables in a cycle: ${[...path.slice(path.indexOf(s.stream.name)), s.stream.name].join(' → ')}` });
+      return true;
+    }
+    state.set(s.stream.name, 'visiting');
+    const found = s.reads.some((table) => { const by = loads.get(table); return by !== undefined && by !== s && visit(by, [...path, s.stream.name]); });
+    state.set(s.stream.name, 'done');
+    return found;
+  };
+  for (const s of streams) if (visit(s, [])) return;
 }
 
 /** Stream names as written, also under sources that failed validation (so `transforms` is not blamed for them). */

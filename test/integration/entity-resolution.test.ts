@@ -226,3 +226,39 @@ test('the same pipeline into PostgreSQL', async () => {
     cleanup();
   }
 });
+
+test('tables streams: a cycle is refused before any work, with the file and line; one whose upstream failed does not run', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const home = join(dir, '.sluice');
+    writeFileSync(join(dir, 'cycle.yaml'), `pipeline: cycle
+sources:
+  - name: w
+    type: tables
+    streams:
+      - { name: a, tables: [b] }
+      - { name: b, tables: [a] }
+`);
+    const cycle = await sluice(['validate', join(dir, 'cycle.yaml')], { home });
+    assert.equal(cycle.code, 2);
+    assert.match(cycle.stderr, /cycle\.yaml:6:\d+ sources\[0\]\.streams\[0\]\.tables streams read each other's tables in a cycle: a → b → a/);
+
+    writeFileSync(join(dir, 'blocked.yaml'), `pipeline: blocked
+sources:
+  - name: files
+    type: csv
+    streams:
+      - { name: staged, path: missing-*.csv }
+  - name: w
+    type: tables
+    streams:
+      - { name: model, tables: [staged] }
+`);
+    const run = await sluice(['run', join(dir, 'blocked.yaml'), '--json'], { home });
+    assert.equal(run.code, 1);
+    const summary = JSON.parse(run.stdout);
+    assert.match(summary.error, /model: not run: it reads what staged loads, which failed/);
+  } finally {
+    cleanup();
+  }
+});
