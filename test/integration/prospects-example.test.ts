@@ -29,6 +29,11 @@ test('examples/prospects: four providers into one golden record per player, with
       assert.ok(core.includes(c), `prospect_core.${c}`);
     }
     assert.deepEqual((await q('SELECT DISTINCT source FROM prospect_sources ORDER BY source')).map((r) => r.source), ['cfr', 'nfl', 'pff', 'yahoo']);
+    // Measurements per source and golden; grades from PFF.
+    const players = Number((await q('SELECT count(*) AS n FROM prospect_core'))[0].n);
+    assert.equal(s.prospect_measurements.loaded, players + s.cfr_staging.loaded + s.nfl_staging.loaded);
+    assert.deepEqual((await q('SELECT DISTINCT source FROM prospect_measurements ORDER BY source')).map((r) => r.source), ['cfr', 'golden', 'nfl']);
+    assert.equal(s.prospect_grades.loaded, Number((await q("SELECT count(DISTINCT prospect_id) AS n FROM prospect_sources WHERE source = 'pff'"))[0].n));
     const ids = async () => new Map((await q('SELECT source, source_key, prospect_id FROM prospect_sources'))
       .map((r) => [`${r.source}:${r.source_key}`, String(r.prospect_id)]));
     const before = await ids();
