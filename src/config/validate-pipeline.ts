@@ -175,6 +175,9 @@ function validateOnce(raw: unknown): Validation {
   const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
   const destination = validateDestination(raw.destination, issues);
   crossCheck(sources, destination, issues);
+  if (top?.views?.length && destination && !getDestinationSpec(destination.type)?.capabilities(destination).views) {
+    issues.push({ path: ['views'], message: `destination \`${destination.type}\` cannot create views`, expected: 'a destination with views: duckdb or postgres' });
+  }
   const transforms = validateTransforms(raw.transforms, streamNamesOf(raw.sources), issues);
   const checks = validateChecks(raw.checks, streamNamesOf(raw.sources), issues);
   if (issues.length > 0 || !top || !destination) return { ok: false, issues };
@@ -190,6 +193,7 @@ function validateOnce(raw: unknown): Validation {
     ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
     ...(raw.alerts !== undefined ? { alerts: raw.alerts } : {}),
     ...(transforms ? { transforms } : {}),
+    ...(rest.views?.length ? { views: rest.views } : {}),
     ...(checks ? { checks } : {}),
   };
   return { ok: true, config };

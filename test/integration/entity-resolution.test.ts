@@ -147,6 +147,9 @@ transforms:
         rules: { forty: { priority: [nfl, cfr] }, draft_round: min }
         keep: [forty]
         drop: [source_key, match_score, match_rule, team, pick, ht, _loaded_at]
+views:
+  - { name: player_counts, materialized: true, sql: "SELECT count(*) AS players FROM prospect_core" }
+  - { name: by_school, sql: "SELECT school, count(*) AS n FROM prospect_core GROUP BY school" }
 ${destination}`;
 
 async function scenario(destination: string, query: (sql: string) => Promise<Record<string, unknown>[]>, dir: string, home: string) {
@@ -194,6 +197,9 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   assert.equal(leinart.forty_cfr, null);
   assert.equal(Number(leinart.draft_round), 1);
   assert.equal(Number((await query('SELECT count(*) AS n FROM prospect_core'))[0].n), 6);
+  // Views over what loaded, published at the end of the run (materialized on PostgreSQL).
+  assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6);
+  assert.equal(Number((await query("SELECT n FROM by_school WHERE school = 'West Virginia'"))[0].n), 1);
 
   // A second run with a new record: every earlier record keeps its id, and the new one joins its player.
   writeFileSync(join(dir, 'nfl.csv'), NFL + 'Chris Jones,Mississippi State,DT,2016,5.04,310\n');
@@ -202,6 +208,7 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   const after = await crosswalk();
   for (const [k, id] of ids) assert.equal(after.get(k), id, `${k} keeps ${id}`);
   assert.equal(after.size, ids.size, 'the NFL Chris Jones fits both and is held for review too');
+  assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6, 'refreshed, still there');
 }
 
 test('prospects from three files into the embedded DuckDB: crosswalk, golden records, review, stable ids', async () => {
@@ -221,6 +228,9 @@ test('the same pipeline into PostgreSQL', async () => {
     const home = join(dir, '.sluice');
     await scenario(`destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }\n`,
       (sql) => pgQuery(sql.replace(/FROM (\w+)/g, `FROM "${schema}".$1`)), dir, home);
+    const kinds = await pgQuery(`SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = '${schema}' AND c.relname IN ('player_counts', 'by_school') ORDER BY c.relname`);
+    assert.deepEqual(kinds.map((k) => [k.relname, k.relkind]), [['by_school', 'v'], ['player_counts', 'm']]);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     cleanup();

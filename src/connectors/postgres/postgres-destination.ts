@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -13,7 +13,7 @@ import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
-import { publish } from './postgres-publish.js';
+import { publish, publishViews } from './postgres-publish.js';
 import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { createStateTable, deleteState, readState } from './postgres-state.js';
@@ -77,6 +77,19 @@ export class PostgresDestination implements Destination {
       replaceStrategy: this.config.replace_strategy,
       onDone,
     }));
+  }
+
+  async publishViews(views: ViewDefinition[]): Promise<void> {
+    const client = await connectClient(this.requirePool(), this.config);
+    let broken = false;
+    try {
+      await publishViews(client, this.schema, views, this.logger);
+    } catch (e) {
+      broken = true;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** A committed table's columns in batches, through a server-side cursor (`table` may be `schema.table`). */

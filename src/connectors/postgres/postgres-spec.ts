@@ -7,6 +7,7 @@ import { pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
+  views: true,
   dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
