@@ -46,6 +46,8 @@ import { insertState } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
+import { ensureSearch } from './postgres-search.js';
+import type { SearchSpec } from './postgres-search.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
 import type { Refusal } from '../../core/values/refusals.js';
@@ -94,6 +96,8 @@ export interface PostgresLoadOptions {
   publish: (client: pg.PoolClient) => Promise<void>;
   /** The target is partitioned: rows are staged, and the partitions they need are created before they move in. */
   partition?: PartitionSpec;
+  /** The target gets a search column and index (postgres-search.ts) in the transaction of its last rows. */
+  search?: SearchSpec;
   /** How a replace publishes: `swap` renames a new table in; `truncate` empties and refills the existing one. */
   replaceStrategy?: 'swap' | 'truncate';
   onDone: () => void;
@@ -474,6 +478,7 @@ export class PostgresStreamLoad implements StreamLoad {
       counts = this.takeEarly(await this.apply(this.takeStaged()));
       if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
       await this.step('saving state', () => this.saveState(state));
+      await this.searchable();
       await this.commitTx();
     }
     await this.step('publishing', () => this.opts.publish(this.client));
@@ -819,7 +824,16 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       await this.saveState(state);
     });
+    await this.searchable();
     await this.commitTx();
+  }
+
+  /** The search column and index, where the destination asks for them and the table exists (a stream with no schema has none). */
+  private async searchable(): Promise<void> {
+    const search = this.opts.search;
+    if (!search || (await describeTable(this.client, this.targetRef)).length === 0) return;
+    const outcome = await this.step('making the table searchable', () => ensureSearch(this.client, this.targetRef, search));
+    if (outcome !== 'unchanged') this.opts.logger.info({ stream: this.target.stream, table: this.targetRef.table, outcome }, 'search column ensured');
   }
 
   /** Create the partitions the rows staged in `stage` need (a partitioned target only). */
