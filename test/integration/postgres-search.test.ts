@@ -43,7 +43,7 @@ sources:
   - name: files
     type: csv
     streams:
-      - { name: prospect_core, path: prospects.csv, primary_key: id, write: ${write} }
+      - { name: prospect_core, path: 'prospects*.csv', primary_key: id, write: ${write} }
 destination:
   type: postgres
   url: ${URL}
@@ -122,16 +122,39 @@ test('merge: the column and GIN index are made, weighted hits rank first, any qu
   });
 });
 
-test('replace: the table swapped in has the column and index', async () => {
+for (const write of ['replace', 'append']) {
+  test(`${write}: the table ${write === 'replace' ? 'swapped in' : 'appended to'} has the column and index`, async () => {
+    await withSetup(async (s) => {
+      s.write({ write, search: WEIGHTED });
+      await s.run();
+      // The second run's rows go into a table that has the generated column (append) or a new one swapped in (replace).
+      writeFileSync(join(s.dir, 'prospects-2.csv'), 'id,full_name,school,position\n4,Chris Lake,Riverside North,guard\n');
+      await s.run();
+      assert.equal((await searchIndexes(s.schema)).length, 1);
+      assert.ok(await generation(s.schema));
+      const r = await s.search('prospect_core', 'riverside', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(jsonRows(r).map((row) => row.full_name).sort(), ['Chris Lake', "Sam O'Neil"]);
+    });
+  });
+}
+
+test('an index dropped by hand comes back; a searched column the table lacks, or an unknown language, fails the run, naming it', async () => {
   await withSetup(async (s) => {
-    s.write({ write: 'replace', search: WEIGHTED });
+    s.write({ write: 'merge', search: WEIGHTED });
     await s.run();
+    await pgQuery(`DROP INDEX ${s.schema}.prospect_core_search`);
     await s.run();
     assert.equal((await searchIndexes(s.schema)).length, 1);
-    assert.ok(await generation(s.schema));
-    const r = await s.search('prospect_core', 'riverside', '--json');
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(jsonRows(r).map((row) => row.full_name), ["Sam O'Neil"]);
+    s.write({ write: 'merge', search: 'prospect_core: { columns: [full_name, nickname] }' });
+    const r = await sluice(['run', s.pipeline], { home: s.home });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /search: nickname is no column of .*prospect_core/);
+    s.write({ write: 'merge', search: 'prospect_core: { columns: [full_name], language: "klingon\'; --" }' });
+    const lang = await sluice(['run', s.pipeline], { home: s.home });
+    assert.equal(lang.code, 1);
+    assert.match(lang.stderr, /search: language \\"klingon'; --\\" is no text search configuration/);
+    for (const out of [r, lang]) assert.ok(!out.stderr.includes(PASSWORD));
   });
 });
 
@@ -141,6 +164,10 @@ test('clear errors, exit 2, no password: not PostgreSQL, no `search:` entry, a t
     const notYet = await s.search('prospect_core', 'smith');
     assert.equal(notYet.code, 2, notYet.stderr);
     assert.match(notYet.stderr, /does not exist yet: run the pipeline first/);
+
+    const badLimit = await s.search('prospect_core', 'smith', '--limit', '0');
+    assert.equal(badLimit.code, 2);
+    assert.match(badLimit.stderr, /--limit must be a positive integer/);
 
     const noEntry = await s.search('other_table', 'smith');
     assert.equal(noEntry.code, 2);

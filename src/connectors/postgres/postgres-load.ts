@@ -831,8 +831,10 @@ export class PostgresStreamLoad implements StreamLoad {
   /** The search column and index, where the destination asks for them and the table exists (a stream with no schema has none). */
   private async searchable(): Promise<void> {
     const search = this.opts.search;
-    if (!search || (await describeTable(this.client, this.targetRef)).length === 0) return;
-    const outcome = await this.step('making the table searchable', () => ensureSearch(this.client, this.targetRef, search));
+    if (!search) return;
+    const columns = (await this.step('making the table searchable', () => describeTable(this.client, this.targetRef))).map((c) => c.name);
+    if (columns.length === 0) return;
+    const outcome = await this.step('making the table searchable', () => ensureSearch(this.client, this.targetRef, columns, search));
     if (outcome !== 'unchanged') this.opts.logger.info({ stream: this.target.stream, table: this.targetRef.table, outcome }, 'search column ensured');
   }
 

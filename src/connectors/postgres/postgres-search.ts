@@ -53,29 +53,34 @@ export function searchExpression(spec: SearchSpec, language: string): string {
 const fingerprint = (expression: string): string => `sluice search ${createHash('sha1').update(expression).digest('hex').slice(0, 16)}`;
 
 /**
- * Give `table` its search column and index, or replace them when the option changed. Runs in the caller's
- * transaction, so the rows and the column that indexes them become visible together (a swapped-in table included).
+ * Give `table` (whose columns are `columns`) its search column and index, or replace them when the option changed.
+ * Runs in the caller's transaction, so the rows and the column that indexes them become visible together (a
+ * swapped-in table included). An unchanged option takes no lock: catalog reads only.
  */
-export async function ensureSearch(db: Queryable, table: TableRef, spec: SearchSpec): Promise<'created' | 'replaced' | 'unchanged'> {
+export async function ensureSearch(
+  db: Queryable, table: TableRef, columns: readonly string[], spec: SearchSpec,
+): Promise<'created' | 'replaced' | 'unchanged'> {
+  const missing = spec.columns.filter((c) => !columns.includes(c));
+  if (missing.length) throw new ConfigError(`search: ${missing.join(', ')} ${missing.length === 1 ? 'is no column' : 'are no columns'} of ${qualified(table)} (it has ${columns.filter((c) => c !== SEARCH_COLUMN).join(', ')})`);
   const expression = searchExpression(spec, await searchLanguage(db, spec.language));
   const want = fingerprint(expression);
-  const r = await db.query<{ comment: string | null }>(
-    `SELECT col_description(a.attrelid, a.attnum) AS comment FROM pg_attribute a
-     WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped`,
-    [qualified(table), SEARCH_COLUMN],
+  const indexName = derivedName(table.table, '_search');
+  const r = await db.query<{ comment: string | null; indexed: boolean }>(
+    `SELECT col_description(to_regclass($1), a.attnum) AS comment, to_regclass($3) IS NOT NULL AS indexed
+     FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped`,
+    [qualified(table), SEARCH_COLUMN, qualified({ schema: table.schema, table: indexName })],
   );
-  const index = qualified({ schema: table.schema, table: derivedName(table.table, '_search') });
-  const column = quoteIdent(SEARCH_COLUMN);
   const outcome = r.rows.length === 0 ? 'created' : r.rows[0].comment === want ? 'unchanged' : 'replaced';
-  if (outcome === 'replaced') {
-    await db.query(`DROP INDEX IF EXISTS ${index}`);
-    await db.query(`ALTER TABLE ${qualified(table)} DROP COLUMN ${column}`);
-  }
+  const column = quoteIdent(SEARCH_COLUMN);
+  // Dropping the column drops its index too.
+  if (outcome === 'replaced') await db.query(`ALTER TABLE ${qualified(table)} DROP COLUMN ${column}`);
   if (outcome !== 'unchanged') {
     await db.query(`ALTER TABLE ${qualified(table)} ADD COLUMN ${column} tsvector GENERATED ALWAYS AS (${expression}) STORED`);
     await db.query(`COMMENT ON COLUMN ${qualified(table)}.${column} IS ${sqlString(want)}`);
   }
-  // Also when unchanged: an index dropped by hand comes back.
-  await db.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(derivedName(table.table, '_search'))} ON ${qualified(table)} USING gin (${column})`);
+  // Also when unchanged, an index dropped by hand comes back; CREATE INDEX IF NOT EXISTS would lock out writers first.
+  if (outcome !== 'unchanged' || !r.rows[0].indexed) {
+    await db.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(indexName)} ON ${qualified(table)} USING gin (${column})`);
+  }
   return outcome;
 }
