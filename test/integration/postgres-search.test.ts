@@ -158,6 +158,20 @@ test('an index dropped by hand comes back; a searched column the table lacks, or
   });
 });
 
+test('a searched column widened by a later run (integer to text) keeps the table searchable', async () => {
+  await withSetup(async (s) => {
+    writeFileSync(join(s.dir, 'prospects.csv'), 'id,full_name,school,position\n1,Jordan Smith,Lakeview High,7\n');
+    s.write({ write: 'merge', search: WEIGHTED });
+    await s.run();
+    assert.deepEqual(jsonRows(await s.search('prospect_core', '7', '--json')).map((r) => r.full_name), ['Jordan Smith']);
+    writeFileSync(join(s.dir, 'prospects-2.csv'), 'id,full_name,school,position\n2,Alex Brown,Smith Academy,point guard\n');
+    await s.run();
+    assert.equal((await pgQuery(`SELECT data_type FROM information_schema.columns WHERE table_schema = '${s.schema}' AND table_name = 'prospect_core' AND column_name = 'position'`))[0].data_type, 'text');
+    assert.equal((await searchIndexes(s.schema)).length, 1);
+    assert.deepEqual(jsonRows(await s.search('prospect_core', 'guard', '--json')).map((r) => r.full_name), ['Alex Brown']);
+  });
+});
+
 test('clear errors, exit 2, no password: not PostgreSQL, no `search:` entry, a table not loaded yet', async () => {
   await withSetup(async (s) => {
     s.write({ write: 'merge', search: WEIGHTED });

@@ -41,12 +41,12 @@ import type { Encoder } from './postgres-copy.js';
 import { pgError, refusedValue } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
 import { limitRefusal } from '../sql/column-limits.js';
-import type { TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
+import type { EnsureOptions, TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
-import { ensureSearch } from './postgres-search.js';
+import { SEARCH_COLUMN, ensureSearch } from './postgres-search.js';
 import type { SearchSpec } from './postgres-search.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
@@ -259,10 +259,13 @@ export class PostgresStreamLoad implements StreamLoad {
       throw new RunError(`stream ${this.target.stream}: a partitioned table's primary key must include its partition column "${part.column}" `
         + '(PostgreSQL enforces keys per partition); add it to primary_key', this.target.stream);
     }
+    const ensure = (columns: readonly WantedColumn[], opts: EnsureOptions = {}) => ensureTable(this.client, this.targetRef, columns, {
+      ...opts, partitionBy, regenerated: this.opts.search ? SEARCH_COLUMN : undefined,
+    });
     if (d === 'append') {
       // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
       // Airbyte's and dlt's append; merge and replace are where keys are unique.
-      const table = await ensureTable(this.client, this.targetRef, this.groupColumn === undefined ? this.columns : targetColumns, { partitionBy });
+      const table = await ensure(this.groupColumn === undefined ? this.columns : targetColumns);
       if (this.groupColumn !== undefined) {
         // Every commit deletes by group: without an index that is a scan of the whole (child) table each time.
         await this.client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_sluice_group_idx'))}
@@ -270,9 +273,9 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       return table;
     }
-    if (d === 'replace') return ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
+    if (d === 'replace') return ensure(targetColumns, { primaryKey: this.primaryKey });
     if (d === 'merge') {
-      const table = await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
+      const table = await ensure(targetColumns, { primaryKey: this.primaryKey });
       if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
         throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
           + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
@@ -281,7 +284,7 @@ export class PostgresStreamLoad implements StreamLoad {
       return table;
     }
     // scd2.
-    const table = await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz'), partitionBy });
+    const table = await ensure(targetColumns, { extra: scd2ColumnDefs('timestamptz') });
     // One current version per key, enforced, and the index the change detection joins on.
     await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
       ON ${qualified(this.targetRef)} (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')}) WHERE is_current`);
