@@ -5,7 +5,7 @@ import Cursor from 'pg-cursor';
 import type {
   Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
 } from '../../core/connector.js';
-import { RunError } from '../../core/errors.js';
+import { ConfigError, RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
@@ -14,6 +14,9 @@ import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
 import { publish, publishViews } from './postgres-publish.js';
+import { fitIdent } from './postgres-ddl.js';
+import { searchTable } from './postgres-search-query.js';
+import type { SearchHits } from './postgres-search-query.js';
 import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { createStateTable, deleteState, readState } from './postgres-state.js';
@@ -74,6 +77,7 @@ export class PostgresDestination implements Destination {
       client, schema: this.schema, target, logger: this.logger,
       publish: (c) => publish(c, this.schema, this.config, this.logger),
       partition: this.config.partitions?.[target.table],
+      search: this.config.search?.[target.table],
       replaceStrategy: this.config.replace_strategy,
       onDone,
     }));
@@ -121,6 +125,13 @@ export class PostgresDestination implements Destination {
       await cursor.close().catch(() => { broken = true; });
       client.release(broken);
     }
+  }
+
+  /** Rows of a table made searchable by the `search:` option that match `text`, best first (`sluice search`). */
+  async search(table: string, text: string, limit: number): Promise<SearchHits> {
+    const spec = this.config.search?.[table];
+    if (!spec) throw new ConfigError(`table ${table} has no \`search:\` entry in the destination`);
+    return searchTable((sql, params) => this.query(sql, params), { schema: this.schema, table: fitIdent(table) }, spec, text, limit);
   }
 
   /** Run SQL through the pool (tests, inspection): sees committed data only. */
