@@ -57,9 +57,15 @@ export interface RunDetail {
   run_id: string; pipeline: string; status: string; started_at: string | null; finished_at: string | null;
   duration_ms: number | null; error: string | null; summary?: RunSummary | null;
   phases_by_stream?: Record<string, PhaseRow[]>;
+  steps_by_stream?: Record<string, StepRow[]>;
   streams?: { stream: string; status: string; counts: Counts | null; error: string | null }[];
   schema_changes?: Record<string, unknown>[]; quality?: Quality | null; audit?: AuditEntry[];
   live?: Record<string, Counts> | null;
+}
+
+/** One transform step of a stream in a run: rows in = out + failed + filtered. */
+export interface StepRow {
+  step: number; name: string; records_in: number; records_out: number; failed: number; filtered: number; duration_ms: number;
 }
 
 export interface LogLine {

@@ -7,7 +7,7 @@ import { Gantt } from '../components/gantt.js';
 import { Logs } from '../components/logs.js';
 import { duration, num, pct, time } from '../format.js';
 import { href, useApi, useNow } from '../hooks.js';
-import type { Counts, Quality, RunDetail } from '../types.js';
+import type { Counts, Quality, RunDetail, StepRow } from '../types.js';
 
 const FLOW = ['extracted', 'loaded', 'dead_lettered', 'filtered'] as const;
 const WRITES = ['inserted', 'updated', 'deleted'] as const;
@@ -147,6 +147,20 @@ export function RunPage({ id }: { id: string }) {
         </div>
       </section>
 
+      {Object.keys(run.steps_by_stream ?? {}).length > 0 && (
+        <section>
+          <h2>Transformers</h2>
+          <div class="cards">
+            {Object.entries(run.steps_by_stream ?? {}).map(([s, steps]) => (
+              <div class="card" key={s} data-testid="steps" data-stream={s}>
+                <h3>{s}</h3>
+                <StepsTable steps={steps} />
+              </div>
+            ))}
+          </div>
+        </section>
+      )}
+
       {(run.schema_changes ?? []).length > 0 && (
         <section>
           <h2>Schema changes <span class="count">{run.schema_changes?.length}</span></h2>
@@ -182,5 +196,28 @@ export function RunPage({ id }: { id: string }) {
         <AuditTable entries={run.audit ?? []} />
       </section>
     </>
+  );
+}
+
+/** Each transform step's rows and time: what went in came out, failed (dead-lettered) or was filtered. */
+function StepsTable({ steps }: { steps: StepRow[] }) {
+  return (
+    <div class="scroll">
+      <table class="grid">
+        <thead><tr><th>Step</th><th class="num">In</th><th class="num">Out</th><th class="num">Failed</th><th class="num">Filtered</th><th class="num">Time</th></tr></thead>
+        <tbody>
+          {steps.map((t) => (
+            <tr key={t.step} data-step={`${t.step}:${t.name}`}>
+              <td class="mono">{t.step}:{t.name}</td>
+              <td class="num">{num(t.records_in)}</td>
+              <td class="num">{num(t.records_out)}</td>
+              <td class={`num${t.failed ? ' warn-text' : ''}`}>{num(t.failed)}</td>
+              <td class="num">{num(t.filtered)}</td>
+              <td class="num">{duration(t.duration_ms)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -18,12 +18,14 @@ import { qualityCommand } from './quality.js';
 import { runCommand } from './run.js';
 import { rerunCommand } from './rerun.js';
 import { runsCommand } from './runs.js';
+import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
 
 const COMMANDS: CliCommand[] = [
   runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
+  searchCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

@@ -28,6 +28,13 @@ export const topLevelKeys = {
   alerts: alertsSchema.optional().describe('Alert rules and channels for this pipeline under `sluice serve`, added to those of the project file `sluice.yaml`; rules may name either file\'s channels.'),
   transforms: z.record(z.string(), z.array(z.unknown())).optional().describe(TRANSFORMS_DESCRIPTION),
   checks: z.record(z.string(), z.array(z.unknown())).optional().describe(CHECKS_DESCRIPTION),
+  views: z.array(z.strictObject({
+    name: z.string().min(1).describe('View name (created in the destination\'s schema).'),
+    sql: z.string().min(1).describe('A SELECT over the loaded tables; unqualified table names resolve in the destination\'s schema.'),
+    materialized: z.boolean().default(false)
+      .describe('PostgreSQL: a materialized view, refreshed at every run (`CONCURRENTLY` once it has a unique index); a plain view on the embedded DuckDB.'),
+  })).optional()
+    .describe('Views over the loaded tables, created or replaced in order at the end of every run whose streams all succeeded (a changed `sql` replaces the view). The embedded DuckDB and PostgreSQL have them.'),
 };
 
 export const topLevelSchema = z.strictObject(topLevelKeys);

@@ -1,5 +1,5 @@
 // The validated pipeline model: what a YAML file and `definePipeline()` both produce.
-import type { StreamConfig } from '../core/connector.js';
+import type { StreamConfig, ViewDefinition } from '../core/connector.js';
 import type { StepConfig } from '../transforms/chain.js';
 import type { CheckConfig } from '../quality/check.js';
 import type { ScheduleConfig } from './schedule-spec.js';
@@ -36,6 +36,8 @@ export interface PipelineConfig {
   transforms?: Record<string, StepConfig[]>;
   /** Data-quality checks per stream name, validated against the check specs (src/quality/). */
   checks?: Record<string, CheckConfig[]>;
+  /** Views over the loaded tables, published at the end of a run whose streams all succeeded. */
+  views?: ViewDefinition[];
 }
 
 export interface LoadedPipeline {

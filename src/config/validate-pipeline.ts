@@ -132,6 +132,28 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
       }
     });
   });
+  tableCycles(sources, issues);
+}
+
+/** Streams that read tables other streams load (the `tables` source) must not, in the end, read their own. */
+function tableCycles(sources: (SourceConfig | undefined)[], issues: ConfigIssue[]): void {
+  const streams = sources.flatMap((source, i) => (source?.streams ?? []).map((stream, j) => ({
+    stream, path: ['sources', i, 'streams', j, 'tables'] as KeyPath, reads: getSourceSpec(source!.type)?.reads?.(stream) ?? [],
+  })));
+  const loads = new Map(streams.map((s) => [s.stream.destination_table ?? s.stream.name, s]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (s: (typeof streams)[number], path: string[]): boolean => {
+    if (state.get(s.stream.name) === 'done') return false;
+    if (state.get(s.stream.name) === 'visiting') {
+      issues.push({ path: s.path, message: `streams read each other's tables in a cycle: ${[...path.slice(path.indexOf(s.stream.name)), s.stream.name].join(' → ')}` });
+      return true;
+    }
+    state.set(s.stream.name, 'visiting');
+    const found = s.reads.some((table) => { const by = loads.get(table); return by !== undefined && by !== s && visit(by, [...path, s.stream.name]); });
+    state.set(s.stream.name, 'done');
+    return found;
+  };
+  for (const s of streams) if (visit(s, [])) return;
 }
 
 /** Stream names as written, also under sources that failed validation (so `transforms` is not blamed for them). */
@@ -153,6 +175,9 @@ function validateOnce(raw: unknown): Validation {
   const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
   const destination = validateDestination(raw.destination, issues);
   crossCheck(sources, destination, issues);
+  if (top?.views?.length && destination && !getDestinationSpec(destination.type)?.capabilities(destination).views) {
+    issues.push({ path: ['views'], message: `destination \`${destination.type}\` cannot create views`, expected: 'a destination with views: duckdb or postgres' });
+  }
   const transforms = validateTransforms(raw.transforms, streamNamesOf(raw.sources), issues);
   const checks = validateChecks(raw.checks, streamNamesOf(raw.sources), issues);
   if (issues.length > 0 || !top || !destination) return { ok: false, issues };
@@ -168,6 +193,7 @@ function validateOnce(raw: unknown): Validation {
     ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
     ...(raw.alerts !== undefined ? { alerts: raw.alerts } : {}),
     ...(transforms ? { transforms } : {}),
+    ...(rest.views?.length ? { views: rest.views } : {}),
     ...(checks ? { checks } : {}),
   };
   return { ok: true, config };

@@ -78,6 +78,8 @@ export interface Source {
 
 export interface DestinationCapabilities {
   dispositions: readonly WriteDisposition[];
+  /** It creates a pipeline's `views:` (Destination.publishViews). */
+  views?: boolean;
   /** Rows and state commit atomically; checkpoints inside a run are durable. */
   transactional: boolean;
   identifiers: {
@@ -227,6 +229,15 @@ export interface IngestResult {
   maxCursor?: unknown;
 }
 
+/** A view over loaded tables (a pipeline's `views:`), created or replaced once the run's streams all committed. */
+export interface ViewDefinition {
+  name: string;
+  /** A SELECT over the destination's tables; unqualified names resolve in its schema. */
+  sql: string;
+  /** Stored and refreshed at each run where the destination has materialized views (PostgreSQL); a view elsewhere. */
+  materialized: boolean;
+}
+
 export interface Destination {
   readonly type: string;
   readonly capabilities: DestinationCapabilities;
@@ -242,6 +253,8 @@ export interface Destination {
    * exist (yet) yields no rows. Undefined for destinations that cannot be read (files).
    */
   readTable?(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]>;
+  /** Create or replace the pipeline's views, in order (a view may read the one before). Undefined: it has none. */
+  publishViews?(views: ViewDefinition[]): Promise<void>;
   close(): Promise<void>;
 }
 

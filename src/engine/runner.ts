@@ -2,7 +2,7 @@
 // The summary it returns is DESIGN.md's `--json` object.
 import { hostname, userInfo } from 'node:os';
 import type { Destination, RunContext, Source, StreamConfig } from '../core/connector.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError, RunError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
@@ -132,6 +132,15 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
       return result;
     });
     results = tasks.map((t) => finished[ordered.indexOf(t)]);
+    // Views read what the streams loaded: published only once every stream of the run succeeded.
+    if (config.views?.length && !opts.dryRun) {
+      if (results.some((r) => r.status === 'failed')) ctx.logger.warn({ views: config.views.map((v) => v.name) }, 'views not published: a stream failed');
+      else {
+        if (!dest.publishViews) throw new RunError(`the ${dest.type} destination cannot create views`);
+        await dest.publishViews(config.views);
+        ctx.logger.info({ views: config.views.map((v) => v.name) }, 'views published');
+      }
+    }
   } catch (e) {
     if (!locked) {
       if (!opts.store) await store.close();

@@ -29,6 +29,9 @@ sources:
         primary_key: id
         write: merge
         columns: { id: integer, amount: integer }
+transforms:
+  orders:
+    - trim: [note]
 checks:
   orders:
     - accepted_values: { column: status, values: [${accepted.join(', ')}] }
@@ -141,6 +144,9 @@ test('a run triggered from the page is watched to its end; its counts add up, it
   assert.equal(await page.locator('[data-testid=stream-counts][data-stream=orders]').getAttribute('data-balanced'), 'true');
   assert.equal(await page.getByTestId('counts-mismatch').count(), 0);
   await page.locator('[data-testid=gantt][data-stream=orders]').waitFor();
+  // Each transform step's rows: all four went through the trim.
+  const trim = page.locator('[data-testid=steps][data-stream=orders] [data-step="0:trim"] td');
+  assert.deepEqual((await trim.allInnerTexts()).slice(0, 5), ['0:trim', '4', '4', '0', '0']);
   await page.getByTestId('log-line').filter({ hasText: 'run finished' }).waitFor({ timeout: 10_000 });
   await shot(page, 'run');
 

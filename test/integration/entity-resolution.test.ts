@@ -63,6 +63,18 @@ test('the matcher: exact ids, names within blocks, agree columns, one record per
   assert.equal(entityAgain(0), entity(1), 'the new record joins the TCU Kevin White, under his id');
 });
 
+test('a penalized column lowers a match rather than ruling it out, and decides between two namesakes', () => {
+  const soft = (school: string) => ({ soft: [school] });
+  const records = [rec('a', '1', 'Chad Setterstrom', soft('new mexico')), rec('b', '1', 'Chad Setterstrom', soft('northern iowa'))];
+  const kept = matchEntities(records, { ...opts, penalties: [0.06] });
+  assert.deepEqual(kept.outcomes[1], { entity: 0, rule: 'name', score: 0.94 }, 'a transfer: another school, the same player');
+  assert.equal((matchEntities(records, { ...opts, penalties: [0.1] }).outcomes[1] as { rule: string }).rule, 'new', 'too costly: a new entity');
+  // Two namesakes, and a record naming one of their schools: the school decides instead of making it ambiguous.
+  const two = [rec('a', '1', 'Mike Green', soft('houston')), rec('a', '2', 'Mike Green', soft('nw state la')), rec('b', 'x', 'Mike Green', soft('houston'))];
+  const { outcomes } = matchEntities(two, { ...opts, penalties: [0.06] });
+  assert.deepEqual(outcomes[2], { entity: 0, rule: 'name', score: 1 });
+});
+
 const CFR = `pfr_id,player_name,pos,school,draft_year,draft_round,ht,wt,forty
 WhitKe00,Kevin White,WR,West Virginia,2015,1,6-3,215,4.35
 WhitKe01,Kevin White,CB,TCU,2015,NA,5-9,183,4.62
@@ -135,6 +147,9 @@ transforms:
         rules: { forty: { priority: [nfl, cfr] }, draft_round: min }
         keep: [forty]
         drop: [source_key, match_score, match_rule, team, pick, ht, _loaded_at]
+views:
+  - { name: player_counts, materialized: true, sql: "SELECT count(*) AS players FROM prospect_core" }
+  - { name: by_school, sql: "SELECT school, count(*) AS n FROM prospect_core GROUP BY school" }
 ${destination}`;
 
 async function scenario(destination: string, query: (sql: string) => Promise<Record<string, unknown>[]>, dir: string, home: string) {
@@ -182,6 +197,9 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   assert.equal(leinart.forty_cfr, null);
   assert.equal(Number(leinart.draft_round), 1);
   assert.equal(Number((await query('SELECT count(*) AS n FROM prospect_core'))[0].n), 6);
+  // Views over what loaded, published at the end of the run (materialized on PostgreSQL).
+  assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6);
+  assert.equal(Number((await query("SELECT n FROM by_school WHERE school = 'West Virginia'"))[0].n), 1);
 
   // A second run with a new record: every earlier record keeps its id, and the new one joins its player.
   writeFileSync(join(dir, 'nfl.csv'), NFL + 'Chris Jones,Mississippi State,DT,2016,5.04,310\n');
@@ -190,6 +208,7 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   const after = await crosswalk();
   for (const [k, id] of ids) assert.equal(after.get(k), id, `${k} keeps ${id}`);
   assert.equal(after.size, ids.size, 'the NFL Chris Jones fits both and is held for review too');
+  assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6, 'refreshed, still there');
 }
 
 test('prospects from three files into the embedded DuckDB: crosswalk, golden records, review, stable ids', async () => {
@@ -209,8 +228,47 @@ test('the same pipeline into PostgreSQL', async () => {
     const home = join(dir, '.sluice');
     await scenario(`destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }\n`,
       (sql) => pgQuery(sql.replace(/FROM (\w+)/g, `FROM "${schema}".$1`)), dir, home);
+    const kinds = await pgQuery(`SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = '${schema}' AND c.relname IN ('player_counts', 'by_school') ORDER BY c.relname`);
+    assert.deepEqual(kinds.map((k) => [k.relname, k.relkind]), [['by_school', 'v'], ['player_counts', 'm']]);
   } finally {
     await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    cleanup();
+  }
+});
+
+test('tables streams: a cycle is refused before any work, with the file and line; one whose upstream failed does not run', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const home = join(dir, '.sluice');
+    writeFileSync(join(dir, 'cycle.yaml'), `pipeline: cycle
+sources:
+  - name: w
+    type: tables
+    streams:
+      - { name: a, tables: [b] }
+      - { name: b, tables: [a] }
+`);
+    const cycle = await sluice(['validate', join(dir, 'cycle.yaml')], { home });
+    assert.equal(cycle.code, 2);
+    assert.match(cycle.stderr, /cycle\.yaml:6:\d+ sources\[0\]\.streams\[0\]\.tables streams read each other's tables in a cycle: a → b → a/);
+
+    writeFileSync(join(dir, 'blocked.yaml'), `pipeline: blocked
+sources:
+  - name: files
+    type: csv
+    streams:
+      - { name: staged, path: missing-*.csv }
+  - name: w
+    type: tables
+    streams:
+      - { name: model, tables: [staged] }
+`);
+    const run = await sluice(['run', join(dir, 'blocked.yaml'), '--json'], { home });
+    assert.equal(run.code, 1);
+    const summary = JSON.parse(run.stdout);
+    assert.match(summary.error, /model: not run: it reads what staged loads, which failed/);
+  } finally {
     cleanup();
   }
 });

@@ -4,14 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
 import { schemaAndName } from '../sql/qualified-name.js';
-import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
+import { quoteIdent, quoteQualified, selectList, sqlString } from '../sql/quote.js';
 import type { DuckDBStreamLoad } from './duckdb-load.js';
 import { DEFAULT_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './duckdb-spec.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
@@ -191,6 +191,24 @@ export class DuckDBDestination implements Destination {
     const next = this.queue.then(() => fn(conn));
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Plain views (DuckDB has no materialized ones), each created or replaced in order, names resolving in the schema. */
+  async publishViews(views: ViewDefinition[]): Promise<void> {
+    await this.serial(async (c) => {
+      await c.run(`SET search_path = ${sqlString(this.schema)}`);
+      try {
+        for (const v of views) {
+          try {
+            await c.run(`CREATE OR REPLACE VIEW ${quoteQualified([this.schema, v.name])} AS ${v.sql}`);
+          } catch (e) {
+            throw new RunError(`view ${v.name}: ${errorMessage(e)}`, undefined, { cause: e });
+          }
+        }
+      } finally {
+        await c.run('RESET search_path').catch(() => undefined);
+      }
+    });
   }
 
   private requireInstance(): DuckDBInstance {

@@ -10,6 +10,7 @@ import { DECIMAL_SCALE, DECIMAL_WIDTH, duckType } from './duckdb-type-names.js';
 export const DEFAULT_MEMORY_LIMIT = '32MB';
 
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
+  views: true,
   dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // DuckDB matches names case-insensitively even when quoted: "Name" and "name" are one column.

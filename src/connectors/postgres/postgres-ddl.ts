@@ -82,6 +82,11 @@ export interface EnsureOptions {
   temp?: boolean;
   /** `PARTITION BY …`, given at creation (see postgres-partitions.ts). */
   partitionBy?: string;
+  /**
+   * A generated column the caller makes again before its load commits (the search column, postgres-search.ts):
+   * dropped when a column widens, since PostgreSQL will not change the type of a column one is computed from.
+   */
+  regenerated?: string;
 }
 
 /** Create the table, or add missing columns and widen narrower ones. Returns the columns it has afterwards. */
@@ -115,6 +120,9 @@ export async function ensureTable(
     if (to) alters.push(`ALTER COLUMN ${quoteIdent(c.name)} TYPE ${to} USING ${using}`);
   }
   if (alters.length === 0) return existing;
+  if (opts.regenerated !== undefined && byName.has(opts.regenerated) && alters.some((a) => a.startsWith('ALTER COLUMN'))) {
+    alters.unshift(`DROP COLUMN ${quoteIdent(opts.regenerated)}`);
+  }
   // One ALTER TABLE: several widenings rewrite the table once, not once each.
   await db.query(`ALTER TABLE ${q} ${alters.join(', ')}`);
   return describeTable(db, t);

@@ -3,9 +3,9 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad,
+  Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
 } from '../../core/connector.js';
-import { RunError } from '../../core/errors.js';
+import { ConfigError, RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StreamState } from '../../core/types.js';
@@ -13,7 +13,10 @@ import { schemaAndName } from '../sql/qualified-name.js';
 import { quoteIdent, quoteQualified, selectList } from '../sql/quote.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import { PostgresStreamLoad } from './postgres-load.js';
-import { publish } from './postgres-publish.js';
+import { publish, publishViews } from './postgres-publish.js';
+import { fitIdent } from './postgres-ddl.js';
+import { searchTable } from './postgres-search-query.js';
+import type { SearchHits } from './postgres-search-query.js';
 import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { createStateTable, deleteState, readState } from './postgres-state.js';
@@ -74,9 +77,23 @@ export class PostgresDestination implements Destination {
       client, schema: this.schema, target, logger: this.logger,
       publish: (c) => publish(c, this.schema, this.config, this.logger),
       partition: this.config.partitions?.[target.table],
+      search: this.config.search?.[target.table],
       replaceStrategy: this.config.replace_strategy,
       onDone,
     }));
+  }
+
+  async publishViews(views: ViewDefinition[]): Promise<void> {
+    const client = await connectClient(this.requirePool(), this.config);
+    let broken = false;
+    try {
+      await publishViews(client, this.schema, views, this.logger);
+    } catch (e) {
+      broken = true;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** A committed table's columns in batches, through a server-side cursor (`table` may be `schema.table`). */
@@ -108,6 +125,13 @@ export class PostgresDestination implements Destination {
       await cursor.close().catch(() => { broken = true; });
       client.release(broken);
     }
+  }
+
+  /** Rows of a table made searchable by the `search:` option that match `text`, best first (`sluice search`). */
+  async search(table: string, text: string, limit: number): Promise<SearchHits> {
+    const spec = this.config.search?.[table];
+    if (!spec) throw new ConfigError(`table ${table} has no \`search:\` entry in the destination`);
+    return searchTable((sql, params) => this.query(sql, params), { schema: this.schema, table: fitIdent(table) }, spec, text, limit);
   }
 
   /** Run SQL through the pool (tests, inspection): sees committed data only. */

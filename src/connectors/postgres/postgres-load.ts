@@ -41,11 +41,13 @@ import type { Encoder } from './postgres-copy.js';
 import { pgError, refusedValue } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
 import { limitRefusal } from '../sql/column-limits.js';
-import type { TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
+import type { EnsureOptions, TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
 import { insertState } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
+import { SEARCH_COLUMN, ensureSearch } from './postgres-search.js';
+import type { SearchSpec } from './postgres-search.js';
 import { SCD2_COLUMNS, applyScd2, scd2ColumnDefs } from '../sql/scd2.js';
 import { applyGroupReplace } from '../sql/replace-groups.js';
 import type { Refusal } from '../../core/values/refusals.js';
@@ -94,6 +96,8 @@ export interface PostgresLoadOptions {
   publish: (client: pg.PoolClient) => Promise<void>;
   /** The target is partitioned: rows are staged, and the partitions they need are created before they move in. */
   partition?: PartitionSpec;
+  /** The target gets a search column and index (postgres-search.ts) in the transaction of its last rows. */
+  search?: SearchSpec;
   /** How a replace publishes: `swap` renames a new table in; `truncate` empties and refills the existing one. */
   replaceStrategy?: 'swap' | 'truncate';
   onDone: () => void;
@@ -255,10 +259,13 @@ export class PostgresStreamLoad implements StreamLoad {
       throw new RunError(`stream ${this.target.stream}: a partitioned table's primary key must include its partition column "${part.column}" `
         + '(PostgreSQL enforces keys per partition); add it to primary_key', this.target.stream);
     }
+    const ensure = (columns: readonly WantedColumn[], opts: EnsureOptions = {}) => ensureTable(this.client, this.targetRef, columns, {
+      ...opts, partitionBy, regenerated: this.opts.search ? SEARCH_COLUMN : undefined,
+    });
     if (d === 'append') {
       // No key constraint: append adds rows as they come (duplicates in the source are the source's), like
       // Airbyte's and dlt's append; merge and replace are where keys are unique.
-      const table = await ensureTable(this.client, this.targetRef, this.groupColumn === undefined ? this.columns : targetColumns, { partitionBy });
+      const table = await ensure(this.groupColumn === undefined ? this.columns : targetColumns);
       if (this.groupColumn !== undefined) {
         // Every commit deletes by group: without an index that is a scan of the whole (child) table each time.
         await this.client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_sluice_group_idx'))}
@@ -266,9 +273,9 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       return table;
     }
-    if (d === 'replace') return ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
+    if (d === 'replace') return ensure(targetColumns, { primaryKey: this.primaryKey });
     if (d === 'merge') {
-      const table = await ensureTable(this.client, this.targetRef, targetColumns, { primaryKey: this.primaryKey, partitionBy });
+      const table = await ensure(targetColumns, { primaryKey: this.primaryKey });
       if (!(await hasUniqueKey(this.client, this.targetRef, this.primaryKey))) {
         throw new RunError(`stream ${this.target.stream}: write: merge needs a primary key or unique index on `
           + `(${this.primaryKey.join(', ')}) in ${qualified(this.targetRef)}; add one, or load with --full-refresh to recreate the table`,
@@ -277,7 +284,7 @@ export class PostgresStreamLoad implements StreamLoad {
       return table;
     }
     // scd2.
-    const table = await ensureTable(this.client, this.targetRef, targetColumns, { extra: scd2ColumnDefs('timestamptz'), partitionBy });
+    const table = await ensure(targetColumns, { extra: scd2ColumnDefs('timestamptz') });
     // One current version per key, enforced, and the index the change detection joins on.
     await this.client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdent(derivedName(this.targetRef.table, '_current'))}
       ON ${qualified(this.targetRef)} (${this.primaryKey.map((k) => quoteIdent(k)).join(', ')}) WHERE is_current`);
@@ -474,6 +481,7 @@ export class PostgresStreamLoad implements StreamLoad {
       counts = this.takeEarly(await this.apply(this.takeStaged()));
       if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping staging');
       await this.step('saving state', () => this.saveState(state));
+      await this.searchable();
       await this.commitTx();
     }
     await this.step('publishing', () => this.opts.publish(this.client));
@@ -819,7 +827,18 @@ export class PostgresStreamLoad implements StreamLoad {
       }
       await this.saveState(state);
     });
+    await this.searchable();
     await this.commitTx();
+  }
+
+  /** The search column and index, where the destination asks for them and the table exists (a stream with no schema has none). */
+  private async searchable(): Promise<void> {
+    const search = this.opts.search;
+    if (!search) return;
+    const columns = (await this.step('making the table searchable', () => describeTable(this.client, this.targetRef))).map((c) => c.name);
+    if (columns.length === 0) return;
+    const outcome = await this.step('making the table searchable', () => ensureSearch(this.client, this.targetRef, columns, search));
+    if (outcome !== 'unchanged') this.opts.logger.info({ stream: this.target.stream, table: this.targetRef.table, outcome }, 'search column ensured');
   }
 
   /** Create the partitions the rows staged in `stage` need (a partitioned target only). */

@@ -5,8 +5,10 @@ import { connectionKeys } from './postgres-options.js';
 import { nulRefusal, yearZeroRefusal } from '../../core/values/refusals.js';
 import { pgType } from './postgres-types.js';
 import { partitionSpec } from './postgres-partitions.js';
+import { searchSpec } from './postgres-search.js';
 
 export const POSTGRES_CAPABILITIES: DestinationCapabilities = {
+  views: true,
   dispositions: ['append', 'replace', 'merge', 'scd2'],
   transactional: true,
   // Quoted identifiers keep their case; names are cut at 63 bytes (NAMEDATALEN - 1).
@@ -26,6 +28,8 @@ export const postgresDestinationConfig = z.strictObject({
     .describe('Materialized views (`name` or `schema.name`) refreshed after each stream\'s final commit, `CONCURRENTLY` when they have a unique index.'),
   partitions: z.record(z.string(), partitionSpec).optional()
     .describe('Tables (by destination table name) created declaratively partitioned: `{ events: { column: occurred_at, by: month } }` or `{ orders: { column: region, by: list } }`. Missing partitions are created before rows move in; a replace refills the table, keeping its partitions.'),
+  search: z.record(z.string(), searchSpec).optional()
+    .describe('Tables (by destination table name) made searchable: `{ prospects: { columns: [full_name, school], language: english, weights: { full_name: A, school: B } } }`. A run that loads the table gives it a generated `search_vector` column and a GIN index on it, in the transaction that commits its last rows (a replaced table is swapped in with them); a changed option replaces both. `sluice search` queries it.'),
   replace_strategy: z.enum(['swap', 'truncate']).default('swap')
     .describe('How `write: replace` publishes: `swap` loads a new table and renames it in (readers never wait); `truncate` empties and refills the existing table in one transaction (keeps its grants, indexes and dependent views; readers wait for the commit).'),
   post_load_sql: z.array(z.string().min(1)).optional()

@@ -5,7 +5,8 @@
 // - else by name, within its block (records that cannot be the same entity — another year, another position group —
 //   are never compared): the best-scoring entity at or above the threshold, Jaro–Winkler on normalized names;
 // - never an entity holding a different value of an id column or an `agree` column (two players of one name and year
-//   at different schools stay two), nor, with one record per source, an entity that already has this source's record;
+//   at different positions stay two), nor, with one record per source, an entity that already has this source's record;
+//   a differing `penalties` column (a school) lowers the name's score rather than ruling the entity out;
 // - two candidates within `margin` of each other are not guessed between: the record is ambiguous (for review).
 // Entities keep the id their records had in earlier runs (the one most of them had); a new entity's id is derived from
 // its first record's source and key, so it is the same in every run and never renumbers another.
@@ -24,11 +25,15 @@ export interface MatchRecord {
   ids: (string | null)[];
   /** Normalized values of the columns that must agree when both sides have one. */
   agree: (string | null)[];
+  /** Normalized values of the columns that count against a match when both sides have one and they differ. */
+  soft?: (string | null)[];
   /** The entity id an earlier run gave this record. */
   previous?: string;
 }
 
 export interface MatchOptions {
+  /** What a differing `soft` value costs a name's similarity, by column (MatchRecord.soft's order). */
+  penalties?: number[];
   threshold: number;
   margin: number;
   onePerSource: boolean;
@@ -78,12 +83,15 @@ class Entities {
   readonly ids: number[][];
   /** Per agree column, likewise. */
   readonly agree: number[][];
+  /** Per penalized column, likewise. */
+  readonly soft: number[][];
   /** The record that last looked at it as a candidate (index + 1): each candidate is scored once per record. */
   readonly seenBy: number[] = [];
 
-  constructor(idColumns: number, agreeColumns: number) {
+  constructor(idColumns: number, agreeColumns: number, softColumns: number) {
     this.ids = Array.from({ length: idColumns }, () => []);
     this.agree = Array.from({ length: agreeColumns }, () => []);
+    this.soft = Array.from({ length: softColumns }, () => []);
   }
 
   get count(): number {
@@ -97,6 +105,7 @@ class Entities {
     this.seenBy.push(0);
     for (const column of this.ids) column.push(0);
     for (const column of this.agree) column.push(0);
+    for (const column of this.soft) column.push(0);
     return this.first.length - 1;
   }
 
@@ -115,6 +124,7 @@ interface Coded {
   source: number;
   ids: number[];
   agree: number[];
+  soft: number[];
 }
 
 /** Whether a value (code) contradicts the entity's in one column: both have one and they differ. */
@@ -139,10 +149,12 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
   // Every record of a step has the same columns; a record with fewer (hand-made, as in tests) has none in the rest.
   const idColumns = records.reduce((most, r) => Math.max(most, r.ids.length), 0);
   const agreeColumns = records.reduce((most, r) => Math.max(most, r.agree.length), 0);
-  const entities = new Entities(idColumns, agreeColumns);
+  const softColumns = records.reduce((most, r) => Math.max(most, r.soft?.length ?? 0), 0);
+  const entities = new Entities(idColumns, agreeColumns, softColumns);
   const sources = new Codes();
   const idCodes = Array.from({ length: idColumns }, () => new Codes());
   const agreeCodes = Array.from({ length: agreeColumns }, () => new Codes());
+  const softCodes = Array.from({ length: softColumns }, () => new Codes());
   /** Per id column: the entity that first held each id value (by its code). */
   const byId = Array.from({ length: idColumns }, () => new Map<number, number>());
   const blocks = new Map<string, BlockIndex>();
@@ -170,6 +182,18 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
       if (!byId[k].has(v)) byId[k].set(v, n);
     }
     for (let k = 0; k < c.agree.length; k++) if (c.agree[k] !== 0 && entities.agree[k][n] === 0) entities.agree[k][n] = c.agree[k];
+    for (let k = 0; k < c.soft.length; k++) if (c.soft[k] !== 0 && entities.soft[k][n] === 0) entities.soft[k][n] = c.soft[k];
+  };
+
+  // A school written differently by two sources (a transfer, a data error) lowers the score instead of ruling out.
+  const penalty = (n: number, c: Coded): number => {
+    let cost = 0;
+    for (let k = 0; k < c.soft.length; k++) {
+      const mine = c.soft[k];
+      const theirs = entities.soft[k][n];
+      if (mine !== 0 && theirs !== 0 && mine !== theirs) cost += o.penalties?.[k] ?? 0;
+    }
+    return cost;
   };
 
   for (let i = 0; i < records.length; i++) {
@@ -178,6 +202,7 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
       source: sources.of(r.source),
       ids: idCodes.map((codes, k) => codes.of(r.ids[k] ?? null)),
       agree: agreeCodes.map((codes, k) => codes.of(r.agree[k] ?? null)),
+      soft: softCodes.map((codes, k) => codes.of(r.soft?.[k] ?? null)),
     };
     let index = blocks.get(r.block);
     if (!index) blocks.set(r.block, (index = new Map()));
@@ -204,6 +229,7 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
             if (s > score) score = s;
           }
           comparisons += entities.names[n].length;
+          score -= penalty(n, c);
           if (score >= o.threshold) scored.push({ n, score });
         }
       }

@@ -20,6 +20,8 @@ const options = z.strictObject({
   block: z.array(z.string()).default([]).describe('Blocking columns: only records with equal (normalized) values here are compared by name, e.g. `[draft_year, position_group]`.'),
   ids: z.array(z.string()).default([]).describe('Exact-id columns: records with the same value are one entity; different values are never one.'),
   agree: z.array(z.string()).default([]).describe('Columns that must not disagree (normalized, through `aliases`) when both records have a value, e.g. `[school]`.'),
+  penalties: z.record(z.string(), z.number().min(0).max(1)).default({})
+    .describe('Columns that count against a match without ruling it out: when both records have a value and they differ (normalized, through `aliases`), the name similarity is lowered by this much, e.g. `{ school: 0.06 }` (a transfer, or a source with the wrong school).'),
   aliases: z.record(z.string(), z.record(z.string(), z.string())).default({})
     .describe('Per column, other spellings and the one they stand for: `{ school: { "Southern California": USC } }`.'),
   threshold: z.number().min(0).max(1).default(0.92).describe('Lowest name similarity (0–1) that matches.'),
@@ -43,7 +45,9 @@ export const resolveStep = defineStep<Options>({
   options,
   blocking: () => true,
   compile(o, env) {
+    const soft = Object.entries(o.penalties);
     const agreeValues = o.agree.map((c) => comparableOf(aliasTable(o.aliases[c])));
+    const softValues = soft.map(([c]) => comparableOf(aliasTable(o.aliases[c])));
     const blockValues = o.block.map((c) => comparableOf(aliasTable(o.aliases[c])));
     const rank = new Map(o.priority.map((s, i) => [s, i]));
     const held: { row: Row; record: MatchRecord }[] = [];
@@ -93,6 +97,7 @@ export const resolveStep = defineStep<Options>({
               block: blockOf(row),
               ids: o.ids.map((c) => comparable(row[c])),
               agree: o.agree.map((c, k) => agreeValues[k](row[c])),
+              soft: soft.map(([c], k) => softValues[k](row[c])),
               previous: earlier.get(recordKey(String(source), key)),
             },
           });
@@ -110,7 +115,7 @@ export const resolveStep = defineStep<Options>({
         });
         const sorted = order.map((i) => held[i]);
         const { outcomes, ids } = matchEntities(sorted.map((h) => h.record), {
-          threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix,
+          threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
         });
         const rows = sorted.map((h, i) => {
           const out = outcomes[i];
