@@ -6,9 +6,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { authenticate, findToken, type Role, type Token } from './tokens.js';
+import { authenticate, findToken, type Token } from './tokens.js';
 
-export const COOKIE = 'sluice_token';
+const COOKIE = 'sluice_token';
 /** How long a dashboard login lasts. */
 const SESSION_S = 12 * 3600;
 
@@ -67,5 +67,3 @@ export function startSession(c: Context, presented: string): void {
 }
 
 export const endSession = (c: Context): void => { deleteCookie(c, COOKIE, { path: '/' }); };
-
-export const roleOf = (s: Session): Role => s.token.role;
