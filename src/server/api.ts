@@ -232,7 +232,16 @@ export function createApi(d: ApiDeps): Hono<Env> {
 
   app.get('/api/runs/:id', async (c) => {
     const run = await store.getRun(c.req.param('id'));
-    if (!run) throw bad(404, `no run "${c.req.param('id')}"`);
+    if (!run) {
+      // Started here but not recorded yet (its thread is taking the pipeline's lock): running, with nothing to show.
+      const starting = service.executor.running().find((r) => r.runId === c.req.param('id'));
+      if (!starting) throw bad(404, `no run "${c.req.param('id')}"`);
+      return c.json({
+        run_id: starting.runId, pipeline: starting.pipeline, status: 'running', started_at: null, finished_at: null, duration_ms: null,
+        error: null, summary: null, phases_by_stream: {}, steps_by_stream: {}, streams: [], schema_changes: [], quality: [], audit: [],
+        live: service.executor.liveCounts(starting.runId) ?? null,
+      });
+    }
     const phasesByStream: Record<string, unknown[]> = {};
     for (const p of run.phases) {
       (phasesByStream[p.stream] ??= []).push({

@@ -16,7 +16,7 @@ import { api, serve, TOKEN } from '../support/serve-process.js';
 const VIEWER = 'viewer-token-0123456789abcdef';
 const SHOTS = resolve('test-artifacts/dashboard');
 const HOSTILE = '<script>alert("x")</script>';
-const BULK = 1_000_000;
+const BULK = 1_500_000;
 
 const pipelineFile = (accepted: string[]) => `pipeline: shop
 description: Orders from the shop's files ${HOSTILE}

@@ -114,6 +114,11 @@ schedule: { every: 1s, overlap: skip }
     assert.equal(p.next_run, null);
     // A run asked for explicitly still runs.
     assert.equal((await api(url, '/api/pipelines/ticker/runs', { method: 'POST' })).status, 202);
+    // From the moment the service says a run is going, its page answers, recorded yet or not.
+    const runId = await waitFor('the triggered run to start', async () => (await ticker()).running?.run_id as string | undefined);
+    const page = await api(url, `/api/runs/${runId}`);
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.body.run_id, runId);
     await waitFor('the triggered run', async () => (await countRuns()) === whilePaused + 1);
     assert.equal((await api(url, '/api/pipelines/ticker/resume', { method: 'POST' })).body.paused, false);
     await waitFor('scheduled runs again', async () => (await countRuns()) >= whilePaused + 3);
