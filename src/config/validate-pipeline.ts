@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { StreamConfig } from '../core/connector.js';
 import { parseDeclared } from '../core/types.js';
 import { errorMessage } from '../core/errors.js';
+import { readOrder } from '../core/read-order.js';
 import {
   DEFAULT_DESTINATION, destinationSpecs, getDestinationSpec, getSourceSpec, sourceSpecs,
 } from '../connectors/registry.js';
@@ -137,23 +138,11 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
 
 /** Streams that read tables other streams load (the `tables` source) must not, in the end, read their own. */
 function tableCycles(sources: (SourceConfig | undefined)[], issues: ConfigIssue[]): void {
-  const streams = sources.flatMap((source, i) => (source?.streams ?? []).map((stream, j) => ({
-    stream, path: ['sources', i, 'streams', j, 'tables'] as KeyPath, reads: getSourceSpec(source!.type)?.reads?.(stream) ?? [],
-  })));
-  const loads = new Map(streams.map((s) => [s.stream.destination_table ?? s.stream.name, s]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (s: (typeof streams)[number], path: string[]): boolean => {
-    if (state.get(s.stream.name) === 'done') return false;
-    if (state.get(s.stream.name) === 'visiting') {
-      issues.push({ path: s.path, message: `streams read each other's tables in a cycle: ${[...path.slice(path.indexOf(s.stream.name)), s.stream.name].join(' → ')}` });
-      return true;
-    }
-    state.set(s.stream.name, 'visiting');
-    const found = s.reads.some((table) => { const by = loads.get(table); return by !== undefined && by !== s && visit(by, [...path, s.stream.name]); });
-    state.set(s.stream.name, 'done');
-    return found;
-  };
-  for (const s of streams) if (visit(s, [])) return;
+  const { cycle } = readOrder(sources.flatMap((source, i) => (source?.streams ?? []).map((stream, j) => ({
+    item: ['sources', i, 'streams', j, 'tables'] as KeyPath, name: stream.name, table: stream.destination_table ?? stream.name,
+    reads: getSourceSpec(source!.type)?.reads?.(stream, source!) ?? [],
+  }))));
+  if (cycle) issues.push({ path: cycle.at, message: `streams read each other's tables in a cycle: ${cycle.names.join(' → ')}` });
 }
 
 /** Stream names as written, also under sources that failed validation (so `transforms` is not blamed for them). */

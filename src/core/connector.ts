@@ -283,7 +283,7 @@ export interface SourceSpec<C = any> {
    * Tables of the pipeline's own destination a stream reads (the `tables` source): a stream of the run that loads one
    * of them runs, and commits, first.
    */
-  reads?(stream: StreamConfig): string[];
+  reads?(stream: StreamConfig, source: Record<string, unknown>): string[];
   /** Builds the source. The implementation is imported here, so a run loads only the connectors it uses. */
   create(config: C): Promise<Source>;
 }

@@ -17,7 +17,7 @@ import { streamReader } from './read-stream.js';
 import { runScore } from '../quality/metrics.js';
 import type { StreamQualityReport } from '../quality/stream-quality.js';
 import { type CursorWindow, type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
-import { orderTasks, streamNeeds } from './stream-order.js';
+import { orderTasks } from './stream-order.js';
 
 export interface RunOptions {
   fullRefresh?: boolean;
@@ -72,8 +72,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   const runId = opts.runId ?? newRunId();
   const actor = opts.actor ?? osUser();
   const tasks = planTasks(loaded, opts, runId);
-  const needs = streamNeeds(loaded, tasks);
-  const ordered = orderTasks(loaded, tasks, needs);
+  const { ordered, needs } = orderTasks(loaded, tasks);
   const store = opts.store ?? openControlStore(home);
   const startedAt = new Date();
   const controller = new AbortController();

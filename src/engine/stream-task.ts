@@ -197,7 +197,7 @@ class StreamRun {
       : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
     this.disposition = disposition;
     const chain = task.transforms?.length ? new TransformChain(task.transforms, {
-      stream: stream.name, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
+      stream: stream.name, runId: task.runId, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
       targetTable: stream.destination_table ?? stream.name,
       ...(replacesChildGroups(destination, disposition) ? { replaceChildren: { deleteColumn: stream.delete_column } } : {}),
     }) : undefined;

@@ -64,6 +64,11 @@ export function getPath(value: unknown, path: readonly string[]): unknown {
   return shared && typeof v === 'object' && v !== null ? structuredClone(v) : v;
 }
 
+/** Values of the run an expression is evaluated in (`run_id()`); absent when checking text before a run. */
+export interface RunVars {
+  run_id?: string;
+}
+
 export interface Expression {
   text: string;
   /** Columns the expression reads (the first segment of a path). */
@@ -158,7 +163,7 @@ function comparison(op: string, col: number, a: Evaluator, b: Evaluator): Evalua
   }
 }
 
-function build(node: Node, resolve: Resolver): Evaluator {
+function build(node: Node, resolve: Resolver, vars: RunVars): Evaluator {
   switch (node.k) {
     case 'lit': {
       const v = node.v;
@@ -171,21 +176,21 @@ function build(node: Node, resolve: Resolver): Evaluator {
       return (r) => getPath(get(r), path);
     }
     case 'neg': {
-      const a = build(node.a, resolve);
+      const a = build(node.a, resolve, vars);
       return (r) => { const x = toNumber(a(r)); return x === null ? null : -x; };
     }
     case 'not': {
-      const a = build(node.a, resolve);
+      const a = build(node.a, resolve, vars);
       return (r) => { const x = toBool(a(r)); return x === null ? null : !x; };
     }
     case 'isnull': {
-      const a = build(node.a, resolve);
+      const a = build(node.a, resolve, vars);
       const neg = node.neg;
       return (r) => { const v = a(r); return (v === null || v === undefined) !== neg; };
     }
     case 'in': {
-      const a = build(node.a, resolve);
-      const list = node.list.map((n) => build(n, resolve));
+      const a = build(node.a, resolve, vars);
+      const list = node.list.map((n) => build(n, resolve, vars));
       const neg = node.neg;
       return (r) => {
         const v = a(r);
@@ -195,8 +200,8 @@ function build(node: Node, resolve: Resolver): Evaluator {
       };
     }
     case 'bin': {
-      const a = build(node.a, resolve);
-      const b = build(node.b, resolve);
+      const a = build(node.a, resolve, vars);
+      const b = build(node.b, resolve, vars);
       const { op, col } = node;
       if (op === 'and') {
         return (r) => {
@@ -221,10 +226,14 @@ function build(node: Node, resolve: Resolver): Evaluator {
       return comparison(op, col, a, b);
     }
     case 'call': {
-      const args = node.args.map((n) => build(n, resolve));
+      const args = node.args.map((n) => build(n, resolve, vars));
       if (node.name === 'if') {
         const [c, t, e] = args;
         return (r) => (toBool(c(r)) === true ? t(r) : e(r));
+      }
+      if (node.name === 'run_id') {
+        const id = vars.run_id ?? null;
+        return () => id;
       }
       if (node.name === 'coalesce') {
         return (r) => {
@@ -289,11 +298,11 @@ function check(node: Node, columns: Set<string>): void {
 }
 
 /** Parse and check an expression; throws ExprError (with the column of the bad token) for bad text. */
-export function compileExpr(text: string): Expression {
+export function compileExpr(text: string, vars: RunVars = {}): Expression {
   const node = parseExpr(text);
   const columns = new Set<string>();
   check(node, columns);
-  return { text, columns: [...columns], bind: (resolve) => build(node, resolve) };
+  return { text, columns: [...columns], bind: (resolve) => build(node, resolve, vars) };
 }
 
 /** Getter by name for object rows: own properties only, missing → null. */

@@ -129,4 +129,5 @@ export const FUNCTIONS: Record<string, FunctionDef> = {
 export const SPECIAL_FUNCTIONS: Record<string, { min: number; max: number; doc: string }> = {
   if: { min: 3, max: 3, doc: 'if(condition, then, else): only the chosen branch is evaluated' },
   coalesce: { min: 1, max: 64, doc: 'coalesce(a, b, …): the first non-null value' },
+  run_id: { min: 0, max: 0, doc: 'run_id(): the id of the run (the `run_id` of `sluice runs`), the same on every row of it: tags rows with the load that brought them' },
 };

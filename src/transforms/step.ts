@@ -9,6 +9,8 @@ import { setKey } from './frame.js';
 export interface StepEnv {
   /** The stream the step belongs to. */
   stream: string;
+  /** The run's id (`run_id()` in expressions). */
+  runId?: string;
   /** The stream's primary key (flatten uses it as the parent key). */
   primaryKey: string[];
   /** Rows of another stream of the pipeline, read in full from its source (lookups). */

@@ -3,14 +3,16 @@
 // Proves: every stream lands in its unified table; counts add up; the bills repeated across the recorded offset pages
 // are loaded once; ballots link to votes and MPs; the four councils' councillors carry their jurisdiction; the
 // injected bad records (an MP with province "PQ", a councillor without a name) and the untitled real bills end in
-// the DLQ with the check's reason; a second run is idempotent (merge: no new rows). The commented PostgreSQL
-// destination block of the pipeline, uncommented, loads the same model into PostgreSQL, idempotently too.
+// the DLQ with the check's reason; a second run is idempotent (merge: no new rows); publish.yaml puts MPs and bills in
+// Redis, once however often it runs. The commented PostgreSQL destination block of the pipeline, uncommented, loads
+// the same model into PostgreSQL, idempotently too, and makes MPs and bills searchable (`sluice search`).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { duckQuery, repoRoot, sluice, tempDir } from '../helpers.js';
 
@@ -192,6 +194,25 @@ test('civic example: OpenParliament + Represent replayed into the unified model,
   for (const name of STREAMS) assert.equal(second.s.streams[name].inserted, 0, `${name}: no new rows on a re-run`);
   const after2 = await counts();
   assert.deepEqual(after2, before2);
+  // Publish: MPs and bills as JSON under a prefix of this test's own, from the warehouse just loaded.
+  const prefix = `civic_t_${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(6379, '127.0.0.1');
+  try {
+    const keys = async (table: string) => (await redis.keys(`${prefix}${table}:*`)).length;
+    for (let i = 0; i < 2; i++) {
+      const pub = await sluice(['run', join(example, 'publish.yaml'), '--json'], { home, env: { CIVIC_REDIS_PREFIX: prefix } });
+      assert.equal(pub.code, 0, pub.stderr);
+      assert.equal(await keys('mps'), after2[0], `run ${i + 1}: one key per MP`);
+      assert.equal(await keys('bills'), after2[2], `run ${i + 1}: one key per bill`);
+    }
+    const c49 = JSON.parse((await redis.get(`${prefix}bills:/bills/41-1/C-49/`))!) as Record<string, unknown>;
+    const [row] = await q("SELECT title, number, session_id FROM bills WHERE bill_id = '/bills/41-1/C-49/'");
+    assert.deepEqual([c49.title, c49.number, c49.session_id], [row.title, row.number, row.session_id]);
+  } finally {
+    const mine = await redis.keys(`${prefix}*`);
+    if (mine.length) await redis.del(...mine);
+    redis.disconnect();
+  }
 });
 
 test('civic example: the commented PostgreSQL destination loads the same model, idempotently', async () => {
@@ -200,10 +221,10 @@ test('civic example: the commented PostgreSQL destination loads the same model, 
   const url = 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `civic_t_${randomBytes(5).toString('hex')}`;
   const yaml = readFileSync(join(example, 'pipeline.yaml'), 'utf8');
-  const block = /^# destination:\n# {3}type: postgres\n# {3}url: \$\{CIVIC_DATABASE_URL\}[^\n]*\n# {3}schema: civic\n/m;
+  const block = /^# destination:\n# {3}type: postgres\n# {3}url: \$\{CIVIC_DATABASE_URL\}[^\n]*\n# {3}schema: civic\n((?:# {3}.*\n)*)/m;
   assert.match(yaml, block, 'the pipeline carries the commented PostgreSQL block');
   const file = join(dir, 'pipeline.yaml');
-  writeFileSync(file, yaml.replace(block, `destination:\n  type: postgres\n  url: \${CIVIC_DATABASE_URL}\n  schema: ${schema}\n`));
+  writeFileSync(file, yaml.replace(block, (_, rest: string) => `destination:\n  type: postgres\n  url: \${CIVIC_DATABASE_URL}\n  schema: ${schema}\n${rest.replace(/^# /gm, '')}`));
   const client = new pg.Client(url);
   await client.connect();
   try {
@@ -230,6 +251,19 @@ test('civic example: the commented PostgreSQL destination loads the same model, 
     assert.equal(second.code, 3, s2.error ?? second.stderr);
     for (const name of STREAMS) assert.equal(s2.streams[name].inserted, 0, `${name}: no new rows on a re-run`);
     assert.deepEqual(await counts(), loaded);
+
+    // Search, as the block's comment says: a word of a bill's title finds it, an MP is found by riding.
+    const search = async (table: string, query: string) => {
+      const r = await sluice(['search', file, table, query, '--json'], { home, env });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { rows: Record<string, unknown>[] }).rows;
+    };
+    const c49 = (await client.query(`SELECT title FROM "${schema}".bills WHERE bill_id = '/bills/41-1/C-49/'`)).rows[0] as { title: string };
+    const hits = await search('bills', `"${c49.title}"`);
+    assert.ok(hits.some((h) => h.number === 'C-49'), `C-49 found by its title: ${JSON.stringify(hits.slice(0, 3))}`);
+    const mp = (await client.query(`SELECT name, riding FROM "${schema}".mps WHERE riding IS NOT NULL ORDER BY mp_id LIMIT 1`)).rows[0] as { name: string; riding: string };
+    assert.ok((await search('mps', `"${mp.riding}"`)).some((h) => h.name === mp.name), `${mp.name} found by riding ${mp.riding}`);
+    assert.equal((await search('mps', 'zzzqqqxxyy')).length, 0, 'no false hits');
   } finally {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await client.end();

@@ -116,11 +116,12 @@ sources:
       - name: prospect_core
         tables: [prospect_sources]
         primary_key: [prospect_id]
-        write: replace
+        write: merge
 transforms:
   cfr_staging:
     - rename: { pfr_id: source_key, player_name: full_name, pos: position, wt: weight }
     - nullify: { values: [NA] }
+    - derive: { extraction_id: "run_id()" }
   nfl_staging:
     - derive: { source_key: "concat(name, '|', season, '|', college)", full_name: name, school: college, draft_year: season }
     - drop: [name, college, season]
@@ -146,7 +147,8 @@ transforms:
         priority: [cfr, nfl, yahoo]
         rules: { forty: { priority: [nfl, cfr] }, draft_round: min }
         keep: [forty]
-        drop: [source_key, match_score, match_rule, team, pick, ht, _loaded_at]
+        drop: [source_key, extraction_id, match_score, match_rule, team, pick, ht, _loaded_at]
+        lineage: { table: data_lineage, columns: [source_key, extraction_id] }
 views:
   - { name: player_counts, materialized: true, sql: "SELECT count(*) AS players FROM prospect_core" }
   - { name: by_school, sql: "SELECT school, count(*) AS n FROM prospect_core GROUP BY school" }
@@ -197,6 +199,14 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   assert.equal(leinart.forty_cfr, null);
   assert.equal(Number(leinart.draft_round), 1);
   assert.equal(Number((await query('SELECT count(*) AS n FROM prospect_core'))[0].n), 6);
+  // Lineage: each golden value names the record it came from (and the run that extracted a CFR record).
+  const traced = async (key: string, column: string) => (await query(`SELECT source, source_key, rule, extraction_id FROM data_lineage
+    WHERE prospect_id = '${ids.get(key)}' AND "column" = '${column}'`));
+  assert.deepEqual(await traced('cfr:WhitKe00', 'forty'), [{ source: 'nfl', source_key: 'Kevin White|2015|West Virginia', rule: 'priority: nfl, cfr', extraction_id: null }]);
+  assert.deepEqual(await traced('cfr:WhitKe00', 'full_name'), [{ source: 'cfr', source_key: 'WhitKe00', rule: 'priority', extraction_id: summary.run_id }]);
+  assert.deepEqual((await traced('cfr:LeinMa00', 'draft_round')).map((r) => r.rule), ['min']);
+  assert.deepEqual(await traced('cfr:LeinMa00', 'sources'), [], 'only the columns chosen among records');
+  const lineageRows = Number((await query('SELECT count(*) AS n FROM data_lineage'))[0].n);
   // Views over what loaded, published at the end of the run (materialized on PostgreSQL).
   assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6);
   assert.equal(Number((await query("SELECT n FROM by_school WHERE school = 'West Virginia'"))[0].n), 1);
@@ -209,6 +219,9 @@ async function scenario(destination: string, query: (sql: string) => Promise<Rec
   for (const [k, id] of ids) assert.equal(after.get(k), id, `${k} keeps ${id}`);
   assert.equal(after.size, ids.size, 'the NFL Chris Jones fits both and is held for review too');
   assert.equal(Number((await query('SELECT players FROM player_counts'))[0].players), 6, 'refreshed, still there');
+  // Merged golden records replace their lineage rows, entity by entity: none doubled, each from this run's records.
+  assert.equal(Number((await query('SELECT count(*) AS n FROM data_lineage'))[0].n), lineageRows);
+  assert.deepEqual((await query("SELECT DISTINCT extraction_id FROM data_lineage WHERE source = 'cfr'")).map((r) => r.extraction_id), [JSON.parse(second.stdout).run_id]);
 }
 
 test('prospects from three files into the embedded DuckDB: crosswalk, golden records, review, stable ids', async () => {
@@ -268,6 +281,59 @@ sources:
     assert.equal(run.code, 1);
     const summary = JSON.parse(run.stdout);
     assert.match(summary.error, /model: not run: it reads what staged loads, which failed/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('tables from another destination: read whole, no waiting on this run; a typo in `from` or a missing table stops it', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const home = join(dir, '.sluice');
+    writeFileSync(join(dir, 'people.csv'), 'id,name\n1,Ada\n2,Grace\n3,Edsger\n');
+    writeFileSync(join(dir, 'load.yaml'), `pipeline: load
+sources:
+  - { name: f, type: csv, streams: [{ name: people, path: people.csv, primary_key: [id], columns: { id: integer } }] }
+destination: { type: duckdb, path: built.duckdb }
+`);
+    const publish = (from: string, table = 'people') => `pipeline: publish
+sources:
+  - name: w
+    type: tables
+    from: ${from}
+    streams:
+      - { name: people, tables: [${table}], source_column: null, primary_key: [id], write: replace }
+destination: { type: sqlite, path: published.db }
+`;
+    writeFileSync(join(dir, 'typo.yaml'), publish('{ type: duckdb, paht: built.duckdb }'));
+    const typo = await sluice(['validate', join(dir, 'typo.yaml')], { home });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /typo\.yaml:5:\d+ sources\[0\]\.from\.paht unknown key `paht` of a duckdb destination \(valid keys here: type, path, schema/);
+
+    assert.equal((await sluice(['run', join(dir, 'load.yaml')], { home })).code, 0);
+    writeFileSync(join(dir, 'publish.yaml'), publish('{ type: duckdb, path: built.duckdb }'));
+    const run = await sluice(['run', join(dir, 'publish.yaml'), '--json'], { home });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).streams.people.loaded, 3);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dir, 'published.db'), { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT id, name FROM people ORDER BY id').all(), [{ id: 1, name: 'Ada' }, { id: 2, name: 'Grace' }, { id: 3, name: 'Edsger' }]);
+    } finally {
+      db.close();
+    }
+
+    // A table the other pipeline never loaded: the run fails naming it, and the published rows stay.
+    writeFileSync(join(dir, 'missing.yaml'), publish('{ type: duckdb, path: built.duckdb }', 'persons'));
+    const missing = await sluice(['run', join(dir, 'missing.yaml'), '--json'], { home });
+    assert.equal(missing.code, 1);
+    assert.match(JSON.parse(missing.stdout).error, /table persons of the `from` destination \(duckdb\) is missing or empty/);
+    const again = new Database(join(dir, 'published.db'), { readonly: true });
+    try {
+      assert.equal((again.prepare('SELECT count(*) AS n FROM people').get() as { n: number }).n, 3);
+    } finally {
+      again.close();
+    }
   } finally {
     cleanup();
   }

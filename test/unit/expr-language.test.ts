@@ -132,3 +132,11 @@ test('expr: the language never hands config text to eval or new Function', async
     assert.doesNotMatch(code, /\beval\s*\(|new\s+Function\b|\bFunction\s*\(/, f);
   }
 });
+
+test('expr: run_id() is the run the expression is compiled for, the same on every row; null outside a run', () => {
+  const tagged = compileExpr("concat(run_id(), '/', id)", { run_id: '20261207T120000Z-abcd1234' }).bind(objectResolver);
+  assert.equal(tagged({ id: 1 }), '20261207T120000Z-abcd1234/1');
+  assert.equal(tagged({ id: 2 }), '20261207T120000Z-abcd1234/2');
+  assert.equal(compileExpr('run_id()').bind(objectResolver)({}), null);
+  assert.throws(() => compileExpr('run_id(1)'), /run_id\(\) takes 0 arguments, got 1/);
+});

@@ -1,24 +1,57 @@
-// Reads a `tables` stream (./tables-spec.ts) through the run's destination: each table whole, in order, each row with
-// its table's label in `source_column`. The stream's state says when it was read; nothing is incremental.
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+// Reads a `tables` stream (./tables-spec.ts) through the run's destination, or the `from` destination: each table
+// whole, in order, each row with its table's label in `source_column`. The stream's state says when it was read;
+// nothing is incremental.
+import type { Destination, RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, Row } from '../../core/types.js';
-import { tablesOf, type TablesStreamOptions } from './tables-spec.js';
+import { openDestination } from './from-destination.js';
+import { tablesOf, type TablesConfig, type TablesStreamOptions } from './tables-spec.js';
+
+type Reader = (table: string, columns: string[]) => AsyncIterable<Record<string, unknown>[]>;
 
 export class TablesSource implements Source {
   readonly type = 'tables';
+  private from: Destination | undefined;
+
+  constructor(private readonly config: TablesConfig = {}) {}
+
+  async connect(ctx: RunContext): Promise<void> {
+    if (!this.config.from) return;
+    this.from = await openDestination(this.config.from, ctx);
+    if (!this.from.readTable) {
+      await this.close();
+      throw new RunError(`the \`from\` destination (${this.config.from.type}) cannot be read back, so it has no tables to read`);
+    }
+  }
 
   async *read(stream: StreamConfig, _state: unknown, ctx: RunContext): AsyncIterable<Batch> {
-    const read = ctx.readDestination;
+    const from = this.from;
+    const read: Reader | undefined = from ? (t, c) => from.readTable!(t, c) : ctx.readDestination;
     if (!read) throw new RunError(`stream ${stream.name}: this destination cannot be read back, so it has no tables to read`, stream.name);
     const column = (stream as unknown as TablesStreamOptions).source_column;
     for (const [label, table] of tablesOf(stream)) {
+      let count = 0;
       for await (const rows of read(table, [])) {
+        count += rows.length;
+        if (column === null) {
+          yield { rows };
+          continue;
+        }
         const out: Row[] = new Array(rows.length);
         for (let i = 0; i < rows.length; i++) out[i] = { ...rows[i], [column]: label };
         yield { rows: out };
       }
+      // Another pipeline's table that is missing or empty is most likely not built yet (or misnamed): going on would
+      // publish nothing, and a `write: replace` would empty the target.
+      if (from && count === 0) {
+        throw new RunError(`stream ${stream.name}: table ${table} of the \`from\` destination (${this.config.from!.type}) is missing or empty; run the pipeline that loads it first`, stream.name);
+      }
     }
     yield { rows: [], checkpoint: { version: 1, connector: { read_at: new Date().toISOString() } } };
+  }
+
+  async close(): Promise<void> {
+    await this.from?.close();
+    this.from = undefined;
   }
 }

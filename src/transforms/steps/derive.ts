@@ -11,8 +11,8 @@ export const deriveStep = defineStep<Record<string, string>>({
   description: 'Compute columns with expressions (see "Expressions"); a later column may use an earlier one. '
     + 'A row whose expression fails goes to the dead-letter queue with the reason.',
   options: z.record(z.string(), expressionText('Expression computing the column.')).describe('Column → expression.'),
-  compile(mapping) {
-    const entries = Object.entries(mapping).map(([name, text]) => ({ name, bind: boundTo(compileExpr(text)), owner: {} }));
+  compile(mapping, env) {
+    const entries = Object.entries(mapping).map(([name, text]) => ({ name, bind: boundTo(compileExpr(text, { run_id: env.runId })), owner: {} }));
     return {
       adds: entries.length,
       apply(frame) {

@@ -8,8 +8,8 @@ export const filterStep = defineStep<string>({
   kind: 'filter',
   description: 'Keep rows where the expression is true; false or null drops the row (counted as filtered).',
   options: expressionText('Condition a row must meet to be kept.'),
-  compile(text) {
-    const bind = boundTo(compileExpr(text));
+  compile(text, env) {
+    const bind = boundTo(compileExpr(text, { run_id: env.runId }));
     return {
       apply(frame) {
         const evaluate = bind(frame);

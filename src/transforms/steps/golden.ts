@@ -3,11 +3,16 @@
 // (max, min, mean, most common), and every source's own value of the columns named in `keep` stays beside it
 // (`forty_nfl`, `forty_cfr`), so a golden value can always be traced to where it came from. Blocking: it holds the
 // stream's rows to the end; the records folded into another count as filtered.
+//
+// With `lineage`, each golden value also says where it came from, in a child table loaded with the stream (like
+// flatten's): one row per entity and column with the source (and columns such as its record key and extraction id)
+// of the record that gave the value, so `data_lineage` answers "why is this the golden forty time" without re-running.
 import { z } from 'zod';
 import type { Row } from '../../core/types.js';
 import { compareValues, toNumber } from '../../expr/values.js';
 import { Frame, setKey } from '../frame.js';
 import { defineStep, keyText } from '../step.js';
+import { PARENT_MARKER } from './flatten.js';
 
 const rule = z.union([
   z.enum(['priority', 'max', 'min', 'mean', 'most_common']),
@@ -22,6 +27,10 @@ const options = z.strictObject({
     .describe('Per column, another way to choose: `max`, `min`, `mean`, `most_common` (ties: by priority), or `{ priority: [..] }` of its own.'),
   keep: z.array(z.string()).default([]).describe('Columns whose value from each source is kept beside the golden one, as `<column>_<source>`.'),
   drop: z.array(z.string()).default([]).describe('Columns not carried into the golden record (a source\'s own keys, match scores).'),
+  lineage: z.strictObject({
+    table: z.string().min(1).describe('Child table of the lineage rows, loaded with the stream (replaced with it, or per entity on merge).'),
+    columns: z.array(z.string()).default([]).describe('Columns of the record that gave each value carried into its lineage row (its source key, `extraction_id`).'),
+  }).optional().describe('Where each golden value came from: a row per entity and column with `column`, `source` (the record\'s source; every contributing source for `mean`), `rule` and the `columns` named here, plus `_parent_key` (the entity id as text) and `_idx`.'),
   sources_column: z.string().nullable().default('sources').describe('Column listing the sources that described the entity (`cfr,nfl`, in priority order); null: none.'),
 });
 
@@ -35,7 +44,7 @@ export const goldenStep = defineStep<Options>({
     + '`keep` columns beside it. Blocking: holds the stream\'s rows until its end.',
   options,
   blocking: () => true,
-  compile(o) {
+  compile(o, env) {
     const rank = new Map(o.priority.map((s, i) => [s, i]));
     const order = (a: string, b: string) => (rank.get(a) ?? rank.size) - (rank.get(b) ?? rank.size) || (a < b ? -1 : a > b ? 1 : 0);
     const skip = new Set([o.by, o.source, ...o.drop]);
@@ -43,6 +52,7 @@ export const goldenStep = defineStep<Options>({
     const columns: string[] = [];
     const seen = new Set<string>();
     let rowsIn = 0;
+    let lineage: Row[] = [];
     return {
       apply(frame) {
         for (let i = 0; i < frame.length; i++) {
@@ -74,22 +84,32 @@ export const goldenStep = defineStep<Options>({
         for (const rows of groups.values()) {
           rows.sort((a, b) => order(String(a[o.source]), String(b[o.source])));
           const golden: Row = {};
-          setKey(golden, o.by, rows[0][o.by]);
+          const id = rows[0][o.by];
+          setKey(golden, o.by, id);
+          const parent = keyText(id);
+          const traced: Row[] = o.lineage && env.replaceChildren ? [{ _parent_key: parent, [PARENT_MARKER]: true }] : [];
           let problem: string | undefined;
-          for (const c of columns) {
+          columns.forEach((c, idx) => {
+            const r = o.rules[c] ?? 'priority';
             try {
-              setKey(golden, c, choose(rows, c, o.rules[c] ?? 'priority', o.source, order));
+              const chosen = choose(rows, c, r, o.source, order);
+              setKey(golden, c, chosen.value);
+              if (o.lineage && chosen.from.length) traced.push(lineageRow(o, chosen.from, id, parent, c, idx, r));
             } catch (e) {
               problem ??= `golden ${c}: ${(e as Error).message}`;
             }
-          }
+          });
           const sources = [...new Set(rows.map((r) => String(r[o.source])))];
           for (const c of o.keep) {
             for (const s of sources) setKey(golden, `${c}_${s}`, rows.find((r) => String(r[o.source]) === s && r[c] != null)?.[c] ?? null);
           }
           if (o.sources_column) setKey(golden, o.sources_column, sources.join(','));
-          if (problem) rejected.push({ row: golden, reason: problem });
-          else out.push(golden);
+          if (problem) {
+            rejected.push({ row: golden, reason: problem });
+          } else {
+            out.push(golden);
+            for (const t of traced) lineage.push(t);
+          }
         }
         const frame = Frame.objects([...out, ...rejected.map((r) => r.row)], new Array(out.length + rejected.length).fill(-1));
         rejected.forEach((r, i) => frame.reject(out.length + i, r.reason));
@@ -97,6 +117,14 @@ export const goldenStep = defineStep<Options>({
         groups.clear();
         return frame;
       },
+      ...(o.lineage ? {
+        takeChildren() {
+          if (!lineage.length) return undefined;
+          const out = new Map([[o.lineage!.table, lineage]]);
+          lineage = [];
+          return out;
+        },
+      } : {}),
       types(declared) {
         for (const c of o.keep) {
           const t = declared.get(c);
@@ -111,35 +139,46 @@ export const goldenStep = defineStep<Options>({
   },
 });
 
-/** One column's golden value among an entity's records (sorted by source priority). */
-function choose(rows: Row[], column: string, rule: Rule, sourceColumn: string, order: (a: string, b: string) => number): unknown {
-  const values = rows.map((r) => r[column]).filter((v) => v !== null && v !== undefined);
-  if (values.length === 0) return null;
-  if (rule === 'priority') return values[0];
+/** The lineage row of one golden value: the record(s) it came from. */
+function lineageRow(o: Options, from: Row[], id: unknown, parent: string, column: string, idx: number, rule: Rule): Row {
+  const row: Row = { _parent_key: parent, _idx: idx };
+  setKey(row, o.by, id);
+  row.column = column;
+  row.source = [...new Set(from.map((r) => String(r[o.source])))].join(',');
+  row.rule = typeof rule === 'object' ? `priority: ${rule.priority.join(', ')}` : rule;
+  // A value made of several records (a mean) names them all, and no one record's columns.
+  for (const c of o.lineage!.columns) setKey(row, c, from.length === 1 ? from[0][c] ?? null : null);
+  return row;
+}
+
+/** One column's golden value among an entity's records (sorted by source priority), and the records it came from. */
+function choose(rows: Row[], column: string, rule: Rule, sourceColumn: string, order: (a: string, b: string) => number): { value: unknown; from: Row[] } {
+  const present = rows.filter((r) => r[column] !== null && r[column] !== undefined);
+  if (present.length === 0) return { value: null, from: [] };
+  if (rule === 'priority') return { value: present[0][column], from: [present[0]] };
   if (typeof rule === 'object') {
     const own = new Map(rule.priority.map((s, i) => [s, i]));
-    const ranked = rows.filter((r) => r[column] !== null && r[column] !== undefined)
-      .sort((a, b) => (own.get(String(a[sourceColumn])) ?? own.size) - (own.get(String(b[sourceColumn])) ?? own.size)
-        || order(String(a[sourceColumn]), String(b[sourceColumn])));
-    return ranked[0][column];
+    const ranked = present.sort((a, b) => (own.get(String(a[sourceColumn])) ?? own.size) - (own.get(String(b[sourceColumn])) ?? own.size)
+      || order(String(a[sourceColumn]), String(b[sourceColumn])));
+    return { value: ranked[0][column], from: [ranked[0]] };
   }
-  if (rule === 'mean') return values.reduce((sum: number, v) => sum + (toNumber(v) ?? 0), 0) / values.length;
+  if (rule === 'mean') return { value: present.reduce((sum: number, r) => sum + (toNumber(r[column]) ?? 0), 0) / present.length, from: present };
   if (rule === 'most_common') {
-    const counts = new Map<string, { n: number; v: unknown }>();
-    for (const v of values) {
-      const c = counts.get(keyText(v));
+    const counts = new Map<string, { n: number; row: Row }>();
+    for (const r of present) {
+      const c = counts.get(keyText(r[column]));
       if (c) c.n++;
-      else counts.set(keyText(v), { n: 1, v });
+      else counts.set(keyText(r[column]), { n: 1, row: r });
     }
-    let best: { n: number; v: unknown } | undefined;
+    let best: { n: number; row: Row } | undefined;
     for (const c of counts.values()) if (!best || c.n > best.n) best = c;
-    return best!.v;
+    return { value: best!.row[column], from: [best!.row] };
   }
-  let best = values[0];
-  for (const v of values.slice(1)) {
-    const c = compareValues(v, best);
-    if (c === undefined) throw new Error(`cannot compare ${String(v)} with ${String(best)}`);
-    if (rule === 'max' ? c > 0 : c < 0) best = v;
+  let best = present[0];
+  for (const r of present.slice(1)) {
+    const c = compareValues(r[column], best[column]);
+    if (c === undefined) throw new Error(`cannot compare ${String(r[column])} with ${String(best[column])}`);
+    if (rule === 'max' ? c > 0 : c < 0) best = r;
   }
-  return best;
+  return { value: best[column], from: [best] };
 }
