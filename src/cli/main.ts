@@ -22,10 +22,11 @@ import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
+import { workerCommand } from './worker.js';
 
 const COMMANDS: CliCommand[] = [
   runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
-  searchCommand,
+  searchCommand, workerCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { loadPipelineFile } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import { getSourceSpec } from '../connectors/registry.js';
+import { ConfigError } from '../core/errors.js';
+import { queueOf, redisUrlOf } from '../workers/queue.js';
+import type { Dispatcher } from '../workers/dispatch.js';
 import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
 import type { CliCommand } from './command.js';
@@ -23,16 +26,28 @@ export const runCommand: CliCommand = {
       .option('--stream <names...>', 'run only these streams')
       .option('--dry-run', 'extract, transform and validate, but load nothing and keep no state')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
-      .action(async (file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }) => {
+      .option('--workers', 'run each stream as a task of `sluice worker` processes (needs SLUICE_CONTROL_URL and a server destination)')
+      .option('--redis <url>', 'with --workers: the task queue\'s Redis (default $SLUICE_REDIS_URL or redis://127.0.0.1:6379)')
+      .option('--queue <name>', 'with --workers: the queue (default $SLUICE_QUEUE or sluice-tasks)')
+      .action(async (file: string, o: RunFlags) => {
         setExit(await runFile(file, o));
       });
   },
 };
 
+interface RunFlags {
+  json?: boolean;
+  fullRefresh?: boolean;
+  stream?: string[];
+  dryRun?: boolean;
+  logLevel?: string;
+  workers?: boolean;
+  redis?: string;
+  queue?: string;
+}
+
 /** Runs a pipeline file as `sluice run` does (signals, progress, summary); `trigger` says why, for the audit trail. */
-export async function runFile(
-  file: string, o: { json?: boolean; fullRefresh?: boolean; stream?: string[]; dryRun?: boolean; logLevel?: string }, trigger?: string,
-): Promise<number> {
+export async function runFile(file: string, o: RunFlags, trigger?: string): Promise<number> {
   // On a terminal the progress display replaces info logs; elsewhere structured logs go to stderr.
   const tty = process.stderr.isTTY && !o.json;
   const logger = createLogger(o.logLevel ?? process.env.SLUICE_LOG_LEVEL ?? (tty ? 'warn' : 'info'));
@@ -55,13 +70,20 @@ export async function runFile(
   process.on('SIGTERM', onTerm);
   const progress = tty ? new Progress(process.stderr) : undefined;
   let summary: RunSummary;
+  let dispatcher: Dispatcher | undefined;
   try {
     const loaded = await loadPipelineFile(file);
     settleYoungGeneration(youngGenerationMb(loaded.config));
+    if (!o.workers && (o.redis || o.queue)) throw new ConfigError('--redis and --queue name the task queue of --workers; add --workers', { path: o.redis ? '--redis' : '--queue' });
+    if (o.workers) {
+      checkWorkerDestination(loaded.config);
+      dispatcher = await (await import('../workers/dispatch.js')).Dispatcher.open(redisUrlOf(o.redis), queueOf(o.queue), logger);
+    }
     summary = await runPipeline(loaded, {
       fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,
       ...(trigger ? { trigger } : {}),
       onProgress: progress ? (s, c) => progress.update(s, c) : undefined,
+      ...(dispatcher ? { dispatch: await dispatcher.dispatchFor(loaded) } : {}),
     });
   } catch (e) {
     progress?.stop();
@@ -70,11 +92,25 @@ export async function runFile(
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    await dispatcher?.close();
   }
   progress?.stop();
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else printSummary(summary, process.stdout);
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
+}
+
+/**
+ * Workers on other machines load into the destination at once: it must be a server every one of them reaches, not an
+ * embedded file one process holds (DuckDB, SQLite) or a folder on one disk.
+ */
+function checkWorkerDestination(config: PipelineConfig): void {
+  const shared = ['postgres', 'mysql'];
+  if (!shared.includes(config.destination.type)) {
+    throw new ConfigError(`--workers needs a destination every worker reaches and writes at once (${shared.join(', ')}); this pipeline writes to ${config.destination.type}`, {
+      path: 'destination.type', expected: shared.join(' or '),
+    });
+  }
 }
 
 /** The largest young generation the pipeline's sources ask for, if every one asks (src/cli/heap.ts). */

@@ -144,6 +144,11 @@ export interface StreamState {
   connector?: Record<string, unknown>;
   /** An append stream with `lookback`: [cursor, hash] of the rows loaded near the watermark (engine/seen-rows.ts). */
   seen?: [string | number, string][];
+  /**
+   * The run that made this commit and its counts as of it: a task of the same run taken over by another worker goes on
+   * counting from here, so the run reports the stream's rows once, whichever worker loaded them.
+   */
+  run?: { id: string; counts: StreamCounts; steps?: StepCounts[] };
 }
 
 export interface FileProgress {

@@ -11,9 +11,8 @@ import { PHASES } from '../core/types.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
-import { getDestinationSpec, getSourceSpec } from '../connectors/registry.js';
 import { newRunId } from './run-id.js';
-import { streamReader } from './read-stream.js';
+import { openRunParts, type RunParts } from './run-parts.js';
 import { runScore } from '../quality/metrics.js';
 import type { StreamQualityReport } from '../quality/stream-quality.js';
 import { type CursorWindow, type StreamResult, type StreamTask, runStreamTask } from './stream-task.js';
@@ -46,6 +45,11 @@ export interface RunOptions {
   window?: CursorWindow;
   /** The lock the run holds (default: the pipeline's); a backfill's parallel windows each hold their own. */
   lockKey?: string;
+  /**
+   * Run each stream task elsewhere (workers, src/workers/) rather than in this process: the run is planned, ordered,
+   * recorded and its views published here; the sources are opened only where the tasks run.
+   */
+  dispatch?: (task: StreamTask, how: { onProgress?: RunOptions['onProgress']; blocked?: string }) => Promise<StreamResult>;
 }
 
 export interface RunSummary {
@@ -85,8 +89,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
   let locked = false;
   let results: StreamResult[] = [];
   let runError: string | undefined;
-  const sources = new Map<string, Source>();
-  let destination: Destination | undefined;
+  let parts: RunParts | undefined;
   try {
     await store.acquireLock(opts.lockKey ?? config.pipeline, { runId, pid: process.pid, host: hostname() });
     locked = true;
@@ -103,26 +106,17 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     });
     ctx.logger.info({ pipeline: config.pipeline, streams: tasks.map((t) => t.stream.name) }, 'run started');
 
-    destination = opts.destination ?? await getDestinationSpec(config.destination.type)!.create(config.destination);
-    await destination.connect(ctx);
-    for (const src of config.sources) {
-      if (!tasks.some((t) => t.source === src.name)) continue;
-      const source = opts.sources?.[src.name] ?? await getSourceSpec(src.type)!.create(src);
-      await source.connect?.(ctx);
-      sources.set(src.name, source);
-    }
-    const dest = destination;
-    // One reader for the run: concurrent lookups of a source not yet open share one instance.
-    const readStream = streamReader(config, sources, ctx, opts.sources, !!opts.replay);
-    if (dest.readTable) ctx.readDestination = (table, columns) => dest.readTable!(table, columns);
+    const { destination: dest, sources, readStream } = parts = await openRunParts(loaded, opts.dispatch ? [] : tasks, ctx, opts);
     // A stream that reads tables others of the run load starts once they are done (they come first in `ordered`, so
     // they hold their lanes before it waits in one), and does not run when one of them failed.
     const running = new Map<StreamTask, Promise<StreamResult>>();
-    const finished = await pool(ordered, config.concurrency, (task) => {
+    // Dispatched tasks all go to the queue at once: the workers' own concurrency bounds how many run.
+    const finished = await pool(ordered, opts.dispatch ? ordered.length : config.concurrency, (task) => {
       const result = (async () => {
         const failed: string[] = [];
         for (const d of needs.get(task)!) if ((await running.get(d)!).status === 'failed') failed.push(d.stream.name);
         const blocked = failed.length ? `not run: it reads what ${failed.join(', ')} load${failed.length > 1 ? '' : 's'}, which failed` : undefined;
+        if (opts.dispatch) return opts.dispatch(task, { onProgress: opts.onProgress, ...(blocked ? { blocked } : {}) });
         return runStreamTask(task, {
           source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress, readStream, ...(blocked ? { blocked } : {}),
         });
@@ -148,8 +142,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
     runError = errorMessage(e);
     ctx.logger.error({ err: runError }, 'run failed');
   } finally {
-    for (const s of sources.values()) await s.close?.().catch(() => undefined);
-    await destination?.close().catch(() => undefined);
+    await parts?.close();
   }
 
   const finishedAt = new Date();

@@ -152,6 +152,13 @@ class StreamRun {
     }
   }
 
+  private goOnFrom(at: NonNullable<StreamState['run']>): void {
+    Object.assign(this.counts, at.counts);
+    this.atCommit = { ...at.counts };
+    this.stepsAtCommit = at.steps;
+    this.committed = at.counts.loaded;
+  }
+
   /** open → pump → finish; on failure, fail(). Whether the stream succeeded. */
   async go(): Promise<boolean> {
     try {
@@ -189,6 +196,8 @@ class StreamRun {
     // A replace stream's table is what its run reads, so every run reads its source whole: a position kept from the
     // last run (files read, a cursor) would replace the table with only what is new since. The column mapping stays.
     this.stored = stream.write === 'replace' && stored ? { version: stored.version, ...(stored.schema ? { schema: stored.schema } : {}) } : stored;
+    // This run committed part of the stream already (its task was taken over from a worker that died): go on from there.
+    if (this.stored?.run?.id === task.runId && !this.isolate) this.goOnFrom(this.stored.run);
     // Types the source knows (a catalog) count as declared, under what the user declared.
     const known = await deps.source.columns?.(stream, ctx);
     const disposition: WriteDisposition = task.replay || task.window
@@ -553,7 +562,7 @@ class StreamRun {
   private stateFor(checkpoint: StreamState | undefined): StreamState {
     const { stream } = this;
     // A backfill window commits its rows with the stream's state as it was (the schema may have grown).
-    if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema };
+    if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema, run: this.runAtCommit() };
     const seen = this.gate.seenRows();
     return {
       ...(checkpoint ?? this.stored ?? { version: 1 }),
@@ -561,7 +570,21 @@ class StreamRun {
       schema: this.tracker.schema,
       ...(stream.cursor ? { cursor: { column: stream.cursor, value: cursorForState(this.gate.maxCursor) } } : {}),
       ...(seen ? { seen } : {}),
+      run: this.runAtCommit(),
     };
+  }
+
+  /**
+   * The run's counts as of the commit being made. How it splits into inserted and updated is known only once it is
+   * made, so those are carried as of the commit before (an append inserts what it loads: there they are exact).
+   */
+  private runAtCommit(): NonNullable<StreamState['run']> {
+    const { counts, atCommit } = this;
+    const carried = this.disposition === 'append'
+      ? { ...counts, inserted: atCommit.inserted + counts.loaded - atCommit.loaded }
+      : { ...counts, inserted: atCommit.inserted, updated: atCommit.updated, deleted: atCommit.deleted };
+    const steps = this.chain?.stepCounts();
+    return { id: this.task.runId, counts: carried, ...(steps ? { steps } : {}) };
   }
 }
 

@@ -1,0 +1,85 @@
+// The run's side of the queue: each stream task becomes one job, and the run waits for its result as if the stream
+// had run here (the same StreamResult: counts, phases, steps, quality). The run itself is planned, ordered, locked,
+// recorded and its views published by the dispatching process (src/engine/runner.ts); a worker's progress reports
+// reach the run's progress display. A job that fails outright (the worker could not even open the destination, or the
+// task stalled more often than allowed) is the stream's failure, not the run's crash.
+import { Queue, QueueEvents } from 'bullmq';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { PHASES, emptyCounts, type StreamCounts } from '../core/types.js';
+import type { LoadedPipeline } from '../config/types.js';
+import type { RunOptions } from '../engine/runner.js';
+import type { StreamResult, StreamTask } from '../engine/stream-task.js';
+import { connectionOf, digestOf, jobIdOf, requireSharedStore, type TaskJob } from './queue.js';
+import { checkQueueRedis } from './redis-policy.js';
+
+type Progress = (counts: StreamCounts) => void;
+
+export class Dispatcher {
+  private readonly listeners = new Map<string, Progress>();
+
+  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly logger: Logger) {
+    events.on('progress', ({ jobId, data }) => this.listeners.get(jobId)?.(data as StreamCounts));
+  }
+
+  /** Checks the queue's Redis and the shared control store before any work. */
+  static async open(redisUrl: string, queueName: string, logger: Logger): Promise<Dispatcher> {
+    requireSharedStore();
+    await checkQueueRedis(redisUrl);
+    const queue = new Queue(queueName, { connection: connectionOf(redisUrl) });
+    const events = new QueueEvents(queueName, { connection: connectionOf(redisUrl) });
+    await events.waitUntilReady();
+    return new Dispatcher(queue, events, logger);
+  }
+
+  /** `RunOptions.dispatch` for a pipeline file: its path and digest go with each task. */
+  async dispatchFor(loaded: LoadedPipeline): Promise<NonNullable<RunOptions['dispatch']>> {
+    if (!loaded.file) throw new Error('a run dispatched to workers needs its pipeline file: workers read it by path');
+    const file = resolve(loaded.file);
+    const digest = digestOf(readFileSync(file, 'utf8'));
+    if ((await this.queue.getWorkersCount()) === 0) this.logger.warn({ queue: this.queue.name }, 'no worker is connected yet: tasks wait in the queue for one (`sluice worker`)');
+    return (task, how) => this.dispatch({ task, file, digest, ...how });
+  }
+
+  private async dispatch(o: { task: StreamTask; file: string; digest: string; onProgress?: RunOptions['onProgress']; blocked?: string }): Promise<StreamResult> {
+    const { task } = o;
+    const data: TaskJob = {
+      file: o.file, digest: o.digest, pipeline: task.pipeline, runId: task.runId, stream: task.stream.name,
+      fullRefresh: task.fullRefresh, dryRun: task.dryRun,
+      ...(task.window ? { window: task.window } : {}), ...(o.blocked ? { blocked: o.blocked } : {}),
+    };
+    const jobId = jobIdOf(task.runId, task.stream.name);
+    if (o.onProgress) this.listeners.set(jobId, (counts) => o.onProgress!(task.stream.name, counts));
+    try {
+      const job = await this.queue.add(task.stream.name, data, {
+        jobId,
+        // A failed attempt is retried by the run's next attempt, which reads only what is missing; finished jobs
+        // stay a while for `sluice workers` and post-mortems, then go.
+        attempts: 1,
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 7 * 86400 },
+      });
+      this.logger.debug({ stream: task.stream.name, job: jobId }, 'task dispatched');
+      return await job.waitUntilFinished(this.events) as StreamResult;
+    } catch (e) {
+      return failedTask(task.stream.name, `on a worker: ${errorMessage(e)}`);
+    } finally {
+      this.listeners.delete(jobId);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.events.close();
+    await this.queue.close();
+  }
+}
+
+/** A stream whose task never produced a result of its own. */
+function failedTask(stream: string, error: string): StreamResult {
+  return {
+    stream, status: 'failed', counts: emptyCounts(), error,
+    phases: PHASES.map((phase, i) => ({ phase, status: i === 0 ? 'failed' : 'skipped', duration_ms: 0 })),
+  };
+}

@@ -1,0 +1,59 @@
+// The task queue shared by a run that dispatches its streams and the workers that run them: BullMQ on Redis. What a
+// job carries (the pipeline file by path and digest, the stream, the run's options) and the checks made before any
+// work: the Redis must not evict keys, and the control store must be the shared PostgreSQL one.
+import { createHash } from 'node:crypto';
+import type { StreamResult } from '../engine/stream-task.js';
+import type { CursorWindow } from '../engine/stream-task.js';
+import { ConfigError } from '../core/errors.js';
+
+/** The queue runs and workers use unless told another (`--queue`, SLUICE_QUEUE): teams or tests sharing a Redis. */
+export const DEFAULT_QUEUE = 'sluice-tasks';
+
+export const queueOf = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string => flag ?? env.SLUICE_QUEUE ?? DEFAULT_QUEUE;
+
+export interface TaskJob {
+  /** The pipeline file, absolute: every worker reads it at this path (a shared checkout or volume). */
+  file: string;
+  /** sha256 of the file's text when the run was planned: a worker with another version refuses the task. */
+  digest: string;
+  pipeline: string;
+  runId: string;
+  stream: string;
+  fullRefresh: boolean;
+  dryRun: boolean;
+  window?: CursorWindow;
+  /** Why the stream must not run (a stream it reads failed): the worker records it as the local run would. */
+  blocked?: string;
+}
+
+export type TaskResult = StreamResult;
+
+/** A Redis URL for BullMQ's connections. `maxRetriesPerRequest: null` is what BullMQ's blocking commands need. */
+export const connectionOf = (url: string) => ({ url, maxRetriesPerRequest: null });
+
+export const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Job ids must not contain `:` (BullMQ's own key separator): run ids and stream names never do. */
+export const jobIdOf = (runId: string, stream: string): string => `${runId}.${stream}`;
+
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+/** Where the queue is: `--redis`, else SLUICE_REDIS_URL, else the local server. */
+export const redisUrlOf = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
+  flag ?? env.SLUICE_REDIS_URL ?? DEFAULT_REDIS;
+
+/** A URL with its password hidden, for messages. */
+export const shownUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+
+/**
+ * Tasks run on other machines write their records (stream results, dead letters, schema changes) to the control
+ * store: it must be one every machine reaches, PostgreSQL's, not a process's own SQLite file.
+ */
+export function requireSharedStore(env: NodeJS.ProcessEnv = process.env): void {
+  const url = env.SLUICE_CONTROL_URL?.trim() ?? '';
+  if (!/^postgres(ql)?:/i.test(url)) {
+    throw new ConfigError('workers share the control store: set SLUICE_CONTROL_URL to a postgres:// URL for the run and every worker', {
+      expected: 'SLUICE_CONTROL_URL=postgres://…',
+    });
+  }
+}

@@ -1,0 +1,120 @@
+// `sluice worker`: takes stream tasks from the queue and runs each with the same engine as `sluice run` — the same
+// pipeline file (read at the path the run gave, refused if it is not the version the run was planned from), the same
+// destination state, the shared control store. Every checkpoint of a task commits its rows with the stream's state in
+// the destination, so a task taken over after its worker died (BullMQ moves a job whose lock was not renewed back to
+// the queue) goes on from the last commit and loads each row once.
+//
+// Stopping: the first SIGTERM/SIGINT takes no new task and lets the running ones finish; a second aborts them (what
+// they did not commit rolls back, and their jobs go back to the queue when their locks lapse).
+import { Worker, type Job } from 'bullmq';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { StreamCounts } from '../core/types.js';
+import type { RunContext } from '../core/connector.js';
+import { loadPipelineFile } from '../config/load.js';
+import { openControlStore } from '../control/open.js';
+import { planTasks } from '../engine/runner.js';
+import { openRunParts } from '../engine/run-parts.js';
+import { runStreamTask, type StreamResult } from '../engine/stream-task.js';
+import { connectionOf, digestOf, requireSharedStore, type TaskJob } from './queue.js';
+import { checkQueueRedis } from './redis-policy.js';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  queue: string;
+  /** Tasks run at once. */
+  concurrency: number;
+  /** $SLUICE_HOME of this process (its logs and files; the control store is SLUICE_CONTROL_URL's). */
+  home: string;
+  logger: Logger;
+  /**
+   * How long a task's lock lasts without renewal: a worker that dies, or stalls longer, loses its task to another
+   * after this long (BullMQ's lockDuration; stalled jobs are looked for at the same interval).
+   */
+  lockMs?: number;
+}
+
+export interface RunningWorker {
+  /** Its name in the queue (`sluice workers`): host and pid. */
+  name: string;
+  /** Take no new task; with `force`, abort the running ones. Resolves when they are over. */
+  close(force?: boolean): Promise<void>;
+}
+
+const PROGRESS_EVERY_MS = 500;
+
+export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
+  requireSharedStore();
+  await checkQueueRedis(o.redisUrl);
+  const name = `${hostname()}:${process.pid}`;
+  const aborts = new Set<AbortController>();
+  const lockMs = o.lockMs ?? 30_000;
+  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => runJob(job, o, aborts), {
+    connection: connectionOf(o.redisUrl), concurrency: o.concurrency, name,
+    lockDuration: lockMs, stalledInterval: lockMs,
+    // A task taken over once may be taken over again; past that it fails, and the run says why.
+    maxStalledCount: 2,
+  });
+  worker.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: errorMessage(err) }, 'task failed'));
+  worker.on('error', (err) => o.logger.error({ err: errorMessage(err) }, 'queue error'));
+  await worker.waitUntilReady();
+  o.logger.info({ worker: name, concurrency: o.concurrency, queue: o.queue }, 'worker ready');
+  return {
+    name,
+    async close(force = false) {
+      if (force) for (const a of aborts) a.abort(new Error('worker stopped'));
+      await worker.close(force);
+    },
+  };
+}
+
+async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts: Set<AbortController>): Promise<StreamResult> {
+  const t = job.data;
+  const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id });
+  let text: string;
+  try {
+    text = readFileSync(t.file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read the pipeline file ${t.file} on this worker: ${errorMessage(e)}`);
+  }
+  if (digestOf(text) !== t.digest) {
+    throw new ConfigError(`${t.file} on this worker differs from the file run ${t.runId} was planned from: deploy the same version to every worker`);
+  }
+  const loaded = await loadPipelineFile(t.file);
+  const [task] = planTasks(loaded, {
+    streams: [t.stream], fullRefresh: t.fullRefresh, dryRun: t.dryRun, ...(t.window ? { window: t.window } : {}),
+  }, t.runId);
+  const abort = new AbortController();
+  aborts.add(abort);
+  const store = openControlStore(o.home);
+  const ctx: RunContext = {
+    pipeline: loaded.config.pipeline, runId: t.runId, logger: log, signal: abort.signal,
+    baseDir: loaded.baseDir, home: o.home, batchSize: loaded.config.batch_size,
+  };
+  let last = 0;
+  const onProgress = (_stream: string, counts: StreamCounts) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    void job.updateProgress({ ...counts }).catch(() => undefined);
+  };
+  log.info({ attempt: job.attemptsStarted }, 'task started');
+  try {
+    const parts = await openRunParts(loaded, [task], ctx);
+    try {
+      const result = await runStreamTask(task, {
+        source: parts.sources.get(task.source)!, destination: parts.destination, store, ctx, readStream: parts.readStream, onProgress,
+        ...(t.blocked ? { blocked: t.blocked } : {}),
+      });
+      log.info({ status: result.status, counts: result.counts }, 'task finished');
+      return result;
+    } finally {
+      await parts.close();
+    }
+  } finally {
+    aborts.delete(abort);
+    await store.close();
+  }
+}

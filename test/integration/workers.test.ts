@@ -1,0 +1,160 @@
+// One run spread over `sluice worker` processes on the local Redis (BullMQ) and PostgreSQL, as users start them:
+// every stream is a task, the run's --json is the local run's, and a worker SIGKILLed in the middle of a task loses
+// nothing: another takes the task over when its lock lapses and goes on from its last commit, so each row lands once
+// and the run still counts the stream's rows once. A worker stopped with SIGTERM finishes its task first. A queue on
+// a Redis that may evict keys, or a run without the shared control store, is refused before any work.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PG_URL, pgQuery, sluice, sluiceBin, tempDir, until } from '../helpers.js';
+
+const tag = randomBytes(4).toString('hex');
+const schema = `workers_${tag}`;
+const control = `workers_ctl_${tag}`;
+const queue = `sluice-test-${tag}`;
+const PAGES = 40;
+const PER_PAGE = 50;
+const { dir, cleanup } = tempDir('sluice-workers-');
+const env = { SLUICE_CONTROL_URL: `${PG_URL}?schema=${control}`, SLUICE_QUEUE: queue };
+let server: Server;
+let base = '';
+const workers: { child: ChildProcess; log: string[]; exited: Promise<number | null> }[] = [];
+
+/** A slow paged API: PAGES pages of PER_PAGE items, each answered after 80 ms, an empty page at the end. */
+before(async () => {
+  server = createServer((req, res) => {
+    const page = Number(new URL(req.url!, 'http://x').searchParams.get('page') ?? '1');
+    const items = page > PAGES ? [] : Array.from({ length: PER_PAGE }, (_, i) => ({ id: (page - 1) * PER_PAGE + i + 1, page }));
+    setTimeout(() => res.end(JSON.stringify({ items })), 80);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  writeFileSync(join(dir, 'a.csv'), 'id,name\n' + Array.from({ length: 3000 }, (_, i) => `${i + 1},a${i + 1}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'b.csv'), 'id,name\n' + Array.from({ length: 2000 }, (_, i) => `${i + 1},b${i + 1}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'pipeline.yaml'), `pipeline: spread
+checkpoint_rows: 50
+sources:
+  - name: api
+    type: rest
+    base_url: ${base}
+    streams:
+      - { name: items, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
+  - name: files
+    type: csv
+    streams:
+      - { name: a, path: a.csv, primary_key: [id], write: merge, columns: { id: integer } }
+      - { name: b, path: b.csv, write: append, columns: { id: integer } }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+});
+
+after(async () => {
+  for (const w of workers) w.child.kill('SIGKILL');
+  server?.close();
+  await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${control} CASCADE`);
+  const { Queue } = await import('bullmq');
+  const q = new Queue(queue, { connection: { url: 'redis://127.0.0.1:6379' } });
+  await q.obliterate({ force: true }).catch(() => undefined);
+  await q.close();
+  cleanup();
+});
+
+function startWorker(n: number): (typeof workers)[number] {
+  const child = spawn(process.execPath, [sluiceBin, 'worker', '--lock-ms', '1500'], {
+    env: { ...process.env, ...env, SLUICE_HOME: join(dir, `worker-${n}`) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const w = { child, log, exited };
+  workers.push(w);
+  return w;
+}
+
+const count = async (table: string) => Number((await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${schema}.${table}`))[0].n);
+
+test('three workers run the streams of one run; a worker killed mid-task loses nothing; SIGTERM lets a task finish', async () => {
+  const pool = [startWorker(1), startWorker(2), startWorker(3)];
+  await until('three workers connected', async () => {
+    const r = await sluice(['workers', '--json'], { home: dir, env });
+    return (JSON.parse(r.stdout) as { workers: unknown[] }).workers.length === 3;
+  });
+
+  const run = sluice(['run', join(dir, 'pipeline.yaml'), '--workers', '--json'], { home: dir, env });
+  // Once the API task has committed a few pages, kill the worker running it.
+  let victim: (typeof workers)[number] | undefined;
+  await until('the items task is running and has committed pages', async () => {
+    victim = pool.find((w) => w.log.some((l) => l.includes('"stream":"items"') && l.includes('task started')));
+    return !!victim && (await pgQuery(`SELECT to_regclass('${schema}.items') AS t`))[0].t !== null && await count('items') >= 5 * PER_PAGE;
+  });
+  const listed = JSON.parse((await sluice(['workers', '--json'], { home: dir, env })).stdout) as { tasks: { stream: string; state: string; worker: string }[] };
+  assert.ok(listed.tasks.some((t) => t.stream === 'items' && t.state === 'running' && t.worker.endsWith(`:${victim!.child.pid}`)), JSON.stringify(listed));
+  victim!.child.kill('SIGKILL');
+
+  const r = await run;
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { status: string; streams: Record<string, { extracted: number; loaded: number; dead_lettered: number; filtered: number; inserted: number }> };
+  assert.equal(summary.status, 'success');
+  assert.deepEqual(Object.keys(summary.streams).sort(), ['a', 'b', 'items']);
+  // Every row once, and the run counts the items once, though two workers loaded them.
+  assert.equal(await count('items'), PAGES * PER_PAGE);
+  assert.equal(Number((await pgQuery(`SELECT count(DISTINCT id) AS d FROM ${schema}.items`))[0].d), PAGES * PER_PAGE);
+  assert.equal(summary.streams.items.loaded, PAGES * PER_PAGE);
+  assert.equal(summary.streams.items.extracted, PAGES * PER_PAGE);
+  assert.equal(summary.streams.items.inserted, PAGES * PER_PAGE);
+  assert.equal(await count('a'), 3000);
+  assert.equal(await count('b'), 2000);
+  const takers = pool.filter((w) => w !== victim && w.log.some((l) => l.includes('"stream":"items"') && l.includes('task finished')));
+  assert.equal(takers.length, 1, 'another worker finished the task');
+  // The run is recorded in the shared control store like a local one.
+  const { runs } = JSON.parse((await sluice(['runs', '--pipeline', 'spread', '--json'], { home: dir, env })).stdout) as { runs: { run_id: string; status: string }[] };
+  assert.deepEqual(runs.map((x) => x.status), ['success']);
+
+  // A second run: nothing new to read for the files; the API stream (no cursor) appends its pages again.
+  // SIGTERM the worker running `items` this time: it finishes the task before it exits.
+  const alive = pool.filter((w) => w !== victim);
+  const lines = (w: (typeof workers)[number], what: string) => w.log.filter((l) => l.includes('"stream":"items"') && l.includes(what)).length;
+  const startedBefore = new Map(alive.map((w) => [w, lines(w, 'task started')]));
+  const finishedBefore = new Map(alive.map((w) => [w, lines(w, 'task finished')]));
+  const second = sluice(['run', join(dir, 'pipeline.yaml'), '--workers', '--json', '--stream', 'items'], { home: dir, env });
+  let stopping: (typeof workers)[number] | undefined;
+  await until('the second items task is running', () => {
+    stopping = alive.find((w) => lines(w, 'task started') > startedBefore.get(w)!);
+    return !!stopping;
+  });
+  stopping!.child.kill('SIGTERM');
+  const r2 = await second;
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.equal(await stopping!.exited, 0, 'the stopped worker exits cleanly');
+  assert.equal(lines(stopping!, 'task finished'), finishedBefore.get(stopping!)! + 1, 'it finished the task it had');
+  assert.equal(await count('items'), 2 * PAGES * PER_PAGE);
+});
+
+test('refused before any work: a queue Redis that may evict keys; a run without the shared control store; an embedded destination', async () => {
+  // A Redis of this test's own, evicting keys under memory pressure.
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+  try {
+    await until('the test Redis answers', async () => (await sluice(['workers', '--redis', `redis://127.0.0.1:${port}`, '--json'], { home: dir, env })).code === 0);
+    const evicting = await sluice(['run', join(dir, 'pipeline.yaml'), '--workers', '--redis', `redis://127.0.0.1:${port}`], { home: dir, env });
+    assert.equal(evicting.code, 2);
+    assert.match(evicting.stderr, /maxmemory-policy allkeys-lru: it may evict queued tasks and their locks; set `maxmemory-policy noeviction`/);
+    const worker = await sluice(['worker', '--redis', `redis://127.0.0.1:${port}`], { home: dir, env });
+    assert.equal(worker.code, 2);
+    assert.match(worker.stderr, /maxmemory-policy allkeys-lru/);
+  } finally {
+    redis.kill('SIGKILL');
+  }
+  const local = await sluice(['run', join(dir, 'pipeline.yaml'), '--workers'], { home: dir, env: { SLUICE_CONTROL_URL: '' } });
+  assert.equal(local.code, 2);
+  assert.match(local.stderr, /workers share the control store: set SLUICE_CONTROL_URL to a postgres:\/\/ URL/);
+  writeFileSync(join(dir, 'embedded.yaml'), 'pipeline: embedded\nsources:\n  - { name: f, type: csv, streams: [{ name: a, path: a.csv }] }\n');
+  const embedded = await sluice(['run', join(dir, 'embedded.yaml'), '--workers'], { home: dir, env });
+  assert.equal(embedded.code, 2);
+  assert.match(embedded.stderr, /--workers needs a destination every worker reaches and writes at once \(postgres, mysql\); this pipeline writes to duckdb/);
+});
