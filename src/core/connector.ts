@@ -253,6 +253,12 @@ export interface Destination {
    * exist (yet) yields no rows. Undefined for destinations that cannot be read (files).
    */
   readTable?(table: string, columns: string[], limit?: number): AsyncIterable<Record<string, unknown>[]>;
+  /**
+   * Commit the stream's newest state again as the next version, at once: a worker taking over a task whose worker
+   * stalled fences it off, since a load begun before can then commit nothing more (its next version is taken).
+   * Destinations without it do not fence.
+   */
+  claimState?(pipeline: string, stream: string, runId: string): Promise<void>;
   /** Create or replace the pipeline's views, in order (a view may read the one before). Undefined: it has none. */
   publishViews?(views: ViewDefinition[]): Promise<void>;
   close(): Promise<void>;

@@ -43,6 +43,11 @@ export interface StreamTask {
   transforms?: StepConfig[];
   /** The stream's checks (validated): row checks on coerced rows, dataset gates before the last commit. */
   checks?: CheckConfig[];
+  /**
+   * The task may have run before on another worker that stalled rather than died: claim the stream's state before
+   * reading it (Destination.claimState), so that worker can commit nothing more.
+   */
+  claim?: boolean;
 }
 
 export interface CursorWindow {
@@ -192,6 +197,7 @@ class StreamRun {
     const { task, stream, deps } = this;
     const { destination, ctx } = deps;
     if (deps.blocked) throw new RunError(deps.blocked, stream.name);
+    if (task.claim && !task.dryRun && !task.window) await destination.claimState?.(task.pipeline, stream.name, task.runId);
     const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
     // A replace stream's table is what its run reads, so every run reads its source whole: a position kept from the
     // last run (files read, a cursor) would replace the table with only what is new since. The column mapping stays.

@@ -83,9 +83,11 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
     throw new ConfigError(`${t.file} on this worker differs from the file run ${t.runId} was planned from: deploy the same version to every worker`);
   }
   const loaded = await loadPipelineFile(t.file);
-  const [task] = planTasks(loaded, {
+  const [planned] = planTasks(loaded, {
     streams: [t.stream], fullRefresh: t.fullRefresh, dryRun: t.dryRun, ...(t.window ? { window: t.window } : {}),
   }, t.runId);
+  // A task started before (its worker died, or stalled and may wake) claims the stream first: see StreamTask.claim.
+  const task = { ...planned, claim: job.attemptsStarted > 1 || job.stalledCounter > 0 };
   const abort = new AbortController();
   aborts.add(abort);
   const store = openControlStore(o.home);
@@ -108,7 +110,7 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
         source: parts.sources.get(task.source)!, destination: parts.destination, store, ctx, readStream: parts.readStream, onProgress,
         ...(t.blocked ? { blocked: t.blocked } : {}),
       });
-      log.info({ status: result.status, counts: result.counts }, 'task finished');
+      log.info({ status: result.status, counts: result.counts, ...(result.error ? { error: result.error } : {}) }, 'task finished');
       return result;
     } finally {
       await parts.close();

@@ -1,8 +1,10 @@
 // One run spread over `sluice worker` processes on the local Redis (BullMQ) and PostgreSQL, as users start them:
 // every stream is a task, the run's --json is the local run's, and a worker SIGKILLed in the middle of a task loses
 // nothing: another takes the task over when its lock lapses and goes on from its last commit, so each row lands once
-// and the run still counts the stream's rows once. A worker stopped with SIGTERM finishes its task first. A queue on
-// a Redis that may evict keys, or a run without the shared control store, is refused before any work.
+// and the run still counts the stream's rows once. A worker stopped (SIGSTOP) past its lock loses its task the same
+// way and, woken, commits nothing more: the worker that took over claimed the stream's state (the fence). A worker
+// stopped with SIGTERM finishes its task first. A queue on a Redis that may evict keys, or a run without the shared
+// control store, is refused before any work.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -133,6 +135,46 @@ test('three workers run the streams of one run; a worker killed mid-task loses n
   assert.equal(await stopping!.exited, 0, 'the stopped worker exits cleanly');
   assert.equal(lines(stopping!, 'task finished'), finishedBefore.get(stopping!)! + 1, 'it finished the task it had');
   assert.equal(await count('items'), 2 * PAGES * PER_PAGE);
+  // The rest stop too, so the next test's workers are the only ones on the queue.
+  for (const w of alive) w.child.kill('SIGTERM');
+  await Promise.all(alive.map((w) => w.exited));
+});
+
+test('a worker stalled past its lock loses its task and, woken, commits nothing: every row once', async () => {
+  writeFileSync(join(dir, 'stalled.yaml'), `pipeline: stalled
+checkpoint_rows: 50
+sources:
+  - name: api
+    type: rest
+    base_url: ${base}
+    streams:
+      - { name: items, destination_table: items_stalled, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+  const pair = [startWorker(11), startWorker(12)];
+  const started = (w: (typeof workers)[number]) => w.log.some((l) => l.includes('"stream":"items"') && l.includes('task started'));
+  await until('two more workers connected', async () => pair.every((w) => w.log.some((l) => l.includes('worker ready'))));
+  const run = sluice(['run', join(dir, 'stalled.yaml'), '--workers', '--json'], { home: dir, env });
+  let victim: (typeof workers)[number] | undefined;
+  await until('the task has committed pages', async () => {
+    victim = pair.find(started);
+    return !!victim && (await pgQuery(`SELECT to_regclass('${schema}.items_stalled') AS t`))[0].t !== null && await count('items_stalled') >= 5 * PER_PAGE;
+  });
+  victim!.child.kill('SIGSTOP');
+  const other = pair.find((w) => w !== victim)!;
+  // The other worker takes the task over and commits pages of its own before the stalled one wakes.
+  await until('the task is taken over', () => started(other));
+  const before = await count('items_stalled');
+  await until('the new worker commits', async () => await count('items_stalled') > before + PER_PAGE);
+  victim!.child.kill('SIGCONT');
+  const r = await run;
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { streams: Record<string, { extracted: number; loaded: number }> };
+  assert.equal(await count('items_stalled'), PAGES * PER_PAGE);
+  assert.equal(Number((await pgQuery(`SELECT count(DISTINCT id) AS d FROM ${schema}.items_stalled`))[0].d), PAGES * PER_PAGE);
+  assert.equal(summary.streams.items.loaded, PAGES * PER_PAGE);
+  // Woken, the stalled worker tried its next commit and was refused.
+  await until('the stalled worker reports its refused commit', () => victim!.log.some((l) => l.includes('task finished') && /taken over/.test(l)));
 });
 
 test('refused before any work: a queue Redis that may evict keys; a run without the shared control store; an embedded destination', async () => {

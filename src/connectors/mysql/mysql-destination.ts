@@ -65,6 +65,15 @@ export class MysqlDestination implements Destination {
     }
   }
 
+  async claimState(pipeline: string, stream: string, runId: string): Promise<void> {
+    const st = this.state.claim(pipeline, stream, runId);
+    try {
+      await this.requirePool().query(st.sql, st.params);
+    } catch (e) {
+      throw mysqlError(e, `cannot claim stream ${pipeline}/${stream}`, stream);
+    }
+  }
+
   async resetState(pipeline: string, stream?: string): Promise<void> {
     const st = this.state.delete(pipeline, stream);
     try {

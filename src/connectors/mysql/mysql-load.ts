@@ -493,6 +493,10 @@ export class MysqlStreamLoad implements StreamLoad {
         await this.conn.query(st.sql, st.params);
       }
     } catch (e) {
+      // The next version is taken: a worker that took this load's task over claimed the stream (claimState).
+      if ((e as { errno?: number }).errno === 1062) {
+        throw new RunError(`stream ${t.stream}: another process committed this stream since this load began (its task was taken over): this commit is rolled back`, t.stream);
+      }
       // Never a row's refused value: wrapped here, run() takes it as it is.
       throw mysqlError(e, `stream ${t.stream}: saving state failed`, t.stream);
     }

@@ -19,7 +19,7 @@ import { searchTable } from './postgres-search-query.js';
 import type { SearchHits } from './postgres-search-query.js';
 import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
-import { createStateTable, deleteState, readState } from './postgres-state.js';
+import { claimState, createStateTable, deleteState, readState } from './postgres-state.js';
 import { OpenLoads } from '../open-loads.js';
 
 export class PostgresDestination implements Destination {
@@ -60,6 +60,14 @@ export class PostgresDestination implements Destination {
       return await readState(this.requirePool(), this.schema, pipeline, stream);
     } catch (e) {
       throw pgError(e, `reading the state of stream ${stream}`, stream);
+    }
+  }
+
+  async claimState(pipeline: string, stream: string, runId: string): Promise<void> {
+    try {
+      await claimState(this.requirePool(), this.schema, pipeline, stream, runId);
+    } catch (e) {
+      throw pgError(e, `claiming stream ${stream}`, stream);
     }
   }
 

@@ -42,7 +42,7 @@ import { pgError, refusedValue } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
 import { limitRefusal } from '../sql/column-limits.js';
 import type { EnsureOptions, TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
-import { insertState } from './postgres-state.js';
+import { insertState, maxStateVersion } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
@@ -148,6 +148,8 @@ export class PostgresStreamLoad implements StreamLoad {
   /** Row by row, what write() applied since the last commit (the commit reports it). */
   private early: CommitCounts = ZERO;
   private inTransaction = false;
+  /** The newest state version this load knows: its commits insert the next ones (insertState's fence). */
+  private stateVersion = 0;
   private sinceCommit = 0;
   private totalRows = 0;
   private seq = 0;
@@ -192,6 +194,9 @@ export class PostgresStreamLoad implements StreamLoad {
     }
     // A staging table left by a crashed run holds rows nobody committed.
     if (this.writeRef !== this.targetRef) await this.sql(`DROP TABLE IF EXISTS ${qualified(this.writeRef)}`, 'dropping a stale staging table');
+    if (!this.target.leavesState) {
+      this.stateVersion = await this.step('reading the state version', () => maxStateVersion(this.client, this.opts.schema, this.target.pipeline, this.target.stream));
+    }
     await this.beginTx();
   }
 
@@ -854,9 +859,10 @@ export class PostgresStreamLoad implements StreamLoad {
   private async saveState(state: StreamState): Promise<void> {
     const t = this.target;
     if (t.leavesState) return;
-    await insertState(this.client, this.opts.schema, t.pipeline, t.stream, t.runId, state).catch((e: unknown) => {
+    await insertState(this.client, this.opts.schema, t.pipeline, t.stream, t.runId, state, this.stateVersion + 1).catch((e: unknown) => {
       throw pgError(e, `stream ${t.stream}: saving state (${qualified(this.targetRef)}) failed`, t.stream);
     });
+    this.stateVersion++;
   }
 
   private async beginTx(): Promise<void> {

@@ -28,20 +28,40 @@ export async function readState(db: Queryable, schema: string, pipeline: string,
   return r.rows.length ? (JSON.parse(r.rows[0].state) as StreamState) : undefined;
 }
 
-/** Inside the caller's open transaction: the state commits or rolls back with the rows. */
+/** The newest version of a stream's state, 0 when it has none: a load counts its commits on from it. */
+export async function maxStateVersion(db: Queryable, schema: string, pipeline: string, stream: string): Promise<number> {
+  const r = await db.query<{ v: string | null }>(`SELECT max(version)::text AS v FROM ${stateTable(schema)} WHERE pipeline = $1 AND stream = $2`, [pipeline, stream]);
+  return Number(r.rows[0]?.v ?? 0);
+}
+
+/**
+ * Inside the caller's open transaction: the state commits or rolls back with the rows. `version` is the one after the
+ * newest the load knew of: when another process committed the stream meanwhile (a worker that took this load's task
+ * over, see claimState), the version is taken and the whole transaction fails — the fence that keeps a stalled
+ * worker's late commit out.
+ */
 export async function insertState(
-  db: Queryable, schema: string, pipeline: string, stream: string, runId: string, state: StreamState,
+  db: Queryable, schema: string, pipeline: string, stream: string, runId: string, state: StreamState, version: number,
 ): Promise<void> {
   const table = stateTable(schema);
   const json = JSON.stringify(state, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  await db.query(
-    `WITH v AS (
-       INSERT INTO ${table} (pipeline, stream, version, state, run_id)
-       SELECT $1, $2, COALESCE(max(version), 0) + 1, $3::jsonb, $4 FROM ${table} WHERE pipeline = $1 AND stream = $2
-       RETURNING version)
-     DELETE FROM ${table} WHERE pipeline = $1 AND stream = $2 AND version < (SELECT version FROM v) - ${KEEP_VERSIONS}`,
-    [pipeline, stream, json, runId],
-  );
+  try {
+    await db.query(`INSERT INTO ${table} (pipeline, stream, version, state, run_id) VALUES ($1, $2, $3, $4::jsonb, $5)`, [pipeline, stream, version, json, runId]);
+  } catch (e) {
+    if ((e as { code?: string }).code === '23505') throw new Error(`another process committed this stream since this load began (its task was taken over): this commit is rolled back`);
+    throw e;
+  }
+  await db.query(`DELETE FROM ${table} WHERE pipeline = $1 AND stream = $2 AND version < $3`, [pipeline, stream, version - KEEP_VERSIONS]);
+}
+
+/**
+ * A worker taking a task over claims the stream: the newest state again, as the next version, committed at once.
+ * A load begun before (by the worker that stalled) then finds its next version taken and can commit nothing more.
+ */
+export async function claimState(db: Queryable, schema: string, pipeline: string, stream: string, runId: string): Promise<void> {
+  const table = stateTable(schema);
+  await db.query(`INSERT INTO ${table} (pipeline, stream, version, state, run_id)
+    SELECT pipeline, stream, version + 1, state, $3 FROM ${table} WHERE pipeline = $1 AND stream = $2 ORDER BY version DESC LIMIT 1`, [pipeline, stream, runId]);
 }
 
 export async function deleteState(db: Queryable, schema: string, pipeline: string, stream?: string): Promise<void> {

@@ -56,6 +56,17 @@ export class StateStatements {
     };
   }
 
+  /** The newest version again as the next one (Destination.claimState: a worker taking a task over fences its old holder). */
+  claim(pipeline: string, stream: string, runId: string): Statement {
+    const p = new Params(this.d);
+    return {
+      sql: `INSERT INTO ${this.table} (pipeline, stream, version, state, run_id)
+            SELECT pipeline, stream, version + 1, state, ${p.add(runId)} FROM ${this.table}
+            WHERE pipeline = ${p.add(pipeline)} AND stream = ${p.add(stream)} ORDER BY version DESC LIMIT 1`,
+      params: p.values,
+    };
+  }
+
   /** Selects one column, `version`: the newest version number or NULL. */
   maxVersion(pipeline: string, stream: string): Statement {
     const p = new Params(this.d);
