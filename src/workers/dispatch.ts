@@ -17,6 +17,8 @@ import { checkQueueRedis } from './redis-policy.js';
 
 type Progress = (counts: StreamCounts) => void;
 
+const VANISHED_POLL_MS = 2000;
+
 export class Dispatcher {
   private readonly listeners = new Map<string, Progress>();
 
@@ -62,11 +64,29 @@ export class Dispatcher {
         removeOnFail: { age: 7 * 86400 },
       });
       this.logger.debug({ stream: task.stream.name, job: jobId }, 'task dispatched');
-      return await job.waitUntilFinished(this.events) as StreamResult;
+      const watch = { done: false };
+      try {
+        return await Promise.race([job.waitUntilFinished(this.events) as Promise<StreamResult>, this.vanished(jobId, watch)]);
+      } finally {
+        watch.done = true;
+      }
     } catch (e) {
       return failedTask(task.stream.name, `on a worker: ${errorMessage(e)}`);
     } finally {
       this.listeners.delete(jobId);
+    }
+  }
+
+  /**
+   * Fails when the job is no longer in the queue: a Redis restarted without persistence (or flushed) forgets its jobs,
+   * and no event would ever say the task ended. The stream then fails, and a re-run reads what is missing.
+   */
+  private async vanished(jobId: string, watch: { done: boolean }): Promise<never> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, VANISHED_POLL_MS).unref());
+      if (watch.done) return new Promise<never>(() => undefined);
+      const state = await this.queue.getJobState(jobId).catch(() => 'unreachable');
+      if (state === 'unknown') throw new Error('the task is no longer in the queue (was its Redis restarted or flushed?); what it committed stays, and the next run reads on from there');
     }
   }
 

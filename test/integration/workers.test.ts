@@ -177,6 +177,46 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
   await until('the stalled worker reports its refused commit', () => victim!.log.some((l) => l.includes('task finished') && /taken over/.test(l)));
 });
 
+test('the queue\'s Redis restarted mid-run: the run ends, failed, saying so; the next run completes it', async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const url = `redis://127.0.0.1:${port}`;
+  const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let redis = startRedis();
+  const ping = async () => (await sluice(['workers', '--redis', url, '--json'], { home: dir, env })).code === 0;
+  writeFileSync(join(dir, 'restart.yaml'), `pipeline: restart
+checkpoint_rows: 50
+sources:
+  - name: api
+    type: rest
+    base_url: ${base}
+    streams:
+      - { name: items, destination_table: items_restart, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, primary_key: [id], write: merge }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+  try {
+    await until('the private Redis answers', ping);
+    const worker = spawn(process.execPath, [sluiceBin, 'worker', '--redis', url, '--lock-ms', '1500'], {
+      env: { ...process.env, ...env, SLUICE_HOME: join(dir, 'worker-restart') }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    workers.push({ child: worker, log: [], exited: new Promise((r) => worker.on('close', r)) });
+    const run = sluice(['run', join(dir, 'restart.yaml'), '--workers', '--redis', url, '--json'], { home: dir, env });
+    await until('pages committed', async () => (await pgQuery(`SELECT to_regclass('${schema}.items_restart') AS t`))[0].t !== null && await count('items_restart') >= 3 * PER_PAGE);
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis.once('close', r));
+    redis = startRedis();
+    const r = await run;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(JSON.parse(r.stdout).error, /items: on a worker: the task is no longer in the queue \(was its Redis restarted or flushed\?\)/);
+    await until('the worker is back on the queue', ping);
+    const again = await sluice(['run', join(dir, 'restart.yaml'), '--workers', '--redis', url, '--json'], { home: dir, env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await count('items_restart'), PAGES * PER_PAGE);
+    assert.equal(Number((await pgQuery(`SELECT count(DISTINCT id) AS d FROM ${schema}.items_restart`))[0].d), PAGES * PER_PAGE);
+  } finally {
+    redis.kill('SIGKILL');
+  }
+});
+
 test('refused before any work: a queue Redis that may evict keys; a run without the shared control store; an embedded destination', async () => {
   // A Redis of this test's own, evicting keys under memory pressure.
   const port = 20000 + Math.floor(Math.random() * 20000);
