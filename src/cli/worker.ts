@@ -25,8 +25,10 @@ export const workerCommand: CliCommand = {
       .option('--queue <name>', 'the queue to take tasks from (default $SLUICE_QUEUE or sluice-tasks)')
       .option('--concurrency <n>', 'tasks run at once', '1')
       .option('--lock-ms <ms>', 'a task whose worker stops renewing its lock this long is given to another worker', '30000')
+      .option('--metrics-port <port>', 'serve Prometheus /metrics and /health on this port (0: any free one)')
+      .option('--metrics-host <host>', 'the address /metrics listens on', '127.0.0.1')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
-      .action((o: { redis?: string; queue?: string; concurrency: string; lockMs: string; logLevel: string }) => act(setExit, () => work(o)));
+      .action((o: WorkFlags) => act(setExit, () => work(o)));
     program
       .command('workers')
       .description('the workers connected to the task queue and the tasks they run')
@@ -37,11 +39,25 @@ export const workerCommand: CliCommand = {
   },
 };
 
-async function work(o: { redis?: string; queue?: string; concurrency: string; lockMs: string; logLevel: string }): Promise<number> {
+interface WorkFlags {
+  redis?: string;
+  queue?: string;
+  concurrency: string;
+  lockMs: string;
+  metricsPort?: string;
+  metricsHost: string;
+  logLevel: string;
+}
+
+async function work(o: WorkFlags): Promise<number> {
   const logger = createLogger(o.logLevel);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
+    throw new ConfigError(`--metrics-port must be a port number (0 for any free one), got ${JSON.stringify(o.metricsPort)}`);
+  }
   const worker = await startWorker({
     redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue), concurrency: positive('--concurrency', o.concurrency), lockMs: positive('--lock-ms', o.lockMs),
-    home: sluiceHome(), logger,
+    home: sluiceHome(), logger, ...(metricsPort === undefined ? {} : { metricsPort, metricsHost: o.metricsHost }),
   });
   await new Promise<void>((done) => {
     let stopping = false;

@@ -20,6 +20,7 @@ import { openRunParts } from '../engine/run-parts.js';
 import { runStreamTask, type StreamResult } from '../engine/stream-task.js';
 import { connectionOf, digestOf, requireSharedStore, type TaskJob } from './queue.js';
 import { checkQueueRedis } from './redis-policy.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -34,11 +35,16 @@ export interface WorkerOptions {
    * after this long (BullMQ's lockDuration; stalled jobs are looked for at the same interval).
    */
   lockMs?: number;
+  /** Serve /metrics and /health on this port (0: any free one), on `metricsHost` (default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 export interface RunningWorker {
   /** Its name in the queue (`sluice workers`): host and pid. */
   name: string;
+  /** The port /metrics is served on, when asked for. */
+  metricsPort?: number;
   /** Take no new task; with `force`, abort the running ones. Resolves when they are over. */
   close(force?: boolean): Promise<void>;
 }
@@ -51,7 +57,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const name = `${hostname()}:${process.pid}`;
   const aborts = new Set<AbortController>();
   const lockMs = o.lockMs ?? 30_000;
-  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => runJob(job, o, aborts), {
+  const metrics = new WorkerMetrics(name);
+  const served = o.metricsPort === undefined ? undefined : await metrics.listen(o.metricsHost ?? '127.0.0.1', o.metricsPort);
+  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => measured(job, metrics, () => runJob(job, o, aborts)), {
     connection: connectionOf(o.redisUrl), concurrency: o.concurrency, name,
     lockDuration: lockMs, stalledInterval: lockMs,
     // A task taken over once may be taken over again; past that it fails, and the run says why.
@@ -60,14 +68,28 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   worker.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: errorMessage(err) }, 'task failed'));
   worker.on('error', (err) => o.logger.error({ err: errorMessage(err) }, 'queue error'));
   await worker.waitUntilReady();
-  o.logger.info({ worker: name, concurrency: o.concurrency, queue: o.queue }, 'worker ready');
+  o.logger.info({ worker: name, concurrency: o.concurrency, queue: o.queue, ...(served ? { metrics_port: served.port } : {}) }, 'worker ready');
   return {
     name,
+    ...(served ? { metricsPort: served.port } : {}),
     async close(force = false) {
       if (force) for (const a of aborts) a.abort(new Error('worker stopped'));
       await worker.close(force);
+      await served?.close();
     },
   };
+}
+
+async function measured(job: Job<TaskJob, StreamResult>, metrics: WorkerMetrics, run: () => Promise<StreamResult>): Promise<StreamResult> {
+  const t0 = performance.now();
+  metrics.started();
+  let result: StreamResult | undefined;
+  try {
+    result = await run();
+    return result;
+  } finally {
+    metrics.ended(job.data.pipeline, (performance.now() - t0) / 1000, result);
+  }
 }
 
 async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts: Set<AbortController>): Promise<StreamResult> {

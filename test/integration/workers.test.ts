@@ -7,7 +7,7 @@
 // control store, is refused before any work.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -195,10 +195,12 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
 `);
   try {
     await until('the private Redis answers', ping);
-    const worker = spawn(process.execPath, [sluiceBin, 'worker', '--redis', url, '--lock-ms', '1500'], {
+    const worker = spawn(process.execPath, [sluiceBin, 'worker', '--redis', url, '--lock-ms', '1500', '--metrics-port', '0'], {
       env: { ...process.env, ...env, SLUICE_HOME: join(dir, 'worker-restart') }, stdio: ['ignore', 'ignore', 'pipe'],
     });
-    workers.push({ child: worker, log: [], exited: new Promise((r) => worker.on('close', r)) });
+    const log: string[] = [];
+    worker.stderr!.on('data', (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean)));
+    workers.push({ child: worker, log, exited: new Promise((r) => worker.on('close', r)) });
     const run = sluice(['run', join(dir, 'restart.yaml'), '--workers', '--redis', url, '--json'], { home: dir, env });
     await until('pages committed', async () => (await pgQuery(`SELECT to_regclass('${schema}.items_restart') AS t`))[0].t !== null && await count('items_restart') >= 3 * PER_PAGE);
     redis.kill('SIGKILL');
@@ -212,6 +214,17 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await count('items_restart'), PAGES * PER_PAGE);
     assert.equal(Number((await pgQuery(`SELECT count(DISTINCT id) AS d FROM ${schema}.items_restart`))[0].d), PAGES * PER_PAGE);
+
+    // The worker's own metrics: its tasks by status, the rows they moved, none running now; valid exposition.
+    const ready = JSON.parse(log.find((l) => l.includes('worker ready'))!) as { metrics_port: number; worker: string };
+    const metrics = await (await fetch(`http://127.0.0.1:${ready.metrics_port}/metrics`)).text();
+    assert.match(metrics, /^sluice_worker_tasks_total\{pipeline="restart",status="success"\} [1-9]/m);
+    assert.match(metrics, /^sluice_worker_rows_total\{pipeline="restart",stream="items",outcome="loaded"\} [1-9]\d*/m);
+    assert.match(metrics, /^sluice_worker_tasks_running 0$/m);
+    assert.match(metrics, /^sluice_worker_task_duration_seconds_count\{pipeline="restart"\} [1-9]/m);
+    const checked = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    assert.equal(checked.status, 0, checked.stderr + checked.stdout);
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${ready.metrics_port}/health`)).json(), { worker: ready.worker, tasks_running: 0 });
   } finally {
     redis.kill('SIGKILL');
   }
