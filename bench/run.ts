@@ -10,6 +10,7 @@ import { benchShapes } from './shapes.js';
 import { benchSync } from './sync.js';
 import { benchMysql, benchSql } from './sql.js';
 import { benchTransform } from './transform.js';
+import { benchWorkers } from './workers.js';
 
 const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   cdc: (args) => benchCdc(Number(args[0] ?? 15), Number(args[1] ?? 1_000_000)),
@@ -24,6 +25,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   shapes: (args) => benchShapes(args),
   sync: (args) => benchSync(Number(args[0] ?? 1_000_000)),
   transform: (args) => benchTransform(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3)),
+  workers: (args) => benchWorkers(args),
 };
 
 const [name = 'csv', ...args] = process.argv.slice(2);

@@ -14,7 +14,9 @@ import type { Logger } from '../core/logger.js';
 import type { StreamCounts } from '../core/types.js';
 import type { RunContext } from '../core/connector.js';
 import { loadPipelineFile } from '../config/load.js';
+import type { ControlStore } from '../control/control-store.js';
 import { openControlStore } from '../control/open.js';
+import type { LoadedPipeline } from '../config/types.js';
 import { planTasks } from '../engine/runner.js';
 import { openRunParts } from '../engine/run-parts.js';
 import { runStreamTask, type StreamResult } from '../engine/stream-task.js';
@@ -59,7 +61,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const lockMs = o.lockMs ?? 30_000;
   const metrics = new WorkerMetrics(name);
   const served = o.metricsPort === undefined ? undefined : await metrics.listen(o.metricsHost ?? '127.0.0.1', o.metricsPort);
-  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => measured(job, metrics, () => runJob(job, o, aborts)), {
+  // One control store (a connection pool) and the pipeline files read, for every task this worker runs: a task's
+  // own setup is then its destination's and sources' connections.
+  const shared: Shared = { store: openControlStore(o.home), pipelines: new Map() };
+  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => measured(job, metrics, () => runJob(job, o, aborts, shared)), {
     connection: connectionOf(o.redisUrl), concurrency: o.concurrency, name,
     lockDuration: lockMs, stalledInterval: lockMs,
     // A task taken over once may be taken over again; past that it fails, and the run says why.
@@ -76,6 +81,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (force) for (const a of aborts) a.abort(new Error('worker stopped'));
       await worker.close(force);
       await served?.close();
+      await shared.store.close();
     },
   };
 }
@@ -92,9 +98,17 @@ async function measured(job: Job<TaskJob, StreamResult>, metrics: WorkerMetrics,
   }
 }
 
-async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts: Set<AbortController>): Promise<StreamResult> {
-  const t = job.data;
-  const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id });
+interface Shared {
+  store: ControlStore;
+  /** Pipeline files validated, by path and digest (the few a worker serves; a new version is a new key). */
+  pipelines: Map<string, LoadedPipeline>;
+}
+
+/** The pipeline file of a task, as the run planned it: read, checked against its digest, validated once per version. */
+async function pipelineOf(t: TaskJob, shared: Shared): Promise<LoadedPipeline> {
+  const key = `${t.file}\u0000${t.digest}`;
+  const known = shared.pipelines.get(key);
+  if (known) return known;
   let text: string;
   try {
     text = readFileSync(t.file, 'utf8');
@@ -105,6 +119,15 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
     throw new ConfigError(`${t.file} on this worker differs from the file run ${t.runId} was planned from: deploy the same version to every worker`);
   }
   const loaded = await loadPipelineFile(t.file);
+  if (shared.pipelines.size >= 32) shared.pipelines.clear();
+  shared.pipelines.set(key, loaded);
+  return loaded;
+}
+
+async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts: Set<AbortController>, shared: Shared): Promise<StreamResult> {
+  const t = job.data;
+  const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id });
+  const loaded = await pipelineOf(t, shared);
   const [planned] = planTasks(loaded, {
     streams: [t.stream], fullRefresh: t.fullRefresh, dryRun: t.dryRun, ...(t.window ? { window: t.window } : {}),
   }, t.runId);
@@ -112,7 +135,7 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
   const task = { ...planned, claim: job.attemptsStarted > 1 || job.stalledCounter > 0 };
   const abort = new AbortController();
   aborts.add(abort);
-  const store = openControlStore(o.home);
+  const { store } = shared;
   const ctx: RunContext = {
     pipeline: loaded.config.pipeline, runId: t.runId, logger: log, signal: abort.signal,
     baseDir: loaded.baseDir, home: o.home, batchSize: loaded.config.batch_size,
@@ -139,6 +162,5 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
     }
   } finally {
     aborts.delete(abort);
-    await store.close();
   }
 }
