@@ -4,7 +4,7 @@ import { loadPipelineFile } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import { getSourceSpec } from '../connectors/registry.js';
 import { ConfigError } from '../core/errors.js';
-import { queueOf, redisUrlOf } from '../workers/queue.js';
+import { checkWorkerDestination, queueOf, redisUrlOf } from '../workers/queue.js';
 import type { Dispatcher } from '../workers/dispatch.js';
 import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
@@ -98,19 +98,6 @@ export async function runFile(file: string, o: RunFlags, trigger?: string): Prom
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else printSummary(summary, process.stdout);
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
-}
-
-/**
- * Workers on other machines load into the destination at once: it must be a server every one of them reaches, not an
- * embedded file one process holds (DuckDB, SQLite) or a folder on one disk.
- */
-function checkWorkerDestination(config: PipelineConfig): void {
-  const shared = ['postgres', 'mysql'];
-  if (!shared.includes(config.destination.type)) {
-    throw new ConfigError(`--workers needs a destination every worker reaches and writes at once (${shared.join(', ')}); this pipeline writes to ${config.destination.type}`, {
-      path: 'destination.type', expected: shared.join(' or '),
-    });
-  }
 }
 
 /** The largest young generation the pipeline's sources ask for, if every one asks (src/cli/heap.ts). */

@@ -8,12 +8,17 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { startServer } from '../server/serve.js';
 import { loadTokens } from '../server/tokens.js';
+import { queueOf, redisUrlOf, requireSharedStore } from '../workers/queue.js';
+import { checkQueueRedis } from '../workers/redis-policy.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { settleYoungGeneration } from './heap.js';
 import { printError } from './print-error.js';
 
-interface ServeOptions { port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; syncSample: string; logLevel?: string }
+interface ServeOptions {
+  port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; syncSample: string; logLevel?: string;
+  workers?: boolean; redis?: string; queue?: string;
+}
 
 const positive = (name: string, raw: string, min: number): number => {
   const n = Number(raw);
@@ -39,6 +44,9 @@ export const serveCommand: CliCommand = {
       .option('--max-concurrent <n>', 'runs going at once across all pipelines', '4')
       .option('--lease <duration>', 'scheduler lease: how long after a leader stops renewing another serve process on the same control store takes over', '15s')
       .option('--sync-sample <duration>', 'how often the lag of each mode: cdc sync stream is read from its source (for /metrics and alerts)', '15s')
+      .option('--workers', 'runs dispatch their streams to `sluice worker` processes (needs SLUICE_CONTROL_URL and server destinations)')
+      .option('--redis <url>', 'with --workers: the task queue\'s Redis (default $SLUICE_REDIS_URL or redis://127.0.0.1:6379)')
+      .option('--queue <name>', 'with --workers: the queue (default $SLUICE_QUEUE or sluice-tasks)')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
       .action(async (paths: string[], o: ServeOptions) => {
         setExit(await serve(paths, o));
@@ -51,7 +59,15 @@ async function serve(paths: string[], o: ServeOptions): Promise<number> {
   const store = openControlStore();
   try {
     const tokens = loadTokens({ file: o.tokenFile });
+    if (!o.workers && (o.redis || o.queue)) throw new ConfigError('--redis and --queue name the task queue of --workers; add --workers');
+    const workers = o.workers ? { redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue) } : undefined;
+    if (workers) {
+      // Checked before serving, so a misconfiguration is not first met by a scheduled run at night.
+      requireSharedStore();
+      await checkQueueRedis(workers.redisUrl);
+    }
     const server = await startServer({
+      ...(workers ? { workers } : {}),
       paths, store, logger, tokens, port: positive('--port', o.port, 0), host: o.host, maxConcurrent: positive('--max-concurrent', o.maxConcurrent, 1),
       leaseMs: durationMs('--lease', o.lease, { ms: 1000, text: '1s' }), syncStreams: { lagSampleMs: durationMs('--sync-sample', o.syncSample, { ms: 100, text: '0.1s' }) },
     });

@@ -5,7 +5,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openControlStoreAt } from '../control/open.js';
 import { createLogger } from '../core/logger.js';
 import { registerSecret } from '../core/redact.js';
-import { runPipeline } from '../engine/runner.js';
+import { runPipeline, type RunOptions } from '../engine/runner.js';
+import type { Logger } from '../core/logger.js';
+import type { LoadedPipeline } from '../config/types.js';
+import { Dispatcher } from '../workers/dispatch.js';
+import { checkWorkerDestination } from '../workers/queue.js';
 import type { StreamCounts } from '../core/types.js';
 import { RunLog } from './run-log.js';
 import { RUN_NICE, type FromThread, type ThreadData, type ToThread } from './run-threads.js';
@@ -23,7 +27,19 @@ if (process.platform === 'linux') {
 }
 
 const port = parentPort!;
-const store = openControlStoreAt((workerData as ThreadData).store);
+const data = workerData as ThreadData;
+const store = openControlStoreAt(data.store);
+/** With `serve --workers`: this thread's connection to the task queue, opened by its first run. */
+let dispatcher: Promise<Dispatcher> | undefined;
+
+/** How a run of this thread runs its streams: here, or as tasks of `sluice worker` processes. */
+async function dispatchFor(loaded: LoadedPipeline, logger: Logger): Promise<Pick<RunOptions, 'dispatch'>> {
+  if (!data.workers) return {};
+  checkWorkerDestination(loaded.config);
+  const { redisUrl, queue } = data.workers;
+  dispatcher ??= Dispatcher.open(redisUrl, queue, logger);
+  return { dispatch: await (await dispatcher).dispatchFor(loaded) };
+}
 const running = new Map<number, { drain: AbortController; abort: AbortController }>();
 
 const reply = (m: FromThread) => port.postMessage(m);
@@ -42,7 +58,7 @@ function progressTo(id: number) {
 
 port.on('message', (m: ToThread) => {
   if (m.type === 'close') {
-    void store.close().finally(() => process.exit(0));
+    void Promise.all([store.close(), dispatcher?.then((d) => d.close(), () => undefined)]).finally(() => process.exit(0));
     return;
   }
   if (m.type === 'stop') {
@@ -62,10 +78,11 @@ port.on('message', (m: ToThread) => {
   });
   const c = { drain: new AbortController(), abort: new AbortController() };
   running.set(m.id, c);
-  runPipeline(m.loaded, {
-    ...m.options, store, logger: logger.child(m.log.bindings), signal: c.abort.signal, drain: c.drain.signal,
-    ...(m.progress ? { onProgress: progressTo(m.id) } : {}),
-  })
+  const runLogger = logger.child(m.log.bindings);
+  dispatchFor(m.loaded, runLogger).then((how) => runPipeline(m.loaded, {
+    ...m.options, store, logger: runLogger, signal: c.abort.signal, drain: c.drain.signal,
+    ...(m.progress ? { onProgress: progressTo(m.id) } : {}), ...how,
+  }))
     .finally(() => log.flush(true))
     .then(
       (summary) => reply({ type: 'done', id: m.id, summary }),

@@ -36,7 +36,16 @@ type Settled = Exclude<FromThread, { type: 'log' | 'progress' }> | Error;
 /** The nice value of run threads (Linux): below the service's thread, which schedules and answers HTTP. */
 export const RUN_NICE = 10;
 
-export interface ThreadData { store: StoreAddress }
+export interface ThreadData {
+  store: StoreAddress;
+  /** Runs dispatch their streams to `sluice worker` processes on this queue (`sluice serve --workers`). */
+  workers?: WorkerQueue;
+}
+
+export interface WorkerQueue {
+  redisUrl: string;
+  queue: string;
+}
 
 interface Thread {
   worker: Worker;
@@ -60,7 +69,7 @@ export class RunThreads {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly o: { store: StoreAddress; logger: Logger; idleMs?: number }) {}
+  constructor(private readonly o: { store: StoreAddress; logger: Logger; idleMs?: number; workers?: WorkerQueue }) {}
 
   /** Threads alive now (running or idle). */
   get size(): number {
@@ -117,7 +126,7 @@ export class RunThreads {
       t.worker.ref();
       return t;
     }
-    const worker = new Worker(new URL('./run-thread.js', import.meta.url), { workerData: { store: this.o.store } satisfies ThreadData });
+    const worker = new Worker(new URL('./run-thread.js', import.meta.url), { workerData: { store: this.o.store, ...(this.o.workers ? { workers: this.o.workers } : {}) } satisfies ThreadData });
     const thread: Thread = { worker };
     this.started++;
     worker.on('message', (m: FromThread) => {

@@ -16,7 +16,7 @@ import { planTasks, runPipeline } from '../engine/runner.js';
 import { backfillId, cutWindows, runBackfill, type BackfillOptions } from './backfill.js';
 import { Executor, isSync, type RunFn, type Runnable, type RunOutcome, type RunRequest } from './executor.js';
 import { PipelineSet, type PipelineChange } from './pipeline-set.js';
-import { RunThreads } from './run-threads.js';
+import { RunThreads, type WorkerQueue } from './run-threads.js';
 import { Scheduler } from './scheduler.js';
 import { runSyncOnce } from './sync-run.js';
 import { SyncStreams, type SyncProgress, type SyncStreamsOptions } from './sync-streams.js';
@@ -43,6 +43,8 @@ export interface ServiceOptions {
   leaseMs?: number;
   /** How a run is run (tests); default: in a worker thread (run-threads.ts). */
   run?: RunFn;
+  /** Runs dispatch their streams to `sluice worker` processes on this queue rather than running them in-process. */
+  workers?: WorkerQueue;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** mode: cdc syncs: restart waits and how often their lag is sampled. */
@@ -80,7 +82,7 @@ export class Service {
 
   constructor(private readonly o: ServiceOptions) {
     this.pipelines = new PipelineSet(o.paths, o.env);
-    if (!o.run) this.threads = new RunThreads({ store: o.store.address, logger: o.logger });
+    if (!o.run) this.threads = new RunThreads({ store: o.store.address, logger: o.logger, ...(o.workers ? { workers: o.workers } : {}) });
     this.run = o.run ?? this.threads?.run ?? runPipeline;
     const run = this.run;
     this.executor = new Executor({

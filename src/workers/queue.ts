@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { StreamResult } from '../engine/stream-task.js';
 import type { CursorWindow } from '../engine/stream-task.js';
 import { ConfigError } from '../core/errors.js';
+import type { PipelineConfig } from '../config/types.js';
 
 /** The queue runs and workers use unless told another (`--queue`, SLUICE_QUEUE): teams or tests sharing a Redis. */
 export const DEFAULT_QUEUE = 'sluice-tasks';
@@ -54,6 +55,19 @@ export function requireSharedStore(env: NodeJS.ProcessEnv = process.env): void {
   if (!/^postgres(ql)?:/i.test(url)) {
     throw new ConfigError('workers share the control store: set SLUICE_CONTROL_URL to a postgres:// URL for the run and every worker', {
       expected: 'SLUICE_CONTROL_URL=postgres://…',
+    });
+  }
+}
+
+/**
+ * Workers on other machines load into the destination at once: it must be a server every one of them reaches, not an
+ * embedded file one process holds (DuckDB, SQLite) or a folder on one disk.
+ */
+export function checkWorkerDestination(config: PipelineConfig): void {
+  const shared = ['postgres', 'mysql'];
+  if (!shared.includes(config.destination.type)) {
+    throw new ConfigError(`--workers needs a destination every worker reaches and writes at once (${shared.join(', ')}); this pipeline writes to ${config.destination.type}`, {
+      path: 'destination.type', expected: shared.join(' or '),
     });
   }
 }

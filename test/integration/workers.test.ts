@@ -3,17 +3,18 @@
 // nothing: another takes the task over when its lock lapses and goes on from its last commit, so each row lands once
 // and the run still counts the stream's rows once. A worker stopped (SIGSTOP) past its lock loses its task the same
 // way and, woken, commits nothing more: the worker that took over claimed the stream's state (the fence). A worker
-// stopped with SIGTERM finishes its task first. A queue on a Redis that may evict keys, or a run without the shared
-// control store, is refused before any work.
+// stopped with SIGTERM finishes its task first. `sluice serve --workers` runs its pipelines the same way. A queue on a
+// Redis that may evict keys, or a run without the shared control store, is refused before any work.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PG_URL, pgQuery, sluice, sluiceBin, tempDir, until } from '../helpers.js';
+import { TOKEN, api, serve } from '../support/serve-process.js';
 
 const tag = randomBytes(4).toString('hex');
 const schema = `workers_${tag}`;
@@ -228,6 +229,33 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
   } finally {
     redis.kill('SIGKILL');
   }
+});
+
+test('sluice serve --workers: a run it starts runs its streams on the workers', async () => {
+  const served = join(dir, 'served');
+  mkdirSync(served, { recursive: true });
+  writeFileSync(join(served, 'tokens.txt'), `ops: ${TOKEN}\n`);
+  writeFileSync(join(served, 'a.csv'), 'id,name\n1,x\n2,y\n3,z\n');
+  writeFileSync(join(served, 'served.yaml'), `pipeline: served
+sources:
+  - { name: f, type: csv, streams: [{ name: letters, path: a.csv, primary_key: [id], write: merge }] }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+  const w = startWorker(21);
+  await until('the worker is ready', () => w.log.some((l) => l.includes('worker ready')));
+  const s = serve(served, join(dir, 'serve-home'), 'serve --workers', ['--workers'], env);
+  workers.push({ child: s.child, log: [], exited: new Promise((r) => s.child.on('close', r)) });
+  const url = await s.url;
+  assert.equal((await api(url, '/api/pipelines/served/runs', { method: 'POST' })).status, 202);
+  let run: { run_id: string; status: string } | undefined;
+  await until('the run is over', async () => {
+    run = ((await api(url, '/api/runs?pipeline=served')).body.runs as { run_id: string; status: string }[]).find((r) => r.status !== 'running');
+    return !!run;
+  });
+  assert.equal(run!.status, 'success', s.log());
+  await until('the worker says it ran the stream', () => w.log.some((l) => l.includes(run!.run_id) && l.includes('"stream":"letters"') && l.includes('task finished')), 5000);
+  assert.equal(Number((await pgQuery(`SELECT count(*) AS n FROM ${schema}.letters`))[0].n), 3);
+  s.child.kill('SIGTERM');
 });
 
 test('refused before any work: a queue Redis that may evict keys; a run without the shared control store; an embedded destination', async () => {

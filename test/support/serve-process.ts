@@ -6,9 +6,11 @@ import { sluiceBin } from '../helpers.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
-export function serve(dir: string, home: string, name: string, extra: string[] = []): { child: ChildProcess; url: Promise<string>; log: () => string } {
+export function serve(
+  dir: string, home: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; url: Promise<string>; log: () => string } {
   const child = spawn(process.execPath, [sluiceBin, 'serve', dir, '--port', '0', '--lease', '2s', '--token-file', join(dir, 'tokens.txt'), ...extra], {
-    env: { ...process.env, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'info', SLUICE_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SLUICE_HOME: home, SLUICE_LOG_LEVEL: 'info', SLUICE_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
   const url = new Promise<string>((resolve, reject) => {
