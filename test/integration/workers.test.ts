@@ -62,14 +62,17 @@ after(async () => {
   await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${control} CASCADE`);
   const { Queue } = await import('bullmq');
   const q = new Queue(queue, { connection: { url: 'redis://127.0.0.1:6379' } });
+  const q2 = new Queue(`${queue}-serve`, { connection: { url: 'redis://127.0.0.1:6379' } });
   await q.obliterate({ force: true }).catch(() => undefined);
+  await q2.obliterate({ force: true }).catch(() => undefined);
   await q.close();
+  await q2.close();
   cleanup();
 });
 
-function startWorker(n: number): (typeof workers)[number] {
+function startWorker(n: number, own: NodeJS.ProcessEnv = {}): (typeof workers)[number] {
   const child = spawn(process.execPath, [sluiceBin, 'worker', '--lock-ms', '1500'], {
-    env: { ...process.env, ...env, SLUICE_HOME: join(dir, `worker-${n}`) }, stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env, ...own, SLUICE_HOME: join(dir, `worker-${n}`) }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];
   child.stderr!.on('data', (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean)));
@@ -176,6 +179,8 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
   assert.equal(summary.streams.items.loaded, PAGES * PER_PAGE);
   // Woken, the stalled worker tried its next commit and was refused.
   await until('the stalled worker reports its refused commit', () => victim!.log.some((l) => l.includes('task finished') && /taken over/.test(l)));
+  for (const w of pair) w.child.kill('SIGTERM');
+  await Promise.all(pair.map((w) => w.exited));
 });
 
 test('the queue\'s Redis restarted mid-run: the run ends, failed, saying so; the next run completes it', async () => {
@@ -241,9 +246,11 @@ sources:
   - { name: f, type: csv, streams: [{ name: letters, path: a.csv, primary_key: [id], write: merge }] }
 destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
 `);
-  const w = startWorker(21);
+  // A queue of its own: the workers of the tests before are not to take this run's task.
+  const own = { ...env, SLUICE_QUEUE: `${queue}-serve` };
+  const w = startWorker(21, own);
   await until('the worker is ready', () => w.log.some((l) => l.includes('worker ready')));
-  const s = serve(served, join(dir, 'serve-home'), 'serve --workers', ['--workers'], env);
+  const s = serve(served, join(dir, 'serve-home'), 'serve --workers', ['--workers'], own);
   workers.push({ child: s.child, log: [], exited: new Promise((r) => s.child.on('close', r)) });
   const url = await s.url;
   assert.equal((await api(url, '/api/pipelines/served/runs', { method: 'POST' })).status, 202);
