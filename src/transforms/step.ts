@@ -30,8 +30,11 @@ export interface StepEnv {
 export interface CompiledStep {
   /** Work on a batch's rows: change them in place or return another frame; mark rejects and drops on it. */
   apply(frame: Frame): Frame | Promise<Frame>;
-  /** A blocking step (aggregate, keep-last dedupe) holds rows until the end of the stream, then emits them here. */
-  flush?(): Frame | undefined;
+  /**
+   * A blocking step (aggregate, keep-last dedupe) holds rows until the end of the stream, then emits them here: in one
+   * frame, or in several (resolve: a million rows in one frame would all be in memory at once, through every phase).
+   */
+  flush?(): Frame | Iterable<Frame> | AsyncIterable<Frame> | undefined;
   /** Follow the step's effect on column types known before it (a cast declares them, a rename moves them). */
   types?(declared: Map<string, ColumnType>): void;
   /** Columns the step may add to a row (derive, map, lookup): rows are copied with room for them. */

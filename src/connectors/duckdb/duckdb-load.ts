@@ -119,6 +119,15 @@ export class DuckDBStreamLoad implements StreamLoad {
     // Checked before any row is written, as the other SQL destinations do.
     if (this.target.replaceGroups !== undefined) this.columnName(this.target.replaceGroups, 'group column');
     if (!this.stagedOnly && this.writeRef !== this.targetRef) await this.ensureTarget();
+    // DuckDB refuses appends after ALTER TABLE on a table holding more than a row group of rows this transaction
+    // appended ("Row group prev allocated size is larger than currently allocated size"): a stream whose columns
+    // arrive late (rows a blocking step emits by the batch) met it. Staged rows are made durable first, as commit()
+    // does; they are not visible before the load ends either way.
+    if (this.stagedOnly && this.sinceCommit > 0 && this.inTransaction) {
+      await this.commitTx();
+      await this.beginTx();
+      this.sinceCommit = 0;
+    }
     const extra = this.sequenced ? [{ name: SEQ_COLUMN, dataType: 'BIGINT' }] : [];
     const tableColumns = await ensureTable(this.conn, this.writeRef, this.columns, extra);
     await this.opts.widened?.(tableColumns.length);
