@@ -80,8 +80,8 @@ export class MatchTable {
   readonly ids: number[][];
   readonly agree: number[][];
   readonly soft: number[][];
-  /** The entity id an earlier run gave a record, by record number (only records that had one). */
-  readonly previous = new Map<number, string>();
+  /** The entity id an earlier run gave each record (undefined: none); may be set after the record is added. */
+  readonly previous: (string | undefined)[] = [];
   private readonly sources = new Codes();
   private readonly blocks = new Codes();
   private readonly idCodes: Codes[];
@@ -113,7 +113,7 @@ export class MatchTable {
     for (let k = 0; k < this.ids.length; k++) this.ids[k].push(this.idCodes[k].of(r.ids[k] ?? null));
     for (let k = 0; k < this.agree.length; k++) this.agree[k].push(this.agreeCodes[k].of(r.agree[k] ?? null));
     for (let k = 0; k < this.soft.length; k++) this.soft[k].push(this.softCodes[k].of(r.soft?.[k] ?? null));
-    if (r.previous !== undefined) this.previous.set(i, r.previous);
+    this.previous.push(r.previous);
     return i;
   }
 
@@ -357,14 +357,12 @@ function entityIds(t: MatchTable, order: ArrayLike<number>, entity: Int32Array, 
   const count = entities.count;
   // A tally only for entities whose records had earlier ids: on a first run, none (not a map for each entity).
   const votes: (Map<string, number> | undefined)[] = new Array(count);
-  if (t.previous.size) {
-    for (let p = 0; p < order.length; p++) {
-      const i = order[p];
-      const prev = t.previous.get(i);
-      if (!prev || entity[i] < 0) continue;
-      const tally = (votes[entity[i]] ??= new Map());
-      tally.set(prev, (tally.get(prev) ?? 0) + 1);
-    }
+  for (let p = 0; p < order.length; p++) {
+    const i = order[p];
+    const prev = t.previous[i];
+    if (!prev || entity[i] < 0) continue;
+    const tally = (votes[entity[i]] ??= new Map());
+    tally.set(prev, (tally.get(prev) ?? 0) + 1);
   }
   const taken = new Set<string>();
   const ids: string[] = new Array(count);

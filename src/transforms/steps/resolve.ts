@@ -57,21 +57,47 @@ export const resolveStep = defineStep<Options>({
     // they came, and go out in that order with their ids.
     let table = new MatchTable(o.ids.length, o.agree.length, soft.length);
     const spill = new RowSpill();
-    let previous: Promise<Map<string, string>> | undefined;
-    const recordKey = (source: string, key: string) => `${source}\u0002${key}`;
 
-    async function readPrevious(): Promise<Map<string, string>> {
-      const ids = new Map<string, string>();
-      const table = o.crosswalk ?? env.targetTable;
-      if (!table || !env.readTable) return ids;
+    /**
+     * Earlier runs' ids of the held records, from the crosswalk, read once every record is known: a map of the whole
+     * crosswalk by source and key (text made for each of its rows), held through the stream, was the most memory a
+     * second run of 1M records took.
+     */
+    async function readPrevious(): Promise<void> {
+      const crosswalk = o.crosswalk ?? env.targetTable;
+      if (!crosswalk || !env.readTable) return;
       const keys = o.key.map(objectResolver);
-      for await (const batch of env.readTable(table, [o.source, ...o.key, o.id])) {
+      // Held records by source, then key (the held key strings themselves); made at the crosswalk's first row, as a
+      // first run reads none.
+      let held: Map<string, Map<string, number | number[]>> | undefined;
+      const ids = new Map<string, string>();
+      for await (const batch of env.readTable(crosswalk, [o.source, ...o.key, o.id])) {
         for (const r of batch) {
           const key = keyOf(r, keys);
-          if (key !== null && r[o.source] != null && r[o.id] != null) ids.set(recordKey(String(r[o.source]), key), String(r[o.id]));
+          if (key === null || r[o.source] == null || r[o.id] == null) continue;
+          held ??= heldByKey();
+          const at = held.get(String(r[o.source]))?.get(key);
+          if (at === undefined) continue;
+          // One string per id, not per record.
+          let id = String(r[o.id]);
+          id = ids.get(id) ?? (ids.set(id, id), id);
+          if (typeof at === 'number') table.previous[at] = id;
+          else for (const i of at) table.previous[i] = id;
         }
       }
-      return ids;
+    }
+
+    function heldByKey(): Map<string, Map<string, number | number[]>> {
+      const bySource = table.sourceNames.map(() => new Map<string, number | number[]>());
+      for (let i = 0; i < table.length; i++) {
+        const records = bySource[table.source[i]];
+        const key = table.key[i];
+        const had = records.get(key);
+        if (had === undefined) records.set(key, i);
+        else if (typeof had === 'number') records.set(key, [had, i]);
+        else had.push(i);
+      }
+      return new Map(table.sourceNames.map((s, k) => [s, bySource[k]]));
     }
 
     /** The held records in the order they are matched: by source priority, then source, then key. */
@@ -86,7 +112,8 @@ export const resolveStep = defineStep<Options>({
       });
     }
 
-    function* emit(): Generator<Frame> {
+    async function* emit(): AsyncGenerator<Frame> {
+      await readPrevious();
       const m = matchTable(table, matchOrder(), {
         threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
       });
@@ -115,8 +142,7 @@ export const resolveStep = defineStep<Options>({
 
     return {
       adds: 3,
-      async apply(frame) {
-        const earlier = await (previous ??= readPrevious());
+      apply(frame) {
         const rows = frame.values;
         const sourceOf = frame.getter(o.source);
         const keys = o.key.map((c) => frame.getter(c));
@@ -142,7 +168,6 @@ export const resolveStep = defineStep<Options>({
             ids: ids.map((g) => comparable(g(row))),
             agree: agree.map((g, k) => agreeValues[k](g(row))),
             soft: penalized.map((g, k) => softValues[k](g(row))),
-            previous: earlier.get(recordKey(String(source), key)),
           });
           held.push(i);
           frame.hold(i);
