@@ -8,13 +8,8 @@ import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { Row } from '../core/types.js';
 import { Frame } from './frame.js';
+import { FLUSH_ROWS } from './step.js';
 
-/**
- * Rows per frame read back. The frames go on through validation and the load, and rows that live through more than a
- * young generation's worth of allocation are promoted: 10k-row frames grew the old generation by ~200 MB over a
- * 1M-row emit, 4k-row ones by half that (DuckDB's appender costs the same per row either way).
- */
-const CHUNK_ROWS = 4_096;
 
 /** One chunk: array rows under their column names, or object rows. */
 interface Chunk {
@@ -53,7 +48,7 @@ export class RowSpill {
   }
 
   /**
-   * The rows, in the order added, as frames of up to CHUNK_ROWS rows (chunks of one form and set of columns
+   * The rows, in the order added, as frames of up to FLUSH_ROWS rows (chunks of one form and set of columns
    * together); the file is closed once all are read.
    */
   *frames(): Generator<Frame> {
@@ -72,7 +67,7 @@ export class RowSpill {
         group.push(deserialize(buffer.subarray(0, bytes)) as Chunk);
         rows += this.chunks[c].rows;
         const next = this.chunks[c + 1];
-        if (next && next.columns === columns && rows + next.rows <= CHUNK_ROWS) continue;
+        if (next && next.columns === columns && rows + next.rows <= FLUSH_ROWS) continue;
         yield frameOf(group);
         group = [];
         rows = 0;
