@@ -64,22 +64,31 @@ class Codes {
   }
 }
 
+/** `column` with room at `i`: doubled when full (typed: 4 bytes a code, and no old copies left in the heap). */
+const room = (column: Int32Array, i: number): Int32Array => {
+  if (i < column.length) return column;
+  const grown = new Int32Array(Math.max(1024, 2 * column.length));
+  grown.set(column);
+  return grown;
+};
+
 /**
  * The records, as columns indexed by record number (the order they were added in, not the order they are matched in):
  * `resolve` holds a million of them to the end of its stream, and an object each, with three arrays of its own, was
- * most of its memory. Compared values are held as codes (./Codes), blocks too.
+ * most of its memory. Compared values are held as codes (./Codes) in typed arrays, blocks too; the code columns may
+ * be longer than the table.
  */
 export class MatchTable {
-  readonly source: number[] = [];
+  source: Int32Array = new Int32Array(0);
   /** Each source's name, by its code − 1. */
   readonly sourceNames: string[] = [];
   readonly key: string[] = [];
-  readonly block: number[] = [];
+  block: Int32Array = new Int32Array(0);
   readonly name: (string | null)[] = [];
   /** Per id column, per record: its value's code (0: none); likewise the agree and penalized columns. */
-  readonly ids: number[][];
-  readonly agree: number[][];
-  readonly soft: number[][];
+  readonly ids: Int32Array[];
+  readonly agree: Int32Array[];
+  readonly soft: Int32Array[];
   /** The entity id an earlier run gave each record (undefined: none); may be set after the record is added. */
   readonly previous: (string | undefined)[] = [];
   private readonly sources = new Codes();
@@ -89,9 +98,9 @@ export class MatchTable {
   private readonly softCodes: Codes[];
 
   constructor(idColumns: number, agreeColumns: number, softColumns: number) {
-    this.ids = Array.from({ length: idColumns }, () => []);
-    this.agree = Array.from({ length: agreeColumns }, () => []);
-    this.soft = Array.from({ length: softColumns }, () => []);
+    this.ids = Array.from({ length: idColumns }, () => new Int32Array(0));
+    this.agree = Array.from({ length: agreeColumns }, () => new Int32Array(0));
+    this.soft = Array.from({ length: softColumns }, () => new Int32Array(0));
     this.idCodes = this.ids.map(() => new Codes());
     this.agreeCodes = this.agree.map(() => new Codes());
     this.softCodes = this.soft.map(() => new Codes());
@@ -106,13 +115,13 @@ export class MatchTable {
     const i = this.key.length;
     const source = this.sources.of(r.source);
     if (source > this.sourceNames.length) this.sourceNames.push(r.source);
-    this.source.push(source - 1);
+    (this.source = room(this.source, i))[i] = source - 1;
     this.key.push(r.key);
-    this.block.push(this.blocks.of(r.block));
+    (this.block = room(this.block, i))[i] = this.blocks.of(r.block);
     this.name.push(r.name);
-    for (let k = 0; k < this.ids.length; k++) this.ids[k].push(this.idCodes[k].of(r.ids[k] ?? null));
-    for (let k = 0; k < this.agree.length; k++) this.agree[k].push(this.agreeCodes[k].of(r.agree[k] ?? null));
-    for (let k = 0; k < this.soft.length; k++) this.soft[k].push(this.softCodes[k].of(r.soft?.[k] ?? null));
+    for (let k = 0; k < this.ids.length; k++) (this.ids[k] = room(this.ids[k], i))[i] = this.idCodes[k].of(r.ids[k] ?? null);
+    for (let k = 0; k < this.agree.length; k++) (this.agree[k] = room(this.agree[k], i))[i] = this.agreeCodes[k].of(r.agree[k] ?? null);
+    for (let k = 0; k < this.soft.length; k++) (this.soft[k] = room(this.soft[k], i))[i] = this.softCodes[k].of(r.soft?.[k] ?? null);
     this.previous.push(r.previous);
     return i;
   }
@@ -187,7 +196,7 @@ class Entities {
 }
 
 /** Whether record `i` contradicts entity `n` in one group of columns: both have a value and they differ. */
-const differs = (mine: readonly number[][], theirs: readonly Int32Array[], i: number, n: number): boolean => {
+const differs = (mine: readonly Int32Array[], theirs: readonly Int32Array[], i: number, n: number): boolean => {
   for (let k = 0; k < mine.length; k++) {
     const a = mine[k][i];
     const b = theirs[k][n];
