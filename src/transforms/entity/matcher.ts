@@ -44,8 +44,8 @@ export type Outcome =
   | { entity: number; rule: 'new' | 'id' | 'name'; score: number | null }
   | { ambiguous: string };
 
-/** Index of entities in one block by the words of their names and their names' first three letters. */
-type BlockIndex = Map<string, number[]>;
+/** One block's part of the NameIndex: the first node of each name key's list. */
+type BlockIndex = Map<string, number>;
 
 const nameKeys = (name: string): string[] => {
   const keys = name.split(' ').filter((w) => w.length > 1);
@@ -195,6 +195,36 @@ class Entities {
   }
 }
 
+/**
+ * Entities by block and name key (the words of their names, and their first three letters): per block, each key's
+ * list of entities, as nodes chained in two typed arrays, newest first. A JS array per list made half a million small
+ * arrays at 1M records, grown a push at a time, and most of what matching left for the collector. The order a list is
+ * read in decides nothing: every candidate is scored, and the best chosen by score, then entity number.
+ */
+class NameIndex {
+  private readonly blocks: BlockIndex[] = [];
+  /** Each node's entity, and the node after it (-1: the end of its list). */
+  entityOf: Int32Array = new Int32Array(0);
+  next: Int32Array = new Int32Array(0);
+  private nodes = 0;
+
+  block(b: number): BlockIndex {
+    return (this.blocks[b] ??= new Map());
+  }
+
+  /** Entity `e` under key `k` of a block (not twice in a row: a list does not repeat its newest entity). */
+  add(block: BlockIndex, k: string, e: number): void {
+    const head = block.get(k);
+    if (head !== undefined && this.entityOf[head] === e) return;
+    const node = this.nodes++;
+    this.entityOf = room(this.entityOf, node);
+    this.next = room(this.next, node);
+    this.entityOf[node] = e;
+    this.next[node] = head ?? -1;
+    block.set(k, node);
+  }
+}
+
 /** Whether record `i` contradicts entity `n` in one group of columns: both have a value and they differ. */
 const differs = (mine: readonly Int32Array[], theirs: readonly Int32Array[], i: number, n: number): boolean => {
   for (let k = 0; k < mine.length; k++) {
@@ -236,7 +266,7 @@ export function matchTable(t: MatchTable, order: ArrayLike<number>, o: MatchOpti
   const entities = new Entities(t.length, t.ids.length, t.agree.length, t.soft.length);
   /** Per id column: the entity that first held each id value (by its code). */
   const byId = t.ids.map(() => new Map<number, number>());
-  const blocks: BlockIndex[] = [];
+  const names = new NameIndex();
   const n = t.length;
   const entity = new Int32Array(n);
   const rule = new Uint8Array(n);
@@ -252,11 +282,7 @@ export function matchTable(t: MatchTable, order: ArrayLike<number>, o: MatchOpti
     const name = t.name[i];
     if (name && !entities.hasName(e, name)) {
       entities.addName(e, name);
-      for (const k of keys ?? nameKeys(name)) {
-        const list = index.get(k);
-        if (!list) index.set(k, [e]);
-        else if (list[list.length - 1] !== e) list.push(e);
-      }
+      for (const k of keys ?? nameKeys(name)) names.add(index, k, e);
     }
     for (let k = 0; k < t.ids.length; k++) {
       const v = t.ids[k][i];
@@ -283,7 +309,7 @@ export function matchTable(t: MatchTable, order: ArrayLike<number>, o: MatchOpti
 
   for (let p = 0; p < n; p++) {
     const i = order[p];
-    const index = (blocks[t.block[i]] ??= new Map());
+    const index = names.block(t.block[i]);
     // An exact id decides, unless what it would join contradicts it.
     let found = -1;
     for (let k = 0; k < t.ids.length && found < 0; k++) {
@@ -299,10 +325,10 @@ export function matchTable(t: MatchTable, order: ArrayLike<number>, o: MatchOpti
     if (found < 0 && name) {
       keys = nameKeys(name);
       const scored: { n: number; score: number }[] = [];
+      const { entityOf, next } = names;
       for (const k of keys) {
-        const list = index.get(k);
-        if (!list) continue;
-        for (const e of list) {
+        for (let node = index.get(k) ?? -1; node >= 0; node = next[node]) {
+          const e = entityOf[node];
           if (entities.seenBy[e] === p + 1) continue;
           entities.seenBy[e] = p + 1;
           if (clash(e, i)) continue;
