@@ -10,7 +10,7 @@
 // - two candidates within `margin` of each other are not guessed between: the record is ambiguous (for review).
 // Entities keep the id their records had in earlier runs (the one most of them had); a new entity's id is derived from
 // its first record's source and key, so it is the same in every run and never renumbers another.
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { jaroWinkler } from './similarity.js';
 
 export interface MatchRecord {
@@ -388,7 +388,8 @@ export function matchEntities(records: readonly MatchRecord[], o: MatchOptions):
  * took that id already (an entity split in two keeps its id once); otherwise a new one from its first record.
  */
 function entityIds(t: MatchTable, order: ArrayLike<number>, entity: Int32Array, entities: Entities, prefix: string): string[] {
-  const hash = (seed: string) => prefix + createHash('sha256').update(seed).digest('hex').slice(0, 12);
+  // One-shot: a Hash object (and its native context) per entity took 3–4 times as long (350 ms for 333k entities).
+  const hash = (seed: string) => prefix + digest('sha256', seed, 'hex').slice(0, 12);
   const count = entities.count;
   // A tally only for entities whose records had earlier ids: on a first run, none (not a map for each entity).
   const votes: (Map<string, number> | undefined)[] = new Array(count);
