@@ -3,9 +3,9 @@
 // Blocking: it holds the stream's records to the end, then matches them all (src/transforms/entity/matcher.ts says how)
 // and emits them with the id, the rule that matched them and the score — in the order they came, a few thousand at a
 // time. Only what matching compares is held in memory (as columns); the rows wait in a temporary file (../spill.ts):
-// at 1M records, holding them whole, and emitting them as one batch, took 2 GB. Earlier ids are read back from the stream's
-// own table (the crosswalk: source, key and id of every record), so a record keeps its entity's id and a new record
-// never renumbers an old one. An ambiguous record is not guessed: it goes to the dead-letter queue with both
+// at 1M records, holding them whole, and emitting them as one batch, took 2 GB. Earlier ids are read back from the
+// stream's own table (the crosswalk: source, key and id of every record), so a record keeps its entity's id and a new
+// record never renumbers an old one. An ambiguous record is not guessed: it goes to the dead-letter queue with both
 // candidates in its reason (the review queue: add an alias or an id, then `sluice dlq replay`).
 import { z } from 'zod';
 import { objectResolver, type Getter } from '../../expr/compile.js';
