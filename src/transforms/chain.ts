@@ -33,6 +33,9 @@ export class TransformChain {
   private readonly extra: number;
   private held: StreamState | undefined;
   private flushed = false;
+  /** At the end of the stream: the frames still to come out of blocking steps. */
+  private draining: AsyncGenerator<Frame> | undefined;
+  private ahead: IteratorResult<Frame> | undefined;
   private children = new Map<string, Row[]>();
 
   constructor(configs: StepConfig[], env: StepEnv) {
@@ -89,14 +92,23 @@ export class TransformChain {
   }
 
   /**
-   * Transform one extracted batch, or — with `undefined`, at the end of the stream — emit what blocking steps held
-   * (once; afterwards undefined). Counts filtered and dead-lettered rows into `counts`.
+   * Transform one extracted batch, or — with `undefined`, at the end of the stream — emit what blocking steps held,
+   * a batch per call, the last with the checkpoint (afterwards undefined). Counts filtered and dead-lettered rows
+   * into `counts`.
    */
   async apply(batch: Batch | undefined, counts: StreamCounts, dlq: DlqSink): Promise<Batch | undefined> {
     if (!batch) {
       if (!this.holding) return undefined;
+      if (!this.draining) {
+        this.draining = this.drain(counts, dlq);
+        this.ahead = await this.draining.next();
+      }
+      const current = this.ahead!;
+      if (!current.done) this.ahead = await this.draining.next();
+      if (!current.done && !this.ahead!.done) return toBatch(current.value, undefined, undefined);
+      // The checkpoint goes with the last rows held (a frame read ahead tells which): the load commits none before.
       this.flushed = true;
-      return toBatch(await this.flush(counts, dlq), undefined, this.held);
+      return toBatch(current.done ? Frame.objects([]) : current.value, undefined, this.held);
     }
     // Steps change rows in place; the batch keeps the rows as read, for dead-letter payloads.
     let frame = batch.values && batch.columns
@@ -143,26 +155,40 @@ export class TransformChain {
     }
   }
 
-  /** Run the end of the stream through the chain: each blocking step's output goes through the steps after it. */
-  private async flush(counts: StreamCounts, dlq: DlqSink): Promise<Frame> {
-    let carry: Frame | undefined;
+  /**
+   * Run the end of the stream through the chain, a frame at a time: what each blocking step emits goes through the
+   * steps after it, and each step's own flush follows everything that came to it. Rejects go to the dead-letter queue
+   * with the frame they left.
+   */
+  private async *drain(counts: StreamCounts, dlq: DlqSink): AsyncGenerator<Frame> {
     const rejects: FrameReject[] = [];
-    for (let k = 0; k < this.steps.length; k++) {
-      if (carry) carry = await this.run(k, carry, rejects, counts);
-      const t0 = performance.now();
-      const out = this.steps[k].flush?.();
-      if (out) {
-        // What a blocking step held comes out here: its rows out (and an aggregate's folded rows, as filtered).
-        this.settle(out, rejects, counts, this.meters[k]);
-        carry = carry ? carry.concat(out) : out;
-      }
-      this.meters[k].duration_ms += performance.now() - t0;
+    let flow: AsyncIterable<Frame> = (async function* none() {})();
+    for (let k = 0; k < this.steps.length; k++) flow = this.stage(k, flow, rejects, counts);
+    for await (const frame of flow) {
+      if (rejects.length) counts.dead_lettered += await dlq.add(rejects.splice(0).map((r) => toRejected(r, undefined)));
+      if (frame.length) yield frame;
     }
-    if (rejects.length) counts.dead_lettered += await dlq.add(rejects.map((r) => toRejected(r, undefined)));
-    return carry ?? Frame.objects([]);
+    if (rejects.length) counts.dead_lettered += await dlq.add(rejects.splice(0).map((r) => toRejected(r, undefined)));
+  }
+
+  /** Step `k` at the end of the stream: over the frames the steps before it emit, then its own held rows. */
+  private async *stage(k: number, input: AsyncIterable<Frame>, rejects: FrameReject[], counts: StreamCounts): AsyncGenerator<Frame> {
+    for await (const frame of input) yield await this.run(k, frame, rejects, counts);
+    const meter = this.meters[k];
+    let t0 = performance.now();
+    const out = this.steps[k].flush?.();
+    if (out) {
+      // What a blocking step held comes out here: its rows out (and an aggregate's folded rows, as filtered).
+      for await (const frame of out instanceof Frame ? [out] : out) {
+        this.settle(frame, rejects, counts, meter);
+        meter.duration_ms += performance.now() - t0;
+        yield frame;
+        t0 = performance.now();
+      }
+    }
+    meter.duration_ms += performance.now() - t0;
   }
 }
-
 /** The frame as a batch again: columnar when it still is (one projection at most), positions mapped to the source. */
 function toBatch(frame: Frame, source: Batch | undefined, checkpoint: StreamState | undefined, flush?: boolean): Batch {
   const out: Batch = { rows: [] };

@@ -26,8 +26,7 @@ async function run(steps: StepConfig[] | TransformChain, batches: Batch[], env: 
     const r = await chain.apply(b, counts, dlq);
     if (r) out.push(r);
   }
-  const tail = await chain.apply(undefined, counts, dlq);
-  if (tail) out.push(tail);
+  for (let tail = await chain.apply(undefined, counts, dlq); tail; tail = await chain.apply(undefined, counts, dlq)) out.push(tail);
   const rows = out.flatMap((b) => Array.from({ length: batchLength(b) }, (_, i) => rowAt(b, i)));
   return { rows, rejected, counts, out, chain };
 }
@@ -321,6 +320,38 @@ test('user functions: per row (drop, expand, throw) and per batch', async () => 
   assert.equal(r.counts.filtered, 1);
   assert.deepEqual(r.rejected, [{ stage: 'transform', reason: 'fn: no threes', raw: '{"id":3}', position: { line: 4 } }]);
   assert.deepEqual(r.out[0].positionOf!(2), { line: 5 }, 'expanded rows keep the position of their source row');
+});
+
+test('resolve emits what it held in several batches, the checkpoint on the last; a blocking step after it sees them all', async () => {
+  // Two sources describing the same 6,000 players (more than one emitted frame), the second with names misspelt
+  // now and then; rows without a key go to the DLQ at once, columnar and object rows alike.
+  let seed = 7;
+  const word = () => Array.from({ length: 7 }, () => String.fromCharCode(97 + ((seed = (seed * 48271) % 2147483647) % 26))).join('');
+  const players = Array.from({ length: 6_000 }, (_, i) => ({ key: `k${i}`, name: `${word()} ${word()}`, year: 2000 + (i % 7) }));
+  const resolve = { resolve: { id: 'pid', source: 'src', key: ['key'], name: 'name', block: ['year'], priority: ['a', 'b'] } };
+  const steps = [resolve, { golden: { by: 'pid', source: 'src', priority: ['a', 'b'], keep: ['name'], drop: ['key', 'match_score', 'match_rule'] } }];
+  const batches = [
+    columnar(['src', 'key', 'name', 'year'], players.map((p) => ['a', p.key, p.name, p.year]), { checkpoint: { version: 1, connector: { p: 1 } } }),
+    objects([...players.map((p, i) => ({ src: 'b', key: p.key, name: i % 50 === 0 ? `${p.name}x` : p.name, year: p.year })), { src: 'b', key: null, name: 'x', year: 2000 }],
+      { checkpoint: { version: 1, connector: { p: 2 } } }),
+  ];
+  const crosswalk = await run([resolve], batches);
+  assert.ok(crosswalk.out.length > 2, `${crosswalk.out.length} batches`);
+  assert.deepEqual(crosswalk.out.at(-1)!.checkpoint, { version: 1, connector: { p: 2 } });
+  assert.equal(crosswalk.out.slice(0, -1).some((b) => b.checkpoint), false);
+  assert.equal(crosswalk.rows.length, 12_000);
+  assert.equal(crosswalk.rejected.length, 1);
+  assert.equal(crosswalk.counts.extracted, crosswalk.rows.length + crosswalk.counts.filtered + crosswalk.counts.dead_lettered);
+  const ids = new Map<string, Set<unknown>>();
+  for (const r of crosswalk.rows) (ids.get(String(r.key)) ?? ids.set(String(r.key), new Set()).get(String(r.key))!).add(r.pid);
+  assert.equal([...ids.values()].filter((s) => s.size === 1).length, 6_000, 'both records of each player have one id');
+  assert.equal(new Set(crosswalk.rows.map((r) => r.pid)).size, 6_000);
+
+  const golden = await run(steps, batches);
+  assert.equal(golden.rows.length, 6_000);
+  assert.equal(golden.counts.extracted, golden.rows.length + golden.counts.filtered + golden.counts.dead_lettered);
+  const first = players[0].name;
+  assert.deepEqual(golden.rows.find((r) => r.name === first), { pid: crosswalk.rows[0].pid, name: first, year: 2000, name_a: first, name_b: `${first}x`, sources: 'a,b' });
 });
 
 test('the chain counts each step: rows in, out, failed, filtered and its time, blocking steps included', async () => {

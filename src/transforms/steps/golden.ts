@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { Row } from '../../core/types.js';
 import { compareValues, toNumber } from '../../expr/values.js';
 import { Frame, setKey } from '../frame.js';
-import { defineStep, keyText } from '../step.js';
+import { defineStep, FLUSH_ROWS, keyText } from '../step.js';
 import { PARENT_MARKER } from './flatten.js';
 
 const rule = z.union([
@@ -53,6 +53,56 @@ export const goldenStep = defineStep<Options>({
     const seen = new Set<string>();
     let rowsIn = 0;
     let lineage: Row[] = [];
+    /** The golden records, FLUSH_ROWS at a time; each entity's records are let go once its golden record is made. */
+    function* emit(): Generator<Frame> {
+      // The records folded into another, counted once.
+      let folded = Math.max(rowsIn - groups.size, 0);
+      let out: Row[] = [];
+      let rejected: { row: Row; reason: string }[] = [];
+      const frame = (): Frame => {
+        const f = Frame.objects([...out, ...rejected.map((r) => r.row)], new Array(out.length + rejected.length).fill(-1));
+        rejected.forEach((r, i) => f.reject(out.length + i, r.reason));
+        f.filteredElsewhere = folded;
+        folded = 0;
+        out = [];
+        rejected = [];
+        return f;
+      };
+      for (const [key, rows] of groups) {
+        groups.delete(key);
+        rows.sort((a, b) => order(String(a[o.source]), String(b[o.source])));
+        const golden: Row = {};
+        const id = rows[0][o.by];
+        setKey(golden, o.by, id);
+        const parent = keyText(id);
+        const traced: Row[] = o.lineage && env.replaceChildren ? [{ _parent_key: parent, [PARENT_MARKER]: true }] : [];
+        let problem: string | undefined;
+        columns.forEach((c, idx) => {
+          const r = o.rules[c] ?? 'priority';
+          try {
+            const chosen = choose(rows, c, r, o.source, order);
+            setKey(golden, c, chosen.value);
+            if (o.lineage && chosen.from.length) traced.push(lineageRow(o, chosen.from, id, parent, c, idx, r));
+          } catch (e) {
+            problem ??= `golden ${c}: ${(e as Error).message}`;
+          }
+        });
+        const sources = [...new Set(rows.map((r) => String(r[o.source])))];
+        for (const c of o.keep) {
+          for (const s of sources) setKey(golden, `${c}_${s}`, rows.find((r) => String(r[o.source]) === s && r[c] != null)?.[c] ?? null);
+        }
+        if (o.sources_column) setKey(golden, o.sources_column, sources.join(','));
+        if (problem) {
+          rejected.push({ row: golden, reason: problem });
+        } else {
+          out.push(golden);
+          for (const t of traced) lineage.push(t);
+        }
+        if (out.length + rejected.length >= FLUSH_ROWS) yield frame();
+      }
+      if (out.length + rejected.length > 0) yield frame();
+    }
+
     return {
       apply(frame) {
         for (let i = 0; i < frame.length; i++) {
@@ -78,44 +128,7 @@ export const goldenStep = defineStep<Options>({
         return frame;
       },
       flush() {
-        if (groups.size === 0) return undefined;
-        const out: Row[] = [];
-        const rejected: { row: Row; reason: string }[] = [];
-        for (const rows of groups.values()) {
-          rows.sort((a, b) => order(String(a[o.source]), String(b[o.source])));
-          const golden: Row = {};
-          const id = rows[0][o.by];
-          setKey(golden, o.by, id);
-          const parent = keyText(id);
-          const traced: Row[] = o.lineage && env.replaceChildren ? [{ _parent_key: parent, [PARENT_MARKER]: true }] : [];
-          let problem: string | undefined;
-          columns.forEach((c, idx) => {
-            const r = o.rules[c] ?? 'priority';
-            try {
-              const chosen = choose(rows, c, r, o.source, order);
-              setKey(golden, c, chosen.value);
-              if (o.lineage && chosen.from.length) traced.push(lineageRow(o, chosen.from, id, parent, c, idx, r));
-            } catch (e) {
-              problem ??= `golden ${c}: ${(e as Error).message}`;
-            }
-          });
-          const sources = [...new Set(rows.map((r) => String(r[o.source])))];
-          for (const c of o.keep) {
-            for (const s of sources) setKey(golden, `${c}_${s}`, rows.find((r) => String(r[o.source]) === s && r[c] != null)?.[c] ?? null);
-          }
-          if (o.sources_column) setKey(golden, o.sources_column, sources.join(','));
-          if (problem) {
-            rejected.push({ row: golden, reason: problem });
-          } else {
-            out.push(golden);
-            for (const t of traced) lineage.push(t);
-          }
-        }
-        const frame = Frame.objects([...out, ...rejected.map((r) => r.row)], new Array(out.length + rejected.length).fill(-1));
-        rejected.forEach((r, i) => frame.reject(out.length + i, r.reason));
-        frame.filteredElsewhere = Math.max(rowsIn - groups.size, 0);
-        groups.clear();
-        return frame;
+        return groups.size === 0 ? undefined : emit();
       },
       ...(o.lineage ? {
         takeChildren() {

@@ -1,16 +1,19 @@
 // `resolve`: entity resolution. The stream's rows are records from several sources about the same real-world
 // entities (players, companies, customers); each gets the id of the entity it describes, the same on every run.
-// Blocking: it holds the stream's rows to the end, then matches them all (src/transforms/entity/matcher.ts says how)
-// and emits them with the id, the rule that matched them and the score. Earlier ids are read back from the stream's
-// own table (the crosswalk: source, key and id of every record), so a record keeps its entity's id and a new record
-// never renumbers an old one. An ambiguous record is not guessed: it goes to the dead-letter queue with both
+// Blocking: it holds the stream's records to the end, then matches them all (src/transforms/entity/matcher.ts says how)
+// and emits them with the id, the rule that matched them and the score — in the order they came, a few thousand at a
+// time. Only what matching compares is held in memory (as columns); the rows wait in a temporary file (../spill.ts):
+// at 1M records, holding them whole, and emitting them as one batch, took 2 GB. Earlier ids are read back from the
+// stream's own table (the crosswalk: source, key and id of every record), so a record keeps its entity's id and a new
+// record never renumbers an old one. An ambiguous record is not guessed: it goes to the dead-letter queue with both
 // candidates in its reason (the review queue: add an alias or an id, then `sluice dlq replay`).
 import { z } from 'zod';
-import type { Row } from '../../core/types.js';
+import { objectResolver, type Getter } from '../../expr/compile.js';
 import { aliasTable, comparable, comparableOf, normalizeName } from '../entity/normalize.js';
-import { matchEntities, type MatchRecord } from '../entity/matcher.js';
-import { Frame, setKey } from '../frame.js';
-import { defineStep, keyText } from '../step.js';
+import { MatchTable, RULES, matchTable } from '../entity/matcher.js';
+import type { Frame } from '../frame.js';
+import { RowSpill } from '../spill.js';
+import { defineStep, keyText, setColumn } from '../step.js';
 
 const options = z.strictObject({
   id: z.string().describe('Column the entity id is written to (e.g. `prospect_id`).'),
@@ -50,85 +53,130 @@ export const resolveStep = defineStep<Options>({
     const softValues = soft.map(([c]) => comparableOf(aliasTable(o.aliases[c])));
     const blockValues = o.block.map((c) => comparableOf(aliasTable(o.aliases[c])));
     const rank = new Map(o.priority.map((s, i) => [s, i]));
-    const held: { row: Row; record: MatchRecord }[] = [];
-    // One string per block, not one per record: a million held records share a few hundred (the matcher keeps a map
-    // per block anyway, so this holds no more than it does).
-    const blockKeys = new Map<string, string>();
-    const blockOf = (row: Row): string => {
-      const block = o.block.map((c, k) => blockValues[k](row[c]) ?? '\u0000').join('\u0001');
-      const known = blockKeys.get(block);
-      if (known !== undefined) return known;
-      blockKeys.set(block, block);
-      return block;
-    };
-    let previous: Promise<Map<string, string>> | undefined;
-    const recordKey = (source: string, key: string) => `${source}\u0002${key}`;
+    // Held to the end: what matching reads, as columns (MatchTable); the rows themselves wait in a file, in the order
+    // they came, and go out in that order with their ids.
+    let table = new MatchTable(o.ids.length, o.agree.length, soft.length);
+    const spill = new RowSpill();
 
-    async function readPrevious(): Promise<Map<string, string>> {
+    /**
+     * Earlier runs' ids of the held records, from the crosswalk, read once every record is known: a map of the whole
+     * crosswalk by source and key (text made for each of its rows), held through the stream, was the most memory a
+     * second run of 1M records took.
+     */
+    async function readPrevious(): Promise<void> {
+      const crosswalk = o.crosswalk ?? env.targetTable;
+      if (!crosswalk || !env.readTable) return;
+      const keys = o.key.map(objectResolver);
+      // Held records by source, then key (the held key strings themselves); made at the crosswalk's first row, as a
+      // first run reads none.
+      let held: Map<string, Map<string, number | number[]>> | undefined;
       const ids = new Map<string, string>();
-      const table = o.crosswalk ?? env.targetTable;
-      if (!table || !env.readTable) return ids;
-      for await (const batch of env.readTable(table, [o.source, ...o.key, o.id])) {
+      for await (const batch of env.readTable(crosswalk, [o.source, ...o.key, o.id])) {
         for (const r of batch) {
-          const key = keyOf(r, o.key);
-          if (key !== null && r[o.source] != null && r[o.id] != null) ids.set(recordKey(String(r[o.source]), key), String(r[o.id]));
+          const key = keyOf(r, keys);
+          if (key === null || r[o.source] == null || r[o.id] == null) continue;
+          held ??= heldByKey();
+          const at = held.get(String(r[o.source]))?.get(key);
+          if (at === undefined) continue;
+          // One string per id, not per record.
+          let id = String(r[o.id]);
+          id = ids.get(id) ?? (ids.set(id, id), id);
+          if (typeof at === 'number') table.previous[at] = id;
+          else for (const i of at) table.previous[i] = id;
         }
       }
-      return ids;
+    }
+
+    function heldByKey(): Map<string, Map<string, number | number[]>> {
+      const bySource = table.sourceNames.map(() => new Map<string, number | number[]>());
+      for (let i = 0; i < table.length; i++) {
+        const records = bySource[table.source[i]];
+        const key = table.key[i];
+        const had = records.get(key);
+        if (had === undefined) records.set(key, i);
+        else if (typeof had === 'number') records.set(key, [had, i]);
+        else had.push(i);
+      }
+      return new Map(table.sourceNames.map((s, k) => [s, bySource[k]]));
+    }
+
+    /** The held records in the order they are matched: by source priority, then source, then key. */
+    function matchOrder(): number[] {
+      const ranks = table.sourceNames.map((s) => sourceRank(rank, s));
+      const { source, key, sourceNames } = table;
+      return Array.from({ length: table.length }, (_, i) => i).sort((a, b) => {
+        const sa = source[a];
+        const sb = source[b];
+        if (sa !== sb) return ranks[sa] - ranks[sb] || (sourceNames[sa] < sourceNames[sb] ? -1 : 1);
+        return key[a] < key[b] ? -1 : key[a] > key[b] ? 1 : 0;
+      });
+    }
+
+    async function* emit(): AsyncGenerator<Frame> {
+      await readPrevious();
+      const m = matchTable(table, matchOrder(), {
+        threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
+      });
+      table = new MatchTable(o.ids.length, o.agree.length, soft.length);
+      let at = 0;
+      const owner = {};
+      for (const frame of spill.frames()) {
+        const n = frame.length;
+        const id = new Array<unknown>(n);
+        const rule = new Array<unknown>(n);
+        const score = new Array<unknown>(n);
+        for (let j = 0; j < n; j++, at++) {
+          const e = m.entity[at];
+          id[j] = e < 0 ? null : m.ids[e];
+          rule[j] = e < 0 ? null : RULES[m.rule[at]];
+          score[j] = Number.isNaN(m.score[at]) ? null : m.score[at];
+          const reason = m.ambiguous.get(at);
+          if (reason !== undefined) frame.reject(j, `resolve: ${reason}`);
+        }
+        setColumn(frame, owner, o.id, id);
+        if (o.rule_column) setColumn(frame, owner, o.rule_column, rule);
+        if (o.score_column) setColumn(frame, owner, o.score_column, score);
+        yield frame;
+      }
     }
 
     return {
       adds: 3,
-      async apply(frame) {
-        const earlier = await (previous ??= readPrevious());
+      apply(frame) {
+        const rows = frame.values;
+        const sourceOf = frame.getter(o.source);
+        const keys = o.key.map((c) => frame.getter(c));
+        const nameOf = o.name ? frame.getter(o.name) : undefined;
+        const block = o.block.map((c) => frame.getter(c));
+        const ids = o.ids.map((c) => frame.getter(c));
+        const agree = o.agree.map((c) => frame.getter(c));
+        const penalized = soft.map(([c]) => frame.getter(c));
+        const held: number[] = [];
         for (let i = 0; i < frame.length; i++) {
-          const row = frame.rowAt(i);
-          const source = row[o.source];
-          const key = keyOf(row, o.key);
+          const row = rows[i];
+          const source = sourceOf(row);
+          const key = keyOf(row, keys);
           if (source === null || source === undefined || key === null) {
             frame.reject(i, `resolve: a record needs its source (${o.source}) and key (${o.key.join(', ')})`);
             continue;
           }
-          const name = o.name && row[o.name] != null ? normalizeName(String(row[o.name])) || null : null;
-          held.push({
-            row,
-            record: {
-              source: String(source), key, name,
-              block: blockOf(row),
-              ids: o.ids.map((c) => comparable(row[c])),
-              agree: o.agree.map((c, k) => agreeValues[k](row[c])),
-              soft: soft.map(([c], k) => softValues[k](row[c])),
-              previous: earlier.get(recordKey(String(source), key)),
-            },
+          const name = nameOf?.(row);
+          table.add({
+            source: String(source), key,
+            name: name != null ? normalizeName(String(name)) || null : null,
+            block: block.map((g, k) => blockValues[k](g(row)) ?? '\u0000').join('\u0001'),
+            ids: ids.map((g) => comparable(g(row))),
+            agree: agree.map((g, k) => agreeValues[k](g(row))),
+            soft: penalized.map((g, k) => softValues[k](g(row))),
           });
+          held.push(i);
           frame.hold(i);
         }
+        spill.add(frame, held);
         return frame;
       },
       flush() {
-        if (held.length === 0) return undefined;
-        const order = held.map((_, i) => i).sort((a, b) => {
-          const ra = held[a].record;
-          const rb = held[b].record;
-          return sourceRank(rank, ra.source) - sourceRank(rank, rb.source) || (ra.source < rb.source ? -1 : ra.source > rb.source ? 1 : 0)
-            || (ra.key < rb.key ? -1 : ra.key > rb.key ? 1 : 0);
-        });
-        const sorted = order.map((i) => held[i]);
-        const { outcomes, ids } = matchEntities(sorted.map((h) => h.record), {
-          threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
-        });
-        const rows = sorted.map((h, i) => {
-          const out = outcomes[i];
-          const row = h.row;
-          setKey(row, o.id, 'entity' in out ? ids[out.entity] : null);
-          if (o.rule_column) setKey(row, o.rule_column, 'entity' in out ? out.rule : null);
-          if (o.score_column) setKey(row, o.score_column, 'entity' in out ? out.score : null);
-          return row;
-        });
-        held.length = 0;
-        const frame = Frame.objects(rows, new Array(rows.length).fill(-1));
-        outcomes.forEach((out, i) => { if ('ambiguous' in out) frame.reject(i, `resolve: ${out.ambiguous}`); });
-        return frame;
+        return table.length === 0 ? undefined : emit();
       },
       types(declared) {
         declared.set(o.id, 'text');
@@ -140,10 +188,10 @@ export const resolveStep = defineStep<Options>({
 });
 
 /** The record's key columns as one text; null when one of them is missing. */
-function keyOf(row: Row, columns: string[]): string | null {
+function keyOf(row: unknown, columns: readonly Getter[]): string | null {
   const parts: string[] = [];
   for (const c of columns) {
-    const v = row[c];
+    const v = c(row);
     if (v === null || v === undefined || v === '') return null;
     parts.push(keyText(v));
   }
