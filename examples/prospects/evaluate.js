@@ -28,8 +28,8 @@ const line = (pair, truth, tp, fp, fn) =>
 
 // CFR ↔ PFF
 const cfrOfPff = new Map();
-for (const r of await query('SELECT source_key, full_name, draft_year, school FROM cfr_staging')) {
-  cfrOfPff.set(`PFF${createHash('sha256').update(`${r.full_name}:${r.draft_year}:${r.school}`).digest('hex').slice(0, 8)}`, r.source_key);
+for (const r of await query('SELECT source_key, full_name, draft_year, school, position FROM cfr_staging')) {
+  cfrOfPff.set(`PFF${createHash('sha256').update(`${r.full_name}:${r.draft_year}:${r.school}:${r.position}`).digest('hex').slice(0, 8)}`, r.source_key);
 }
 const cfrEntity = new Map(of('cfr').map((r) => [r.source_key, r.prospect_id]));
 let [tp, fp, fn] = [0, 0, 0];

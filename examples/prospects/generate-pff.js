@@ -49,7 +49,8 @@ const out = graded.map((r) => {
   const key = `${r.player_name}:${r.season}:${r.school}`;
   const grade = Math.round((45 + 50 * draw(`grade:${key}`) * (r.draft_round && r.draft_round !== 'NA' ? 1.1 - Number(r.draft_round) / 10 : 0.6)) * 10) / 10;
   return {
-    pff_id: `PFF${createHash('sha256').update(key).digest('hex').slice(0, 8)}`,
+    // The position too: two Derrick Johnsons of Texas were graded in 2005, a CB and an OLB.
+    pff_id: `PFF${createHash('sha256').update(`${key}:${r.pos}`).digest('hex').slice(0, 8)}`,
     pfr_id: r.pfr_id !== 'NA' && draw(`id:${key}`) < 0.35 ? r.pfr_id : '',
     name: spell(r.player_name, key),
     school: draw(`school:${key}`) < 0.5 ? SCHOOL_NAMES[r.school] ?? r.school : r.school,
