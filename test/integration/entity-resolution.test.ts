@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { jaroWinkler } from '../../src/transforms/entity/similarity.js';
 import { normalizeName, normalizeText } from '../../src/transforms/entity/normalize.js';
 import { matchEntities, type MatchRecord } from '../../src/transforms/entity/matcher.js';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { PG_URL, duckQuery, pgQuery, sluice, tempDir } from '../helpers.js';
 
 test('Jaro–Winkler and name normalization give the textbook values', () => {
@@ -315,8 +316,7 @@ destination: { type: sqlite, path: published.db }
     const run = await sluice(['run', join(dir, 'publish.yaml'), '--json'], { home });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).streams.people.loaded, 3);
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(join(dir, 'published.db'), { readonly: true });
+    const db = openDatabase(join(dir, 'published.db'), { readonly: true });
     try {
       assert.deepEqual(db.prepare('SELECT id, name FROM people ORDER BY id').all(), [{ id: 1, name: 'Ada' }, { id: 2, name: 'Grace' }, { id: 3, name: 'Edsger' }]);
     } finally {
@@ -328,7 +328,7 @@ destination: { type: sqlite, path: published.db }
     const missing = await sluice(['run', join(dir, 'missing.yaml'), '--json'], { home });
     assert.equal(missing.code, 1);
     assert.match(JSON.parse(missing.stdout).error, /table persons of the `from` destination \(duckdb\) is missing or empty/);
-    const again = new Database(join(dir, 'published.db'), { readonly: true });
+    const again = openDatabase(join(dir, 'published.db'), { readonly: true });
     try {
       assert.equal((again.prepare('SELECT count(*) AS n FROM people').get() as { n: number }).n, 3);
     } finally {
