@@ -45,6 +45,8 @@ sources:
   - name: api
     type: rest
     base_url: ${base}
+    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
+    rate_limit: { concurrency: 1 }
     streams:
       - { name: items, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
   - name: files
@@ -151,6 +153,8 @@ sources:
   - name: api
     type: rest
     base_url: ${base}
+    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
+    rate_limit: { concurrency: 1 }
     streams:
       - { name: items, destination_table: items_stalled, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
 destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
@@ -177,8 +181,10 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
   assert.equal(await count('items_stalled'), PAGES * PER_PAGE);
   assert.equal(Number((await pgQuery(`SELECT count(DISTINCT id) AS d FROM ${schema}.items_stalled`))[0].d), PAGES * PER_PAGE);
   assert.equal(summary.streams.items.loaded, PAGES * PER_PAGE);
-  // Woken, the stalled worker tried its next commit and was refused.
-  await until('the stalled worker reports its refused commit', () => victim!.log.some((l) => l.includes('task finished') && /taken over/.test(l)));
+  // Woken, the stalled worker finds its session ended by the claim (what it had not committed rolled back) or, had it
+  // been between transactions, its next commit refused.
+  await until('the stalled worker reports it was fenced off', () => victim!.log.some((l) => l.includes('task finished') && /took this task over|its task was taken over/.test(l)))
+    .catch((e: Error) => assert.fail(`${e.message}; its log ends: ${victim!.log.slice(-25).join('\n')}`));
   for (const w of pair) w.child.kill('SIGTERM');
   await Promise.all(pair.map((w) => w.exited));
 });
@@ -195,6 +201,8 @@ sources:
   - name: api
     type: rest
     base_url: ${base}
+    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
+    rate_limit: { concurrency: 1 }
     streams:
       - { name: items, destination_table: items_restart, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, primary_key: [id], write: merge }
 destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }

@@ -102,6 +102,8 @@ export function pgError(e: unknown, what: string, stream?: string): Error {
     const v = err[f];
     if (v && f !== 'where') parts.push(`${f}: ${v}`);
   }
+  // 57P01: the session was ended from outside — by a worker that took this load's task over (claimState), or by hand.
+  if (err.code === '57P01') parts.push('the session was ended by another process: a worker that took this task over, or an administrator');
   const message = redact(`${what}: ${parts.join('; ')}`);
   if ((err.code && TRANSIENT.test(err.code)) || (err.code && NETWORK.has(err.code))) {
     return new TransientError(message, undefined, { cause: e });
@@ -124,7 +126,15 @@ export function refusedValue(e: unknown): string | undefined {
 /** Check a connection out of the pool, with the server named (without password) if that fails. */
 export async function connectClient(pool: pg.Pool, c: Partial<ConnectionConfig>): Promise<pg.PoolClient> {
   try {
-    return await pool.connect();
+    const client = await pool.connect();
+    // A checked-out client whose session ends between queries (a server restart, pg_terminate_backend by a worker taking
+    // the task over) emits 'error'; unheard, that ends the process. The query in flight or the next one fails with
+    // the reason, which is where it is handled. Once per client: the pool hands the same ones out again.
+    if (!(client as { sluiceListens?: boolean }).sluiceListens) {
+      client.on('error', () => undefined);
+      (client as { sluiceListens?: boolean }).sluiceListens = true;
+    }
+    return client;
   } catch (e) {
     throw pgError(e, `cannot connect to ${describeTarget(c)}`);
   }

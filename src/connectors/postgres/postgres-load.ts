@@ -42,7 +42,7 @@ import { pgError, refusedValue } from './postgres-connection.js';
 import { derivedName, describeTable, ensureTable, fitIdent, hasUniqueKey, pgColumnLimit, qualified } from './postgres-ddl.js';
 import { limitRefusal } from '../sql/column-limits.js';
 import type { EnsureOptions, TableColumn, TableRef, WantedColumn } from './postgres-ddl.js';
-import { insertState, maxStateVersion } from './postgres-state.js';
+import { insertState, loadName, maxStateVersion } from './postgres-state.js';
 import { KeyTracker } from '../sql/key-tracker.js';
 import { ensurePartitions, partitionClause } from './postgres-partitions.js';
 import type { PartitionSpec } from './postgres-partitions.js';
@@ -866,7 +866,9 @@ export class PostgresStreamLoad implements StreamLoad {
   }
 
   private async beginTx(): Promise<void> {
-    await this.sql('BEGIN', 'opening a transaction');
+    // Named for the transaction only (a pooled connection goes back unnamed): see loadName.
+    const t = this.target;
+    await this.sql(`BEGIN; SET LOCAL application_name = '${loadName(t.pipeline, t.stream, t.runId)}'`, 'opening a transaction');
     this.inTransaction = true;
   }
 

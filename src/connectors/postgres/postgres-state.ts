@@ -1,5 +1,6 @@
 // The state table `_sluice_state` in the target schema: one row per committed checkpoint, inserted in the same
 // transaction as the rows it describes. Insert-only, like DuckDB's: concurrent streams never contend for one row.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { StreamState } from '../../core/types.js';
 import { quoteQualified } from '../sql/quote.js';
@@ -27,6 +28,13 @@ export async function readState(db: Queryable, schema: string, pipeline: string,
   );
   return r.rows.length ? (JSON.parse(r.rows[0].state) as StreamState) : undefined;
 }
+
+/**
+ * The application_name a load's transactions carry (SET LOCAL), so a worker taking its task over can find the session
+ * of a stalled one (claimState). Opaque and short: pipeline, stream and run id may be long, application_name is 63 bytes.
+ */
+export const loadName = (pipeline: string, stream: string, runId: string): string =>
+  `sluice load ${createHash('sha256').update(`${pipeline}\u0000${stream}\u0000${runId}`).digest('hex').slice(0, 24)}`;
 
 /** The newest version of a stream's state, 0 when it has none: a load counts its commits on from it. */
 export async function maxStateVersion(db: Queryable, schema: string, pipeline: string, stream: string): Promise<number> {
@@ -60,6 +68,11 @@ export async function insertState(
  */
 export async function claimState(db: Queryable, schema: string, pipeline: string, stream: string, runId: string): Promise<void> {
   const table = stateTable(schema);
+  // A worker stopped in the middle of a transaction of this task (SIGSTOP, a frozen VM) holds its locks — maybe the
+  // state row of its next version, which the claim would wait on for as long as it sleeps: its session goes first
+  // (what it did not commit rolls back). Its transactions carry the load's name (loadName), and only this task's do.
+  await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [loadName(pipeline, stream, runId)])
+    .catch(() => undefined);
   await db.query(`INSERT INTO ${table} (pipeline, stream, version, state, run_id)
     SELECT pipeline, stream, version + 1, state, $3 FROM ${table} WHERE pipeline = $1 AND stream = $2 ORDER BY version DESC LIMIT 1`, [pipeline, stream, runId]);
 }
