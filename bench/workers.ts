@@ -18,7 +18,8 @@ import { measureSluice, sluiceBin, type Measurement } from './measure.js';
 import { postgresDestination, psql } from './postgres.js';
 import { writeLines } from './write-lines.js';
 
-const dir = resolve('.bench-data', 'workers');
+// Beside the other benches' generated data (git-ignored), wherever the bench is started from.
+const dir = resolve(import.meta.dirname, '..', '..', 'bench', '.data', 'workers');
 const STREAMS = 8;
 const PER_PAGE = 100;
 const schema = 'bench_workers';
