@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { loadPipelineFile } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import { getSourceSpec } from '../connectors/registry.js';
-import { ConfigError } from '../core/errors.js';
-import { checkWorkerDestination, queueOf, redisUrlOf } from '../workers/queue.js';
+import { checkWorkerDestination, queueFlags } from '../workers/queue.js';
 import type { Dispatcher } from '../workers/dispatch.js';
 import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
@@ -74,10 +73,10 @@ export async function runFile(file: string, o: RunFlags, trigger?: string): Prom
   try {
     const loaded = await loadPipelineFile(file);
     settleYoungGeneration(youngGenerationMb(loaded.config));
-    if (!o.workers && (o.redis || o.queue)) throw new ConfigError('--redis and --queue name the task queue of --workers; add --workers', { path: o.redis ? '--redis' : '--queue' });
-    if (o.workers) {
+    const workers = queueFlags(o);
+    if (workers) {
       checkWorkerDestination(loaded.config);
-      dispatcher = await (await import('../workers/dispatch.js')).Dispatcher.open(redisUrlOf(o.redis), queueOf(o.queue), logger);
+      dispatcher = await (await import('../workers/dispatch.js')).Dispatcher.open(workers, logger);
     }
     summary = await runPipeline(loaded, {
       fullRefresh: o.fullRefresh, streams: o.stream, dryRun: o.dryRun, logger, signal: controller.signal, drain: drain.signal,

@@ -8,23 +8,18 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { startServer } from '../server/serve.js';
 import { loadTokens } from '../server/tokens.js';
-import { queueOf, redisUrlOf, requireSharedStore } from '../workers/queue.js';
-import { checkQueueRedis } from '../workers/redis-policy.js';
+import { queueFlags } from '../workers/queue.js';
+import { checkWorkerSetup } from '../workers/redis-policy.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { settleYoungGeneration } from './heap.js';
 import { printError } from './print-error.js';
+import { intOption } from './int-option.js';
 
 interface ServeOptions {
   port: string; host: string; tokenFile?: string; maxConcurrent: string; lease: string; syncSample: string; logLevel?: string;
   workers?: boolean; redis?: string; queue?: string;
 }
-
-const positive = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got "${raw}"`);
-  return n;
-};
 
 function durationMs(option: string, raw: string, min: { ms: number; text: string }): number {
   const ms = parseDuration(raw);
@@ -59,16 +54,12 @@ async function serve(paths: string[], o: ServeOptions): Promise<number> {
   const store = openControlStore();
   try {
     const tokens = loadTokens({ file: o.tokenFile });
-    if (!o.workers && (o.redis || o.queue)) throw new ConfigError('--redis and --queue name the task queue of --workers; add --workers');
-    const workers = o.workers ? { redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue) } : undefined;
-    if (workers) {
-      // Checked before serving, so a misconfiguration is not first met by a scheduled run at night.
-      requireSharedStore();
-      await checkQueueRedis(workers.redisUrl);
-    }
+    const workers = queueFlags(o);
+    // Checked before serving, so a misconfiguration is not first met by a scheduled run at night.
+    if (workers) await checkWorkerSetup(workers.redisUrl);
     const server = await startServer({
       ...(workers ? { workers } : {}),
-      paths, store, logger, tokens, port: positive('--port', o.port, 0), host: o.host, maxConcurrent: positive('--max-concurrent', o.maxConcurrent, 1),
+      paths, store, logger, tokens, port: intOption('--port', o.port, 0), host: o.host, maxConcurrent: intOption('--max-concurrent', o.maxConcurrent, 1),
       leaseMs: durationMs('--lease', o.lease, { ms: 1000, text: '1s' }), syncStreams: { lagSampleMs: durationMs('--sync-sample', o.syncSample, { ms: 100, text: '0.1s' }) },
     });
     // 8 MB semi-spaces, as the SQL sources ask for (src/cli/heap.ts): idle RSS with 1,000 pipelines measured 160 MB

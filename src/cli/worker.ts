@@ -2,19 +2,13 @@
 // stopped. `sluice workers [--redis URL] [--json]`: the workers connected to the queue and the tasks they are running.
 import type { Command } from 'commander';
 import { Queue } from 'bullmq';
-import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { sluiceHome } from '../control/open.js';
 import { connectionOf, queueOf, redisUrlOf, type TaskJob } from '../workers/queue.js';
 import { startWorker } from '../workers/worker.js';
 import { act, type CliCommand } from './command.js';
+import { intOption } from './int-option.js';
 import { EXIT } from './exit-codes.js';
-
-const positive = (flag: string, value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-};
 
 export const workerCommand: CliCommand = {
   register(program: Command, setExit) {
@@ -51,12 +45,9 @@ interface WorkFlags {
 
 async function work(o: WorkFlags): Promise<number> {
   const logger = createLogger(o.logLevel);
-  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) {
-    throw new ConfigError(`--metrics-port must be a port number (0 for any free one), got ${JSON.stringify(o.metricsPort)}`);
-  }
+  const metricsPort = o.metricsPort === undefined ? undefined : intOption('--metrics-port', o.metricsPort, 0, 65535);
   const worker = await startWorker({
-    redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue), concurrency: positive('--concurrency', o.concurrency), lockMs: positive('--lock-ms', o.lockMs),
+    redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue), concurrency: intOption('--concurrency', o.concurrency, 1), lockMs: intOption('--lock-ms', o.lockMs, 1),
     home: sluiceHome(), logger, ...(metricsPort === undefined ? {} : { metricsPort, metricsHost: o.metricsHost }),
   });
   await new Promise<void>((done) => {

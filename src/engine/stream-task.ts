@@ -568,7 +568,7 @@ class StreamRun {
   private stateFor(checkpoint: StreamState | undefined): StreamState {
     const { stream } = this;
     // A backfill window commits its rows with the stream's state as it was (the schema may have grown).
-    if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema, run: this.runAtCommit() };
+    if (this.task.window) return { ...(this.stored ?? {}), version: 1, schema: this.tracker.schema };
     const seen = this.gate.seenRows();
     return {
       ...(checkpoint ?? this.stored ?? { version: 1 }),

@@ -36,8 +36,7 @@ let dispatcher: Promise<Dispatcher> | undefined;
 async function dispatchFor(loaded: LoadedPipeline, logger: Logger): Promise<Pick<RunOptions, 'dispatch'>> {
   if (!data.workers) return {};
   checkWorkerDestination(loaded.config);
-  const { redisUrl, queue } = data.workers;
-  dispatcher ??= Dispatcher.open(redisUrl, queue, logger);
+  dispatcher ??= Dispatcher.open(data.workers, logger);
   return { dispatch: await (await dispatcher).dispatchFor(loaded) };
 }
 const running = new Map<number, { drain: AbortController; abort: AbortController }>();

@@ -15,6 +15,7 @@ import { registeredSecrets } from '../core/redact.js';
 import type { StreamCounts } from '../core/types.js';
 import { runPipeline, type RunOptions, type RunSummary } from '../engine/runner.js';
 import type { RunFn } from './executor.js';
+import type { WorkerQueue } from '../workers/queue.js';
 
 /** What a thread is told for a run: every option that is data (instances, callbacks and signals stay here). */
 export type ThreadRunOptions = Pick<RunOptions, 'runId' | 'actor' | 'trigger' | 'streams' | 'fullRefresh' | 'dryRun' | 'window' | 'lockKey' | 'replay' | 'home'>;
@@ -42,10 +43,6 @@ export interface ThreadData {
   workers?: WorkerQueue;
 }
 
-export interface WorkerQueue {
-  redisUrl: string;
-  queue: string;
-}
 
 interface Thread {
   worker: Worker;

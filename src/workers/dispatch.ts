@@ -12,8 +12,8 @@ import { PHASES, emptyCounts, type StreamCounts } from '../core/types.js';
 import type { LoadedPipeline } from '../config/types.js';
 import type { RunOptions } from '../engine/runner.js';
 import type { StreamResult, StreamTask } from '../engine/stream-task.js';
-import { connectionOf, digestOf, jobIdOf, requireSharedStore, type TaskJob } from './queue.js';
-import { checkQueueRedis } from './redis-policy.js';
+import { connectionOf, digestOf, jobIdOf, type TaskJob, type WorkerQueue } from './queue.js';
+import { checkWorkerSetup } from './redis-policy.js';
 
 type Progress = (counts: StreamCounts) => void;
 
@@ -27,11 +27,10 @@ export class Dispatcher {
   }
 
   /** Checks the queue's Redis and the shared control store before any work. */
-  static async open(redisUrl: string, queueName: string, logger: Logger): Promise<Dispatcher> {
-    requireSharedStore();
-    await checkQueueRedis(redisUrl);
-    const queue = new Queue(queueName, { connection: connectionOf(redisUrl) });
-    const events = new QueueEvents(queueName, { connection: connectionOf(redisUrl) });
+  static async open(q: WorkerQueue, logger: Logger): Promise<Dispatcher> {
+    await checkWorkerSetup(q.redisUrl);
+    const queue = new Queue(q.queue, { connection: connectionOf(q.redisUrl) });
+    const events = new QueueEvents(q.queue, { connection: connectionOf(q.redisUrl) });
     await events.waitUntilReady();
     return new Dispatcher(queue, events, logger);
   }

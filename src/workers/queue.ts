@@ -39,6 +39,24 @@ export const jobIdOf = (runId: string, stream: string): string => `${runId}.${st
 
 export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
+/** The queue a run dispatches to, or a worker takes from. */
+export interface WorkerQueue {
+  redisUrl: string;
+  queue: string;
+}
+
+/**
+ * The task queue of `--workers`, from the flags `sluice run` and `sluice serve` share (`--redis`, `--queue`); undefined
+ * without `--workers`, where naming a queue is a mistake.
+ */
+export function queueFlags(o: { workers?: boolean; redis?: string; queue?: string }): WorkerQueue | undefined {
+  if (!o.workers) {
+    if (o.redis || o.queue) throw new ConfigError('--redis and --queue name the task queue of --workers; add --workers', { path: o.redis ? '--redis' : '--queue' });
+    return undefined;
+  }
+  return { redisUrl: redisUrlOf(o.redis), queue: queueOf(o.queue) };
+}
+
 /** Where the queue is: `--redis`, else SLUICE_REDIS_URL, else the local server. */
 export const redisUrlOf = (flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string =>
   flag ?? env.SLUICE_REDIS_URL ?? DEFAULT_REDIS;

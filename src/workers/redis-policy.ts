@@ -2,7 +2,13 @@
 // `maxmemory-policy noeviction`. Checked before a run dispatches or a worker takes anything.
 import { Redis } from 'ioredis';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { shownUrl } from './queue.js';
+import { requireSharedStore, shownUrl } from './queue.js';
+
+/** What a run dispatching to workers, a worker and `serve --workers` all need: the shared store and a safe Redis. */
+export async function checkWorkerSetup(redisUrl: string): Promise<void> {
+  requireSharedStore();
+  await checkQueueRedis(redisUrl);
+}
 
 export async function checkQueueRedis(url: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });

@@ -20,8 +20,8 @@ import type { LoadedPipeline } from '../config/types.js';
 import { planTasks } from '../engine/runner.js';
 import { openRunParts } from '../engine/run-parts.js';
 import { runStreamTask, type StreamResult } from '../engine/stream-task.js';
-import { connectionOf, digestOf, requireSharedStore, type TaskJob } from './queue.js';
-import { checkQueueRedis } from './redis-policy.js';
+import { connectionOf, digestOf, type TaskJob } from './queue.js';
+import { checkWorkerSetup } from './redis-policy.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
@@ -54,8 +54,7 @@ export interface RunningWorker {
 const PROGRESS_EVERY_MS = 500;
 
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
-  requireSharedStore();
-  await checkQueueRedis(o.redisUrl);
+  await checkWorkerSetup(o.redisUrl);
   const name = `${hostname()}:${process.pid}`;
   const aborts = new Set<AbortController>();
   const lockMs = o.lockMs ?? 30_000;

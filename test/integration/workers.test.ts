@@ -39,23 +39,12 @@ before(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   writeFileSync(join(dir, 'a.csv'), 'id,name\n' + Array.from({ length: 3000 }, (_, i) => `${i + 1},a${i + 1}`).join('\n') + '\n');
   writeFileSync(join(dir, 'b.csv'), 'id,name\n' + Array.from({ length: 2000 }, (_, i) => `${i + 1},b${i + 1}`).join('\n') + '\n');
-  writeFileSync(join(dir, 'pipeline.yaml'), `pipeline: spread
-checkpoint_rows: 50
-sources:
-  - name: api
-    type: rest
-    base_url: ${base}
-    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
-    rate_limit: { concurrency: 1 }
-    streams:
-      - { name: items, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
-  - name: files
+  writeFileSync(join(dir, 'pipeline.yaml'), apiPipeline('spread', 'write: append', `  - name: files
     type: csv
     streams:
       - { name: a, path: a.csv, primary_key: [id], write: merge, columns: { id: integer } }
       - { name: b, path: b.csv, write: append, columns: { id: integer } }
-destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
-`);
+`));
 });
 
 after(async () => {
@@ -83,6 +72,23 @@ function startWorker(n: number, own: NodeJS.ProcessEnv = {}): (typeof workers)[n
   workers.push(w);
   return w;
 }
+
+/**
+ * A pipeline whose stream `items` reads the slow API, committing every page (`keys`: the stream's other keys), then
+ * `more` sources, into this test's schema.
+ */
+const apiPipeline = (name: string, keys: string, more = ''): string => `pipeline: ${name}
+checkpoint_rows: 50
+sources:
+  - name: api
+    type: rest
+    base_url: ${base}
+    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
+    rate_limit: { concurrency: 1 }
+    streams:
+      - { name: items, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, ${keys} }
+${more}destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`;
 
 const count = async (table: string) => Number((await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${schema}.${table}`))[0].n);
 
@@ -147,18 +153,7 @@ test('three workers run the streams of one run; a worker killed mid-task loses n
 });
 
 test('a worker stalled past its lock loses its task and, woken, commits nothing: every row once', async () => {
-  writeFileSync(join(dir, 'stalled.yaml'), `pipeline: stalled
-checkpoint_rows: 50
-sources:
-  - name: api
-    type: rest
-    base_url: ${base}
-    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
-    rate_limit: { concurrency: 1 }
-    streams:
-      - { name: items, destination_table: items_stalled, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, write: append }
-destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
-`);
+  writeFileSync(join(dir, 'stalled.yaml'), apiPipeline('stalled', 'destination_table: items_stalled, write: append'));
   const pair = [startWorker(11), startWorker(12)];
   const started = (w: (typeof workers)[number]) => w.log.some((l) => l.includes('"stream":"items"') && l.includes('task started'));
   await until('two more workers connected', async () => pair.every((w) => w.log.some((l) => l.includes('worker ready'))));
@@ -195,18 +190,7 @@ test('the queue\'s Redis restarted mid-run: the run ends, failed, saying so; the
   const startRedis = () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   let redis = startRedis();
   const ping = async () => (await sluice(['workers', '--redis', url, '--json'], { home: dir, env })).code === 0;
-  writeFileSync(join(dir, 'restart.yaml'), `pipeline: restart
-checkpoint_rows: 50
-sources:
-  - name: api
-    type: rest
-    base_url: ${base}
-    # One request at a time: the task lasts its 40 pages × 80 ms, long enough to be caught in the middle.
-    rate_limit: { concurrency: 1 }
-    streams:
-      - { name: items, destination_table: items_restart, path: /items, records: items, paginate: { type: page, param: page, start: 1 }, primary_key: [id], write: merge }
-destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
-`);
+  writeFileSync(join(dir, 'restart.yaml'), apiPipeline('restart', 'destination_table: items_restart, primary_key: [id], write: merge'));
   try {
     await until('the private Redis answers', ping);
     const worker = spawn(process.execPath, [sluiceBin, 'worker', '--redis', url, '--lock-ms', '1500', '--metrics-port', '0'], {
