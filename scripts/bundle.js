@@ -50,7 +50,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'better-sqlite3-napi', '@duckdb/node-api', 'pg-native'],
+  // The AWS SDK stays outside too: only pipelines with s3:// paths load it, and Node's own loader gives its dual
+  // CommonJS/ESM packages the named exports the code imports.
+  external: ['better-sqlite3', 'better-sqlite3-napi', '@duckdb/node-api', 'pg-native', '@aws-sdk/*'],
   // Bundled CommonJS packages call require(); in an ES module it has to be made.
   banner: { js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);" },
   plugins: [nodeOnlyPg, englishOnlyZod],

@@ -19,6 +19,7 @@ import { runCommand } from './run.js';
 import { rerunCommand } from './rerun.js';
 import { runsCommand } from './runs.js';
 import { searchCommand } from './search.js';
+import { lakeCommand } from './lake.js';
 import { serveCommand } from './serve.js';
 import { stateCommand } from './state.js';
 import { validateCommand } from './validate.js';
@@ -26,7 +27,7 @@ import { workerCommand } from './worker.js';
 
 const COMMANDS: CliCommand[] = [
   runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
-  searchCommand, workerCommand,
+  searchCommand, workerCommand, lakeCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

@@ -9,6 +9,7 @@ import { withDestination } from '../engine/pipeline-state.js';
 import { act } from './command.js';
 import type { CliCommand } from './command.js';
 import { EXIT } from './exit-codes.js';
+import { textTable } from './text-table.js';
 
 interface SearchOptions {
   limit: string;
@@ -44,20 +45,6 @@ async function search(file: string, table: string, query: string, o: SearchOptio
     });
   }
   const hits = await withDestination(loaded, (dest) => (dest as PostgresDestination).search(table, query, limit));
-  process.stdout.write(o.json ? JSON.stringify({ table, query, rows: hits.rows }) + '\n' : textTable(hits.columns, hits.rows));
+  process.stdout.write(o.json ? JSON.stringify({ table, query, rows: hits.rows }) + '\n' : textTable(hits.columns, hits.rows, 'no rows match'));
   return EXIT.success;
-}
-
-/** Columns padded to their widest value (cut at 40 characters), one row a line; NULL spelled out. */
-function textTable(columns: string[], rows: Record<string, unknown>[]): string {
-  if (rows.length === 0) return 'no rows match\n';
-  const cell = (v: unknown): string => {
-    const s = v === null || v === undefined ? 'NULL' : typeof v === 'number' ? String(Number(v.toFixed(4))) : String(v);
-    const line = s.replace(/\s+/g, ' ');
-    return line.length > 40 ? `${line.slice(0, 39)}…` : line;
-  };
-  const cells = rows.map((r) => columns.map((c) => cell(r[c])));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }

@@ -93,11 +93,13 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
   const streamNames = new Map<string, string>();
   let dispositions: readonly string[] | undefined;
   let keyed = false;
+  let partitions = false;
   if (destination) {
     try {
       const capabilities = getDestinationSpec(destination.type)?.capabilities(destination);
       dispositions = capabilities?.dispositions;
       keyed = !!capabilities?.keyed;
+      partitions = !!capabilities?.partitions;
     } catch (e) {
       issues.push({ path: ['destination'], message: `invalid destination: ${errorMessage(e)}` });
     }
@@ -127,6 +129,11 @@ function crossCheck(sources: (SourceConfig | undefined)[], destination: Destinat
         issues.push({ path: [...here, 'lookback'], message: '`lookback` re-reads behind the watermark of the stream\'s `cursor`, and the stream has none', expected: 'cursor', suggestion: 'add `cursor: <column>` to the stream' });
       } else if (stream.lookback !== undefined && stream.write === 'append' && !stream.primary_key?.length) {
         issues.push({ path: [...here, 'lookback'], message: '`lookback` reads rows again that an earlier run loaded; `write: append` tells them by their `primary_key`, and the stream has none', expected: 'primary_key', suggestion: 'add `primary_key: [<column>]`, or use `write: merge`' });
+      }
+      if (stream.partition_by?.length && destination && !partitions) {
+        issues.push({ path: [...here, 'partition_by'], message: `destination \`${destination.type}\` does not lay tables out in partition directories`, expected: 'the files destination', suggestion: destination.type === 'postgres' ? 'partition a PostgreSQL table with the destination\'s `partitions:` key' : 'remove `partition_by`' });
+      } else if (stream.partition_by && new Set(stream.partition_by).size < stream.partition_by.length) {
+        issues.push({ path: [...here, 'partition_by'], message: 'a column is named twice in `partition_by`' });
       }
       if (dispositions && !dispositions.includes(stream.write)) {
         issues.push({ path: [...here, 'write'], message: `destination \`${destination?.type}\` does not support \`write: ${stream.write}\` (supported: ${dispositions.join(', ')})`, expected: `one of: ${dispositions.join(', ')}` });

@@ -22,6 +22,8 @@ export interface StreamConfig {
   destination_table?: string;
   /** With `write: merge`, a column whose true value deletes the row's key instead of upserting it. */
   delete_column?: string;
+  /** Files destination: columns whose values name the directory of a row's part (`col=value/…`, Hive-style). */
+  partition_by?: string[];
   /** Remove NUL characters from text and JSON values (otherwise a destination that cannot store them refuses the row). */
   strip_nul?: boolean;
   /** How values of declared `decimal(p,s)` columns round to their scale; without it a longer value is refused. */
@@ -80,6 +82,8 @@ export interface DestinationCapabilities {
   dispositions: readonly WriteDisposition[];
   /** It creates a pipeline's `views:` (Destination.publishViews). */
   views?: boolean;
+  /** It lays rows out by a stream's `partition_by` columns (LoadTarget.partitionBy). */
+  partitions?: boolean;
   /** Rows and state commit atomically; checkpoints inside a run are durable. */
   transactional: boolean;
   identifiers: {
@@ -133,6 +137,8 @@ export interface LoadTarget {
    * nothing.
    */
   replaceGroups?: string;
+  /** Target columns whose values place each row (a files destination's Hive-style directories), in order. */
+  partitionBy?: string[];
   runId: string;
   fullRefresh: boolean;
   /**

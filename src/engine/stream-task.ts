@@ -251,6 +251,7 @@ class StreamRun {
         ...(this.quality?.gated ? { staged: true } : {}),
         ...(this.isolate ? { isolateRows: true } : {}),
         ...(task.window ? { leavesState: true } : {}),
+        ...(stream.partition_by?.length ? { partitionBy: stream.partition_by.map((c) => tracker.target(c) ?? c) } : {}),
         ...(stream.delete_column ? { deleteColumn: tracker.target(stream.delete_column) ?? stream.delete_column } : {}),
       });
       this.loadIsolates = !!this.load.isolates;

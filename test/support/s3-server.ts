@@ -20,6 +20,8 @@ export interface S3ServerOptions {
   regions?: Record<string, string>;
   /** Buckets that refuse writes. */
   readOnly?: string[];
+  /** Called with each request before it is served; the request waits for it (a test can act mid-upload). */
+  onRequest?: (method: string, path: string) => void | Promise<void>;
 }
 
 export interface S3Server {
@@ -59,6 +61,7 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
   server.middleware.unshift(async (ctx, next) => {
+    await options.onRequest?.(ctx.method, decodeURIComponent(ctx.path));
     const bucket = decodeURIComponent(ctx.path.split('/')[1] ?? '');
     const home = options.regions?.[bucket];
     const signedFor = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(ctx.headers.authorization ?? '')?.[1]

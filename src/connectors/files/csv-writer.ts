@@ -31,7 +31,7 @@ const line = (values: readonly unknown[]): string => {
   return `${out}\r\n`;
 };
 
-export function csvPartWriter(path: string, columns: readonly PartColumn[]): PartWriter {
+export function csvPartWriter(path: string, columns: readonly PartColumn[], gzip = false): PartWriter {
   const header = line(columns.map((c) => c.name));
-  return new TextPartWriter(path, (rows) => rows.map(line).join(''), header);
+  return new TextPartWriter(path, (rows) => rows.map(line).join(''), header, gzip);
 }

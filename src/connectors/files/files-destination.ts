@@ -1,7 +1,8 @@
-// Files destination: `<path>/<table>/part-<runId>-<seq>.<ext>` plus `<path>/<table>/_manifest.json`, the commit
-// point that lists the committed parts and holds the stream state. Not transactional across files, but a reader
-// that goes through the manifest never sees a part that was not committed.
-import { mkdir, readdir } from 'node:fs/promises';
+// Files destination: `<path>/<table>/[<col>=<value>/…]part-<runId>-<seq>.<ext>` plus `<path>/<table>/_manifest.json`,
+// the commit point that lists the committed parts and holds the stream state, on local disk or under an
+// `s3://bucket/prefix` (table-store.ts). Not transactional across files, but a reader that goes through the manifest
+// never sees a part that was not committed.
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type {
@@ -11,12 +12,13 @@ import { RunError } from '../../core/errors.js';
 import type { StreamState } from '../../core/types.js';
 import { csvPartWriter } from './csv-writer.js';
 import { FilesStreamLoad } from './files-load.js';
-import { filesCapabilities } from './files-spec.js';
+import { filesCapabilities, parseSize } from './files-spec.js';
 import type { FileFormat, FilesConfig } from './files-spec.js';
-import { readManifest, writeManifest } from './manifest.js';
 import { ndjsonPartWriter } from './ndjson-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 import { OpenLoads } from '../open-loads.js';
+import { isS3Url, parseS3Url } from '../s3/s3-spec.js';
+import { LocalTableStore, type TableStore } from './table-store.js';
 
 
 /** A table name as a directory name: path separators, NUL, `%` and a leading dot are %-escaped, reversibly. */
@@ -30,7 +32,7 @@ export class FilesDestination implements Destination {
   readonly type = 'files';
   readonly capabilities: DestinationCapabilities;
   private readonly format: FileFormat;
-  private root: string | undefined;
+  private store: TableStore | undefined;
   private duck: Promise<DuckDBInstance> | undefined;
   private readonly loads = new OpenLoads<FilesStreamLoad>();
 
@@ -40,15 +42,26 @@ export class FilesDestination implements Destination {
   }
 
   async connect(ctx: RunContext): Promise<void> {
-    this.root = this.config.path ? resolve(ctx.baseDir, this.config.path) : join(ctx.home, 'files');
-    await mkdir(this.root, { recursive: true });
+    const path = this.config.path;
+    if (path && isS3Url(path)) {
+      const { bucket, key } = parseS3Url(path);
+      const [{ S3Store }, { S3TableStore }] = await Promise.all([import('../s3/s3-store.js'), import('./s3-table-store.js')]);
+      const s3 = await S3Store.open(bucket, this.config.s3);
+      await s3.check();
+      this.store = new S3TableStore(s3, key, join(ctx.home, 'tmp', 'parts'));
+      return;
+    }
+    const root = path ? resolve(ctx.baseDir, path) : join(ctx.home, 'files');
+    await mkdir(root, { recursive: true });
+    this.store = new LocalTableStore(root);
   }
 
   /** The state committed in a manifest; when a stream moved tables, the newest manifest wins. */
   async readState(pipeline: string, stream: string): Promise<StreamState | undefined> {
+    const store = this.requireStore();
     let best: { at: string; state: StreamState } | undefined;
-    for (const dir of await this.tableDirs()) {
-      const m = await readManifest(dir);
+    for (const table of await store.tables()) {
+      const m = await store.readManifest(table);
       const state = m?.state[pipeline]?.[stream];
       if (m && state && (!best || m.updated_at > best.at)) best = { at: m.updated_at, state };
     }
@@ -56,8 +69,9 @@ export class FilesDestination implements Destination {
   }
 
   async resetState(pipeline: string, stream?: string): Promise<void> {
-    for (const dir of await this.tableDirs()) {
-      const m = await readManifest(dir);
+    const store = this.requireStore();
+    for (const table of await store.tables()) {
+      const m = await store.readManifest(table);
       if (!m?.state[pipeline]) continue;
       if (stream === undefined) {
         delete m.state[pipeline];
@@ -65,24 +79,32 @@ export class FilesDestination implements Destination {
         if (!(stream in m.state[pipeline])) continue;
         delete m.state[pipeline][stream];
       }
-      await writeManifest(dir, m);
+      await store.writeManifest(table, m);
     }
   }
 
   async begin(target: LoadTarget): Promise<StreamLoad> {
-    const dir = join(this.requireRoot(), tableDirName(target.table));
+    const store = this.requireStore();
     const instance = this.format === 'parquet' ? await this.duckdb() : undefined;
     // Parquet is written through DuckDB, loaded only when a destination writes Parquet.
     const { ParquetPartWriter } = this.format === 'parquet' ? await import('./parquet-writer.js') : { ParquetPartWriter: undefined };
+    const compression = this.config.compression ?? (this.format === 'parquet' ? 'zstd' : 'none');
+    const gzip = compression === 'gzip';
     const newWriter = (path: string, columns: readonly PartColumn[]): PartWriter =>
-      this.format === 'csv' ? csvPartWriter(path, columns)
-        : this.format === 'ndjson' ? ndjsonPartWriter(path, columns)
-          : new ParquetPartWriter!(instance!, path, columns);
-    return this.loads.begin((onDone) => new FilesStreamLoad({ dir, format: this.format, target, newWriter, onDone }));
+      this.format === 'csv' ? csvPartWriter(path, columns, gzip)
+        : this.format === 'ndjson' ? ndjsonPartWriter(path, columns, gzip)
+          : new ParquetPartWriter!(instance!, path, columns, compression);
+    const extension = this.format !== 'parquet' && gzip ? `${this.format}.gz` : this.format;
+    return this.loads.begin((onDone) => new FilesStreamLoad({
+      table: tableDirName(target.table), store, format: this.format, extension,
+      targetBytes: parseSize(this.config.target_file_size ?? '128MB'), target, newWriter, onDone,
+    }));
   }
 
   async close(): Promise<void> {
     await this.loads.abortAll();
+    this.store?.close();
+    this.store = undefined;
     const duck = this.duck;
     this.duck = undefined;
     if (duck) (await duck).closeSync();
@@ -94,14 +116,8 @@ export class FilesDestination implements Destination {
     return this.duck;
   }
 
-  private async tableDirs(): Promise<string[]> {
-    const root = this.requireRoot();
-    const entries = await readdir(root, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => join(root, e.name));
-  }
-
-  private requireRoot(): string {
-    if (!this.root) throw new RunError('the files destination is not connected');
-    return this.root;
+  private requireStore(): TableStore {
+    if (!this.store) throw new RunError('the files destination is not connected');
+    return this.store;
   }
 }

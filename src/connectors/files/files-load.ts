@@ -1,35 +1,45 @@
-// One stream's load into a files-destination table directory. Parts are written under `.tmp-…` names; a commit
-// renames them into place and then rewrites the manifest, which is the commit point: a crash between the two
-// leaves files the manifest does not list, and the next load deletes them.
+// One stream's load into a files-destination table. Parts are written to local files, staged as they close, published
+// at a commit and then listed in the manifest, the commit point (table-store.ts says how each store does each step):
+// a crash before the manifest is written leaves files it does not list, and the next load removes them.
 //
 //   append   commit = publish this checkpoint's parts + state in the manifest
-//   replace  parts stay temporary until finish, which swaps the manifest to list only this run's parts (and the
+//   replace  parts stay staged until finish, which swaps the manifest to list only this run's parts (and the
 //            state), then deletes the files of the old manifest
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+//
+// With `partition_by`, rows are routed to one open part per partition directory (`col=value/…`), the partition columns
+// left out of the files; a part also closes once it reaches `target_file_size`. Parts never span a checkpoint.
 import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { eachLimited } from '../../core/each-limited.js';
 import { RunError } from '../../core/errors.js';
 import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH } from '../duckdb/duckdb-type-names.js';
 import { limitRefusal } from '../sql/column-limits.js';
+import type { Refusal } from '../../core/values/refusals.js';
 import type { FileFormat } from './files-spec.js';
-import { MANIFEST, emptyManifest, readManifest, syncDir, writeManifest } from './manifest.js';
+import { emptyManifest } from './manifest.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
-import type { Refusal } from '../../core/values/refusals.js';
+import { partitionSegment, partitionValue } from './partition-path.js';
+import { STAGING } from './s3-table-store.js';
+import type { StagedPart, TableStore } from './table-store.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
-interface Part {
+interface Part extends StagedPart {
   writer: PartWriter;
-  tmp: string;
-  name: string;
   columns: PartColumn[];
+  partition?: Record<string, string | null>;
+  bytes?: number;
 }
 
 export interface FilesLoadOptions {
-  dir: string;
+  /** The table's directory name in the store. */
+  table: string;
+  store: TableStore;
   format: FileFormat;
+  /** File name extension of a part (`parquet`, `csv.gz`, …). */
+  extension: string;
+  targetBytes: number;
   target: LoadTarget;
   newWriter: (path: string, columns: readonly PartColumn[]) => PartWriter;
   onDone: () => void;
@@ -37,39 +47,54 @@ export interface FilesLoadOptions {
 
 export class FilesStreamLoad implements StreamLoad {
   private columns: PartColumn[] = [];
-  private current: Part | undefined;
-  /** Closed parts not yet listed in the manifest. */
+  /** Positions in `columns` of the partition columns, and of the columns the files hold. */
+  private partitionAt: number[] = [];
+  private dataAt: number[] = [];
+  /** Open parts by partition directory ('' without partitions). */
+  private open = new Map<string, Part>();
+  /** Staged parts not yet listed in the manifest. */
   private closed: Part[] = [];
   private seq = 0;
+  /** Encoded bytes per row of the parts closed so far: how big a Parquet part will be before COPY writes it. */
+  private bytesPerRow: number | undefined;
   private done = false;
 
   constructor(private readonly opts: FilesLoadOptions) {}
 
   async start(): Promise<void> {
-    const { dir, target } = this.opts;
+    const { table, store, target } = this.opts;
     if (target.disposition === 'merge') {
-      throw new RunError(`stream ${target.stream}: the files destination supports write: append and replace, not merge`, target.stream);
+      throw new RunError(`stream ${target.stream}: the files destination supports write: append and replace, not merge (it would rewrite every part a key may be in)`, target.stream);
     }
-    await mkdir(dir, { recursive: true });
-    const manifest = await readManifest(dir);
+    const manifest = await store.readManifest(table);
+    if (manifest?.partition_by && target.disposition !== 'replace'
+      && manifest.partition_by.join('\u0000') !== (target.partitionBy ?? []).join('\u0000')) {
+      throw new RunError(`stream ${target.stream}: ${store.where(table)} is partitioned by [${manifest.partition_by.join(', ')}], not [${(target.partitionBy ?? []).join(', ')}]: a table has one layout (\`sluice run --full-refresh\` rewrites it)`, target.stream);
+    }
     const listed = new Set(manifest?.files.map((f) => f.path));
-    // Whatever the manifest does not list was never committed: a crash left it behind.
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isFile() && entry.name !== MANIFEST && !listed.has(entry.name)) await rm(join(dir, entry.name), { force: true });
-    }
+    // Whatever the manifest does not list was never committed: a crash left it behind. Another stream of this run
+    // loading into the same table keeps its staging.
+    const mine = `${STAGING}/${target.runId}/`;
+    const orphans = (await store.list(table)).filter((rel) => !listed.has(rel) && !rel.startsWith(mine));
+    await store.remove(table, orphans);
   }
 
   async evolve(schema: Schema): Promise<void> {
     const next = schema.columns.map((c) => typedColumn(c, c.target ?? c.name));
     const same = next.length === this.columns.length
       && next.every((c, i) => c.name === this.columns[i].name && c.type === this.columns[i].type && c.scale === this.columns[i].scale);
-    if (!same && this.current) {
-      // A part has one schema: rows aligned with the new columns start a new one.
-      if (this.current.writer.rows > 0) await this.closePart();
-      else await this.current.writer.discard();
-      this.current = undefined;
+    if (same) return;
+    // A part has one schema: rows aligned with the new columns start new parts.
+    await this.closeAll();
+    const by = this.opts.target.partitionBy ?? [];
+    const names = next.map((c) => c.name);
+    const missing = by.filter((c) => !names.includes(c));
+    if (missing.length) {
+      throw new RunError(`stream ${this.opts.target.stream}: partition_by names ${missing.map((c) => `"${c}"`).join(', ')}, which the stream has no column for (columns: ${names.join(', ')})`, this.opts.target.stream);
     }
     this.columns = next;
+    this.partitionAt = by.map((c) => names.indexOf(c));
+    this.dataAt = next.map((_, i) => i).filter((i) => !this.partitionAt.includes(i));
   }
 
   /** Parquet parts hold a decimal as DECIMAL(p,s): a declared one, or DuckDB's DECIMAL(38,9); text formats keep every digit. */
@@ -82,18 +107,34 @@ export class FilesStreamLoad implements StreamLoad {
 
   async write(rows: unknown[][]): Promise<void> {
     if (rows.length === 0) return;
-    if (!this.current) this.current = this.openPart();
-    await this.current.writer.write(rows);
+    if (this.partitionAt.length === 0) {
+      await this.writeTo('', rows);
+      return;
+    }
+    const groups = new Map<string, { values: (string | null)[]; rows: unknown[][] }>();
+    const { columns, partitionAt, dataAt } = this;
+    for (const row of rows) {
+      const values = partitionAt.map((i) => partitionValue(row[i], columns[i].type));
+      let dir = '';
+      for (let k = 0; k < partitionAt.length; k++) dir += (k ? '/' : '') + partitionSegment(columns[partitionAt[k]].name, values[k]);
+      const data = new Array<unknown>(dataAt.length);
+      for (let j = 0; j < dataAt.length; j++) data[j] = row[dataAt[j]];
+      const group = groups.get(dir);
+      if (group) group.rows.push(data);
+      else groups.set(dir, { values, rows: [data] });
+    }
+    for (const [dir, group] of groups) await this.writeTo(dir, group.rows, group.values);
   }
 
   async commit(state: StreamState): Promise<CommitCounts> {
-    await this.closePart();
+    await this.closeAll();
     if (this.opts.target.disposition === 'replace') return ZERO;
-    const manifest = (await readManifest(this.opts.dir)) ?? emptyManifest(this.opts.target.table, this.opts.format);
+    const { store, table } = this.opts;
+    const manifest = (await store.readManifest(table)) ?? this.emptyManifest();
     const files = await this.publish();
     manifest.files.push(...files);
     await this.saveManifest(manifest, state);
-    this.closed = [];
+    await this.settle();
     return { ...ZERO, inserted: files.reduce((n, f) => n + f.rows, 0) };
   }
 
@@ -103,71 +144,106 @@ export class FilesStreamLoad implements StreamLoad {
       this.close();
       return counts;
     }
-    await this.closePart();
-    const { dir } = this.opts;
-    const old = (await readManifest(dir)) ?? emptyManifest(this.opts.target.table, this.opts.format);
+    await this.closeAll();
+    const { store, table } = this.opts;
+    const old = (await store.readManifest(table)) ?? this.emptyManifest();
     const files = await this.publish();
-    const next: Manifest = { ...old, files };
-    await this.saveManifest(next, state);
-    this.closed = [];
+    await this.saveManifest({ ...old, files, partition_by: this.opts.target.partitionBy }, state);
+    await this.settle();
     const keep = new Set(files.map((f) => f.path));
-    for (const f of old.files) if (!keep.has(f.path)) await rm(join(dir, f.path), { force: true });
+    await store.remove(table, old.files.map((f) => f.path).filter((p) => !keep.has(p)));
     this.close();
     return { ...ZERO, inserted: files.reduce((n, f) => n + f.rows, 0) };
   }
 
   async abort(): Promise<void> {
     if (this.done) return;
-    const parts = [...this.closed, ...(this.current ? [this.current] : [])];
-    this.current = undefined;
+    const { store, table, target } = this.opts;
+    const open = [...this.open.values()];
+    const closed = this.closed;
+    this.open.clear();
     this.closed = [];
-    for (const p of parts) {
-      await p.writer.discard();
-      await rm(join(this.opts.dir, p.name), { force: true }).catch(() => undefined);
-    }
+    for (const p of open) await p.writer.discard();
+    for (const p of [...open, ...closed]) await store.discard(table, p, target.runId);
     this.close();
   }
 
-  private openPart(): Part {
-    const { dir, format, target } = this.opts;
-    this.seq += 1;
-    const name = `part-${target.runId}-${String(this.seq).padStart(5, '0')}.${format}`;
-    // The `.tmp` suffix as well as the prefix: a reader globbing `*.parquet` must not pick up a half-written part.
-    const tmp = join(dir, `.tmp-${name}.tmp`);
-    return { writer: this.opts.newWriter(tmp, this.columns), tmp, name, columns: this.columns };
+  private async writeTo(dir: string, rows: unknown[][], partition?: (string | null)[]): Promise<void> {
+    const part = this.open.get(dir) ?? await this.openPart(dir, partition);
+    await part.writer.write(rows);
+    const bytes = part.writer.bytes ?? (this.bytesPerRow === undefined ? undefined : part.writer.rows * this.bytesPerRow);
+    if (bytes !== undefined && bytes >= this.opts.targetBytes) await this.closePart(dir);
   }
 
-  private async closePart(): Promise<void> {
-    const part = this.current;
+  private async openPart(dir: string, partition: (string | null)[] | undefined): Promise<Part> {
+    const { store, table, target, extension } = this.opts;
+    this.seq += 1;
+    const name = `part-${target.runId}-${String(this.seq).padStart(5, '0')}.${extension}`;
+    const rel = dir ? `${dir}/${name}` : name;
+    const local = await store.scratch(table, rel);
+    const columns = this.dataAt.map((i) => this.columns[i]);
+    const part: Part = { rel, local, columns, writer: this.opts.newWriter(local, columns) };
+    if (partition) part.partition = Object.fromEntries(this.partitionAt.map((i, k) => [this.columns[i].name, partition[k]]));
+    this.open.set(dir, part);
+    return part;
+  }
+
+  private async closePart(dir: string): Promise<void> {
+    const part = this.open.get(dir);
     if (!part) return;
-    this.current = undefined;
+    this.open.delete(dir);
+    const { store, table, target } = this.opts;
+    if (part.writer.rows === 0) {
+      await part.writer.discard();
+      return;
+    }
     await part.writer.close();
+    part.bytes = await store.stage(table, part, target.runId);
+    this.learn(part);
     this.closed.push(part);
   }
 
-  /** Rename the closed parts into place; they become visible only once the manifest lists them. */
+  private learn(part: Part): void {
+    const perRow = part.bytes! / part.writer.rows;
+    this.bytesPerRow = this.bytesPerRow === undefined ? perRow : (this.bytesPerRow + perRow) / 2;
+  }
+
+  /** Every open part, four at a time: staging one is mostly waiting (COPY to disk, an upload). */
+  private async closeAll(): Promise<void> {
+    await eachLimited([...this.open.keys()], 4, (dir) => this.closePart(dir));
+  }
+
+  /** Move the staged parts to their final names; they become visible only once the manifest lists them. */
   private async publish(): Promise<ManifestFile[]> {
+    const { store, table, target } = this.opts;
+    await store.publish(table, this.closed, target.runId);
     const now = new Date().toISOString();
-    const files: ManifestFile[] = [];
-    for (const p of this.closed) {
-      const final = join(this.opts.dir, p.name);
-      await rename(p.tmp, final);
-      files.push({
-        path: p.name, rows: p.writer.rows, bytes: (await stat(final)).size, run_id: this.opts.target.runId,
-        committed_at: now, columns: p.columns,
-      });
-    }
-    if (files.length) await syncDir(this.opts.dir);
-    return files;
+    return this.closed.map((p) => ({
+      path: p.rel, rows: p.writer.rows, bytes: p.bytes ?? 0, run_id: target.runId, committed_at: now, columns: p.columns,
+      ...(p.partition ? { partition: p.partition } : {}),
+    }));
+  }
+
+  private async settle(): Promise<void> {
+    const { store, table, target } = this.opts;
+    const parts = this.closed;
+    this.closed = [];
+    await store.settle(table, parts, target.runId);
+  }
+
+  private emptyManifest(): Manifest {
+    const m = emptyManifest(this.opts.target.table, this.opts.format);
+    if (this.opts.target.partitionBy?.length) m.partition_by = this.opts.target.partitionBy;
+    return m;
   }
 
   private async saveManifest(manifest: Manifest, state: StreamState): Promise<void> {
-    const { target } = this.opts;
+    const { target, store, table } = this.opts;
     manifest.run_id = target.runId;
     manifest.updated_at = new Date().toISOString();
     if (this.columns.length) manifest.columns = this.columns;
     manifest.state = { ...manifest.state, [target.pipeline]: { ...manifest.state[target.pipeline], [target.stream]: state } };
-    await writeManifest(this.opts.dir, manifest);
+    await store.writeManifest(table, manifest);
   }
 
   private close(): void {

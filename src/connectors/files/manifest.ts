@@ -15,8 +15,10 @@ export interface ManifestFile {
   bytes: number;
   run_id: string;
   committed_at: string;
-  /** Columns of this part (a schema change mid-run starts a new part). */
+  /** Columns of this part (a schema change mid-run starts a new part); partition columns are not in the file. */
   columns: { name: string; type: ColumnType }[];
+  /** Partition column → value (null: the default partition), for a table with `partition_by`. */
+  partition?: Record<string, string | null>;
 }
 
 export interface Manifest {
@@ -29,6 +31,8 @@ export interface Manifest {
   /** Columns of the newest part, or of the last replace when it loaded no rows. */
   columns: { name: string; type: ColumnType }[];
   files: ManifestFile[];
+  /** Columns whose values name each part's directory (`col=value/…`), in order. */
+  partition_by?: string[];
   /** pipeline → stream → state, committed with the files it describes. */
   state: Record<string, Record<string, StreamState>>;
 }

@@ -24,7 +24,7 @@ export function ndjsonValue(v: unknown, type: ColumnType): string {
   return jsonText(v);
 }
 
-export function ndjsonPartWriter(path: string, columns: readonly PartColumn[]): PartWriter {
+export function ndjsonPartWriter(path: string, columns: readonly PartColumn[], gzip = false): PartWriter {
   const keys = columns.map((c) => `${JSON.stringify(c.name)}:`);
   const types = columns.map((c) => c.type);
   const encode = (rows: unknown[][]): string => {
@@ -36,5 +36,5 @@ export function ndjsonPartWriter(path: string, columns: readonly PartColumn[]): 
     }
     return out;
   };
-  return new TextPartWriter(path, encode);
+  return new TextPartWriter(path, encode, '', gzip);
 }

@@ -1,5 +1,5 @@
 // Parquet parts through an in-memory DuckDB: a part's rows are appended to a table (DuckDB's typed columnar
-// storage, ~8 bytes a number rather than a JS object per value), then COPY writes the file with zstd. Memory is
+// storage, ~8 bytes a number rather than a JS object per value), then COPY writes the file (zstd unless the destination says otherwise). Memory is
 // bounded by one part, which a commit always closes, so by the checkpoint size.
 import { rm } from 'node:fs/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -12,6 +12,8 @@ let partCounter = 0;
 
 export class ParquetPartWriter implements PartWriter {
   rows = 0;
+  /** Unknown until COPY encodes the rows; the load estimates it from the parts it closed (files-load.ts). */
+  readonly bytes = undefined;
   private conn: DuckDBConnection | undefined;
   private plan: AppendPlan | undefined;
   private readonly ref: TableRef;
@@ -20,6 +22,7 @@ export class ParquetPartWriter implements PartWriter {
     private readonly instance: DuckDBInstance,
     private readonly path: string,
     private readonly columns: readonly PartColumn[],
+    private readonly compression = 'zstd',
   ) {
     this.ref = { catalog: 'memory', schema: 'main', table: `part_${++partCounter}` };
   }
@@ -33,7 +36,7 @@ export class ParquetPartWriter implements PartWriter {
   async close(): Promise<void> {
     const conn = await this.open();
     const select = this.columns.map((c) => quoteIdent(c.name)).join(', ');
-    await conn.run(`COPY (SELECT ${select} FROM ${quoteIdent(this.ref.table)}) TO ${sqlString(this.path)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY (SELECT ${select} FROM ${quoteIdent(this.ref.table)}) TO ${sqlString(this.path)} (FORMAT parquet, COMPRESSION ${this.compression})`);
     await this.release();
   }
 

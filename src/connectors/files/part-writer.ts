@@ -1,6 +1,10 @@
-// One part file being written under a temporary name. The load renames it into place once it is closed.
+// One part file being written to a local file; the load hands it to the table store once it is closed.
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGzip, type Gzip } from 'node:zlib';
 import type { ColumnType } from '../../core/types.js';
 
 export interface PartColumn {
@@ -15,6 +19,8 @@ export interface PartColumn {
 export interface PartWriter {
   /** Rows written so far. */
   readonly rows: number;
+  /** About how large the file is so far (what `target_file_size` is checked against); undefined when unknown. */
+  readonly bytes: number | undefined;
   write(rows: unknown[][]): Promise<void>;
   /** Finish the file (footer, fsync) so it can be renamed into place. */
   close(): Promise<void>;
@@ -23,48 +29,78 @@ export interface PartWriter {
 }
 
 /**
- * A text part (CSV, NDJSON): each write() becomes one string written with one awaited call, so memory is bounded
- * by a batch and the disk sets the pace.
+ * A text part (CSV, NDJSON), plain or gzip: each write() is one string written with backpressure, so memory is
+ * bounded by a batch and the disk sets the pace.
  */
 export class TextPartWriter implements PartWriter {
   rows = 0;
-  private handle: FileHandle | undefined;
+  private file: WriteStream | undefined;
+  private out: Writable | undefined;
 
   constructor(
     private readonly path: string,
     private readonly encode: (rows: unknown[][]) => string,
     private readonly header = '',
+    private readonly gzip = false,
   ) {}
 
+  /** Text handed to the stream so far (characters: bytes for ASCII). */
+  private written = 0;
+  private gz: Gzip | undefined;
+
+  /** Gzip holds output back: its size is the text written times the ratio it has compressed at so far. */
+  get bytes(): number {
+    const out = this.file?.bytesWritten ?? 0;
+    if (!this.gz) return out;
+    const consumed = this.gz.bytesWritten;
+    return out > 0 && consumed > 0 ? Math.round(this.written * (out / consumed)) : this.written;
+  }
+
   async write(rows: unknown[][]): Promise<void> {
-    const handle = await this.file();
-    await handle.write(this.encode(rows));
+    const out = this.stream();
+    const text = this.encode(rows);
+    this.written += text.length;
+    if (!out.write(text)) await once(out, 'drain');
     this.rows += rows.length;
   }
 
   async close(): Promise<void> {
-    const handle = await this.file();
-    // Durable before the rename publishes it: a manifest must never list a file the OS has not written.
-    await handle.sync();
-    await handle.close();
-    this.handle = undefined;
+    const out = this.stream();
+    out.end();
+    await finished(this.file!);
+    this.file = undefined;
+    this.out = undefined;
+    this.gz = undefined;
+    // Durable before it is published: a manifest must never list a file the OS has not written.
+    const handle = await open(this.path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   async discard(): Promise<void> {
-    try {
-      await this.handle?.close();
-    } catch {
-      // Closing is best effort; the file is removed either way.
-    }
-    this.handle = undefined;
+    this.out?.destroy();
+    this.file?.destroy();
+    this.out = undefined;
+    this.file = undefined;
+    this.gz = undefined;
     await rm(this.path, { force: true }).catch(() => undefined);
   }
 
-  private async file(): Promise<FileHandle> {
-    if (!this.handle) {
-      this.handle = await open(this.path, 'w');
-      if (this.header) await this.handle.write(this.header);
+  private stream(): Writable {
+    if (!this.out) {
+      this.file = createWriteStream(this.path);
+      if (this.gzip) {
+        this.gz = createGzip();
+        this.gz.pipe(this.file);
+        this.out = this.gz;
+      } else {
+        this.out = this.file;
+      }
+      if (this.header) this.out.write(this.header);
     }
-    return this.handle;
+    return this.out;
   }
 }

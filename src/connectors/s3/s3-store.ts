@@ -128,19 +128,10 @@ export class S3Store {
   async copy(from: string, to: string): Promise<void> {
     try {
       await this.client.send(new this.sdk.CopyObjectCommand({
-        Bucket: this.bucket, Key: to, CopySource: `${this.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+        Bucket: this.bucket, Key: to, CopySource: copySource(this.bucket, from),
       }));
     } catch (e) {
       throw this.failure(e, 'copy', { bucket: this.bucket, key: from });
-    }
-  }
-
-  async size(key: string): Promise<number> {
-    try {
-      const out = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return out.ContentLength ?? 0;
-    } catch (e) {
-      throw this.failure(e, 'read', { bucket: this.bucket, key });
     }
   }
 
@@ -148,11 +139,17 @@ export class S3Store {
   async remove(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
+      let out;
       try {
-        // One DeleteObject each: DeleteObjects requires a Content-MD5 some stores compute differently.
-        await Promise.all(batch.map((Key) => this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+        out = await this.client.send(new this.sdk.DeleteObjectsCommand({
+          Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }));
       } catch (e) {
         throw this.failure(e, 'delete', { bucket: this.bucket, key: batch[0] });
+      }
+      const failed = out.Errors?.[0];
+      if (failed) {
+        throw this.failure({ name: failed.Code, message: failed.Message }, 'delete', { bucket: this.bucket, key: failed.Key ?? batch[0] });
       }
     }
   }
@@ -186,6 +183,13 @@ export class S3Store {
     return new RunError(`cannot ${action} ${where}: ${why}`, undefined, { cause: e });
   }
 }
+
+/**
+ * `bucket/key` as x-amz-copy-source wants it: URL-encoded. encodeURI (which keeps `=`, `:` and `/`), plus `+`, which
+ * some stores would read as a space: S3 decodes every escape, and stores that decode only what decodeURI does (s3rver)
+ * still find keys made of the characters partition directories use.
+ */
+const copySource = (bucket: string, key: string): string => `${bucket}/${encodeURI(key).replace(/\+/g, '%2B')}`;
 
 const errorName = (e: unknown): string => (e as { name?: string; Code?: string }).Code ?? (e as { name?: string }).name ?? '';
 
