@@ -2,11 +2,19 @@
 // (2,048 rows) at a time: memory is bounded by the chunk and DuckDB's memory_limit, never by the file. Types come from
 // the Parquet schema, so nothing is inferred. Files are tracked in state like every file source (an unchanged file
 // is skipped; a partly loaded one resumes at its next row, by row number).
+//
+// S3 sources: DuckDB has no access to a bucket here (no httpfs offline, nor the AWS credential chain), so an object is
+// downloaded to a temporary file under $SLUICE_HOME/tmp (streamed, bounded memory) and read from there like any
+// file; the copy is deleted once the stream is read, or when the source closes. Objects are identified by size and
+// ETag in state, so an unchanged object is not read again (its schema is, by `columns`).
+import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, FileHandOff, FileProgress, StreamState } from '../../core/types.js';
-import { expandFiles, filesToRead, type FileEntry } from '../file-source/files.js';
+import { filesToRead, listFiles, progressOf, type FileEntry } from '../file-source/files.js';
+import { downloadObject } from '../file-source/s3-files.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
 import type { z } from 'zod';
@@ -22,8 +30,39 @@ const ROW_NUMBER = 'file_row_number';
 export class ParquetSource implements Source {
   readonly type = 'parquet';
   private instance: DuckDBInstance | undefined;
+  /** Local copies of objects, by URL and ETag: `columns` downloads them, `read` reads the same copies. */
+  private readonly copies = new Map<string, Promise<{ path: string; remove(): Promise<void> }>>();
 
-  constructor(private readonly options: z.ZodType<ParquetStreamOptions>, private readonly memoryLimit: string) {}
+  constructor(
+    private readonly options: z.ZodType<ParquetStreamOptions>,
+    private readonly memoryLimit: string,
+    private readonly s3?: S3Options,
+  ) {}
+
+  /** Where DuckDB reads the file: the file itself, or a local copy of the object. */
+  private localPath(entry: FileEntry, ctx: RunContext, stream: string): Promise<string> | string {
+    if (!entry.object) return entry.abs;
+    const id = `${entry.rel}\0${entry.etag ?? ''}`;
+    let copy = this.copies.get(id);
+    if (!copy) {
+      copy = downloadObject(entry, join(ctx.home, 'tmp'), stream, ctx.signal);
+      // A failed download is not kept: the next attempt downloads again.
+      copy.catch(() => this.copies.delete(id));
+      this.copies.set(id, copy);
+    }
+    return copy.then((c) => c.path);
+  }
+
+  /** Delete the local copies of these objects. */
+  private async release(entries: readonly FileEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const id = `${entry.rel}\0${entry.etag ?? ''}`;
+      const copy = this.copies.get(id);
+      if (!copy) continue;
+      this.copies.delete(id);
+      await copy.then((c) => c.remove(), () => undefined);
+    }
+  }
 
   private parse(stream: StreamConfig): ParquetStreamOptions {
     const parsed = this.options.safeParse(stream);
@@ -40,9 +79,9 @@ export class ParquetSource implements Source {
     return this.instance.connect();
   }
 
-  private async schemaOf(conn: DuckDBConnection, file: FileEntry, stream: string): Promise<ParquetColumn[]> {
+  private async schemaOf(conn: DuckDBConnection, file: FileEntry, path: string, stream: string): Promise<ParquetColumn[]> {
     try {
-      const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(file.abs)})`);
+      const reader = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(path)})`);
       return reader.getRowObjectsJS().map((r) => ({ name: String(r.column_name), duckType: String(r.column_type) }));
     } catch (e) {
       throw new RunError(`stream "${stream}": cannot read ${file.rel} as Parquet: ${errorMessage(e)}`, stream, { cause: e });
@@ -52,12 +91,12 @@ export class ParquetSource implements Source {
   /** Column types from the Parquet schemas of the stream's files (a column that changes type across files widens to text). */
   async columns(stream: StreamConfig, ctx: RunContext): Promise<Record<string, ColumnType>> {
     const o = this.parse(stream);
-    const entries = await expandFiles(o.path, ctx.baseDir, stream.name);
+    const set = await listFiles(o.path, ctx.baseDir, stream.name, this.s3);
     const conn = await this.connection();
     const types: Record<string, ColumnType> = {};
     try {
-      for (const entry of entries) {
-        for (const c of await this.schemaOf(conn, entry, stream.name)) {
+      for (const entry of set.entries) {
+        for (const c of await this.schemaOf(conn, entry, await this.localPath(entry, ctx, stream.name), stream.name)) {
           const t = logicalType(c.duckType);
           const seen = Object.prototype.hasOwnProperty.call(types, c.name) ? types[c.name] : undefined;
           types[c.name] = seen === undefined || seen === t ? t : 'text';
@@ -65,32 +104,34 @@ export class ParquetSource implements Source {
       }
     } finally {
       conn.closeSync();
+      set.close();
     }
     return types;
   }
 
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
     const o = this.parse(stream);
-    const entries = await expandFiles(o.path, ctx.baseDir, stream.name);
+    const set = await listFiles(o.path, ctx.baseDir, stream.name, this.s3);
     const { version: _v, files: prevFiles, ...base } = state ?? { version: 1 };
     const files: Record<string, FileProgress> = { ...prevFiles };
     const batchSize = Math.max(1, ctx.batchSize);
     const conn = await this.connection();
     try {
-      for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
+      for (const { entry, skipRecords } of filesToRead(set.entries, files, stream.name, ctx.logger)) {
         ctx.signal.throwIfAborted();
-        const columns = await this.schemaOf(conn, entry, stream.name);
+        const path = await this.localPath(entry, ctx, stream.name);
+        const columns = await this.schemaOf(conn, entry, path, stream.name);
         const names = columns.map((c) => c.name);
         const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
         const skip = skipRecords;
         // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
         const sql = names.includes(ROW_NUMBER)
-          ? `SELECT ${exprs} FROM read_parquet(${literal(entry.abs)})${skip ? ` OFFSET ${skip}` : ''}`
-          : `SELECT ${exprs} FROM read_parquet(${literal(entry.abs)}, file_row_number = true)${skip ? ` WHERE ${ROW_NUMBER} >= ${skip}` : ''}`;
+          ? `SELECT ${exprs} FROM read_parquet(${literal(path)})${skip ? ` OFFSET ${skip}` : ''}`
+          : `SELECT ${exprs} FROM read_parquet(${literal(path)}, file_row_number = true)${skip ? ` WHERE ${ROW_NUMBER} >= ${skip}` : ''}`;
         let records = skip;
         let values: unknown[][] = [];
         const cut = (done: boolean): Batch => {
-          files[entry.rel] = { size: entry.size, mtimeMs: entry.mtimeMs, records, done };
+          files[entry.rel] = progressOf(entry, records, done);
           const file = entry.rel;
           const first = records - values.length;
           const batch: Batch = {
@@ -101,7 +142,8 @@ export class ParquetSource implements Source {
           values = [];
           return batch;
         };
-        if (ctx.handOff && skip === 0 && entry.size >= ctx.handOff.minBytes) {
+        // Only local files are offered: a copy of an object is the source's to delete, and outlives no read of it.
+        if (ctx.handOff && !entry.object && skip === 0 && entry.size >= ctx.handOff.minBytes) {
           // The destination may read the file itself (its types come from the file: no head needed).
           const handOff: FileHandOff = {
             format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
@@ -132,13 +174,19 @@ export class ParquetSource implements Source {
           }
         }
         yield cut(true);
+        await this.release([entry]);
       }
     } finally {
       conn.closeSync();
+      // Copies `columns` made of objects this run did not need to read again.
+      await this.release(set.entries);
+      set.close();
     }
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.copies.values()].map((c) => c.then((copy) => copy.remove(), () => undefined)));
+    this.copies.clear();
     this.instance?.closeSync();
     this.instance = undefined;
   }
