@@ -160,7 +160,7 @@ sources:
     assert.deepEqual(await duckQuery(warehouse, 'SELECT total::DOUBLE AS total FROM orders WHERE id = 1'), [{ total: 11.5 }]);
   });
 
-  test('a missing bucket, a bucket in another region and no matching object fail the stream, saying why', async () => {
+  test('a missing bucket, a bucket in another region, no matching object and no credentials fail the stream, saying why; follow refuses s3://', async () => {
     const source = await csvSourceSpec.create({ s3: { endpoint: server.endpoint, path_style: true } });
     const read = (path: string) => collect(source.read(
       { name: 'orders', primary_key: [], write: 'append', on_schema_change: 'widen', ...csvSourceSpec.stream.parse({ path }) },
@@ -173,6 +173,16 @@ sources:
     });
     await assert.rejects(read('s3://eu-lake/in/*.csv'), /^RunError: stream "orders": .*the bucket is in region "eu-west-1", not "us-east-1": set s3.region: eu-west-1/);
     await assert.rejects(read('s3://lake/in/orders/*.tsv'), /stream "orders": no object matches "s3:\/\/lake\/in\/orders\/\*\.tsv"/);
+
+    // No credentials anywhere in the chain (and no instance metadata to ask): said so, at once.
+    const env = { ...process.env };
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE']) delete process.env[k];
+    Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: join(t.dir, 'none'), AWS_CONFIG_FILE: join(t.dir, 'none') });
+    try {
+      await assert.rejects(read('s3://lake/in/orders/*.csv'), /stream "orders": cannot list s3:\/\/lake\/in\/orders\/ at .*: no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/);
+    } finally {
+      process.env = env;
+    }
 
     const follow = logSourceSpec.stream.safeParse({ path: 's3://lake/logs/access-1.log', format: 'apache_common', follow: true });
     assert.equal(follow.success, false);

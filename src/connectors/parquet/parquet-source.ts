@@ -142,7 +142,8 @@ export class ParquetSource implements Source {
           values = [];
           return batch;
         };
-        // Only local files are offered: a copy of an object is the source's to delete, and outlives no read of it.
+        // Only local files are offered: the destination's reader cannot reach the bucket, and the local copy of an
+        // object is the source's, deleted once read.
         if (ctx.handOff && !entry.object && skip === 0 && entry.size >= ctx.handOff.minBytes) {
           // The destination may read the file itself (its types come from the file: no head needed).
           const handOff: FileHandOff = {
