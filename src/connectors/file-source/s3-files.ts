@@ -45,17 +45,23 @@ export async function listObjects(url: string, stream: string, options: S3Option
   }
 }
 
-/**
- * The object copied to a new file under `dir` (streamed: bounded memory whatever its size); `remove` deletes it.
- * The temporary name is unique, so runs side by side never share one.
- */
-export async function downloadObject(
-  entry: FileEntry, dir: string, stream: string, signal: AbortSignal,
-): Promise<{ path: string; remove(): Promise<void> }> {
-  const { store, key } = entry.object!;
+/** A local file standing for an object, deleted by `remove`. */
+export interface LocalCopy {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/** A new temporary file's name under `dir` for an object: unique, so runs side by side never share one. */
+export async function tempFileFor(dir: string, key: string): Promise<LocalCopy> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${randomUUID()}-${key.split('/').pop() ?? 'object'}`);
-  const remove = () => rm(path, { force: true });
+  return { path, remove: () => rm(path, { force: true }) };
+}
+
+/** The object copied to a new file under `dir` (streamed: bounded memory whatever its size). */
+export async function downloadObject(entry: FileEntry, dir: string, stream: string, signal: AbortSignal): Promise<LocalCopy> {
+  const { store, key } = entry.object!;
+  const { path, remove } = await tempFileFor(dir, key);
   try {
     const body = await store.read(key, { signal });
     await pipeline(body!, createWriteStream(path), { signal });

@@ -5,15 +5,16 @@
 //
 // S3 sources: DuckDB has no access to a bucket here (no httpfs offline, nor the AWS credential chain), so an object is
 // downloaded to a temporary file under $SLUICE_HOME/tmp (streamed, bounded memory) and read from there like any
-// file; the copy is deleted once the stream is read, or when the source closes. Objects are identified by size and
-// ETag in state, so an unchanged object is not read again (its schema is, by `columns`).
+// file; the copy is deleted once the file is read, or the read fails or stops. Objects are identified by size and
+// ETag in state, so an unchanged object is not downloaded again (`columns` reads only its footer: parquet-footer.ts).
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, FileHandOff, FileProgress, StreamState } from '../../core/types.js';
 import { filesToRead, listFiles, progressOf, type FileEntry } from '../file-source/files.js';
-import { downloadObject } from '../file-source/s3-files.js';
+import { downloadObject, type LocalCopy } from '../file-source/s3-files.js';
+import { footerCopy } from './parquet-footer.js';
 import type { S3Options } from '../s3/s3-spec.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
@@ -30,38 +31,20 @@ const ROW_NUMBER = 'file_row_number';
 export class ParquetSource implements Source {
   readonly type = 'parquet';
   private instance: DuckDBInstance | undefined;
-  /** Local copies of objects, by URL and ETag: `columns` downloads them, `read` reads the same copies. */
-  private readonly copies = new Map<string, Promise<{ path: string; remove(): Promise<void> }>>();
-
   constructor(
     private readonly options: z.ZodType<ParquetStreamOptions>,
     private readonly memoryLimit: string,
     private readonly s3?: S3Options,
   ) {}
 
-  /** Where DuckDB reads the file: the file itself, or a local copy of the object. */
-  private localPath(entry: FileEntry, ctx: RunContext, stream: string): Promise<string> | string {
-    if (!entry.object) return entry.abs;
-    const id = `${entry.rel}\0${entry.etag ?? ''}`;
-    let copy = this.copies.get(id);
-    if (!copy) {
-      copy = downloadObject(entry, join(ctx.home, 'tmp'), stream, ctx.signal);
-      // A failed download is not kept: the next attempt downloads again.
-      copy.catch(() => this.copies.delete(id));
-      this.copies.set(id, copy);
-    }
-    return copy.then((c) => c.path);
-  }
-
-  /** Delete the local copies of these objects. */
-  private async release(entries: readonly FileEntry[]): Promise<void> {
-    for (const entry of entries) {
-      const id = `${entry.rel}\0${entry.etag ?? ''}`;
-      const copy = this.copies.get(id);
-      if (!copy) continue;
-      this.copies.delete(id);
-      await copy.then((c) => c.remove(), () => undefined);
-    }
+  /**
+   * Where DuckDB reads the file: the file itself, or a temporary copy of the object (`whole`: all of it, for reading
+   * rows; otherwise its footer only, for its schema).
+   */
+  private async localCopy(entry: FileEntry, whole: boolean, ctx: RunContext, stream: string): Promise<LocalCopy> {
+    if (!entry.object) return { path: entry.abs, remove: async () => undefined };
+    const dir = join(ctx.home, 'tmp');
+    return whole ? downloadObject(entry, dir, stream, ctx.signal) : footerCopy(entry, dir, stream, ctx.signal);
   }
 
   private parse(stream: StreamConfig): ParquetStreamOptions {
@@ -96,10 +79,15 @@ export class ParquetSource implements Source {
     const types: Record<string, ColumnType> = {};
     try {
       for (const entry of set.entries) {
-        for (const c of await this.schemaOf(conn, entry, await this.localPath(entry, ctx, stream.name), stream.name)) {
-          const t = logicalType(c.duckType);
-          const seen = Object.prototype.hasOwnProperty.call(types, c.name) ? types[c.name] : undefined;
-          types[c.name] = seen === undefined || seen === t ? t : 'text';
+        const copy = await this.localCopy(entry, false, ctx, stream.name);
+        try {
+          for (const c of await this.schemaOf(conn, entry, copy.path, stream.name)) {
+            const t = logicalType(c.duckType);
+            const seen = Object.prototype.hasOwnProperty.call(types, c.name) ? types[c.name] : undefined;
+            types[c.name] = seen === undefined || seen === t ? t : 'text';
+          }
+        } finally {
+          await copy.remove();
         }
       }
     } finally {
@@ -119,75 +107,75 @@ export class ParquetSource implements Source {
     try {
       for (const { entry, skipRecords } of filesToRead(set.entries, files, stream.name, ctx.logger)) {
         ctx.signal.throwIfAborted();
-        const path = await this.localPath(entry, ctx, stream.name);
-        const columns = await this.schemaOf(conn, entry, path, stream.name);
-        const names = columns.map((c) => c.name);
-        const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
-        const skip = skipRecords;
-        // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
-        const sql = names.includes(ROW_NUMBER)
-          ? `SELECT ${exprs} FROM read_parquet(${literal(path)})${skip ? ` OFFSET ${skip}` : ''}`
-          : `SELECT ${exprs} FROM read_parquet(${literal(path)}, file_row_number = true)${skip ? ` WHERE ${ROW_NUMBER} >= ${skip}` : ''}`;
-        let records = skip;
-        let values: unknown[][] = [];
-        const cut = (done: boolean): Batch => {
-          files[entry.rel] = progressOf(entry, records, done);
-          const file = entry.rel;
-          const first = records - values.length;
-          const batch: Batch = {
-            rows: [], columns: names, values,
-            positionOf: (i) => ({ file, offset: first + i }),
-            checkpoint: { ...base, version: 1, files: { ...files } },
-          };
-          values = [];
-          return batch;
-        };
-        // Only local files are offered: the destination's reader cannot reach the bucket, and the local copy of an
-        // object is the source's, deleted once read.
-        if (ctx.handOff && !entry.object && skip === 0 && entry.size >= ctx.handOff.minBytes) {
-          // The destination may read the file itself (its types come from the file: no head needed).
-          const handOff: FileHandOff = {
-            format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
-          };
-          yield { rows: [], handOff };
-          if (handOff.taken !== undefined) {
-            records = handOff.taken;
-            yield cut(true);
-            continue;
-          }
-        }
-        const { JSDuckDBValueConverter } = await import('@duckdb/node-api');
-        let result: DuckDBResult;
+        const copy = await this.localCopy(entry, true, ctx, stream.name);
         try {
-          result = await conn.stream(sql);
-        } catch (e) {
-          throw new RunError(`stream "${stream.name}": cannot read ${entry.rel}: ${errorMessage(e)}`, stream.name, { cause: e });
-        }
-        for (;;) {
-          ctx.signal.throwIfAborted();
-          const chunk = await result.fetchChunk();
-          if (!chunk || chunk.rowCount === 0) break;
-          for (const row of chunk.convertRows(JSDuckDBValueConverter)) {
-            // Cut a full batch only when another row follows, so a file's last batch is the one marked done.
-            if (values.length >= batchSize) yield cut(false);
-            values.push(row.map(fromDuck));
-            records++;
+          const path = copy.path;
+          const columns = await this.schemaOf(conn, entry, path, stream.name);
+          const names = columns.map((c) => c.name);
+          const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
+          const skip = skipRecords;
+          // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
+          const sql = names.includes(ROW_NUMBER)
+            ? `SELECT ${exprs} FROM read_parquet(${literal(path)})${skip ? ` OFFSET ${skip}` : ''}`
+            : `SELECT ${exprs} FROM read_parquet(${literal(path)}, file_row_number = true)${skip ? ` WHERE ${ROW_NUMBER} >= ${skip}` : ''}`;
+          let records = skip;
+          let values: unknown[][] = [];
+          const cut = (done: boolean): Batch => {
+            files[entry.rel] = progressOf(entry, records, done);
+            const file = entry.rel;
+            const first = records - values.length;
+            const batch: Batch = {
+              rows: [], columns: names, values,
+              positionOf: (i) => ({ file, offset: first + i }),
+              checkpoint: { ...base, version: 1, files: { ...files } },
+            };
+            values = [];
+            return batch;
+          };
+            // Only local files are offered: the destination's reader cannot reach the bucket, and the local copy of an
+          // object is the source's, deleted once read.
+          if (ctx.handOff && !entry.object && skip === 0 && entry.size >= ctx.handOff.minBytes) {
+            // The destination may read the file itself (its types come from the file: no head needed).
+            const handOff: FileHandOff = {
+              format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
+            };
+            yield { rows: [], handOff };
+            if (handOff.taken !== undefined) {
+              records = handOff.taken;
+              yield cut(true);
+              continue;
+            }
           }
+          const { JSDuckDBValueConverter } = await import('@duckdb/node-api');
+          let result: DuckDBResult;
+          try {
+            result = await conn.stream(sql);
+          } catch (e) {
+            throw new RunError(`stream "${stream.name}": cannot read ${entry.rel}: ${errorMessage(e)}`, stream.name, { cause: e });
+          }
+          for (;;) {
+            ctx.signal.throwIfAborted();
+            const chunk = await result.fetchChunk();
+            if (!chunk || chunk.rowCount === 0) break;
+            for (const row of chunk.convertRows(JSDuckDBValueConverter)) {
+              // Cut a full batch only when another row follows, so a file's last batch is the one marked done.
+              if (values.length >= batchSize) yield cut(false);
+              values.push(row.map(fromDuck));
+              records++;
+            }
+          }
+          yield cut(true);
+        } finally {
+          await copy.remove();
         }
-        yield cut(true);
-        await this.release([entry]);
       }
     } finally {
       conn.closeSync();
-      // Copies `columns` made of objects this run did not need to read again.
-      await this.release(set.entries);
       set.close();
     }
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.copies.values()].map((c) => c.then((copy) => copy.remove(), () => undefined)));
-    this.copies.clear();
     this.instance?.closeSync();
     this.instance = undefined;
   }
