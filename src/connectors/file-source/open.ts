@@ -61,10 +61,6 @@ export async function fileCodec(path: string, compression: Compression): Promise
   return compression === 'auto' ? codecOf(path, await readHead(path), compression) : compression;
 }
 
-export async function isGzip(path: string, compression: Compression): Promise<boolean> {
-  return (await fileCodec(path, compression)) === 'gzip';
-}
-
 /**
  * The first bytes of a stream, and a stream of all its bytes (those included). Reading goes on pulling from the
  * same body; destroying the result destroys the body.
