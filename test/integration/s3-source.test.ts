@@ -5,7 +5,7 @@
 // which name the stream.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { collect, duckQuery, runContext, sluice, tempDir } from '../helpers.js';
@@ -62,11 +62,11 @@ describe('file sources on S3', () => {
     await put('in/orders/2026/orders-2.csv.gz', gzipSync(ORDERS_2));
     await put('in/orders/2026/.hidden.csv', 'id,total\n99,1\n');
     await put('in/orders/readme.txt', 'not an order');
-    await put('in/events/events.ndjson.zst', await import('node:fs').then((fs) => fs.readFileSync(join(t.dir, 'events.ndjson.zst'))));
+    await put('in/events/events.ndjson.zst', readFileSync(join(t.dir, 'events.ndjson.zst')));
     await put('in/items.json', ITEMS);
     await put('in/books/books.xml', BOOKS);
     await put('logs/access-1.log', ACCESS);
-    await put('in/pq/p.parquet', await import('node:fs').then((fs) => fs.readFileSync(join(t.dir, 'p.parquet'))));
+    await put('in/pq/p.parquet', readFileSync(join(t.dir, 'p.parquet')));
   });
   after(async () => {
     process.env = saved;
@@ -144,7 +144,6 @@ sources:
     for (const [name, c] of Object.entries((JSON.parse(second.stdout) as { streams: Record<string, Counts> }).streams)) {
       assert.equal(c.extracted, 0, name);
     }
-    const { readdirSync, existsSync } = await import('node:fs');
     assert.deepEqual(existsSync(join(home, 'tmp')) ? readdirSync(join(home, 'tmp')) : [], []);
 
     // Same size, other bytes (a new ETag): read again from the start, the merge updates the rows.
@@ -152,7 +151,7 @@ sources:
     assert.equal(replaced.length, ORDERS_1.length);
     writeFileSync(join(t.dir, 'upload'), replaced);
     await store.upload('in/orders/2026/orders-1.csv', join(t.dir, 'upload'));
-    const third = await sluice(['run', file, '--json'], { home, env: { SLUICE_LOG_LEVEL: 'warn' } });
+    const third = await sluice(['run', file, '--json'], { home });
     assert.equal(third.code, 3, third.stderr);
     assert.match(third.stderr, /file changed since it was loaded; reading it again from the start/);
     const orders = (JSON.parse(third.stdout) as { streams: Record<string, Counts> }).streams.orders;
