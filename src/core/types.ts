@@ -154,6 +154,8 @@ export interface StreamState {
 export interface FileProgress {
   size: number;
   mtimeMs: number;
+  /** An object of an S3 bucket: its ETag, which with the size says whether it changed (its mtime says nothing). */
+  etag?: string;
   /** Records of this file already committed (header excluded). */
   records: number;
   done: boolean;

@@ -1,6 +1,7 @@
 // The `csv` source: the shared file read loop with the CSV parser.
 import type { z } from 'zod';
 import { FileSource, type RecordSink } from '../file-source/file-source.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import { CsvParser } from './csv-parser.js';
 import type { CsvStreamOptions } from './csv-spec.js';
 
@@ -16,7 +17,7 @@ export const createCsvParser = (o: CsvStreamOptions, _file: string, sink: Record
 }, sink);
 
 export class CsvSource extends FileSource<CsvStreamOptions> {
-  constructor(options: z.ZodType<CsvStreamOptions>) {
-    super('csv', options, createCsvParser);
+  constructor(options: z.ZodType<CsvStreamOptions>, s3?: S3Options) {
+    super('csv', options, createCsvParser, s3);
   }
 }

@@ -1,7 +1,7 @@
 // The `csv` source: options, docs and construction in one place.
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
-import { fileStreamKeys } from '../file-source/options.js';
+import { fileSourceConfig, fileStreamKeys, type FileSourceConfig } from '../file-source/options.js';
 
 const oneChar = (what: string) => z.string().length(1, `${what} must be exactly one character`);
 
@@ -24,14 +24,14 @@ export const csvStreamKeys = {
 const csvStream = z.object(csvStreamKeys);
 export type CsvStreamOptions = z.output<typeof csvStream>;
 
-export const csvSourceSpec: SourceSpec<Record<string, never>> = {
+export const csvSourceSpec: SourceSpec<FileSourceConfig> = {
   kind: 'source',
   type: 'csv',
   status: 'stable',
-  description: 'Delimited text files (RFC 4180 CSV, TSV, …), plain or gzip-compressed, in any encoding. Rows that '
+  description: 'Delimited text files (RFC 4180 CSV, TSV, …), plain, gzip- or Zstandard-compressed, local or in an S3 bucket, in any encoding. Rows that '
     + 'cannot be parsed (wrong column count, unbalanced quote, invalid UTF-8) go to the dead-letter queue with their '
     + 'file and line; the rest of the file loads. Values arrive as text; declare `columns` or let types be inferred.',
-  config: z.object({}).strict(),
+  config: fileSourceConfig.strict(),
   stream: csvStream.strict(),
-  create: async () => new (await import('./csv-source.js')).CsvSource(csvStream),
+  create: async (config) => new (await import('./csv-source.js')).CsvSource(csvStream, config.s3),
 };

@@ -1,14 +1,19 @@
 // The read loop every file format shares: expand the glob, skip or resume each file from state, pull decoded
 // chunks, let the format's parser turn them into records, and cut batches that carry exact checkpoints.
+//
+// S3 sources: a `path` of `s3://bucket/glob` lists the bucket (s3-files.ts) and streams each object's body through the
+// same decompression, decoding and parsers as a local file; DLQ positions and state keys are the object's URL.
 import type { z } from 'zod';
 import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import type { TextChunk } from './decode.js';
-import { expandFiles, filesToRead, type FileEntry } from './files.js';
+import { filesToRead, listFiles, progressOf, type FileEntry } from './files.js';
 import { fileHandOff } from './hand-off.js';
 import { openText } from './open.js';
 import type { FileOptions } from './options.js';
+import { forStream } from './s3-files.js';
 
 /** Where a format's parser hands its records, in file order. Every call is one data record. */
 export interface RecordSink {
@@ -113,9 +118,8 @@ class BatchBuilder implements RecordSink {
   }
 
   private cut(done: boolean): void {
-    const { size, mtimeMs } = this.file;
     // Progress objects are replaced, never mutated: earlier checkpoints share them.
-    this.files[this.file.rel] = { size, mtimeMs, records: this.records, done };
+    this.files[this.file.rel] = progressOf(this.file, this.records, done);
     const file = this.file.rel;
     const lines = this.lines;
     const offsets = this.offsets;
@@ -155,6 +159,8 @@ export class FileSource<O extends FileOptions> implements Source {
     readonly type: string,
     private readonly options: z.ZodType<O>,
     private readonly makeParser: ParserFactory<O>,
+    /** The source's `s3:` block, for streams whose path is `s3://…`. */
+    private readonly s3?: S3Options,
   ) {}
 
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
@@ -164,14 +170,26 @@ export class FileSource<O extends FileOptions> implements Source {
       throw new RunError(`stream "${stream.name}": invalid ${this.type} options: ${parsed.error.message}`, stream.name);
     }
     const options = parsed.data;
-    const entries = await expandFiles(options.path, ctx.baseDir, stream.name);
+    const set = await listFiles(options.path, ctx.baseDir, stream.name, this.s3);
+    try {
+      yield* this.readFiles(set.entries, options, stream, state, ctx);
+    } finally {
+      set.close();
+    }
+  }
+
+  private async *readFiles(
+    entries: FileEntry[], options: O, stream: StreamConfig, state: StreamState | undefined, ctx: RunContext,
+  ): AsyncGenerator<Batch> {
     const { version: _v, files: prevFiles, ...base } = state ?? { version: 1 };
     const files: Record<string, FileProgress> = { ...prevFiles };
     const builder = new BatchBuilder(base, files, Math.max(1, ctx.batchSize));
 
     for (const { entry, skipRecords } of filesToRead(entries, files, stream.name, ctx.logger)) {
       ctx.signal.throwIfAborted();
-      const handOff = ctx.handOff && skipRecords === 0 && entry.size >= ctx.handOff.minBytes
+      // Only local files are offered: the destination's reader (DuckDB's read_csv) has no access to the bucket here
+      // (no httpfs offline, nor the credentials), and downloading an object for it would read it twice.
+      const handOff = ctx.handOff && !entry.object && skipRecords === 0 && entry.size >= ctx.handOff.minBytes
         ? await fileHandOff(this.type, entry, options, this.makeParser, Math.max(1, ctx.batchSize), ctx.signal) : undefined;
       if (handOff) {
         yield { rows: [], handOff };
@@ -184,14 +202,15 @@ export class FileSource<O extends FileOptions> implements Source {
       builder.startFile(entry, skipRecords);
       const parser = this.makeParser(options, entry.rel, builder);
       try {
-        for await (const chunk of openText(entry.abs, { ...options, invalidUtf8: options.invalid_utf8, signal: ctx.signal })) {
+        for await (const chunk of openText(entry, { ...options, invalidUtf8: options.invalid_utf8, signal: ctx.signal })) {
           ctx.signal.throwIfAborted();
           parser.push(chunk);
           yield* builder.drain(ctx.signal);
         }
         parser.end();
       } catch (e) {
-        if (ctx.signal.aborted || e instanceof RunError) throw e;
+        if (ctx.signal.aborted) throw e;
+        if (e instanceof RunError) throw forStream(e, stream.name);
         throw new RunError(`stream "${stream.name}": cannot read ${entry.rel}: ${errorMessage(e)}`, stream.name, { cause: e });
       }
       builder.endFile();

@@ -1,22 +1,46 @@
-// Which files a stream reads, and where each one resumes, from the per-file progress kept in state.
+// Which files a stream reads, and where each one resumes, from the per-file progress kept in state. A path is local
+// (relative to the pipeline file) or `s3://bucket/glob` (s3-files.ts): either way a file is an entry keyed in state.
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { FileProgress } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
+import { isS3Url, type S3Options } from '../s3/s3-spec.js';
+import type { S3Store } from '../s3/s3-store.js';
+import { listObjects } from './s3-files.js';
 
 export interface FileEntry {
-  /** Path relative to the pipeline's directory, with forward slashes: the key in `StreamState.files`. */
+  /**
+   * The key in `StreamState.files` and in DLQ positions: the path relative to the pipeline's directory, with forward
+   * slashes, or the object's `s3://bucket/key` URL.
+   */
   rel: string;
+  /** The local path, or the object's URL. */
   abs: string;
   size: number;
   mtimeMs: number;
+  /** An object's ETag: with the size, what says an object changed. */
+  etag?: string;
+  /** An object of a bucket: its bytes come from the store. */
+  object?: { store: S3Store; key: string };
+}
+
+/** The files of a stream, and the stores opened to list them (closed once the stream is read). */
+export interface FileSet {
+  entries: FileEntry[];
+  close(): void;
 }
 
 const toKey = (baseDir: string, abs: string): string => relative(baseDir, abs).split(sep).join('/');
 
-/** The files a path or glob names, sorted by key; throws RunError when there are none. */
+/** The files or objects a path or glob names, sorted by key; throws RunError when there are none. */
+export async function listFiles(pattern: string, baseDir: string, stream: string, s3: S3Options | undefined): Promise<FileSet> {
+  if (isS3Url(pattern)) return listObjects(pattern, stream, s3);
+  return { entries: await expandFiles(pattern, baseDir, stream), close: () => undefined };
+}
+
+/** The local files a path or glob names, sorted by key; throws RunError when there are none. */
 export async function expandFiles(pattern: string, baseDir: string, stream: string): Promise<FileEntry[]> {
   const absPattern = resolve(baseDir, pattern);
   let paths: string[];
@@ -37,17 +61,32 @@ export async function expandFiles(pattern: string, baseDir: string, stream: stri
     });
     return { rel: toKey(baseDir, abs), abs, size: st.size, mtimeMs: st.mtimeMs };
   }));
-  return entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return sortByKey(entries);
+}
+
+export const sortByKey = <T extends { rel: string }>(entries: T[]): T[] => entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+
+/** What state keeps of a file after `records` of its records (done: all of them). */
+export function progressOf(entry: FileEntry, records: number, done: boolean): FileProgress {
+  const { size, mtimeMs, etag } = entry;
+  return etag === undefined ? { size, mtimeMs, records, done } : { size, mtimeMs, etag, records, done };
 }
 
 export type FilePlan =
   | { action: 'skip' }
   | { action: 'read'; skipRecords: number; note?: 'changed' | 'resumed-changed' };
 
+/**
+ * Whether a file is the one an earlier run recorded: same size and, for an object, same ETag (its Last-Modified
+ * changes on a copy of the same bytes, and says nothing of content), for a local file same modification time.
+ */
+const sameFile = (entry: FileEntry, prev: FileProgress): boolean =>
+  prev.size === entry.size && (entry.etag !== undefined ? prev.etag === entry.etag : prev.mtimeMs === entry.mtimeMs);
+
 /** What to do with a file given what an earlier run recorded about it. */
 export function planFile(entry: FileEntry, prev: FileProgress | undefined): FilePlan {
   if (!prev) return { action: 'read', skipRecords: 0 };
-  const unchanged = prev.size === entry.size && prev.mtimeMs === entry.mtimeMs;
+  const unchanged = sameFile(entry, prev);
   if (prev.done) return unchanged ? { action: 'skip' } : { action: 'read', skipRecords: 0, note: 'changed' };
   // Records already committed stay committed: resuming past them is what keeps a re-run exactly-once.
   return unchanged || prev.records === 0

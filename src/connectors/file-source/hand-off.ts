@@ -5,7 +5,7 @@
 import type { FileHandOff, Row } from '../../core/types.js';
 import type { ParserFactory, RecordSink } from './file-source.js';
 import type { FileEntry } from './files.js';
-import { isGzip, openText } from './open.js';
+import { fileCodec, openText } from './open.js';
 import type { FileOptions } from './options.js';
 
 /** Stops the parse once the head is full. */
@@ -40,10 +40,13 @@ class HeadSink implements RecordSink {
 export async function fileHandOff<O extends FileOptions>(
   format: string, entry: FileEntry, options: O, makeParser: ParserFactory<O>, size: number, signal: AbortSignal,
 ): Promise<FileHandOff | undefined> {
+  // FileHandOff says gzip or not: a Zstandard file is read by the engine.
+  const codec = await fileCodec(entry.abs, options.compression).catch(() => undefined);
+  if (codec === undefined || codec === 'zstd') return undefined;
   const sink = new HeadSink(size);
   const parser = makeParser(options, entry.rel, sink);
   try {
-    for await (const chunk of openText(entry.abs, { ...options, invalidUtf8: options.invalid_utf8, signal })) parser.push(chunk);
+    for await (const chunk of openText(entry, { ...options, invalidUtf8: options.invalid_utf8, signal })) parser.push(chunk);
     parser.end();
   } catch (e) {
     // Anything else (an unreadable file) is for the engine's own read to report, with its context.
@@ -51,6 +54,6 @@ export async function fileHandOff<O extends FileOptions>(
   }
   if (!sink.clean || sink.columns === undefined) return undefined;
   return {
-    format, path: entry.abs, options, gzip: await isGzip(entry.abs, options.compression), columns: sink.columns, head: sink.head,
+    format, path: entry.abs, options, gzip: codec === 'gzip', columns: sink.columns, head: sink.head,
   };
 }

@@ -1,6 +1,7 @@
 // The `json` source: the shared file read loop with the streaming array scanner.
 import type { z } from 'zod';
 import { FileSource, type RecordSink } from '../file-source/file-source.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import { JsonArrayParser } from './json-array-parser.js';
 import type { JsonStreamOptions } from './json-spec.js';
 
@@ -12,7 +13,7 @@ export const createJsonParser = (o: JsonStreamOptions, file: string, sink: Recor
   }, file, sink);
 
 export class JsonSource extends FileSource<JsonStreamOptions> {
-  constructor(options: z.ZodType<JsonStreamOptions>) {
-    super('json', options, createJsonParser);
+  constructor(options: z.ZodType<JsonStreamOptions>, s3?: S3Options) {
+    super('json', options, createJsonParser, s3);
   }
 }

@@ -1,7 +1,7 @@
 // The `json` source: options, docs and construction in one place.
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
-import { fileStreamKeys } from '../file-source/options.js';
+import { fileSourceConfig, fileStreamKeys, type FileSourceConfig } from '../file-source/options.js';
 
 const jsonStream = z.object({
   ...fileStreamKeys,
@@ -10,14 +10,14 @@ const jsonStream = z.object({
 });
 export type JsonStreamOptions = z.output<typeof jsonStream>;
 
-export const jsonSourceSpec: SourceSpec<Record<string, never>> = {
+export const jsonSourceSpec: SourceSpec<FileSourceConfig> = {
   kind: 'source',
   type: 'json',
   status: 'stable',
   description: 'JSON files holding an array of objects, streamed element by element (never the whole file in '
-    + 'memory), plain or gzip-compressed. An element that is not valid JSON, or not an object, goes to the '
+    + 'memory), plain, gzip- or Zstandard-compressed, local or in an S3 bucket. An element that is not valid JSON, or not an object, goes to the '
     + 'dead-letter queue with its file, line and character offset; the rest of the array loads.',
-  config: z.object({}).strict(),
+  config: fileSourceConfig.strict(),
   stream: jsonStream.strict(),
-  create: async () => new (await import('./json-source.js')).JsonSource(jsonStream),
+  create: async (config) => new (await import('./json-source.js')).JsonSource(jsonStream, config.s3),
 };

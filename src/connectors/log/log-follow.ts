@@ -9,7 +9,7 @@ import type { RunContext } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Batch, StreamState } from '../../core/types.js';
-import { isGzip } from '../file-source/open.js';
+import { fileCodec } from '../file-source/open.js';
 import { MicroBatch } from '../micro-batch.js';
 import { parseLine, type LineOptions } from './log-formats.js';
 import type { LogStreamOptions } from './log-spec.js';
@@ -82,9 +82,10 @@ export async function* followLog(
     throw new RunError(`stream "${streamName}": cannot open ${file}: ${errorMessage(e)}`, streamName, { cause: e });
   }
   // Byte offsets are offsets in the file as written: a compressed file cannot be followed.
-  if (await isGzip(abs, o.compression === 'none' ? 'none' : 'auto').catch(() => false)) {
+  const codec = await fileCodec(abs, o.compression === 'none' ? 'none' : 'auto').catch(() => 'none' as const);
+  if (codec !== 'none') {
     await tail.fh.close();
-    throw new RunError(`stream "${streamName}": ${file} is gzip-compressed; \`follow\` reads plain, growing files`, streamName);
+    throw new RunError(`stream "${streamName}": ${file} is ${codec}-compressed; \`follow\` reads plain, growing files`, streamName);
   }
   const follower = new Follower(o, lineOpts, file, abs, state, ctx.logger.child({ stream: streamName, file }), tail);
   try {

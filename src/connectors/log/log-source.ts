@@ -5,6 +5,7 @@ import type { RunContext, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { FileSource, type RecordSink } from '../file-source/file-source.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import { LineSplitter } from '../file-source/lines.js';
 import { followLog } from './log-follow.js';
 import { columnsOf, parseLine, type LineOptions } from './log-formats.js';
@@ -27,8 +28,8 @@ export function createLogParser(o: LogStreamOptions, _file: string, sink: Record
 }
 
 export class LogSource extends FileSource<LogStreamOptions> {
-  constructor(private readonly schema: z.ZodType<LogStreamOptions>) {
-    super('log', schema, createLogParser);
+  constructor(private readonly schema: z.ZodType<LogStreamOptions>, s3?: S3Options) {
+    super('log', schema, createLogParser, s3);
   }
 
   private optionsOf(stream: StreamConfig): LogStreamOptions {

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { isDynamicPattern } from 'tinyglobby';
 import type { SourceSpec } from '../../core/connector.js';
-import { fileStreamKeys } from '../file-source/options.js';
+import { fileSourceConfig, fileStreamKeys, type FileSourceConfig } from '../file-source/options.js';
+import { isS3Url } from '../s3/s3-spec.js';
 import { LOG_FORMATS } from './log-formats.js';
 
 /** `UTC`, `Z` or a fixed offset `+HH:MM` / `-HHMM` → `Z` or `+HH:MM`; undefined when it is none of these. */
@@ -33,7 +34,7 @@ const logKeys = z.object({
   year: z.number().int().min(1970).max(9999).optional()
     .describe('Year of RFC 3164 timestamps, which have none. By default the most recent year that does not put the line more than a day in the future (a December line read in January is from last year).'),
   follow: z.boolean().default(false)
-    .describe('Keep reading as the file grows (like `tail -F`) until the run is stopped (SIGINT/SIGTERM commit the rows read so far and exit 0). The byte offset after the last committed line, and the file identity (device and inode), are kept in state, so a re-run resumes at the next line. Rotation (the path names a new file: the old one is read to its end first) and truncation (the file is shorter than the offset: read again from the start) are detected and logged. `path` must name one plain file (no glob), uncompressed, in an ASCII-compatible encoding.'),
+    .describe('Keep reading as the file grows (like `tail -F`) until the run is stopped (SIGINT/SIGTERM commit the rows read so far and exit 0). The byte offset after the last committed line, and the file identity (device and inode), are kept in state, so a re-run resumes at the next line. Rotation (the path names a new file: the old one is read to its end first) and truncation (the file is shorter than the offset: read again from the start) are detected and logged. `path` must name one plain local file (no glob, no `s3://` object), uncompressed, in an ASCII-compatible encoding.'),
   poll_ms: z.number().int().min(10).max(60_000).default(250)
     .describe('With `follow`: how often to look for new bytes, rotation and truncation, in milliseconds.'),
   flush_ms: z.number().int().min(10).max(3_600_000).default(1000)
@@ -49,7 +50,8 @@ function checkLog(o: z.output<typeof logKeys>, ctx: z.RefinementCtx): void {
   }
   if (o.follow) {
     if (isDynamicPattern(o.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: '`follow` reads one file: give a plain path, not a glob' });
-    if (o.compression === 'gzip') ctx.addIssue({ code: 'custom', path: ['compression'], message: '`follow` reads plain files, not gzip' });
+    if (isS3Url(o.path)) ctx.addIssue({ code: 'custom', path: ['follow'], message: '`follow` tails a local file as it grows: an s3:// object is never appended to (it is replaced whole), so it cannot be followed; drop `follow` to read the objects once each' });
+    if (o.compression === 'gzip' || o.compression === 'zstd') ctx.addIssue({ code: 'custom', path: ['compression'], message: `\`follow\` reads plain files, not ${o.compression}` });
     if (/^(utf-?16|utf-?32|ucs-?2)/i.test(o.encoding)) ctx.addIssue({ code: 'custom', path: ['encoding'], message: '`follow` needs an ASCII-compatible encoding (lines are split on the newline byte)' });
   }
 }
@@ -57,15 +59,15 @@ function checkLog(o: z.output<typeof logKeys>, ctx: z.RefinementCtx): void {
 const logStream = logKeys.superRefine(checkLog);
 export type LogStreamOptions = z.output<typeof logKeys>;
 
-export const logSourceSpec: SourceSpec<Record<string, never>> = {
+export const logSourceSpec: SourceSpec<FileSourceConfig> = {
   kind: 'source',
   type: 'log',
   status: 'beta',
   description: 'Log files parsed into typed columns: Apache common/combined, nginx, JSON lines, syslog RFC 3164 and 5424, '
-    + 'or a regex with named groups. Plain or gzip-compressed (rotated archives), one stream per path or glob; with '
+    + 'or a regex with named groups. Plain, gzip- or Zstandard-compressed (rotated archives), local or in an S3 bucket, one stream per path or glob; with '
     + '`follow`, a growing file is tailed across rotation and truncation with its byte offset in state. A line that '
     + 'does not parse goes to the dead-letter queue with its file and line number; the rest loads.',
-  config: z.object({}).strict(),
+  config: fileSourceConfig.strict(),
   stream: logKeys.strict().superRefine(checkLog),
-  create: async () => new (await import('./log-source.js')).LogSource(logStream),
+  create: async (config) => new (await import('./log-source.js')).LogSource(logStream, config.s3),
 };

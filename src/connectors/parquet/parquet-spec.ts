@@ -1,9 +1,10 @@
 // The `parquet` source: options, docs and construction in one place.
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
-import { fileStreamKeys } from '../file-source/options.js';
+import { fileSourceKeys, fileStreamKeys } from '../file-source/options.js';
 
 const parquetConfig = z.object({
+  ...fileSourceKeys,
   memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB').default('64MB')
     .describe('Memory the embedded DuckDB reader may use (it streams one row group at a time; raise it for very wide row groups).'),
 });
@@ -19,8 +20,9 @@ export const parquetSourceSpec: SourceSpec<ParquetSourceConfig> = {
   description: 'Parquet files (any compression codec DuckDB reads), streamed in batches through an embedded in-memory '
     + 'DuckDB, with column types taken from the Parquet schema: integers, decimals (exact), timestamps (microseconds), '
     + 'dates, blobs and UUIDs keep their types; lists, structs and maps arrive as json. Each file is tracked in state: '
-    + 'an unchanged file is skipped by the next run, a partly loaded one resumes at its next row.',
+    + 'an unchanged file is skipped by the next run, a partly loaded one resumes at its next row. Objects of an S3 bucket '
+    + '(`s3://` paths) are downloaded to a temporary file under $SLUICE_HOME/tmp one at a time, read, and deleted.',
   config: parquetConfig.strict(),
   stream: parquetStream.strict(),
-  create: async (config) => new (await import('./parquet-source.js')).ParquetSource(parquetStream, config.memory_limit ?? '64MB'),
+  create: async (config) => new (await import('./parquet-source.js')).ParquetSource(parquetStream, config.memory_limit ?? '64MB', config.s3),
 };

@@ -1,6 +1,7 @@
 // The `xml` source: the shared file read loop with the streaming record reader.
 import type { z } from 'zod';
 import { FileSource, type RecordSink } from '../file-source/file-source.js';
+import type { S3Options } from '../s3/s3-spec.js';
 import { XmlRecordParser } from './xml-parser.js';
 import { compilePath } from './xml-record-path.js';
 import type { XmlStreamOptions } from './xml-spec.js';
@@ -19,7 +20,7 @@ export const createXmlParser = (o: XmlStreamOptions, file: string, sink: RecordS
 }, file, sink);
 
 export class XmlSource extends FileSource<XmlStreamOptions> {
-  constructor(options: z.ZodType<XmlStreamOptions>) {
-    super('xml', options, createXmlParser);
+  constructor(options: z.ZodType<XmlStreamOptions>, s3?: S3Options) {
+    super('xml', options, createXmlParser, s3);
   }
 }

@@ -1,7 +1,7 @@
 // The `xml` source: options, docs and construction in one place.
 import { z } from 'zod';
 import type { SourceSpec } from '../../core/connector.js';
-import { fileStreamKeys } from '../file-source/options.js';
+import { fileSourceConfig, fileStreamKeys, type FileSourceConfig } from '../file-source/options.js';
 import { pathProblems } from './xml-record-path.js';
 
 const xmlKeys = z.object({
@@ -31,16 +31,16 @@ function checkXml(o: z.output<typeof xmlKeys>, ctx: z.RefinementCtx): void {
 const xmlStream = xmlKeys.superRefine(checkXml);
 export type XmlStreamOptions = z.output<typeof xmlKeys>;
 
-export const xmlSourceSpec: SourceSpec<Record<string, never>> = {
+export const xmlSourceSpec: SourceSpec<FileSourceConfig> = {
   kind: 'source',
   type: 'xml',
   status: 'beta',
-  description: 'XML files, streamed record by record (never the whole document in memory), plain or gzip-compressed, in '
+  description: 'XML files, streamed record by record (never the whole document in memory), plain, gzip- or Zstandard-compressed, local or in an S3 bucket, in '
     + 'the encoding given by `encoding` (a contradicting XML declaration fails the stream with the fix). Records are '
     + 'the elements a `records` path names; attributes, child elements, CDATA, namespaces and internal DTD entities '
     + 'are handled, external entities never fetched. A malformed record goes to the dead-letter queue with its file, '
     + 'line and offset, and reading resumes at the next record; an error between records dead-letters the rest of the file.',
-  config: z.object({}).strict(),
+  config: fileSourceConfig.strict(),
   stream: xmlKeys.strict().superRefine(checkXml),
-  create: async () => new (await import('./xml-source.js')).XmlSource(xmlStream),
+  create: async (config) => new (await import('./xml-source.js')).XmlSource(xmlStream, config.s3),
 };
