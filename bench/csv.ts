@@ -103,13 +103,13 @@ export async function besideDuckDB(variants: readonly Variant[], duckScript: str
   return { duck, runs };
 }
 
-const fastest = (ms: Measurement[]): Measurement => ms.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+export const fastestOf = (ms: Measurement[]): Measurement => ms.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 
 export function printBesideDuckDB(reader: string, rows: number, variants: readonly Variant[], duck: Measurement[][], runs: Measurement[][],
   others: { name: string; rows: number; m: Measurement }[] = []): void {
   printTable([
-    { name: `DuckDB ${reader} (embedded limit, native)`, rows, m: fastest(duck.flat()), limit: 1 },
-    ...variants.map((v, i) => ({ name: v.name, rows, m: fastest(runs[i]) })),
+    { name: `DuckDB ${reader} (embedded limit, native)`, rows, m: fastestOf(duck.flat()), limit: 1 },
+    ...variants.map((v, i) => ({ name: v.name, rows, m: fastestOf(runs[i]) })),
     ...others,
   ]);
   console.log(`\nmedian of ${runs[0].length} paired ratios to DuckDB's ${reader} (goal ≥ 0.5):`);

@@ -3,6 +3,7 @@ import { benchApi } from './api.js';
 import { benchCdc } from './cdc.js';
 import { benchCsv } from './csv.js';
 import { benchDiff } from './diff.js';
+import { benchLake } from './lake.js';
 import { benchParquet } from './parquet.js';
 import { benchResolve } from './resolve.js';
 import { benchServe } from './serve.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (args: string[]) => Promise<void>> = {
   cdc: (args) => benchCdc(Number(args[0] ?? 15), Number(args[1] ?? 1_000_000)),
   csv: (args) => benchCsv(Number(args[0] ?? 5_000_000), Number(args[1] ?? 3)),
   diff: (args) => benchDiff(Number(args[0] ?? 1_000_000)),
+  lake: (args) => benchLake(Number(args[0] ?? 5_000_000), Number(args[1] ?? 1)),
   parquet: (args) => benchParquet(Number(args[0] ?? 3_000_000), Number(args[1] ?? 3)),
   resolve: (args) => benchResolve(Number(args[0] ?? 1_000_000), Number(args[1] ?? 3), Number(args[2] ?? 5_000)),
   sql: (args) => benchSql(args),

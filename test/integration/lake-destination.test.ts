@@ -193,15 +193,22 @@ describe('files destination as a lake', () => {
     }
   });
 
-  it('SIGKILL mid-load, then a re-run: every row in the lake once', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const total = 40_000;
-      const lines = ['id,day,region,amount'];
-      for (let i = 1; i <= total; i++) lines.push(`${i},2026-12-${String(1 + (i % 7)).padStart(2, '0')},r${i % 4},${i}.25`);
-      writeFileSync(join(dir, 'events.csv'), `${lines.join('\n')}\n`);
-      const file = join(dir, 'pipeline.yaml');
-      writeFileSync(file, `pipeline: lake-kill
+  // The engine's path commits every 5,000 rows: killed during the third checkpoint's upload. Handed to DuckDB whole, the
+  // file is one commit: killed during its first part's upload, nothing committed.
+  for (const { path, handOff, commitsFirst } of [
+    { path: 'engine', handOff: 'off', commitsFirst: 2 },
+    { path: 'hand-off', handOff: 'on', commitsFirst: 0 },
+  ]) {
+    it(`SIGKILL mid-upload (${path} path), then a re-run: every row in the lake once`, async () => {
+      const { dir, cleanup } = tempDir();
+      try {
+        const total = 40_000;
+        const lines = ['id,day,region,amount'];
+        for (let i = 1; i <= total; i++) lines.push(`${i},2026-12-${String(1 + (i % 7)).padStart(2, '0')},r${i % 4},${i}.25`);
+        writeFileSync(join(dir, 'events.csv'), `${lines.join('\n')}\n`);
+        const prefix = `killed-${path}`;
+        const file = join(dir, 'pipeline.yaml');
+        writeFileSync(file, `pipeline: lake-kill
 checkpoint_rows: 5000
 sources:
   - name: files
@@ -213,46 +220,51 @@ sources:
         partition_by: [day]
 destination:
   type: files
-  path: s3://lake/killed
+  path: s3://lake/${prefix}
   ${server.yaml}
 `);
-      const home = join(dir, 'home');
-      const env = { ...process.env, ...server.env, SLUICE_HOME: home };
-      let out = '';
-      const killed = await new Promise<{ signal: NodeJS.Signals | null; manifests: number }>((resolve) => {
-        const child = spawn(process.execPath, [sluiceBin, 'run', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let manifests = 0;
-        // Two commits in, the next part upload is held and the run killed while it is in flight.
-        onRequest = async (method, path) => {
-          if (method === 'PUT' && path.endsWith('/_manifest.json')) manifests++;
-          if (manifests >= 2 && method === 'PUT' && path.includes('/_staging/') && child.exitCode === null && child.signalCode === null) {
-            child.kill('SIGKILL');
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        };
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        child.on('exit', (_code, signal) => resolve({ signal, manifests }));
-      });
-      onRequest = undefined;
-      assert.equal(killed.signal, 'SIGKILL', `the first run was killed mid-upload, not finished:\n${out.slice(-2000)}`);
-      assert.ok(killed.manifests >= 2);
-      const before = await query(dir, s3Config('killed'), 'SELECT count(*)::INT AS n FROM events');
-      assert.ok((before[0].n as number) >= 10_000 && (before[0].n as number) < total, `a part of the rows was committed (${before[0].n})`);
-      const rerun = await sluice(['run', file, '--json'], { home, env: server.env });
-      assert.equal(rerun.code, 0, rerun.stderr);
-      const rows = await query(dir, s3Config('killed'), `SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, sum(id)::BIGINT::VARCHAR AS s,
-        count(DISTINCT day)::INT AS days FROM events`);
-      assert.deepEqual(rows, [{ n: total, ids: total, s: String((total * (total + 1)) / 2), days: 7 }]);
-      const left = await keys('killed/');
-      assert.ok(!left.some((k) => k.includes('_staging')), 'no staging left after the re-run');
-      const lake = await sluice(['lake', file, 'SELECT day, count(*) AS n FROM events GROUP BY day ORDER BY day LIMIT 2', '--json'], { home, env: server.env });
-      assert.equal(lake.code, 0, lake.stderr);
-      const result = JSON.parse(lake.stdout) as { columns: string[]; rows: { day: string; n: number }[] };
-      assert.deepEqual(result.columns, ['day', 'n']);
-      assert.equal(result.rows[0].day, '2026-12-01');
-    } finally {
-      cleanup();
-    }
-  });
+        const home = join(dir, 'home');
+        const env = { ...process.env, ...server.env, SLUICE_HOME: home, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' };
+        let out = '';
+        const killed = await new Promise<{ signal: NodeJS.Signals | null; manifests: number }>((resolve) => {
+          const child = spawn(process.execPath, [sluiceBin, 'run', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+          let manifests = 0;
+          // Once the commits before it are done, the next part upload is held and the run killed while it is in flight.
+          onRequest = async (method, key) => {
+            if (method === 'PUT' && key.endsWith('/_manifest.json')) manifests++;
+            if (manifests >= commitsFirst && method === 'PUT' && key.includes('/_staging/') && child.exitCode === null && child.signalCode === null) {
+              child.kill('SIGKILL');
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          };
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('exit', (_code, signal) => resolve({ signal, manifests }));
+        });
+        onRequest = undefined;
+        assert.equal(killed.signal, 'SIGKILL', `the first run was killed mid-upload, not finished:\n${out.slice(-2000)}`);
+        assert.equal(killed.manifests, commitsFirst);
+        const before = await query(dir, s3Config(prefix), 'SELECT count(*)::INT AS n FROM events').catch(() => [{ n: 0 }]);
+        assert.ok((before[0].n as number) >= commitsFirst * 5000 && (before[0].n as number) < total, `a part of the rows was committed (${before[0].n})`);
+        const rerun = await sluice(['run', file, '--json'], { home, env: { ...server.env, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' } });
+        assert.equal(rerun.code, 0, rerun.stderr);
+        const rows = await query(dir, s3Config(prefix), `SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, sum(id)::BIGINT::VARCHAR AS s,
+          count(DISTINCT day)::INT AS days FROM events`);
+        assert.deepEqual(rows, [{ n: total, ids: total, s: String((total * (total + 1)) / 2), days: 7 }]);
+        const left = await keys(`${prefix}/`);
+        assert.ok(!left.some((k) => k.includes('_staging')), 'no staging left after the re-run');
+        const lake = await sluice(['lake', file, 'SELECT day, count(*) AS n FROM events GROUP BY day ORDER BY day LIMIT 2', '--json'], { home, env: server.env });
+        assert.equal(lake.code, 0, lake.stderr);
+        const result = JSON.parse(lake.stdout) as { columns: string[]; rows: { day: string; n: number }[] };
+        assert.deepEqual(result.columns, ['day', 'n']);
+        assert.equal(result.rows[0].day, '2026-12-01');
+        // Handed to DuckDB, the file made one part per day; the engine's path, one per day and checkpoint.
+        const tables = JSON.parse((await sluice(['lake', file, '--json'], { home, env: server.env })).stdout) as { rows: { parts: number }[] };
+        if (handOff === 'on') assert.equal(tables.rows[0].parts, 7);
+        else assert.ok(tables.rows[0].parts > 7 * 4, `parts per checkpoint (${tables.rows[0].parts})`);
+      } finally {
+        cleanup();
+      }
+    });
+  }
 });

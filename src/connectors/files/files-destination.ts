@@ -28,6 +28,9 @@ export function tableDirName(table: string): string {
   return escaped.startsWith('.') ? `%2E${escaped.slice(1)}` : escaped;
 }
 
+/** DuckDB's memory for Parquet parts: a load's part tables and a file's partitioned COPY spill past it. */
+const DUCKDB_MEMORY = '160MB';
+
 export class FilesDestination implements Destination {
   readonly type = 'files';
   readonly capabilities: DestinationCapabilities;
@@ -35,6 +38,7 @@ export class FilesDestination implements Destination {
   private store: TableStore | undefined;
   private duck: Promise<DuckDBInstance> | undefined;
   private readonly loads = new OpenLoads<FilesStreamLoad>();
+  private home: string | undefined;
 
   constructor(private readonly config: Partial<FilesConfig> = {}) {
     this.format = config.format ?? 'parquet';
@@ -42,13 +46,14 @@ export class FilesDestination implements Destination {
   }
 
   async connect(ctx: RunContext): Promise<void> {
+    this.home = ctx.home;
     const path = this.config.path;
     if (path && isS3Url(path)) {
       const { bucket, key } = parseS3Url(path);
       const [{ S3Store }, { S3TableStore }] = await Promise.all([import('../s3/s3-store.js'), import('./s3-table-store.js')]);
       const s3 = await S3Store.open(bucket, this.config.s3);
       await s3.check();
-      this.store = new S3TableStore(s3, key, join(ctx.home, 'tmp', 'parts'));
+      this.store = new S3TableStore(s3, key, this.scratch());
       return;
     }
     const root = path ? resolve(ctx.baseDir, path) : join(ctx.home, 'files');
@@ -98,6 +103,7 @@ export class FilesDestination implements Destination {
     return this.loads.begin((onDone) => new FilesStreamLoad({
       table: tableDirName(target.table), store, format: this.format, extension,
       targetBytes: parseSize(this.config.target_file_size ?? '128MB'), target, newWriter, onDone,
+      ...(this.format === 'parquet' ? { ingest: { instance: () => this.duckdb(), compression, scratchDir: this.scratch() } } : {}),
     }));
   }
 
@@ -110,10 +116,24 @@ export class FilesDestination implements Destination {
     if (duck) (await duck).closeSync();
   }
 
-  /** One in-memory DuckDB for every Parquet part of this destination, opened on first use. */
+  /**
+   * One in-memory DuckDB for every Parquet part of this destination, opened on first use. Its memory is bounded: the
+   * rows of open parts, and a partitioned COPY of a whole file, spill to a temporary directory beyond it.
+   */
   private duckdb(): Promise<DuckDBInstance> {
-    this.duck ??= import('@duckdb/node-api').then(({ DuckDBInstance }) => DuckDBInstance.create(':memory:'));
+    this.duck ??= (async () => {
+      const { DuckDBInstance } = await import('@duckdb/node-api');
+      const spill = join(this.scratch(), 'duckdb');
+      await mkdir(spill, { recursive: true });
+      return DuckDBInstance.create(':memory:', { memory_limit: DUCKDB_MEMORY, threads: '2', temp_directory: spill });
+    })();
     return this.duck;
+  }
+
+  /** Local scratch space for parts being written: the run's home. */
+  private scratch(): string {
+    if (!this.home) throw new RunError('the files destination is not connected');
+    return join(this.home, 'tmp', 'parts');
   }
 
   private requireStore(): TableStore {

@@ -8,10 +8,17 @@
 //
 // With `partition_by`, rows are routed to one open part per partition directory (`col=value/…`), the partition columns
 // left out of the files; a part also closes once it reaches `target_file_size`. Parts never span a checkpoint.
-import type { CommitCounts, LoadTarget, StreamLoad } from '../../core/connector.js';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import type { CommitCounts, IngestCursor, IngestResult, LoadTarget, StreamLoad } from '../../core/connector.js';
 import { eachLimited } from '../../core/each-limited.js';
 import { RunError } from '../../core/errors.js';
-import { type Schema, type StreamState, typedColumn } from '../../core/types.js';
+import { type FileHandOff, type Schema, type StreamState, typedColumn } from '../../core/types.js';
+import { ingestSelect, type IngestColumn } from '../duckdb/duckdb-ingest.js';
+import { moveFile } from './move-file.js';
+import { copyToParts } from './parquet-ingest.js';
 import { DECIMAL_SCALE, DECIMAL_WIDTH } from '../duckdb/duckdb-type-names.js';
 import { limitRefusal } from '../sql/column-limits.js';
 import type { Refusal } from '../../core/values/refusals.js';
@@ -26,11 +33,18 @@ import type { StagedPart, TableStore } from './table-store.js';
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
 interface Part extends StagedPart {
-  writer: PartWriter;
   columns: PartColumn[];
   partition?: Record<string, string | null>;
+  rows: number;
   bytes?: number;
 }
+
+interface OpenPart extends Part {
+  writer: PartWriter;
+}
+
+/** Partition column types whose text DuckDB reports (ingest) exactly as the engine's path writes it. */
+const INGEST_PARTITION_TYPES = new Set(['text', 'integer', 'bigint', 'date', 'boolean']);
 
 export interface FilesLoadOptions {
   /** The table's directory name in the store. */
@@ -42,6 +56,8 @@ export interface FilesLoadOptions {
   targetBytes: number;
   target: LoadTarget;
   newWriter: (path: string, columns: readonly PartColumn[]) => PartWriter;
+  /** Parquet parts: DuckDB, to write whole files it reads itself (ingest), and where it writes them. */
+  ingest?: { instance: () => Promise<DuckDBInstance>; compression: string; scratchDir: string };
   onDone: () => void;
 }
 
@@ -51,7 +67,7 @@ export class FilesStreamLoad implements StreamLoad {
   private partitionAt: number[] = [];
   private dataAt: number[] = [];
   /** Open parts by partition directory ('' without partitions). */
-  private open = new Map<string, Part>();
+  private open = new Map<string, OpenPart>();
   /** Staged parts not yet listed in the manifest. */
   private closed: Part[] = [];
   private seq = 0;
@@ -168,6 +184,60 @@ export class FilesStreamLoad implements StreamLoad {
     this.close();
   }
 
+  /** Parquet parts take whole CSV and Parquet files DuckDB reads itself, where no cursor filters their rows. */
+  ingests(format: string): boolean {
+    return this.opts.ingest !== undefined && (format === 'csv' || format === 'parquet');
+  }
+
+  async ingest(file: FileHandOff, schema: Schema, cursor?: IngestCursor): Promise<IngestResult | undefined> {
+    const how = this.opts.ingest;
+    if (!how || cursor || this.open.size > 0 || !this.ingests(file.format)) return undefined;
+    const byName = new Map(schema.columns.map((c) => [c.name, c]));
+    const columns: IngestColumn[] = [];
+    for (const [at, name] of file.columns.entries()) {
+      const column = byName.get(name);
+      if (!column) return undefined;
+      columns.push({ at, column, target: column.target ?? column.name });
+    }
+    // The parts must have this load's columns, all of them, each typed as the engine's path types it.
+    const targets = new Set(columns.map((c) => c.target));
+    if (targets.size !== this.columns.length || this.columns.some((c) => !targets.has(c.name))) return undefined;
+    if (this.partitionAt.some((i) => !INGEST_PARTITION_TYPES.has(String(this.columns[i].type)))) return undefined;
+    const rows = ingestSelect(file, columns);
+    if (!rows) return undefined;
+    const { store, table, target } = this.opts;
+    const dir = join(how.scratchDir, `ingest-${randomUUID()}`);
+    let written;
+    try {
+      written = await copyToParts(await how.instance(), rows.select, this.dataAt.map((i) => this.columns[i].name),
+        this.partitionAt.map((i) => this.columns[i].name), dir, how.compression, this.opts.targetBytes);
+    } catch {
+      // A value the engine reads otherwise (or any other refusal): the engine reads the file.
+      return undefined;
+    }
+    let loaded = 0;
+    try {
+      const columnsOfParts = this.dataAt.map((i) => this.columns[i]);
+      for (const w of written) {
+        if (w.rows === 0) continue;
+        const values = w.partition.map((v) => (v === '' ? null : v));
+        const segments = this.partitionAt.map((i, k) => partitionSegment(this.columns[i].name, values[k]));
+        const rel = this.nextRel(segments.join('/'));
+        const local = await store.scratch(table, rel);
+        await moveFile(w.file, local);
+        const part: Part = { rel, local, columns: columnsOfParts, rows: w.rows };
+        if (this.partitionAt.length) part.partition = Object.fromEntries(this.partitionAt.map((i, k) => [this.columns[i].name, values[k]]));
+        part.bytes = await store.stage(table, part, target.runId);
+        this.learn(part);
+        this.closed.push(part);
+        loaded += w.rows;
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return { loaded, filtered: 0 };
+  }
+
   private async writeTo(dir: string, rows: unknown[][], partition?: (string | null)[]): Promise<void> {
     const part = this.open.get(dir) ?? await this.openPart(dir, partition);
     await part.writer.write(rows);
@@ -175,14 +245,12 @@ export class FilesStreamLoad implements StreamLoad {
     if (bytes !== undefined && bytes >= this.opts.targetBytes) await this.closePart(dir);
   }
 
-  private async openPart(dir: string, partition: (string | null)[] | undefined): Promise<Part> {
-    const { store, table, target, extension } = this.opts;
-    this.seq += 1;
-    const name = `part-${target.runId}-${String(this.seq).padStart(5, '0')}.${extension}`;
-    const rel = dir ? `${dir}/${name}` : name;
+  private async openPart(dir: string, partition: (string | null)[] | undefined): Promise<OpenPart> {
+    const { store, table } = this.opts;
+    const rel = this.nextRel(dir);
     const local = await store.scratch(table, rel);
     const columns = this.dataAt.map((i) => this.columns[i]);
-    const part: Part = { rel, local, columns, writer: this.opts.newWriter(local, columns) };
+    const part: OpenPart = { rel, local, columns, rows: 0, writer: this.opts.newWriter(local, columns) };
     if (partition) part.partition = Object.fromEntries(this.partitionAt.map((i, k) => [this.columns[i].name, partition[k]]));
     this.open.set(dir, part);
     return part;
@@ -198,13 +266,21 @@ export class FilesStreamLoad implements StreamLoad {
       return;
     }
     await part.writer.close();
-    part.bytes = await store.stage(table, part, target.runId);
-    this.learn(part);
-    this.closed.push(part);
+    const { writer: _w, ...closed } = part;
+    closed.rows = part.writer.rows;
+    closed.bytes = await store.stage(table, closed, target.runId);
+    this.learn(closed);
+    this.closed.push(closed);
+  }
+
+  private nextRel(dir: string): string {
+    this.seq += 1;
+    const name = `part-${this.opts.target.runId}-${String(this.seq).padStart(5, '0')}.${this.opts.extension}`;
+    return dir ? `${dir}/${name}` : name;
   }
 
   private learn(part: Part): void {
-    const perRow = part.bytes! / part.writer.rows;
+    const perRow = part.bytes! / part.rows;
     this.bytesPerRow = this.bytesPerRow === undefined ? perRow : (this.bytesPerRow + perRow) / 2;
   }
 
@@ -219,7 +295,7 @@ export class FilesStreamLoad implements StreamLoad {
     await store.publish(table, this.closed, target.runId);
     const now = new Date().toISOString();
     return this.closed.map((p) => ({
-      path: p.rel, rows: p.writer.rows, bytes: p.bytes ?? 0, run_id: target.runId, committed_at: now, columns: p.columns,
+      path: p.rel, rows: p.rows, bytes: p.bytes ?? 0, run_id: target.runId, committed_at: now, columns: p.columns,
       ...(p.partition ? { partition: p.partition } : {}),
     }));
   }

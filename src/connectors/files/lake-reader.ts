@@ -43,11 +43,20 @@ export class LakeReader {
     return new LakeReader(new LocalTableStore(root), async (table, rel) => join(root, table, rel), () => undefined);
   }
 
-  async tables(): Promise<LakeTable[]> {
-    const out: LakeTable[] = [];
+  /** Each table's manifest, by directory name. */
+  async manifests(): Promise<{ dir: string; manifest: Manifest }[]> {
+    const out: { dir: string; manifest: Manifest }[] = [];
     for (const dir of (await this.store.tables()).sort()) {
       const manifest = await this.store.readManifest(dir);
-      if (!manifest) continue;
+      if (manifest) out.push({ dir, manifest });
+    }
+    return out;
+  }
+
+  /** Each table with its committed parts at hand on local disk. */
+  async tables(): Promise<LakeTable[]> {
+    const out: LakeTable[] = [];
+    for (const { dir, manifest } of await this.manifests()) {
       const files: string[] = [];
       for (const f of manifest.files) files.push(await this.fetch(dir, f.path, f.bytes));
       out.push({ dir, manifest, files });

@@ -18,12 +18,6 @@ export interface S3Object {
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
-/**
- * A CommonJS package's exports, however it was loaded: Node gives the named exports (and `default`), the CLI's bundle
- * (scripts/bundle.js) only `default`, the package's `module.exports`.
- */
-const exportsOf = <T extends object>(mod: T): T => (mod as { default?: T }).default ?? mod;
-
 /** 8 MB parts, 4 in flight: at most ~32 MB of an upload in memory whatever the file's size. */
 const PART_BYTES = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
@@ -39,7 +33,7 @@ export class S3Store {
 
   /** The client for `bucket`, created on first use (the SDK is loaded only by pipelines that use S3). */
   static async open(bucket: string, options: Partial<S3Options> | undefined): Promise<S3Store> {
-    const sdk = exportsOf(await import('@aws-sdk/client-s3'));
+    const sdk = await import('@aws-sdk/client-s3');
     // Whatever the chain finds in the environment must never be printed.
     registerSecret(process.env.AWS_SECRET_ACCESS_KEY);
     registerSecret(process.env.AWS_SESSION_TOKEN);
@@ -112,7 +106,7 @@ export class S3Store {
 
   /** Upload a local file, in parts when it is large; an abort leaves no object (the multipart upload is aborted). */
   async upload(key: string, file: string, signal?: AbortSignal): Promise<void> {
-    const { Upload } = exportsOf(await import('@aws-sdk/lib-storage'));
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: createReadStream(file) },
