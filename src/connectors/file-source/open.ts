@@ -92,7 +92,7 @@ async function peek(body: Readable, bytes: number): Promise<{ head: Buffer; stre
 
 async function decompress(raw: Readable, codec: Codec): Promise<Readable> {
   if (codec === 'none') return raw;
-  const inflate = codec === 'gzip' ? createGunzip({ chunkSize: CHUNK_BYTES }) : await createZstdDecompress(CHUNK_BYTES);
+  const inflate = codec === 'gzip' ? createGunzip({ chunkSize: CHUNK_BYTES }) : await createZstdDecompress();
   // pipeline() destroys the raw stream when the consumer stops early or decompression fails.
   return pipeline(raw, inflate, () => {});
 }

@@ -1,9 +1,8 @@
-// Zstandard decompression as a stream: Node's own (zlib.createZstdDecompress, Node ≥ 22.15 and 23.8) when the runtime
-// has it, otherwise fzstd, a pure-JS decoder, so `.zst` files read the same on every supported Node (20, 22, 24).
+// Zstandard decompression as a stream, through fzstd (a pure-JS decoder) on every Node. Node's own
+// (zlib.createZstdDecompress, Node ≥ 22.15) is not used: on Node 24.21 it stops after the first frame of a file of
+// several (what pzstd and `cat a.zst b.zst` make) — half the rows gone without an error — and fails a stream cut
+// into small pieces with a premature close (measured; test/unit/zstd.test.ts holds fzstd to both).
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
-import * as zlib from 'node:zlib';
-
-type NativeZstd = (options?: { chunkSize?: number }) => Duplex;
 
 /** fzstd's streaming decoder behind a Transform: blocks come out as they are complete, the last one at flush. */
 class FzstdDecompress extends Transform {
@@ -40,15 +39,8 @@ class FzstdDecompress extends Transform {
 const zstdError = (e: unknown): Error =>
   new Error(`invalid Zstandard data (${e instanceof Error ? e.message : String(e)})`, { cause: e });
 
-/** A Zstandard decompressing stream: the runtime's own when it has one. */
-export async function createZstdDecompress(chunkSize: number): Promise<Duplex> {
-  const native = (zlib as unknown as { createZstdDecompress?: NativeZstd }).createZstdDecompress;
-  if (typeof native === 'function') return native({ chunkSize });
-  return fzstdDecompress();
-}
-
-/** fzstd's decoder as a stream (exported so tests exercise it on runtimes that have a native one too). */
-export async function fzstdDecompress(): Promise<Duplex> {
+/** A Zstandard decompressing stream. */
+export async function createZstdDecompress(): Promise<Duplex> {
   const { Decompress } = await import('fzstd');
   return new FzstdDecompress(Decompress);
 }
