@@ -49,9 +49,12 @@ ${destination}
     return file;
   };
   const local = join(dir, 'lake-local');
-  const variants = [
-    { name: 'sluice run → partitioned Parquet on S3', file: pipeline('s3', `  type: files\n  path: s3://lake/bench\n  ${server.yaml}`), path: 's3://lake/bench' },
+  const onS3 = pipeline('s3', `  type: files\n  path: s3://lake/bench\n  ${server.yaml}`);
+  const variants: { name: string; file: string; path: string; env?: Record<string, string> }[] = [
+    { name: 'sluice run → partitioned Parquet on S3', file: onS3, path: 's3://lake/bench' },
     { name: 'sluice run → partitioned Parquet on disk', file: pipeline('local', `  type: files\n  path: ${local}`), path: local },
+    // Rows through the engine (what a transform, a check or a non-file source takes), not DuckDB's own reader.
+    { name: 'sluice run → on S3, engine path', file: onS3, path: 's3://lake/bench', env: { SLUICE_HANDOFF: 'off' } },
   ];
   const duckOut = join(dir, 'lake-duckdb');
   const duckScript = join(dir, 'duck-lake.mjs');
@@ -71,7 +74,7 @@ await c.run("COPY (SELECT * FROM read_csv('${csv}', header = true)) TO '${duckOu
         rmSync(home, { recursive: true, force: true });
         rmSync(local, { recursive: true, force: true });
         await emptyBucket(server.dir);
-        const m = await measureSluice(['run', v.file, '--json', '--full-refresh'], { SLUICE_HOME: home, ...server.env });
+        const m = await measureSluice(['run', v.file, '--json', '--full-refresh'], { SLUICE_HOME: home, ...server.env, ...v.env });
         if (m.code !== 0) throw new Error(`${v.name} failed: ${m.stdout}\n${m.stderr}`);
         const counted = await countLake(v.path, server, home);
         if (counted !== rows) throw new Error(`${v.name}: the lake holds ${counted} rows of ${rows}`);

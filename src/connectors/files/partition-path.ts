@@ -1,7 +1,7 @@
 // Hive-style partition directories: `col=value/…`. Values are written in their text form and escaped as Hive escapes
 // path names (%XX for `/`, `=`, `%`, `:` and the other characters a path or a URL cannot carry as is), so Spark,
 // Trino, Athena and DuckDB's `hive_partitioning` read the same value back. NULL and '' have no directory name of their
-// own: both are Hive's default partition.
+// own: both are Hive's default partition. Sources read them back from a path the same way (partitionsOfPath).
 import type { ColumnType } from '../../core/types.js';
 
 export const DEFAULT_PARTITION = '__HIVE_DEFAULT_PARTITION__';
@@ -26,3 +26,17 @@ export function partitionValue(v: unknown, type: ColumnType): string | null {
 
 export const partitionSegment = (column: string, value: string | null): string =>
   `${escapePathName(column)}=${value === null ? DEFAULT_PARTITION : escapePathName(value)}`;
+
+const unescapePathName = (s: string): string => s.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
+/** The `col=value` directories of a file's path, outermost first, values unescaped (the default partition: null). */
+export function partitionsOfPath(path: string): [string, string | null][] {
+  const out: [string, string | null][] = [];
+  for (const segment of path.split('/').slice(0, -1)) {
+    const eq = segment.indexOf('=');
+    if (eq <= 0) continue;
+    const value = segment.slice(eq + 1);
+    out.push([unescapePathName(segment.slice(0, eq)), value === DEFAULT_PARTITION ? null : unescapePathName(value)]);
+  }
+  return out;
+}

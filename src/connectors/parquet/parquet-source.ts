@@ -18,6 +18,7 @@ import { footerCopy } from './parquet-footer.js';
 import type { S3Options } from '../s3/s3-spec.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
+import { partitionsOfPath } from '../files/partition-path.js';
 import type { z } from 'zod';
 
 interface ParquetColumn {
@@ -81,7 +82,8 @@ export class ParquetSource implements Source {
       for (const entry of set.entries) {
         const copy = await this.localCopy(entry, false, ctx, stream.name);
         try {
-          for (const c of await this.schemaOf(conn, entry, copy.path, stream.name)) {
+          const own = await this.schemaOf(conn, entry, copy.path, stream.name);
+          for (const c of [...own, ...hiveColumns(o, entry, own.map((x) => x.name)).map(([name]) => ({ name, duckType: 'VARCHAR' }))]) {
             const t = logicalType(c.duckType);
             const seen = Object.prototype.hasOwnProperty.call(types, c.name) ? types[c.name] : undefined;
             types[c.name] = seen === undefined || seen === t ? t : 'text';
@@ -111,8 +113,12 @@ export class ParquetSource implements Source {
         try {
           const path = copy.path;
           const columns = await this.schemaOf(conn, entry, path, stream.name);
-          const names = columns.map((c) => c.name);
-          const exprs = columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`).join(', ');
+          const hive = hiveColumns(o, entry, columns.map((c) => c.name));
+          const names = [...columns.map((c) => c.name), ...hive.map(([name]) => name)];
+          const exprs = [
+            ...columns.map((c) => `${selectExpr(c.name, c.duckType)} AS ${quoteIdent(c.name)}`),
+            ...hive.map(([name, value]) => `${value === null ? 'NULL' : literal(value)}::VARCHAR AS ${quoteIdent(name)}`),
+          ].join(', ');
           const skip = skipRecords;
           // Resume by row number (pushed down into the scan); DuckDB keeps file order for a plain scan.
           const sql = names.includes(ROW_NUMBER)
@@ -132,9 +138,10 @@ export class ParquetSource implements Source {
             values = [];
             return batch;
           };
-            // Only local files are offered: the destination's reader cannot reach the bucket, and the local copy of an
+          // Only local files are offered: the destination's reader cannot reach the bucket, and the local copy of an
           // object is the source's, deleted once read.
-          if (ctx.handOff && !entry.object && skip === 0 && entry.size >= ctx.handOff.minBytes) {
+          // A file with columns from its path is the engine's to read: the destination would read the file alone.
+          if (ctx.handOff && !entry.object && hive.length === 0 && skip === 0 && entry.size >= ctx.handOff.minBytes) {
             // The destination may read the file itself (its types come from the file: no head needed).
             const handOff: FileHandOff = {
               format: 'parquet', path: entry.abs, options: {}, gzip: false, columns: names, types: columns.map((c) => c.duckType), head: [],
@@ -180,6 +187,10 @@ export class ParquetSource implements Source {
     this.instance = undefined;
   }
 }
+
+/** The partition columns a file's path adds (with `hive_partitioning`), less those the file has itself. */
+const hiveColumns = (o: ParquetStreamOptions, entry: FileEntry, own: readonly string[]): [string, string | null][] =>
+  (o.hive_partitioning ? partitionsOfPath(entry.rel).filter(([name]) => !own.includes(name)) : []);
 
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 

@@ -10,7 +10,11 @@ const parquetConfig = z.object({
 });
 export type ParquetSourceConfig = z.output<typeof parquetConfig>;
 
-const parquetStream = z.object({ path: fileStreamKeys.path });
+const parquetStream = z.object({
+  path: fileStreamKeys.path,
+  hive_partitioning: z.boolean().default(false)
+    .describe('Add the `column=value` directories of each file\'s path as text columns (Hive-style, as the files destination\'s `partition_by`, Spark and DuckDB write them; values unescaped, `__HIVE_DEFAULT_PARTITION__` as NULL); a column the file has itself wins. Declare their types with `columns:` (`{ event_date: date }`).'),
+});
 export type ParquetStreamOptions = z.output<typeof parquetStream>;
 
 export const parquetSourceSpec: SourceSpec<ParquetSourceConfig> = {
