@@ -1,7 +1,7 @@
 // Hive partition directories: what the files destination writes, a source reads back to the same value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PARTITION, partitionSegment, partitionValue, partitionsOfPath } from '../../src/connectors/files/partition-path.js';
+import { DEFAULT_PARTITION, partitionSegment, partitionValue, partitionsOfPath } from '../../src/core/values/partition-path.js';
 
 test('partition values survive the trip through a path, whatever characters they hold', () => {
   const values = ['eu/west', 'a=b', '100%', 'x y+z', 'c:\\d', '#?*[]{}^\'"', 'Montréal 🎉', '..', 'line\nbreak'];

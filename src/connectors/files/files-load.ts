@@ -26,7 +26,7 @@ import type { FileFormat } from './files-spec.js';
 import { emptyManifest } from './manifest.js';
 import type { Manifest, ManifestFile } from './manifest.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
-import { partitionSegment, partitionValue } from './partition-path.js';
+import { partitionSegment, partitionValue } from '../../core/values/partition-path.js';
 import { STAGING } from './s3-table-store.js';
 import type { StagedPart, TableStore } from './table-store.js';
 

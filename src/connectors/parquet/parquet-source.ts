@@ -18,7 +18,7 @@ import { footerCopy } from './parquet-footer.js';
 import type { S3Options } from '../s3/s3-spec.js';
 import { logicalType, quoteIdent, selectExpr } from './parquet-types.js';
 import type { ParquetStreamOptions } from './parquet-spec.js';
-import { partitionsOfPath } from '../files/partition-path.js';
+import { partitionsOfPath } from '../../core/values/partition-path.js';
 import type { z } from 'zod';
 
 interface ParquetColumn {

@@ -2,7 +2,7 @@
 // path names (%XX for `/`, `=`, `%`, `:` and the other characters a path or a URL cannot carry as is), so Spark,
 // Trino, Athena and DuckDB's `hive_partitioning` read the same value back. NULL and '' have no directory name of their
 // own: both are Hive's default partition. Sources read them back from a path the same way (partitionsOfPath).
-import type { ColumnType } from '../../core/types.js';
+import type { ColumnType } from '../types.js';
 
 export const DEFAULT_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 
