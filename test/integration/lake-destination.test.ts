@@ -168,6 +168,36 @@ describe('files destination as a lake', () => {
     }
   });
 
+  it('a gated load (staged) shows nothing until it finishes, and nothing at all when it is aborted', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const config = s3Config('gated');
+      const dest = await openDest(dir, config);
+      const first = await dest.begin(target('t', 'append', 'r1', ['day']));
+      await first.evolve(COLS);
+      await first.write(rowsFor(1, 10));
+      await first.finish(state(10));
+      const gated = { ...target('t', 'append', 'r2', ['day']), staged: true };
+      const blocked = await dest.begin(gated);
+      await blocked.evolve(COLS);
+      await blocked.write(rowsFor(11, 10));
+      assert.deepEqual(await blocked.commit(state(20)), { inserted: 0, updated: 0, deleted: 0 });
+      assert.deepEqual(await query(dir, config, 'SELECT count(*)::INT AS n FROM t'), [{ n: 10 }], 'a checkpoint of a gated load publishes nothing');
+      await blocked.abort();
+      assert.deepEqual(await query(dir, config, 'SELECT count(*)::INT AS n FROM t'), [{ n: 10 }]);
+      const passed = await dest.begin({ ...gated, runId: 'r3' });
+      await passed.evolve(COLS);
+      await passed.write(rowsFor(21, 10));
+      await passed.commit(state(30));
+      assert.deepEqual(await passed.finish(state(30)), { inserted: 10, updated: 0, deleted: 0 });
+      await dest.close();
+      assert.deepEqual(await query(dir, config, 'SELECT count(*)::INT AS n, max(id) AS hi FROM t'), [{ n: 20, hi: 30 }]);
+      assert.ok(!(await keys('gated/')).some((k) => k.includes('_staging')));
+    } finally {
+      cleanup();
+    }
+  });
+
   it('refuses merge, a changed partition layout, and says when the bucket denies writes or is missing', async () => {
     const { dir, cleanup } = tempDir();
     try {

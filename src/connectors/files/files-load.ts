@@ -5,6 +5,8 @@
 //   append   commit = publish this checkpoint's parts + state in the manifest
 //   replace  parts stay staged until finish, which swaps the manifest to list only this run's parts (and the
 //            state), then deletes the files of the old manifest
+//   staged   (an append behind a dataset gate) parts stay staged until finish, which adds them to the manifest: a
+//            blocked gate aborts the load and nothing of the run was visible
 //
 // With `partition_by`, rows are routed to one open part per partition directory (`col=value/…`), the partition columns
 // left out of the files; a part also closes once it reaches `target_file_size`. Parts never span a checkpoint.
@@ -142,9 +144,14 @@ export class FilesStreamLoad implements StreamLoad {
     for (const [dir, group] of groups) await this.writeTo(dir, group.rows, group.values);
   }
 
+  /** Parts are published only at finish: a replace swaps the table, a gated load waits for its verdict. */
+  private get holds(): boolean {
+    return this.opts.target.disposition === 'replace' || !!this.opts.target.staged;
+  }
+
   async commit(state: StreamState): Promise<CommitCounts> {
     await this.closeAll();
-    if (this.opts.target.disposition === 'replace') return ZERO;
+    if (this.holds) return ZERO;
     const { store, table } = this.opts;
     const manifest = (await store.readManifest(table)) ?? this.emptyManifest();
     const files = await this.publish();
@@ -155,7 +162,7 @@ export class FilesStreamLoad implements StreamLoad {
   }
 
   async finish(state: StreamState): Promise<CommitCounts> {
-    if (this.opts.target.disposition !== 'replace') {
+    if (!this.holds) {
       const counts = await this.commit(state);
       this.close();
       return counts;
@@ -164,10 +171,11 @@ export class FilesStreamLoad implements StreamLoad {
     const { store, table } = this.opts;
     const old = (await store.readManifest(table)) ?? this.emptyManifest();
     const files = await this.publish();
-    await this.saveManifest({ ...old, files, partition_by: this.opts.target.partitionBy }, state);
+    const replace = this.opts.target.disposition === 'replace';
+    await this.saveManifest(replace ? { ...old, files, partition_by: this.opts.target.partitionBy } : { ...old, files: [...old.files, ...files] }, state);
     await this.settle();
     const keep = new Set(files.map((f) => f.path));
-    await store.remove(table, old.files.map((f) => f.path).filter((p) => !keep.has(p)));
+    if (replace) await store.remove(table, old.files.map((f) => f.path).filter((p) => !keep.has(p)));
     this.close();
     return { ...ZERO, inserted: files.reduce((n, f) => n + f.rows, 0) };
   }
