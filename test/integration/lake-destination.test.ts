@@ -207,7 +207,8 @@ describe('files destination as a lake', () => {
       await first.evolve(COLS);
       await first.write(rowsFor(1, 3));
       await first.finish(state(3));
-      await assert.rejects(dest.begin(target('t', 'append', 'r2', ['region'])), /is partitioned by \[day\], not \[region\]/);
+      await assert.rejects(dest.begin(target('t', 'append', 'r2', ['region'])), /is partitioned by \[day\], and the stream asks for \[region\]/);
+      await assert.rejects(dest.begin(target('t', 'append', 'r2')), /is partitioned by \[day\], and the stream asks for no partitions/);
       const missingColumn = await dest.begin(target('u', 'append', 'r2', ['nope']));
       await assert.rejects(missingColumn.evolve(COLS), /partition_by names "nope", which the stream has no column for/);
       await dest.close();

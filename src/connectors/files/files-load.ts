@@ -85,9 +85,11 @@ export class FilesStreamLoad implements StreamLoad {
       throw new RunError(`stream ${target.stream}: the files destination supports write: append and replace, not merge (it would rewrite every part a key may be in)`, target.stream);
     }
     const manifest = await store.readManifest(table);
-    if (manifest?.partition_by && target.disposition !== 'replace'
-      && manifest.partition_by.join('\u0000') !== (target.partitionBy ?? []).join('\u0000')) {
-      throw new RunError(`stream ${target.stream}: ${store.where(table)} is partitioned by [${manifest.partition_by.join(', ')}], not [${(target.partitionBy ?? []).join(', ')}]: a table has one layout (\`sluice run --full-refresh\` rewrites it)`, target.stream);
+    const had = manifest?.partition_by ?? [];
+    const wants = target.partitionBy ?? [];
+    if (manifest?.files.length && target.disposition !== 'replace' && had.join('\u0000') !== wants.join('\u0000')) {
+      const layout = (cols: string[]): string => (cols.length ? `partitioned by [${cols.join(', ')}]` : 'not partitioned');
+      throw new RunError(`stream ${target.stream}: ${store.where(table)} is ${layout(had)}, and the stream asks for ${wants.length ? `[${wants.join(', ')}]` : 'no partitions'}: a table has one layout (\`sluice run --full-refresh\` rewrites it)`, target.stream);
     }
     const listed = new Set(manifest?.files.map((f) => f.path));
     // Whatever the manifest does not list was never committed: a crash left it behind. Another stream of this run
