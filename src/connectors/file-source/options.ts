@@ -11,8 +11,8 @@ export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /** Source-level keys of every file format. */
 export const fileSourceKeys = {
-  s3: s3Options.optional()
-    .describe('S3-compatible store of the streams whose `path` is `s3://bucket/…` (endpoint, region, path_style), for all the streams of the source. Without it, such paths use AWS S3 with the region of `AWS_REGION`. Credentials come from the standard AWS environment variables or profile chain, never from the pipeline file.'),
+  // The block's own description lists its keys and where credentials come from.
+  s3: s3Options.optional(),
 };
 
 export const fileSourceConfig = z.object(fileSourceKeys);

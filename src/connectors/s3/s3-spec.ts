@@ -10,7 +10,10 @@ export const s3Options = z.strictObject({
     .describe('Region of the bucket. Default: `AWS_REGION`, then `us-east-1`. A bucket in another region fails the run with the region it is in.'),
   path_style: z.boolean().default(false)
     .describe('Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key`: what most local and self-hosted stores need.'),
-}).describe('S3-compatible store for `s3://` paths. Credentials come from the standard AWS environment variables or profile chain, never from the pipeline file.');
+  // The keys are spelled out in the block's description: the generated reference does not expand nested mappings.
+}).describe('S3-compatible store for `s3://` paths (the files destination\'s `path`, a file stream\'s `path` for every stream of the source). '
+  + 'Keys: `endpoint` (URL of an S3-compatible store such as MinIO, Ceph, R2 or a local server; default AWS S3), `region` (of the bucket; default `AWS_REGION`, then us-east-1; a bucket elsewhere fails naming its region), `path_style` (boolean, default false: `endpoint/bucket/key` addressing, which most self-hosted stores need). '
+  + 'Credentials come from the standard AWS environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or profile chain, never from the pipeline file.');
 
 export type S3Options = z.output<typeof s3Options>;
 
