@@ -74,6 +74,9 @@ const RULES: readonly Rule[] = [
   // A row with a null cursor has no place in the watermark order: SQL sources never read it (sql/keyset.ts), and
   // the row gate never filters it as already loaded (engine/row-gate.ts): it is lost, or loaded again every run.
   { id: 'nullable-cursor', severity: 'warning', find: nullableCursor },
+  // A lake partition is a directory, and every checkpoint writes a file into each one it touches: partitioning by a
+  // key or an instant makes a directory (and a file) per row, which readers list and open one by one.
+  { id: 'partition-by-fine-column', severity: 'warning', find: finePartitions },
 ];
 
 /** The rules' ids and severities, for docs and tests. */
@@ -249,6 +252,23 @@ function nullableCursor(p: Parsed): Hit[] {
       path: [...s.path, 'cursor'],
       message: `cursor \`${cursor}\` can be null: ${evidence.join('; ')}; a row with a null cursor is skipped or loaded again on incremental runs; expected a cursor column that always has a value (a \`not_null\` check with severity error)`,
     }];
+  });
+}
+
+function finePartitions(p: Parsed): Hit[] {
+  return p.streams.flatMap((s) => {
+    const by = typeof s.raw.partition_by === 'string' ? [s.raw.partition_by] : list(s.raw.partition_by).filter((c): c is string => typeof c === 'string');
+    const keys = typeof s.raw.primary_key === 'string' ? [s.raw.primary_key] : list(s.raw.primary_key);
+    const declared = isMapping(s.raw.columns) ? s.raw.columns : {};
+    return by.flatMap((column) => {
+      const why = keys.includes(column) ? 'is the primary key'
+        : s.raw.cursor === column ? 'is the cursor'
+          : declared[column] === 'timestamp' ? 'is a timestamp' : undefined;
+      return why === undefined ? [] : [{
+        path: [...s.path, 'partition_by'],
+        message: `partition_by \`${column}\` ${why}: a directory (and a file every checkpoint) per distinct value; expected a coarse column such as a date (derive one: \`${column}_date\`)`,
+      }];
+    });
   });
 }
 

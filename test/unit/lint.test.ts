@@ -49,7 +49,7 @@ test('every rule has a stable kebab-case id and a severity', () => {
   assert.deepEqual(LINT_RULES.map((r) => `${r.id}:${r.severity}`), [
     'pipeline-name-kebab-case:error', 'stream-name-snake-case:error', 'table-name-snake-case:warning',
     'column-name-snake-case:warning', 'merge-without-primary-key:error', 'merge-without-checks:warning',
-    'inline-secret:error', 'nullable-cursor:warning',
+    'inline-secret:error', 'nullable-cursor:warning', 'partition-by-fine-column:warning',
   ]);
 });
 
@@ -180,6 +180,23 @@ test('nullable-cursor: a nullify step or a not_null check that only warns on the
   // nullify on other columns, or a not_null check that sends null cursors to the DLQ: fine.
   assert.deepEqual(lint(edit('    - derive:', '    - nullify: { columns: [customer_name] }\n    - derive:')), []);
   assert.deepEqual(lint(edit('    - not_null: [order_id, updated_at]\n', '    - not_null: [order_id]\n    - not_null: updated_at\n      severity: error\n')), []);
+});
+
+test('partition-by-fine-column: a key, the cursor or a timestamp as a lake partition', () => {
+  const lake = (stream: string): string => `pipeline: lake
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: events
+        path: events.csv
+${stream}
+destination: { type: files, path: s3://lake/x }
+`;
+  assert.deepEqual(where(lint(lake('        primary_key: id\n        partition_by: [day, id]'))), ['partition-by-fine-column 9:23 sources[0].streams[0].partition_by']);
+  assert.match(lint(lake('        cursor: at\n        partition_by: at'))[0].message, /partition_by `at` is the cursor: a directory \(and a file every checkpoint\) per distinct value/);
+  assert.match(lint(lake('        columns: { at: timestamp }\n        partition_by: [at]'))[0].message, /`at` is a timestamp/);
+  assert.deepEqual(lint(lake('        columns: { day: date }\n        partition_by: [day]')), []);
 });
 
 test('invalid files: validate\'s errors as findings, with the rules\' findings beside them', () => {
