@@ -33,6 +33,9 @@ export class S3Store {
 
   /** The client for `bucket`, created on first use (the SDK is loaded only by pipelines that use S3). */
   static async open(bucket: string, options: Partial<S3Options> | undefined): Promise<S3Store> {
+    // On Node 20 the SDK warns on every process that its releases after January 2027 will need Node 22: the versions
+    // package-lock.json pins are not those, and the warning would sit in the middle of every command's output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const sdk = await import('@aws-sdk/client-s3');
     // Whatever the chain finds in the environment must never be printed.
     registerSecret(process.env.AWS_SECRET_ACCESS_KEY);
