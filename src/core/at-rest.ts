@@ -7,14 +7,16 @@
 //   replay, the HTTP API). Keys rotate: SLUICE_ENCRYPTION_OLD_KEYS lists keys still tried for decryption; new entries
 //   use the current key. An entry whose key is gone is listed as undecryptable, never replayed;
 // - without a key, the tagged values of a rejected row are masked in its DLQ entry (core/pii.ts), and a payload in
-//   which they cannot be located (a CSV line that did not parse) is withheld;
+//   which they cannot be located (a CSV line that did not parse) is withheld, with the quoted parts of its reason;
+//   child tables of `flatten` mask keys named like the parent's tags;
 // - tagged values of rejected rows are registered with the redactor (core/redact.ts), so later log lines, error
 //   messages, alerts and run records that quote them print `***` instead.
 // Not yet: a tagged value of a row that was never rejected and that an error message quotes (a destination's
-// refusal) is not known to the redactor; tags name source columns, so a tagged column renamed by a transform is not
-// masked in entries of later stages unless it keeps its name; the DLQ's de-duplication key is a SHA-1 of the plain
-// payload (needed so rotation keeps dedupe working); the destination itself holds the data in clear. Erasure
-// (forget a subject), retention periods and roles allowed to read personal data are later slices.
+// refusal) is not known to the redactor, nor is a value shorter than 4 characters; tags name source columns, so a
+// tagged column renamed by a transform is not masked in entries of later stages unless it keeps its name; entries
+// stored before a key was set stay plain, and rotation re-encrypts nothing (no re-key command yet); the DLQ's
+// de-duplication key is a SHA-1 of the plain payload (so dedupe survives rotation); the destination holds the data in
+// clear. Erasure (forget a subject), retention periods and roles allowed to read personal data are later slices.
 //
 // Envelope: `sluice:enc:v1:<keyId>:<base64(iv | tag | ciphertext)>`, keyId = the first 8 hex digits of sha256(key),
 // a 12-byte random IV, a 16-byte GCM tag.

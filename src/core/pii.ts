@@ -75,6 +75,12 @@ export function maskPayload(raw: string, pii: readonly string[]): string {
   return JSON.stringify(row);
 }
 
+/**
+ * The reason of a withheld payload with its quoted fragments masked: a parser's message may quote the text it choked
+ * on (V8's JSON errors do: `Unexpected token … "…" is not valid JSON`), and where the tagged values sit is unknown.
+ */
+export const maskQuoted = (reason: string): string => reason.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, `"${PII_MASK}"`);
+
 /** A payload masked by maskPayload: its row cannot be replayed (it would load the mask). */
 export function isMaskedPayload(raw: string, pii: readonly string[]): boolean {
   if (raw === PII_WITHHELD) return true;

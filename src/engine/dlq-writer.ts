@@ -4,7 +4,7 @@
 // key they are masked in the payload too (with one, the store encrypts payload and reason: core/at-rest.ts).
 import type { ControlStore } from '../control/control-store.js';
 import { atRestKeys } from '../core/at-rest.js';
-import { maskPayload, maskValues, rememberPii, taggedValues } from '../core/pii.js';
+import { PII_WITHHELD, maskPayload, maskQuoted, maskValues, rememberPii, taggedValues } from '../core/pii.js';
 import { redact } from '../core/redact.js';
 import type { RejectedRow } from '../core/types.js';
 
@@ -29,7 +29,8 @@ export class DlqWriter {
       rememberPii(values);
       // Encrypted, the payload keeps personal values (replay needs them); without a key it is masked.
       const raw = encrypted ? redact(r.raw, false) : maskPayload(redact(r.raw), pii);
-      return { ...r, raw, reason: maskValues(redact(r.reason), values) };
+      const reason = maskValues(redact(r.reason), values);
+      return { ...r, raw, reason: raw === PII_WITHHELD ? maskQuoted(reason) : reason };
     });
     if (!this.dryRun) {
       await this.store.addDlq(kept.map((r) => ({ ...r, pipeline: this.pipeline, stream: this.stream, runId: this.runId })));

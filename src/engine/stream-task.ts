@@ -260,7 +260,7 @@ class StreamRun {
     if (chain?.producesChildren) {
       this.children = new ChildLoads({
         pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store: deps.store,
-        logger: ctx.logger, dryRun: task.dryRun, rules,
+        logger: ctx.logger, dryRun: task.dryRun, rules, pii: piiOf(task.stream),
       });
     }
     // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside; a

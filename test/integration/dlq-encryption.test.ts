@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { PII_MASK, PII_WITHHELD } from '../../src/core/pii.js';
-import { sluice, tempDir } from '../helpers.js';
+import { PG_URL, pgQuery, sluice, tempDir } from '../helpers.js';
 
 const ALICE = 'alice.secret@example.org'; // rejected by a check
 const BOB = 'bob.hidden@example.net'; // on a line that does not parse
@@ -139,6 +139,32 @@ test('without a key, tagged values are masked in the DLQ and such entries are no
   }
 });
 
+test('without a key, a payload that does not parse in a pii stream is withheld, and its reason quotes nothing', async () => {
+  const { dir, cleanup } = tempDir();
+  const home = join(dir, '.sluice');
+  try {
+    writeFileSync(join(dir, 'e.ndjson'), `{"id":1,"email":"ok@example.com"}\n{"id":2,"email":"${BOB}"\n{"id":3,"email":"${ALICE}","n":1}\n`);
+    writeFileSync(join(dir, 'p.yaml'), `pipeline: events
+sources:
+  - name: f
+    type: ndjson
+    streams:
+      - { name: events, path: e.ndjson, pii: email }
+destination: { type: sqlite, path: out.db }
+`);
+    const run = await sluice(['run', join(dir, 'p.yaml')], { home, env: { SLUICE_LOG_LEVEL: 'debug' } });
+    assert.equal(run.code, 3, run.stderr);
+    assert.ok(!run.stderr.includes(BOB), run.stderr);
+    const [entry] = await list(home, {});
+    assert.equal(entry.stage, 'parse');
+    assert.equal(entry.raw, PII_WITHHELD);
+    assert.ok(!entry.reason.includes('bob'), entry.reason);
+    assert.deepEqual(plainTextHits(home, [BOB]), []);
+  } finally {
+    cleanup();
+  }
+});
+
 test('a malformed key fails with exit 2 naming the variable, before any work', async () => {
   const p = project();
   try {
@@ -150,6 +176,24 @@ test('a malformed key fails with exit 2 naming the variable, before any work', a
     }
     assert.deepEqual(readdirSync(p.dir).sort(), ['p.yaml', 'people.csv'], 'nothing was written');
   } finally {
+    p.cleanup();
+  }
+});
+
+test('the PostgreSQL control store keeps the payloads encrypted too', async () => {
+  const p = project();
+  const schema = `sluice_test_enc_${randomBytes(4).toString('hex')}`;
+  const env = { SLUICE_ENCRYPTION_KEY: randomBytes(32).toString('hex'), SLUICE_CONTROL_URL: `${PG_URL}?schema=${schema}` };
+  try {
+    const run = await sluice(['run', p.file, '--json'], { home: p.home, env });
+    assert.equal(run.code, 3, run.stderr);
+    const stored = await pgQuery(`SELECT convert_from(raw, 'UTF8') AS raw, reason FROM "${schema}".dlq`);
+    assert.equal(stored.length, 2);
+    assert.ok(stored.every((r) => String(r.raw).startsWith('sluice:enc:v1:') && String(r.reason).startsWith('sluice:enc:v1:')), JSON.stringify(stored));
+    const entries = await list(p.home, env);
+    assert.equal(JSON.parse(entries.find((e) => e.stage === 'check')!.raw).email, ALICE);
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     p.cleanup();
   }
 });

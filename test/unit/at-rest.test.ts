@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SEALED_PREFIX, UnsealError, isSealed, loadAtRestKeys, seal, unseal } from '../../src/core/at-rest.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { PII_MASK, PII_WITHHELD, isMaskedPayload, maskPayload, maskValues, taggedValues } from '../../src/core/pii.js';
+import { PII_MASK, PII_WITHHELD, isMaskedPayload, maskPayload, maskQuoted, maskValues, taggedValues } from '../../src/core/pii.js';
 import { tempDir } from '../helpers.js';
 
 const hexKey = () => randomBytes(32).toString('hex');
@@ -87,6 +87,7 @@ test('pii values: JSON payloads masked by key, other payloads withheld, reasons 
   assert.ok(!isMaskedPayload(raw, ['email']));
   assert.equal(maskPayload('2,ann@example.com,999,extra', ['email']), PII_WITHHELD);
   assert.equal(maskValues('email "ann@example.com" is not valid', ['ann@example.com']), `email "${PII_MASK}" is not valid`);
+  assert.equal(maskQuoted(`Unexpected token 'b', "{bob@x.net" is not valid JSON`), `Unexpected token "${PII_MASK}", "${PII_MASK}" is not valid JSON`);
   const long = 'x'.repeat(100) + '@example.com';
   assert.ok(!maskValues(`value "${long.slice(0, 77)}..." too long`, [long]).includes('xxxxx'), 'the abbreviated form too');
 });
