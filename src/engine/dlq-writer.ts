@@ -24,12 +24,14 @@ export class DlqWriter {
     const pii = this.pii;
     const encrypted = !!atRestKeys();
     const kept = rows.map((r) => {
-      if (!pii.length) return { ...r, raw: redact(r.raw), reason: redact(r.reason) };
+      // Only secrets are redacted here: the personal values the redactor knows (up to thousands) would cost a scan each
+      // per row; a row's own tagged values are masked below, by its stream's tags.
+      if (!pii.length) return { ...r, raw: redact(r.raw, false), reason: redact(r.reason, false) };
       const values = taggedValues(r.raw, pii);
       rememberPii(values);
       // Encrypted, the payload keeps personal values (replay needs them); without a key it is masked.
-      const raw = encrypted ? redact(r.raw, false) : maskPayload(redact(r.raw), pii);
-      const reason = maskValues(redact(r.reason), values);
+      const raw = encrypted ? redact(r.raw, false) : maskPayload(redact(r.raw, false), pii);
+      const reason = maskValues(redact(r.reason, false), values);
       return { ...r, raw, reason: raw === PII_WITHHELD ? maskQuoted(reason) : reason };
     });
     if (!this.dryRun) {
