@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { PII_MASK, PII_WITHHELD } from '../../src/core/pii.js';
 import { PG_URL, pgQuery, sluice, tempDir } from '../helpers.js';
+import { api, serve, TOKEN } from '../support/serve-process.js';
 
 const ALICE = 'alice.secret@example.org'; // rejected by a check
 const BOB = 'bob.hidden@example.net'; // on a line that does not parse
@@ -162,6 +163,27 @@ destination: { type: sqlite, path: out.db }
     assert.deepEqual(plainTextHits(home, [BOB]), []);
   } finally {
     cleanup();
+  }
+});
+
+test('the HTTP API reads the entries decrypted', async () => {
+  const p = project();
+  const env = { SLUICE_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+  let server: ReturnType<typeof serve> | undefined;
+  try {
+    assert.equal((await sluice(['run', p.file], { home: p.home, env })).code, 3);
+    writeFileSync(join(p.dir, 'tokens.txt'), `ops: ${TOKEN}\n`);
+    server = serve(p.dir, p.home, 'serve', [], env);
+    const url = await server.url;
+    const rows = (await api(url, '/api/dlq?pipeline=people')).body.rows as Entry[];
+    assert.equal(rows.length, 2);
+    const check = rows.find((e) => e.stage === 'check')!;
+    assert.equal(JSON.parse(check.raw).email, ALICE);
+    assert.equal(JSON.parse((await api(url, `/api/dlq/${check.id}`)).text).raw, check.raw);
+    assert.ok(!server.log().includes(ALICE));
+  } finally {
+    server?.child.kill('SIGKILL');
+    p.cleanup();
   }
 });
 
