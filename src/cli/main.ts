@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliCommand } from './command.js';
+import { atRestKeys } from '../core/at-rest.js';
 import { auditCommand } from './audit.js';
 import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
@@ -43,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
     .enablePositionalOptions()
     .showHelpAfterError();
   for (const c of COMMANDS) c.register(program, (n) => { code = n; });
+  // A bad encryption key fails every command before any work (exit 2), naming the variable, never the value.
+  program.hook('preAction', () => {
+    atRestKeys();
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

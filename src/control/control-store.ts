@@ -62,6 +62,8 @@ export interface DlqEntry extends RejectedRow {
   runId: string;
   createdAt?: string;
   replayedAt?: string | null;
+  /** Stored encrypted with a key this process does not have: `raw` and `reason` say so instead (core/at-rest.ts). */
+  undecryptable?: boolean;
 }
 
 export interface DlqFilter {

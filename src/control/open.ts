@@ -1,6 +1,7 @@
 // Opens the control store configured for this process: PostgreSQL when SLUICE_CONTROL_URL is a postgres:// URL (the
 // shared store, for processes or machines that share work), else the SQLite file in $SLUICE_HOME.
 import { resolve } from 'node:path';
+import { atRestKeys } from '../core/at-rest.js';
 import { ConfigError } from '../core/errors.js';
 import type { ControlStore, StoreAddress } from './control-store.js';
 import { PgControlStore } from './pg-store.js';
@@ -11,6 +12,7 @@ export const sluiceHome = (env: NodeJS.ProcessEnv = process.env): string => reso
 const EXPECTED = 'postgres://user@host:5432/database[?schema=name] (or postgresql://), or unset for SQLite in $SLUICE_HOME';
 
 export function openControlStore(home: string = sluiceHome(), env: NodeJS.ProcessEnv = process.env): ControlStore {
+  atRestKeys(); // a bad encryption key is a configuration error before the store is touched
   const url = env.SLUICE_CONTROL_URL?.trim();
   if (!url) return new SqliteControlStore(home);
   // Only the scheme is ever shown: the rest of the value may hold a password.

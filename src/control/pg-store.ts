@@ -2,6 +2,7 @@
 // The same records and behaviour as the SQLite store (sqlite-store.ts); the tables live in the URL's `?schema=`
 // (default `sluice`), created on first use (pg-db.ts). Read-then-write steps are one transaction under an advisory
 // lock; JSON documents are text, as in SQLite, so a run's summary keeps its key order.
+import { seal } from '../core/at-rest.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
@@ -189,7 +190,7 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
       ON CONFLICT (pipeline, stream, dedupe_key) DO UPDATE SET run_id = excluded.run_id, reason = excluded.reason,
         stage = excluded.stage, created_at = excluded.created_at, replayed_at = NULL`, [
       column((e) => e.pipeline), column((e) => e.stream), column((e) => e.runId), column((e) => e.stage),
-      column((e) => pgText(e.reason)), column((e) => Buffer.from(e.raw, 'utf8')), column((e) => JSON.stringify(e.position)),
+      column((e) => seal(pgText(e.reason))), column((e) => Buffer.from(seal(e.raw), 'utf8')), column((e) => JSON.stringify(e.position)),
       column((e) => e.key), new Date(),
     ]);
     return (rowCount ?? 0) + entries.length - list.length;

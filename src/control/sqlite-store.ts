@@ -2,6 +2,7 @@
 // run writes; every write is a short transaction, so concurrent processes only wait on each other briefly.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { seal } from '../core/at-rest.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
@@ -170,7 +171,7 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
     return this.db.transaction(() => {
       let added = 0;
       for (const e of entries) {
-        added += insert.run(e.pipeline, e.stream, e.runId, e.stage, e.reason, e.raw, JSON.stringify(e.position), dlqKey(e), now).changes;
+        added += insert.run(e.pipeline, e.stream, e.runId, e.stage, seal(e.reason), seal(e.raw), JSON.stringify(e.position), dlqKey(e), now).changes;
       }
       return added;
     })();

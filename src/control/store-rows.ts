@@ -2,6 +2,7 @@
 // the DLQ filter and the DLQ de-duplication key. Timestamps arrive as text or milliseconds from SQLite and as Dates
 // from PostgreSQL; the mappers give callers the same shapes from either.
 import { createHash } from 'node:crypto';
+import { UnsealError, unseal } from '../core/at-rest.js';
 import { LockedError } from '../core/errors.js';
 import type { DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunLogLine, RunRow, SchemaChangeRecord, StepRecord, StreamRecord } from './control-store.js';
 import { positionKey } from './control-store.js';
@@ -30,7 +31,10 @@ export function refuseLiveLock(pipeline: string, owner: LockOwner, held: LockRow
   }
 }
 
-/** The DLQ's de-duplication key: the source position and a hash of the payload. */
+/**
+ * The DLQ's de-duplication key: the source position and a hash of the payload, the plain one (the stores encrypt after
+ * computing it: a random IV would make every copy differ).
+ */
 export const dlqKey = (e: DlqEntry): string => positionKey(e.position) + '|' + createHash('sha1').update(e.raw).digest('hex');
 
 /** The WHERE clause of a DLQ filter; `placeholder(n)` is the n-th parameter's marker (`?` or `$n`), from `first`. */
@@ -63,10 +67,28 @@ export interface DlqRow {
   id: number; pipeline: string; stream: string; run_id: string; stage: string; reason: string; raw: string; position: string;
   created_at: string | Date; replayed_at: string | Date | null;
 }
-export const dlqEntry = (r: DlqRow): DlqEntry => ({
-  id: r.id, pipeline: r.pipeline, stream: r.stream, runId: r.run_id, stage: r.stage as DlqEntry['stage'],
-  reason: r.reason, raw: r.raw, position: json(r.position), createdAt: isoText(r.created_at), replayedAt: isoOrNull(r.replayed_at),
-});
+/**
+ * A DLQ row as its entry: payload and reason decrypted (core/at-rest.ts). An entry this process has no key for is
+ * still listed, its payload and reason saying why they cannot be read, and marked `undecryptable` (never replayed).
+ */
+export const dlqEntry = (r: DlqRow): DlqEntry => {
+  let reason: string;
+  let raw: string;
+  let undecryptable = false;
+  try {
+    reason = unseal(r.reason);
+    raw = unseal(r.raw);
+  } catch (e) {
+    if (!(e instanceof UnsealError)) throw e;
+    reason = raw = `[${e.message}]`;
+    undecryptable = true;
+  }
+  return {
+    id: r.id, pipeline: r.pipeline, stream: r.stream, runId: r.run_id, stage: r.stage as DlqEntry['stage'],
+    reason, raw, position: json(r.position), createdAt: isoText(r.created_at), replayedAt: isoOrNull(r.replayed_at),
+    ...(undecryptable ? { undecryptable } : {}),
+  };
+};
 
 export interface PhaseRow {
   run_id: string; stream: string; phase: string; status: string; duration_ms: number; rows_in: number | null; rows_out: number | null;

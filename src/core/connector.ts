@@ -30,6 +30,8 @@ export interface StreamConfig {
   rounding?: 'half_even' | 'half_up';
   /** Re-read this far behind the watermark (a number, or a duration such as `10m`): see src/core/values/lookback.ts. */
   lookback?: number | string;
+  /** Source columns holding personal data: kept out of logs and messages, encrypted or masked in the DLQ (core/pii.ts). */
+  pii?: string[];
   [key: string]: unknown;
 }
 

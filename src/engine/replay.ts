@@ -8,6 +8,7 @@ import type { ControlStore, DlqEntry } from '../control/control-store.js';
 import { openControlStore, sluiceHome } from '../control/open.js';
 import { osUser, type RunOptions, type RunSummary, runPipeline } from './runner.js';
 import { parseJson } from '../core/values/json-parse.js';
+import { isMaskedPayload, piiOf } from '../core/pii.js';
 
 export interface ReplayResult {
   summary: RunSummary | undefined;
@@ -24,7 +25,10 @@ export async function replayDlq(
     const pipeline = loaded.config.pipeline;
     const entries = await store.listDlq({ pipeline, ids: opts.ids });
     const wanted = entries.filter((e) => !opts.streams?.length || opts.streams.includes(e.stream));
-    const replayable = wanted.filter((e) => e.stage !== 'parse');
+    // Not replayable either: an entry encrypted with a key this process lacks, and one whose personal values were masked
+    // (stored without a key: replaying it would load the mask).
+    const pii = new Map(loaded.config.sources.flatMap((src) => src.streams.map((st) => [st.name, piiOf(st)] as const)));
+    const replayable = wanted.filter((e) => e.stage !== 'parse' && !e.undecryptable && !isMaskedPayload(e.raw, pii.get(e.stream) ?? []));
     const streams = [...new Set(replayable.map((e) => e.stream))];
     if (!streams.length) return { summary: undefined, replayed: 0, still_failing: 0, not_replayable: wanted.length };
 

@@ -23,6 +23,7 @@ import { PhaseClock } from './phase-clock.js';
 import { SchemaTracker } from './schema-tracker.js';
 import { SeenRows } from './seen-rows.js';
 import type { SchemaChange } from './schema-tracker.js';
+import { piiOf } from '../core/pii.js';
 
 export interface StreamTask {
   pipeline: string;
@@ -146,7 +147,7 @@ class StreamRun {
   /** `failed`: a first attempt that failed on a refused value; this one goes on from its last commit, row by row. */
   constructor(private readonly task: StreamTask, private readonly deps: TaskDeps, failed?: StreamRun) {
     this.stream = task.stream;
-    this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun);
+    this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun, piiOf(task.stream));
     this.isolate = !!failed;
     if (failed) {
       Object.assign(this.counts, failed.atCommit);
@@ -259,7 +260,7 @@ class StreamRun {
     if (chain?.producesChildren) {
       this.children = new ChildLoads({
         pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store: deps.store,
-        logger: ctx.logger, dryRun: task.dryRun, rules,
+        logger: ctx.logger, dryRun: task.dryRun, rules, pii: piiOf(task.stream),
       });
     }
     // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside; a
