@@ -127,6 +127,9 @@ export class FilesDestination implements Destination {
       await mkdir(spill, { recursive: true });
       return DuckDBInstance.create(':memory:', {
         memory_limit: DUCKDB_MEMORY, threads: '2', temp_directory: spill,
+        // Rows in a part have no order to keep (a parallel read of a file has none either), and keeping it holds every
+        // partition's rows back: measured on 5M rows, half the time of a partitioned COPY.
+        preserve_insertion_order: 'false',
         // A partitioned COPY holds every open partition's rows until it flushes them: fewer open files, flushed sooner.
         // Measured on 5M rows into 58 partitions: peak RSS 376 → 228 MB, a little faster, two files a partition not one.
         partitioned_write_max_open_files: '8', partitioned_write_flush_threshold: '65536',

@@ -28,9 +28,6 @@ export async function copyToParts(
   try {
     // The engine reads a timestamp without a zone as UTC; DuckDB as its session's zone.
     await conn.run("SET TimeZone = 'UTC'");
-    // Parts have no order to keep (a parallel read has none either), and keeping it holds every partition's rows back:
-    // measured on 5M rows, half the time.
-    await conn.run('SET preserve_insertion_order = false');
     const names = columns.map((c) => quoteIdent(c)).join(', ');
     // DuckDB cannot split partitions by size: a partitioned file makes one part per partition.
     const by = partitionBy.length ? `, PARTITION_BY (${partitionBy.map((c) => quoteIdent(c)).join(', ')})` : `, FILE_SIZE_BYTES ${Math.max(1, Math.floor(targetBytes))}`;

@@ -36,15 +36,11 @@ export class S3TableStore implements TableStore {
     return `s3://${this.store.bucket}/${joinKey(this.prefix, table)}`;
   }
 
+  /** The table directories under the prefix (a delimited listing: the parts inside them are not listed). */
   async tables(): Promise<string[]> {
-    const base = this.prefix ? `${joinKey(this.prefix)}/` : '';
-    const names = new Set<string>();
-    for await (const o of this.store.list(base)) {
-      const rest = o.key.slice(base.length);
-      const slash = rest.indexOf('/');
-      if (slash > 0 && rest.slice(slash + 1) === MANIFEST) names.add(rest.slice(0, slash));
-    }
-    return [...names];
+    const names: string[] = [];
+    for await (const name of this.store.dirs(this.prefix ? `${joinKey(this.prefix)}/` : '')) names.push(name);
+    return names;
   }
 
   async readManifest(table: string): Promise<Manifest | undefined> {

@@ -22,7 +22,7 @@ export interface StagedPart {
 export interface TableStore {
   /** Where a message should say the table lives (a directory, an s3:// URL). */
   where(table: string): string;
-  /** Table directories (names as on disk / in the bucket) that hold a manifest. */
+  /** Table directories (names as on disk / in the bucket); a directory without a manifest reads as undefined. */
   tables(): Promise<string[]>;
   readManifest(table: string): Promise<Manifest | undefined>;
   writeManifest(table: string, manifest: Manifest): Promise<void>;

@@ -2,6 +2,7 @@
 // local file (bounded memory: a few parts in flight), server-side copies and deletes. Every failure becomes a
 // RunError that says what could not be done to which object and what to check — never the credentials.
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunError, errorMessage } from '../../core/errors.js';
@@ -80,6 +81,21 @@ export class S3Store {
     } while (token);
   }
 
+  /** The "directories" right under `prefix` (`prefix/<name>/…`): their names, one listing page per 1,000. */
+  async *dirs(prefix: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+      } catch (e) {
+        throw this.failure(e, 'list', { bucket: this.bucket, key: prefix });
+      }
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) yield p.Prefix.slice(prefix.length, -1);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   /** The object's bytes as a stream (`range` as in HTTP: `bytes=0-1`); undefined when there is no such key. */
   async read(key: string, options: { range?: string; signal?: AbortSignal; missingOk?: boolean } = {}): Promise<Readable | undefined> {
     try {
@@ -107,8 +123,20 @@ export class S3Store {
     }
   }
 
-  /** Upload a local file, in parts when it is large; an abort leaves no object (the multipart upload is aborted). */
+  /**
+   * Upload a local file: one PUT streamed from the file when it fits a part, in parts otherwise (the multiple-part
+   * upload reads a whole part into memory first, which a small file need not pay). An abort leaves no object.
+   */
   async upload(key: string, file: string, signal?: AbortSignal): Promise<void> {
+    const { size } = await stat(file);
+    if (size < PART_BYTES) {
+      try {
+        await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: size }), { abortSignal: signal });
+      } catch (e) {
+        throw this.failure(e, 'write', { bucket: this.bucket, key });
+      }
+      return;
+    }
     const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.client,
