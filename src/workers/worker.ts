@@ -53,17 +53,35 @@ export interface RunningWorker {
 
 const PROGRESS_EVERY_MS = 500;
 
+const lockMsOf = (o: WorkerOptions): number => o.lockMs ?? 30_000;
+
+/**
+ * Whether this worker still holds the job's lock: false when another worker took it, undefined when Redis does not
+ * answer within a second (it may be restarting: commands wait for the reconnection, and the task must not).
+ */
+async function lockHeld(job: Job<TaskJob, StreamResult>, token: string, lockMs: number): Promise<boolean | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 1000);
+  });
+  try {
+    return await Promise.race([job.extendLock(token, lockMs).then((n) => n === 1, () => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   await checkWorkerSetup(o.redisUrl);
   const name = `${hostname()}:${process.pid}`;
   const aborts = new Set<AbortController>();
-  const lockMs = o.lockMs ?? 30_000;
+  const lockMs = lockMsOf(o);
   const metrics = new WorkerMetrics(name);
   const served = o.metricsPort === undefined ? undefined : await metrics.listen(o.metricsHost ?? '127.0.0.1', o.metricsPort);
   // One control store (a connection pool) and the pipeline files read, for every task this worker runs: a task's
   // own setup is then its destination's and sources' connections.
   const shared: Shared = { store: openControlStore(o.home), pipelines: new Map() };
-  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job) => measured(job, metrics, () => runJob(job, o, aborts, shared)), {
+  const worker = new Worker<TaskJob, StreamResult>(o.queue, (job, token) => measured(job, metrics, () => runJob(job, token, o, aborts, shared)), {
     connection: connectionOf(o.redisUrl), concurrency: o.concurrency, name,
     lockDuration: lockMs, stalledInterval: lockMs,
     // A task taken over once may be taken over again; past that it fails, and the run says why.
@@ -123,7 +141,7 @@ async function pipelineOf(t: TaskJob, shared: Shared): Promise<LoadedPipeline> {
   return loaded;
 }
 
-async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts: Set<AbortController>, shared: Shared): Promise<StreamResult> {
+async function runJob(job: Job<TaskJob, StreamResult>, token: string | undefined, o: WorkerOptions, aborts: Set<AbortController>, shared: Shared): Promise<StreamResult> {
   const t = job.data;
   const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id });
   const loaded = await pipelineOf(t, shared);
@@ -154,6 +172,12 @@ async function runJob(job: Job<TaskJob, StreamResult>, o: WorkerOptions, aborts:
         source: parts.sources.get(task.source)!, destination: parts.destination, store, ctx, readStream: parts.readStream, onProgress,
         ...(t.blocked ? { blocked: t.blocked } : {}),
       });
+      // A task that failed after its lock was lost (this worker stalled past it) failed because another worker took
+      // it over and ended this one's session or refused its commit — however the failure reads (a broken pipe in the
+      // middle of a COPY says nothing of why): the log says so.
+      if (result.status === 'failed' && token && (await lockHeld(job, token, lockMsOf(o))) === false) {
+        result.error = `${result.error ?? 'failed'} — its task was taken over by another worker while this one was stalled past its lock; what it had not committed rolled back`;
+      }
       log.info({ status: result.status, counts: result.counts, ...(result.error ? { error: result.error } : {}) }, 'task finished');
       return result;
     } finally {
