@@ -35,6 +35,8 @@ export const topLevelKeys = {
       .describe('PostgreSQL: a materialized view, refreshed at every run (`CONCURRENTLY` once it has a unique index); a plain view on the embedded DuckDB.'),
   })).optional()
     .describe('Views over the loaded tables, created or replaced in order at the end of every run whose streams all succeeded (a changed `sql` replaces the view). The embedded DuckDB and PostgreSQL have them.'),
+  erasure: z.enum(['delete', 'anonymise']).default('delete')
+    .describe('What `sluice erase --key <column>=<value>` does to a data subject\'s rows in the destination tables: `delete` them (every version of an `scd2` stream\'s key, and the child tables of `flatten`), or `anonymise` them — their `pii` columns set to NULL, the rows and keys kept (the subject\'s child rows keep theirs, with the parent\'s `pii` names blanked). Either way the subject\'s dead-letter entries are deleted and the subject is suppressed: later runs filter its rows out (counted as filtered) until `sluice erase --lift`.'),
 };
 
 export const topLevelSchema = z.strictObject(topLevelKeys);

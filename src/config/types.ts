@@ -38,6 +38,8 @@ export interface PipelineConfig {
   checks?: Record<string, CheckConfig[]>;
   /** Views over the loaded tables, published at the end of a run whose streams all succeeded. */
   views?: ViewDefinition[];
+  /** What `sluice erase` does to a subject's rows: delete them (the default) or blank their `pii` columns. */
+  erasure?: 'delete' | 'anonymise';
 }
 
 export interface LoadedPipeline {

@@ -191,6 +191,7 @@ function validateOnce(raw: unknown): Validation {
     ...(transforms ? { transforms } : {}),
     ...(rest.views?.length ? { views: rest.views } : {}),
     ...(checks ? { checks } : {}),
+    ...(rest.erasure === 'anonymise' ? { erasure: rest.erasure } : {}),
   };
   return { ok: true, config };
 }

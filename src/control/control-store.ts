@@ -73,7 +73,18 @@ export interface DlqFilter {
   ids?: number[];
   /** Include entries already replayed successfully. */
   includeReplayed?: boolean;
+  /** Only entries after this id (a caller reading the queue page by page). */
+  afterId?: number;
   limit?: number;
+}
+
+/** A data subject erased from a pipeline (`sluice erase`): later runs filter its rows out (core/suppression.ts). */
+export interface Suppression {
+  pipeline: string;
+  /** The column the subject was erased by. */
+  column: string;
+  /** subjectDigest(pipeline, column, value): the value itself is not kept. */
+  digest: string;
 }
 
 /** A stream's check results, metrics and score in one run (src/quality/). */
@@ -179,6 +190,13 @@ export interface ControlStore extends ServiceStore {
   listDlq(filter: DlqFilter): Promise<DlqEntry[]>;
   markReplayed(ids: number[]): Promise<void>;
   purgeDlq(filter: DlqFilter): Promise<number>;
+
+  /** Adds subjects to the suppression list (one already there stays as it was). Returns how many were new. */
+  addSuppressions(entries: Suppression[]): Promise<number>;
+  /** The pipeline's suppressed digests by column. */
+  suppressions(pipeline: string): Promise<Map<string, Set<string>>>;
+  /** Takes a subject off the list (`sluice erase --lift`): its rows load again. Returns how many were removed. */
+  liftSuppressions(entries: Suppression[]): Promise<number>;
 
   appendRunLogs(runId: string, lines: RunLogLine[]): Promise<void>;
   /** A run's lines after `afterSeq`, in order. */

@@ -10,7 +10,7 @@ import { redact, registerSecret } from '../core/redact.js';
 export const TABLES = [
   'runs', 'phases', 'streams', 'schema_changes', 'dlq', 'locks', 'quality',
   'scheduled_runs', 'leases', 'audit', 'audit_head', 'alerts', 'outbox', 'backfills', 'run_logs', 'paused',
-  'transformer_runs',
+  'transformer_runs', 'suppressions',
 ] as const;
 export type Tables = Record<(typeof TABLES)[number], string>;
 

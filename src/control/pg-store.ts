@@ -6,7 +6,7 @@ import { seal } from '../core/at-rest.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StoreAddress, StreamRecord,
+  SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
 } from './control-store.js';
 import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
@@ -14,7 +14,7 @@ import { PG_BACKFILL_MIGRATION, PG_SERVICE_MIGRATION, PgServiceStore } from './p
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
   STEP_COLUMNS, dlqEntry, dlqKey, dlqWhere, phaseRecord, qualityRecord, runLogLine, refuseLiveLock, runRow, runStats, schemaChange, stepRecord,
-  stepValues, streamRecord, trendRow,
+  stepValues, streamRecord, suppressionMap, trendRow,
 } from './store-rows.js';
 
 // `ord` columns keep insertion order where SQLite has its rowid (a replaced row moves last there, so it does here).
@@ -59,6 +59,11 @@ const MIGRATIONS: PgMigration[] = [
     run_id TEXT NOT NULL, stream TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, records_in BIGINT NOT NULL,
     records_out BIGINT NOT NULL, failed BIGINT NOT NULL, filtered BIGINT NOT NULL, duration_ms DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (run_id, stream, step));`,
+  // Erased subjects later runs filter out (core/suppression.ts): digests, never values.
+  (t) => `
+  CREATE TABLE ${t.suppressions} (
+    pipeline TEXT NOT NULL, col TEXT NOT NULL, digest TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (pipeline, col, digest));`,
 ];
 
 export class PgControlStore extends PgServiceStore implements ControlStore {
@@ -212,6 +217,29 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
   async purgeDlq(f: DlqFilter): Promise<number> {
     const { where, params } = dlqWhere({ ...f, includeReplayed: true }, (n) => `$${n}`);
     return (await this.db.query(`DELETE FROM ${this.db.t.dlq} ${where}`, params)).rowCount ?? 0;
+  }
+
+  async addSuppressions(entries: Suppression[]): Promise<number> {
+    let added = 0;
+    for (const e of entries) {
+      added += (await this.db.query(`INSERT INTO ${this.db.t.suppressions} (pipeline, col, digest, created_at) VALUES ($1, $2, $3, now())
+        ON CONFLICT DO NOTHING`, [e.pipeline, e.column, e.digest])).rowCount ?? 0;
+    }
+    return added;
+  }
+
+  async suppressions(pipeline: string): Promise<Map<string, Set<string>>> {
+    const { rows } = await this.db.query<{ col: string; digest: string }>(`SELECT col, digest FROM ${this.db.t.suppressions} WHERE pipeline = $1`, [pipeline]);
+    return suppressionMap(rows);
+  }
+
+  async liftSuppressions(entries: Suppression[]): Promise<number> {
+    let lifted = 0;
+    for (const e of entries) {
+      lifted += (await this.db.query(`DELETE FROM ${this.db.t.suppressions} WHERE pipeline = $1 AND col = $2 AND digest = $3`,
+        [e.pipeline, e.column, e.digest])).rowCount ?? 0;
+    }
+    return lifted;
   }
 
   async pipelineOverview(window: number, only?: readonly string[]): Promise<PipelineOverview[]> {

@@ -7,13 +7,13 @@ import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
   ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StoreAddress, StreamRecord,
+  SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
 } from './control-store.js';
 import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
   STEP_COLUMNS, dlqEntry, dlqKey, dlqWhere, phaseRecord, runLogLine, qualityRecord, refuseLiveLock, runRow, runStats, schemaChange, stepRecord,
-  stepValues, streamRecord,
+  stepValues, streamRecord, suppressionMap,
 } from './store-rows.js';
 
 const MIGRATIONS = [
@@ -56,6 +56,10 @@ const MIGRATIONS = [
      run_id TEXT NOT NULL, stream TEXT NOT NULL, step INTEGER NOT NULL, name TEXT NOT NULL, records_in INTEGER NOT NULL,
      records_out INTEGER NOT NULL, failed INTEGER NOT NULL, filtered INTEGER NOT NULL, duration_ms REAL NOT NULL,
      PRIMARY KEY (run_id, stream, step));`,
+  // Erased subjects later runs filter out (core/suppression.ts): digests, never values.
+  `CREATE TABLE suppressions (
+     pipeline TEXT NOT NULL, col TEXT NOT NULL, digest TEXT NOT NULL, created_at TEXT NOT NULL,
+     PRIMARY KEY (pipeline, col, digest));`,
 ];
 
 export class SqliteControlStore extends SqliteServiceStore implements ControlStore {
@@ -192,6 +196,21 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
   async purgeDlq(f: DlqFilter): Promise<number> {
     const { where, params } = dlqWhere({ ...f, includeReplayed: true }, () => '?');
     return this.db.prepare(`DELETE FROM dlq ${where}`).run(...params).changes;
+  }
+
+  async addSuppressions(entries: Suppression[]): Promise<number> {
+    const stmt = this.db.prepare('INSERT INTO suppressions (pipeline, col, digest, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    const now = new Date().toISOString();
+    return this.db.transaction(() => entries.reduce((n, e) => n + stmt.run(e.pipeline, e.column, e.digest, now).changes, 0))();
+  }
+
+  async suppressions(pipeline: string): Promise<Map<string, Set<string>>> {
+    return suppressionMap(this.db.prepare('SELECT col, digest FROM suppressions WHERE pipeline = ?').all(pipeline) as { col: string; digest: string }[]);
+  }
+
+  async liftSuppressions(entries: Suppression[]): Promise<number> {
+    const stmt = this.db.prepare('DELETE FROM suppressions WHERE pipeline = ? AND col = ? AND digest = ?');
+    return this.db.transaction(() => entries.reduce((n, e) => n + stmt.run(e.pipeline, e.column, e.digest).changes, 0))();
   }
 
   async listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]> {

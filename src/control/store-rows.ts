@@ -49,6 +49,7 @@ export function dlqWhere(f: DlqFilter, placeholder: (n: number) => string, first
   if (f.stream) clauses.push(`stream = ${param(f.stream)}`);
   if (f.runId) clauses.push(`run_id = ${param(f.runId)}`);
   if (f.ids?.length) clauses.push(`id IN (${f.ids.map((id) => param(id)).join(', ')})`);
+  if (f.afterId !== undefined) clauses.push(`id > ${param(f.afterId)}`);
   if (!f.includeReplayed) clauses.push('replayed_at IS NULL');
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
@@ -184,3 +185,14 @@ export const delivery = (r: OutboxRow): OutboxDelivery => ({
   id: r.id, channel: r.channel, body: json(r.body), attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
   createdAt: isoText(r.created_at), deliveredAt: isoOrNull(r.delivered_at), lastError: r.last_error,
 });
+
+/** Suppressed digests grouped by column, from (column, digest) rows. */
+export function suppressionMap(rows: readonly { col: string; digest: string }[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of rows) {
+    let set = out.get(r.col);
+    if (!set) out.set(r.col, (set = new Set()));
+    set.add(r.digest);
+  }
+  return out;
+}

@@ -246,6 +246,33 @@ export interface ViewDefinition {
   materialized: boolean;
 }
 
+/**
+ * One data subject's rows in a table (privacy erasure, `sluice erase`): those whose `column` (a target column) equals
+ * one of `values` — and, with `key`, every row sharing its key with one of them: an SCD2 table's earlier versions of
+ * the subject, which may no longer carry the value erased by (an old email address).
+ */
+export interface SubjectRows {
+  table: string;
+  column: string;
+  values: readonly unknown[];
+  /** Target columns of the table's primary key; empty: only the matching rows. */
+  key: readonly string[];
+}
+
+export interface EraseOptions {
+  /** Set these target columns to NULL instead of deleting the rows (anonymisation; the rows and their keys stay). */
+  anonymise?: readonly string[];
+  /** Count only: nothing changes. */
+  dryRun?: boolean;
+}
+
+export interface ErasedRows {
+  /** Rows deleted (or anonymised; with a dry run, that would be). */
+  rows: number;
+  /** The key values of those rows, one array per key (the child tables of a flatten name their parent by it). */
+  keys: unknown[][];
+}
+
 export interface Destination {
   readonly type: string;
   readonly capabilities: DestinationCapabilities;
@@ -267,6 +294,11 @@ export interface Destination {
    * Destinations without it do not fence.
    */
   claimState?(pipeline: string, stream: string, runId: string): Promise<void>;
+  /**
+   * Delete (or anonymise) one data subject's rows of a table in one transaction, and say how many and which keys. A
+   * table that does not exist holds none. Undefined where rows cannot be erased in place.
+   */
+  eraseSubject?(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows>;
   /** Create or replace the pipeline's views, in order (a view may read the one before). Undefined: it has none. */
   publishViews?(views: ViewDefinition[]): Promise<void>;
   close(): Promise<void>;

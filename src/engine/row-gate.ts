@@ -20,6 +20,8 @@ export interface ValueRules {
   stripNul?: boolean;
   /** Round values of declared `decimal(p,s)` columns to their scale (otherwise a longer one is refused). */
   rounding?: Rounding;
+  /** Erased subjects (core/suppression.ts): a test per column, by source or target name; a row it holds is filtered. */
+  suppressed?(column: string): ((value: unknown) => boolean) | undefined;
 }
 
 /** A row passes, is filtered (counted, not loaded), or is rejected with a reason (dead-lettered). */
@@ -37,6 +39,9 @@ export class RowGate {
   private fixes: [number, (value: unknown) => unknown][] = [];
   /** The column types refusals and fixes were bound for. */
   private boundTypes = '';
+  /** Per column position: the test of an erased subject's value (ValueRules.suppressed). */
+  private screens: [number, (value: unknown) => boolean][] = [];
+  private boundNames = -1;
 
   /**
    * @param keyed  rows must carry every column of `primaryKey`
@@ -75,6 +80,16 @@ export class RowGate {
       this.endCursor = canonicalBound(type, this.endCursor);
     }
     this.keyIndexes = this.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
+    const { suppressed } = this.rules;
+    if (suppressed && columns.length !== this.boundNames) {
+      // Columns are only ever added: their count says whether the names changed.
+      this.boundNames = columns.length;
+      this.screens = [];
+      columns.forEach((c, i) => {
+        const test = suppressed(c.name) ?? (c.target ? suppressed(c.target) : undefined);
+        if (test) this.screens.push([i, test]);
+      });
+    }
     const types = columns.map((c) => `${c.type}${c.precision ?? ''}:${c.scale ?? ''}`).join();
     if (types === this.boundTypes) return;
     this.boundTypes = types;
@@ -109,6 +124,10 @@ export class RowGate {
     if (this.seen !== undefined && cursor !== null) {
       seen = SeenRows.hash(this.keyIndexes.map((k) => values[k]), cursor);
       if (this.seen.loaded(seen)) return FILTERED;
+    }
+    for (let s = 0; s < this.screens.length; s++) {
+      const [i, held] = this.screens[s];
+      if (held(values[i])) return FILTERED;
     }
     for (let f = 0; f < this.fixes.length; f++) {
       const [i, fix] = this.fixes[f];

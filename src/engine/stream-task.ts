@@ -24,6 +24,8 @@ import { SchemaTracker } from './schema-tracker.js';
 import { SeenRows } from './seen-rows.js';
 import type { SchemaChange } from './schema-tracker.js';
 import { piiOf } from '../core/pii.js';
+import { suppressionTest } from '../core/suppression.js';
+import { screenBatch } from './suppressed-rows.js';
 
 export interface StreamTask {
   pipeline: string;
@@ -114,6 +116,8 @@ class StreamRun {
   private chain: TransformChain | undefined;
   private tracker!: SchemaTracker;
   private gate!: RowGate;
+  /** The pipeline has erased subjects: their rows leave each batch as read (no file then goes whole to the load). */
+  private screen: ((batch: Batch) => { batch: Batch; dropped: number }) | undefined;
   private quality: StreamQuality | undefined;
   private load: StreamLoad | undefined;
   /** Child tables of `flatten` steps, loaded beside the stream. */
@@ -212,6 +216,10 @@ class StreamRun {
       // A full refresh reloads a table; an scd2 stream keeps its history and records only what changed.
       : task.fullRefresh && stream.write !== 'scd2' ? 'replace' : stream.write;
     this.disposition = disposition;
+    // Subjects erased from the pipeline (`sluice erase`) are not loaded again from a source that still has them.
+    const suppressed = await deps.store.suppressions(task.pipeline);
+    const held = suppressed.size ? suppressionTest(task.pipeline, suppressed) : undefined;
+    this.screen = held && ((b: Batch) => screenBatch(b, [...suppressed.keys()], held));
     const chain = task.transforms?.length ? new TransformChain(task.transforms, {
       stream: stream.name, runId: task.runId, primaryKey: stream.primary_key, readStream: deps.readStream, readTable: destination.readTable?.bind(destination),
       targetTable: stream.destination_table ?? stream.name,
@@ -236,6 +244,7 @@ class StreamRun {
     const rules: ValueRules = {
       refuses: destination.capabilities.refuses?.bind(destination.capabilities), stripNul: !!stream.strip_nul,
       ...(stream.rounding ? { rounding: stream.rounding } : {}),
+      ...(held ? { suppressed: held } : {}),
       column: (target) => this.load?.refuses?.(target),
     };
     // An append stream re-reading behind its watermark knows the rows it loaded there (seen-rows.ts).
@@ -274,14 +283,14 @@ class StreamRun {
 
   /**
    * Whether whole files go to the load's own reader (StreamLoad.ingest): only where no row needs the engine — no
-   * transforms, checks or child tables, no contract holding columns out, no lookback, window, replay or row-by-row
+   * transforms, checks or child tables, no contract holding columns out, no lookback, window, replay, erased subject or row-by-row
    * retry. A cursor's filter and watermark the load applies itself. `SLUICE_HANDOFF=off` keeps every file on the engine's path (the benches
    * measure both).
    */
   private handsOff(): boolean {
     const { task, stream } = this;
     return !!this.load?.ingests?.(this.deps.source.type) && !this.chain && !this.quality && !this.children && !this.isolate
-      && !task.window && !task.replay && !stream.contract && stream.lookback === undefined
+      && !task.window && !task.replay && !stream.contract && stream.lookback === undefined && !this.screen
       && process.env.SLUICE_HANDOFF !== 'off';
   }
 
@@ -347,7 +356,7 @@ class StreamRun {
       this.failedPhase = 'extract';
       const next: IteratorResult<Batch> = await clock.time('extract', () => batches.next());
       if (next.done && !chain?.holding) return;
-      const read: Batch | undefined = next.done ? undefined : next.value;
+      let read: Batch | undefined = next.done ? undefined : next.value;
       if (read?.handOff) {
         this.failedPhase = 'load';
         await this.takeFile(read.handOff);
@@ -356,6 +365,11 @@ class StreamRun {
         continue;
       }
       if (read) counts.extracted += batchLength(read) + (read.rejected?.length ?? 0);
+      if (read && this.screen) {
+        const screened = this.screen(read);
+        read = screened.batch;
+        counts.filtered += screened.dropped;
+      }
       if (read?.rejected?.length) counts.dead_lettered += await this.dlq.add(read.rejected);
       this.failedPhase = 'transform';
       // At the end of the stream (read undefined) the chain emits what blocking steps (aggregate) held back.

@@ -584,15 +584,15 @@ describe('the PostgreSQL control store', () => {
       const tables = await pgQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema.split("'").join("''")}' ORDER BY table_name`);
       assert.deepEqual(tables.map((r) => r.table_name), [
         'alerts', 'audit', 'audit_head', 'backfills', 'dlq', 'leases', 'locks', 'outbox', 'paused', 'phases', 'quality', 'run_logs', 'runs', 'scheduled_runs', 'schema_changes',
-        'schema_version', 'streams', 'transformer_runs',
+        'schema_version', 'streams', 'suppressions', 'transformer_runs',
       ]);
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 5 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 6 }]);
       // A store opened later finds the tables and migrates nothing again.
       const late = new PgControlStore(pgUrl(schema));
       await late.startRun({ runId: 'r', pipeline: 'p', startedAt: new Date(), options: {} });
       assert.equal((await stores[1].listRuns({}))[0].run_id, 'r');
       await late.close();
-      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 5 }]);
+      assert.deepEqual(await pgQuery(`SELECT version FROM ${quoted(schema)}.schema_version`), [{ version: 6 }]);
     } finally {
       for (const s of stores) await s.close();
     }

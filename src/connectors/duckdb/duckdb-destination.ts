@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue, Json as JsonValue } from '@duckdb/node-api';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
+  Destination, EraseOptions, ErasedRows, LoadTarget, RunContext, StreamLoad, SubjectRows, ViewDefinition,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -17,6 +17,7 @@ import { DEFAULT_MEMORY_LIMIT, DUCKDB_CAPABILITIES } from './duckdb-spec.js';
 import type { DuckDBConfig } from './duckdb-spec.js';
 import { createStateTable, deleteState, readState } from './duckdb-state.js';
 import { OpenLoads } from '../open-loads.js';
+import { eraseSubjectRows } from '../sql/erase-subject.js';
 
 /**
  * The pool a load reading a file with read_csv adds, in loads' worth (DEFAULT_MEMORY_LIMIT each): the reader's
@@ -134,6 +135,34 @@ export class DuckDBDestination implements Destination {
       for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, unknown>[];
     } catch (e) {
       throw new RunError(`reading ${table} from the DuckDB warehouse failed: ${errorMessage(e)}`, undefined, { cause: e });
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  async eraseSubject(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows> {
+    const conn = await this.requireInstance().connect();
+    try {
+      const [schema, name] = schemaAndName(subject.table, this.schema);
+      const found = await conn.runAndReadAll('SELECT 1 FROM information_schema.tables WHERE table_schema = $schema AND table_name = $name', { schema, name });
+      if (found.currentRowCount === 0) return { rows: 0, keys: [] };
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        const erased = await eraseSubjectRows({
+          dialect: { quoteChar: '"', param: (n) => `$${n}` },
+          column: (c) => quoteIdent(c),
+          // Values go back as DuckDB gave them (a BIGINT as bigint), so the keys bind as their own types.
+          rows: async (sql, params) => (await conn.runAndReadAll(sql, params as DuckDBValue[])).getRows() as unknown[][],
+          run: async (sql, params) => (await conn.run(sql, params as DuckDBValue[])).rowsChanged,
+        }, quoteQualified([schema, name]), subject, options);
+        await conn.run(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+        return erased;
+      } catch (e) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      throw new RunError(`erasing from ${subject.table} in the DuckDB warehouse failed: ${errorMessage(e)}`, undefined, { cause: e });
     } finally {
       conn.closeSync();
     }

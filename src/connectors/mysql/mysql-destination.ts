@@ -2,7 +2,7 @@
 // load (streams load concurrently) and the pool itself for state reads.
 import type { Pool } from 'mysql2/promise';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad,
+  Destination, EraseOptions, ErasedRows, LoadTarget, RunContext, StreamLoad, SubjectRows,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -19,6 +19,7 @@ import { mysqlName } from './mysql-tables.js';
 import { canonicalRows } from './mysql-types.js';
 import { MYSQL_CAPABILITIES } from './mysql-spec.js';
 import { OpenLoads } from '../open-loads.js';
+import { eraseSubjectRows } from '../sql/erase-subject.js';
 
 /** Rows per batch readTable yields. */
 const READ_BATCH = 5000;
@@ -132,6 +133,34 @@ export class MysqlDestination implements Destination {
       // A result read only in part is still arriving on the connection: it cannot go back to the pool.
       if (complete) conn.release();
       else conn.destroy();
+    }
+  }
+
+  async eraseSubject(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    const parts = splitQualified(subject.table);
+    const table = quoteQualified([...parts.slice(0, -1), mysqlName(parts[parts.length - 1])], '`');
+    let broken = false;
+    try {
+      await conn.beginTransaction();
+      const erased = await eraseSubjectRows({
+        dialect: MYSQL_DIALECT,
+        column: (c) => quoteQualified([mysqlName(c)], '`'),
+        rows: async (sql, params) => (await conn.query({ sql, rowsAsArray: true }, params))[0] as unknown[][],
+        run: async (sql, params) => ((await conn.query(sql, params))[0] as { affectedRows: number }).affectedRows,
+      }, table, subject, options);
+      await (options.dryRun ? conn.rollback() : conn.commit());
+      return erased;
+    } catch (e) {
+      if ((e as { errno?: number }).errno === 1146) {
+        await conn.rollback().catch(() => { broken = true; });
+        return { rows: 0, keys: [] };
+      }
+      broken = true;
+      throw mysqlError(e, `erasing from ${subject.table}`);
+    } finally {
+      if (broken) conn.destroy();
+      else conn.release();
     }
   }
 

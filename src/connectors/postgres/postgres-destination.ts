@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad, ViewDefinition,
+  Destination, EraseOptions, ErasedRows, LoadTarget, RunContext, StreamLoad, SubjectRows, ViewDefinition,
 } from '../../core/connector.js';
 import { ConfigError, RunError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -21,6 +21,7 @@ import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
 import { claimState, createStateTable, deleteState, readState } from './postgres-state.js';
 import { OpenLoads } from '../open-loads.js';
+import { eraseSubjectRows } from '../sql/erase-subject.js';
 
 export class PostgresDestination implements Destination {
   readonly type = 'postgres';
@@ -131,6 +132,30 @@ export class PostgresDestination implements Destination {
       throw pgError(e, `reading ${table} failed`);
     } finally {
       await cursor.close().catch(() => { broken = true; });
+      client.release(broken);
+    }
+  }
+
+  async eraseSubject(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows> {
+    const client = await connectClient(this.requirePool(), this.config);
+    const table = quoteQualified(schemaAndName(subject.table, this.schema));
+    let broken = false;
+    try {
+      if (!(await client.query('SELECT to_regclass($1) IS NOT NULL AS found', [table])).rows[0].found) return { rows: 0, keys: [] };
+      await client.query('BEGIN');
+      const erased = await eraseSubjectRows({
+        dialect: { quoteChar: '"', param: (n) => `$${n}` },
+        column: (c) => quoteIdent(c),
+        rows: async (sql, params) => (await client.query<unknown[]>({ text: sql, values: params, rowMode: 'array' })).rows,
+        run: async (sql, params) => (await client.query(sql, params)).rowCount ?? 0,
+      }, table, subject, options);
+      await client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+      return erased;
+    } catch (e) {
+      broken = true;
+      throw pgError(e, `erasing from ${subject.table}`);
+    } finally {
+      // A failed transaction is never handed back: the connection is dropped, which rolls it back.
       client.release(broken);
     }
   }

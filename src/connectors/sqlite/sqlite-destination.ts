@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type {
-  Destination, LoadTarget, RunContext, StreamLoad,
+  Destination, EraseOptions, ErasedRows, LoadTarget, RunContext, StreamLoad, SubjectRows,
 } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import { openDatabase, type SqliteDatabase } from '../../core/sqlite-driver.js';
@@ -19,6 +19,7 @@ import type { SqliteConfig } from './sqlite-spec.js';
 import { normalizeRow } from './sqlite-types.js';
 import { SQLITE_CAPABILITIES } from './sqlite-spec.js';
 import { OpenLoads } from '../open-loads.js';
+import { eraseSubjectRows } from '../sql/erase-subject.js';
 
 /** Rows per batch readTable yields. */
 const READ_BATCH = 5000;
@@ -115,6 +116,27 @@ export class SqliteDestination implements Destination {
       throw new RunError(`reading ${table} from ${this.path} failed: ${errorMessage(e)}`, undefined, { cause: e });
     } finally {
       reader?.close();
+    }
+  }
+
+  async eraseSubject(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows> {
+    const db = this.requireDb();
+    const parts = splitQualified(subject.table);
+    const master = parts.length > 1 ? `${quoteQualified([parts[0]])}.sqlite_master` : 'sqlite_master';
+    if (!db.prepare(`SELECT 1 FROM ${master} WHERE type = 'table' AND name = ?`).get(parts[parts.length - 1])) return { rows: 0, keys: [] };
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const erased = await eraseSubjectRows({
+        dialect: SQLITE_DIALECT,
+        column: q,
+        rows: async (sql, params) => db.prepare(sql).raw(true).safeIntegers(true).all(...params) as unknown[][],
+        run: async (sql, params) => db.prepare(sql).run(...params).changes,
+      }, quoteQualified(parts), subject, options);
+      db.exec(options.dryRun ? 'ROLLBACK' : 'COMMIT');
+      return erased;
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw new RunError(`erasing from ${subject.table} in ${this.path} failed: ${errorMessage(e)}`, undefined, { cause: e });
     }
   }
 
