@@ -8,6 +8,7 @@ import { auditCommand } from './audit.js';
 import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { gcCommand } from './gc.js';
 import { initCommand } from './init.js';
 import { lintCommand } from './lint.js';
 import { diffCommand } from './diff.js';
@@ -28,7 +29,7 @@ import { workerCommand } from './worker.js';
 
 const COMMANDS: CliCommand[] = [
   runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
-  searchCommand, workerCommand, lakeCommand,
+  gcCommand, searchCommand, workerCommand, lakeCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.
