@@ -9,6 +9,7 @@ import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
 import { eraseCommand } from './erase.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { gcCommand } from './gc.js';
 import { initCommand } from './init.js';
 import { lintCommand } from './lint.js';
 import { diffCommand } from './diff.js';
@@ -29,7 +30,7 @@ import { workerCommand } from './worker.js';
 
 const COMMANDS: CliCommand[] = [
   runCommand, validateCommand, lintCommand, initCommand, runsCommand, dlqCommand, stateCommand, qualityCommand, rerunCommand, backfillCommand, serveCommand, auditCommand, diffCommand, syncCommand, conflictsCommand, changesCommand,
-  searchCommand, workerCommand, lakeCommand, eraseCommand,
+  gcCommand, searchCommand, workerCommand, lakeCommand, eraseCommand,
 ];
 
 // dist/src/cli/ and dist/bundle/cli/ (scripts/bundle.js) both sit three levels below the package root.

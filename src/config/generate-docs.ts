@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { DestinationSpec } from '../core/connector.js';
 import { COLUMN_TYPES } from '../core/types.js';
 import { syncFileSpec, syncTableSpec } from './sync-spec.js';
+import { pipelineRetentionSchema, syncRetentionSchema } from './retention-spec.js';
 import { DEFAULT_DESTINATION } from '../connectors/registry.js';
 import {
   destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
@@ -143,6 +144,9 @@ export function generateReference(): string {
     '## Top-level keys',
     '',
     keyTable(top),
+    'Each key of `retention`:',
+    '',
+    keyTable(toJson(pipelineRetentionSchema)),
     '## Stream keys (every source)',
     '',
     'Each entry of a source\'s `streams` takes these keys, plus the stream keys of its source type.',
@@ -190,6 +194,9 @@ export function generateReference(): string {
     'Each entry of `tables`:',
     '',
     keyTable(toJson(syncTableSpec)),
+    'Each key of `retention`:',
+    '',
+    keyTable(toJson(syncRetentionSchema)),
   );
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

@@ -7,6 +7,7 @@ import {
 } from '../connectors/registry.js';
 import { alertsSchema } from './alerts-spec.js';
 import { scheduleSchema } from './schedule-spec.js';
+import { pipelineRetentionSchema } from './retention-spec.js';
 import { commonStreamKeys } from './stream-keys.js';
 import { TRANSFORMS_DESCRIPTION, transformsSchema } from '../transforms/spec.js';
 import { CHECKS_DESCRIPTION, checksSchema } from '../quality/spec.js';
@@ -25,6 +26,7 @@ export const topLevelKeys = {
     .describe('Rows per batch; memory is bounded by it. Small batches die young in the garbage collector: 1,000 measured fastest and leanest.'),
   checkpoint_rows: z.int().min(1).default(100000).describe('Rows between durable checkpoints (rows and state committed together). Loads that apply a checkpoint while reading on (PostgreSQL append, merge and scd2) ramp up to it: 1/8, 1/4, 1/2, then all of it.'),
   schedule: scheduleSchema.optional(),
+  retention: pipelineRetentionSchema.optional(),
   alerts: alertsSchema.optional().describe('Alert rules and channels for this pipeline under `sluice serve`, added to those of the project file `sluice.yaml`; rules may name either file\'s channels.'),
   transforms: z.record(z.string(), z.array(z.unknown())).optional().describe(TRANSFORMS_DESCRIPTION),
   checks: z.record(z.string(), z.array(z.unknown())).optional().describe(CHECKS_DESCRIPTION),

@@ -8,6 +8,7 @@ import type { DestinationConfig } from './types.js';
 import type { Env } from './interpolate.js';
 import { parseConfigText, readConfigFile } from './load.js';
 import { PIPELINE_NAME } from './pipeline-spec.js';
+import { syncRetentionSchema } from './retention-spec.js';
 import { scheduleSchema } from './schedule-spec.js';
 import { isMapping } from './validate-stream-lists.js';
 import { validateDestination } from './validate-pipeline.js';
@@ -44,6 +45,7 @@ export const syncFileSpec = z.strictObject({
   }).optional().describe('Change data capture settings (mode: cdc).'),
   change_log: z.boolean().default(true)
     .describe('Append every change the sync makes to a table (key, operation, origin, hashes, the row after it) to its change log: `sluice changes list`, and `sluice changes replay` rebuilds a table from it.'),
+  retention: syncRetentionSchema.optional(),
   tables: z.array(syncTableSpec).min(1).describe('The tables kept in step (keys below).'),
   schedule: scheduleSchema.optional()
     .describe('mode: hash: when `sluice serve` runs the sync once (`sluice sync --once`), with the same keys and policies as a pipeline\'s `schedule`. A mode: cdc sync takes none: `serve` streams it continuously.'),

@@ -2,6 +2,7 @@
 import type { StreamConfig, ViewDefinition } from '../core/connector.js';
 import type { StepConfig } from '../transforms/chain.js';
 import type { CheckConfig } from '../quality/check.js';
+import type { PipelineRetention } from './retention-spec.js';
 import type { ScheduleConfig } from './schedule-spec.js';
 
 export interface SourceConfig {
@@ -30,6 +31,8 @@ export interface PipelineConfig {
   checkpoint_rows: number;
   /** When `sluice serve` runs it (schedule-spec.ts). */
   schedule?: ScheduleConfig;
+  /** How long its DLQ entries, runs and run logs are kept (retention-spec.ts); kept for ever when absent. */
+  retention?: PipelineRetention;
   /** The `alerts:` block as written (validated; `serve` parses it with the project file's channels: alerts-spec.ts). */
   alerts?: unknown;
   /** Transform steps per stream name, validated against the step specs (src/transforms/). */

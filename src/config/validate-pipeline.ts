@@ -187,6 +187,7 @@ function validateOnce(raw: unknown): Validation {
     batch_size: rest.batch_size,
     checkpoint_rows: rest.checkpoint_rows,
     ...(rest.schedule !== undefined ? { schedule: rest.schedule } : {}),
+    ...(rest.retention !== undefined ? { retention: rest.retention } : {}),
     ...(raw.alerts !== undefined ? { alerts: raw.alerts } : {}),
     ...(transforms ? { transforms } : {}),
     ...(rest.views?.length ? { views: rest.views } : {}),

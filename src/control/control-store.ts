@@ -160,6 +160,12 @@ export interface RunLogLine {
   fields: Record<string, unknown>;
 }
 
+/** What a retention pass removed (or, dry, would remove) of a pipeline's runs: runs, and log lines of any run. */
+export interface PrunedRuns {
+  runs: number;
+  logLines: number;
+}
+
 /** Where a store lives, so that another thread can open the same one (openControlStoreAt). */
 export type StoreAddress = { kind: 'sqlite'; home: string } | { kind: 'postgres'; url: string };
 
@@ -205,6 +211,16 @@ export interface ControlStore extends ServiceStore {
   listRuns(opts: { pipeline?: string; limit?: number }): Promise<RunRow[]>;
   getRun(runId: string): Promise<RunDetail | undefined>;
   stats(pipeline?: string): Promise<RunStats>;
+
+  /** Deletes the pipeline's dead-letter entries created before `before`, a chunk per transaction; `dryRun` only counts. */
+  pruneDlq(pipeline: string, before: Date, opts?: { dryRun?: boolean }): Promise<number>;
+  /**
+   * Deletes the pipeline's runs finished before `before` with all that was recorded of them (phases, streams, steps,
+   * quality, schema changes, log lines), or with `logsOnly` their log lines alone. Never a running run, the latest run,
+   * nor the latest finished and the latest successful runs that were not dry runs: health, freshness alerts and the
+   * dashboard read those, and an idle pipeline keeps its last record. A chunk of runs per transaction; `dryRun` counts.
+   */
+  pruneRuns(pipeline: string, before: Date, opts?: { logsOnly?: boolean; dryRun?: boolean }): Promise<PrunedRuns>;
 
   close(): Promise<void>;
 }

@@ -5,11 +5,12 @@
 import { seal } from '../core/at-rest.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
-  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
+  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, PrunedRuns, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart,
+  RunStats, SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
 } from './control-store.js';
 import type { PipelineOverview } from './service-records.js';
 import { type PgMigration, PgDb, pgText } from './pg-db.js';
+import { DLQ_CHUNK, LOG_CHUNK, RUN_CHUNK, RUN_RECORD_TABLES } from './prune.js';
 import { PG_BACKFILL_MIGRATION, PG_SERVICE_MIGRATION, PgServiceStore } from './pg-service.js';
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
@@ -304,6 +305,65 @@ export class PgControlStore extends PgServiceStore implements ControlStore {
       COUNT(*) FILTER (WHERE status IN ('success', 'partial_success')) AS succeeded, AVG(duration_ms) AS mean
       FROM ${this.db.t.runs} WHERE status <> 'running' ${pipeline ? 'AND pipeline = $1' : ''}`, pipeline ? [pipeline] : []);
     return runStats(r.runs, r.succeeded, r.mean);
+  }
+
+  async pruneDlq(pipeline: string, before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
+    const t = this.db.t;
+    if (opts.dryRun) {
+      return (await this.db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM ${t.dlq} WHERE pipeline = $1 AND created_at < $2`, [pipeline, before])).rows[0].n;
+    }
+    let removed = 0;
+    // Walked by id, so each chunk starts where the last stopped instead of scanning the young entries again.
+    for (let after = 0; ;) {
+      const { rows: [r] } = await this.db.query<{ n: number; last: number | null }>(`WITH d AS (DELETE FROM ${t.dlq} WHERE id IN
+          (SELECT id FROM ${t.dlq} WHERE pipeline = $1 AND created_at < $2 AND id > $3 ORDER BY id LIMIT $4) RETURNING id)
+        SELECT COUNT(*)::int AS n, MAX(id) AS last FROM d`, [pipeline, before, after, DLQ_CHUNK]);
+      if (r.last === null) return removed;
+      removed += r.n;
+      after = r.last;
+    }
+  }
+
+  async pruneRuns(pipeline: string, before: Date, opts: { logsOnly?: boolean; dryRun?: boolean } = {}): Promise<PrunedRuns> {
+    const t = this.db.t;
+    const old = `r.pipeline = $1 AND r.status <> 'running' AND r.finished_at < $2 AND NOT (r.run_id = ANY($3::text[]))
+      ${opts.logsOnly ? `AND EXISTS (SELECT 1 FROM ${t.run_logs} l WHERE l.run_id = r.run_id)` : ''}`;
+    const args = [pipeline, before, await this.keptRuns(pipeline)];
+    if (opts.dryRun) {
+      const { rows: [r] } = await this.db.query<{ runs: number; lines: number }>(`SELECT COUNT(*)::int AS runs,
+        COALESCE(SUM((SELECT COUNT(*) FROM ${t.run_logs} l WHERE l.run_id = r.run_id)), 0)::int AS lines FROM ${t.runs} r WHERE ${old}`, args);
+      return { runs: r.runs, logLines: r.lines };
+    }
+    const out: PrunedRuns = { runs: 0, logLines: 0 };
+    for (let after = 0; ;) {
+      const { rows: chunk } = await this.db.query<{ ord: number; run_id: string }>(`SELECT r.ord, r.run_id FROM ${t.runs} r
+        WHERE ${old} AND r.ord > $4 ORDER BY r.ord LIMIT $5`, [...args, after, RUN_CHUNK]);
+      if (!chunk.length) return out;
+      const ids = chunk.map((r) => r.run_id);
+      let n: number;
+      do {
+        n = (await this.db.query(`DELETE FROM ${t.run_logs} WHERE ctid IN
+          (SELECT ctid FROM ${t.run_logs} WHERE run_id = ANY($1::text[]) LIMIT $2)`, [ids, LOG_CHUNK])).rowCount ?? 0;
+        out.logLines += n;
+      } while (n === LOG_CHUNK);
+      // The log lines first: a pass stopped in between leaves runs without lines, which the next pass removes.
+      if (!opts.logsOnly) {
+        await this.db.tx(async (q) => {
+          for (const table of [...RUN_RECORD_TABLES, 'runs'] as const) await q(`DELETE FROM ${t[table]} WHERE run_id = ANY($1::text[])`, [ids]);
+        });
+      }
+      out.runs += chunk.length;
+      after = chunk[chunk.length - 1].ord;
+    }
+  }
+
+  /** The runs retention never removes (ControlStore.pruneRuns). */
+  private async keptRuns(pipeline: string): Promise<string[]> {
+    const finished = "AND status <> 'running' AND COALESCE(options::jsonb -> 'dryRun', 'false'::jsonb) IN ('false'::jsonb, '0'::jsonb)";
+    const latest = (where: string) => `(SELECT run_id FROM ${this.db.t.runs} WHERE pipeline = $1 ${where} ORDER BY started_at DESC, ord DESC LIMIT 1)`;
+    const { rows: [r] } = await this.db.query<{ ids: (string | null)[] }>(`SELECT ARRAY[${latest('')}, ${latest(finished)},
+      ${latest(`${finished} AND status IN ('success', 'partial_success')`)}] AS ids`, [pipeline]);
+    return r.ids.filter((id) => id !== null);
   }
 
   async close(): Promise<void> {

@@ -6,9 +6,10 @@ import { seal } from '../core/at-rest.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import type { StepCounts, StreamCounts } from '../core/types.js';
 import type {
-  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart, RunStats,
-  SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
+  ControlStore, DlqEntry, DlqFilter, LockOwner, PhaseRecord, PrunedRuns, QualityRecord, RunDetail, RunFinish, RunLogLine, RunRow, RunStart,
+  RunStats, SchemaChangeRecord, StoreAddress, StreamRecord, Suppression,
 } from './control-store.js';
+import { DLQ_CHUNK, LOG_CHUNK, RUN_CHUNK, RUN_RECORD_TABLES, nextTurn } from './prune.js';
 import { BACKFILL_MIGRATION, SERVICE_MIGRATION, SqliteServiceStore } from './sqlite-service.js';
 import {
   type ChangeRow, type DlqRow, type LockRow, type PhaseRow, type QualityRow, type RunLogRow, type RunTableRow, type StepRow, type StreamRow,
@@ -244,6 +245,68 @@ export class SqliteControlStore extends SqliteServiceStore implements ControlSto
         AVG(duration_ms) AS mean FROM runs WHERE status != 'running' ${where}`).get(...(pipeline ? [pipeline] : [])) as
       { runs: number; succeeded: number | null; mean: number | null };
     return runStats(r.runs, r.succeeded, r.mean);
+  }
+
+  async pruneDlq(pipeline: string, before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
+    const old = 'pipeline = ? AND created_at < ?';
+    const at = before.toISOString();
+    if (opts.dryRun) return this.db.prepare(`SELECT COUNT(*) FROM dlq WHERE ${old}`).pluck().get(pipeline, at) as number;
+    // Walked by id, so each chunk starts where the last stopped instead of scanning the young entries again.
+    const pick = this.db.prepare(`SELECT id FROM dlq WHERE ${old} AND id > ? ORDER BY id LIMIT ?`).pluck();
+    const remove = this.db.prepare('DELETE FROM dlq WHERE id IN (SELECT value FROM json_each(?))');
+    let removed = 0;
+    for (let after = 0; ;) {
+      const ids = pick.all(pipeline, at, after, DLQ_CHUNK) as number[];
+      if (!ids.length) return removed;
+      removed += remove.run(JSON.stringify(ids)).changes;
+      after = ids[ids.length - 1];
+      await nextTurn();
+    }
+  }
+
+  async pruneRuns(pipeline: string, before: Date, opts: { logsOnly?: boolean; dryRun?: boolean } = {}): Promise<PrunedRuns> {
+    const kept = JSON.stringify(this.keptRuns(pipeline));
+    const old = `pipeline = ? AND status != 'running' AND finished_at < ? AND run_id NOT IN (SELECT value FROM json_each(?))
+      ${opts.logsOnly ? 'AND EXISTS (SELECT 1 FROM run_logs l WHERE l.run_id = runs.run_id)' : ''}`;
+    const args = [pipeline, before.toISOString(), kept];
+    if (opts.dryRun) {
+      const r = this.db.prepare(`SELECT COUNT(*) AS runs, COALESCE(SUM((SELECT COUNT(*) FROM run_logs l WHERE l.run_id = runs.run_id)), 0) AS lines
+        FROM runs WHERE ${old}`).get(...args) as { runs: number; lines: number };
+      return { runs: r.runs, logLines: r.lines };
+    }
+    const pick = this.db.prepare(`SELECT rowid, run_id FROM runs WHERE ${old} AND rowid > ? ORDER BY rowid LIMIT ?`).raw(true);
+    const lines = this.db.prepare(`DELETE FROM run_logs WHERE rowid IN
+      (SELECT rowid FROM run_logs WHERE run_id IN (SELECT value FROM json_each(?)) LIMIT ${LOG_CHUNK})`);
+    const records = [...RUN_RECORD_TABLES, 'runs'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE run_id IN (SELECT value FROM json_each(?))`));
+    const out: PrunedRuns = { runs: 0, logLines: 0 };
+    for (let after = 0; ;) {
+      const chunk = pick.all(...args, after, RUN_CHUNK) as [number, string][];
+      if (!chunk.length) return out;
+      const ids = JSON.stringify(chunk.map(([, id]) => id));
+      let n: number;
+      do {
+        n = lines.run(ids).changes;
+        out.logLines += n;
+        await nextTurn();
+      } while (n === LOG_CHUNK);
+      // The log lines first: a pass stopped in between leaves runs without lines, which the next pass removes.
+      if (!opts.logsOnly) {
+        this.db.transaction(() => {
+          for (const r of records) r.run(ids);
+        })();
+      }
+      out.runs += chunk.length;
+      after = chunk[chunk.length - 1][0];
+      await nextTurn();
+    }
+  }
+
+  /** The runs retention never removes (ControlStore.pruneRuns). */
+  private keptRuns(pipeline: string): string[] {
+    const latest = (where: string) => this.db.prepare(`SELECT run_id FROM runs WHERE pipeline = ? ${where}
+      ORDER BY started_at DESC, rowid DESC LIMIT 1`).pluck().get(pipeline) as string | undefined;
+    const finished = "AND status != 'running' AND COALESCE(json_extract(options, '$.dryRun'), 0) = 0";
+    return [latest(''), latest(finished), latest(`${finished} AND status IN ('success', 'partial_success')`)].filter((id) => id !== undefined);
   }
 
   async close(): Promise<void> {

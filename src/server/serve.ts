@@ -7,7 +7,9 @@ import type { ControlStore } from '../control/control-store.js';
 import type { Logger } from '../core/logger.js';
 import { Metrics } from '../observe/metrics.js';
 import { StatusView } from '../observe/status.js';
+import { RetentionSweep } from '../orchestrate/retention-sweep.js';
 import { Service, type ServiceOptions } from '../orchestrate/service.js';
+import { sluiceHome } from '../control/open.js';
 import { ProjectFileWatch, findProjectFile } from '../config/project-file.js';
 import { Alerting } from './alerting.js';
 import { createApi } from './api.js';
@@ -17,6 +19,8 @@ export interface ServerOptions extends ServiceOptions {
   store: ControlStore;
   logger: Logger;
   tokens: Token[];
+  /** Between two retention sweeps (ms; default an hour) and how often the lease is looked at for one (default 5 s). */
+  retention?: { intervalMs?: number; checkMs?: number };
   /** How often alerts are evaluated and due deliveries sent (ms; default 15 s). */
   alertIntervalMs?: number;
   port?: number;
@@ -73,8 +77,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (service.scheduler.isLeader) await alerting.evaluate();
     },
   });
+  const retention = new RetentionSweep({
+    service, store: o.store, logger: o.logger, home: o.syncStreams?.home ?? sluiceHome(o.env), ...o.retention, ...(o.now ? { now: o.now } : {}),
+  });
   await service.start();
   alerting.start();
+  retention.start();
   const app = createApi({ service, store: o.store, status, metrics, tokens: o.tokens, logger: o.logger });
   let server: ReturnType<typeof listen>;
   try {
@@ -86,6 +94,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     // The port is taken (or not ours to bind): nothing may go on scheduling behind a serve that failed to start.
     await service.stop();
     await alerting.stop();
+    await retention.stop();
     throw e;
   }
   const address = server.address() as AddressInfo;
@@ -96,6 +105,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     async stop() {
       await service.stop();
       await alerting.stop();
+      await retention.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
