@@ -75,7 +75,7 @@ function App() {
             {nav('#/alerts', 'Alerts', top === 'alerts')}
           </nav>
           <span class="who" title={auth.session.actor}>
-            {auth.session.actor.replace(/^token:/, '')}{auth.session.role === 'read' && <span class="dim"> (read-only)</span>}
+            {auth.session.actor.replace(/^token:/, '')}{auth.session.role !== 'admin' && <span class="dim" data-testid="role"> ({auth.session.role})</span>}
           </span>
           <button type="button" class="link" onClick={() => logout().then(() => setAuth({ state: 'out' }), () => {})}>Log out</button>
         </header>

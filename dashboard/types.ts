@@ -4,7 +4,10 @@
 export type HealthStatus = 'healthy' | 'warning' | 'critical';
 export interface Health { status: HealthStatus; score: number; issues: string[]; recommendations: string[] }
 
-export interface Session { actor: string; role: 'act' | 'read'; csrf: string }
+/** Each role can do what the ones before it can (src/server/tokens.ts). */
+export const ROLES = ['read-only', 'operator', 'admin'] as const;
+export type Role = typeof ROLES[number];
+export interface Session { actor: string; role: Role; csrf: string }
 
 export interface Schedule {
   cron: string | null; every: string | null; timezone: string; after: string[];

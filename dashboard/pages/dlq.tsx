@@ -3,7 +3,7 @@ import { del, post, qs } from '../api.js';
 import { Badge } from '../components/badge.js';
 import { num, pretty, time } from '../format.js';
 import { href, useApi } from '../hooks.js';
-import { useCanAct, useNotices } from '../session.js';
+import { needsText, useCan, useCanAct, useNotices } from '../session.js';
 import type { DlqEntry, PipelineList } from '../types.js';
 
 interface ReplayResult { replayed: number; still_failing: number; not_replayable: number; summary?: { run_id?: string } }
@@ -50,6 +50,7 @@ export function Dlq({ query }: { query: URLSearchParams }) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const canAct = useCanAct();
+  const canPurge = useCan('admin');
   const notices = useNotices();
 
   const shown = useMemo(() => {
@@ -110,12 +111,12 @@ export function Dlq({ query }: { query: URLSearchParams }) {
       </p>
       <p class="toolbar">
         <button type="button" class="primary" data-testid="dlq-replay" disabled={!canAct || busy || (!chosen.length && !pipeline)} onClick={replay}
-          title={canAct ? 'Load the rows again through the pipeline as it is now' : 'Your token is read-only'}>
+          title={canAct ? 'Load the rows again through the pipeline as it is now' : needsText('operator')}>
           {chosen.length ? `Replay ${chosen.length} selected` : pipeline ? `Replay all of ${pipeline}${stream ? ` / ${stream}` : ''}` : 'Replay (select rows or a pipeline)'}
         </button>
         {!confirming ? (
-          <button type="button" class="danger" data-testid="dlq-purge" disabled={!canAct || busy || !pipeline} onClick={() => setConfirming(true)}
-            title={pipeline ? 'Delete these dead-lettered rows for good' : 'Choose a pipeline to purge'}>Purge…</button>
+          <button type="button" class="danger" data-testid="dlq-purge" disabled={!canPurge || busy || !pipeline} onClick={() => setConfirming(true)}
+            title={!canPurge ? needsText('admin') : pipeline ? 'Delete these dead-lettered rows for good' : 'Choose a pipeline to purge'}>Purge…</button>
         ) : (
           <span class="confirm" role="alertdialog">
             Delete every dead-lettered row of <strong>{pipeline}</strong>{stream && <> / <strong>{stream}</strong></>}? This cannot be undone.

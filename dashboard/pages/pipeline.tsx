@@ -5,7 +5,7 @@ import { PipelineAudit } from '../components/audit.js';
 import { Badge, HealthBadge } from '../components/badge.js';
 import { duration, num, relative, sum, time } from '../format.js';
 import { href, useApi, useNow } from '../hooks.js';
-import { useCanAct, useNotices } from '../session.js';
+import { needsText, useCanAct, useNotices } from '../session.js';
 import type { Pipeline, RunSummary, Schedule } from '../types.js';
 import { DataTab } from './pipeline-data.js';
 import { StateTab } from './pipeline-state.js';
@@ -43,7 +43,7 @@ function BackfillForm({ name, onDone }: { name: string; onDone(): void }) {
       <label>To <input required value={form.to} onInput={set('to')} placeholder="2024-02-01" /></label>
       <label>Step <input value={form.by} onInput={set('by')} placeholder="1d (optional)" size={10} /></label>
       <label>Streams <input value={form.streams} onInput={set('streams')} placeholder="all" size={14} /></label>
-      <button type="submit" class="primary" disabled={!canAct}>Start backfill</button>
+      <button type="submit" class="primary" disabled={!canAct} title={canAct ? undefined : needsText('operator')}>Start backfill</button>
       <button type="button" onClick={onDone}>Cancel</button>
     </form>
   );

@@ -35,7 +35,7 @@ export const serveCommand: CliCommand = {
       .argument('<paths...>', 'pipeline and sync files, or directories of them (*.yaml)')
       .option('--port <port>', 'HTTP port (0: any free port)', '8484')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--token-file <file>', 'API tokens, one `name: token` per line (else SLUICE_TOKEN)')
+      .option('--token-file <file>', 'API tokens, one `name: token [read-only|operator|admin]` per line, admin when no role is given (else SLUICE_TOKEN, SLUICE_OPERATOR_TOKEN, SLUICE_READ_TOKEN)')
       .option('--max-concurrent <n>', 'runs going at once across all pipelines', '4')
       .option('--lease <duration>', 'scheduler lease: how long after a leader stops renewing another serve process on the same control store takes over', '15s')
       .option('--sync-sample <duration>', 'how often the lag of each mode: cdc sync stream is read from its source (for /metrics and alerts)', '15s')

@@ -7,7 +7,10 @@ import { ConfigError } from '../core/errors.js';
 import { SECRET_KEY, urlPasswords } from '../core/redact.js';
 import type { Env } from './interpolate.js';
 import { parsePipeline, PipelineConfigError, type ParseOptions } from './load.js';
+import { taggedPii, typeOf } from './declared-columns.js';
 import { formatPath, positionOf, type KeyPath } from './locate.js';
+import { nearest } from './nearest.js';
+import { looksPersonal } from './personal-names.js';
 import { PIPELINE_NAME } from './pipeline-spec.js';
 import { STREAM_NAME } from './stream-keys.js';
 import { isMapping } from './validate-stream-lists.js';
@@ -74,6 +77,12 @@ const RULES: readonly Rule[] = [
   // A row with a null cursor has no place in the watermark order: SQL sources never read it (sql/keyset.ts), and
   // the row gate never filters it as already loaded (engine/row-gate.ts): it is lost, or loaded again every run.
   { id: 'nullable-cursor', severity: 'warning', find: nullableCursor },
+  // A personal value in a column nobody tagged is logged, alerted and dead-lettered in clear: the tag is what turns
+  // masking and encryption on (core/pii.ts), and forgetting it is silent. A warning, because names only suggest.
+  { id: 'pii-untagged', severity: 'warning', find: piiUntagged },
+  // A misspelt `pii` entry tags nothing, silently. Not a validation error: `columns:` need not list every column
+  // (the rest are inferred from the data), so a `pii` column it does not declare may well be right.
+  { id: 'pii-undeclared-column', severity: 'warning', find: piiUndeclared },
   // A lake partition is a directory, and every checkpoint writes a file into each one it touches: partitioning by a
   // key or an instant makes a directory (and a file) per row, which readers list and open one by one.
   { id: 'partition-by-fine-column', severity: 'warning', find: finePartitions },
@@ -124,40 +133,100 @@ function tableNames(p: Parsed): Hit[] {
   });
 }
 
+interface Named {
+  stream: Stream;
+  path: KeyPath;
+  atKey?: boolean;
+  name: string;
+  what: string;
+  /** A rename target's source column: tagging either one tags the data. */
+  from?: string;
+}
+
 /** Column names the file declares: `columns:` keys, keys and cursors, and what rename, derive and map create. */
-function columnNames(p: Parsed): Hit[] {
-  const named: { path: KeyPath; atKey?: boolean; name: string; what: string }[] = [];
+function namedColumns(p: Parsed): Named[] {
+  const named: Named[] = [];
   for (const s of p.streams) {
+    const push = (n: Omit<Named, 'stream'>) => named.push({ stream: s, ...n });
     if (isMapping(s.raw.columns)) {
-      for (const name of Object.keys(s.raw.columns)) named.push({ path: [...s.path, 'columns', name], atKey: true, name, what: 'declared column' });
+      for (const name of Object.keys(s.raw.columns)) push({ path: [...s.path, 'columns', name], atKey: true, name, what: 'declared column' });
     }
     const key = s.raw.primary_key;
-    if (typeof key === 'string') named.push({ path: [...s.path, 'primary_key'], name: key, what: 'primary key column' });
+    if (typeof key === 'string') push({ path: [...s.path, 'primary_key'], name: key, what: 'primary key column' });
     list(key).forEach((k, i) => {
-      if (typeof k === 'string') named.push({ path: [...s.path, 'primary_key', i], name: k, what: 'primary key column' });
+      if (typeof k === 'string') push({ path: [...s.path, 'primary_key', i], name: k, what: 'primary key column' });
     });
     for (const k of ['cursor', 'delete_column'] as const) {
       const name = str(s.raw[k]);
-      if (name !== undefined) named.push({ path: [...s.path, k], name, what: k === 'cursor' ? 'cursor column' : 'delete column' });
+      if (name !== undefined) push({ path: [...s.path, k], name, what: k === 'cursor' ? 'cursor column' : 'delete column' });
     }
     for (const { path, entry } of p.entries('transforms', s.name)) {
       if (isMapping(entry.rename)) {
         for (const [from, to] of Object.entries(entry.rename)) {
-          if (typeof to === 'string') named.push({ path: [...path, 'rename', from], name: to, what: 'rename target' });
+          if (typeof to === 'string') push({ path: [...path, 'rename', from], name: to, what: 'rename target', from });
         }
       }
       for (const kind of ['derive', 'map'] as const) {
         const mapping = entry[kind];
         if (!isMapping(mapping)) continue;
-        for (const name of Object.keys(mapping)) named.push({ path: [...path, kind, name], atKey: true, name, what: `\`${kind}\` column` });
+        for (const name of Object.keys(mapping)) push({ path: [...path, kind, name], atKey: true, name, what: `\`${kind}\` column` });
       }
     }
   }
-  return named.filter((n) => !SNAKE_CASE.test(n.name)).map((n) => ({
+  return named;
+}
+
+function columnNames(p: Parsed): Hit[] {
+  return namedColumns(p).filter((n) => !SNAKE_CASE.test(n.name)).map((n) => ({
     path: n.path,
     ...(n.atKey ? { atKey: true } : {}),
     message: `${n.what} \`${n.name}\` is not snake_case: expected lowercase letters, digits and \`_\`, such as \`${snake(n.name)}\``,
   }));
+}
+
+/** The columns a stream tags: its `pii` list and its declared columns with `pii: true`. */
+function tagged(s: Stream): Set<string> {
+  const listed = typeof s.raw.pii === 'string' ? [s.raw.pii] : list(s.raw.pii).filter((c): c is string => typeof c === 'string');
+  const declared = isMapping(s.raw.columns) ? Object.entries(s.raw.columns).filter(([, d]) => taggedPii(d)).map(([c]) => c) : [];
+  return new Set([...listed, ...declared]);
+}
+
+function piiUntagged(p: Parsed): Hit[] {
+  const reported = new Set<string>();
+  return namedColumns(p).flatMap((n) => {
+    const tags = tagged(n.stream);
+    if (!looksPersonal(n.name) || tags.has(n.name) || (n.from !== undefined && tags.has(n.from))) return [];
+    // A column named several times (key, cursor, declared) is one finding, where it is first named.
+    const id = `${n.stream.name ?? ''}\0${n.name}`;
+    if (reported.has(id)) return [];
+    reported.add(id);
+    // `pii` names columns as the source has them: a rename's source, not its target.
+    const column = n.from ?? n.name;
+    const declared = isMapping(n.stream.raw.columns) ? typeOf(n.stream.raw.columns[n.name]) : undefined;
+    const fix = `\`pii: [${column}]\` on the stream${declared !== undefined && n.from === undefined ? ` (or \`${n.name}: { type: ${declared}, pii: true }\`)` : ''}`;
+    return [{
+      path: n.path,
+      ...(n.atKey ? { atKey: true } : {}),
+      message: `${n.what} \`${n.name}\` of stream \`${n.stream.name ?? '?'}\` looks like personal data but is not tagged: its values would be kept in clear in logs, alerts and the dead-letter queue; expected ${fix}`,
+    }];
+  });
+}
+
+function piiUndeclared(p: Parsed): Hit[] {
+  const named = namedColumns(p);
+  return p.streams.flatMap((s) => {
+    if (!isMapping(s.raw.columns) || Object.keys(s.raw.columns).length === 0) return [];
+    const known = new Set(named.filter((n) => n.stream === s).flatMap((n) => (n.from !== undefined ? [n.name, n.from] : [n.name])));
+    const entries: { path: KeyPath; name: string }[] = typeof s.raw.pii === 'string' ? [{ path: [...s.path, 'pii'], name: s.raw.pii }]
+      : list(s.raw.pii).flatMap((c, i) => (typeof c === 'string' ? [{ path: [...s.path, 'pii', i], name: c }] : []));
+    return entries.filter((e) => !known.has(e.name)).map((e) => {
+      const near = nearest(e.name, known);
+      return {
+        path: e.path,
+        message: `pii column \`${e.name}\` of stream \`${s.name ?? '?'}\` is not among its declared columns, key, cursor or renamed and derived columns: ${near !== undefined ? `did you mean \`${near}\`? ` : ''}a misspelt tag masks nothing; expected a column of the stream (if the source has it, declare it: \`${e.name}: { type: text, pii: true }\`)`,
+      };
+    });
+  });
 }
 
 const writeOf = (s: Stream): string | undefined => str(s.raw.write);
@@ -263,7 +332,7 @@ function finePartitions(p: Parsed): Hit[] {
     return by.flatMap((column) => {
       const why = keys.includes(column) ? 'is the primary key'
         : s.raw.cursor === column ? 'is the cursor'
-          : declared[column] === 'timestamp' ? 'is a timestamp' : undefined;
+          : typeOf(declared[column]) === 'timestamp' ? 'is a timestamp' : undefined;
       return why === undefined ? [] : [{
         path: [...s.path, 'partition_by'],
         message: `partition_by \`${column}\` ${why}: a directory (and a file every checkpoint) per distinct value; expected a coarse column such as a date (derive one: \`${column}_date\`)`,

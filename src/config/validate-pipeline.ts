@@ -14,6 +14,7 @@ import { nearest } from './nearest.js';
 import { parseAlerts } from './alerts-spec.js';
 import { destinationSchema, sourceSchema, topLevelSchema } from './pipeline-spec.js';
 import type { DestinationConfig, PipelineConfig, SourceConfig } from './types.js';
+import { normaliseColumns } from './declared-columns.js';
 import { describeType, mapIssues, valueAt, type ConfigIssue } from './zod-issues.js';
 import { validateChecks } from './validate-checks.js';
 import { isMapping } from './validate-stream-lists.js';
@@ -169,6 +170,7 @@ function validateOnce(raw: unknown): Validation {
     if (!alerts.ok) issues.push(...alerts.issues);
   }
   const sources = Array.isArray(raw.sources) ? raw.sources.map((s, i) => validateSource(s, ['sources', i], issues)) : [];
+  for (const source of sources) for (const stream of source?.streams ?? []) normaliseColumns(stream);
   const destination = validateDestination(raw.destination, issues);
   crossCheck(sources, destination, issues);
   if (top?.views?.length && destination && !getDestinationSpec(destination.type)?.capabilities(destination).views) {

@@ -1,7 +1,8 @@
 // The HTTP API of `sluice serve` (JSON), designed for the dashboard and for scripts: pipelines with their schedule,
 // next and last run and health; syncs (a hash sync's schedule and runs, a cdc sync's streams and lag); runs (the `--json` objects) and one run with its phases per stream; scheduled runs;
 // DLQ list, show, replay and purge; state per stream; quality trend; alerts; the audit trail; triggers. Every
-// route but `GET /livez` needs a bearer token. Errors are `{error}` with a 4xx status, never a stack trace.
+// route but `GET /livez` needs a bearer token, and a role (./tokens.ts): any to look, operator to run, admin to destroy
+// (refusals audited, ./roles.ts). Errors are `{error}` with a 4xx status, never a stack trace.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { LoadedPipeline } from '../config/types.js';
@@ -19,10 +20,9 @@ import { parseStep } from '../orchestrate/backfill.js';
 import type { Service } from '../orchestrate/service.js';
 import { mountDashboard } from './dashboard.js';
 import { previewTable } from './preview.js';
-import { refusal, sessionOf, type Session } from './session.js';
+import { denier, neededFor, needsRole, type ApiEnv } from './roles.js';
+import { refusal, sessionOf } from './session.js';
 import type { Token } from './tokens.js';
-
-type Env = { Variables: { actor: string; session: Session } };
 
 export interface ApiDeps {
   service: Service;
@@ -56,9 +56,10 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   throw bad(400, 'expected a JSON object as the request body');
 }
 
-export function createApi(d: ApiDeps): Hono<Env> {
-  const app = new Hono<Env>();
+export function createApi(d: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
   const { service, store } = d;
+  const deny = denier(store, d.logger);
 
   app.get('/livez', (c) => c.json({ status: 'ok' }));
   mountDashboard(app, d.tokens);
@@ -66,10 +67,11 @@ export function createApi(d: ApiDeps): Hono<Env> {
   app.use('*', async (c, next) => {
     const session = sessionOf(c, d.tokens);
     if (!session) return c.json({ error: 'unauthorized: send Authorization: Bearer <token>, or log in' }, 401, { 'www-authenticate': 'Bearer' });
-    const refused = refusal(c, session);
-    if (refused) return c.json({ error: refused.error }, refused.status);
+    const refused = refusal(c, session, neededFor(c));
+    if (refused) return deny(c, session, refused);
     c.set('actor', `token:${session.token.name}`);
     c.set('session', session);
+    c.set('deny', deny);
     await next();
   });
 
@@ -317,6 +319,8 @@ export function createApi(d: ApiDeps): Hono<Env> {
   });
 
   app.delete('/api/dlq', async (c) => {
+    const denied = await needsRole(c, c.get('session'), 'admin');
+    if (denied) return denied;
     const pipeline = c.req.query('pipeline');
     if (!pipeline) throw bad(400, 'pipeline: a purge needs ?pipeline= (and may narrow it with &stream=)');
     const filter = { pipeline, stream: c.req.query('stream') };

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { authenticate, findToken, type Token } from './tokens.js';
+import { allows, authenticate, findToken, type Role, type Token } from './tokens.js';
 
 const COOKIE = 'sluice_token';
 /** How long a dashboard login lasts. */
@@ -35,15 +35,28 @@ export function sessionOf(c: Context, tokens: Token[]): Session | undefined {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+export const isSafe = (method: string): boolean => SAFE.has(method);
+
+export interface Refusal {
+  error: string;
+  /** For the audit trail: the role was too low, or a cookie request lacked its CSRF token or came from elsewhere. */
+  reason: 'role' | 'csrf' | 'origin';
+  needed: Role;
+}
+
+const roleError = (c: Context, t: Token, needed: Role): string =>
+  `forbidden: token "${t.name}" has the ${t.role} role; ${c.req.method} ${c.req.path} needs ${needed}`;
+
 /** Why a request may not do what it asks (role, CSRF, origin), or undefined when it may. */
-export function refusal(c: Context, s: Session): { status: 403; error: string } | undefined {
-  if (SAFE.has(c.req.method)) return undefined;
-  if (s.token.role === 'read') return { status: 403, error: `forbidden: token "${s.token.name}" is read-only` };
-  if (s.via === 'header') return undefined;
-  if (!sameOrigin(c)) return { status: 403, error: 'forbidden: the request comes from another origin' };
+export function refusal(c: Context, s: Session, needed: Role): Refusal | undefined {
+  if (!allows(s.token.role, needed)) return { error: roleError(c, s.token, needed), reason: 'role', needed };
+  if (SAFE.has(c.req.method) || s.via === 'header') return undefined;
+  if (!sameOrigin(c)) return { error: 'forbidden: the request comes from another origin', reason: 'origin', needed };
   const sent = Buffer.from(c.req.header('x-csrf-token') ?? '');
   const expected = Buffer.from(s.csrf);
-  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) return { status: 403, error: 'forbidden: missing or wrong x-csrf-token (reload the page)' };
+  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+    return { error: 'forbidden: missing or wrong x-csrf-token (reload the page)', reason: 'csrf', needed };
+  }
   return undefined;
 }
 

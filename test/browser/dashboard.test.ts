@@ -14,6 +14,7 @@ import { launchBrowser } from '../support/browser.js';
 import { api, serve, TOKEN } from '../support/serve-process.js';
 
 const VIEWER = 'viewer-token-0123456789abcdef';
+const OPERATOR = 'operator-token-0123456789abcdef';
 const SHOTS = resolve('test-artifacts/dashboard');
 const HOSTILE = '<script>alert("x")</script>';
 const BULK = 1_500_000;
@@ -50,7 +51,7 @@ const incidents: string[] = [];
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ dir, cleanup } = tempDir());
-  writeFileSync(join(dir, 'tokens.txt'), `ops: ${TOKEN}\nviewer: ${VIEWER} read-only\n`);
+  writeFileSync(join(dir, 'tokens.txt'), `ops: ${TOKEN}\nviewer: ${VIEWER} read-only\nrunner: ${OPERATOR} operator\n`);
   writeFileSync(join(dir, 'orders.csv'), [
     'id,status,amount,note',
     `1,new,10,"${HOSTILE.replace(/"/g, '""')}"`,
@@ -233,7 +234,20 @@ test('a read-only token looks but cannot act; pause and resume from the page; th
   await viewer.getByTestId('run-now').waitFor();
   assert.ok(await viewer.getByTestId('run-now').isDisabled(), 'run now is disabled for a read-only token');
   assert.ok(await viewer.getByTestId('pause').isDisabled());
+  assert.equal(await viewer.getByTestId('role').textContent(), ' (read-only)');
   await viewer.close();
+
+  // An operator runs pipelines and replays dead letters, but purging them needs admin: that button says so.
+  const operator = await open();
+  await logIn(operator, OPERATOR);
+  await operator.goto(`${url}/#/pipelines/shop`);
+  await operator.getByTestId('run-now').waitFor();
+  assert.ok(!(await operator.getByTestId('run-now').isDisabled()), 'run now is enabled for an operator');
+  await operator.goto(`${url}/#/dlq?pipeline=shop`);
+  await operator.getByTestId('dlq-purge').waitFor();
+  assert.ok(await operator.getByTestId('dlq-purge').isDisabled(), 'purge is disabled for an operator');
+  assert.match(await operator.getByTestId('dlq-purge').getAttribute('title') ?? '', /needs the admin role/);
+  await operator.close();
 
   const page = await open();
   await logIn(page, TOKEN);

@@ -90,7 +90,7 @@ schedule: { every: 1s, overlap: skip }
     assert.match(setCookie, /SameSite=Strict/i);
     const cookie = setCookie.split(';')[0];
     const session = await api(url, '/api/session', { token: null, headers: { cookie } });
-    assert.deepEqual([session.status, session.body.actor, session.body.role], [200, 'token:ops', 'act']);
+    assert.deepEqual([session.status, session.body.actor, session.body.role], [200, 'token:ops', 'admin']);
     const csrf = session.body.csrf as string;
     const host = new URL(url).host;
     const pause = (headers: Record<string, string>) => api(url, '/api/pipelines/ticker/pause', { method: 'POST', token: null, headers: { cookie, ...headers } });
@@ -138,11 +138,12 @@ schedule: { every: 1s, overlap: skip }
 
     // --- a read-only token looks but does not act
     const viewer = await api(url, '/api/session', { token: VIEWER });
-    assert.equal(viewer.body.role, 'read');
+    assert.equal(viewer.body.role, 'read-only');
     assert.equal((await api(url, '/api/pipelines', { token: VIEWER })).status, 200);
     for (const [method, path] of [['POST', '/api/pipelines/ticker/runs'], ['POST', '/api/pipelines/ticker/pause'], ['DELETE', '/api/dlq?pipeline=ticker'], ['POST', '/api/dlq/replay']]) {
       const r = await api(url, path, { method, token: VIEWER });
-      assert.deepEqual([r.status, r.body.error], [403, 'forbidden: token "viewer" is read-only'], `${method} ${path}`);
+      const needed = method === 'DELETE' ? 'admin' : 'operator'; // told the role it really lacks
+      assert.deepEqual([r.status, r.body.error], [403, `forbidden: token "viewer" has the read-only role; ${method} ${path.split('?')[0]} needs ${needed}`], `${method} ${path}`);
     }
     assert.equal((await ticker()).paused, false);
   } finally {

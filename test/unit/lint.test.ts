@@ -26,6 +26,7 @@ sources:
         write: merge
         destination_table: order_facts
         columns: { order_id: integer, password_hash: text }
+        pii: ["Customer Name"]
 transforms:
   orders:
     - rename: { "Customer Name": customer_name, password: pwd }
@@ -49,7 +50,8 @@ test('every rule has a stable kebab-case id and a severity', () => {
   assert.deepEqual(LINT_RULES.map((r) => `${r.id}:${r.severity}`), [
     'pipeline-name-kebab-case:error', 'stream-name-snake-case:error', 'table-name-snake-case:warning',
     'column-name-snake-case:warning', 'merge-without-primary-key:error', 'merge-without-checks:warning',
-    'inline-secret:error', 'nullable-cursor:warning', 'partition-by-fine-column:warning',
+    'inline-secret:error', 'nullable-cursor:warning', 'pii-untagged:warning', 'pii-undeclared-column:warning',
+    'partition-by-fine-column:warning',
   ]);
 });
 
@@ -84,19 +86,19 @@ test('column-name-snake-case: columns keys, primary key, cursor, rename targets,
     .replace('cursor: updated_at', 'cursor: UpdatedAt')
     .replace('columns: { order_id: integer', 'columns: { "Order Id": integer')
     .replace('customer_name, password', '"Customer  Name", password')
-    .replace('- derive: { total_with_tax:', '- map: { Zip: address.zip }\n    - derive: { TotalWithTax:')
+    .replace('- derive: { total_with_tax:', '- map: { Sku: item.sku }\n    - derive: { TotalWithTax:')
     .replace('[order_id, updated_at]', '[OrderId, UpdatedAt]');
   const findings = lint(text);
   assert.deepEqual(where(findings), [
     'column-name-snake-case 10:23 sources[0].streams[0].primary_key[0]',
     'column-name-snake-case 11:17 sources[0].streams[0].cursor',
     'column-name-snake-case 14:20 sources[0].streams[0].columns["Order Id"]',
-    'column-name-snake-case 17:34 transforms.orders[0].rename["Customer Name"]',
-    'column-name-snake-case 18:14 transforms.orders[1].map.Zip',
-    'column-name-snake-case 19:17 transforms.orders[2].derive.TotalWithTax',
+    'column-name-snake-case 18:34 transforms.orders[0].rename["Customer Name"]',
+    'column-name-snake-case 19:14 transforms.orders[1].map.Sku',
+    'column-name-snake-case 20:17 transforms.orders[2].derive.TotalWithTax',
   ]);
   assert.deepEqual(findings.map((f) => f.message.match(/such as `(.*)`$/)?.[1]),
-    ['order_id', 'updated_at', 'order_id', 'customer_name', 'zip', 'total_with_tax']);
+    ['order_id', 'updated_at', 'order_id', 'customer_name', 'sku', 'total_with_tax']);
   assert.ok(findings.every((f) => f.severity === 'warning'));
   // Columns a check names are the source's, not declared by the file: they are not reported.
   assert.ok(!findings.some((f) => f.path.startsWith('checks')));
@@ -136,7 +138,7 @@ test('inline-secret: secret keys, URL passwords, literal defaults, headers and A
   assert.deepEqual(where(findings), [
     'inline-secret 5:10 sources[0].url',
     'inline-secret 6:15 sources[0].password',
-    'inline-secret 25:13 destination.password',
+    'inline-secret 26:13 destination.password',
   ]);
   assert.match(findings[0].message, /^`url` is a URL with its password written inline/);
   assert.match(findings[1].message, /^`password` falls back to a secret written inline/);
@@ -231,4 +233,64 @@ sources:
   assert.deepEqual(where(lint(api('${API_URL:-not a url}'))), ['invalid-pipeline 5:15 sources[0].base_url']);
   // A set variable is validated as `validate` does it.
   assert.deepEqual(where(lint(api('${API_URL}'), { API_URL: 'not a url', API_TIMEOUT_MS: '5000' })), ['invalid-pipeline 5:15 sources[0].base_url']);
+});
+
+test('pii-untagged: personal-looking columns the stream does not tag, where the file names them; flags and qualifiers are not', () => {
+  const stream = (body: string, transforms = ''): string => `pipeline: people
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: customers
+        path: customers.csv
+${body}
+${transforms}`;
+  const text = stream(`        primary_key: customerEmail
+        columns: { customer_email: text, email_verified: boolean, Phone2: text, date_of_birth: date, zip_file: text, is_mobile: boolean, server_ip: text, product_name: text }`,
+  `transforms:
+  customers:
+    - rename: { nom: last_name }
+    - derive: { billing_address_line_1: "concat(a, b)" }
+`);
+  const findings = lint(text).filter((f) => f.rule === 'pii-untagged');
+  assert.deepEqual(where(findings), [
+    'pii-untagged 8:22 sources[0].streams[0].primary_key',
+    'pii-untagged 9:20 sources[0].streams[0].columns.customer_email',
+    'pii-untagged 9:67 sources[0].streams[0].columns.Phone2',
+    'pii-untagged 9:81 sources[0].streams[0].columns.date_of_birth',
+    'pii-untagged 12:22 transforms.customers[0].rename.nom',
+    'pii-untagged 13:17 transforms.customers[1].derive.billing_address_line_1',
+  ]);
+  assert.ok(findings.every((f) => f.severity === 'warning'));
+  assert.equal(findings[1].message, 'declared column `customer_email` of stream `customers` looks like personal data but is not tagged: its values would be kept in clear in logs, alerts and the dead-letter queue; expected `pii: [customer_email]` on the stream (or `customer_email: { type: text, pii: true }`)');
+  // A rename is tagged by its source column, as `pii` names columns as the source has them.
+  assert.match(findings[4].message, /rename target `last_name` .* expected `pii: \[nom\]` on the stream$/);
+
+  // Tagged by the list (a rename's source tags its target) or on the declared column: nothing to say.
+  const tagged = stream(`        primary_key: customerEmail
+        pii: [customerEmail, Phone2, date_of_birth, nom, billing_address_line_1]
+        columns: { customer_email: { type: text, pii: true }, Phone2: text, date_of_birth: date }`, `transforms:
+  customers:
+    - rename: { nom: last_name }
+    - derive: { billing_address_line_1: "concat(a, b)" }
+`);
+  assert.deepEqual(lint(tagged).filter((f) => f.rule.startsWith('pii-')), []);
+});
+
+test('pii-undeclared-column: with `columns:` declared, a pii entry the file names nowhere (a typo tags nothing)', () => {
+  const stream = (body: string): string => `pipeline: people
+sources:
+  - name: files
+    type: csv
+    streams:
+      - name: customers
+        path: customers.csv
+        primary_key: id
+${body}
+`;
+  const findings = lint(stream('        columns: { id: integer, email: text }\n        pii: [emial, id]')).filter((f) => f.rule === 'pii-undeclared-column');
+  assert.deepEqual(where(findings), ['pii-undeclared-column 10:15 sources[0].streams[0].pii[0]']);
+  assert.match(findings[0].message, /^pii column `emial` of stream `customers` is not among its declared columns.*: did you mean `email`\? a misspelt tag masks nothing/);
+  // Without `columns:` the stream's columns come from the data: any name may be right.
+  assert.deepEqual(lint(stream('        pii: [emial]')), []);
 });
