@@ -17,7 +17,7 @@ export const eraseCommand: CliCommand = {
       .argument('<pipeline>', 'pipeline file')
       .requiredOption('--key <column=value>', 'the subject: a column of the loaded tables and its value')
       .option('--dry-run', 'count what would be erased; change nothing')
-      .option('--anonymise', 'blank the streams\' pii columns instead of deleting the rows (default: the pipeline\'s `erasure`)')
+      .option('--anonymise', 'blank the streams\' pii columns instead of deleting the rows (default: the pipeline\'s `privacy.erasure`)')
       .option('--no-suppress', 'do not put the subject on the suppression list')
       .option('--lift', 'take the subject off the suppression list instead: later runs load its rows again')
       .option('--json', 'print the report as JSON')

@@ -37,8 +37,12 @@ export const topLevelKeys = {
       .describe('PostgreSQL: a materialized view, refreshed at every run (`CONCURRENTLY` once it has a unique index); a plain view on the embedded DuckDB.'),
   })).optional()
     .describe('Views over the loaded tables, created or replaced in order at the end of every run whose streams all succeeded (a changed `sql` replaces the view). The embedded DuckDB and PostgreSQL have them.'),
-  erasure: z.enum(['delete', 'anonymise']).default('delete')
-    .describe('What `sluice erase --key <column>=<value>` does to a data subject\'s rows in the destination tables: `delete` them (every version of an `scd2` stream\'s key, and the child tables of `flatten`), or `anonymise` them — their `pii` columns set to NULL, the rows and keys kept (the subject\'s child rows keep theirs, with the parent\'s `pii` names blanked). Either way the subject\'s dead-letter entries are deleted and the subject is suppressed: later runs filter its rows out (counted as filtered) until `sluice erase --lift`.'),
+  privacy: z.strictObject({
+    erasure: z.enum(['delete', 'anonymise']).default('delete')
+      .describe('What `sluice erase --key <column>=<value>` does to a data subject\'s rows in the destination tables: `delete` them (every version of an `scd2` stream\'s key, and the child tables of `flatten`), or `anonymise` them — their `pii` columns set to NULL, the rows and keys kept (the subject\'s child rows keep theirs, with the parent\'s `pii` names blanked). Either way the subject\'s dead-letter entries are deleted and the subject is suppressed: later runs filter its rows out (counted as filtered) until `sluice erase --lift`.'),
+    dlq: z.enum(['encrypt', 'mask']).default('encrypt')
+      .describe('How a rejected row\'s `pii` values are kept in the dead-letter queue: `encrypt` keeps them encrypted when `SLUICE_ENCRYPTION_KEY` is set (replayable) and masked when it is not; `mask` always masks them (`***`; such an entry cannot be replayed), key or not.'),
+  }).optional().describe('How the pipeline treats personal data (the streams\' `pii` columns): erasure and the dead-letter queue.'),
 };
 
 export const topLevelSchema = z.strictObject(topLevelKeys);

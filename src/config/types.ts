@@ -41,8 +41,8 @@ export interface PipelineConfig {
   checks?: Record<string, CheckConfig[]>;
   /** Views over the loaded tables, published at the end of a run whose streams all succeeded. */
   views?: ViewDefinition[];
-  /** What `sluice erase` does to a subject's rows: delete them (the default) or blank their `pii` columns. */
-  erasure?: 'delete' | 'anonymise';
+  /** Personal data: what `sluice erase` does to a subject's rows, and how `pii` values are kept in the DLQ. */
+  privacy?: { erasure: 'delete' | 'anonymise'; dlq: 'encrypt' | 'mask' };
 }
 
 export interface LoadedPipeline {

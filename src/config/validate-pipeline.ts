@@ -194,8 +194,10 @@ function validateOnce(raw: unknown): Validation {
     ...(transforms ? { transforms } : {}),
     ...(rest.views?.length ? { views: rest.views } : {}),
     ...(checks ? { checks } : {}),
-    ...(rest.erasure === 'anonymise' ? { erasure: rest.erasure } : {}),
+    ...(rest.privacy ? { privacy: rest.privacy } : {}),
   };
+  // Each stream carries the DLQ setting, so a task (on a worker too) needs nothing but its stream.
+  if (rest.privacy?.dlq === 'mask') for (const src of config.sources) for (const st of src.streams) if (st.pii?.length) st.pii_dlq = 'mask';
   return { ok: true, config };
 }
 

@@ -32,6 +32,8 @@ export interface StreamConfig {
   lookback?: number | string;
   /** Source columns holding personal data: kept out of logs and messages, encrypted or masked in the DLQ (core/pii.ts). */
   pii?: string[];
+  /** The pipeline's `privacy.dlq`, set on each stream with `pii` columns when it is `mask`: masked even with a key. */
+  pii_dlq?: 'mask';
   [key: string]: unknown;
 }
 

@@ -44,6 +44,8 @@ export interface ChildLoadOptions {
   rules: ValueRules;
   /** The parent's `pii` columns: keys of those names in child rows are treated as personal too (core/pii.ts). */
   pii?: string[];
+  /** The pipeline's `privacy.dlq: mask` (DlqWriter). */
+  piiMask?: boolean;
 }
 
 interface Child {
@@ -85,7 +87,7 @@ export class ChildLoads {
       ...(this.groups ? { replaceGroups: target('_parent_key'), deleteColumn: target(PARENT_MARKER) } : {}),
     });
     const gate = new RowGate([], false, undefined, null, null, false, { ...this.o.rules, column: (t) => load.refuses?.(t) });
-    child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false, this.o.pii), gate, width: -1, loaded: 0, rejected: 0 };
+    child = { name, tracker, load, dlq: new DlqWriter(this.o.store, pipeline, name, runId, false, this.o.pii, this.o.piiMask), gate, width: -1, loaded: 0, rejected: 0 };
     this.children.set(name, child);
     return child;
   }

@@ -17,12 +17,14 @@ export class DlqWriter {
     private readonly dryRun: boolean,
     /** The stream's `pii` columns. */
     private readonly pii: readonly string[] = [],
+    /** The pipeline's `privacy.dlq: mask`: tagged values are masked even when a key could encrypt them. */
+    private readonly maskAlways = false,
   ) {}
 
   /** Returns how many rows were dead-lettered (all of them count for this run, even ones a crashed run stored). */
   async add(rows: RejectedRow[]): Promise<number> {
     const pii = this.pii;
-    const encrypted = !!atRestKeys();
+    const encrypted = !!atRestKeys() && !this.maskAlways;
     const kept = rows.map((r) => {
       // Only secrets are redacted here: the personal values the redactor knows (up to thousands) would cost a scan each
       // per row; a row's own tagged values are masked below, by its stream's tags.

@@ -151,7 +151,7 @@ class StreamRun {
   /** `failed`: a first attempt that failed on a refused value; this one goes on from its last commit, row by row. */
   constructor(private readonly task: StreamTask, private readonly deps: TaskDeps, failed?: StreamRun) {
     this.stream = task.stream;
-    this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun, piiOf(task.stream));
+    this.dlq = new DlqWriter(deps.store, task.pipeline, task.stream.name, task.runId, task.dryRun, piiOf(task.stream), task.stream.pii_dlq === 'mask');
     this.isolate = !!failed;
     if (failed) {
       Object.assign(this.counts, failed.atCommit);
@@ -269,7 +269,7 @@ class StreamRun {
     if (chain?.producesChildren) {
       this.children = new ChildLoads({
         pipeline: task.pipeline, runId: task.runId, disposition, fullRefresh: task.fullRefresh, destination, store: deps.store,
-        logger: ctx.logger, dryRun: task.dryRun, rules, pii: piiOf(task.stream),
+        logger: ctx.logger, dryRun: task.dryRun, rules, pii: piiOf(task.stream), piiMask: task.stream.pii_dlq === 'mask',
       });
     }
     // A lookback starts the source at the earlier watermark, its own position (a keyset tuple, a page) set aside; a

@@ -78,7 +78,7 @@ async function plan(loaded: LoadedPipeline, dest: Destination, subject: SubjectK
     const personal = piiOf(stream).map((c) => targetOf(columns, c)).filter((c): c is string => c !== undefined && !key.includes(c));
     if (anonymise && personal.length === 0) {
       throw new ConfigError(`stream ${stream.name} has no \`pii\` columns to anonymise`, {
-        path: `streams.${stream.name}.pii`, expected: 'the personal columns to blank, or `erasure: delete`',
+        path: `streams.${stream.name}.pii`, expected: 'the personal columns to blank, or `privacy: { erasure: delete }`',
       });
     }
     plans.push({ stream, table: stream.destination_table ?? stream.name, column, value: typedValue(subject.value, found.type), key: key.length === stream.primary_key.length ? key : [], personal,

@@ -17,7 +17,7 @@ export interface EraseRequest {
   key: SubjectKey;
   /** Count what would go; change nothing (the request is still audited). */
   dryRun?: boolean;
-  /** Blank the `pii` columns instead of deleting rows; default: the pipeline's `erasure` setting. */
+  /** Blank the `pii` columns instead of deleting rows; default: the pipeline's `privacy.erasure`. */
   anonymise?: boolean;
   /** Keep later runs from loading the subject again (default true). */
   suppress?: boolean;
@@ -46,7 +46,7 @@ export function parseSubjectKey(text: string): SubjectKey {
 export async function eraseSubject(loaded: LoadedPipeline, store: ControlStore, request: EraseRequest, home?: string): Promise<EraseReport> {
   const pipeline = loaded.config.pipeline;
   const dryRun = !!request.dryRun;
-  const anonymise = request.anonymise ?? loaded.config.erasure === 'anonymise';
+  const anonymise = request.anonymise ?? loaded.config.privacy?.erasure === 'anonymise';
   return withDestination(loaded, async (dest) => {
     if (!dest.eraseSubject) {
       throw new ConfigError(`the ${dest.type} destination cannot erase rows yet`, { path: 'destination.type', expected: 'postgres, mysql, sqlite or duckdb' });

@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { LoadedPipeline } from '../config/types.js';
 import type { ControlStore } from '../control/control-store.js';
 import type { ScheduledStatus } from '../control/service-records.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError, LockedError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import { readState, streamNames, withDestination } from '../engine/pipeline-state.js';
@@ -18,6 +18,7 @@ import type { Metrics } from '../observe/metrics.js';
 import type { StatusView } from '../observe/status.js';
 import { parseStep } from '../orchestrate/backfill.js';
 import type { Service } from '../orchestrate/service.js';
+import { eraseSubject } from '../privacy/erase.js';
 import { mountDashboard } from './dashboard.js';
 import { previewTable } from './preview.js';
 import { denier, neededFor, needsRole, type ApiEnv } from './roles.js';
@@ -328,6 +329,29 @@ export function createApi(d: ApiDeps): Hono<ApiEnv> {
     await store.appendAudit({ actor: c.get('actor'), action: 'dlq.purge', pipeline, detail: { filter, purged } });
     d.status.invalidate(true);
     return c.json({ purged });
+  });
+
+  // One data subject erased from a served pipeline (src/privacy/erase.ts): admin only, audited there. The body carries
+  // the value, so it is never logged; the answer holds counts only.
+  app.post('/api/pipelines/:name/erase', async (c) => {
+    const denied = await needsRole(c, c.get('session'), 'admin');
+    if (denied) return denied;
+    const loaded = service.loaded(c.req.param('name'));
+    if (!loaded) throw bad(404, `no pipeline "${c.req.param('name')}" is served`);
+    const body = await jsonBody(c);
+    if (typeof body.column !== 'string' || !body.column || typeof body.value !== 'string') {
+      throw bad(400, 'expected {"column": "<column>", "value": "<value>"} (and optionally "dry_run", "anonymise", "suppress": true or false)');
+    }
+    try {
+      return c.json(await eraseSubject(loaded, store, {
+        key: { column: body.column, value: body.value }, dryRun: body.dry_run === true, suppress: body.suppress !== false, actor: c.get('actor'),
+        ...(typeof body.anonymise === 'boolean' ? { anonymise: body.anonymise } : {}),
+      }));
+    } catch (e) {
+      if (e instanceof LockedError) throw bad(409, e.message);
+      if (e instanceof ConfigError) throw bad(400, e.message);
+      throw e;
+    }
   });
 
   app.get('/api/pipelines/:name/state', async (c) => {

@@ -140,6 +140,21 @@ test('without a key, tagged values are masked in the DLQ and such entries are no
   }
 });
 
+test('privacy: { dlq: mask } masks tagged values even with a key set', async () => {
+  const p = project();
+  try {
+    writeFileSync(p.file, `privacy: { dlq: mask }\n${pipeline(150)}`);
+    const env = { SLUICE_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    const run = await sluice(['run', p.file, '--json'], { home: p.home, env });
+    assert.equal(run.code, 3, run.stderr);
+    const check = (await list(p.home, env)).find((e) => e.stage === 'check')!;
+    assert.deepEqual(JSON.parse(check.raw), { id: '2', email: PII_MASK, age: '999' });
+    assert.deepEqual(plainTextHits(p.home, TAGGED), []);
+  } finally {
+    p.cleanup();
+  }
+});
+
 test('without a key, a payload that does not parse in a pii stream is withheld, and its reason quotes nothing', async () => {
   const { dir, cleanup } = tempDir();
   const home = join(dir, '.sluice');

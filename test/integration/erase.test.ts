@@ -173,7 +173,7 @@ test('anonymise keeps the rows and blanks their pii columns; a stream without pi
   const sqlite = TARGETS.find((k) => k.name === 'sqlite')!;
   const t = await sqlite.create();
   cleanups.push(() => t.cleanup());
-  const p = project(t, 'erasure: anonymise\n');
+  const p = project(t, 'privacy: { erasure: anonymise }\n');
   p.customers(ADA);
   await p.run();
   const r = await p.erase('--key', 'id=1');

@@ -1,11 +1,12 @@
-// Token roles through a real serve process: read-only looks, operator runs (and replays the DLQ) but cannot purge,
-// admin purges; a token file line without a role is admin, as before roles existed; every refusal is in the audit
-// trail with who, what and the role it needed — cookie requests refused for CSRF too.
+// Token roles through a real serve process: read-only looks, operator runs (and replays the DLQ) but cannot purge or
+// erase, admin purges and erases a data subject; a token file line without a role is admin, as before roles existed;
+// every refusal is in the audit trail with who, what and the role it needed — cookie requests refused for CSRF too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openDatabase } from '../../src/core/sqlite-driver.js';
 import { tempDir } from '../helpers.js';
 import { api, serve, TOKEN } from '../support/serve-process.js';
 
@@ -67,6 +68,24 @@ destination: { type: sqlite, path: out.db }
     assert.deepEqual([purge.status, purge.body], [200, { purged: 1 }]);
     assert.equal((await dlq()).length, 0);
 
+    // erasing a data subject: admin only; the others are refused before anything is touched
+    const erase = (token: string, body: object) => api(url, '/api/pipelines/ledger/erase', { method: 'POST', token, body: JSON.stringify(body) });
+    const ids = () => {
+      const db = openDatabase(join(dir, 'out.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT id FROM events ORDER BY id').all().map((r) => (r as { id: number }).id);
+      } finally {
+        db.close();
+      }
+    };
+    for (const token of [VIEWER, OPERATOR]) assert.equal((await erase(token, { column: 'id', value: '1' })).status, 403);
+    assert.deepEqual(ids(), [1]);
+    assert.equal((await erase(TOKEN, { column: 'id' })).status, 400);
+    const erased = await erase(TOKEN, { column: 'id', value: '1' });
+    assert.equal(erased.status, 200, erased.text);
+    assert.deepEqual([erased.body.tables, erased.body.suppressed], [[{ table: 'events', stream: 'events', kind: 'stream', rows: 1 }], true]);
+    assert.deepEqual(ids(), []);
+
     // a cookie session whose request lacks its CSRF token is refused, and that is audited too
     const login = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: OPERATOR }) });
     const cookie = login.headers.get('set-cookie')!.split(';')[0];
@@ -78,11 +97,13 @@ destination: { type: sqlite, path: out.db }
       ['token:viewer', { method: 'POST', path: '/api/pipelines/ledger/runs', role: 'read-only', needed: 'operator', reason: 'role' }],
       ['token:viewer', { method: 'DELETE', path: '/api/dlq', role: 'read-only', needed: 'admin', reason: 'role' }],
       ['token:op', { method: 'DELETE', path: '/api/dlq', role: 'operator', needed: 'admin', reason: 'role' }],
+      ['token:viewer', { method: 'POST', path: '/api/pipelines/ledger/erase', role: 'read-only', needed: 'admin', reason: 'role' }],
+      ['token:op', { method: 'POST', path: '/api/pipelines/ledger/erase', role: 'operator', needed: 'admin', reason: 'role' }],
       ['token:op', { method: 'POST', path: '/api/pipelines/ledger/pause', role: 'operator', needed: 'operator', reason: 'csrf' }],
     ]);
     // …and what was allowed is there with its actor
-    const allowed = audit.filter((e) => ['run.triggered', 'dlq.replay', 'dlq.purge'].includes(e.action)).map((e) => [e.action, e.actor]);
-    assert.deepEqual(allowed, [['run.triggered', 'token:op'], ['dlq.replay', 'token:op'], ['dlq.purge', 'token:boss']]);
+    const allowed = audit.filter((e) => ['run.triggered', 'dlq.replay', 'dlq.purge', 'erase'].includes(e.action)).map((e) => [e.action, e.actor]);
+    assert.deepEqual(allowed, [['run.triggered', 'token:op'], ['dlq.replay', 'token:op'], ['dlq.purge', 'token:boss'], ['erase', 'token:boss']]);
   } finally {
     server.child.kill('SIGKILL');
     cleanup();
