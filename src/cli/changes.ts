@@ -37,7 +37,7 @@ function keyValues(spec: string, primaryKey: string[]): (string | null)[] {
 const line = (c: ChangeRecord) => {
   const way = c.origin === 'both' ? 'found on both sides' : c.origin === 'merge' ? `merged${c.applied === 'none' ? '' : ` into ${c.applied}`}`
     : c.applied === 'none' ? `from ${c.origin}, not written (the other side's row kept)` : `${c.origin} → ${c.applied === 'both' ? 'a, b' : c.applied}`;
-  return `#${c.seq} ${c.at} ${c.table} ${JSON.stringify(c.key)} ${c.op} ${way}${c.stream ? ` (stream ${c.stream} at ${c.position})` : ''}`;
+  return `#${c.seq} ${c.at} ${c.table} ${JSON.stringify(c.key)} ${c.op} ${way}${c.stream ? ` (stream ${c.stream} at ${c.position})` : ''}${c.undecryptable ? ' — row undecryptable (encrypted with a key not configured)' : ''}`;
 };
 
 export const changesCommand: CliCommand = {

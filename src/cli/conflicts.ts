@@ -15,7 +15,7 @@ const keyText = (key: ConflictRecord['key']) => Object.entries(key).map(([k, v])
 const state = (c: ConflictRecord) => (c.applied_at ? `closed ${c.applied_at}` : c.take ? `resolved: take ${c.take} (written by the next sync)` : 'open');
 
 /** The columns whose values differ between the two versions. */
-const differing = (c: ConflictRecord) => Object.keys({ ...c.a, ...c.b }).filter((k) => c.a?.[k] !== c.b?.[k]);
+const differing = (c: ConflictRecord) => (c.undecryptable ? ['(versions undecryptable: encrypted with a key not configured)'] : Object.keys({ ...c.a, ...c.b }).filter((k) => c.a?.[k] !== c.b?.[k]));
 
 
 export const conflictsCommand: CliCommand = {
@@ -40,6 +40,7 @@ export const conflictsCommand: CliCommand = {
         if (o.json) process.stdout.write(`${redact(JSON.stringify(x))}\n`);
         else {
           const lines = [`#${x.id} ${x.table} ${keyText(x.key)} — ${state(x)}, seen ${x.detected_at}`];
+          if (x.undecryptable) lines.push('  both versions are encrypted with a key this process does not have (set SLUICE_ENCRYPTION_KEY, or SLUICE_ENCRYPTION_OLD_KEYS)');
           for (const k of Object.keys({ ...x.a, ...x.b })) {
             lines.push(`  ${k.padEnd(24)} a: ${x.a ? x.a[k] ?? 'NULL' : '(deleted)'}${x.a?.[k] !== x.b?.[k] ? `   ≠   b: ${x.b ? x.b[k] ?? 'NULL' : '(deleted)'}` : ''}`);
           }

@@ -10,6 +10,12 @@
 // - a stream (./cdc/stream-log.ts) appends a target transaction's events just before that transaction commits, each
 //   named by the source commit it came with and its place in it: a stream that crashes after logging reads the same
 //   changes again and logs them over the same entries, never twice.
+//
+// With a key (SLUICE_ENCRYPTION_KEY, ../core/at-rest.ts) the row images are stored sealed (AES-256-GCM), whatever the
+// columns: a synced table's row is as personal as its least tagged column, and the log outlives the rows it copied.
+// Keys, operations and hashes stay plain: they are what the log is searched and replayed by.
+import { ConfigError } from '../core/errors.js';
+import { seal, unseal, UnsealError } from '../core/at-rest.js';
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 import { fromJson, hexBytes, toJson } from './row-json.js';
 
@@ -40,6 +46,8 @@ export interface ChangeRecord extends LoggedChange {
   /** A stream's events: the stream and the source commit they came with. */
   stream?: string;
   position?: string;
+  /** The row image is sealed with a key this process does not have: not shown (`row` absent). */
+  undecryptable?: true;
 }
 
 interface Row {
@@ -49,6 +57,29 @@ interface Row {
 
 /** Whether an event says what the table holds after it: a change written nowhere (the other side's row won) does not. */
 const effective = (c: LoggedChange) => c.applied !== 'none' || c.origin === 'both' || c.origin === 'merge';
+
+/** A stored row image, unsealed; listed as undecryptable (not shown) when its key is not configured. */
+function shownImage(stored: string): { row: Record<string, unknown> } | { undecryptable: true } {
+  try {
+    return { row: fromJson<Record<string, unknown>>(unseal(stored)) };
+  } catch (e) {
+    if (e instanceof UnsealError) return { undecryptable: true };
+    throw e;
+  }
+}
+
+/**
+ * A stored row image that something is rebuilt from (replay, a base folded): without its key nothing is, and the
+ * message names the variable to set (ConfigError: exit 2, before anything is committed).
+ */
+export function openImage(stored: string, table: string): Record<string, unknown> {
+  try {
+    return fromJson<Record<string, unknown>>(unseal(stored));
+  } catch (e) {
+    if (e instanceof UnsealError) throw new ConfigError(`the change log of ${table}: ${e.message}`, { expected: 'SLUICE_ENCRYPTION_KEY (or SLUICE_ENCRYPTION_KEY_FILE) set to the key the log was written with' });
+    throw e;
+  }
+}
 
 /** A row of `columns` as the log keeps it: by name, bytes as hex. */
 export function rowImage(columns: readonly { name: string }[], row: readonly unknown[]): Record<string, unknown> {
@@ -81,7 +112,7 @@ export class ChangeLog {
 
   private values(c: LoggedChange, at: string, source?: { stream: string; position: string; idx: number }): unknown[] {
     return [at, this.run, c.table, JSON.stringify(c.key), c.op, c.origin, c.applied, effective(c) ? 1 : 0, c.before, c.after,
-      c.row ? toJson(c.row) : null, source?.stream ?? null, source?.position ?? null, source?.idx ?? null];
+      c.row ? seal(toJson(c.row)) : null, source?.stream ?? null, source?.position ?? null, source?.idx ?? null];
   }
 
   /** One event, in whatever transaction the file is in (the hash sync's base transaction). */
@@ -113,7 +144,7 @@ export class ChangeLog {
     const rows = this.db.prepare(`SELECT * FROM change_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args, f.limit ?? -1) as Row[];
     return rows.map((r) => ({
       seq: r.seq, at: r.at, run: r.run, table: r.tbl, key: JSON.parse(r.key) as (string | null)[], op: r.op, origin: r.origin,
-      applied: r.applied, before: r.before_hash, after: r.after_hash, ...(r.row === null ? {} : { row: fromJson<Record<string, unknown>>(r.row) }),
+      applied: r.applied, before: r.before_hash, after: r.after_hash, ...(r.row === null ? {} : shownImage(r.row)),
       ...(r.stream === null ? {} : { stream: r.stream, position: r.position! }),
     }));
   }
@@ -136,7 +167,7 @@ export class ChangeLog {
     const rows = this.db.prepare(`SELECT key, op, row, max(seq) FROM change_log WHERE tbl = ? AND effective = 1 AND seq > ? AND seq <= ?
       AND (position IS NULL OR position NOT LIKE '~%') GROUP BY key`).raw(true);
     for (const [key, op, row] of rows.iterate(table, o.after ?? 0, o.until ?? Number.MAX_SAFE_INTEGER) as Iterable<[string, ChangeOp, string | null]>) {
-      const image = op !== 'delete' && row !== null ? { row: fromJson<Record<string, unknown>>(row) } : {};
+      const image = op !== 'delete' && row !== null ? { row: openImage(row, table) } : {};
       yield { key: JSON.parse(key) as (string | null)[], ...image };
     }
   }

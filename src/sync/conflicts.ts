@@ -4,6 +4,11 @@
 // — if that side has not changed again meanwhile (then it is a new conflict, shown again) — and closes the record.
 // Kept in the sync's own file beside its base (./base.ts), in the base's transaction: a sync that fails records
 // nothing.
+//
+// With a key (SLUICE_ENCRYPTION_KEY, ../core/at-rest.ts) both versions are stored sealed, as the change log's images
+// are; without it they are listed as undecryptable, and a decision on such a conflict is not carried out by a stream
+// (it cannot tell whether the versions are still those shown).
+import { seal, unseal, UnsealError } from '../core/at-rest.js';
 import type { SqliteDatabase } from '../core/sqlite-driver.js';
 
 export interface ConflictRecord {
@@ -17,6 +22,8 @@ export interface ConflictRecord {
   resolved_at: string | null;
   take: 'a' | 'b' | null;
   applied_at: string | null;
+  /** The versions are sealed with a key this process does not have: `a` and `b` are not shown (null). */
+  undecryptable?: true;
 }
 
 interface Row {
@@ -24,9 +31,19 @@ interface Row {
   detected_at: string; resolved_at: string | null; take: 'a' | 'b' | null; applied_at: string | null;
 }
 
+function versions(r: Row): Pick<ConflictRecord, 'a' | 'b' | 'undecryptable'> {
+  try {
+    return {
+      a: r.a === null ? null : JSON.parse(unseal(r.a)) as ConflictRecord['a'], b: r.b === null ? null : JSON.parse(unseal(r.b)) as ConflictRecord['b'],
+    };
+  } catch (e) {
+    if (e instanceof UnsealError) return { a: null, b: null, undecryptable: true };
+    throw e;
+  }
+}
+
 const record = (r: Row): ConflictRecord => ({
-  id: r.id, table: r.tbl, key: JSON.parse(r.key) as ConflictRecord['key'],
-  a: r.a === null ? null : JSON.parse(r.a) as ConflictRecord['a'], b: r.b === null ? null : JSON.parse(r.b) as ConflictRecord['b'],
+  id: r.id, table: r.tbl, key: JSON.parse(r.key) as ConflictRecord['key'], ...versions(r),
   detected_at: r.detected_at, resolved_at: r.resolved_at, take: r.take, applied_at: r.applied_at,
 });
 
@@ -48,7 +65,7 @@ export class ConflictLog {
     const open = this.db.prepare('SELECT * FROM conflicts WHERE tbl = ? AND key = ? AND applied_at IS NULL').get(table, keyText) as Row | undefined;
     if (open && open.take && (open.take === 'a' ? open.ha === a.hash : open.hb === b.hash)) return { take: open.take, id: open.id };
     const at = this.now().toISOString();
-    const rowText = (r: Record<string, string | null> | null) => (r === null ? null : JSON.stringify(r));
+    const rowText = (r: Record<string, string | null> | null) => (r === null ? null : seal(JSON.stringify(r)));
     if (!open) {
       this.db.prepare('INSERT INTO conflicts (tbl, key, a, b, ha, hb, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(table, keyText, rowText(a.row), rowText(b.row), a.hash, b.hash, at);

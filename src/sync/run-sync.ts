@@ -3,11 +3,12 @@
 // (the source transaction being read finished and committed first) or, with `once`, until everything committed when it
 // started is applied. What cannot run is refused before any work, whoever runs the file.
 import { tableOn, type LoadedSync } from '../config/sync-spec.js';
-import { sluiceHome } from '../control/open.js';
+import { openControlStore, sluiceHome } from '../control/open.js';
 import { ConfigError } from '../core/errors.js';
 import { SyncBase } from './base.js';
 import { runCdc, type CdcOptions, type StreamResult } from './cdc/run-cdc.js';
 import { openSide } from './open-side.js';
+import { syncSuppression, type SyncSuppression } from './suppressed.js';
 import { syncTable, type TableSync } from './sync-table.js';
 
 export interface SyncRunOptions extends Pick<CdcOptions, 'onStart' | 'onCommit'> {
@@ -25,6 +26,18 @@ export interface SyncRunOptions extends Pick<CdcOptions, 'onStart' | 'onCommit'>
   home?: string;
   /** mode: hash: each table as it is done. */
   onTable?: (r: TableSync) => void;
+  /** Data subjects erased from the sync (default: read from the control store's suppression list at start). */
+  suppressed?: SyncSuppression;
+}
+
+/** The sync's erased subjects (./suppressed.ts), read once per run: an erasure during a run applies from the next. */
+async function suppressionOf(sync: string, home?: string): Promise<SyncSuppression> {
+  const store = openControlStore(home);
+  try {
+    return syncSuppression(sync, await store.suppressions(sync));
+  } finally {
+    await store.close();
+  }
 }
 
 export type SyncOutcome =
@@ -38,12 +51,13 @@ export async function runSync(loaded: LoadedSync, o: SyncRunOptions = {}): Promi
   const tables = o.table === undefined ? config.tables : config.tables.filter((t) => tableOn(t, 'a') === o.table);
   if (!tables.length) throw new ConfigError(`no table ${o.table} in the sync file`, { expected: config.tables.map((t) => tableOn(t, 'a')).join(', ') });
   const signal = o.signal ?? new AbortController().signal;
+  const suppressed = o.suppressed ?? await suppressionOf(config.sync, o.home);
   if (config.mode === 'cdc') {
     if (o.dryRun) throw new ConfigError('--dry-run is for mode: hash (a stream cannot be read without being taken)', { file, path: 'mode', expected: 'hash' });
     const base = new SyncBase(o.home ?? sluiceHome(), config.sync, { changeLog: config.change_log });
     try {
       const streams = await runCdc(config, baseDir, file, tables, base, {
-        once: !!o.once, resnapshot: o.resnapshot, signal, onStart: o.onStart, onCommit: o.onCommit,
+        once: !!o.once, resnapshot: o.resnapshot, signal, onStart: o.onStart, onCommit: o.onCommit, suppressed,
       });
       return { mode: 'cdc', streams, held: base.conflicts.list().length };
     } finally {
@@ -59,7 +73,7 @@ export async function runSync(loaded: LoadedSync, o: SyncRunOptions = {}): Promi
   try {
     for (const t of tables) {
       if (signal.aborted) break;
-      const r = await syncTable(a, b, t, base, { dryRun: o.dryRun });
+      const r = await syncTable(a, b, t, base, { dryRun: o.dryRun, suppressed });
       results.push(r);
       o.onTable?.(r);
     }

@@ -19,6 +19,7 @@ import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { currentRows, keyText, rowHash } from './guard.js';
 import { markDeleted, softDeletes, type SoftDeletes } from './soft-delete.js';
 import { preferred, ruleFor, type Winner } from './conflict-rules.js';
+import type { SyncSuppression } from './suppressed.js';
 import { compareKeys, contentHash, rawHash, syncText } from './values.js';
 import { writeValue } from './write-values.js';
 
@@ -39,12 +40,14 @@ export interface TableSync {
   merged: number;
   /** Rows left as they were because they changed after the sync read them (the newer change flows next time). */
   changed_meanwhile: number;
+  /** Keys of data subjects erased from the sync (./suppressed.ts) left alone: written nowhere, not logged. */
+  suppressed?: number;
   dry_run?: boolean;
 }
 
 const applied = (): Applied => ({ inserted: 0, updated: 0, deleted: 0 });
 
-export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean; mark?: SyncMark } = {}): Promise<TableSync> {
+export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, o: { dryRun?: boolean; mark?: SyncMark; suppressed?: SyncSuppression } = {}): Promise<TableSync> {
   const p = await pairColumns(a, b, t);
   const n = p.keyParts;
   // The column saying which write is later: last-write-wins's, and merge's for fields changed on both sides.
@@ -56,6 +59,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const merging = t.conflict?.strategy === 'merge';
   const soft = softDeletes(t, p);
+  const hidden = o.suppressed?.rows(p.nameA, p.a, n);
   const baseTable = base.table(p.nameA, n);
   const old = baseTable.rows();
   try {
@@ -162,6 +166,13 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
       if (e) h = old.next();
       if (rowA) result.rows.a++;
       if (rowB) result.rows.b++;
+      if (hidden && ((rowA && hidden(rowA)) || (rowB && hidden(rowB)))) {
+        // An erased subject's key (or value): left as it is on both sides, its base entry (none, once erased) kept.
+        result.suppressed = (result.suppressed ?? 0) + 1;
+        if (order <= 0) x = await left.next();
+        if (order >= 0) y = await right.next();
+        continue;
+      }
       // A row marked deleted (soft deletes) is as good as gone.
       const side = (row: unknown[] | undefined) => new SideRow(row && soft?.marked(row) ? undefined : row, n);
       const [sa, sb] = [side(rowA), side(rowB)];

@@ -50,6 +50,8 @@ export interface AppliedTable {
   soft?: SoftDeletes;
   /** How the change log names the table and the stream's sides, and a row as it keeps it (side a's spelling). */
   log: { table: string; from: 'a' | 'b'; to: 'a' | 'b'; image(row: unknown[], spelledBy: 'from' | 'to'): Record<string, unknown> };
+  /** A row (source spelling) of a data subject erased from the sync (../suppressed.ts): not applied, not logged. */
+  suppressed?: (row: readonly unknown[]) => boolean;
 }
 
 export interface ApplyCounts {
@@ -184,7 +186,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
     for (let e = await reader.next(); e; e = await reader.next()) {
       if (e.kind === 'change') {
         const t = tables.get(e.table);
-        if (!t) continue;
+        if (!t || t.suppressed?.(e.row)) continue;
         if (batch && (batch.table !== e.table || batch.op !== e.op || batch.rows.size >= WRITE_BATCH)) {
           await flush();
           // Every entry is decided now: a large source transaction's are written as it goes.

@@ -39,7 +39,8 @@ export function review(log: ConflictLog, t: ReviewTable, x: readonly unknown[], 
 export async function applyResolved(log: ConflictLog, sides: Record<'a' | 'b', Side>, tables: { t: SyncTable; p: PairedColumns }[], mark: SyncMark): Promise<number> {
   let written = 0;
   for (const c of log.list()) {
-    if (!c.take) continue;
+    // Versions sealed with a key not configured cannot be compared with the sides: left for a process that has it.
+    if (!c.take || c.undecryptable) continue;
     const found = tables.find((x) => x.p.nameA === c.table);
     if (!found) continue;
     const { t, p } = found;

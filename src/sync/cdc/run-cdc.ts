@@ -16,6 +16,7 @@ import { pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
 import { softDeletes } from '../soft-delete.js';
+import type { SyncSuppression } from '../suppressed.js';
 import { syncTable, type TableSync } from '../sync-table.js';
 import { writeValue } from '../write-values.js';
 import { applyChanges, type AppliedTable, type ApplyCounts } from './apply-changes.js';
@@ -45,7 +46,11 @@ export interface CdcOptions {
    * last transaction applied (undefined for a heartbeat: the stream had caught up with its source). For metrics.
    */
   onCommit?: (from: 'a' | 'b', counts: ApplyCounts, position: string, sourceTime?: Date) => void;
+  /** Data subjects erased from the sync: their rows are neither copied by a snapshot nor applied (../suppressed.ts). */
+  suppressed?: SyncSuppression;
 }
+
+const suppressedRows = (test: AppliedTable['suppressed']) => (test ? { suppressed: test } : {});
 
 /** The streams of a sync's tables: side a's carries its a_to_b and two-way tables, side b's its b_to_a and two-way ones. */
 export function cdcStreams(tables: SyncTable[]): { from: 'a' | 'b'; tables: SyncTable[] }[] {
@@ -101,7 +106,7 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
       s.reader = opened.reader;
       s.snapshot = opened.snapshot;
     }
-    const snapshots = await snapshotPhase(config, streams, sides, pairs, base);
+    const snapshots = await snapshotPhase(config, streams, sides, pairs, base, o.suppressed);
     // Decisions people took on held keys: carried out before streaming, then with every heartbeat (./review.ts).
     const reviewed = tables.filter(heldForReview).map((t) => ({ t, p: pairs.get(t)! }));
     const resolve = async () => {
@@ -140,7 +145,7 @@ export async function runCdc(config: SyncConfig, baseDir: string, file: string, 
  * no stream of it starts afresh), by the hash sync with guarded writes — a row changed since its snapshot is left to
  * its stream — then each stream's position is its slot's consistent point.
  */
-async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Record<'a' | 'b', Side>, pairs: Map<SyncTable, PairedColumns>, base: SyncBase): Promise<Map<Stream, TableSync[]>> {
+async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Record<'a' | 'b', Side>, pairs: Map<SyncTable, PairedColumns>, base: SyncBase, suppressed?: SyncSuppression): Promise<Map<Stream, TableSync[]>> {
   const fresh = streams.filter((s) => s.snapshot);
   const done = new Map<Stream, TableSync[]>();
   if (!fresh.length) return done;
@@ -157,7 +162,7 @@ async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Recor
         const row = p.a.map((c) => image[c.name]);
         return { hn: contentHash(row, p.keyParts), hf: merging ? fieldHashes(row, p.keyParts) : null };
       });
-      synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' } }));
+      synced.set(t, await syncTable(seen.a, seen.b, t, base, { mark: { sync: config.sync, stream: 'snapshot' }, ...(suppressed ? { suppressed } : {}) }));
     }
     for (const s of fresh) done.set(s, s.tables.map((t) => synced.get(t)!));
   } finally {
@@ -189,6 +194,7 @@ async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<S
       review: { table: p.nameA, names: p.a.map((c) => c.name), keyParts: p.keyParts },
       ...(soft ? { soft } : {}),
       log: { table: p.nameA, from: s.from, to: s.to, image },
+      ...suppressedRows(o.suppressed?.rows(p.nameA, p[s.from], p.keyParts)),
     }];
   }));
   await reader.start(s.position!);
