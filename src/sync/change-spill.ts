@@ -1,11 +1,13 @@
 // The changes a sync will write into one side, kept on disk while both sides are still being read (a side is not
-// written while it is scanned, and memory holds a page, not the changes). One JSON line per change (./row-json.ts).
+// written while it is scanned, and memory holds a page, not the changes). One JSON line per change (./row-json.ts),
+// sealed with the at-rest key when one is set (core/at-rest.ts): the rows are as personal here as in the change log.
 import { createReadStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { seal, unseal } from '../core/at-rest.js';
 import { fromJson, hexBytes, toJson } from './row-json.js';
 
 /** `expect`: the hash of the target's row the change was decided on (null: none there); written only if it still is. */
@@ -22,7 +24,7 @@ export class ChangeSpill {
 
   async add(change: Change): Promise<void> {
     const c = change.op === 'upsert' ? { ...change, row: hexBytes(change.row) } : change;
-    this.text += `${toJson(c)}\n`;
+    this.text += `${seal(toJson(c))}\n`;
     this.count++;
     if (this.text.length >= FLUSH_AT) await this.flush();
   }
@@ -31,7 +33,7 @@ export class ChangeSpill {
     await this.flush();
     if (!this.fh) return;
     const lines = createInterface({ input: createReadStream(this.path, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) if (line) yield fromJson<Change>(line);
+    for await (const line of lines) if (line) yield fromJson<Change>(unseal(line));
   }
 
   async close(): Promise<void> {
