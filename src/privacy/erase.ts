@@ -49,7 +49,7 @@ export async function eraseSubject(loaded: LoadedPipeline, store: ControlStore, 
   const anonymise = request.anonymise ?? loaded.config.privacy?.erasure === 'anonymise';
   return withDestination(loaded, async (dest) => {
     if (!dest.eraseSubject) {
-      throw new ConfigError(`the ${dest.type} destination cannot erase rows yet`, { path: 'destination.type', expected: 'postgres, mysql, sqlite or duckdb' });
+      throw new ConfigError(`the ${dest.type} destination cannot erase rows yet`, { path: 'destination.type', expected: 'postgres, mysql, sqlite, duckdb or files' });
     }
     const runId = newRunId();
     await store.acquireLock(pipeline, { runId, pid: process.pid, host: hostname() });

@@ -7,9 +7,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sluice, tempDir } from '../helpers.js';
+import { ADA, ADA_OLD, ndjson, plainText, projectDir, visitsWith } from '../support/erase-fixtures.js';
 import { TARGETS, type Target } from '../conformance/targets.js';
 
 const { dir: root, cleanup: removeRoot } = tempDir('sluice-erase-');
@@ -19,28 +20,17 @@ after(async () => {
   removeRoot();
 });
 
-const ADA = 'ada@example.com';
-const ADA_OLD = 'ada@old.example';
 const KEY = randomBytes(32).toString('hex');
 
 const customers = (adaEmail: string) => [
   { id: 1, email: adaEmail, name: 'Ada Lovelace', orders: [{ sku: 'A', qty: 1 }, { sku: 'B', qty: 2 }] },
   { id: 2, email: 'bob@example.com', name: 'Bob Stone', orders: [{ sku: 'C', qty: 3 }] },
 ];
-const visits = [
-  { visit_id: 10, email: ADA, age: '36' },
-  { visit_id: 11, email: ADA, age: 'not-a-number' },
-  { visit_id: 12, email: 'bob@example.com', age: '40' },
-];
-const ndjson = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const visits = visitsWith([{ age: '36' }, { age: 'not-a-number' }, { age: '40' }]);
 
 let seq = 0;
 function project(t: Target, over = '') {
-  const dir = join(root, `p${++seq}`);
-  mkdirSync(dir, { recursive: true });
-  const home = join(dir, '.sluice');
-  const file = join(dir, 'pipeline.yaml');
-  writeFileSync(file, `pipeline: erase-${seq}
+  const { dir, home, file } = projectDir(root, `p${++seq}`, `pipeline: erase-${seq}
 ${over}sources:
   - name: crm
     type: ndjson
@@ -92,17 +82,6 @@ ${t.destination}`);
 const rows = async (t: Target, table: string, cols: string[]) =>
   (await t.query(`SELECT ${cols.map((c) => `${t.text(c)} AS ${c}`).join(', ')} FROM ${t.table(table)}`))
     .map((r) => cols.map((c) => (r[c] === null ? 'NULL' : String(r[c]))).join('|')).sort();
-
-/** Every file under `dir` holding `value` in plain text. */
-function plainText(dir: string, value: string): string[] {
-  const hits: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) hits.push(...plainText(p, value));
-    else if (readFileSync(p).includes(Buffer.from(value))) hits.push(p);
-  }
-  return hits;
-}
 
 for (const kind of TARGETS) {
   test(`${kind.name}: erase removes a subject from tables, SCD2 history, child tables and the DLQ, and keeps it out`, async () => {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Destination, LoadTarget } from '../../src/core/connector.js';
 import type { StreamState, WriteDisposition } from '../../src/core/types.js';
@@ -14,7 +14,7 @@ import { filesDestinationSpec, type FilesConfig } from '../../src/connectors/fil
 import { LakeReader, lakeViewSql } from '../../src/connectors/files/lake-reader.js';
 import { S3Store } from '../../src/connectors/s3/s3-store.js';
 import { runContext, schemaOf, sluice, sluiceBin, tempDir } from '../helpers.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { s3ServerForSuite } from '../support/s3-server.js';
 
 const target = (table: string, disposition: WriteDisposition, runId: string, partitionBy?: string[]): LoadTarget => ({
   pipeline: 'p', stream: table, table, disposition, primaryKey: [], runId, fullRefresh: false,
@@ -49,23 +49,14 @@ async function query(dir: string, config: Record<string, unknown>, sql: string):
 }
 
 describe('files destination as a lake', () => {
-  let server: S3Server;
   /** What the server does on each request (the SIGKILL test kills the run mid-upload from here). */
   let onRequest: ((method: string, path: string) => void | Promise<void>) | undefined;
-  const saved = { ...process.env };
-  before(async () => {
-    server = await startS3Server({ buckets: ['lake', 'locked'], readOnly: ['locked'], onRequest: (m, p) => onRequest?.(m, p) });
-    Object.assign(process.env, server.env);
-  });
-  after(async () => {
-    process.env = saved;
-    await server.close();
-  });
+  const s3 = s3ServerForSuite({ buckets: ['lake', 'locked'], readOnly: ['locked'], onRequest: (m, p) => onRequest?.(m, p) });
   const s3Config = (prefix: string, more: Record<string, unknown> = {}) => ({
-    path: `s3://lake/${prefix}`, s3: { endpoint: server.endpoint, path_style: true }, ...more,
+    path: `s3://lake/${prefix}`, s3: { endpoint: s3().endpoint, path_style: true }, ...more,
   });
   const keys = async (prefix: string): Promise<string[]> => {
-    const store = await S3Store.open('lake', { endpoint: server.endpoint, path_style: true });
+    const store = await S3Store.open('lake', { endpoint: s3().endpoint, path_style: true });
     const out: string[] = [];
     for await (const o of store.list(prefix)) out.push(o.key);
     store.close();
@@ -145,7 +136,7 @@ describe('files destination as a lake', () => {
       assert.ok(!after1.some((k) => k.includes('_staging')), 'an aborted load leaves no staging');
 
       // A crash's leftovers (a copied part the manifest never listed, a staging object): the next load sweeps them.
-      const store = await S3Store.open('lake', { endpoint: server.endpoint, path_style: true });
+      const store = await S3Store.open('lake', { endpoint: s3().endpoint, path_style: true });
       const junk = join(dir, 'junk.parquet');
       writeFileSync(junk, 'not a committed part');
       await store.upload('warehouse/sales/day=2026-12-09/part-crashed-00001.parquet', junk);
@@ -212,8 +203,8 @@ describe('files destination as a lake', () => {
       const missingColumn = await dest.begin(target('u', 'append', 'r2', ['nope']));
       await assert.rejects(missingColumn.evolve(COLS), /partition_by names "nope", which the stream has no column for/);
       await dest.close();
-      await assert.rejects(openDest(dir, { path: 's3://absent/x', s3: { endpoint: server.endpoint, path_style: true } }), /bucket "absent" does not exist/);
-      const locked = await openDest(dir, { path: 's3://locked/x', s3: { endpoint: server.endpoint, path_style: true } });
+      await assert.rejects(openDest(dir, { path: 's3://absent/x', s3: { endpoint: s3().endpoint, path_style: true } }), /bucket "absent" does not exist/);
+      const locked = await openDest(dir, { path: 's3://locked/x', s3: { endpoint: s3().endpoint, path_style: true } });
       const load = await locked.begin(target('t', 'append', 'r1'));
       await load.evolve(COLS);
       await load.write(rowsFor(1, 3));
@@ -252,10 +243,10 @@ sources:
 destination:
   type: files
   path: s3://lake/${prefix}
-  ${server.yaml}
+  ${s3().yaml}
 `);
         const home = join(dir, 'home');
-        const env = { ...process.env, ...server.env, SLUICE_HOME: home, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' };
+        const env = { ...process.env, ...s3().env, SLUICE_HOME: home, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' };
         let out = '';
         const killed = await new Promise<{ signal: NodeJS.Signals | null; manifests: number }>((resolve) => {
           const child = spawn(process.execPath, [sluiceBin, 'run', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -277,20 +268,20 @@ destination:
         assert.equal(killed.manifests, commitsFirst);
         const before = await query(dir, s3Config(prefix), 'SELECT count(*)::INT AS n FROM events').catch(() => [{ n: 0 }]);
         assert.ok((before[0].n as number) >= commitsFirst * 5000 && (before[0].n as number) < total, `a part of the rows was committed (${before[0].n})`);
-        const rerun = await sluice(['run', file, '--json'], { home, env: { ...server.env, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' } });
+        const rerun = await sluice(['run', file, '--json'], { home, env: { ...s3().env, SLUICE_HANDOFF: handOff, SLUICE_HANDOFF_MIN_BYTES: '0' } });
         assert.equal(rerun.code, 0, rerun.stderr);
         const rows = await query(dir, s3Config(prefix), `SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS ids, sum(id)::BIGINT::VARCHAR AS s,
           count(DISTINCT day)::INT AS days FROM events`);
         assert.deepEqual(rows, [{ n: total, ids: total, s: String((total * (total + 1)) / 2), days: 7 }]);
         const left = await keys(`${prefix}/`);
         assert.ok(!left.some((k) => k.includes('_staging')), 'no staging left after the re-run');
-        const lake = await sluice(['lake', file, 'SELECT day, count(*) AS n FROM events GROUP BY day ORDER BY day LIMIT 2', '--json'], { home, env: server.env });
+        const lake = await sluice(['lake', file, 'SELECT day, count(*) AS n FROM events GROUP BY day ORDER BY day LIMIT 2', '--json'], { home, env: s3().env });
         assert.equal(lake.code, 0, lake.stderr);
         const result = JSON.parse(lake.stdout) as { columns: string[]; rows: { day: string; n: number }[] };
         assert.deepEqual(result.columns, ['day', 'n']);
         assert.equal(result.rows[0].day, '2026-12-01');
         // Handed to DuckDB, the file made one part per day; the engine's path, one per day and checkpoint.
-        const tables = JSON.parse((await sluice(['lake', file, '--json'], { home, env: server.env })).stdout) as { rows: { parts: number }[] };
+        const tables = JSON.parse((await sluice(['lake', file, '--json'], { home, env: s3().env })).stdout) as { rows: { parts: number }[] };
         if (handOff === 'on') assert.equal(tables.rows[0].parts, 7);
         else assert.ok(tables.rows[0].parts > 7 * 4, `parts per checkpoint (${tables.rows[0].parts})`);
       } finally {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { after, before } from 'node:test';
 
 const require = createRequire(import.meta.url);
 
@@ -97,4 +98,22 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A server for the tests of the enclosing suite: started before them, with the standard AWS variables set to reach
+ * it, and closed after them with the environment restored. Returns the server (once started).
+ */
+export function s3ServerForSuite(options: S3ServerOptions): () => S3Server {
+  let server: S3Server | undefined;
+  const saved = { ...process.env };
+  before(async () => {
+    server = await startS3Server(options);
+    Object.assign(process.env, server.env);
+  });
+  after(async () => {
+    process.env = saved;
+    await server?.close();
+  });
+  return () => server!;
 }

@@ -2,11 +2,11 @@
 // the commit point that lists the committed parts and holds the stream state, on local disk or under an
 // `s3://bucket/prefix` (table-store.ts). Not transactional across files, but a reader that goes through the manifest
 // never sees a part that was not committed.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type {
-  Destination, DestinationCapabilities, LoadTarget, RunContext, StreamLoad,
+  Destination, DestinationCapabilities, EraseOptions, ErasedRows, LoadTarget, RunContext, StreamLoad, SubjectRows,
 } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { StreamState } from '../../core/types.js';
@@ -18,6 +18,7 @@ import { ndjsonPartWriter } from './ndjson-writer.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 import { OpenLoads } from '../open-loads.js';
 import { isS3Url, parseS3Url } from '../s3/s3-spec.js';
+import { lakeCachePath } from './lake-reader.js';
 import { LocalTableStore, type TableStore } from './table-store.js';
 
 
@@ -105,6 +106,19 @@ export class FilesDestination implements Destination {
       targetBytes: parseSize(this.config.target_file_size ?? '128MB'), target, newWriter, onDone,
       ...(this.format === 'parquet' ? { ingest: { instance: () => this.duckdb(), compression, scratchDir: this.scratch() } } : {}),
     }));
+  }
+
+  /** A subject's rows cut out of the table's parts by rewriting the parts that hold them (erase-parts.ts). */
+  async eraseSubject(subject: SubjectRows, options: EraseOptions): Promise<ErasedRows> {
+    const { eraseParts } = await import('./erase-parts.js');
+    const table = tableDirName(subject.table);
+    const path = this.config.path;
+    const forget = async (rels: readonly string[]): Promise<void> => {
+      if (!path || !isS3Url(path) || !this.home) return;
+      const { bucket, key } = parseS3Url(path);
+      for (const rel of rels) await rm(lakeCachePath(this.home, bucket, key, table, rel), { force: true });
+    };
+    return eraseParts({ store: this.requireStore(), table, duckdb: () => this.duckdb(), forget }, subject, options);
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ import type { Manifest, ManifestFile } from './manifest.js';
 import type { PartColumn, PartWriter } from './part-writer.js';
 import { partitionSegment, partitionValue } from '../../core/values/partition-path.js';
 import { STAGING } from './s3-table-store.js';
-import type { StagedPart, TableStore } from './table-store.js';
+import { sweep, type StagedPart, type TableStore } from './table-store.js';
 
 const ZERO: CommitCounts = { inserted: 0, updated: 0, deleted: 0 };
 
@@ -91,12 +91,9 @@ export class FilesStreamLoad implements StreamLoad {
       const layout = (cols: string[]): string => (cols.length ? `partitioned by [${cols.join(', ')}]` : 'not partitioned');
       throw new RunError(`stream ${target.stream}: ${store.where(table)} is ${layout(had)}, and the stream asks for ${wants.length ? `[${wants.join(', ')}]` : 'no partitions'}: a table has one layout (\`sluice run --full-refresh\` rewrites it)`, target.stream);
     }
-    const listed = new Set(manifest?.files.map((f) => f.path));
     // Whatever the manifest does not list was never committed: a crash left it behind. Another stream of this run
     // loading into the same table keeps its staging.
-    const mine = `${STAGING}/${target.runId}/`;
-    const orphans = (await store.list(table)).filter((rel) => !listed.has(rel) && !rel.startsWith(mine));
-    await store.remove(table, orphans);
+    await sweep(store, table, manifest, `${STAGING}/${target.runId}/`);
   }
 
   async evolve(schema: Schema): Promise<void> {

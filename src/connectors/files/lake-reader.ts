@@ -35,9 +35,8 @@ export class LakeReader {
       const [{ S3Store }, { S3TableStore }] = await Promise.all([import('../s3/s3-store.js'), import('./s3-table-store.js')]);
       const s3 = await S3Store.open(bucket, config.s3);
       await s3.check();
-      const cache = join(home, 'lake-cache', bucket);
       return new LakeReader(new S3TableStore(s3, key, join(home, 'tmp', 'parts')),
-        (table, rel, bytes) => fetchPart(s3, joinKey(key, table, rel), join(cache, joinKey(key, table, rel)), bytes), () => s3.close());
+        (table, rel, bytes) => fetchPart(s3, joinKey(key, table, rel), lakeCachePath(home, bucket, key, table, rel), bytes), () => s3.close());
     }
     const root = path ? resolve(baseDir, path) : join(home, 'files');
     return new LakeReader(new LocalTableStore(root), async (table, rel) => join(root, table, rel), () => undefined);
@@ -68,6 +67,10 @@ export class LakeReader {
     this.closeStore();
   }
 }
+
+/** Where `sluice lake` keeps its copy of an S3 part (an erase deletes the copies of the parts it replaced). */
+export const lakeCachePath = (home: string, bucket: string, prefix: string, table: string, rel: string): string =>
+  join(home, 'lake-cache', bucket, joinKey(prefix, table, rel));
 
 async function fetchPart(s3: S3Store, key: string, local: string, bytes: number): Promise<string> {
   const have = await stat(local).catch(() => undefined);
@@ -105,7 +108,8 @@ export function lakeViewSql(table: LakeTable, name = table.manifest.table): stri
 const HIVE_TYPES: Record<string, string> = {
   integer: 'INTEGER', bigint: 'BIGINT', double: 'DOUBLE', date: 'DATE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMPTZ', decimal: 'DOUBLE',
 };
-const hiveType = (m: Manifest, column: string): string => {
+/** A partition column's DuckDB type, from the manifest's record of the table's columns. */
+export const hiveType = (m: Manifest, column: string): string => {
   const type = m.columns.find((c) => c.name === column)?.type;
   return typeof type === 'string' ? HIVE_TYPES[type] ?? 'VARCHAR' : 'VARCHAR';
 };

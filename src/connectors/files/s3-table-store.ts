@@ -5,14 +5,16 @@
 // skips `_staging/` (a leading underscore: Hive, Spark, Trino and Athena skip such names) and sees a crashed commit's
 // copies only until the re-run's sweep removes them.
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { RunError } from '../../core/errors.js';
 import type { S3Store } from '../s3/s3-store.js';
 import { joinKey } from '../s3/s3-spec.js';
 import { eachLimited } from '../../core/each-limited.js';
 import { MANIFEST, type Manifest } from './manifest.js';
-import type { StagedPart, TableStore } from './table-store.js';
+import type { LocalPart, StagedPart, TableStore } from './table-store.js';
 
 export const STAGING = '_staging';
 
@@ -95,6 +97,19 @@ export class S3TableStore implements TableStore {
       if (rel !== MANIFEST) out.push(rel);
     }
     return out;
+  }
+
+  async fetch(table: string, rel: string): Promise<LocalPart> {
+    await mkdir(this.scratchDir, { recursive: true });
+    const path = join(this.scratchDir, `read-${randomUUID()}.tmp`);
+    const body = await this.store.read(this.key(table, rel));
+    try {
+      await pipeline(body!, createWriteStream(path));
+    } catch (e) {
+      await rm(path, { force: true });
+      throw e;
+    }
+    return { path, release: () => rm(path, { force: true }) };
   }
 
   close(): void {

@@ -8,7 +8,7 @@
 //   settle   after the manifest lists them: what staging left is removed (S3)
 //
 // Anything under a table that its manifest does not list was never committed: the next load removes it (sweep).
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { type Manifest, MANIFEST, readManifest, syncDir, writeManifest } from './manifest.js';
 
@@ -38,7 +38,25 @@ export interface TableStore {
   remove(table: string, rels: readonly string[]): Promise<void>;
   /** Every file under the table except its manifest, as paths inside it. */
   list(table: string): Promise<string[]>;
+  /** A committed part as a local file to read (S3: downloaded to scratch space); `release` when done with it. */
+  fetch(table: string, rel: string): Promise<LocalPart>;
   close(): void;
+}
+
+export interface LocalPart {
+  path: string;
+  release(): Promise<void>;
+}
+
+/**
+ * Remove what the manifest does not list: parts of a load or an erase that crashed before its manifest, or old parts
+ * it replaced and did not get to delete. `keep` is a prefix left alone (a running load's own staging).
+ */
+export async function sweep(store: TableStore, table: string, manifest: Manifest | undefined, keep?: string): Promise<string[]> {
+  const listed = new Set(manifest?.files.map((f) => f.path));
+  const orphans = (await store.list(table)).filter((rel) => !listed.has(rel) && !(keep && rel.startsWith(keep)));
+  await store.remove(table, orphans);
+  return orphans;
 }
 
 const tmpName = (rel: string): string => posix.join(posix.dirname(rel), `.tmp-${posix.basename(rel)}.tmp`);
@@ -96,7 +114,13 @@ export class LocalTableStore implements TableStore {
   }
 
   async remove(table: string, rels: readonly string[]): Promise<void> {
-    for (const rel of rels) await rm(join(this.root, table, rel), { force: true });
+    const dirs = new Set<string>();
+    for (const rel of rels) {
+      await rm(join(this.root, table, rel), { force: true });
+      for (let d = posix.dirname(rel); d !== '.'; d = posix.dirname(d)) dirs.add(d);
+    }
+    // A partition directory left empty goes too: its name is a value (an erased subject's email, say).
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) await rmdir(join(this.root, table, d)).catch(() => undefined);
   }
 
   async list(table: string): Promise<string[]> {
@@ -115,6 +139,10 @@ export class LocalTableStore implements TableStore {
     };
     await walk('');
     return out;
+  }
+
+  async fetch(table: string, rel: string): Promise<LocalPart> {
+    return { path: join(this.root, table, rel), release: async () => undefined };
   }
 
   close(): void {}
