@@ -11,7 +11,7 @@ import { syncFileSpec, syncTableSpec } from './sync-spec.js';
 import { pipelineRetentionSchema, syncRetentionSchema } from './retention-spec.js';
 import { DEFAULT_DESTINATION } from '../connectors/registry.js';
 import {
-  destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema,
+  destinationSchema, pipelineFileSchema, sortedDestinationSpecs, sortedSourceSpecs, sourceSchema, topLevelKeys,
 } from './pipeline-spec.js';
 import { commonStreamKeys } from './stream-keys.js';
 import { transformsReference } from '../transforms/docs.js';
@@ -147,6 +147,9 @@ export function generateReference(): string {
     'Each key of `retention`:',
     '',
     keyTable(toJson(pipelineRetentionSchema)),
+    'Each key of `privacy`:',
+    '',
+    keyTable(toJson(topLevelKeys.privacy.unwrap())),
     '## Stream keys (every source)',
     '',
     'Each entry of a source\'s `streams` takes these keys, plus the stream keys of its source type.',
