@@ -121,7 +121,7 @@ test('mode: cdc: SIGKILL mid-stream, then a restart — every change once (a sec
       await until(`version ${atVersion} on the target`, async () => Number((await pgQuery(`SELECT count(*)::int AS c FROM ${name}_b.counters WHERE n >= ${atVersion}`))[0].c) > 0);
       // Killed while streaming, not between the snapshot's rows and its position: a stream without a position starts
       // afresh from a new snapshot, which logs the versions in between as one change.
-      await until('the stream\'s position on the target', async () => (await pgQuery(`SELECT count(*)::int AS c FROM ${name}_b.sluice_sync_position WHERE stream = 'a'`))[0].c > 0);
+      await until('the stream\'s position on the target', async () => Number((await pgQuery(`SELECT count(*)::int AS c FROM ${name}_b.sluice_sync_position WHERE stream = 'a'`))[0].c) > 0);
       child.kill('SIGKILL');
       await exited(child);
       child = streaming(file, home);
