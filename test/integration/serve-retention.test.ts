@@ -7,15 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteControlStore } from '../../src/control/sqlite-store.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 import { serve } from '../support/serve-process.js';
 
 const DAY = 86_400_000;
-
-const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 15_000) => {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok()) return;
-  assert.fail(`timed out waiting for ${what}`);
-};
 
 test('sluice serve applies retention under the scheduler lease: at start, audited; the waiting process does not, until it leads', async () => {
   const { dir, cleanup } = tempDir();
@@ -48,13 +43,13 @@ retention: { runs: 30d }
   try {
     await a.url;
     // The audit entry is written once the pass is done.
-    await waitFor('a to sweep at start', async () => (await gcAudit()).length === 1);
+    await until('a to sweep at start', async () => (await gcAudit()).length === 1, 15_000);
     assert.deepEqual(await runIds(), ['latest']);
     const [first] = await gcAudit();
     assert.equal(first.actor, 'scheduler');
     assert.equal(first.pipeline, 'orders');
     assert.deepEqual(first.detail.removed, { runs: 2, log_lines: 0 });
-    await waitFor('a to log it', () => a.log().includes('retention applied'));
+    await until('a to log it', () => a.log().includes('retention applied'), 15_000);
 
     // Older runs again: a swept an hour's worth ago; b, waiting for the lease, must not sweep them.
     await seed('older-1', 'older-2');
@@ -65,7 +60,7 @@ retention: { runs: 30d }
     assert.equal((await gcAudit()).length, 1);
 
     a.child.kill('SIGKILL');
-    await waitFor('b to take the lease over and sweep', async () => (await gcAudit()).length === 2, 20_000);
+    await until('b to take the lease over and sweep', async () => (await gcAudit()).length === 2, 20_000);
     assert.deepEqual(await runIds(), ['latest']);
     assert.deepEqual((await gcAudit()).map((e) => [e.actor, e.detail.removed]), [['scheduler', { runs: 2, log_lines: 0 }], ['scheduler', { runs: 2, log_lines: 0 }]]);
   } finally {

@@ -5,21 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 import { api, serve, TOKEN } from '../support/serve-process.js';
 
 const VIEWER = 'viewer-token-0123456789abcdef';
 const OPERATOR = 'operator-token-0123456789abcdef';
-
-const waitFor = async <T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
-    const v = await get();
-    if (v) return v;
-  }
-  assert.fail(`timed out waiting for ${what}`);
-};
 
 test('roles: read-only looks, operator runs and replays but cannot purge, admin purges; refusals are audited', async () => {
   const { dir, cleanup } = tempDir();
@@ -56,7 +47,7 @@ destination: { type: sqlite, path: out.db }
     // operator: runs, replays, but cannot purge
     assert.equal((await as(OPERATOR, 'POST', '/api/pipelines/ledger/runs')).status, 202);
     const dlq = async () => (await as(VIEWER, 'GET', '/api/dlq?pipeline=ledger')).body.rows as unknown[];
-    await waitFor('the dead-lettered row', async () => (await dlq()).length === 1);
+    await until('the dead-lettered row', async () => (await dlq()).length === 1);
     const replay = await api(url, '/api/dlq/replay', { method: 'POST', token: OPERATOR, body: JSON.stringify({ pipeline: 'ledger' }) });
     assert.equal(replay.status, 200, replay.text);
     const opPurge = await as(OPERATOR, 'DELETE', '/api/dlq?pipeline=ledger');

@@ -8,13 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openDatabase } from '../../src/core/sqlite-driver.js';
-import { sluice, tempDir } from '../helpers.js';
+import { sluice, tempDir, until } from '../helpers.js';
 import { api, serve, TOKEN } from '../support/serve-process.js';
-
-const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 15_000) => {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok()) return;
-  assert.fail(`timed out waiting for ${what}`);
-};
 
 test('two serve processes on one control store: one schedules, the other takes over when it dies, no run starts twice; the API, metrics and audit hold', async () => {
   const { dir, cleanup } = tempDir();
@@ -38,7 +33,7 @@ schedule: { every: 1s, overlap: skip }
   let b: ReturnType<typeof serve> | undefined;
   try {
     const urlA = await a.url;
-    await waitFor('a to lead', () => a.log().includes('this process now schedules runs'));
+    await until('a to lead', () => a.log().includes('this process now schedules runs'), 15_000);
     b = serve(dir, home, 'b');
     const urlB = await b.url;
     await sleep(2500);
@@ -48,7 +43,7 @@ schedule: { every: 1s, overlap: skip }
 
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await waitFor('b to take over', () => b!.log().includes('this process now schedules runs'), 10_000);
+    await until('b to take over', () => b!.log().includes('this process now schedules runs'), 10_000);
     assert.ok(Date.now() - killedAt < 6000, 'taken over within the lease and a tick');
     await sleep(2500);
 
@@ -107,7 +102,7 @@ schedule: { every: 1s, overlap: skip }
     // A trigger runs now, under its own key, audited with the token's name.
     const trig = await api(urlB, '/api/pipelines/ticker/runs', { method: 'POST' });
     assert.equal(trig.status, 202);
-    await waitFor('the triggered run', async () => (await api(urlB, '/api/audit?limit=1000')).body.entries.some((e: { action: string; actor: string }) => e.action === 'run.finished' && e.actor === 'token:ops'));
+    await until('the triggered run', async () => (await api(urlB, '/api/audit?limit=1000')).body.entries.some((e: { action: string; actor: string }) => e.action === 'run.finished' && e.actor === 'token:ops'), 15_000);
 
     // DLQ through the API: list, then purge (audited).
     const dlq = await api(urlB, '/api/dlq?pipeline=ticker');
