@@ -9,7 +9,7 @@ import { createLogger } from '../core/logger.js';
 import { type RunSummary, runPipeline } from '../engine/runner.js';
 import type { CliCommand } from './command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { settleYoungGeneration } from './heap.js';
+import { STEPS_SEMI_SPACE_MB, settleYoungGeneration } from './heap.js';
 import { printError } from './print-error.js';
 import { Progress } from './progress.js';
 import { printSummary } from './summary.js';
@@ -99,8 +99,13 @@ export async function runFile(file: string, o: RunFlags, trigger?: string): Prom
   return summary.status === 'success' ? EXIT.success : summary.status === 'partial_success' ? EXIT.partial : EXIT.failed;
 }
 
-/** The largest young generation the pipeline's sources ask for, if every one asks (src/cli/heap.ts). */
+/**
+ * The young generation of the pipeline's run (src/cli/heap.ts): with transforms or checks, STEPS_SEMI_SPACE_MB;
+ * otherwise the largest its sources ask for, if every one asks.
+ */
 export function youngGenerationMb(config: PipelineConfig): number | undefined {
+  const steps = [...Object.values(config.transforms ?? {}), ...Object.values(config.checks ?? {})];
+  if (steps.some((s) => s.length > 0)) return STEPS_SEMI_SPACE_MB;
   const sizes = config.sources.map((s) => getSourceSpec(s.type)?.youngGenerationMb);
   return sizes.length > 0 && sizes.every((mb) => mb !== undefined) ? Math.max(...(sizes as number[])) : undefined;
 }

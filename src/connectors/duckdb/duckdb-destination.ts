@@ -179,9 +179,10 @@ export class DuckDBDestination implements Destination {
 
   /**
    * Without a configured memory_limit the pool grows by DEFAULT_MEMORY_LIMIT for each load running at once, times its
-   * width (loadUnits), and never shrinks: a lower limit may not be reachable while blocks are pinned. Concurrent loads
-   * each pin blocks of their own (appenders, staging, merge joins); several merges sharing one small pool ran out of
-   * memory.
+   * width (loadUnits), and is not made smaller when a load ends: lowering DuckDB's limit while other connections work
+   * corrupted its heap (`malloc(): unsorted double linked list corrupted`, 2 runs in 5 of the resolve bench). Concurrent
+   * loads each pin blocks of their own (appenders, staging, merge joins); several merges sharing one small pool ran out
+   * of memory.
    */
   private async sizePool(): Promise<void> {
     let units = 0;
@@ -209,9 +210,9 @@ export class DuckDBDestination implements Destination {
   private async setPool(): Promise<void> {
     const units = this.pooledFor + this.reading;
     if (this.config.memory_limit !== undefined || units === this.poolUnits) return;
-    this.poolUnits = units;
     const [amount, unit] = /^(\d+)(\D+)$/.exec(DEFAULT_MEMORY_LIMIT)!.slice(1);
     await this.serial((c) => c.run(`SET memory_limit = '${Number(amount) * units}${unit}'`));
+    this.poolUnits = units;
   }
 
   private serial<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@
 // record never renumbers an old one. An ambiguous record is not guessed: it goes to the dead-letter queue with both
 // candidates in its reason (the review queue: add an alias or an id, then `sluice dlq replay`).
 import { z } from 'zod';
+import { collectGarbage } from '../../core/collect-garbage.js';
 import { objectResolver, type Getter } from '../../expr/compile.js';
 import { aliasTable, comparable, comparableOf, normalizeName } from '../entity/normalize.js';
 import { MatchTable, RULES, matchTable } from '../entity/matcher.js';
@@ -114,10 +115,15 @@ export const resolveStep = defineStep<Options>({
 
     async function* emit(): AsyncGenerator<Frame> {
       await readPrevious();
+      // What the stream's rows left behind on their way to the spill goes before matching builds its indexes.
+      collectGarbage();
       const m = matchTable(table, matchOrder(), {
         threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
       });
       table = new MatchTable(o.ids.length, o.agree.length, soft.length);
+      // The match table and the matching's working sets are garbage now; the rows about to go out would otherwise
+      // pile up beside them (../../core/collect-garbage.ts).
+      collectGarbage();
       let at = 0;
       const owner = {};
       for (const frame of spill.frames()) {
