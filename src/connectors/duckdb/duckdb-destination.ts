@@ -179,10 +179,8 @@ export class DuckDBDestination implements Destination {
 
   /**
    * Without a configured memory_limit the pool grows by DEFAULT_MEMORY_LIMIT for each load running at once, times its
-   * width (loadUnits), and is not made smaller when a load ends: lowering DuckDB's limit while other connections work
-   * corrupted its heap (`malloc(): unsorted double linked list corrupted`, 2 runs in 5 of the resolve bench). Concurrent
-   * loads each pin blocks of their own (appenders, staging, merge joins); several merges sharing one small pool ran out
-   * of memory.
+   * width (loadUnits). Concurrent loads each pin blocks of their own (appenders, staging, merge joins); several merges
+   * sharing one small pool ran out of memory.
    */
   private async sizePool(): Promise<void> {
     let units = 0;
@@ -193,8 +191,8 @@ export class DuckDBDestination implements Destination {
   }
 
   /**
-   * A load reading a file with DuckDB's own reader borrows READ_POOL_LOADS more (times its width), and gives them back
-   * when it ends (duckdb-load.ts): with them, the commits and merges after the read fit too.
+   * A load reading a file with DuckDB's own reader needs READ_POOL_LOADS more (times its width) while others read
+   * too (duckdb-load.ts): with them, the commits and merges after the read fit too.
    */
   private async poolForRead(columns: number): Promise<() => Promise<void>> {
     const units = READ_POOL_LOADS * loadUnits(columns);
@@ -202,14 +200,18 @@ export class DuckDBDestination implements Destination {
     await this.setPool();
     return async () => {
       this.reading -= units;
-      // DuckDB may refuse to shrink below what is pinned (another load's read): the pool then stays as it is.
-      await this.setPool().catch(() => undefined);
     };
   }
 
+  /**
+   * The pool is only ever raised. Lowered at run time (at a load's end, or once no load was open), DuckDB's heap was
+   * corrupted later in the run (`malloc(): unsorted double linked list corrupted`, 3 runs in 14 of the resolve bench,
+   * none in 29 without): what it costs is DuckDB keeping up to the largest pool's worth of blocks cached to the end
+   * (at 1M records, four staging loads' 128 MB through the `resolve` stream after them).
+   */
   private async setPool(): Promise<void> {
     const units = this.pooledFor + this.reading;
-    if (this.config.memory_limit !== undefined || units === this.poolUnits) return;
+    if (this.config.memory_limit !== undefined || units <= this.poolUnits) return;
     const [amount, unit] = /^(\d+)(\D+)$/.exec(DEFAULT_MEMORY_LIMIT)!.slice(1);
     await this.serial((c) => c.run(`SET memory_limit = '${Number(amount) * units}${unit}'`));
     this.poolUnits = units;
