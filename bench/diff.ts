@@ -1,5 +1,6 @@
 // `npm run bench -- diff [rows]`: `sluice diff` on a table of `rows` rows (default 1M) with 1% of them changed —
-// spread (every 100th row, table t) and clustered (one run of keys, table c) — PostgreSQL against PostgreSQL and
+// spread (every 100th row, table t) and clustered (one run of keys, table c), and spread in a table of a two-column
+// key (table k: (region, id), four rows a region) — PostgreSQL against PostgreSQL and
 // PostgreSQL against MariaDB, by key-range checksums and with `--full` (every row read, the method before them),
 // beside the time psql takes only to read both tables in key order (`\copy (SELECT … ORDER BY id) TO /dev/null`,
 // twice): the floor of a diff that reads every row.
@@ -15,7 +16,7 @@ export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
  * Two PostgreSQL tables (bench_diff_a.t, bench_diff_b.t) and a MariaDB one (bench_diff.t) of `rows` rows, typed as
  * each engine would (numeric and decimal of other scales, timestamptz and datetime(6), jsonb and json), with 1% of
  * the rows changed in each copy but the first: every 100th. Beside each, table c: the same rows with 1% changed in
- * one run of keys (from the middle).
+ * one run of keys (from the middle); and table k, keyed by (region, id), four ids a region, changed as t.
  */
 export async function buildDiffTables(rows: number): Promise<void> {
   const client = new pg.Client(PG_URL);
@@ -28,15 +29,21 @@ export async function buildDiffTables(rows: number): Promise<void> {
     await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE; CREATE SCHEMA ${s};
       CREATE TABLE ${s}.t (id int PRIMARY KEY, name text, amount numeric(12,2), at timestamptz, doc jsonb);
       INSERT INTO ${s}.t ${fill}; ANALYZE ${s}.t;
-      CREATE TABLE ${s}.c (LIKE ${s}.t INCLUDING ALL); INSERT INTO ${s}.c SELECT * FROM ${s}.t; ANALYZE ${s}.c`);
+      CREATE TABLE ${s}.c (LIKE ${s}.t INCLUDING ALL); INSERT INTO ${s}.c SELECT * FROM ${s}.t; ANALYZE ${s}.c;
+      CREATE TABLE ${s}.k (region int, id int, name text, amount numeric(12,2), PRIMARY KEY (region, id));
+      INSERT INTO ${s}.k SELECT id / 4, id, name, amount FROM ${s}.t; ANALYZE ${s}.k`);
   }
   await client.query(`UPDATE bench_diff_b.t SET name = name || '!' WHERE id % 100 = 0`);
+  await client.query(`UPDATE bench_diff_b.k SET name = name || '!' WHERE id % 100 = 0`);
   await client.query(`UPDATE bench_diff_b.c SET name = name || '!' WHERE id > ${Math.floor(rows / 2)} AND id <= ${Math.floor(rows / 2) + Math.floor(rows / 100)}`);
   await maria.query(`DROP DATABASE IF EXISTS bench_diff; CREATE DATABASE bench_diff; USE bench_diff;
     CREATE TABLE t (id int PRIMARY KEY, name varchar(100), amount decimal(14,3), at datetime(6), doc json);
     INSERT INTO t SELECT seq, CONCAT('name ', seq), seq * 1.25, TIMESTAMP('2024-01-01') + INTERVAL seq SECOND,
       JSON_OBJECT('tag', 'x', 'i', seq) FROM seq_1_to_${rows};
     CREATE TABLE c LIKE t; INSERT INTO c SELECT * FROM t;
+    CREATE TABLE k (region int, id int, name varchar(100), amount decimal(14,3), PRIMARY KEY (region, id));
+    INSERT INTO k SELECT id DIV 4, id, name, amount FROM t;
+    UPDATE k SET name = CONCAT(name, '!') WHERE id % 100 = 0;
     UPDATE t SET name = CONCAT(name, '!') WHERE id % 100 = 0;
     UPDATE c SET name = CONCAT(name, '!') WHERE id > ${Math.floor(rows / 2)} AND id <= ${Math.floor(rows / 2) + Math.floor(rows / 100)}`);
   await maria.end();
@@ -58,11 +65,11 @@ export async function benchDiff(rows: number): Promise<void> {
   const dir = resolve(import.meta.dirname, '..', '..', 'bench', '.data', 'diff');
   mkdirSync(dir, { recursive: true });
   await buildDiffTables(rows);
-  const file = (b: string, t: string) => benchSyncFile(dir, b, `{ name: ${t}, primary_key: id, direction: a_to_b }`, t);
+  const file = (b: string, t: string) => benchSyncFile(dir, b, `{ name: ${t}, primary_key: ${t === 'k' ? '[region, id]' : 'id'}, direction: a_to_b }`, t);
   const home = { SLUICE_HOME: join(dir, 'home') };
   const read = await measure('bash', ['-c', ['a', 'b'].map((s) => `psql -q -d "${PG_URL}" -c "\\copy (SELECT * FROM bench_diff_${s}.t ORDER BY id) TO '/dev/null'"`).join(' && ')]);
   const runs: { name: string; rows: number; m: Measurement }[] = [];
-  for (const [t, changes] of [['t', 'spread'], ['c', 'clustered']] as const) {
+  for (const [t, changes] of [['t', 'spread'], ['c', 'clustered'], ['k', 'spread, (region, id) key']] as const) {
     for (const [pair, b] of [['PostgreSQL ↔ PostgreSQL', PG_B], ['PostgreSQL ↔ MariaDB', MARIA_B]] as const) {
       for (const full of [false, true]) {
         const m = await measureSluice(['diff', file(b, t), '--json', '--limit', '0', ...(full ? ['--full'] : [])], home);

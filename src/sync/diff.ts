@@ -1,15 +1,15 @@
 // `sluice diff`: a table compared across the two systems of a sync. A key on one side only, or a row whose values
-// differ once both engines' spellings are made one (values.ts), is a difference. Tables with one key column are
-// compared by key-range checksums (./range-checksum.ts): only ranges that differ are read, as (key, row hash), and
-// only rows whose hashes differ whole. Others — and `--full` — are read whole in key order (side.ts) and walked
-// together, like a merge join. Either way memory holds a page of each side, whatever the table's size.
+// differ once both engines' spellings are made one (values.ts), is a difference. Tables whose key columns are integers
+// or text on both sides are compared by key-range checksums (./range-checksum.ts): only ranges that differ are read,
+// as (key, row hash), and only rows whose hashes differ whole. Others — and `--full` — are read whole in key order
+// (side.ts) and walked together, like a merge join. Either way memory holds a page of each side, whatever the table's size.
 import { RunError } from '../core/errors.js';
 import { type SyncTable, tableOn } from '../config/sync-spec.js';
 import { type DiffWork, plan, rangeDiff } from './range-checksum.js';
 import { Rows } from './rows.js';
 import { softDeletes, type SoftDeletes } from './soft-delete.js';
 import type { Side, SideColumn } from './side.js';
-import { compareKeys, integerText, isIntegerType, syncText } from './values.js';
+import { compareKeys, exactText, integerText, isIntegerType, syncText } from './values.js';
 
 export { Rows } from './rows.js';
 export type { DiffWork } from './range-checksum.js';
@@ -69,13 +69,20 @@ export async function pairColumns(a: Side, b: Side, t: SyncTable): Promise<Paire
   };
 }
 
+/** Which parts of the key are integers on both sides: compared by value (compareKeys), the rest by bytes. */
+export function integerKeyParts(p: PairedColumns): boolean[] {
+  return p.a.slice(0, p.keyParts).map((c, i) => isIntegerType(c.type) && isIntegerType(p.b[i].type));
+}
+
 /**
  * A row's key as the text both sides' keys are compared by. Integer keys (most keys) are spelled one way by every
- * engine: syncText's pattern tests on each cost a sync 5% of its time.
+ * engine: syncText's pattern tests on each cost a sync 5% of its time. Text keys are themselves: 't' and '1', '1.50'
+ * and '1.5' are two keys (made one by syncText, as values, they were one).
  */
 export function keyReader(p: PairedColumns): (row: unknown[]) => (string | null)[] {
   const n = p.keyParts;
-  const texts = p.a.slice(0, n).map((c, i) => (isIntegerType(c.type) && isIntegerType(p.b[i].type) ? integerText : syncText));
+  const integers = integerKeyParts(p);
+  const texts = p.a.slice(0, n).map((c, i) => (integers[i] ? integerText : c.text && p.b[i].text ? exactText : syncText));
   return (row) => {
     const k = new Array<string | null>(n);
     for (let i = 0; i < n; i++) k[i] = texts[i](row[i]);
@@ -99,21 +106,22 @@ export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Diffe
     found({ table: nameA, key: keyOf(row), kind, ...(cols ? { columns: cols } : {}) });
   };
   const keyText = keyReader(p);
+  const integers = integerKeyParts(p);
   // Soft deletes: a row marked deleted is as good as gone, and the sums on the servers would count it.
   const soft = softDeletes(t, p);
   const ranges = o.full || soft ? undefined : plan(a, b, p);
   if (ranges) {
-    const work = await rangeDiff(a, b, p, ranges, keyText, summary.rows, report);
+    const work = await rangeDiff(a, b, p, ranges, keyText, integers, summary.rows, report);
     o.work?.(work);
     return summary;
   }
-  await fullDiff(a, b, p, keyText, summary.rows, report, soft);
+  await fullDiff(a, b, p, keyText, integers, summary.rows, report, soft);
   o.work?.({ table: nameA, method: 'full', ranges: 0, rows_hashed: 0, rows_fetched: summary.rows.a + summary.rows.b });
   return summary;
 }
 
 /** Both sides read whole in key order and walked together. */
-async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unknown[]) => (string | null)[], rows: { a: number; b: number },
+async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unknown[]) => (string | null)[], integers: boolean[], rows: { a: number; b: number },
   report: (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => void, soft?: SoftDeletes): Promise<void> {
   const columns = p.a;
   const n = p.keyParts;
@@ -123,7 +131,7 @@ async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unkno
   let x = await left.next();
   let y = await right.next();
   while (x || y) {
-    const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y));
+    const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y), integers);
     if (order < 0) {
       rows.a++;
       report('only_in_a', keyText(x!));

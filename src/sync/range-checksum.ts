@@ -50,22 +50,24 @@ export type Report = (kind: Kind, key: (string | null)[], columns?: string[]) =>
 export interface Plan { a: HashShape; b: HashShape; integer: boolean; carried: boolean }
 
 /**
- * Whether key ranges can compare this table, and how: one key column, an integer on both sides or text on both
- * (ranges mean the same rows on both engines). A column one side cannot spell as values.ts compares it (MySQL floats
+ * Whether key ranges can compare this table, and how: each key column an integer on both sides or text on both
+ * (ranges, and the order rows are walked in, mean the same rows on both engines). A composite key is ranged by its
+ * first column and its rows walked in the order of all of them; a bucket whose first column holds one value is read
+ * as (key, hash) whatever its size (a key whose first column has few values, such as a tenant, gains little). A column one side cannot spell as values.ts compares it (MySQL floats
  * and JSON objects), or PostgreSQL JSON against another engine (jsonb orders keys its own way, and no SQL of MariaDB
  * or SQLite spells a document alike), is carried beside the hash; then no bucket can be known equal without reading
  * it, and the whole table is read as (key, hash, carried values).
  */
 export function plan(a: Side, b: Side, p: PairedColumns): Plan | undefined {
-  if (p.keyParts !== 1) return undefined;
-  const [ka, kb] = [p.a[0], p.b[0]];
-  const integer = isIntegerType(ka.type) && isIntegerType(kb.type);
-  if (!integer && !(ka.text && kb.text)) return undefined;
+  const n = p.keyParts;
+  const integerAt = (i: number) => isIntegerType(p.a[i].type) && isIntegerType(p.b[i].type);
+  for (let i = 0; i < n; i++) if (!integerAt(i) && !(p.a[i].text && p.b[i].text)) return undefined;
+  const integer = integerAt(0);
   const unspelled = (s: Side, c: SideColumn) => s.type === 'mysql' && MYSQL_UNSPELLED.test(c.type);
   const json = (s: Side, c: SideColumn, other: Side) => s.type === 'postgres' && other.type !== 'postgres' && /^jsonb?$/.test(c.type);
-  const carried = p.a.map((c, i) => i > 0 && (unspelled(a, c) || unspelled(b, p.b[i]) || json(a, c, b) || json(b, p.b[i], a)));
+  const carried = p.a.map((c, i) => i >= n && (unspelled(a, c) || unspelled(b, p.b[i]) || json(a, c, b) || json(b, p.b[i], a)));
   const shape = (cols: SideColumn[], peer: Side): HashShape => ({
-    key: cols[0], hashed: cols.filter((_, i) => !carried[i]), carried: cols.filter((_, i) => carried[i]), peer: peer.type,
+    key: cols[0], rest: cols.slice(1, n), hashed: cols.filter((_, i) => !carried[i]), carried: cols.filter((_, i) => carried[i]), peer: peer.type,
   });
   return { a: shape(p.a, b), b: shape(p.b, a), integer, carried: carried.some(Boolean) };
 }
@@ -81,13 +83,16 @@ interface Entry {
 
 /** Compare one table by key ranges; differences go to `report` in key order, rows counted into `rows`. */
 export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, keyText: (row: unknown[]) => (string | null)[],
-  rows: { a: number; b: number }, report: Report): Promise<DiffWork> {
+  integers: boolean[], rows: { a: number; b: number }, report: Report): Promise<DiffWork> {
   const ra = a.ranges(p.nameA, pl.a);
   const rb = b.ranges(p.nameB, pl.b);
   const work: DiffWork = { table: p.nameA, method: pl.carried ? 'hashes' : 'checksum', ranges: 0, rows_hashed: 0, rows_fetched: 0 };
   // Carried values are compared in JavaScript, in the same order as the full diff lists columns.
   const carriedAt = p.a.map((c, i) => (pl.a.carried.includes(c) ? i : -1)).filter((i) => i >= 0);
   const carriedNames = carriedAt.map((i) => p.a[i].name);
+  // A (key, hash) row: the key's columns, then the hash, then the carried values.
+  const n = p.keyParts;
+  const driverKey = (row: unknown[]) => (n === 1 ? row[0] : row.slice(0, n));
   const queue: Entry[] = [];
   let toFetch = 0;
 
@@ -139,7 +144,7 @@ export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, ke
     while (x || y) {
       const kx = x && keyText(x);
       const ky = y && keyText(y);
-      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky);
+      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky, integers);
       if (order < 0) {
         rows.a++;
         work.rows_hashed++;
@@ -154,11 +159,11 @@ export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, ke
         rows.a++;
         rows.b++;
         work.rows_hashed += 2;
-        if (x![1] !== y![1]) await push({ kind: 'check', key: kx!, ka: x![0], kb: y![0] });
+        if (x![n] !== y![n]) await push({ kind: 'check', key: kx!, ka: driverKey(x!), kb: driverKey(y!) });
         else if (carriedAt.length) {
           let changed: string[] | undefined;
           for (let j = 0; j < carriedAt.length; j++) {
-            if (!sameValue(x![2 + j], y![2 + j])) (changed ??= []).push(carriedNames[j]);
+            if (!sameValue(x![n + 1 + j], y![n + 1 + j])) (changed ??= []).push(carriedNames[j]);
           }
           if (changed) await push({ kind: 'differs', key: kx!, columns: changed });
         }

@@ -10,6 +10,10 @@ export interface RangeDialect {
   key: string;
   /** The key column itself, quoted (an index serves equality on it). */
   keyColumn: string;
+  /** Every column of the key, quoted, the ranged one first (a composite key: its others follow). */
+  keyColumns: string[];
+  /** What rows are read in: each key column as the side orders it, as its full read (Side.scan) does. */
+  order: string;
   /** The columns read beside the key: the key as the driver gives it, then `carried` values. */
   carried: string[];
   /** The row's hash as 15 hex digits (60 bits of an md5). */
@@ -99,7 +103,7 @@ export function hashesSql(d: RangeDialect, b: Buckets, ids?: number[]): Statemen
   // Only a run of buckets with gaps needs the bucket of each row: one run is its range.
   if (ids?.length && ids[ids.length - 1] - ids[0] + 1 !== ids.length) where.push(`${bucketOf(d, p, b)} IN (${ids.map((i) => p.add(i)).join(', ')})`);
   return {
-    sql: `SELECT ${[d.keyColumn, d.hash, ...d.carried].join(', ')} FROM ${d.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${d.key}`,
+    sql: `SELECT ${[...d.keyColumns, d.hash, ...d.carried].join(', ')} FROM ${d.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${d.order}`,
     values: p.values,
   };
 }
@@ -111,10 +115,15 @@ export function keysSql(d: RangeDialect, lo: unknown, hi: unknown): Statement {
   return { sql: `SELECT ${d.keyColumn} FROM ${d.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${d.key}`, values: p.values };
 }
 
-/** Rows of `columns` (quoted) whose key is one of `keys`: by the key column, so its index serves. */
+/**
+ * Rows of `columns` (quoted) whose key is one of `keys` (of a composite key, each an array of its values): by the key
+ * columns, so the key's index serves.
+ */
 export function rowsSql(d: RangeDialect, columns: string[], keys: unknown[]): Statement {
   const p = new Params(d);
-  return { sql: `SELECT ${columns.join(', ')} FROM ${d.table} WHERE ${d.keyColumn} IN (${keys.map((k) => p.add(k)).join(', ')})`, values: p.values };
+  const where = d.keyColumns.length === 1 ? `${d.keyColumn} IN (${keys.map((k) => p.add(k)).join(', ')})`
+    : keys.map((k) => `(${d.keyColumns.map((c, i) => `${c} = ${p.add((k as unknown[])[i])}`).join(' AND ')})`).join(' OR ');
+  return { sql: `SELECT ${columns.join(', ')} FROM ${d.table} WHERE ${where}`, values: p.values };
 }
 
 /** How a side runs a statement: all rows at once, or in pages (rows as arrays). */

@@ -32,13 +32,15 @@ export interface Side {
 }
 
 /**
- * A table as key ranges see it: one key column; `hashed`, the columns in each row's hash (the key first), each
+ * A table as key ranges see it: ranges of its key's first column (`key`), the others of a composite key (`rest`) read
+ * and ordered by beside it; `hashed`, the columns in each row's hash (the key first), each
  * spelled by the side so that stringText of the spelling is syncText of the value as its driver gives it (values.ts):
  * two sides' spellings equal means their values are. `carried`: columns no spelling can make agree across the two
  * engines, read beside the hash and compared as values.
  */
 export interface HashShape {
   key: SideColumn;
+  rest: SideColumn[];
   hashed: SideColumn[];
   carried: SideColumn[];
   /** The other side's engine: two of the same may hash their own spellings their own way. */

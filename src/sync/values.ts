@@ -112,10 +112,15 @@ function sameJson(x: unknown, y: unknown): boolean {
   return true;
 }
 
-/** Two keys in the order both engines were asked to sort them: integers by value, the rest by UTF-8 bytes. */
-export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[]): number {
+/**
+ * Two keys in the order both engines were asked to sort them: the parts `integers` marks (integer columns on both
+ * sides) by value, the rest by UTF-8 bytes. By its column's type, not its spelling: text keys '9' and '10' are in byte
+ * order ('10' first) on both engines, and '007' is not '7'. (Compared by spelling, a walk of both sides took '9' for a
+ * key on one side only, then for one on the other.)
+ */
+export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[], integers: readonly boolean[]): number {
   for (let i = 0; i < a.length; i++) {
-    const c = compareKeyPart(a[i], b[i]);
+    const c = compareKeyPart(a[i], b[i], integers[i]);
     if (c !== 0) return c;
   }
   return 0;
@@ -123,11 +128,11 @@ export function compareKeys(a: readonly (string | null)[], b: readonly (string |
 
 const INTEGER = /^-?\d+$/;
 
-function compareKeyPart(a: string | null, b: string | null): number {
+function compareKeyPart(a: string | null, b: string | null, integer: boolean): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
-  if (INTEGER.test(a) && INTEGER.test(b)) {
+  if (integer && INTEGER.test(a) && INTEGER.test(b)) {
     // Up to 15 digits a double holds exactly; longer ones (64-bit ids) compare as bigints.
     if (a.length < 16 && b.length < 16) return Number(a) - Number(b);
     const x = BigInt(a);
@@ -181,3 +186,6 @@ export const isIntegerType = (type: string): boolean => INTEGER_TYPE.test(type);
 
 /** An integer column's value as text: already in one spelling, no pattern to test. */
 export const integerText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** A text key's part as itself (a driver's other forms of text as syncText spells them). */
+export const exactText = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : syncText(v));

@@ -205,6 +205,87 @@ test('sluice diff: text keys split by sampled keys in byte order on every engine
   });
 });
 
+test('sluice diff: composite keys go by ranges of their first column, integer or text, and find what a full read finds (PostgreSQL ↔ MariaDB and SQLite)', async () => {
+  await threeEngines(async ({ name, maria, lite, file, diff }) => {
+    // stock: (region, code), 5,000 regions of 8 codes; labels: (code, n), a text column first. (No code is spelled like
+    // a boolean: 'f' is reported as the 0 it compares as, values.ts.)
+    const CODES = 'abcdeghj';
+    await pgQuery(`CREATE TABLE ${name}.stock (region int, code text, qty int, PRIMARY KEY (region, code));
+      INSERT INTO ${name}.stock SELECT r, c, r * 10 + ascii(c) FROM generate_series(1, 5000) r, unnest(ARRAY['a','b','c','d','e','g','h','j']) c;
+      CREATE TABLE ${name}.labels (code text, n int, label text, PRIMARY KEY (code, n));
+      INSERT INTO ${name}.labels SELECT 'k' || (i % 500), i, 'l' || i FROM generate_series(1, 4000) i`);
+    await maria.query(`CREATE TABLE stock (region int, code varchar(4), qty int, PRIMARY KEY (region, code))`);
+    await maria.query(`INSERT INTO stock SELECT r.seq, c.code, r.seq * 10 + ASCII(c.code) FROM seq_1_to_5000 r,
+      (SELECT 'a' AS code UNION ALL SELECT 'b' UNION ALL SELECT 'c' UNION ALL SELECT 'd' UNION ALL SELECT 'e' UNION ALL SELECT 'g' UNION ALL SELECT 'h' UNION ALL SELECT 'j') c`);
+    await maria.query(`CREATE TABLE labels (code varchar(10), n int, label varchar(10), PRIMARY KEY (code, n))`);
+    await maria.query(`INSERT INTO labels SELECT CONCAT('k', seq % 500), seq, CONCAT('l', seq) FROM seq_1_to_4000`);
+    lite.exec('CREATE TABLE stock (region INTEGER, code TEXT, qty INTEGER, PRIMARY KEY (region, code)); CREATE TABLE labels (code TEXT, n INTEGER, label TEXT, PRIMARY KEY (code, n))');
+    const stock = lite.prepare('INSERT INTO stock VALUES (?, ?, ?)');
+    const labels = lite.prepare('INSERT INTO labels VALUES (?, ?, ?)');
+    lite.transaction(() => {
+      for (let r = 1; r <= 5000; r++) for (const c of CODES) stock.run(r, c, r * 10 + c.charCodeAt(0));
+      for (let i = 1; i <= 4000; i++) labels.run(`k${i % 500}`, i, `l${i}`);
+    })();
+    const change = `UPDATE stock SET qty = qty + 1 WHERE region BETWEEN 2001 AND 2003; DELETE FROM stock WHERE region = 3000 AND code = 'c';
+      INSERT INTO stock VALUES (5001, 'a', 1); UPDATE labels SET label = 'x' WHERE code = 'k7' AND n = 1507; DELETE FROM labels WHERE code = 'k250' AND n = 250`;
+    for (const sql of change.split(';')) await maria.query(sql);
+    lite.exec(change);
+    const expected = [
+      ...[2001, 2002, 2003].flatMap((r) => [...CODES].map((c) => ['stock', `${r}`, c, 'differs', ['qty']])),
+      ['stock', '3000', 'c', 'only_in_a', undefined],
+      ['stock', '5001', 'a', 'only_in_b', undefined],
+      ['labels', 'k250', '250', 'only_in_a', undefined],
+      ['labels', 'k7', '1507', 'differs', ['label']],
+    ];
+    for (const b of ['mysql', 'sqlite'] as const) {
+      const f = file(b, '  - { name: stock, primary_key: [region, code], direction: a_to_b }\n  - { name: labels, primary_key: [code, n], direction: a_to_b }\n');
+      const r = await diff(f);
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(r.out.differences.map((d) => [d.table, ...Object.values(d.key), d.kind, d.columns]), expected, b);
+      assert.deepEqual(r.out.work.map((w) => w.method), ['checksum', 'checksum'], b);
+      // 88,000 rows in all: a few buckets around the changes are read as (key, hash); whole only the rows that differ.
+      assert.ok(r.out.work.every((w) => w.rows_hashed < 1500), `${b}: ${r.out.work.map((w) => w.rows_hashed).join(', ')} rows hashed`);
+      assert.deepEqual(r.out.work.map((w) => w.rows_fetched), [48, 2], b);
+      const full = await diff(f, '--full');
+      assert.deepEqual({ ...full.out, work: undefined }, { ...r.out, work: undefined }, b);
+      assert.deepEqual(full.out.work.map((w) => w.method), ['full', 'full']);
+    }
+  });
+});
+
+test('text keys spelled like numbers or booleans are themselves: diff and a two-way sync keep \'007\' and \'7\', \'9\' and \'10\', \'t\' apart (PostgreSQL ↔ MariaDB and SQLite)', async () => {
+  await threeEngines(async ({ name, dir, maria, lite, file, diff }) => {
+    await pgQuery(`CREATE TABLE ${name}.codes (code varchar(10) PRIMARY KEY, v int);
+      INSERT INTO ${name}.codes VALUES ('007', 1), ('10', 1), ('9', 1), ('t', 1), ('1.50', 1)`);
+    const rowsB = "('7', 2), ('9', 1), ('t', 2), ('1.5', 2)";
+    await maria.query(`CREATE TABLE codes (code varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, v int)`);
+    await maria.query(`INSERT INTO codes VALUES ${rowsB}`);
+    lite.exec(`CREATE TABLE codes (code TEXT PRIMARY KEY, v INTEGER); INSERT INTO codes VALUES ${rowsB}`);
+    // In byte order: '.' (2E) sorts before '0' (30), so '1.5' < '1.50' < '10'.
+    const expected = [['007', 'only_in_a'], ['1.5', 'only_in_b'], ['1.50', 'only_in_a'], ['10', 'only_in_a'], ['7', 'only_in_b'], ['t', 'differs']];
+    for (const b of ['mysql', 'sqlite'] as const) {
+      const f = file(b, '  - { name: codes, primary_key: code, direction: two_way, conflict: { strategy: source-wins } }\n');
+      for (const mode of [[], ['--full']]) {
+        const r = await diff(f, ...mode);
+        assert.deepEqual(r.out.differences.map((d) => [d.key.code, d.kind]), expected, `${b} ${mode.join('')}`);
+      }
+      // A two-way sync: every key on one side only goes to the other, none is taken for another or lost.
+      const home = join(dir, `.sluice-${b}`);
+      const synced = await sluice(['sync', f, '--once', '--json'], { home });
+      assert.equal(synced.code, 0, synced.stderr);
+      const after = await diff(f);
+      assert.equal(after.code, 0, JSON.stringify(after.out.differences));
+      const keys = (await pgQuery(`SELECT code FROM ${name}.codes ORDER BY code COLLATE "C"`)).map((r) => r.code);
+      assert.deepEqual(keys, ['007', '1.5', '1.50', '10', '7', '9', 't'], b);
+      // Again, with the base the first sync kept: nothing to do.
+      const again = await sluice(['sync', f, '--once', '--json'], { home });
+      const t = (JSON.parse(again.stdout) as { tables: { a_to_b: { inserted: number; updated: number; deleted: number }; b_to_a: { inserted: number; updated: number; deleted: number } }[] }).tables[0];
+      assert.deepEqual([t.a_to_b, t.b_to_a], [{ inserted: 0, updated: 0, deleted: 0 }, { inserted: 0, updated: 0, deleted: 0 }], b);
+      await pgQuery(`DELETE FROM ${name}.codes WHERE code NOT IN ('007', '10', '9', 't', '1.50'); UPDATE ${name}.codes SET v = 1`);
+    }
+  });
+});
+
 test('sluice diff, PostgreSQL ↔ PostgreSQL: values PostgreSQL calls equal but spells apart (-0, 1 day and 24 hours, char padding) differ as in a full read', async () => {
   const { dir, cleanup } = tempDir();
   const name = `dc_${randomBytes(4).toString('hex')}`;

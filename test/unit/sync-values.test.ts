@@ -20,10 +20,14 @@ test('each engine\'s spelling of a value is one text: decimals, booleans, timest
   assert.equal(syncText('{not json'), '{not json');
 });
 
-test('keys compare as integers by value, text by UTF-8 bytes (emoji after private-use characters)', () => {
-  const sorted = (keys: string[]) => [...keys].sort((a, b) => compareKeys([a], [b]));
-  assert.deepEqual(sorted(['10', '9', '-1', '100000000000000000000']), ['-1', '9', '10', '100000000000000000000']);
-  assert.deepEqual(sorted(['b', 'alpha', 'Zeta', 'émile', 'Émile', '😀', '\uE000x']), ['Zeta', 'alpha', 'b', 'Émile', 'émile', '\uE000x', '😀']);
-  assert.equal(compareKeys(['1', 'a'], ['1', 'b']), -1);
-  assert.equal(compareKeys([null], ['a']), -1);
+test('keys compare by their columns\' types: integers by value, text by UTF-8 bytes (emoji after private-use characters)', () => {
+  const sorted = (keys: string[], integer: boolean) => [...keys].sort((a, b) => compareKeys([a], [b], [integer]));
+  assert.deepEqual(sorted(['10', '9', '-1', '100000000000000000000'], true), ['-1', '9', '10', '100000000000000000000']);
+  assert.deepEqual(sorted(['b', 'alpha', 'Zeta', 'émile', 'Émile', '😀', '\uE000x'], false), ['Zeta', 'alpha', 'b', 'Émile', 'émile', '\uE000x', '😀']);
+  // Text that looks like a number is text: in byte order, as the engines sort a text column, and '007' is not '7'.
+  assert.deepEqual(sorted(['9', '10', '007', '7'], false), ['007', '10', '7', '9']);
+  assert.notEqual(compareKeys(['007'], ['7'], [false]), 0);
+  assert.equal(compareKeys(['1', 'a'], ['1', 'b'], [true, false]), -1);
+  assert.equal(compareKeys(['2', '10'], ['2', '9'], [true, false]), -1, 'the second part is text');
+  assert.equal(compareKeys([null], ['a'], [false]), -1);
 });

@@ -10,6 +10,9 @@ import { positionSql } from '../positions.js';
 import { rangeReader, type Statement } from '../range-sql.js';
 import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side, type SideColumn } from '../side.js';
 
+/** A key column as keys are ordered to be walked together: text by its bytes, as values.ts compares keys. */
+const byteOrder = (col: SideColumn): string => (col.text ? `CONVERT(${q(col.name)} USING utf8mb4) COLLATE utf8mb4_bin` : q(col.name));
+
 /**
  * Types whose values mysql2 gives as numbers parsed from a float's text (their -0 and digits are not the text),
  * parsed JSON or geometry objects, or bit fields as bytes: no text spells them as values.ts compares them, so a row
@@ -127,7 +130,7 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
     async *scan(table, columns, key) {
       const [conn, release] = await reading();
       try {
-        const order = key.map((k) => (k.text ? `CONVERT(${q(k.name)} USING utf8mb4) COLLATE utf8mb4_bin` : q(k.name))).join(', ');
+        const order = key.map(byteOrder).join(', ');
         // The promise wrapper has no streaming query; its underlying callback connection does.
         const core = conn.connection as unknown as import('mysql2').Connection;
         const query = core.query({ sql: `SELECT ${columns.map((col) => q(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`, rowsAsArray: true });
@@ -233,8 +236,10 @@ export function mysqlSide(c: Record<string, unknown>, baseDir: string, o: { snap
       const key = q(shape.key.name);
       return rangeReader({
         table: quoted(table),
-        key: shape.key.text ? `CONVERT(${key} USING utf8mb4) COLLATE utf8mb4_bin` : key,
+        key: byteOrder(shape.key),
         keyColumn: key,
+        keyColumns: [shape.key, ...shape.rest].map((col) => q(col.name)),
+        order: [shape.key, ...shape.rest].map(byteOrder).join(', '),
         carried: shape.carried.map((col) => q(col.name)),
         hash: `SUBSTRING(MD5(CONCAT(${shape.hashed.map(spelled).join(', ')})), 18)`,
         sum: (h) => `CAST(SUM(CAST(CONV(${h}, 16, 10) AS UNSIGNED)) AS CHAR)`,

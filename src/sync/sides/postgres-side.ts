@@ -10,6 +10,9 @@ import { positionSql } from '../positions.js';
 import { rangeReader, type Statement } from '../range-sql.js';
 import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side, type SideColumn } from '../side.js';
 
+/** A key column as keys are ordered to be walked together: text by its bytes, as values.ts compares keys. */
+const byteOrder = (col: SideColumn): string => `${quoteIdent(col.name)}${col.text ? ' COLLATE "C"' : ''}`;
+
 const RAW_TEXT = { getTypeParser: () => (v: string) => v };
 const JSON_TYPES = /^jsonb?$/;
 
@@ -124,7 +127,7 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
     async *scan(table, columns, key) {
       const [client, release] = await reading();
       try {
-        const order = key.map((k) => `${quoteIdent(k.name)}${k.text ? ' COLLATE "C"' : ''}`).join(', ');
+        const order = key.map(byteOrder).join(', ');
         const cursor = client.query(new Cursor(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoted(table)} ORDER BY ${order}`,
           [], { rowMode: 'array' }));
         while (true) {
@@ -245,8 +248,10 @@ export function postgresSide(c: Record<string, unknown>, baseDir: string, o: { s
       }
       const reader = (values: boolean) => rangeReader({
         table: quoted(table),
-        key: `${key}${shape.key.text ? ' COLLATE "C"' : ''}`,
+        key: byteOrder(shape.key),
         keyColumn: key,
+        keyColumns: [shape.key, ...shape.rest].map((col) => quoteIdent(col.name)),
+        order: [shape.key, ...shape.rest].map(byteOrder).join(', '),
         carried: shape.carried.map((col) => quoteIdent(col.name)),
         hash: native ? `${hashOf(values)}::text` : hashOf(values),
         sum: (h) => (native ? `sum(${hashOf(values)})::text` : `sum(('x' || ${h})::bit(60)::bigint)::text`),

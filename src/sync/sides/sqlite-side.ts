@@ -5,8 +5,11 @@ import { quoteIdent } from '../../connectors/sql/quote.js';
 import { createHash } from 'node:crypto';
 import { positionSql } from '../positions.js';
 import { rangeReader, type Statement } from '../range-sql.js';
-import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side } from '../side.js';
+import { openTransaction, PAGE, POSITIONS, TEXT_TYPES, type HashShape, type Side, type SideColumn } from '../side.js';
 import { syncText } from '../values.js';
+
+/** A key column as keys are ordered to be walked together: by its bytes, as values.ts compares keys. */
+const byteOrder = (col: SideColumn): string => `${quoteIdent(col.name)} COLLATE BINARY`;
 
 /**
  * A row's hash as the servers compute theirs (range-sql.ts): SQLite has no md5, so the connection gets it as a
@@ -47,7 +50,7 @@ export function sqliteSide(path: string): Side {
     },
     async *scan(table, columns, key) {
       const stmt = db.prepare(`SELECT ${columns.map((col) => quoteIdent(col.name)).join(', ')} FROM ${quoteIdent(table)}
-        ORDER BY ${key.map((k) => `${quoteIdent(k.name)} COLLATE BINARY`).join(', ')}`).raw(true);
+        ORDER BY ${key.map(byteOrder).join(', ')}`).raw(true);
       let page: unknown[][] = [];
       for (const row of stmt.iterate() as Iterable<unknown[]>) {
         page.push(row);
@@ -115,8 +118,10 @@ export function sqliteSide(path: string): Side {
       const key = quoteIdent(shape.key.name);
       return rangeReader({
         table: quoteIdent(table),
-        key: `${key} COLLATE BINARY`,
+        key: byteOrder(shape.key),
         keyColumn: key,
+        keyColumns: [shape.key, ...shape.rest].map((col) => quoteIdent(col.name)),
+        order: [shape.key, ...shape.rest].map(byteOrder).join(', '),
         carried: shape.carried.map((col) => quoteIdent(col.name)),
         hash: `sluice_row_hash(${shape.hashed.map((col) => quoteIdent(col.name)).join(', ')})`,
         sum: (h) => `sluice_hash_sum(${h})`,
