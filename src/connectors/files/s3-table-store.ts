@@ -18,6 +18,9 @@ import type { LocalPart, StagedPart, TableStore } from './table-store.js';
 
 export const STAGING = '_staging';
 
+/** Reads of a manifest that is not JSON before it is taken for no manifest (readManifest). */
+const MANIFEST_READS = 4;
+
 export class S3TableStore implements TableStore {
   constructor(
     private readonly store: S3Store,
@@ -45,13 +48,24 @@ export class S3TableStore implements TableStore {
     return names;
   }
 
+  /**
+   * The table's manifest. S3 replaces an object whole, but not every S3-compatible server does: s3rver (the test
+   * server, and `npm run s3-server`) writes it in place, and a stream reading every table's manifest for its state
+   * read another stream's half-written one (not JSON) in a CI run. Such text is read again a few times before it is
+   * called no manifest.
+   */
   async readManifest(table: string): Promise<Manifest | undefined> {
-    const text = await this.store.readText(this.key(table, MANIFEST));
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text) as Manifest;
-    } catch {
-      throw new RunError(`${this.where(table)}/${MANIFEST} is not a manifest (not JSON): remove it, or point the destination elsewhere`);
+    for (let attempt = 1; ; attempt++) {
+      const text = await this.store.readText(this.key(table, MANIFEST));
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as Manifest;
+      } catch {
+        if (attempt >= MANIFEST_READS) {
+          throw new RunError(`${this.where(table)}/${MANIFEST} is not a manifest (not JSON): remove it, or point the destination elsewhere`);
+        }
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
   }
 

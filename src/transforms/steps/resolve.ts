@@ -119,6 +119,7 @@ export const resolveStep = defineStep<Options>({
       collectGarbage();
       const m = matchTable(table, matchOrder(), {
         threshold: o.threshold, margin: o.margin, onePerSource: o.one_per_source, prefix: o.prefix, penalties: soft.map(([, p]) => p),
+        collect: collectGarbage,
       });
       table = new MatchTable(o.ids.length, o.agree.length, soft.length);
       // The match table and the matching's working sets are garbage now; the rows about to go out would otherwise
