@@ -79,7 +79,7 @@ export function integerKeyParts(p: PairedColumns): boolean[] {
  * engine: syncText's pattern tests on each cost a sync 5% of its time. Text keys are themselves: 't' and '1', '1.50'
  * and '1.5' are two keys (made one by syncText, as values, they were one).
  */
-export function keyReader(p: PairedColumns): (row: unknown[]) => (string | null)[] {
+export function keyReader(p: PairedColumns): (row: readonly unknown[]) => (string | null)[] {
   const n = p.keyParts;
   const integers = integerKeyParts(p);
   const texts = p.a.slice(0, n).map((c, i) => (integers[i] ? integerText : c.text && p.b[i].text ? exactText : syncText));

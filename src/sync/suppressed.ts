@@ -29,14 +29,15 @@ export const isKeyColumnOf = (column: string, subject: string): boolean => colum
 export interface SyncSuppression {
   /**
    * The test of a table's rows (values in the order of `columns`, key first): true for a suppressed subject's row.
-   * Undefined when the table has nothing suppressed (nothing is hashed for it).
+   * `key` spells a row's key as the erase that listed it did (diff.ts keyReader). Undefined when the table has nothing
+   * suppressed (nothing is hashed for it).
    */
-  rows(table: string, columns: readonly SideColumn[], keyParts: number): ((row: readonly unknown[]) => boolean) | undefined;
+  rows(table: string, columns: readonly SideColumn[], key: (row: readonly unknown[]) => (string | null)[]): ((row: readonly unknown[]) => boolean) | undefined;
 }
 
 export function syncSuppression(sync: string, listed: Suppressed): SyncSuppression {
   return {
-    rows(table, columns, keyParts) {
+    rows(table, columns, key) {
       const keys = new Set<string>();
       for (const [column, digests] of listed) {
         if (column.startsWith(`${KEY}${table}:`)) for (const d of digests) keys.add(d);
@@ -45,7 +46,7 @@ export function syncSuppression(sync: string, listed: Suppressed): SyncSuppressi
         .filter((v) => v.digests?.size);
       if (!keys.size && !values.length) return undefined;
       return (row) => {
-        if (keys.size && keys.has(keyDigest(sync, table, row.slice(0, keyParts).map(syncText)))) return true;
+        if (keys.size && keys.has(keyDigest(sync, table, key(row)))) return true;
         return values.some((v) => {
           const value = row[v.i];
           return value !== null && value !== undefined && v.digests!.has(subjectDigest(sync, v.column, syncText(value) ?? ''));

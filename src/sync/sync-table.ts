@@ -59,7 +59,7 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const merging = t.conflict?.strategy === 'merge';
   const soft = softDeletes(t, p);
-  const hidden = o.suppressed?.rows(p.nameA, p.a, n);
+  const hidden = o.suppressed?.rows(p.nameA, p.a, keyReader(p));
   const integers = integerKeyParts(p);
   const baseTable = base.table(p.nameA, integers);
   const old = baseTable.rows();

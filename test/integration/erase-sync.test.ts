@@ -206,3 +206,39 @@ test('sluice erase <sync.yaml>, mode: cdc two way: the deletes are not streamed 
     assert.deepEqual(events().slice(logged).map((e) => [e.key, e.op]), [['["2"]', 'update']]);
   }, 'esc');
 });
+
+test('mode: cdc two way with a text key spelled like a boolean or a number: the log, the erasure and its suppression know the key as it is', async () => {
+  await withSync(async ({ name, file, home, write }) => {
+    await pgQuery(`CREATE TABLE ${name}_a.codes (id text PRIMARY KEY, email text, v int);
+      CREATE TABLE ${name}_b.codes (id text PRIMARY KEY, email text, v int);
+      ALTER TABLE ${name}_a.codes REPLICA IDENTITY FULL; ALTER TABLE ${name}_b.codes REPLICA IDENTITY FULL;
+      INSERT INTO ${name}_a.codes VALUES ('t', '${ADA}', 1), ('1.50', 'bob@example.com', 1), ('007', 'cy@example.com', 1), ('7', 'di@example.com', 1)`);
+    write(pgToPg(name, 'codes', '    conflict: { strategy: source-wins }\n', 'two_way'));
+    const once = async () => {
+      const r = await sluice(['sync', file, '--once', '--json'], { home });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    };
+    const keys = async (side: 'a' | 'b') => (await pgQuery(`SELECT id FROM ${name}_${side}.codes ORDER BY id COLLATE "C"`)).map((r) => String(r.id));
+    const syncDb = join(home, 'sync', `${name.replaceAll('_', '-')}.db`);
+    const events = () => rowsOf<{ key: string; op: string }>(syncDb, 'SELECT key, op FROM change_log ORDER BY seq');
+    await once();
+    assert.deepEqual(await keys('b'), ['007', '1.50', '7', 't']);
+    await pgQuery(`UPDATE ${name}_a.codes SET v = 2 WHERE id IN ('t', '1.50')`);
+    await once();
+    const logged = events().map((e) => `${e.key} ${e.op}`);
+    // Streamed changes are logged under the key as it is ('t', not the 1 that true is spelled as as a value).
+    assert.ok(logged.includes('["t"] update') && logged.includes('["1.50"] update'), logged.join('\n'));
+    assert.ok(!logged.some((e) => e.startsWith('["1"]') || e.startsWith('["1.5"]')), logged.join('\n'));
+
+    const erased = await sluice(['erase', file, '--key', `email=${ADA}`, '--json'], { home });
+    assert.equal(erased.code, 0, erased.stderr);
+    assert.deepEqual([await keys('a'), await keys('b')], [['007', '1.50', '7'], ['007', '1.50', '7']]);
+    assert.ok(!events().some((e) => e.key === '["t"]'), 'the subject\'s events are gone from the log');
+    // Its key comes back on a under another email: suppressed by the key the erasure listed, not streamed.
+    await pgQuery(`INSERT INTO ${name}_a.codes VALUES ('t', 'someone@example.com', 3); UPDATE ${name}_a.codes SET v = 5 WHERE id = '007'`);
+    await once();
+    assert.deepEqual(await keys('b'), ['007', '1.50', '7']);
+    assert.equal((await pgQuery(`SELECT v FROM ${name}_b.codes WHERE id = '007'`))[0].v, 5, '007 is not 7');
+    assert.equal((await pgQuery(`SELECT v FROM ${name}_b.codes WHERE id = '7'`))[0].v, 1);
+  }, 'esk');
+});

@@ -27,7 +27,7 @@ import { fieldHashes, mergeFields } from '../field-merge.js';
 import { currentRows, keyText, rowHash } from '../guard.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SideTransaction, type SyncMark, type TableWriter } from '../side.js';
 import { markDeleted, type SoftDeletes } from '../soft-delete.js';
-import { rawHash, syncText } from '../values.js';
+import { rawHash } from '../values.js';
 import { writeValue } from '../write-values.js';
 import type { CdcEvent, ChangeReader } from './change-queue.js';
 import { review, type ReviewTable } from './review.js';
@@ -48,8 +48,14 @@ export interface AppliedTable {
   review?: ReviewTable;
   /** Soft deletes: a delete marks the target's row (../soft-delete.ts), and a marked row counts as none. */
   soft?: SoftDeletes;
-  /** How the change log names the table and the stream's sides, and a row as it keeps it (side a's spelling). */
-  log: { table: string; from: 'a' | 'b'; to: 'a' | 'b'; image(row: unknown[], spelledBy: 'from' | 'to'): Record<string, unknown> };
+  /**
+   * How the change log names the table and the stream's sides, a row as it keeps it (side a's spelling), and a row's
+   * key as the log and the base spell it (diff.ts keyReader: a hash sync meets the same key text).
+   */
+  log: {
+    table: string; from: 'a' | 'b'; to: 'a' | 'b'; image(row: unknown[], spelledBy: 'from' | 'to'): Record<string, unknown>;
+    key(row: unknown[]): (string | null)[];
+  };
   /** A row (source spelling) of a data subject erased from the sync (../suppressed.ts): not applied, not logged. */
   suppressed?: (row: readonly unknown[]) => boolean;
 }
@@ -229,7 +235,7 @@ export async function applyChanges(reader: ChangeReader, into: Side, mark: SyncM
 function logChange(t: AppliedTable, e: Extract<CdcEvent, { kind: 'change' }>): LoggedChange {
   const n = t.keyParts;
   return {
-    table: t.log.table, key: e.row.slice(0, n).map(syncText), op: e.op === 'remove' ? 'delete' : e.insert ? 'insert' : 'update',
+    table: t.log.table, key: t.log.key(e.row), op: e.op === 'remove' ? 'delete' : e.insert ? 'insert' : 'update',
     // Hashes of the rows as the source spells them: making every value comparable first halved a stream's throughput.
     origin: t.log.from, applied: t.log.to, before: e.old ? rawHash(e.old, n) : null, after: e.op === 'remove' ? null : rawHash(e.row, n),
   };

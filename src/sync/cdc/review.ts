@@ -15,8 +15,11 @@ import type { Side, SyncMark } from '../side.js';
 import { syncText } from '../values.js';
 import { writeValue } from '../write-values.js';
 
-/** What a stream tells the log of a conflict: side a's and side b's rows, named by side a's columns. */
-export interface ReviewTable { table: string; names: string[]; keyParts: number }
+/**
+ * What a stream tells the log of a conflict: side a's and side b's rows, named by side a's columns, under the key as
+ * `key` spells it (diff.ts keyReader: as a hash sync records its conflicts, and the text the key is looked up by).
+ */
+export interface ReviewTable { table: string; names: string[]; keyParts: number; key(row: readonly unknown[]): (string | null)[] }
 
 const printable = (t: ReviewTable, row: readonly unknown[]) => Object.fromEntries(t.names.slice(t.keyParts).map((c, i) => [c, syncText(row[t.keyParts + i])]));
 
@@ -25,7 +28,8 @@ const printable = (t: ReviewTable, row: readonly unknown[]) => Object.fromEntrie
  * very versions (the conflict is then closed), or undefined — recorded, and held.
  */
 export function review(log: ConflictLog, t: ReviewTable, x: readonly unknown[], y: readonly unknown[]): 'a' | 'b' | undefined {
-  const key = Object.fromEntries(t.names.slice(0, t.keyParts).map((c, i) => [c, syncText(x[i])]));
+  const spelled = t.key(x);
+  const key = Object.fromEntries(t.names.slice(0, t.keyParts).map((c, i) => [c, spelled[i]]));
   const decided = log.meet(t.table, key, { row: printable(t, x), hash: rowHash(x, t.keyParts) }, { row: printable(t, y), hash: rowHash(y, t.keyParts) });
   if (!decided) return undefined;
   log.applied(decided.id);

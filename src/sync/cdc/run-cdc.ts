@@ -12,7 +12,7 @@ import type { SyncBase } from '../base.js';
 import { rowImage } from '../change-log.js';
 import { fieldHashes } from '../field-merge.js';
 import { contentHash } from '../values.js';
-import { integerKeyParts, pairColumns, type PairedColumns } from '../diff.js';
+import { integerKeyParts, keyReader, pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
 import { softDeletes } from '../soft-delete.js';
@@ -184,6 +184,8 @@ async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<S
     const p = pairs.get(t)!;
     const column = t.conflict?.column ? p.a.findIndex((c) => c.name.toLowerCase() === t.conflict!.column!.toLowerCase()) : -1;
     const soft = softDeletes(t, p);
+    // Keys as a hash sync spells them, in the log, the base, conflicts and suppressions alike.
+    const key = keyReader(p);
     // The log keeps rows as side a spells them: side b's are converted as they would be written into a.
     const spelledByA = (spelledBy: 'from' | 'to') => (spelledBy === 'from') === (s.from === 'a');
     const image = (row: unknown[], spelledBy: 'from' | 'to') =>
@@ -191,10 +193,10 @@ async function runStream(s: Stream, sides: Record<'a' | 'b', Side>, pairs: Map<S
     return [tableOn(t, s.from), {
       target: tableOn(t, s.to), from: p[s.from], to: p[s.to], keyParts: p.keyParts,
       ...(t.direction === 'two_way' ? { twoWay: { from: s.from, conflict: t.conflict, column, ...(heldForReview(t) ? { review: base.conflicts } : {}) } } : {}),
-      review: { table: p.nameA, names: p.a.map((c) => c.name), keyParts: p.keyParts },
+      review: { table: p.nameA, names: p.a.map((c) => c.name), keyParts: p.keyParts, key },
       ...(soft ? { soft } : {}),
-      log: { table: p.nameA, from: s.from, to: s.to, image },
-      ...suppressedRows(o.suppressed?.rows(p.nameA, p[s.from], p.keyParts)),
+      log: { table: p.nameA, from: s.from, to: s.to, image, key },
+      ...suppressedRows(o.suppressed?.rows(p.nameA, p[s.from], key)),
     }];
   }));
   await reader.start(s.position!);
