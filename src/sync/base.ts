@@ -25,15 +25,16 @@ const PAGE = 5000;
 const VERSION = 4;
 
 /**
- * A key part as stored: an integer column's as an integer (ordered by value), the rest as text (ordered by bytes), as
- * compareKeys orders them.
+ * A key part as stored: a whole number of a numeric column as an integer (ordered by value), the rest as text (ordered
+ * by bytes), as compareKeys orders them.
  */
-const stored = (v: string | null, integer: boolean): string | number | bigint | null => {
-  if (v === null || !integer || !INTEGER.test(v)) return v;
+const stored = (v: string | null, numeric: boolean): string | number | bigint | null => {
+  if (v === null || !numeric || !INTEGER.test(v)) return v;
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : BigInt(v);
 };
-const storedKey = (key: readonly (string | null)[], integers: readonly boolean[]) => key.map((v, i) => stored(v, integers[i]));
+/** A key as the base stores it (`numeric`: numericKeyParts of its table). */
+export const storedKey = (key: readonly (string | null)[], numeric: readonly boolean[]) => key.map((v, i) => stored(v, numeric[i]));
 
 export interface BaseEntry {
   key: (string | null)[];
@@ -98,12 +99,12 @@ export class SyncBase {
    * order with the rest ('007' had become 7: that entry no longer meets its key, which the sync then takes as a first
    * sync takes it).
    */
-  private baseOf(name: string, integers: readonly boolean[]): { t: string; keys: string[] } {
+  private baseOf(name: string, numeric: readonly boolean[]): { t: string; keys: string[] } {
     const t = `"base:${name.replaceAll('"', '""')}"`;
-    const keys = integers.map((_, i) => `k${i}`);
+    const keys = numeric.map((_, i) => `k${i}`);
     this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, hf BLOB, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
     for (const [i, k] of keys.entries()) {
-      if (!integers[i]) this.writer.exec(`UPDATE OR REPLACE ${t} SET ${k} = CAST(${k} AS TEXT) WHERE typeof(${k}) = 'integer'`);
+      if (!numeric[i]) this.writer.exec(`UPDATE OR REPLACE ${t} SET ${k} = CAST(${k} AS TEXT) WHERE typeof(${k}) = 'integer'`);
     }
     return { t, keys };
   }
@@ -114,9 +115,9 @@ export class SyncBase {
    * changed a key since, rather than calling every such key a conflict. `hashes`: a row's content hash, and its field
    * hashes for a merge table.
    */
-  fold(name: string, integers: readonly boolean[], hashes: (row: Record<string, unknown>) => { hn: number; hf: number[] | null }): void {
+  fold(name: string, numeric: readonly boolean[], hashes: (row: Record<string, unknown>) => { hn: number; hf: number[] | null }): void {
     if (!this.changes) return;
-    const { t, keys } = this.baseOf(name, integers);
+    const { t, keys } = this.baseOf(name, numeric);
     const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
     const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
     const mark = this.writer.prepare('SELECT seq FROM base_marks WHERE tbl = ?').pluck();
@@ -128,8 +129,8 @@ export class SyncBase {
         // Spellings unknown (ha, hb): the next hash sync makes those rows comparable before it compares them.
         if (e.row) {
           const { hn, hf } = hashes(e.row);
-          set.run(...storedKey(e.key, integers), hn, null, null, hf && encodeFields(hf));
-        } else remove.run(...storedKey(e.key, integers));
+          set.run(...storedKey(e.key, numeric), hn, null, null, hf && encodeFields(hf));
+        } else remove.run(...storedKey(e.key, numeric));
       }
       this.keepMark(name);
     })();
@@ -140,9 +141,9 @@ export class SyncBase {
     if (this.changes) this.writer.prepare('INSERT OR REPLACE INTO base_marks VALUES (?, ?)').run(name, this.changes.lastSeq());
   }
 
-  table(name: string, integers: readonly boolean[]): BaseTable {
-    const keyParts = integers.length;
-    const { t, keys } = this.baseOf(name, integers);
+  table(name: string, numeric: readonly boolean[]): BaseTable {
+    const keyParts = numeric.length;
+    const { t, keys } = this.baseOf(name, numeric);
     const set = this.writer.prepare(`INSERT OR REPLACE INTO ${t} VALUES (${[...keys, 'hn', 'ha', 'hb', 'hf'].map(() => '?').join(', ')})`);
     const remove = this.writer.prepare(`DELETE FROM ${t} WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`);
     const { writer, reader } = this;
@@ -174,10 +175,10 @@ export class SyncBase {
         }
       },
       set(e) {
-        set.run(...storedKey(e.key, integers), e.hn, e.ha, e.hb, e.hf && encodeFields(e.hf));
+        set.run(...storedKey(e.key, numeric), e.hn, e.ha, e.hb, e.hf && encodeFields(e.hf));
       },
       remove(key) {
-        remove.run(...storedKey(key, integers));
+        remove.run(...storedKey(key, numeric));
       },
       keep: () => {
         this.keepMark(name);

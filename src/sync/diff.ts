@@ -9,7 +9,7 @@ import { type DiffWork, plan, rangeDiff } from './range-checksum.js';
 import { Rows } from './rows.js';
 import { softDeletes, type SoftDeletes } from './soft-delete.js';
 import type { Side, SideColumn } from './side.js';
-import { compareKeys, exactText, integerText, isIntegerType, syncText } from './values.js';
+import { compareKeys, exactText, integerText, isIntegerType, isNumericType, syncText } from './values.js';
 
 export { Rows } from './rows.js';
 export type { DiffWork } from './range-checksum.js';
@@ -69,9 +69,9 @@ export async function pairColumns(a: Side, b: Side, t: SyncTable): Promise<Paire
   };
 }
 
-/** Which parts of the key are integers on both sides: compared by value (compareKeys), the rest by bytes. */
-export function integerKeyParts(p: PairedColumns): boolean[] {
-  return p.a.slice(0, p.keyParts).map((c, i) => isIntegerType(c.type) && isIntegerType(p.b[i].type));
+/** Which parts of the key are integers or decimals on both sides: compared by value (compareKeys), the rest by bytes. */
+export function numericKeyParts(p: PairedColumns): boolean[] {
+  return p.a.slice(0, p.keyParts).map((c, i) => isNumericType(c.type) && isNumericType(p.b[i].type));
 }
 
 /**
@@ -81,8 +81,7 @@ export function integerKeyParts(p: PairedColumns): boolean[] {
  */
 export function keyReader(p: PairedColumns): (row: readonly unknown[]) => (string | null)[] {
   const n = p.keyParts;
-  const integers = integerKeyParts(p);
-  const texts = p.a.slice(0, n).map((c, i) => (integers[i] ? integerText : c.text && p.b[i].text ? exactText : syncText));
+  const texts = p.a.slice(0, n).map((c, i) => (isIntegerType(c.type) && isIntegerType(p.b[i].type) ? integerText : c.text && p.b[i].text ? exactText : syncText));
   return (row) => {
     const k = new Array<string | null>(n);
     for (let i = 0; i < n; i++) k[i] = texts[i](row[i]);
@@ -106,22 +105,22 @@ export async function diffTable(a: Side, b: Side, t: SyncTable, found: (d: Diffe
     found({ table: nameA, key: keyOf(row), kind, ...(cols ? { columns: cols } : {}) });
   };
   const keyText = keyReader(p);
-  const integers = integerKeyParts(p);
+  const numeric = numericKeyParts(p);
   // Soft deletes: a row marked deleted is as good as gone, and the sums on the servers would count it.
   const soft = softDeletes(t, p);
   const ranges = o.full || soft ? undefined : plan(a, b, p);
   if (ranges) {
-    const work = await rangeDiff(a, b, p, ranges, keyText, integers, summary.rows, report);
+    const work = await rangeDiff(a, b, p, ranges, keyText, numeric, summary.rows, report);
     o.work?.(work);
     return summary;
   }
-  await fullDiff(a, b, p, keyText, integers, summary.rows, report, soft);
+  await fullDiff(a, b, p, keyText, numeric, summary.rows, report, soft);
   o.work?.({ table: nameA, method: 'full', ranges: 0, rows_hashed: 0, rows_fetched: summary.rows.a + summary.rows.b });
   return summary;
 }
 
 /** Both sides read whole in key order and walked together. */
-async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unknown[]) => (string | null)[], integers: boolean[], rows: { a: number; b: number },
+async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unknown[]) => (string | null)[], numeric: boolean[], rows: { a: number; b: number },
   report: (kind: DifferenceKind, row: (string | null)[], cols?: string[]) => void, soft?: SoftDeletes): Promise<void> {
   const columns = p.a;
   const n = p.keyParts;
@@ -131,7 +130,7 @@ async function fullDiff(a: Side, b: Side, p: PairedColumns, keyText: (row: unkno
   let x = await left.next();
   let y = await right.next();
   while (x || y) {
-    const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y), integers);
+    const order = !x ? 1 : !y ? -1 : compareKeys(keyText(x), keyText(y), numeric);
     if (order < 0) {
       rows.a++;
       report('only_in_a', keyText(x!));

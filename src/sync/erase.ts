@@ -22,8 +22,8 @@ import { UnsealError, unseal } from '../core/at-rest.js';
 import { RunError } from '../core/errors.js';
 import { openDatabase, type SqliteDatabase } from '../core/sqlite-driver.js';
 import { newRunId } from '../engine/run-id.js';
-import { syncFile } from './base.js';
-import { keyReader, pairColumns, type PairedColumns } from './diff.js';
+import { storedKey, syncFile } from './base.js';
+import { keyReader, numericKeyParts, pairColumns, type PairedColumns } from './diff.js';
 import { openSide } from './open-side.js';
 import { fromJson } from './row-json.js';
 import type { Side, SideColumn } from './side.js';
@@ -65,14 +65,6 @@ export interface SyncEraseReport {
   unreadable: number;
   suppressed: boolean;
 }
-
-const INTEGER = /^-?\d+$/;
-/** A key part as the base stores it (./base.ts): integers as integers, the rest as text. */
-const stored = (v: string | null): string | number | bigint | null => {
-  if (v === null || !INTEGER.test(v)) return v;
-  const n = Number(v);
-  return Number.isSafeInteger(n) ? n : BigInt(v);
-};
 
 const hasTable = (db: SqliteDatabase, name: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) !== undefined;
@@ -157,6 +149,7 @@ async function eraseRows(side: Side, table: string, columns: SideColumn[], keyPa
 function eraseRecords(db: SqliteDatabase, plan: TablePlan, dryRun: boolean): { base: number; changes: number; conflicts: number } {
   const out = { base: 0, changes: 0, conflicts: 0 };
   const n = plan.p.keyParts;
+  const numeric = numericKeyParts(plan.p);
   const base = hasTable(db, `base:${plan.p.nameA}`) ? baseName(plan.p.nameA) : undefined;
   const where = Array.from({ length: n }, (_, i) => `k${i} = ?`).join(' AND ');
   const log = hasTable(db, 'change_log');
@@ -167,7 +160,7 @@ function eraseRecords(db: SqliteDatabase, plan: TablePlan, dryRun: boolean): { b
   const logStmt = log && verb('change_log', 'tbl = ? AND key = ?');
   const conflictStmt = conflicts && verb('conflicts', 'tbl = ? AND key = ?');
   for (const key of plan.keys.values()) {
-    if (baseStmt) out.base += count(baseStmt, ...key.map(stored));
+    if (baseStmt) out.base += count(baseStmt, ...storedKey(key, numeric));
     if (logStmt) out.changes += count(logStmt, plan.p.nameA, JSON.stringify(key));
     if (conflictStmt) {
       const keyObject = Object.fromEntries(plan.p.a.slice(0, n).map((c, i) => [c.name, key[i]]));

@@ -83,7 +83,7 @@ interface Entry {
 
 /** Compare one table by key ranges; differences go to `report` in key order, rows counted into `rows`. */
 export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, keyText: (row: unknown[]) => (string | null)[],
-  integers: boolean[], rows: { a: number; b: number }, report: Report): Promise<DiffWork> {
+  numeric: boolean[], rows: { a: number; b: number }, report: Report): Promise<DiffWork> {
   const ra = a.ranges(p.nameA, pl.a);
   const rb = b.ranges(p.nameB, pl.b);
   const work: DiffWork = { table: p.nameA, method: pl.carried ? 'hashes' : 'checksum', ranges: 0, rows_hashed: 0, rows_fetched: 0 };
@@ -144,7 +144,7 @@ export async function rangeDiff(a: Side, b: Side, p: PairedColumns, pl: Plan, ke
     while (x || y) {
       const kx = x && keyText(x);
       const ky = y && keyText(y);
-      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky, integers);
+      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky, numeric);
       if (order < 0) {
         rows.a++;
         work.rows_hashed++;

@@ -13,7 +13,7 @@ import type { SyncTable } from '../config/sync-spec.js';
 import type { BaseEntry, SyncBase } from './base.js';
 import { rowImage, type ChangeApplied, type ChangeOrigin } from './change-log.js';
 import { ChangeSpill, type Change } from './change-spill.js';
-import { integerKeyParts, keyReader, pairColumns, Rows } from './diff.js';
+import { numericKeyParts, keyReader, pairColumns, Rows } from './diff.js';
 import { WRITE_BATCH, type Side, type SideColumn, type SyncMark } from './side.js';
 import { fieldHashes, mergeFields, type FieldMerge } from './field-merge.js';
 import { currentRows, keyText, rowHash } from './guard.js';
@@ -60,8 +60,8 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const merging = t.conflict?.strategy === 'merge';
   const soft = softDeletes(t, p);
   const hidden = o.suppressed?.rows(p.nameA, p.a, keyReader(p));
-  const integers = integerKeyParts(p);
-  const baseTable = base.table(p.nameA, integers);
+  const numeric = numericKeyParts(p);
+  const baseTable = base.table(p.nameA, numeric);
   const old = baseTable.rows();
   try {
     const left = new Rows(a.scan(p.nameA, p.a, p.a.slice(0, n)));
@@ -154,16 +154,16 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     while (x || y) {
       const kx = x ? keyText(x) : undefined;
       const ky = y ? keyText(y) : undefined;
-      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky, integers);
+      const order = !kx ? 1 : !ky ? -1 : compareKeys(kx, ky, numeric);
       const key = order <= 0 ? kx! : ky!;
       const rowA = order <= 0 ? x : undefined;
       const rowB = order >= 0 ? y : undefined;
       // The base's entries for keys no side has any more go (both deleted it).
-      while (!h.done && compareKeys(h.value.key, key, integers) < 0) {
+      while (!h.done && compareKeys(h.value.key, key, numeric) < 0) {
         gone(h.value);
         h = old.next();
       }
-      const e = !h.done && compareKeys(h.value.key, key, integers) === 0 ? h.value : undefined;
+      const e = !h.done && compareKeys(h.value.key, key, numeric) === 0 ? h.value : undefined;
       if (e) h = old.next();
       if (rowA) result.rows.a++;
       if (rowB) result.rows.b++;

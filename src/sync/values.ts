@@ -113,14 +113,14 @@ function sameJson(x: unknown, y: unknown): boolean {
 }
 
 /**
- * Two keys in the order both engines were asked to sort them: the parts `integers` marks (integer columns on both
- * sides) by value, the rest by UTF-8 bytes. By its column's type, not its spelling: text keys '9' and '10' are in byte
- * order ('10' first) on both engines, and '007' is not '7'. (Compared by spelling, a walk of both sides took '9' for a
- * key on one side only, then for one on the other.)
+ * Two keys in the order both engines were asked to sort them: the parts `numeric` marks (integer or decimal columns
+ * on both sides) by value when they are whole numbers, the rest by UTF-8 bytes. By its column's type, not its
+ * spelling: text keys '9' and '10' are in byte order ('10' first) on both engines, and '007' is not '7'. (Compared by
+ * spelling, a walk of both sides took '9' for a key on one side only, then for one on the other.)
  */
-export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[], integers: readonly boolean[]): number {
+export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[], numeric: readonly boolean[]): number {
   for (let i = 0; i < a.length; i++) {
-    const c = compareKeyPart(a[i], b[i], integers[i]);
+    const c = compareKeyPart(a[i], b[i], numeric[i]);
     if (c !== 0) return c;
   }
   return 0;
@@ -128,11 +128,11 @@ export function compareKeys(a: readonly (string | null)[], b: readonly (string |
 
 const INTEGER = /^-?\d+$/;
 
-function compareKeyPart(a: string | null, b: string | null, integer: boolean): number {
+function compareKeyPart(a: string | null, b: string | null, numeric: boolean): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
-  if (integer && INTEGER.test(a) && INTEGER.test(b)) {
+  if (numeric && INTEGER.test(a) && INTEGER.test(b)) {
     // Up to 15 digits a double holds exactly; longer ones (64-bit ids) compare as bigints.
     if (a.length < 16 && b.length < 16) return Number(a) - Number(b);
     const x = BigInt(a);
@@ -183,6 +183,9 @@ export const rawHash = (values: readonly unknown[], from = 0): number => hashVal
 const INTEGER_TYPE = /^(small|big|tiny|medium)?int(eger)?\b|^(small|big)?serial\b|^int[248]\b/;
 
 export const isIntegerType = (type: string): boolean => INTEGER_TYPE.test(type);
+
+/** Columns the engines order by value: integers and exact decimals (`numeric(10,0)` ids among them). */
+export const isNumericType = (type: string): boolean => INTEGER_TYPE.test(type) || /^(numeric|decimal)\b/.test(type);
 
 /** An integer column's value as text: already in one spelling, no pattern to test. */
 export const integerText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

@@ -261,6 +261,15 @@ test('text keys spelled like numbers or booleans are themselves: diff and a two-
     await maria.query(`CREATE TABLE codes (code varchar(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, v int)`);
     await maria.query(`INSERT INTO codes VALUES ${rowsB}`);
     lite.exec(`CREATE TABLE codes (code TEXT PRIMARY KEY, v INTEGER); INSERT INTO codes VALUES ${rowsB}`);
+    // Keys of an exact decimal type are ordered by value, as the engines order them: 9 < 10 < 100.
+    await pgQuery(`CREATE TABLE ${name}.nums (id numeric(10,0) PRIMARY KEY, v int); INSERT INTO ${name}.nums VALUES (9, 1), (10, 1), (100, 1)`);
+    await maria.query('CREATE TABLE nums (id decimal(10,0) PRIMARY KEY, v int)');
+    await maria.query('INSERT INTO nums VALUES (10, 1), (100, 2), (1000, 1)');
+    lite.exec('CREATE TABLE nums (id NUMERIC PRIMARY KEY, v INTEGER); INSERT INTO nums VALUES (10, 1), (100, 2), (1000, 1)');
+    for (const b of ['mysql', 'sqlite'] as const) {
+      const r = await diff(file(b, '  - { name: nums, primary_key: id, direction: a_to_b }\n'));
+      assert.deepEqual(r.out.differences.map((d) => [d.key.id, d.kind]), [['9', 'only_in_a'], ['100', 'differs'], ['1000', 'only_in_b']], b);
+    }
     // In byte order: '.' (2E) sorts before '0' (30), so '1.5' < '1.50' < '10'.
     const expected = [['007', 'only_in_a'], ['1.5', 'only_in_b'], ['1.50', 'only_in_a'], ['10', 'only_in_a'], ['7', 'only_in_b'], ['t', 'differs']];
     for (const b of ['mysql', 'sqlite'] as const) {

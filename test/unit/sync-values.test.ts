@@ -30,4 +30,6 @@ test('keys compare by their columns\' types: integers by value, text by UTF-8 by
   assert.equal(compareKeys(['1', 'a'], ['1', 'b'], [true, false]), -1);
   assert.equal(compareKeys(['2', '10'], ['2', '9'], [true, false]), -1, 'the second part is text');
   assert.equal(compareKeys([null], ['a'], [false]), -1);
+  // A numeric(10,0) or decimal key is ordered by value by the engines, as integers are.
+  assert.deepEqual(sorted(['100', '9', '10'], true), ['9', '10', '100']);
 });

@@ -12,7 +12,7 @@ import type { SyncBase } from '../base.js';
 import { rowImage } from '../change-log.js';
 import { fieldHashes } from '../field-merge.js';
 import { contentHash } from '../values.js';
-import { integerKeyParts, keyReader, pairColumns, type PairedColumns } from '../diff.js';
+import { numericKeyParts, keyReader, pairColumns, type PairedColumns } from '../diff.js';
 import { openSide } from '../open-side.js';
 import type { Side, SyncMark } from '../side.js';
 import { softDeletes } from '../soft-delete.js';
@@ -158,7 +158,7 @@ async function snapshotPhase(config: SyncConfig, streams: Stream[], sides: Recor
       // What the streams applied since the base was kept, first: a key one side changed since then flows from it.
       const p = pairs.get(t)!;
       const merging = t.conflict?.strategy === 'merge';
-      base.fold(p.nameA, integerKeyParts(p), (image) => {
+      base.fold(p.nameA, numericKeyParts(p), (image) => {
         const row = p.a.map((c) => image[c.name]);
         return { hn: contentHash(row, p.keyParts), hf: merging ? fieldHashes(row, p.keyParts) : null };
       });
