@@ -59,7 +59,8 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
   const into = { a: new ChangeSpill(), b: new ChangeSpill() };
   const merging = t.conflict?.strategy === 'merge';
   const soft = softDeletes(t, p);
-  const hidden = o.suppressed?.rows(p.nameA, p.a, keyReader(p));
+  const keyText = keyReader(p);
+  const hidden = o.suppressed?.rows(p.nameA, p.a, keyText);
   const numeric = numericKeyParts(p);
   const baseTable = base.table(p.nameA, numeric);
   const old = baseTable.rows();
@@ -67,7 +68,6 @@ export async function syncTable(a: Side, b: Side, t: SyncTable, base: SyncBase, 
     const left = new Rows(a.scan(p.nameA, p.a, p.a.slice(0, n)));
     const right = new Rows(b.scan(p.nameB, p.b, p.b.slice(0, n)));
     let h = old.next();
-    const keyText = keyReader(p);
     /** Writes the winner's row (or its absence) into the other side; returns the row in side a's spelling. */
     const write = async (winner: Winner, x: unknown[] | undefined, y: unknown[] | undefined): Promise<unknown[] | undefined> => {
       const [row, other, target, count, from, to, engine] = winner === 'a'
