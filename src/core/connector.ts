@@ -60,8 +60,21 @@ export interface RunContext {
    * it starts from the top as a FileHandOff before parsing it.
    */
   handOff?: { minBytes: number };
+  /** Read only this part of the stream: a task of a stream split over workers (Source.slices). */
+  slice?: SourceSlice;
   /** Rows of a table of the run's destination (the `tables` source); undefined when it cannot be read back. */
   readDestination?(table: string, columns: string[]): AsyncIterable<Record<string, unknown>[]>;
+}
+
+/**
+ * A part of a stream a task reads alone (RunContext.slice), its progress committed under its own state key
+ * (`<stream>#<id>`, src/engine/slices.ts) with its rows.
+ */
+export interface SourceSlice {
+  /** Stable across runs for the same part: it names the slice's state. Letters, digits, `-` and `_`. */
+  id: string;
+  /** The files of a file source's slice, as keys of `StreamState.files`. */
+  files?: string[];
 }
 
 export interface Source {
@@ -79,6 +92,12 @@ export interface Source {
    * under what the user declared, so nothing needs inferring.
    */
   columns?(stream: StreamConfig, ctx: RunContext): Promise<Record<string, ColumnType>>;
+  /**
+   * What is left to read of a stream from `state`, cut into parts that load independently of each other (the files of
+   * a glob): a run on workers gives each part its own task. Empty when nothing is left; undefined when this stream
+   * is read whole (a followed log).
+   */
+  slices?(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[] | undefined>;
   close?(): Promise<void>;
 }
 
@@ -296,6 +315,13 @@ export interface Destination {
    * Destinations without it do not fence.
    */
   claimState?(pipeline: string, stream: string, runId: string): Promise<void>;
+  /** The newest state of each slice of a split stream (keys `<stream>#<id>`), by key. */
+  sliceStates?(pipeline: string, stream: string): Promise<Map<string, StreamState>>;
+  /**
+   * In one transaction: commit `state` as the stream's next version and forget the slices' states (`keys`), once
+   * their progress is part of it (src/engine/slices.ts). Destinations without it take no split streams.
+   */
+  foldSlices?(pipeline: string, stream: string, runId: string, state: StreamState, keys: string[]): Promise<void>;
   /**
    * Delete (or anonymise) one data subject's rows of a table in one transaction, and say how many and which keys. A
    * table that does not exist holds none. Undefined where rows cannot be erased in place.

@@ -49,7 +49,14 @@ export interface RunOptions {
    * Run each stream task elsewhere (workers, src/workers/) rather than in this process: the run is planned, ordered,
    * recorded and its views published here; the sources are opened only where the tasks run.
    */
-  dispatch?: (task: StreamTask, how: { onProgress?: RunOptions['onProgress']; blocked?: string }) => Promise<StreamResult>;
+  dispatch?: (task: StreamTask, how: { onProgress?: RunOptions['onProgress']; blocked?: string; parts?: DispatchParts }) => Promise<StreamResult>;
+}
+
+/** What the run lends a dispatched stream: its destination (connected), control store and context. */
+export interface DispatchParts {
+  destination: Destination;
+  store: ControlStore;
+  ctx: RunContext;
 }
 
 export interface RunSummary {
@@ -116,7 +123,7 @@ export async function runPipeline(loaded: LoadedPipeline, opts: RunOptions = {})
         const failed: string[] = [];
         for (const d of needs.get(task)!) if ((await running.get(d)!).status === 'failed') failed.push(d.stream.name);
         const blocked = failed.length ? `not run: it reads what ${failed.join(', ')} load${failed.length > 1 ? '' : 's'}, which failed` : undefined;
-        if (opts.dispatch) return opts.dispatch(task, { onProgress: opts.onProgress, ...(blocked ? { blocked } : {}) });
+        if (opts.dispatch) return opts.dispatch(task, { onProgress: opts.onProgress, parts: { destination: dest, store, ctx }, ...(blocked ? { blocked } : {}) });
         return runStreamTask(task, {
           source: sources.get(task.source)!, destination: dest, store, ctx, onProgress: opts.onProgress, readStream, ...(blocked ? { blocked } : {}),
         });

@@ -4,7 +4,7 @@
 //
 //   source.read ─► (transforms) ─► schema + row checks ─┬─► destination write ─► commit(rows + state) every checkpoint
 //                                                        └─► DLQ
-import type { Destination, RunContext, Source, StreamConfig, StreamLoad } from '../core/connector.js';
+import type { Destination, RunContext, Source, SourceSlice, StreamConfig, StreamLoad } from '../core/connector.js';
 import { RowValueError, RunError, errorMessage } from '../core/errors.js';
 import { rowJson } from '../core/record.js';
 import { redact } from '../core/redact.js';
@@ -26,6 +26,7 @@ import type { SchemaChange } from './schema-tracker.js';
 import { piiOf } from '../core/pii.js';
 import { suppressionTest } from '../core/suppression.js';
 import { screenBatch } from './suppressed-rows.js';
+import { foldSlices, sliceKey, sliceStart } from './slices.js';
 
 export interface StreamTask {
   pipeline: string;
@@ -51,6 +52,11 @@ export interface StreamTask {
    * reading it (Destination.claimState), so that worker can commit nothing more.
    */
   claim?: boolean;
+  /**
+   * One slice of a stream split over workers (Source.slices): only its part is read, and its progress commits under
+   * its own state key (./slices.ts).
+   */
+  slice?: SourceSlice;
 }
 
 export interface CursorWindow {
@@ -197,13 +203,24 @@ class StreamRun {
       && !this.task.dryRun && !this.deps.ctx.signal.aborted && !this.deps.ctx.drain?.aborted;
   }
 
+  /** Where the task's progress commits: the stream's state, or its slice's. */
+  private get stateKey(): string {
+    return this.task.slice ? sliceKey(this.stream.name, this.task.slice) : this.stream.name;
+  }
+
   /** Stored state, the schema the stream starts from, its transforms and checks, and the destination's load. */
   async open(): Promise<void> {
     const { task, stream, deps } = this;
     const { destination, ctx } = deps;
     if (deps.blocked) throw new RunError(deps.blocked, stream.name);
-    if (task.claim && !task.dryRun && !task.window) await destination.claimState?.(task.pipeline, stream.name, task.runId);
-    const stored = task.fullRefresh ? undefined : await destination.readState(task.pipeline, stream.name);
+    const key = this.stateKey;
+    if (task.claim && !task.dryRun && !task.window) await destination.claimState?.(task.pipeline, key, task.runId);
+    // Slices a split left behind (its dispatching process died before folding them) are part of the stream's state
+    // before anything reads the stream whole.
+    if (!task.slice && !task.dryRun && !task.window) await foldSlices(destination, task.pipeline, stream.name, task.runId);
+    const stored = task.fullRefresh ? undefined : task.slice
+      ? (await destination.readState(task.pipeline, key)) ?? sliceStart(await destination.readState(task.pipeline, stream.name), task.slice)
+      : await destination.readState(task.pipeline, stream.name);
     // A replace stream's table is what its run reads, so every run reads its source whole: a position kept from the
     // last run (files read, a cursor) would replace the table with only what is new since. The column mapping stays.
     this.stored = stream.write === 'replace' && stored ? { version: stored.version, ...(stored.schema ? { schema: stored.schema } : {}) } : stored;
@@ -256,7 +273,7 @@ class StreamRun {
 
     if (!task.dryRun) {
       this.load = await destination.begin({
-        pipeline: task.pipeline, stream: stream.name, table: stream.destination_table ?? stream.name, disposition,
+        pipeline: task.pipeline, stream: this.stateKey, table: stream.destination_table ?? stream.name, disposition,
         primaryKey: primaryKey.map((k) => tracker.target(k) ?? k), runId: task.runId, fullRefresh: task.fullRefresh,
         ...(this.quality?.gated ? { staged: true } : {}),
         ...(this.isolate ? { isolateRows: true } : {}),
@@ -278,7 +295,8 @@ class StreamRun {
       ? { ...(this.stored ?? { version: 1 }), cursor: { column: stream.cursor!, value: task.window.from }, connector: undefined, files: undefined }
       : this.stored && from !== null && from !== storedCursor
         ? { ...this.stored, cursor: { column: stream.cursor!, value: from }, connector: undefined } : this.stored;
-    this.batches = deps.source.read(stream, readFrom, this.handsOff() ? { ...ctx, handOff: { minBytes: handOffMinBytes() } } : ctx)[Symbol.asyncIterator]();
+    const readCtx = task.slice ? { ...ctx, slice: task.slice } : ctx;
+    this.batches = deps.source.read(stream, readFrom, this.handsOff() ? { ...readCtx, handOff: { minBytes: handOffMinBytes() } } : readCtx)[Symbol.asyncIterator]();
   }
 
   /**

@@ -23,6 +23,14 @@ export interface DlqSink {
 
 export const stepKind = (step: StepConfig): string => Object.keys(step)[0];
 
+/** Whether each part of a stream can go through these steps apart from the rest (no step needs the whole stream). */
+export function splitsSafely(configs: StepConfig[]): boolean {
+  return configs.every((c) => {
+    const spec = getStepSpec(stepKind(c));
+    return !!spec && !spec.wholeStream && !(spec.blocking?.(c[stepKind(c)]) ?? false);
+  });
+}
+
 export class TransformChain {
   /** True when a step holds rows until the end of the stream. */
   readonly blocking: boolean;

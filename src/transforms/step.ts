@@ -50,6 +50,11 @@ export interface StepSpec<O = any> {
   options: z.ZodType<O>;
   /** True for steps whose output only exists at the end of the stream. */
   blocking?: (options: O) => boolean;
+  /**
+   * The step's output for a row depends on rows elsewhere in the stream (a dedupe's first-seen keys, a flatten's child
+   * tables kept in step with the parent): a stream with it is never split into slices loaded apart (src/workers/split.ts).
+   */
+  wholeStream?: boolean;
   compile(options: O, env: StepEnv): CompiledStep;
 }
 

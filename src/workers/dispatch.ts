@@ -14,6 +14,7 @@ import type { RunOptions } from '../engine/runner.js';
 import type { StreamResult, StreamTask } from '../engine/stream-task.js';
 import { connectionOf, digestOf, jobIdOf, type TaskJob, type WorkerQueue } from './queue.js';
 import { checkWorkerSetup } from './redis-policy.js';
+import { runSplit } from './split.js';
 
 type Progress = (counts: StreamCounts) => void;
 
@@ -41,20 +42,32 @@ export class Dispatcher {
     const file = resolve(loaded.file);
     const digest = digestOf(readFileSync(file, 'utf8'));
     if ((await this.queue.getWorkersCount()) === 0) this.logger.warn({ queue: this.queue.name }, 'no worker is connected yet: tasks wait in the queue for one (`sluice worker`)');
-    return (task, how) => this.dispatch({ task, file, digest, ...how });
+    return async (task, how) => {
+      const one = (t: StreamTask, listen?: Progress) => this.dispatch({ task: t, file, digest, listen, ...(how.blocked ? { blocked: how.blocked } : {}) });
+      if (!how.blocked && how.parts) {
+        try {
+          const split = await runSplit(task, loaded, how.parts, one, how.onProgress);
+          if (split) return split;
+        } catch (e) {
+          return failedTask(task.stream.name, `splitting the stream into slices: ${errorMessage(e)}`);
+        }
+      }
+      return one(task, how.onProgress && ((counts) => how.onProgress!(task.stream.name, counts)));
+    };
   }
 
-  private async dispatch(o: { task: StreamTask; file: string; digest: string; onProgress?: RunOptions['onProgress']; blocked?: string }): Promise<StreamResult> {
+  private async dispatch(o: { task: StreamTask; file: string; digest: string; listen?: Progress; blocked?: string }): Promise<StreamResult> {
     const { task } = o;
     const data: TaskJob = {
       file: o.file, digest: o.digest, pipeline: task.pipeline, runId: task.runId, stream: task.stream.name,
       fullRefresh: task.fullRefresh, dryRun: task.dryRun,
       ...(task.window ? { window: task.window } : {}), ...(o.blocked ? { blocked: o.blocked } : {}),
+      ...(task.slice ? { slice: task.slice } : {}),
     };
-    const jobId = jobIdOf(task.runId, task.stream.name);
-    if (o.onProgress) this.listeners.set(jobId, (counts) => o.onProgress!(task.stream.name, counts));
+    const jobId = jobIdOf(task.runId, task.stream.name, task.slice);
+    if (o.listen) this.listeners.set(jobId, o.listen);
     try {
-      const job = await this.queue.add(task.stream.name, data, {
+      const job = await this.queue.add(task.slice ? `${task.stream.name}#${task.slice.id}` : task.stream.name, data, {
         jobId,
         // A failed attempt is retried by the run's next attempt, which reads only what is missing; finished jobs
         // stay a while for `sluice workers` and post-mortems, then go.

@@ -6,6 +6,7 @@ import type { StreamResult } from '../engine/stream-task.js';
 import type { CursorWindow } from '../engine/stream-task.js';
 import { ConfigError } from '../core/errors.js';
 import type { PipelineConfig } from '../config/types.js';
+import type { SourceSlice } from '../core/connector.js';
 
 /** The queue runs and workers use unless told another (`--queue`, SLUICE_QUEUE): teams or tests sharing a Redis. */
 export const DEFAULT_QUEUE = 'sluice-tasks';
@@ -25,6 +26,8 @@ export interface TaskJob {
   window?: CursorWindow;
   /** Why the stream must not run (a stream it reads failed): the worker records it as the local run would. */
   blocked?: string;
+  /** One slice of a stream split into several tasks (./split.ts). */
+  slice?: SourceSlice;
 }
 
 export type TaskResult = StreamResult;
@@ -34,8 +37,8 @@ export const connectionOf = (url: string) => ({ url, maxRetriesPerRequest: null 
 
 export const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-/** Job ids must not contain `:` (BullMQ's own key separator): run ids and stream names never do. */
-export const jobIdOf = (runId: string, stream: string): string => `${runId}.${stream}`;
+/** Job ids must not contain `:` (BullMQ's own key separator): run ids, stream names and slice ids never do. */
+export const jobIdOf = (runId: string, stream: string, slice?: SourceSlice): string => `${runId}.${stream}${slice ? `.${slice.id}` : ''}`;
 
 export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 

@@ -143,13 +143,13 @@ async function pipelineOf(t: TaskJob, shared: Shared): Promise<LoadedPipeline> {
 
 async function runJob(job: Job<TaskJob, StreamResult>, token: string | undefined, o: WorkerOptions, aborts: Set<AbortController>, shared: Shared): Promise<StreamResult> {
   const t = job.data;
-  const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id });
+  const log = o.logger.child({ run_id: t.runId, stream: t.stream, job: job.id, ...(t.slice ? { slice: t.slice.files ?? t.slice.id } : {}) });
   const loaded = await pipelineOf(t, shared);
   const [planned] = planTasks(loaded, {
     streams: [t.stream], fullRefresh: t.fullRefresh, dryRun: t.dryRun, ...(t.window ? { window: t.window } : {}),
   }, t.runId);
   // A task started before (its worker died, or stalled and may wake) claims the stream first: see StreamTask.claim.
-  const task = { ...planned, claim: job.attemptsStarted > 1 || job.stalledCounter > 0 };
+  const task = { ...planned, claim: job.attemptsStarted > 1 || job.stalledCounter > 0, ...(t.slice ? { slice: t.slice } : {}) };
   const abort = new AbortController();
   aborts.add(abort);
   const { store } = shared;

@@ -50,3 +50,55 @@ for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'my
     }
   });
 }
+
+// The states of a stream's slices (src/engine/slices.ts) on the destinations workers write to: each slice commits under
+// its own key without touching the stream's version, the newest of each is listed by the stream, folding commits the
+// stream's next version and forgets them in one go, and resetting the stream forgets its slices too.
+for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'mysql')) {
+  test(`${kind.name}: slice states are kept apart, listed, folded and reset with their stream`, async () => {
+    const target = await kind.create();
+    const { dir, cleanup } = tempDir();
+    try {
+      const { config } = parsePipeline(`pipeline: slices\nsources:\n  - { name: f, type: csv, streams: [{ name: s, path: x.csv }] }\n${target.destination}`, { baseDir: dir });
+      const d = await getDestinationSpec(config.destination.type)!.create(config.destination);
+      await d.connect(runContext(dir, { pipeline: 'slices' }));
+      try {
+        const schema = { columns: [{ name: 'id', type: 'integer' as const, nullable: true }] };
+        const commit = async (stream: string, rows: unknown[][], n: number) => {
+          const load = await d.begin({ pipeline: 'slices', stream, table: 's', disposition: 'append', primaryKey: [], runId: 'r1', fullRefresh: false });
+          await load.evolve(schema);
+          await load.write(rows);
+          await load.commit({ version: 1, connector: { n } });
+          await load.finish({ version: 1, connector: { n } });
+        };
+        await commit('s', [[1]], 0);
+        await commit('s#a', [[2]], 1);
+        await commit('s#a', [[3]], 2);
+        await commit('s#b', [[4]], 3);
+        // Another stream whose name starts like a slice key of `s` is not one of its slices.
+        await commit('sx', [[5]], 9);
+        const slices = await d.sliceStates!('slices', 's');
+        assert.deepEqual([...slices.keys()].sort(), ['s#a', 's#b']);
+        assert.deepEqual(slices.get('s#a')?.connector, { n: 2 }, 'the newest version of each slice');
+        assert.deepEqual((await d.readState('slices', 's'))?.connector, { n: 0 }, 'the stream\'s own state is untouched');
+
+        await d.foldSlices!('slices', 's', 'r1', { version: 1, connector: { n: 5 } }, [...slices.keys()]);
+        assert.deepEqual((await d.readState('slices', 's'))?.connector, { n: 5 });
+        assert.equal((await d.sliceStates!('slices', 's')).size, 0);
+        assert.deepEqual((await d.readState('slices', 'sx'))?.connector, { n: 9 });
+
+        await commit('s#c', [[6]], 6);
+        await d.resetState('slices', 's');
+        assert.equal(await d.readState('slices', 's'), undefined);
+        assert.equal((await d.sliceStates!('slices', 's')).size, 0, 'a reset stream has no slices left');
+        assert.deepEqual((await d.readState('slices', 'sx'))?.connector, { n: 9 }, 'nor did the reset touch another stream');
+        assert.equal(Number((await target.query(`SELECT count(*) AS n FROM ${target.table('s')}`))[0].n), 6, 'every slice\'s rows committed');
+      } finally {
+        await d.close();
+      }
+    } finally {
+      cleanup();
+      await target.cleanup();
+    }
+  });
+}

@@ -4,12 +4,12 @@
 // S3 sources: a `path` of `s3://bucket/glob` lists the bucket (s3-files.ts) and streams each object's body through the
 // same decompression, decoding and parsers as a local file; DLQ positions and state keys are the object's URL.
 import type { z } from 'zod';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
 import type { S3Options } from '../s3/s3-spec.js';
 import type { TextChunk } from './decode.js';
-import { filesToRead, listFiles, progressOf, type FileEntry } from './files.js';
+import { fileSlices, filesToRead, listFiles, progressOf, sliceEntries, type FileEntry } from './files.js';
 import { fileHandOff } from './hand-off.js';
 import { openText } from './open.js';
 import type { FileOptions } from './options.js';
@@ -163,16 +163,29 @@ export class FileSource<O extends FileOptions> implements Source {
     private readonly s3?: S3Options,
   ) {}
 
-  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
-    // Non-strict parse: the stream config also holds the common keys; this applies defaults idempotently.
+  /** Options of a stream. Non-strict parse: the stream config also holds the common keys; defaults apply idempotently. */
+  protected optionsOf(stream: StreamConfig): O {
     const parsed = this.options.safeParse(stream);
     if (!parsed.success) {
       throw new RunError(`stream "${stream.name}": invalid ${this.type} options: ${parsed.error.message}`, stream.name);
     }
-    const options = parsed.data;
+    return parsed.data;
+  }
+
+  async slices(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[] | undefined> {
+    const set = await listFiles(this.optionsOf(stream).path, ctx.baseDir, stream.name, this.s3);
+    try {
+      return fileSlices(set.entries, state);
+    } finally {
+      set.close();
+    }
+  }
+
+  async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    const options = this.optionsOf(stream);
     const set = await listFiles(options.path, ctx.baseDir, stream.name, this.s3);
     try {
-      yield* this.readFiles(set.entries, options, stream, state, ctx);
+      yield* this.readFiles(sliceEntries(set.entries, ctx.slice), options, stream, state, ctx);
     } finally {
       set.close();
     }

@@ -1,10 +1,12 @@
 // Which files a stream reads, and where each one resumes, from the per-file progress kept in state. A path is local
 // (relative to the pipeline file) or `s3://bucket/glob` (s3-files.ts): either way a file is an entry keyed in state.
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { RunError, errorMessage } from '../../core/errors.js';
-import type { FileProgress } from '../../core/types.js';
+import type { SourceSlice } from '../../core/connector.js';
+import type { FileProgress, StreamState } from '../../core/types.js';
 import type { Logger } from '../../core/logger.js';
 import { isS3Url, type S3Options } from '../s3/s3-spec.js';
 import type { S3Store } from '../s3/s3-store.js';
@@ -114,4 +116,23 @@ export function* filesToRead(
     }
     yield { entry, skipRecords: plan.skipRecords };
   }
+}
+
+/**
+ * What is left to read of a stream's files, one slice per file (Source.slices): a file is the unit a reader resumes in,
+ * so tasks loading different files never repeat each other's records. The id hashes the file's key: the same file is
+ * the same slice on every run.
+ */
+export function fileSlices(entries: readonly FileEntry[], state: StreamState | undefined): SourceSlice[] {
+  const files = state?.files ?? {};
+  return entries
+    .filter((e) => planFile(e, files[e.rel]).action === 'read')
+    .map((e) => ({ id: createHash('sha256').update(e.rel).digest('hex').slice(0, 16), files: [e.rel] }));
+}
+
+/** The entries a task reads: a slice's files only (RunContext.slice), else all of them. */
+export function sliceEntries<T extends { rel: string }>(entries: T[], slice: SourceSlice | undefined): T[] {
+  if (!slice?.files) return entries;
+  const wanted = new Set(slice.files);
+  return entries.filter((e) => wanted.has(e.rel));
 }

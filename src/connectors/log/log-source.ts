@@ -1,8 +1,7 @@
 // The `log` source: the shared file read loop with a line splitter and the format's line parser; in follow mode, a
 // tail that tracks byte offsets instead (log-follow.ts).
 import type { z } from 'zod';
-import type { RunContext, StreamConfig } from '../../core/connector.js';
-import { RunError } from '../../core/errors.js';
+import type { RunContext, SourceSlice, StreamConfig } from '../../core/connector.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { FileSource, type RecordSink } from '../file-source/file-source.js';
 import type { S3Options } from '../s3/s3-spec.js';
@@ -28,14 +27,13 @@ export function createLogParser(o: LogStreamOptions, _file: string, sink: Record
 }
 
 export class LogSource extends FileSource<LogStreamOptions> {
-  constructor(private readonly schema: z.ZodType<LogStreamOptions>, s3?: S3Options) {
+  constructor(schema: z.ZodType<LogStreamOptions>, s3?: S3Options) {
     super('log', schema, createLogParser, s3);
   }
 
-  private optionsOf(stream: StreamConfig): LogStreamOptions {
-    const parsed = this.schema.safeParse(stream);
-    if (!parsed.success) throw new RunError(`stream "${stream.name}": invalid log options: ${parsed.error.message}`, stream.name);
-    return parsed.data;
+  /** A followed log never ends: it is read by one task, never split. */
+  override async slices(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[] | undefined> {
+    return this.optionsOf(stream).follow ? undefined : super.slices(stream, state, ctx);
   }
 
   override read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {

@@ -75,6 +75,33 @@ export class MysqlDestination implements Destination {
     }
   }
 
+  async sliceStates(pipeline: string, stream: string): Promise<Map<string, StreamState>> {
+    const st = this.state.slices(pipeline, stream);
+    try {
+      const [rows] = await this.requirePool().query(st.sql, st.params);
+      return new Map((rows as { stream: string; state: unknown }[]).map((r) => [r.stream, parseStateDocument(r.state)!]));
+    } catch (e) {
+      throw mysqlError(e, `cannot read the slice states of ${pipeline}/${stream}`, stream);
+    }
+  }
+
+  async foldSlices(pipeline: string, stream: string, runId: string, state: StreamState, keys: string[]): Promise<void> {
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    try {
+      await conn.query('START TRANSACTION');
+      const max = this.state.maxVersion(pipeline, stream);
+      const [rows] = await conn.query(max.sql, max.params);
+      const version = Number((rows as { version: unknown }[])[0]?.version ?? 0) + 1;
+      for (const st of [...this.state.insert(pipeline, stream, version, runId, state), this.state.dropSlices(pipeline, keys)]) await conn.query(st.sql, st.params);
+      await conn.query('COMMIT');
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw mysqlError(e, `cannot fold the slice states of ${pipeline}/${stream}`, stream);
+    } finally {
+      conn.release();
+    }
+  }
+
   async resetState(pipeline: string, stream?: string): Promise<void> {
     const st = this.state.delete(pipeline, stream);
     try {

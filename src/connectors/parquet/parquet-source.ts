@@ -9,10 +9,10 @@
 // ETag in state, so an unchanged object is not downloaded again (`columns` reads only its footer: parquet-footer.ts).
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/node-api';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, FileHandOff, FileProgress, StreamState } from '../../core/types.js';
-import { filesToRead, listFiles, progressOf, type FileEntry } from '../file-source/files.js';
+import { fileSlices, filesToRead, listFiles, progressOf, sliceEntries, type FileEntry } from '../file-source/files.js';
 import { downloadObject, type LocalCopy } from '../file-source/s3-files.js';
 import { footerCopy } from './parquet-footer.js';
 import type { S3Options } from '../s3/s3-spec.js';
@@ -99,9 +99,19 @@ export class ParquetSource implements Source {
     return types;
   }
 
+  async slices(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[]> {
+    const set = await listFiles(this.parse(stream).path, ctx.baseDir, stream.name, this.s3);
+    try {
+      return fileSlices(set.entries, state);
+    } finally {
+      set.close();
+    }
+  }
+
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
     const o = this.parse(stream);
     const set = await listFiles(o.path, ctx.baseDir, stream.name, this.s3);
+    set.entries = sliceEntries(set.entries, ctx.slice);
     const { version: _v, files: prevFiles, ...base } = state ?? { version: 1 };
     const files: Record<string, FileProgress> = { ...prevFiles };
     const batchSize = Math.max(1, ctx.batchSize);

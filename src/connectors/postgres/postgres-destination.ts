@@ -19,7 +19,7 @@ import { searchTable } from './postgres-search-query.js';
 import type { SearchHits } from './postgres-search-query.js';
 import { POSTGRES_CAPABILITIES } from './postgres-spec.js';
 import type { PostgresDestinationConfig } from './postgres-spec.js';
-import { claimState, createStateTable, deleteState, readState } from './postgres-state.js';
+import { claimState, createStateTable, deleteState, foldSlices, readState, sliceStates } from './postgres-state.js';
 import { OpenLoads } from '../open-loads.js';
 import { eraseSubjectRows } from '../sql/erase-subject.js';
 
@@ -69,6 +69,27 @@ export class PostgresDestination implements Destination {
       await claimState(this.requirePool(), this.schema, pipeline, stream, runId);
     } catch (e) {
       throw pgError(e, `claiming stream ${stream}`, stream);
+    }
+  }
+
+  async sliceStates(pipeline: string, stream: string): Promise<Map<string, StreamState>> {
+    try {
+      return await sliceStates(this.requirePool(), this.schema, pipeline, stream);
+    } catch (e) {
+      throw pgError(e, `reading the slice states of stream ${stream}`, stream);
+    }
+  }
+
+  async foldSlices(pipeline: string, stream: string, runId: string, state: StreamState, keys: string[]): Promise<void> {
+    const client = await connectClient(this.requirePool(), this.config);
+    let broken = false;
+    try {
+      await foldSlices(client, this.schema, pipeline, stream, runId, state, keys);
+    } catch (e) {
+      broken = true;
+      throw pgError(e, `folding the slice states of stream ${stream}`, stream);
+    } finally {
+      client.release(broken);
     }
   }
 

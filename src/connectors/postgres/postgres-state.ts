@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { StreamState } from '../../core/types.js';
 import { quoteQualified } from '../sql/quote.js';
+import { slicePrefix } from '../../core/slice-key.js';
 
 export const STATE_TABLE = '_sluice_state';
 /** Versions kept per stream besides the newest. */
@@ -77,7 +78,31 @@ export async function claimState(db: Queryable, schema: string, pipeline: string
     SELECT pipeline, stream, version + 1, state, $3 FROM ${table} WHERE pipeline = $1 AND stream = $2 ORDER BY version DESC LIMIT 1`, [pipeline, stream, runId]);
 }
 
+/** A stream's state and its slices' (src/engine/slices.ts), or every stream's of the pipeline. */
 export async function deleteState(db: Queryable, schema: string, pipeline: string, stream?: string): Promise<void> {
   if (stream === undefined) await db.query(`DELETE FROM ${stateTable(schema)} WHERE pipeline = $1`, [pipeline]);
-  else await db.query(`DELETE FROM ${stateTable(schema)} WHERE pipeline = $1 AND stream = $2`, [pipeline, stream]);
+  else await db.query(`DELETE FROM ${stateTable(schema)} WHERE pipeline = $1 AND (stream = $2 OR starts_with(stream, $3))`, [pipeline, stream, slicePrefix(stream)]);
+}
+
+/** The newest state of each slice of a stream, by key. */
+export async function sliceStates(db: Queryable, schema: string, pipeline: string, stream: string): Promise<Map<string, StreamState>> {
+  const r = await db.query<{ stream: string; state: string }>(
+    `SELECT DISTINCT ON (stream) stream, state::text AS state FROM ${stateTable(schema)}
+     WHERE pipeline = $1 AND starts_with(stream, $2) ORDER BY stream, version DESC`, [pipeline, slicePrefix(stream)]);
+  return new Map(r.rows.map((row) => [row.stream, JSON.parse(row.state) as StreamState]));
+}
+
+/** In one transaction: `state` as the stream's next version, and the slices' states (`keys`) gone. */
+export async function foldSlices(
+  client: pg.PoolClient, schema: string, pipeline: string, stream: string, runId: string, state: StreamState, keys: string[],
+): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await insertState(client, schema, pipeline, stream, runId, state, (await maxStateVersion(client, schema, pipeline, stream)) + 1);
+    await client.query(`DELETE FROM ${stateTable(schema)} WHERE pipeline = $1 AND stream = ANY($2::text[])`, [pipeline, keys]);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }

@@ -3,6 +3,7 @@
 // few older versions are kept to look back. Only statements live here; each connector runs them in its own
 // transaction (synchronously for SQLite, so nothing else can interleave on its shared connection).
 import type { StreamState } from '../../core/types.js';
+import { slicePrefix } from '../../core/slice-key.js';
 import { Params, ident } from './sql-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
 
@@ -97,11 +98,33 @@ export class StateStatements {
     return [insert, prune];
   }
 
-  /** Forget one stream's state, or every stream's of the pipeline. */
+  /** Forget one stream's state (and its slices', src/engine/slices.ts), or every stream's of the pipeline. */
   delete(pipeline: string, stream?: string): Statement {
     const p = new Params(this.d);
-    const where = `pipeline = ${p.add(pipeline)}` + (stream === undefined ? '' : ` AND stream = ${p.add(stream)}`);
+    const where = `pipeline = ${p.add(pipeline)}` + (stream === undefined ? '' : ` AND (stream = ${p.add(stream)} OR ${this.slicesOf(p, stream)})`);
     return { sql: `DELETE FROM ${this.table} WHERE ${where}`, params: p.values };
+  }
+
+  /** Selects `stream` and `state`: the newest version of each slice of a stream. */
+  slices(pipeline: string, stream: string): Statement {
+    const p = new Params(this.d);
+    return {
+      sql: `SELECT s.stream, s.state FROM ${this.table} s WHERE s.pipeline = ${p.add(pipeline)} AND ${this.slicesOf(p, stream, 's.stream')}
+            AND s.version = (SELECT max(m.version) FROM ${this.table} m WHERE m.pipeline = s.pipeline AND m.stream = s.stream)`,
+      params: p.values,
+    };
+  }
+
+  /** Delete every version of these slices' states (run with the stream's new version, in its transaction). */
+  dropSlices(pipeline: string, keys: string[]): Statement {
+    const p = new Params(this.d);
+    return { sql: `DELETE FROM ${this.table} WHERE pipeline = ${p.add(pipeline)} AND stream IN (${keys.map((k) => p.add(k)).join(', ')})`, params: p.values };
+  }
+
+  /** The condition on a slice key of `stream` (prefix compared by characters, as every dialect's substr counts). */
+  private slicesOf(p: Params, stream: string, column = 'stream'): string {
+    const prefix = slicePrefix(stream);
+    return `substr(${column}, 1, ${p.add([...prefix].length)}) = ${p.add(prefix)}`;
   }
 }
 

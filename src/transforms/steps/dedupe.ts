@@ -37,6 +37,7 @@ const big = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : 
 
 export const dedupeStep = defineStep<Options>({
   kind: 'dedupe',
+  wholeStream: true,
   description: 'Drop duplicate rows within a run, by key (keep first, last, or latest by a column) or by content '
     + 'hash. Memory grows with the number of distinct keys; `last`/`latest` hold one row per key until the end of '
     + 'the stream. Dropped duplicates count as filtered.',

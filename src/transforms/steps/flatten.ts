@@ -34,6 +34,7 @@ export const childStreamName = (stream: string, column: string): string => `${st
 
 export const flattenStep = defineStep<Options>({
   kind: 'flatten',
+  wholeStream: true,
   description: 'Move a nested array into a child table `<stream>__<column>` with `_parent_key` and `_idx` columns, '
     + 'loaded in the same run. On PostgreSQL, DuckDB, MySQL and SQLite each parent row loaded replaces its child rows (dlt\'s '
     + 'delete-insert): a parent whose array changed, emptied, became null or is marked deleted (`delete_column`) keeps '

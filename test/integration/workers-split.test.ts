@@ -1,0 +1,173 @@
+// One stream of many files spread over `sluice worker` processes: the run cuts what is left to read into slices, one
+// task per file, each committing its rows with its own slice state. Every row lands once, the run counts the stream
+// once, the slices' progress is folded into the stream's state (no slice state is left), a re-run reads only new
+// files, and a worker SIGKILLed in the middle of a slice loses nothing: its slice is taken over and resumes from its
+// own last commit.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PG_URL, pgQuery, sluice, sluiceBin, tempDir, until } from '../helpers.js';
+
+const tag = randomBytes(4).toString('hex');
+const schema = `split_${tag}`;
+const control = `split_ctl_${tag}`;
+const queue = `sluice-split-${tag}`;
+const { dir, cleanup } = tempDir('sluice-split-');
+const env = { SLUICE_CONTROL_URL: `${PG_URL}?schema=${control}`, SLUICE_QUEUE: queue };
+const workers: { child: ChildProcess; log: string[] }[] = [];
+
+/** Part file `n` with `rows` rows; ids are unique across files (n × 1,000,000 + i). */
+function writePart(n: number, rows: number): void {
+  const lines = Array.from({ length: rows }, (_, i) => `${n * 1_000_000 + i},part ${n} row ${i},${(i % 997) / 10}`);
+  writeFileSync(join(dir, 'parts', `p${n}.csv`), `id,label,amount\n${lines.join('\n')}\n`);
+}
+
+before(() => {
+  mkdirSync(join(dir, 'parts'));
+  for (let n = 1; n <= 6; n++) writePart(n, 20_000);
+  writeFileSync(join(dir, 'pipeline.yaml'), `pipeline: split
+checkpoint_rows: 2000
+sources:
+  - name: files
+    type: csv
+    streams:
+      - { name: events, path: "parts/*.csv", write: append, columns: { id: integer } }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+});
+
+after(async () => {
+  for (const w of workers) w.child.kill('SIGKILL');
+  await pgQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${control} CASCADE`);
+  const { Queue } = await import('bullmq');
+  const q = new Queue(queue, { connection: { url: 'redis://127.0.0.1:6379' } });
+  await q.obliterate({ force: true }).catch(() => undefined);
+  await q.close();
+  cleanup();
+});
+
+function startWorker(n: number): (typeof workers)[number] {
+  const child = spawn(process.execPath, [sluiceBin, 'worker', '--lock-ms', '1500', '--concurrency', '2'], {
+    env: { ...process.env, ...env, SLUICE_HOME: join(dir, `worker-${n}`) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean)));
+  const w = { child, log };
+  workers.push(w);
+  return w;
+}
+
+interface Summary { status: string; streams: Record<string, { extracted: number; loaded: number; inserted: number; dead_lettered: number; filtered: number }> }
+
+const run = async (): Promise<Summary> => {
+  const r = await sluice(['run', join(dir, 'pipeline.yaml'), '--workers', '--json'], { home: dir, env });
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Summary;
+};
+
+const counts = async () => {
+  const [r] = await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${schema}.events`);
+  return { rows: Number(r.n), distinct: Number(r.d) };
+};
+
+/** Slice states still in the destination, and the files the stream's own newest state records as done. */
+const stateOf = async () => {
+  const slices = await pgQuery(`SELECT DISTINCT stream FROM ${schema}._sluice_state WHERE stream LIKE 'events#%'`);
+  const [own] = await pgQuery(`SELECT state FROM ${schema}._sluice_state WHERE pipeline = 'split' AND stream = 'events' ORDER BY version DESC LIMIT 1`);
+  const files = (own?.state as { files?: Record<string, { done: boolean; records: number }> } | undefined)?.files ?? {};
+  return { slices: slices.length, done: Object.entries(files).filter(([, f]) => f.done).map(([k]) => k).sort() };
+};
+
+const sliceLines = (w: (typeof workers)[number], what: string) => w.log.filter((l) => l.includes('"slice":') && l.includes(what));
+
+test('a stream of six files runs as six slices over two workers, each row once; a re-run reads only new files', async () => {
+  const pool = [startWorker(1), startWorker(2)];
+  await until('two workers connected', () => pool.every((w) => w.log.some((l) => l.includes('worker ready'))));
+
+  const first = await run();
+  assert.equal(first.status, 'success');
+  assert.deepEqual(first.streams.events, { extracted: 120_000, loaded: 120_000, inserted: 120_000, updated: 0, deleted: 0, dead_lettered: 0, filtered: 0 });
+  assert.deepEqual(await counts(), { rows: 120_000, distinct: 120_000 });
+  // Each file was its own task, and both workers took some.
+  assert.equal(pool.reduce((n, w) => n + sliceLines(w, 'task finished').length, 0), 6);
+  assert.ok(pool.every((w) => sliceLines(w, 'task finished').length > 0), 'both workers loaded slices');
+  // The slices' progress is the stream's now: no slice state is left, every file is recorded as read.
+  assert.deepEqual(await stateOf(), { slices: 0, done: [1, 2, 3, 4, 5, 6].map((n) => `parts/p${n}.csv`) });
+
+  const again = await run();
+  assert.equal(again.streams.events.extracted, 0, 'nothing new to read');
+  assert.equal((await counts()).rows, 120_000);
+
+  // New files, larger, and a worker SIGKILLed while it loads one of them.
+  for (let n = 7; n <= 9; n++) writePart(n, 150_000);
+  const third = run();
+  // A worker that started more slices than it finished is loading one now.
+  let victim: (typeof workers)[number] | undefined;
+  const end = Date.now() + 30_000;
+  while (!victim && Date.now() < end) {
+    victim = pool.find((w) => sliceLines(w, 'task started').length > sliceLines(w, 'task finished').length);
+    if (!victim) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(victim, 'a worker was caught loading a slice');
+  victim.child.kill('SIGKILL');
+  const caught = /"slice":\["([^"]+)"\]/.exec(sliceLines(victim, 'task started').at(-1)!)![1];
+  const summary = await third;
+  // Unless it finished in the instant before the kill, its slice was taken over by the other worker.
+  if (!sliceLines(victim, 'task finished').some((l) => l.includes(caught))) {
+    const other = pool.find((w) => w !== victim)!;
+    assert.ok(sliceLines(other, 'task finished').some((l) => l.includes(caught)), `the other worker finished ${caught}`);
+  }
+  assert.equal(summary.status, 'success');
+  assert.equal(summary.streams.events.loaded, 450_000);
+  assert.deepEqual(await counts(), { rows: 570_000, distinct: 570_000 });
+  assert.deepEqual(await stateOf(), { slices: 0, done: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `parts/p${n}.csv`) });
+});
+
+test('slices left unfolded (their dispatching run died) are folded by the next task of the stream, which reads only the rest', async () => {
+  const { loadPipelineFile } = await import('../../src/config/load.js');
+  const { planTasks } = await import('../../src/engine/runner.js');
+  const { openRunParts } = await import('../../src/engine/run-parts.js');
+  const { runStreamTask } = await import('../../src/engine/stream-task.js');
+  const { openControlStore } = await import('../../src/control/open.js');
+  const { silentLogger } = await import('../../src/core/logger.js');
+  const sub = join(dir, 'leftover');
+  mkdirSync(join(sub, 'in'), { recursive: true });
+  for (let n = 1; n <= 4; n++) writeFileSync(join(sub, 'in', `f${n}.csv`), `id\n${Array.from({ length: 1000 }, (_, i) => n * 10_000 + i).join('\n')}\n`);
+  const file = join(sub, 'pipeline.yaml');
+  writeFileSync(file, `pipeline: leftover
+sources:
+  - { name: files, type: csv, streams: [{ name: rows, path: "in/*.csv", write: append, columns: { id: integer } }] }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+  const loaded = await loadPipelineFile(file);
+  const [task] = planTasks(loaded, {}, 'r-died');
+  const ctx = { pipeline: 'leftover', runId: 'r-died', logger: silentLogger(), signal: new AbortController().signal, baseDir: sub, home: sub, batchSize: 500 };
+  const parts = await openRunParts(loaded, [task], ctx);
+  const store = openControlStore(sub);
+  try {
+    const source = parts.sources.get('files')!;
+    const slices = (await source.slices!(task.stream, undefined, ctx))!;
+    assert.deepEqual(slices.map((s) => s.files), [['in/f1.csv'], ['in/f2.csv'], ['in/f3.csv'], ['in/f4.csv']]);
+    assert.deepEqual((await source.slices!(task.stream, undefined, ctx))!.map((s) => s.id), slices.map((s) => s.id), 'a file is the same slice on every plan');
+    // Two slices load, then their run dies before folding them.
+    for (const slice of slices.slice(0, 2)) {
+      const r = await runStreamTask({ ...task, slice }, { source, destination: parts.destination, store, ctx });
+      assert.equal(r.counts.loaded, 1000);
+    }
+    assert.equal((await parts.destination.sliceStates!('leftover', 'rows')).size, 2);
+    assert.equal(await parts.destination.readState('leftover', 'rows'), undefined);
+  } finally {
+    await parts.close();
+    await store.close();
+  }
+  // The next run, here one process without workers, reads the two files the slices did not.
+  const r = await sluice(['run', file, '--json'], { home: sub, env: { SLUICE_CONTROL_URL: '' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as Summary).streams.rows.loaded, 2000);
+  const [c] = await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${schema}.rows`);
+  assert.deepEqual([Number(c.n), Number(c.d)], [4000, 4000]);
+  assert.equal((await pgQuery(`SELECT 1 FROM ${schema}._sluice_state WHERE stream LIKE 'rows#%'`)).length, 0, 'no slice state left');
+});
