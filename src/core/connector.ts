@@ -75,6 +75,8 @@ export interface SourceSlice {
   id: string;
   /** The files of a file source's slice, as keys of `StreamState.files`. */
   files?: string[];
+  /** A range of a table's integer key, both ends included (as text: keys may pass 2^53). */
+  keys?: { column: string; lo: string; hi: string };
 }
 
 export interface Source {

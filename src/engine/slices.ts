@@ -15,10 +15,13 @@ import type { StreamTask } from './stream-task.js';
 
 export { sliceKey } from '../core/slice-key.js';
 
-/** Where a slice with no state of its own starts: the stream's state, with only the slice's files' progress. */
+/**
+ * Where a slice with no state of its own starts: the stream's state, with only the slice's files' progress and none of
+ * the source's own position (a key range starts at its low end).
+ */
 export function sliceStart(base: StreamState | undefined, slice: SourceSlice): StreamState | undefined {
   if (!base) return undefined;
-  const { run: _run, files, ...rest } = base;
+  const { run: _run, files, connector: _connector, ...rest } = base;
   const own: Record<string, FileProgress> = {};
   for (const f of slice.files ?? []) if (files?.[f]) own[f] = files[f];
   return { ...rest, files: own };
@@ -82,12 +85,13 @@ export async function foldSlices(destination: Destination, pipeline: string, str
 }
 
 /**
- * Whether a stream's config lets it load in slices at all (whether it has several is its source's to say): an append
- * with no dataset checks, no lookback, no step that needs the whole stream — where loading its parts apart gives what
- * loading it whole would.
+ * Whether a stream's config lets it load in slices at all (whether it has several, and of what kind, is its source's
+ * to say): no replace, no dataset checks, no lookback, no step that needs the whole stream — where loading its parts
+ * apart gives what loading it whole would. Files split only appends (which file's row wins a key is their order);
+ * key ranges any of append, merge and scd2 (a key lives in one range).
  */
 export function splits(task: StreamTask): boolean {
   const s = task.stream;
-  return s.write === 'append' && !task.dryRun && !task.window && !task.replay && !task.fullRefresh
+  return ['append', 'merge', 'scd2'].includes(s.write) && !task.dryRun && !task.window && !task.replay && !task.fullRefresh
     && !task.checks?.length && s.lookback === undefined && splitsSafely(task.transforms ?? []);
 }

@@ -171,3 +171,48 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
   assert.deepEqual([Number(c.n), Number(c.d)], [4000, 4000]);
   assert.equal((await pgQuery(`SELECT 1 FROM ${schema}._sluice_state WHERE stream LIKE 'rows#%'`)).length, 0, 'no slice state left');
 });
+
+test('a large table is split into ranges of its key, one task each, merged once', async () => {
+  const src = `split_src_${tag}`;
+  await pgQuery(`DROP SCHEMA IF EXISTS ${src} CASCADE; CREATE SCHEMA ${src};
+    CREATE TABLE ${src}.accounts (id bigint PRIMARY KEY, name text, balance numeric(12,2));
+    INSERT INTO ${src}.accounts SELECT g, 'account ' || g, g * 1.5 FROM generate_series(1, 10000) g;
+    ANALYZE ${src}.accounts`);
+  try {
+    const pool = [startWorker(3), startWorker(4)];
+    await until('two more workers connected', () => pool.every((w) => w.log.some((l) => l.includes('worker ready'))));
+    const file = join(dir, 'table.yaml');
+    writeFileSync(file, `pipeline: split-table
+sources:
+  - name: db
+    type: postgres
+    url: "${PG_URL}"
+    streams:
+      - { name: accounts, table: ${src}.accounts, primary_key: [id], write: merge, slice_rows: 2000 }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+    const runTable = async () => {
+      const r = await sluice(['run', file, '--workers', '--json'], { home: dir, env });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as Summary;
+    };
+    const tasks = () => workers.reduce((n, w) => n + w.log.filter((l) => l.includes('"stream":"accounts"') && l.includes('"slice":') && l.includes('task finished')).length, 0);
+    const first = await runTable();
+    assert.equal(first.status, 'success');
+    assert.equal(first.streams.accounts.loaded, 10_000);
+    assert.equal(tasks(), 5, '10,000 rows by 2,000: five ranges of the key, a task each');
+    const [c] = await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d, sum(balance)::text AS s FROM ${schema}.accounts`);
+    assert.deepEqual([Number(c.n), Number(c.d), c.s], [10_000, 10_000, '75007500.00']);
+
+    // The next run reads the table whole again and merges: changed rows change, none doubles.
+    await pgQuery(`UPDATE ${src}.accounts SET balance = 0 WHERE id % 1000 = 0`);
+    const second = await runTable();
+    assert.equal(second.streams.accounts.loaded, 10_000);
+    assert.equal(tasks(), 10);
+    const [d] = await pgQuery(`SELECT count(*) AS n, count(*) FILTER (WHERE balance = 0) AS z FROM ${schema}.accounts`);
+    assert.deepEqual([Number(d.n), Number(d.z)], [10_000, 10]);
+    assert.equal((await pgQuery(`SELECT 1 FROM ${schema}._sluice_state WHERE stream LIKE 'accounts#%'`)).length, 0, 'no slice state left');
+  } finally {
+    await pgQuery(`DROP SCHEMA IF EXISTS ${src} CASCADE`);
+  }
+});

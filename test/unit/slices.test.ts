@@ -36,14 +36,16 @@ test('folding: files count at once, the cursor only when complete, columns are u
   assert.deepEqual(foldStates(undefined, [c], true), { version: 1, files: c.files, cursor: c.cursor });
 });
 
-test('only appends without whole-stream steps, checks or lookback split', () => {
+test('only streams without replace, whole-stream steps, checks or lookback split', () => {
   const task = (over: Partial<StreamTask> = {}, stream: Record<string, unknown> = {}): StreamTask => ({
     pipeline: 'p', runId: 'r', source: 's', fullRefresh: false, dryRun: false, checkpointRows: 100,
     stream: { name: 'x', primary_key: [], write: 'append', on_schema_change: 'widen', ...stream }, ...over,
   });
   assert.equal(splits(task()), true);
   assert.equal(splits(task({ transforms: [{ trim: '*' }] as never })), true);
-  assert.equal(splits(task({}, { write: 'merge', primary_key: ['id'] })), false);
+  // Merges split too, by key ranges only (src/workers/split.ts keeps files to appends).
+  assert.equal(splits(task({}, { write: 'merge', primary_key: ['id'] })), true);
+  assert.equal(splits(task({}, { write: 'replace' })), false);
   assert.equal(splits(task({ transforms: [{ dedupe: { key: ['id'] } }] as never })), false);
   assert.equal(splits(task({ transforms: [{ aggregate: { by: ['k'], count: 'n' } }] as never })), false);
   assert.equal(splits(task({ checks: [{ not_null: 'id' }] as never })), false);

@@ -127,6 +127,26 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
   }
 }
 
+/** Most tasks one table is split into for workers. */
+const MAX_KEY_SLICES = 64;
+
+/**
+ * Ranges of a table's integer key of about `rows` rows each, from the catalog's row estimate (a count when the table
+ * was never analysed), for a run on workers to give each its own task; none when the table has fewer than 2 × `rows`.
+ */
+export async function keyRanges(client: pg.PoolClient, table: string, key: string, rows: number): Promise<{ lo: string; hi: string }[]> {
+  const k = quoteIdent(key);
+  const est = await client.query<{ n: string }>('SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass', [table]);
+  let n = Number(est.rows[0]?.n ?? -1);
+  if (n < 0) n = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0].n);
+  const parts = Math.min(MAX_KEY_SLICES, Math.ceil(n / rows));
+  if (parts < 2) return [];
+  const r = await client.query<{ lo: string | null; hi: string | null }>(`SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${table}`);
+  const { lo, hi } = r.rows[0];
+  if (lo === null || hi === null || !/^-?\d+$/.test(lo)) return [];
+  return cut(BigInt(lo), BigInt(hi), parts).map((s) => ({ lo: s.lo, hi: s.hi }));
+}
+
 /** [lo, hi] cut into at most n contiguous slices of about equal width. */
 function cut(lo: bigint, hi: bigint, n: number): Slice[] {
   const width = hi - lo + 1n;

@@ -13,7 +13,7 @@
 // rows travel as arrays the engine only checks (postgres-rows.ts).
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetFrom, watermarkOf } from '../sql/keyset.js';
@@ -25,9 +25,12 @@ import { commitHorizon } from './commit-horizon.js';
 import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { logicalOfOid, sourceTypes } from './postgres-types.js';
-import { readParallel } from './postgres-parallel.js';
+import { keyRanges, readParallel } from './postgres-parallel.js';
 import { ResultColumns } from '../sql/result-columns.js';
 import { readArrays } from './postgres-rows.js';
+
+/** Rows per task of a table split by key range on workers, unless the stream says (`slice_rows`). */
+const DEFAULT_SLICE_ROWS = 1_000_000;
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
 
@@ -63,12 +66,40 @@ export class PostgresSource implements Source {
     }
   }
 
+  /**
+   * A whole table (no cursor) keyed by one integer column, when it is large (`slice_rows`): ranges of its key, each
+   * read by a task of its own on workers. Undefined for every other stream: it is read whole.
+   */
+  async slices(stream: StreamConfig): Promise<SourceSlice[] | undefined> {
+    const { table, slice_rows: rows } = stream as StreamConfig & PostgresStreamOptions;
+    if (stream.cursor || stream.primary_key.length !== 1 || !table) return undefined;
+    const key = stream.primary_key[0];
+    const client = await connectClient(this.requirePool(), this.config);
+    try {
+      const ranges = await keyRanges(client, this.relation(stream), key, rows ?? DEFAULT_SLICE_ROWS);
+      return ranges.length ? ranges.map((r) => ({ id: `k${r.lo}_${r.hi}`.replace(/-/g, 'm'), keys: { column: key, ...r } })) : undefined;
+    } catch (e) {
+      throw pgError(e, `stream ${stream.name}: planning key ranges of ${table} failed`, stream.name);
+    } finally {
+      client.release();
+    }
+  }
+
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
     const from = this.relation(stream);
     const { parallel } = stream as StreamConfig & PostgresStreamOptions;
-    if (parallel && parallel > 1 && !stream.cursor) {
+    const range = ctx.slice?.keys;
+    if (range || (parallel && parallel > 1 && !stream.cursor)) {
+      let from0 = state;
+      if (range) {
+        // One key range of a split stream: a parallel read of one slice, resumed from its own position; a slice
+        // state with a position no longer (the range was read to its end) has nothing left.
+        const own = (state?.connector as { slices?: unknown[] } | undefined)?.slices;
+        if (state?.connector && !own?.length) return;
+        if (!own?.length) from0 = { ...(state ?? { version: 1 }), connector: { slices: [{ lo: range.lo, hi: range.hi, after: null }] } };
+      }
       yield* readParallel({
-        from, stream, state, parallel, ctx,
+        from, stream, state: from0, parallel: range ? 1 : parallel!, ctx,
         connect: () => connectClient(this.requirePool(), this.config),
         wrapError: (e, what) => pgError(e, `stream ${stream.name}: ${what} of ${from} failed`, stream.name),
       });
