@@ -34,10 +34,15 @@ export async function runSplit(
   try {
     if (!source.slices) return undefined;
     await source.connect?.(ctx);
-    // What an earlier split left unfolded is part of where this one starts.
-    await foldSlices(destination, task.pipeline, name, task.runId);
-    base = await destination.readState(task.pipeline, name);
-    slices = await source.slices(task.stream, base, ctx);
+    // Whether there is anything to split before what was read of it: most streams are one file or a small table, and
+    // their tasks need no more of the state here.
+    slices = await source.slices(task.stream, undefined, ctx);
+    if (slices && slices.length >= 2) {
+      // What an earlier split left unfolded is part of where this one starts.
+      await foldSlices(destination, task.pipeline, name, task.runId);
+      base = await destination.readState(task.pipeline, name);
+      slices = await source.slices(task.stream, base, ctx);
+    }
   } finally {
     await source.close?.();
   }

@@ -216,3 +216,50 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
     await pgQuery(`DROP SCHEMA IF EXISTS ${src} CASCADE`);
   }
 });
+
+test('MariaDB and SQLite tables split into key ranges too, each row once', async () => {
+  const { TARGETS } = await import('../conformance/targets.js');
+  const { openDatabase } = await import('../../src/core/sqlite-driver.js');
+  const maria = await TARGETS.find((t) => t.name === 'mysql')!.create();
+  try {
+    const url = /url: (\S+)/.exec(maria.destination)![1];
+    await maria.query('CREATE TABLE people (id BIGINT PRIMARY KEY, name VARCHAR(40))');
+    await maria.query(`INSERT INTO people VALUES ${Array.from({ length: 6000 }, (_, i) => `(${i + 1}, 'person ${i + 1}')`).join(', ')}`);
+    await maria.query('ANALYZE TABLE people');
+    const lite = join(dir, 'shop.sqlite');
+    const db = openDatabase(lite);
+    db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);
+      WITH RECURSIVE g(n) AS (SELECT -2999 UNION ALL SELECT n + 1 FROM g WHERE n < 3000) INSERT INTO items SELECT n, 'item ' || n FROM g`);
+    db.close();
+    const file = join(dir, 'tables.yaml');
+    writeFileSync(file, `pipeline: split-tables
+sources:
+  - name: maria
+    type: mysql
+    url: ${url}
+    streams:
+      - { name: people, primary_key: [id], write: merge, slice_rows: 1500 }
+  - name: lite
+    type: sqlite
+    path: shop.sqlite
+    streams:
+      - { name: items, primary_key: [id], write: append, slice_rows: 2000 }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+    const tasks = (stream: string) => workers.reduce((n, w) => n + w.log.filter((l) => l.includes(`"stream":"${stream}"`) && l.includes('"slice":') && l.includes('task finished')).length, 0);
+    const r = await sluice(['run', file, '--workers', '--json'], { home: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as Summary;
+    assert.equal(summary.streams.people.loaded, 6000);
+    assert.equal(summary.streams.items.loaded, 6000);
+    // InnoDB's row estimate is near, not exact: about four ranges of 1,500.
+    assert.ok(tasks('people') >= 3, `people in ${tasks('people')} ranges`);
+    assert.equal(tasks('items'), 3, '6,000 rows (negative keys too) by 2,000');
+    for (const [table, lo, hi] of [['people', 1, 6000], ['items', -2999, 3000]] as const) {
+      const [c] = await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d, min(id) AS lo, max(id) AS hi FROM ${schema}.${table}`);
+      assert.deepEqual([Number(c.n), Number(c.d), Number(c.lo), Number(c.hi)], [6000, 6000, lo, hi], table);
+    }
+  } finally {
+    await maria.cleanup();
+  }
+});

@@ -52,3 +52,20 @@ test('only streams without replace, whole-stream steps, checks or lookback split
   assert.equal(splits(task({}, { lookback: '1h' })), false);
   assert.equal(splits(task({ fullRefresh: true })), false);
 });
+
+test('key ranges: cut into contiguous ranges with stable ids; a range read keeps to its bounds and ends once read', async () => {
+  const { cutRange, rangeRead, rangeSlices } = await import('../../src/connectors/sql/key-slices.js');
+  assert.deepEqual(cutRange(-5n, 14n, 4), [{ lo: '-5', hi: '-1' }, { lo: '0', hi: '4' }, { lo: '5', hi: '9' }, { lo: '10', hi: '14' }]);
+  assert.deepEqual(cutRange(1n, 3n, 8).length, 3, 'never more ranges than keys');
+  assert.deepEqual(rangeSlices('id', '-5', '14', 2), [
+    { id: 'km5_4', keys: { column: 'id', lo: '-5', hi: '4' } }, { id: 'k5_14', keys: { column: 'id', lo: '5', hi: '14' } },
+  ]);
+  assert.equal(rangeSlices('id', '1', '100', 1), undefined, 'one range is no split');
+  assert.equal(rangeSlices('id', 'a', 'z', 4), undefined, 'not an integer key');
+  const dialect = { quote: (n: string) => `"${n}"`, placeholder: () => '?', rowValues: false };
+  const range = { column: 'id', lo: '5', hi: '9007199254740993' };
+  const fresh = rangeRead(undefined, range, dialect)!;
+  assert.deepEqual(fresh.page({ where: '', orderBy: '"id"', params: [] }), { where: '"id" BETWEEN ? AND ?', orderBy: '"id"', params: [5, '9007199254740993'] });
+  assert.deepEqual(rangeRead({ version: 1, connector: { pk_values: [7] } }, range, dialect)!.page({ where: '"id" > ?', orderBy: '"id"', params: [7] }).params, [7, 5, '9007199254740993']);
+  assert.equal(rangeRead({ version: 1, connector: {} }, range, dialect), undefined, 'read to its end: nothing left');
+});

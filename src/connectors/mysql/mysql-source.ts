@@ -3,7 +3,7 @@
 // any key, or a cursor no index leads with (each page would sort the table), is streamed in one ordered pass with
 // backpressure instead. Values arrive in lossless forms (see canonicalRows in mysql-types.ts).
 import type { FieldPacket, Pool, PoolConnection } from 'mysql2/promise';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetFrom, keysetPage, watermarkOf } from '../sql/keyset.js';
@@ -11,6 +11,7 @@ import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
 import { ResultColumns } from '../sql/result-columns.js';
+import { rangeCount, rangeKey, rangeRead, rangeSlices } from '../sql/key-slices.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn, ReadPlan } from '../sql/read-plan.js';
 import { splitQualified } from '../sql/qualified-name.js';
@@ -91,7 +92,33 @@ export class MysqlSource implements Source {
     await this.requirePool().query('SELECT 1');
   }
 
+  /** A large table read whole: ranges of its integer key, each a task of its own on workers (sql/key-slices.ts). */
+  async slices(stream: StreamConfig): Promise<SourceSlice[] | undefined> {
+    const key = rangeKey(stream as StreamConfig & MysqlStreamOptions);
+    if (key === undefined) return undefined;
+    const conn = await mysqlConnect(this.requirePool(), this.config);
+    try {
+      const [db, table] = tableParts(stream);
+      // InnoDB's estimate (information_schema); a count where it has none.
+      const [est] = await conn.query('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?', [db ?? null, table]);
+      let n = Number((est as { n: unknown }[])[0]?.n ?? 0);
+      if (!n) n = Number(((await conn.query(`SELECT count(*) AS n FROM ${fromClause(stream)}`))[0] as { n: unknown }[])[0].n);
+      const parts = rangeCount(stream, n);
+      if (parts < 2) return undefined;
+      const [range] = await conn.query(`SELECT CAST(min(${q(key)}) AS CHAR) AS lo, CAST(max(${q(key)}) AS CHAR) AS hi FROM ${fromClause(stream)}`);
+      const { lo, hi } = (range as { lo: string | null; hi: string | null }[])[0];
+      return rangeSlices(key, lo, hi, parts);
+    } catch (e) {
+      throw mysqlError(e, `stream ${stream.name}: planning key ranges of ${describeFrom(stream)} failed`, stream.name);
+    } finally {
+      conn.release();
+    }
+  }
+
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    // One key range of a split stream (sql/key-slices.ts): nothing left once it was read to its end.
+    const range = ctx.slice?.keys && rangeRead(state, ctx.slice.keys, KEYSET_DIALECT);
+    if (ctx.slice?.keys && !range) return;
     const conn = await mysqlConnect(this.requirePool(), this.config);
     try {
       const { columns, primaryKey } = await this.describe(conn, stream);
@@ -123,7 +150,8 @@ export class MysqlSource implements Source {
         keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
         fetch: async (after, limit) => {
           const params = after?.map((v, i) => keyParam(plan.types.get(plan.keys[i]), v));
-          const page = plan.hasCursor ? keysetFrom(KEYSET_DIALECT, plan.keys, params, this.watermark(plan, state), [plan.keys[0]]) : keysetPage(KEYSET_DIALECT, plan.keys, params);
+          const keyset = plan.hasCursor ? keysetFrom(KEYSET_DIALECT, plan.keys, params, this.watermark(plan, state), [plan.keys[0]]) : keysetPage(KEYSET_DIALECT, plan.keys, params);
+          const page = range ? range.page(keyset) : keyset;
           const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
           try {
             // Arrays, not objects: no object per row, and the engine reads them by position.

@@ -1,5 +1,6 @@
 // The `mysql` source and destination (MySQL 5.7+/8, MariaDB 10.x): options, docs and construction in one place.
 import { z } from 'zod';
+import { sliceRowsKey } from '../sql/key-slices.js';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { mysqlConnectionKeys } from './mysql-options.js';
 import type { MysqlConnectionConfig } from './mysql-options.js';
@@ -39,6 +40,7 @@ const mysqlStream = z.object({
     .describe('Table or view to read, `table` or `database.table` (default: the stream name). One of `table` or `query`.'),
   query: z.string().min(1).optional()
     .describe('A SELECT to read instead of a table; paged reads wrap it (`SELECT * FROM (query) q WHERE … ORDER BY … LIMIT n`).'),
+  ...sliceRowsKey,
 });
 
 export const mysqlSourceSpec: SourceSpec<MysqlSourceConfig> = {

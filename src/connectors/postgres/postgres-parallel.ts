@@ -4,10 +4,11 @@
 // slice where it stopped; the last batch clears the positions, so the next run reads the whole table again.
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { RunContext, StreamConfig } from '../../core/connector.js';
+import type { RunContext, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, StreamState } from '../../core/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import { cutRange, rangeCount, rangeSlices } from '../sql/key-slices.js';
 import { ResultColumns } from '../sql/result-columns.js';
 import { readArrays } from './postgres-rows.js';
 
@@ -44,7 +45,7 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
         return;
       }
       if (!/^-?\d+$/.test(lo)) throw new RunError(`stream ${o.stream.name}: \`parallel\` needs an integer primary key; "${key}" is not one`, o.stream.name);
-      slices = cut(BigInt(lo), BigInt(hi), o.parallel);
+      slices = cutRange(BigInt(lo), BigInt(hi), o.parallel).map((r) => ({ ...r, after: null }));
     } catch (e) {
       throw o.wrapError(e, 'planning the parallel read');
     } finally {
@@ -127,36 +128,17 @@ export async function* readParallel(o: ParallelRead): AsyncGenerator<Batch> {
   }
 }
 
-/** Most tasks one table is split into for workers. */
-const MAX_KEY_SLICES = 64;
-
 /**
- * Ranges of a table's integer key of about `rows` rows each, from the catalog's row estimate (a count when the table
- * was never analysed), for a run on workers to give each its own task; none when the table has fewer than 2 × `rows`.
+ * Ranges of a table's integer key of about `slice_rows` rows each, from the catalog's row estimate (a count when the
+ * table was never analysed), for a run on workers to give each its own task; undefined when it is not worth it.
  */
-export async function keyRanges(client: pg.PoolClient, table: string, key: string, rows: number): Promise<{ lo: string; hi: string }[]> {
+export async function keyRanges(client: pg.PoolClient, table: string, key: string, stream: StreamConfig): Promise<SourceSlice[] | undefined> {
   const k = quoteIdent(key);
   const est = await client.query<{ n: string }>('SELECT reltuples::bigint::text AS n FROM pg_class WHERE oid = $1::regclass', [table]);
   let n = Number(est.rows[0]?.n ?? -1);
   if (n < 0) n = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`)).rows[0].n);
-  const parts = Math.min(MAX_KEY_SLICES, Math.ceil(n / rows));
-  if (parts < 2) return [];
+  const parts = rangeCount(stream, n);
+  if (parts < 2) return undefined;
   const r = await client.query<{ lo: string | null; hi: string | null }>(`SELECT min(${k})::text AS lo, max(${k})::text AS hi FROM ${table}`);
-  const { lo, hi } = r.rows[0];
-  if (lo === null || hi === null || !/^-?\d+$/.test(lo)) return [];
-  return cut(BigInt(lo), BigInt(hi), parts).map((s) => ({ lo: s.lo, hi: s.hi }));
-}
-
-/** [lo, hi] cut into at most n contiguous slices of about equal width. */
-function cut(lo: bigint, hi: bigint, n: number): Slice[] {
-  const width = hi - lo + 1n;
-  const parts = BigInt(Math.max(1, Math.min(n, Number(width < 1_000_000n ? width : 1_000_000n))));
-  const step = width / parts;
-  const out: Slice[] = [];
-  for (let i = 0n; i < parts; i++) {
-    const a = lo + i * step;
-    const b = i === parts - 1n ? hi : a + step - 1n;
-    out.push({ lo: a.toString(), hi: b.toString(), after: null });
-  }
-  return out;
+  return rangeSlices(key, r.rows[0].lo, r.rows[0].hi, parts);
 }

@@ -26,11 +26,9 @@ import { connectClient, createPool, pgError } from './postgres-connection.js';
 import type { PostgresSourceConfig, PostgresStreamOptions } from './postgres-spec.js';
 import { logicalOfOid, sourceTypes } from './postgres-types.js';
 import { keyRanges, readParallel } from './postgres-parallel.js';
+import { rangeKey } from '../sql/key-slices.js';
 import { ResultColumns } from '../sql/result-columns.js';
 import { readArrays } from './postgres-rows.js';
-
-/** Rows per task of a table split by key range on workers, unless the stream says (`slice_rows`). */
-const DEFAULT_SLICE_ROWS = 1_000_000;
 
 const PG_DIALECT: KeysetDialect = { quote: (n) => quoteIdent(n), placeholder: (n) => `$${n}`, rowValues: true };
 
@@ -70,16 +68,16 @@ export class PostgresSource implements Source {
    * A whole table (no cursor) keyed by one integer column, when it is large (`slice_rows`): ranges of its key, each
    * read by a task of its own on workers. Undefined for every other stream: it is read whole.
    */
+  /** A large table read whole: ranges of its integer key, each a task of its own on workers (sql/key-slices.ts). */
   async slices(stream: StreamConfig): Promise<SourceSlice[] | undefined> {
-    const { table, slice_rows: rows } = stream as StreamConfig & PostgresStreamOptions;
-    if (stream.cursor || stream.primary_key.length !== 1 || !table) return undefined;
-    const key = stream.primary_key[0];
+    const key = rangeKey(stream as StreamConfig & PostgresStreamOptions);
+    if (key === undefined) return undefined;
+    const from = this.relation(stream);
     const client = await connectClient(this.requirePool(), this.config);
     try {
-      const ranges = await keyRanges(client, this.relation(stream), key, rows ?? DEFAULT_SLICE_ROWS);
-      return ranges.length ? ranges.map((r) => ({ id: `k${r.lo}_${r.hi}`.replace(/-/g, 'm'), keys: { column: key, ...r } })) : undefined;
+      return await keyRanges(client, from, key, stream);
     } catch (e) {
-      throw pgError(e, `stream ${stream.name}: planning key ranges of ${table} failed`, stream.name);
+      throw pgError(e, `stream ${stream.name}: planning key ranges of ${from} failed`, stream.name);
     } finally {
       client.release();
     }

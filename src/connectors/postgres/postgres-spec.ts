@@ -1,5 +1,6 @@
 // The `postgres` source and destination: options, docs and construction in one place.
 import { z } from 'zod';
+import { sliceRowsKey } from '../sql/key-slices.js';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec } from '../../core/connector.js';
 import { connectionKeys } from './postgres-options.js';
 import { nulRefusal, yearZeroRefusal } from '../../core/values/refusals.js';
@@ -58,8 +59,7 @@ export const postgresStreamKeys = {
     .describe('A SELECT to read instead of a table; incremental reads wrap it (`SELECT * FROM (query) q WHERE …`).'),
   parallel: z.int().min(1).max(32).optional()
     .describe('Read a whole table (no `cursor`) over this many connections at once, each a slice of the integer `primary_key` range; a crashed run resumes every slice where it stopped.'),
-  slice_rows: z.int().min(1).optional()
-    .describe('On workers (`--workers`), a whole table (no `cursor`, a one-column integer `primary_key`) of more rows than twice this, by the catalog\'s estimate, is split into ranges of its key of about this many rows, each a task of its own. Default 1,000,000.'),
+  ...sliceRowsKey,
 };
 
 const postgresStream = z.object(postgresStreamKeys);

@@ -5,7 +5,7 @@
 // (numbers while safe, bigint beyond 2^53).
 import { resolve } from 'node:path';
 import type { SqliteDatabase, SqliteStatement } from '../../core/sqlite-driver.js';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, StreamState } from '../../core/types.js';
 import { keysetFrom, keysetPage, watermarkOf } from '../sql/keyset.js';
@@ -13,6 +13,7 @@ import type { KeysetDialect } from '../sql/keyset.js';
 import { keysetBatches, keysetCheckpoint, resumePosition, stateValue } from '../sql/keyset-batches.js';
 import { type PassOptions, passBatches } from '../sql/pass-batches.js';
 import { ResultColumns } from '../sql/result-columns.js';
+import { rangeCount, rangeKey, rangeRead, rangeSlices } from '../sql/key-slices.js';
 import { catalogTypes, planRead } from '../sql/read-plan.js';
 import type { CatalogColumn, ReadPlan } from '../sql/read-plan.js';
 import { openSqlite } from './sqlite-destination.js';
@@ -41,7 +42,20 @@ export class SqliteSource implements Source {
     await this.connect(ctx);
   }
 
+  /** A large table read whole: ranges of its integer key, each a task of its own on workers (sql/key-slices.ts). */
+  async slices(stream: StreamConfig): Promise<SourceSlice[] | undefined> {
+    const key = rangeKey(stream as StreamConfig & SqliteStreamOptions);
+    if (key === undefined) return undefined;
+    // SQLite keeps no row estimate; counting reads the smallest index, once per run.
+    const r = this.reading(stream, () => this.requireDb().prepare(`SELECT count(*) AS n, CAST(min(${q(key)}) AS TEXT) AS lo, CAST(max(${q(key)}) AS TEXT) AS hi FROM ${fromClause(stream)}`)
+      .get() as { n: number; lo: string | null; hi: string | null });
+    return rangeSlices(key, r.lo, r.hi, rangeCount(stream, Number(r.n)));
+  }
+
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+    // One key range of a split stream (sql/key-slices.ts): nothing left once it was read to its end.
+    const range = ctx.slice?.keys && rangeRead(state, ctx.slice.keys, KEYSET_DIALECT);
+    if (ctx.slice?.keys && !range) return;
     const { columns, primaryKey } = this.describe(stream);
     const plan = planRead(stream, columns.map((c) => ({ name: c.name, type: c.type ?? 'text' })), primaryKey);
     const from = fromClause(stream);
@@ -66,8 +80,9 @@ export class SqliteSource implements Source {
     yield* keysetBatches({
       keys: plan.keys, hasCursor: plan.hasCursor, state, batchSize: ctx.batchSize, signal: ctx.signal,
       fetch: async (after, limit) => {
-        const page = plan.hasCursor
+        const keyset = plan.hasCursor
           ? keysetFrom(KEYSET_DIALECT, plan.keys, after, numericWatermark(plan, state), [plan.keys[0]]) : keysetPage(KEYSET_DIALECT, plan.keys, after);
+        const page = range ? range.page(keyset) : keyset;
         const sql = `SELECT * FROM ${from}${page.where ? ` WHERE ${page.where}` : ''} ORDER BY ${page.orderBy} LIMIT ${limit}`;
         const statement = this.statement(stream, sql);
         const values = this.reading(stream, () => statement.all(...page.params) as unknown[][]);

@@ -1,5 +1,6 @@
 // The `sqlite` source and destination: options, docs and construction in one place.
 import { z } from 'zod';
+import { sliceRowsKey } from '../sql/key-slices.js';
 import type { DestinationCapabilities, DestinationSpec, SourceSpec, StreamConfig } from '../../core/connector.js';
 import { SQLITE_MAX_IDENTIFIER } from './sqlite-dialect.js';
 import { sqliteType } from './sqlite-types.js';
@@ -46,6 +47,7 @@ const sqliteStream = z.object({
   table: z.string().min(1).optional().describe('Table or view to read (default: the stream name). One of `table` or `query`.'),
   query: z.string().min(1).optional()
     .describe('A SELECT to read instead of a table; paged reads wrap it (`SELECT * FROM (query) WHERE … ORDER BY … LIMIT n`).'),
+  ...sliceRowsKey,
 });
 export type SqliteStreamOptions = z.output<typeof sqliteStream>;
 
