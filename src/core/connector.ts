@@ -77,6 +77,8 @@ export interface SourceSlice {
   files?: string[];
   /** A range of a table's integer key, both ends included (as text: keys may pass 2^53). */
   keys?: { column: string; lo: string; hi: string };
+  /** Share `index` of `of` of a child stream's parents, each parent in one share by a hash of its key. */
+  part?: { index: number; of: number };
 }
 
 export interface Source {

@@ -88,7 +88,7 @@ export async function foldSlices(destination: Destination, pipeline: string, str
  * Whether a stream's config lets it load in slices at all (whether it has several, and of what kind, is its source's
  * to say): no replace, no dataset checks, no lookback, no step that needs the whole stream — where loading its parts
  * apart gives what loading it whole would. Files split only appends (which file's row wins a key is their order);
- * key ranges any of append, merge and scd2 (a key lives in one range).
+ * key ranges and shares of parents any of append, merge and scd2 (a key lives in one range, a child under one parent).
  */
 export function splits(task: StreamTask): boolean {
   const s = task.stream;

@@ -1,5 +1,5 @@
 // A stream dispatched as several tasks: what is left to read of it is cut into slices (Source.slices: the files of a
-// glob, ranges of a large table's key), each one a job a worker takes. Every slice commits its rows with its own state (src/engine/slices.ts), so
+// glob, ranges of a large table's key, shares of a child API stream's parents), each one a job a worker takes. Every slice commits its rows with its own state (src/engine/slices.ts), so
 // the slices load side by side, each exactly once, and one that fails or whose worker dies resumes alone. Once they
 // are over, their progress is folded into the stream's state in one transaction — the watermark moving only if every
 // slice finished — and the run gets one result for the stream: counts summed, phases as long as the longest slice's.
@@ -48,7 +48,7 @@ export async function runSplit(
   }
   if (!slices || slices.length < 2) return undefined;
   // Rows of one key may sit in several files, and the last loaded would win a merge: files split appends only.
-  if (task.stream.write !== 'append' && slices.some((s) => !s.keys)) return undefined;
+  if (task.stream.write !== 'append' && slices.some((s) => s.files)) return undefined;
   ctx.logger.info({ stream: name, slices: slices.length }, 'stream split into slices');
 
   const progress = new Map<string, StreamCounts>();

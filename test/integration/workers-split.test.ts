@@ -263,3 +263,46 @@ destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
     await maria.cleanup();
   }
 });
+
+test('a child API stream is split into shares of its parents, a task each, every child fetched once', async () => {
+  const { createServer } = await import('node:http');
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    const page = Number(url.searchParams.get('page') ?? '1');
+    const votes = /^\/bills\/(\d+)\/votes$/.exec(url.pathname);
+    if (votes) hits.set(votes[1], (hits.get(votes[1]) ?? 0) + 1);
+    const body = votes
+      ? { items: Array.from({ length: 20 }, (_, i) => ({ id: Number(votes[1]) * 100 + i, bill: Number(votes[1]) })) }
+      : { items: page > 3 ? [] : Array.from({ length: 10 }, (_, i) => ({ id: (page - 1) * 10 + i + 1 })) };
+    setTimeout(() => res.end(JSON.stringify(body)), 20);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const file = join(dir, 'api.yaml');
+    writeFileSync(file, `pipeline: split-api
+sources:
+  - name: api
+    type: rest
+    base_url: http://127.0.0.1:${(server.address() as { port: number }).port}
+    streams:
+      - { name: bills, path: /bills, records: items, paginate: { type: page, param: page, start: 1 }, primary_key: [id] }
+      - { name: votes, path: "/bills/{{parent.id}}/votes", parent: bills, records: items, primary_key: [id], write: merge, parent_slices: 3 }
+destination: { type: postgres, url: "${PG_URL}", schema: ${schema} }
+`);
+    const r = await sluice(['run', file, '--workers', '--json'], { home: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as Summary;
+    assert.equal(summary.streams.bills.loaded, 30);
+    assert.equal(summary.streams.votes.loaded, 600);
+    const tasks = workers.reduce((n, w) => n + w.log.filter((l) => l.includes('"stream":"votes"') && l.includes('"slice":') && l.includes('task finished')).length, 0);
+    assert.equal(tasks, 3, 'three shares of the parents, a task each');
+    // Each share listed the parents itself, but every parent's children were fetched by one task only.
+    assert.equal(hits.size, 30);
+    assert.ok([...hits.values()].every((n) => n === 1), JSON.stringify([...hits]));
+    const [c] = await pgQuery(`SELECT count(*) AS n, count(DISTINCT id) AS d, count(DISTINCT bill) AS b FROM ${schema}.votes`);
+    assert.deepEqual([Number(c.n), Number(c.d), Number(c.b)], [600, 600, 30]);
+  } finally {
+    server.close();
+  }
+});

@@ -7,8 +7,9 @@
 // had not committed; the last page's checkpoint drops it, leaving only the incremental cursor the engine keeps.
 // A retried page is the same request: its records are yielded once, and a `merge` stream is exactly once even across
 // a resume. A child stream (`parent:`) fetches its parents, then each parent's children with bounded concurrency.
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import type { RunContext, Source, StreamConfig } from '../../core/connector.js';
+import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError } from '../../core/errors.js';
 import type { Batch, Row, StreamState } from '../../core/types.js';
 import { registerSecretHeaders } from '../../http/auth.js';
@@ -46,6 +47,13 @@ export class RestSource implements Source {
     if (first) await this.http().json({ url: this.firstUrl(first as RestStream, {}) }, ctx.signal);
   }
 
+  /** A child stream on workers: shares of its parents, a task each (`parent_slices`). Others are read whole. */
+  async slices(streamConfig: StreamConfig): Promise<SourceSlice[] | undefined> {
+    const stream = streamConfig as RestStream;
+    const of = stream.parent ? stream.parent_slices ?? DEFAULT_PARENT_SLICES : 1;
+    return of < 2 ? undefined : Array.from({ length: of }, (_, index) => ({ id: `p${index}of${of}`, part: { index, of } }));
+  }
+
   async *read(streamConfig: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
     await this.connect(ctx);
     const stream = streamConfig as RestStream;
@@ -56,8 +64,12 @@ export class RestSource implements Source {
     const done: StreamState = { ...base, version: 1 };
 
     if (stream.parent) {
-      yield* this.readChildren(stream, vars, seen, ctx);
-      yield { rows: [], checkpoint: done };
+      // A share of the parents (a split child stream) says in its state that it was read to its end: its task, taken
+      // over after that commit, has nothing left to fetch.
+      const part = ctx.slice?.part;
+      if (part && (stored as { done?: boolean } | undefined)?.done) return;
+      yield* this.readChildren(stream, vars, seen, ctx, part);
+      yield { rows: [], checkpoint: part ? { ...done, connector: { done: true } } : done };
     } else {
       const resume = (stored as { next?: ResumePoint } | undefined)?.next;
       const pager = this.pager(stream, vars, resume);
@@ -148,11 +160,14 @@ export class RestSource implements Source {
   }
 
   /** Parents in order, each parent's child pages fetched with bounded concurrency and yielded in parent order. */
-  private async *readChildren(stream: RestStream, vars: Record<string, unknown>, seen: SeenKeys | undefined, ctx: RunContext): AsyncGenerator<Batch> {
+  private async *readChildren(
+    stream: RestStream, vars: Record<string, unknown>, seen: SeenKeys | undefined, ctx: RunContext, part?: SourceSlice['part'],
+  ): AsyncGenerator<Batch> {
     const parent = this.config.streams.find((s) => s.name === stream.parent) as RestStream | undefined;
     if (!parent) throw new RunError(`stream ${stream.name}: parent stream \`${stream.parent}\` is not a stream of this source`, stream.name);
     if (parent.parent) throw new RunError(`stream ${stream.name}: parent \`${parent.name}\` is itself a child stream; one level of nesting is supported`, stream.name);
     const parentSeen = parent.primary_key.length ? new SeenKeys(parent.primary_key) : undefined;
+    const inShare = part ? (r: Row) => shareOf(r, parent.primary_key, part.of) === part.index : () => true;
     const ahead = this.config.rate_limit.concurrency;
     // Children still in flight when the stream ends early (an error, a cancel) are cancelled, not left retrying.
     const stop = new AbortController();
@@ -162,7 +177,7 @@ export class RestSource implements Source {
       for await (const page of parentPages) {
         for (const r of page.records) {
           if (r === null || typeof r !== 'object' || Array.isArray(r)) continue; // the parent stream dead-letters it
-          if (!parentSeen || parentSeen.first(r as Row)) yield r as Row;
+          if ((!parentSeen || parentSeen.first(r as Row)) && inShare(r as Row)) yield r as Row;
         }
       }
     }
@@ -232,3 +247,12 @@ export class RestSource implements Source {
 
 const describeVars = (vars: Record<string, unknown>): string =>
   vars.parent ? `parent record keys: ${Object.keys(vars.parent as object).join(', ')}` : 'no parent record';
+
+/** Tasks a child stream is split into on workers unless it says (`parent_slices`). */
+const DEFAULT_PARENT_SLICES = 4;
+
+/** Which of `of` shares a parent falls in: a hash of its key (of the whole record when it has none), the same on every worker. */
+function shareOf(parent: Row, key: readonly string[], of: number): number {
+  const id = JSON.stringify(key.length ? key.map((k) => valueAt(parent, k) ?? null) : parent);
+  return createHash('sha1').update(id).digest().readUInt32BE(0) % of;
+}

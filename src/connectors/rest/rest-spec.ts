@@ -69,6 +69,8 @@ export const restStreamKeys = {
     .describe('Child resource: the name of another stream of this source. Every parent record (deduplicated by the parent\'s `primary_key`) is fetched, and `path` is requested once per parent with `{{parent.<field>}}` filled, e.g. `/votes/ballots/?vote={{parent.url}}`. A child stream commits once, at its end.'),
   parent_fields: z.record(z.string(), z.string()).optional()
     .describe('Columns copied from the parent record into each child record: `{ vote_url: url }` adds `vote_url` = the parent\'s `url` (a dot path).'),
+  parent_slices: z.int().min(1).max(64).optional()
+    .describe('On workers (`--workers`), a child stream is split into this many tasks, each fetching the children of its share of the parents (by a hash of the parent\'s key; each task lists the parents itself). Default 4; 1 keeps it one task.'),
   parent_concurrency: z.int().min(1).optional()
     .describe('Parents whose children are fetched at the same time (default: `rate_limit.concurrency`). The host limits still hold.'),
   prefetch_pages: z.int().min(1).optional()
