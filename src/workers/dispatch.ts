@@ -31,6 +31,9 @@ export class Dispatcher {
   static async open(q: WorkerQueue, logger: Logger): Promise<Dispatcher> {
     await checkWorkerSetup(q.redisUrl);
     const queue = new Queue(q.queue, { connection: connectionOf(q.redisUrl) });
+    // Each task awaiting its result listens for the queue closing: a run's many tasks (and slices) at once are expected,
+    // not a leak (Node warned past 10).
+    queue.setMaxListeners(0);
     const events = new QueueEvents(q.queue, { connection: connectionOf(q.redisUrl) });
     await events.waitUntilReady();
     return new Dispatcher(queue, events, logger);
