@@ -2,6 +2,7 @@
 // stopped. `sluice workers [--redis URL] [--json]`: the workers connected to the queue and the tasks they are running.
 import type { Command } from 'commander';
 import { Queue } from 'bullmq';
+import type { SourceSlice } from '../core/connector.js';
 import { createLogger } from '../core/logger.js';
 import { sluiceHome } from '../control/open.js';
 import { connectionOf, queueOf, redisUrlOf, type TaskJob } from '../workers/queue.js';
@@ -79,6 +80,8 @@ async function listWorkers(o: { redis?: string; queue?: string; json?: boolean }
     const workers = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
     const tasks = (await queue.getJobs(['active', 'waiting', 'prioritized', 'delayed'])).filter(Boolean).map((j) => ({
       pipeline: j.data.pipeline, run_id: j.data.runId, stream: j.data.stream,
+      // A slice of a split stream: its files, its key range or its share of parents, else its id.
+      ...(j.data.slice ? { slice: sliceText(j.data.slice) } : {}),
       state: j.processedBy ? 'running' : 'waiting', worker: j.processedBy ?? null,
       ...(j.processedOn ? { started_at: new Date(j.processedOn).toISOString() } : {}),
       ...(j.progress && typeof j.progress === 'object' ? { counts: j.progress } : {}),
@@ -89,10 +92,18 @@ async function listWorkers(o: { redis?: string; queue?: string; json?: boolean }
       process.stdout.write(`${workers.length} worker${workers.length === 1 ? '' : 's'}\n`);
       for (const w of workers) process.stdout.write(`  ${w.name}  ${w.addr}  up ${w.age_s}s  idle ${w.idle_s}s\n`);
       process.stdout.write(`${tasks.length} task${tasks.length === 1 ? '' : 's'}\n`);
-      for (const t of tasks) process.stdout.write(`  ${t.pipeline} ${t.run_id} ${t.stream}  ${t.state}${t.worker ? ` on ${t.worker}` : ''}\n`);
+      for (const t of tasks) process.stdout.write(`  ${t.pipeline} ${t.run_id} ${t.stream}${t.slice ? ` [${t.slice}]` : ''}  ${t.state}${t.worker ? ` on ${t.worker}` : ''}\n`);
     }
     return EXIT.success;
   } finally {
     await queue.close();
   }
+}
+
+/** A slice as `sluice workers` shows it. */
+function sliceText(s: SourceSlice): string {
+  if (s.files) return s.files.join(', ');
+  if (s.keys) return `${s.keys.column} ${s.keys.lo}..${s.keys.hi}`;
+  if (s.part) return `parents ${s.part.index + 1}/${s.part.of}`;
+  return s.id;
 }

@@ -90,6 +90,8 @@ export class SyncBase {
       this.changes = new ChangeLog(this.writer, this.run);
     }
     this.writer.exec('CREATE TABLE IF NOT EXISTS base_marks (tbl TEXT PRIMARY KEY, seq INTEGER NOT NULL)');
+    // Tables whose text key parts were made text again (baseOf): each is scanned for it once.
+    this.writer.exec('CREATE TABLE IF NOT EXISTS base_text_keys (tbl TEXT PRIMARY KEY)');
     this.reader = openDatabase(path);
   }
 
@@ -97,14 +99,19 @@ export class SyncBase {
    * A table's base (created when missing): its quoted name and key columns. A text key part that looks like an
    * integer was stored as one before keys were compared by their columns' types: it is made text again, in byte
    * order with the rest ('007' had become 7: that entry no longer meets its key, which the sync then takes as a first
-   * sync takes it).
+   * sync takes it). That scan of the base is made once per table (`base_text_keys`).
    */
   private baseOf(name: string, numeric: readonly boolean[]): { t: string; keys: string[] } {
     const t = `"base:${name.replaceAll('"', '""')}"`;
     const keys = numeric.map((_, i) => `k${i}`);
     this.writer.exec(`CREATE TABLE IF NOT EXISTS ${t} (${keys.join(', ')}, hn INTEGER NOT NULL, ha INTEGER, hb INTEGER, hf BLOB, PRIMARY KEY (${keys.join(', ')})) WITHOUT ROWID`);
-    for (const [i, k] of keys.entries()) {
-      if (!numeric[i]) this.writer.exec(`UPDATE OR REPLACE ${t} SET ${k} = CAST(${k} AS TEXT) WHERE typeof(${k}) = 'integer'`);
+    if (this.writer.prepare('SELECT 1 FROM base_text_keys WHERE tbl = ?').get(name) === undefined) {
+      this.writer.transaction(() => {
+        for (const [i, k] of keys.entries()) {
+          if (!numeric[i]) this.writer.exec(`UPDATE OR REPLACE ${t} SET ${k} = CAST(${k} AS TEXT) WHERE typeof(${k}) = 'integer'`);
+        }
+        this.writer.prepare('INSERT INTO base_text_keys (tbl) VALUES (?)').run(name);
+      })();
     }
     return { t, keys };
   }
