@@ -1,5 +1,5 @@
-// A stream split into slices (Source.slices: the files of a glob), each loaded by its own task — on workers, side by
-// side. A slice commits its rows with its own state, under `<stream>#<id>`, so tasks never contend for one state
+// A stream split into slices (Source.slices: the files of a glob, ranges of a table's key, shares of a child API
+// stream's parents), each loaded by its own task — on workers, side by side. A slice commits its rows with its own state, under `<stream>#<id>`, so tasks never contend for one state
 // version and each resumes where it stopped. The stream's own state learns what the slices did when they are
 // *folded* into it (Destination.foldSlices, one transaction): at the end of the split, and by the next task of the
 // stream that finds slice states left over (a dispatching process that died), so no path reads a slice's rows again.

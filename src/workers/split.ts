@@ -1,8 +1,9 @@
 // A stream dispatched as several tasks: what is left to read of it is cut into slices (Source.slices: the files of a
-// glob, ranges of a large table's key, shares of a child API stream's parents), each one a job a worker takes. Every slice commits its rows with its own state (src/engine/slices.ts), so
-// the slices load side by side, each exactly once, and one that fails or whose worker dies resumes alone. Once they
-// are over, their progress is folded into the stream's state in one transaction — the watermark moving only if every
-// slice finished — and the run gets one result for the stream: counts summed, phases as long as the longest slice's.
+// glob, ranges of a large table's key, shares of a child API stream's parents), each one a job a worker takes. Every
+// slice commits its rows with its own state (src/engine/slices.ts), so the slices load side by side, each exactly
+// once, and one that fails or whose worker dies resumes alone. Once they are over, their progress is folded into the
+// stream's state in one transaction — the watermark moving only if every slice finished — and the run gets one result
+// for the stream: counts summed, phases as long as the longest slice's.
 //
 // A stream splits only where loading its parts apart gives what loading it whole would (src/engine/slices.ts splits).
 import { errorMessage } from '../core/errors.js';
@@ -13,7 +14,6 @@ import { getSourceSpec } from '../connectors/registry.js';
 import { foldSlices, splits } from '../engine/slices.js';
 import type { DispatchParts } from '../engine/runner.js';
 import type { StreamResult, StreamTask } from '../engine/stream-task.js';
-
 
 /**
  * Run a stream as slices, each through `dispatch`; undefined when it is not split (it has one slice or none, or its

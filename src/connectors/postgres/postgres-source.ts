@@ -64,10 +64,6 @@ export class PostgresSource implements Source {
     }
   }
 
-  /**
-   * A whole table (no cursor) keyed by one integer column, when it is large (`slice_rows`): ranges of its key, each
-   * read by a task of its own on workers. Undefined for every other stream: it is read whole.
-   */
   /** A large table read whole: ranges of its integer key, each a task of its own on workers (sql/key-slices.ts). */
   async slices(stream: StreamConfig): Promise<SourceSlice[] | undefined> {
     const key = rangeKey(stream as StreamConfig & PostgresStreamOptions);
@@ -88,16 +84,16 @@ export class PostgresSource implements Source {
     const { parallel } = stream as StreamConfig & PostgresStreamOptions;
     const range = ctx.slice?.keys;
     if (range || (parallel && parallel > 1 && !stream.cursor)) {
-      let from0 = state;
+      let start = state;
       if (range) {
         // One key range of a split stream: a parallel read of one slice, resumed from its own position; a slice
         // state with a position no longer (the range was read to its end) has nothing left.
         const own = (state?.connector as { slices?: unknown[] } | undefined)?.slices;
         if (state?.connector && !own?.length) return;
-        if (!own?.length) from0 = { ...(state ?? { version: 1 }), connector: { slices: [{ lo: range.lo, hi: range.hi, after: null }] } };
+        if (!own?.length) start = { ...(state ?? { version: 1 }), connector: { slices: [{ lo: range.lo, hi: range.hi, after: null }] } };
       }
       yield* readParallel({
-        from, stream, state: from0, parallel: range ? 1 : parallel!, ctx,
+        from, stream, state: start, parallel: range ? 1 : parallel!, ctx,
         connect: () => connectClient(this.requirePool(), this.config),
         wrapError: (e, what) => pgError(e, `stream ${stream.name}: ${what} of ${from} failed`, stream.name),
       });
