@@ -22,6 +22,8 @@ export interface PartOptions {
   destination?: Destination;
   /** Replaying the dead-letter queue: lookups read real sources of their own. */
   replay?: boolean;
+  /** `destination` is lent (a worker keeps one per pipeline for its tasks): close() leaves it open. */
+  keepDestination?: boolean;
 }
 
 /** Connect the destination and the sources of `tasks`; on a failure, what was opened is closed again. */
@@ -31,7 +33,7 @@ export async function openRunParts(loaded: LoadedPipeline, tasks: StreamTask[], 
   let destination: Destination | undefined;
   const close = async () => {
     for (const s of sources.values()) await s.close?.().catch(() => undefined);
-    await destination?.close().catch(() => undefined);
+    if (!opts.keepDestination) await destination?.close().catch(() => undefined);
   };
   try {
     destination = opts.destination ?? await getDestinationSpec(config.destination.type)!.create(config.destination);

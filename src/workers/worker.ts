@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StreamCounts } from '../core/types.js';
-import type { RunContext } from '../core/connector.js';
+import type { Destination, RunContext } from '../core/connector.js';
+import { getDestinationSpec } from '../connectors/registry.js';
 import { loadPipelineFile } from '../config/load.js';
 import type { ControlStore } from '../control/control-store.js';
 import { openControlStore } from '../control/open.js';
@@ -80,7 +81,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const served = o.metricsPort === undefined ? undefined : await metrics.listen(o.metricsHost ?? '127.0.0.1', o.metricsPort);
   // One control store (a connection pool) and the pipeline files read, for every task this worker runs: a task's
   // own setup is then its destination's and sources' connections.
-  const shared: Shared = { store: openControlStore(o.home), pipelines: new Map() };
+  const shared: Shared = { store: openControlStore(o.home), pipelines: new Map(), destinations: new Map() };
   const worker = new Worker<TaskJob, StreamResult>(o.queue, (job, token) => measured(job, metrics, () => runJob(job, token, o, aborts, shared)), {
     connection: connectionOf(o.redisUrl), concurrency: o.concurrency, name,
     lockDuration: lockMs, stalledInterval: lockMs,
@@ -98,6 +99,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (force) for (const a of aborts) a.abort(new Error('worker stopped'));
       await worker.close(force);
       await served?.close();
+      await closeDestinations(shared);
       await shared.store.close();
     },
   };
@@ -119,11 +121,43 @@ interface Shared {
   store: ControlStore;
   /** Pipeline files validated, by path and digest (the few a worker serves; a new version is a new key). */
   pipelines: Map<string, LoadedPipeline>;
+  /**
+   * Each pipeline's destination, connected once and kept for its next tasks: a task's own setup is then its sources'
+   * connections and a pooled connection for its load (a new pool, its schema and state table checked, was most of a
+   * small task's cost). Keyed as `pipelines`.
+   */
+  destinations: Map<string, Promise<Destination>>;
+}
+
+const pipelineKey = (t: TaskJob): string => `${t.file}\u0000${t.digest}`;
+
+/** The pipeline's destination for a task, connected (logging as the worker, not as the task that opened it). */
+function destinationOf(t: TaskJob, loaded: LoadedPipeline, ctx: RunContext, o: WorkerOptions, shared: Shared): Promise<Destination> {
+  const key = pipelineKey(t);
+  let open = shared.destinations.get(key);
+  if (!open) {
+    open = (async () => {
+      const destination = await getDestinationSpec(loaded.config.destination.type)!.create(loaded.config.destination);
+      await destination.connect({ ...ctx, logger: o.logger });
+      return destination;
+    })();
+    shared.destinations.set(key, open);
+    // One that could not connect is not kept: the next task tries again.
+    open.catch(() => shared.destinations.delete(key));
+  }
+  return open;
+}
+
+/** Close the destinations kept (the worker stops, or the pipelines it knows are forgotten). */
+async function closeDestinations(shared: Shared): Promise<void> {
+  const open = [...shared.destinations.values()];
+  shared.destinations.clear();
+  for (const d of open) await d.then((x) => x.close(), () => undefined).catch(() => undefined);
 }
 
 /** The pipeline file of a task, as the run planned it: read, checked against its digest, validated once per version. */
 async function pipelineOf(t: TaskJob, shared: Shared): Promise<LoadedPipeline> {
-  const key = `${t.file}\u0000${t.digest}`;
+  const key = pipelineKey(t);
   const known = shared.pipelines.get(key);
   if (known) return known;
   let text: string;
@@ -136,7 +170,10 @@ async function pipelineOf(t: TaskJob, shared: Shared): Promise<LoadedPipeline> {
     throw new ConfigError(`${t.file} on this worker differs from the file run ${t.runId} was planned from: deploy the same version to every worker`);
   }
   const loaded = await loadPipelineFile(t.file);
-  if (shared.pipelines.size >= 32) shared.pipelines.clear();
+  if (shared.pipelines.size >= 32) {
+    shared.pipelines.clear();
+    await closeDestinations(shared);
+  }
   shared.pipelines.set(key, loaded);
   return loaded;
 }
@@ -166,7 +203,7 @@ async function runJob(job: Job<TaskJob, StreamResult>, token: string | undefined
   };
   log.info({ attempt: job.attemptsStarted }, 'task started');
   try {
-    const parts = await openRunParts(loaded, [task], ctx);
+    const parts = await openRunParts(loaded, [task], ctx, { destination: await destinationOf(t, loaded, ctx, o, shared), keepDestination: true });
     try {
       const result = await runStreamTask(task, {
         source: parts.sources.get(task.source)!, destination: parts.destination, store, ctx, readStream: parts.readStream, onProgress,
