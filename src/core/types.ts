@@ -149,6 +149,11 @@ export interface StreamState {
    * counting from here, so the run reports the stream's rows once, whichever worker loaded them.
    */
   run?: { id: string; counts: StreamCounts; steps?: StepCounts[] };
+  /**
+   * A slice's state folded into its stream's (src/engine/slices.ts): kept as the slice's newest version so a task of
+   * that slice begun before the fold (its run's dispatcher died) finds its next version taken and commits nothing.
+   */
+  folded?: boolean;
 }
 
 export interface FileProgress {

@@ -218,8 +218,10 @@ class StreamRun {
     // Slices a split left behind (its dispatching process died before folding them) are part of the stream's state
     // before anything reads the stream whole.
     if (!task.slice && !task.dryRun && !task.window) await foldSlices(destination, task.pipeline, stream.name, task.runId);
+    const own = task.slice && !task.fullRefresh ? await destination.readState(task.pipeline, key) : undefined;
     const stored = task.fullRefresh ? undefined : task.slice
-      ? (await destination.readState(task.pipeline, key)) ?? sliceStart(await destination.readState(task.pipeline, stream.name), task.slice)
+      // A slice already folded into the stream's state starts again from the stream's (folded: its marker).
+      ? (own && !own.folded ? own : sliceStart(await destination.readState(task.pipeline, stream.name), task.slice))
       : await destination.readState(task.pipeline, stream.name);
     // A replace stream's table is what its run reads, so every run reads its source whole: a position kept from the
     // last run (files read, a cursor) would replace the table with only what is new since. The column mapping stays.

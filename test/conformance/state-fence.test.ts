@@ -53,7 +53,8 @@ for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'my
 
 // The states of a stream's slices (src/engine/slices.ts) on the destinations workers write to: each slice commits under
 // its own key without touching the stream's version, the newest of each is listed by the stream, folding commits the
-// stream's next version and forgets them in one go, and resetting the stream forgets its slices too.
+// stream's next version and leaves each slice only a marker (a task of a slice begun before the fold cannot commit
+// after it), and resetting the stream forgets its slices too.
 for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'mysql')) {
   test(`${kind.name}: slice states are kept apart, listed, folded and reset with their stream`, async () => {
     const target = await kind.create();
@@ -77,6 +78,10 @@ for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'my
         await commit('s#b', [[4]], 3);
         // Another stream whose name starts like a slice key of `s` is not one of its slices.
         await commit('sx', [[5]], 9);
+        // A task of slice b begun before the fold (its run's dispatcher died): it must not commit after it.
+        const late = await d.begin({ pipeline: 'slices', stream: 's#b', table: 's', disposition: 'append', primaryKey: [], runId: 'r0', fullRefresh: false });
+        await late.evolve(schema);
+        await late.write([[99]]);
         const slices = await d.sliceStates!('slices', 's');
         assert.deepEqual([...slices.keys()].sort(), ['s#a', 's#b']);
         assert.deepEqual(slices.get('s#a')?.connector, { n: 2 }, 'the newest version of each slice');
@@ -86,6 +91,9 @@ for (const kind of TARGETS.filter((t) => t.name === 'postgres' || t.name === 'my
         assert.deepEqual((await d.readState('slices', 's'))?.connector, { n: 5 });
         assert.equal((await d.sliceStates!('slices', 's')).size, 0);
         assert.deepEqual((await d.readState('slices', 'sx'))?.connector, { n: 9 });
+        assert.deepEqual(await d.readState('slices', 's#b'), { version: 1, folded: true }, 'a folded slice keeps a marker');
+        await assert.rejects(late.commit({ version: 1, connector: { n: 4 } }), /another process committed this stream since this load began/);
+        await late.abort().catch(() => undefined);
 
         await commit('s#c', [[6]], 6);
         await d.resetState('slices', 's');

@@ -79,7 +79,12 @@ export class MysqlDestination implements Destination {
     const st = this.state.slices(pipeline, stream);
     try {
       const [rows] = await this.requirePool().query(st.sql, st.params);
-      return new Map((rows as { stream: string; state: unknown }[]).map((r) => [r.stream, parseStateDocument(r.state)!]));
+      const out = new Map<string, StreamState>();
+      for (const r of rows as { stream: string; state: unknown }[]) {
+        const state = parseStateDocument(r.state)!;
+        if (!state.folded) out.set(r.stream, state);
+      }
+      return out;
     } catch (e) {
       throw mysqlError(e, `cannot read the slice states of ${pipeline}/${stream}`, stream);
     }
@@ -89,10 +94,14 @@ export class MysqlDestination implements Destination {
     const conn = await mysqlConnect(this.requirePool(), this.config);
     try {
       await conn.query('START TRANSACTION');
-      const max = this.state.maxVersion(pipeline, stream);
-      const [rows] = await conn.query(max.sql, max.params);
-      const version = Number((rows as { version: unknown }[])[0]?.version ?? 0) + 1;
-      for (const st of [...this.state.insert(pipeline, stream, version, runId, state), this.state.dropSlices(pipeline, keys)]) await conn.query(st.sql, st.params);
+      const next = async (key: string): Promise<number> => {
+        const max = this.state.maxVersion(pipeline, key);
+        const [rows] = await conn.query(max.sql, max.params);
+        return Number((rows as { version: unknown }[])[0]?.version ?? 0) + 1;
+      };
+      const statements = this.state.insert(pipeline, stream, await next(stream), runId, state);
+      for (const key of keys) statements.push(...this.state.foldSlice(pipeline, key, await next(key), runId));
+      for (const st of statements) await conn.query(st.sql, st.params);
       await conn.query('COMMIT');
     } catch (e) {
       await conn.query('ROLLBACK').catch(() => undefined);

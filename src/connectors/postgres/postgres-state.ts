@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { StreamState } from '../../core/types.js';
 import { quoteQualified } from '../sql/quote.js';
-import { slicePrefix } from '../../core/slice-key.js';
+import { FOLDED, slicePrefix } from '../../core/slice-key.js';
 
 export const STATE_TABLE = '_sluice_state';
 /** Versions kept per stream besides the newest. */
@@ -89,17 +89,30 @@ export async function sliceStates(db: Queryable, schema: string, pipeline: strin
   const r = await db.query<{ stream: string; state: string }>(
     `SELECT DISTINCT ON (stream) stream, state::text AS state FROM ${stateTable(schema)}
      WHERE pipeline = $1 AND starts_with(stream, $2) ORDER BY stream, version DESC`, [pipeline, slicePrefix(stream)]);
-  return new Map(r.rows.map((row) => [row.stream, JSON.parse(row.state) as StreamState]));
+  const out = new Map<string, StreamState>();
+  for (const row of r.rows) {
+    const state = JSON.parse(row.state) as StreamState;
+    if (!state.folded) out.set(row.stream, state);
+  }
+  return out;
 }
 
-/** In one transaction: `state` as the stream's next version, and the slices' states (`keys`) gone. */
+/**
+ * In one transaction: `state` as the stream's next version, and each slice's (`keys`) replaced by a folded marker as
+ * its next version, the only one kept: the fence stays for a task of the slice begun before.
+ */
 export async function foldSlices(
   client: pg.PoolClient, schema: string, pipeline: string, stream: string, runId: string, state: StreamState, keys: string[],
 ): Promise<void> {
+  const table = stateTable(schema);
   await client.query('BEGIN');
   try {
     await insertState(client, schema, pipeline, stream, runId, state, (await maxStateVersion(client, schema, pipeline, stream)) + 1);
-    await client.query(`DELETE FROM ${stateTable(schema)} WHERE pipeline = $1 AND stream = ANY($2::text[])`, [pipeline, keys]);
+    await client.query(`INSERT INTO ${table} (pipeline, stream, version, state, run_id)
+      SELECT pipeline, stream, max(version) + 1, $3::jsonb, $4 FROM ${table} WHERE pipeline = $1 AND stream = ANY($2::text[]) GROUP BY pipeline, stream`,
+    [pipeline, keys, JSON.stringify(FOLDED), runId]);
+    await client.query(`DELETE FROM ${table} t WHERE pipeline = $1 AND stream = ANY($2::text[])
+      AND version < (SELECT max(version) FROM ${table} m WHERE m.pipeline = t.pipeline AND m.stream = t.stream)`, [pipeline, keys]);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

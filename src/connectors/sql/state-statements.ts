@@ -3,7 +3,7 @@
 // few older versions are kept to look back. Only statements live here; each connector runs them in its own
 // transaction (synchronously for SQLite, so nothing else can interleave on its shared connection).
 import type { StreamState } from '../../core/types.js';
-import { slicePrefix } from '../../core/slice-key.js';
+import { FOLDED, slicePrefix } from '../../core/slice-key.js';
 import { Params, ident } from './sql-dialect.js';
 import type { SqlDialect } from './sql-dialect.js';
 
@@ -115,10 +115,16 @@ export class StateStatements {
     };
   }
 
-  /** Delete every version of these slices' states (run with the stream's new version, in its transaction). */
-  dropSlices(pipeline: string, keys: string[]): Statement {
-    const p = new Params(this.d);
-    return { sql: `DELETE FROM ${this.table} WHERE pipeline = ${p.add(pipeline)} AND stream IN (${keys.map((k) => p.add(k)).join(', ')})`, params: p.values };
+  /**
+   * A slice's state folded (run with the stream's new version, in its transaction): a marker as its next version, and
+   * its older versions gone. The marker keeps the fence for a task of the slice begun before.
+   */
+  foldSlice(pipeline: string, key: string, version: number, runId: string): Statement[] {
+    const q = new Params(this.d);
+    return [...this.insert(pipeline, key, version, runId, FOLDED).slice(0, 1), {
+      sql: `DELETE FROM ${this.table} WHERE pipeline = ${q.add(pipeline)} AND stream = ${q.add(key)} AND version < ${q.add(version)}`,
+      params: q.values,
+    }];
   }
 
   /** The condition on a slice key of `stream` (prefix compared by characters, as every dialect's substr counts). */
