@@ -9,7 +9,7 @@ import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, FileProgress, RejectedRow, Row, SourcePosition, StreamState } from '../../core/types.js';
 import type { S3Options } from '../s3/s3-spec.js';
 import type { TextChunk } from './decode.js';
-import { fileSlices, filesToRead, listFiles, progressOf, sliceEntries, type FileEntry } from './files.js';
+import { filesToRead, listFiles, listSlices, progressOf, sliceEntries, type FileEntry } from './files.js';
 import { fileHandOff } from './hand-off.js';
 import { openText } from './open.js';
 import type { FileOptions } from './options.js';
@@ -173,12 +173,7 @@ export class FileSource<O extends FileOptions> implements Source {
   }
 
   async slices(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[] | undefined> {
-    const set = await listFiles(this.optionsOf(stream).path, ctx.baseDir, stream.name, this.s3);
-    try {
-      return fileSlices(set.entries, state);
-    } finally {
-      set.close();
-    }
+    return listSlices(this.optionsOf(stream).path, ctx.baseDir, stream.name, this.s3, state);
   }
 
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {

@@ -130,6 +130,18 @@ export function fileSlices(entries: readonly FileEntry[], state: StreamState | u
     .map((e) => ({ id: createHash('sha256').update(e.rel).digest('hex').slice(0, 16), files: [e.rel] }));
 }
 
+/** Source.slices of every file source: the files or objects `pattern` names, one slice per file left to read. */
+export async function listSlices(
+  pattern: string, baseDir: string, stream: string, s3: S3Options | undefined, state: StreamState | undefined,
+): Promise<SourceSlice[]> {
+  const set = await listFiles(pattern, baseDir, stream, s3);
+  try {
+    return fileSlices(set.entries, state);
+  } finally {
+    set.close();
+  }
+}
+
 /** The entries a task reads: a slice's files only (RunContext.slice), else all of them. */
 export function sliceEntries<T extends { rel: string }>(entries: T[], slice: SourceSlice | undefined): T[] {
   if (!slice?.files) return entries;

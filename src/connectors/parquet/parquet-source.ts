@@ -12,7 +12,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBResult } from '@duckdb/nod
 import type { RunContext, Source, SourceSlice, StreamConfig } from '../../core/connector.js';
 import { RunError, errorMessage } from '../../core/errors.js';
 import type { Batch, ColumnType, FileHandOff, FileProgress, StreamState } from '../../core/types.js';
-import { fileSlices, filesToRead, listFiles, progressOf, sliceEntries, type FileEntry } from '../file-source/files.js';
+import { filesToRead, listFiles, listSlices, progressOf, sliceEntries, type FileEntry } from '../file-source/files.js';
 import { downloadObject, type LocalCopy } from '../file-source/s3-files.js';
 import { footerCopy } from './parquet-footer.js';
 import type { S3Options } from '../s3/s3-spec.js';
@@ -100,12 +100,7 @@ export class ParquetSource implements Source {
   }
 
   async slices(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): Promise<SourceSlice[]> {
-    const set = await listFiles(this.parse(stream).path, ctx.baseDir, stream.name, this.s3);
-    try {
-      return fileSlices(set.entries, state);
-    } finally {
-      set.close();
-    }
+    return listSlices(this.parse(stream).path, ctx.baseDir, stream.name, this.s3, state);
   }
 
   async *read(stream: StreamConfig, state: StreamState | undefined, ctx: RunContext): AsyncGenerator<Batch> {
